@@ -31,7 +31,10 @@ BAR_COLUMNS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class Fundamentals:
-    """Valuation and fund facts for one ticker, as of ``as_of``; ``None`` means unknown."""
+    """Valuation and fund facts for one ticker, as of ``as_of``; ``None`` means unknown.
+
+    Yields and the expense ratio are fractions (0.0009 is 0.09%); total assets in the fund's currency.
+    """
 
     ticker: str
     name: str | None = None
@@ -88,9 +91,14 @@ def _number_or_none(value: Any) -> float | None:
 
 
 class Provider(Protocol):
-    """A market-data source.  ``name`` labels figures in replies ("Yahoo Finance")."""
+    """A market-data source.
+
+    ``name`` labels figures in replies ("Yahoo Finance"); ``key`` is a stable
+    identifier that namespaces the cache, so two sources never share entries.
+    """
 
     name: str
+    key: str
     is_demo: bool
 
     def bars(self, tickers: list[str], start: dt.date, end: dt.date) -> dict[str, pd.DataFrame]: ...

@@ -1,0 +1,102 @@
+"""Redis as a cache that can fail without taking Tilt down.
+
+Every operation swallows Redis errors and behaves like a miss (reads) or a
+no-op (writes): Tilt then answers uncached.  The first failure logs one
+warning; after it Redis is left alone for ``retry_after`` seconds so a dead
+server does not add a connect timeout to every request, and the recovery is
+logged once too.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable, TypeVar
+
+import redis
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# A cache that answers slower than this is treated as down: the user is waiting.
+SOCKET_TIMEOUT_SECONDS = 1.0
+
+
+def connect(url: str) -> redis.Redis:
+    """A redis-py client for ``url`` with timeouts short enough for a chat reply."""
+    return redis.Redis.from_url(
+        url, socket_timeout=SOCKET_TIMEOUT_SECONDS, socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
+        health_check_interval=30,
+    )
+
+
+class Cache:
+    """Byte values and hashes in Redis, each call failing soft (see module docstring)."""
+
+    def __init__(self, client: redis.Redis | None, *, retry_after: float = 5.0, prefix: str = "tilt:") -> None:
+        self.client = client
+        self.prefix = prefix
+        self._retry_after = retry_after
+        self._down_since: float | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def available(self) -> bool:
+        """Whether the last call reached Redis (False also when no Redis is configured)."""
+        return self.client is not None and self._down_since is None
+
+    def get(self, key: str) -> bytes | None:
+        return self._call(lambda c: c.get(self.prefix + key), None)
+
+    def set(self, key: str, value: bytes, *, ttl_seconds: int | None = None, expire_at: float | None = None) -> None:
+        """Store ``value``; expire after ``ttl_seconds`` or at the unix time ``expire_at``."""
+        self._call(lambda c: c.set(self.prefix + key, value, ex=ttl_seconds,
+                                   exat=int(expire_at) if expire_at else None), None)
+
+    def get_hash(self, key: str) -> dict[bytes, bytes]:
+        return self._call(lambda c: c.hgetall(self.prefix + key), {})
+
+    def set_hash(self, key: str, mapping: dict[str, bytes | str], *, expire_at: float | None = None) -> None:
+        """Replace the hash at ``key`` with ``mapping`` in one transaction, optionally expiring at a unix time."""
+        def write(client: redis.Redis) -> None:
+            with client.pipeline(transaction=True) as pipe:
+                pipe.delete(self.prefix + key)
+                pipe.hset(self.prefix + key, mapping=mapping)
+                if expire_at:
+                    pipe.expireat(self.prefix + key, int(expire_at))
+                pipe.execute()
+
+        self._call(write, None)
+
+    def ping(self) -> bool:
+        return bool(self._call(lambda c: c.ping(), False))
+
+    def _call(self, operation: Callable[[redis.Redis], T], fallback: T) -> T:
+        if self.client is None or self._resting():
+            return fallback
+        try:
+            result = operation(self.client)
+        except (redis.RedisError, OSError) as error:
+            self._mark_down(error)
+            return fallback
+        self._mark_up()
+        return result
+
+    def _resting(self) -> bool:
+        with self._lock:
+            return self._down_since is not None and time.monotonic() - self._down_since < self._retry_after
+
+    def _mark_down(self, error: Exception) -> None:
+        with self._lock:
+            first = self._down_since is None
+            self._down_since = time.monotonic()
+        if first:
+            log.warning("Redis is unreachable (%s); answering uncached until it is back", type(error).__name__)
+
+    def _mark_up(self) -> None:
+        with self._lock:
+            was_down, self._down_since = self._down_since is not None, None
+        if was_down:
+            log.warning("Redis is reachable again; caching resumed")
