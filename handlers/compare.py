@@ -1,0 +1,70 @@
+"""/compare: returns, risk and relative performance of tickers against a benchmark."""
+
+from __future__ import annotations
+
+from analysis.charts import ChartLabels, compare_chart
+from analysis.compare import Comparison, compare
+from analysis.returns import years_between
+from analysis.takeaway import compare_takeaway
+from analysis.windows import resolve_window
+from handlers.format import percent, ratio, years
+from handlers.parse import CompareRequest, parse_compare
+from handlers.prices import common_prices, window_notes
+from handlers.reply import Chart, Reply, Table
+from handlers.reply_cache import cached_reply
+from handlers.services import Services
+from market.calendar import market_today
+
+USAGE = "/compare TICKER [TICKER ...] [vs BENCH] [PERIOD]   e.g. /compare SMH SPY 10y"
+
+COLUMNS = ("Ticker", "Total", "CAGR", "Vol", "Max DD", "Sharpe", "Beta", "Corr", "Excess/yr")
+
+
+def handle(text: str, services: Services) -> Reply:
+    request = parse_compare(text)
+    return cached_reply(services, request.key, lambda: build(request, services))
+
+
+def build(request: CompareRequest, services: Services) -> Reply:
+    symbols = request.symbols
+    start, end = request.period.fetch_span(market_today(services.market.now()))
+    aligned = common_prices(services, symbols.all, start, end)
+    window = resolve_window(request.period, aligned.prices.index)
+    prices = aligned.prices.loc[window.start:window.end]
+    comparison = compare(prices, symbols.benchmark, services.risk_free)
+    source = services.source_label()
+    names = " ".join(symbols.tickers)
+    labels = ChartLabels(
+        title=f"{names} vs {symbols.benchmark} · {request.period.label}",
+        as_of=f"{window.end:%Y-%m-%d}", source=source, demo=services.market.is_demo,
+    )
+    return Reply(
+        text=f"*{names} vs {symbols.benchmark}*, {request.period.label}, total return with dividends reinvested"
+        + (" (demo data, not real prices)" if services.market.is_demo else ""),
+        table=metrics_table(comparison),
+        takeaway=compare_takeaway(comparison, request.period.label),
+        notes=tuple(window_notes(aligned, request.period, window)),
+        footer=(f"{window.start:%Y-%m-%d} → {window.end:%Y-%m-%d} ({years(years_between(window.start, window.end))})"
+                f" · as of {window.end:%Y-%m-%d} · source: {source}"
+                + (f" · risk-free {percent(services.risk_free)}" if services.risk_free else "")),
+        chart=Chart(
+            png=compare_chart(prices, symbols.benchmark, labels),
+            filename=f"compare-{'-'.join(symbols.all)}-{request.period.label.replace(' ', '-')}.png".replace("^", ""),
+            title=labels.title,
+            alt_text=f"Growth of $10,000, drawdowns and relative strength of {names} against {symbols.benchmark} "
+                     f"from {window.start:%Y-%m-%d} to {window.end:%Y-%m-%d}.",
+        ),
+    )
+
+
+def metrics_table(comparison: Comparison) -> Table:
+    """The figures people scan first, one row per ticker, benchmark last."""
+    table = comparison.table
+    rows = tuple(
+        (ticker,
+         percent(row.total_return, 0), percent(row.cagr), percent(row.volatility), percent(row.max_drawdown, 0),
+         ratio(row.sharpe), ratio(row.beta), ratio(row.correlation),
+         "—" if ticker == comparison.benchmark else percent(row.excess_return, signed=True))
+        for ticker, row in table.iterrows()
+    )
+    return Table(columns=COLUMNS, rows=rows)

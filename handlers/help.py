@@ -1,0 +1,42 @@
+"""/help: what each command does, with examples."""
+
+from __future__ import annotations
+
+from errors import BadRequest
+from handlers import compare, valuation
+from handlers.reply import Reply
+from handlers.services import Services
+
+USAGE = "/help [command]"
+
+GUIDES = {
+    "compare": (
+        compare.USAGE,
+        "Total return (dividends reinvested), CAGR, volatility, max drawdown, Sharpe, beta, correlation and "
+        "excess return per year against a benchmark, with a chart.\n"
+        "The benchmark is the ticker after `vs`; else SPY if you list it; else the last ticker; a lone ticker "
+        "is compared with SPY. Up to 8 tickers.\n"
+        "Periods: 1m 3m 6m ytd 1y 2y 3y 5y 10y 15y 20y max (any 1-24m or 1-50y), `since 2020`, "
+        "`2015-01-01..2025-09-30`. Default 10y.\n"
+        "Examples: `/compare SMH SPY 10y` · `/compare IJR IWM vs SPY since 2020` · `/compare QQQ ytd`",
+    ),
+    "valuation": (
+        valuation.USAGE,
+        "Trailing and forward P/E side by side, earnings yield, and each ticker's discount (-) or premium (+) "
+        "to the benchmark, with yield, expense ratio and assets. Missing figures show as n/a.\n"
+        "Examples: `/valuation IJR SPY` · `/valuation IJR IWM QQQ vs SPY`",
+    ),
+    "help": (USAGE, "This message. `/help compare` shows one command in detail."),
+}
+
+
+def handle(text: str, services: Services) -> Reply:
+    topic = text.strip().lstrip("/").lower()
+    if not topic:
+        lines = [f"`{usage}`" for usage, _ in GUIDES.values()]
+        return Reply(text="*Tilt* compares ETFs and stocks against the market.", notes=tuple(lines),
+                     footer="`/help compare` for periods, benchmarks and examples.", ephemeral=True)
+    if topic not in GUIDES:
+        raise BadRequest(f"There is no command `{topic}`; try {', '.join(f'`{c}`' for c in GUIDES)}.")
+    usage, detail = GUIDES[topic]
+    return Reply(text=f"`{usage}`", notes=(detail,), ephemeral=True)

@@ -1,0 +1,183 @@
+"""Turn command text into typed requests, or a ``BadRequest`` that says what to fix.
+
+Grammar shared by the market commands (case-insensitive, commas count as spaces)::
+
+    TICKER [TICKER ...] [vs BENCH] [PERIOD]
+
+* A ticker matches ``^\\^?[A-Z0-9][A-Z0-9.=-]{0,14}$`` after upper-casing
+  (``BRK-B``, ``^IRX``, ``EURUSD=X``, ``7203.T``).
+* The benchmark is the ticker after ``vs``; otherwise SPY when it is among the
+  tickers (so ``SMH SPY`` and ``SPY SMH`` both mean SMH against the market);
+  otherwise the last ticker when two or more are given; a lone ticker is
+  compared with SPY.
+* PERIOD is ``Nm`` (1-24 months), ``Ny`` (1-50 years), ``ytd``, ``max``,
+  ``since YYYY``, ``since YYYY-MM-DD`` or ``YYYY-MM-DD..YYYY-MM-DD``.
+  The words ``ytd`` and ``max`` are always periods, never tickers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from analysis.windows import Period
+from errors import BadRequest
+
+TICKER = re.compile(r"^\^?[A-Z0-9][A-Z0-9.=-]{0,14}$")
+MAX_TICKERS = 8
+DEFAULT_BENCHMARK = "SPY"
+DEFAULT_PERIOD = Period.trailing(years=10)
+
+_MONTHS = re.compile(r"^(\d{1,2})m$")
+_YEARS = re.compile(r"^(\d{1,2})y$")
+_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
+
+
+@dataclass(frozen=True)
+class TickerSet:
+    """Tickers to look at (sorted, without the benchmark) and the benchmark they are measured against."""
+
+    tickers: tuple[str, ...]
+    benchmark: str
+
+    @property
+    def all(self) -> list[str]:
+        return [*self.tickers, self.benchmark]
+
+    @property
+    def key(self) -> str:
+        return f"{','.join(self.tickers)}|{self.benchmark}"
+
+
+@dataclass(frozen=True)
+class CompareRequest:
+    symbols: TickerSet
+    period: Period
+
+    @property
+    def key(self) -> str:
+        """The normalised request: equal for every spelling of the same question."""
+        return f"compare|{self.symbols.key}|{self.period.label}"
+
+
+@dataclass(frozen=True)
+class ValuationRequest:
+    symbols: TickerSet
+
+    @property
+    def key(self) -> str:
+        return f"valuation|{self.symbols.key}"
+
+
+def parse_compare(text: str) -> CompareRequest:
+    tickers, benchmark, period = _parse(text)
+    return CompareRequest(symbols=_ticker_set(tickers, benchmark), period=period or DEFAULT_PERIOD)
+
+
+def parse_valuation(text: str) -> ValuationRequest:
+    tickers, benchmark, period = _parse(text)
+    if period is not None:
+        raise BadRequest("Valuations are today's figures; leave out the period.")
+    return ValuationRequest(symbols=_ticker_set(tickers, benchmark))
+
+
+def _parse(text: str) -> tuple[list[str], str | None, Period | None]:
+    tokens = text.replace(",", " ").split()
+    tickers: list[str] = []
+    benchmark: str | None = None
+    period: Period | None = None
+    position = 0
+    while position < len(tokens):
+        word = tokens[position].lower()
+        if word in ("vs", "vs.", "versus"):
+            if benchmark is not None:
+                raise BadRequest("Give one benchmark after `vs`.")
+            if position + 1 >= len(tokens):
+                raise BadRequest("Name a benchmark after `vs`, e.g. `vs SPY`.")
+            benchmark = parse_ticker(tokens[position + 1])
+            position += 2
+            continue
+        if word == "since":
+            if position + 1 >= len(tokens):
+                raise BadRequest("Give a year or date after `since`, e.g. `since 2020`.")
+            found, position = _since(tokens[position + 1]), position + 2
+        else:
+            found, position = parse_period(word), position + 1
+            if found is None:
+                tickers.append(parse_ticker(tokens[position - 1]))
+                continue
+        if period is not None:
+            raise BadRequest(f"Give one period, not both `{period.label}` and `{found.label}`.")
+        period = found
+    return tickers, benchmark, period
+
+
+def parse_ticker(word: str) -> str:
+    ticker = word.upper()
+    if not TICKER.match(ticker):
+        shown = word if len(word) <= 20 else word[:20] + "..."
+        raise BadRequest(f"`{shown}` is not a ticker (letters, digits and . = - ^, e.g. SMH, BRK-B, ^IRX).")
+    return ticker
+
+
+def parse_period(word: str) -> Period | None:
+    """The period ``word`` names, ``None`` if it does not look like one, ``BadRequest`` if out of range."""
+    word = word.lower()
+    if word == "ytd":
+        return Period.ytd()
+    if word == "max":
+        return Period.max()
+    if match := _MONTHS.match(word):
+        months = int(match[1])
+        if not 1 <= months <= 24:
+            raise BadRequest(f"`{word}` is out of range: use 1m to 24m, or years like 5y.")
+        return Period.trailing(months=months)
+    if match := _YEARS.match(word):
+        years = int(match[1])
+        if not 1 <= years <= 50:
+            raise BadRequest(f"`{word}` is out of range: use 1y to 50y, or `max`.")
+        return Period.trailing(years=years)
+    if match := _RANGE.match(word):
+        first, last = _date(match[1]), _date(match[2])
+        if first >= last:
+            raise BadRequest(f"In `{word}` the first date must come before the second.")
+        return Period.between(first, last)
+    return None
+
+
+def _since(word: str) -> Period:
+    if re.fullmatch(r"\d{4}", word):
+        return Period.since(_date(f"{word}-01-01"))
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", word):
+        return Period.since(_date(word))
+    raise BadRequest(f"`since {word}` needs a year or a date, e.g. `since 2020` or `since 2020-03-23`.")
+
+
+def _date(text: str) -> dt.date:
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise BadRequest(f"`{text}` is not a date (use YYYY-MM-DD).") from None
+    if day.year < 1900:
+        raise BadRequest(f"`{text}` is too early: market data starts in the 1900s at best.")
+    return day
+
+
+def _ticker_set(tickers: list[str], benchmark: str | None) -> TickerSet:
+    unique = list(dict.fromkeys(tickers))
+    if not unique:
+        raise BadRequest("Name at least one ticker, e.g. `SMH`.")
+    if benchmark is None:
+        if len(unique) == 1:
+            benchmark = DEFAULT_BENCHMARK
+        elif DEFAULT_BENCHMARK in unique:
+            benchmark = DEFAULT_BENCHMARK
+        else:
+            benchmark = unique[-1]
+    others = tuple(sorted(t for t in unique if t != benchmark))
+    if not others:
+        raise BadRequest(f"Compare {benchmark} with something other than itself, e.g. `{benchmark} vs QQQ`.")
+    if len(others) + 1 > MAX_TICKERS:
+        raise BadRequest(f"That is {len(others) + 1} tickers; I compare at most {MAX_TICKERS} at a time.")
+    return TickerSet(tickers=others, benchmark=benchmark)

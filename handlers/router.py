@@ -1,0 +1,52 @@
+"""The entry point for every command, and the one place errors become messages.
+
+Chat adapters hand over the raw command text; ``run`` picks the handler,
+calls it, and turns any ``TiltError`` into an ephemeral reply with the usage
+line.  Anything unexpected is logged with its traceback for us and answered
+with an apology for the user: never a stack trace in chat.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from errors import BadRequest, TiltError, UnknownTicker
+from handlers import compare, help as help_command, valuation
+from handlers.reply import Reply, error_reply
+from handlers.services import Services
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[str, Services], Reply]
+
+COMMANDS: dict[str, tuple[Handler, str]] = {
+    "compare": (compare.handle, compare.USAGE),
+    "valuation": (valuation.handle, valuation.USAGE),
+    "help": (help_command.handle, help_command.USAGE),
+}
+
+
+def split_command(text: str) -> tuple[str, str]:
+    """``"/compare SMH SPY"`` -> ``("compare", "SMH SPY")``; the slash is optional."""
+    name, _, rest = text.strip().partition(" ")
+    return name.lstrip("/").lower(), rest.strip()
+
+
+def run(text: str, services: Services) -> Reply:
+    """Answer one command; always returns a ``Reply``, whatever goes wrong."""
+    name, arguments = split_command(text)
+    if name not in COMMANDS:
+        known = ", ".join(f"/{c}" for c in COMMANDS)
+        return error_reply(f"I don't know the command `/{name}`. I know {known}.", usage=help_command.USAGE)
+    handler, usage = COMMANDS[name]
+    try:
+        return handler(arguments, services)
+    except (BadRequest, UnknownTicker) as error:
+        return error_reply(str(error), usage=usage)
+    except TiltError as error:
+        return error_reply(str(error))
+    except Exception:
+        log.exception("command failed: %r", text)
+        return error_reply("Something went wrong on my side while answering that. It has been logged; "
+                           "please try again in a minute.")

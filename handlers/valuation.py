@@ -1,0 +1,62 @@
+"""/valuation: P/E side by side and each ticker's discount or premium to the benchmark."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+
+from analysis.takeaway import valuation_takeaway
+from analysis.valuation import valuation_gaps
+from handlers.format import NOT_AVAILABLE, money, multiple, percent
+from handlers.parse import ValuationRequest, parse_valuation
+from handlers.reply import Reply, Table
+from handlers.reply_cache import cached_reply
+from handlers.services import Services
+from market.provider import Fundamentals
+
+USAGE = "/valuation TICKER [TICKER ...] [vs BENCH]   e.g. /valuation IJR IWM SPY"
+
+COLUMNS = ("Ticker", "P/E", "Fwd P/E", "Earn. yield", "P/E vs bench", "Fwd vs bench", "Yield", "Expense", "Assets")
+
+
+def handle(text: str, services: Services) -> Reply:
+    request = parse_valuation(text)
+    return cached_reply(services, request.key, lambda: build(request, services))
+
+
+def build(request: ValuationRequest, services: Services) -> Reply:
+    symbols = request.symbols
+    facts = services.market.fundamentals(symbols.all)
+    gaps = valuation_gaps(
+        pd.Series({t: _or_nan(f.trailing_pe) for t, f in facts.items()}),
+        pd.Series({t: _or_nan(f.forward_pe) for t, f in facts.items()}),
+        symbols.benchmark,
+    )
+    return Reply(
+        text=f"*Valuation: {' '.join(symbols.tickers)} vs {symbols.benchmark}*"
+        + (" (demo data, not real figures)" if services.market.is_demo else ""),
+        table=Table(columns=COLUMNS, rows=tuple(_row(t, facts[t], gaps.loc[t], symbols.benchmark) for t in symbols.all)),
+        takeaway=valuation_takeaway(gaps, symbols.benchmark),
+        footer=_footer(facts.values()),
+    )
+
+
+def _row(ticker: str, facts: Fundamentals, gap: pd.Series, benchmark: str) -> tuple[str, ...]:
+    is_bench = ticker == benchmark
+    return (
+        ticker, multiple(gap.trailing_pe), multiple(gap.forward_pe), percent(gap.earnings_yield),
+        "—" if is_bench else percent(gap.trailing_vs_benchmark, 0, signed=True),
+        "—" if is_bench else percent(gap.forward_vs_benchmark, 0, signed=True),
+        percent(facts.dividend_yield, 2), percent(facts.expense_ratio, 2), money(facts.total_assets),
+    )
+
+
+def _footer(facts: Iterable[Fundamentals]) -> str:
+    """Source and as-of date of the figures; several when they differ."""
+    stamps = sorted({f"{f.source}, as of {f.as_of or NOT_AVAILABLE}" for f in facts})
+    return "Figures as published by the source, n/a where it has none · " + "; ".join(f"source: {s}" for s in stamps)
+
+
+def _or_nan(value: float | None) -> float:
+    return float("nan") if value is None else value
