@@ -9,7 +9,7 @@ import pandas as pd
 from analysis.compare import Comparison
 
 
-def compare_takeaway(comparison: Comparison, period_label: str) -> str:
+def compare_takeaway(comparison: Comparison, period_phrase: str) -> str:
     """Who beat the benchmark, by how much a year, and at what cost in drawdown.
 
     Picks the ticker with the highest CAGR other than the benchmark and states
@@ -22,7 +22,7 @@ def compare_takeaway(comparison: Comparison, period_label: str) -> str:
     gap = (table.at[best, "cagr"] - table.at[bench, "cagr"]) * 100
     verb = "beat" if gap >= 0 else "trailed"
     deeper = table.at[best, "max_drawdown"] < table.at[bench, "max_drawdown"]
-    lead = f"{best} {verb} {bench} by {abs(gap):.1f} pts a year over {period_label}"
+    lead = f"{best} {verb} {bench} by {abs(gap):.1f} pts a year {period_phrase}"
     if len(others) > 1:
         lead = f"Best of the group: {lead}"
     return (

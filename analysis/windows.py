@@ -64,6 +64,17 @@ class Period:
     def between(cls, first_day: dt.date, last_day: dt.date) -> "Period":
         return cls(label=f"{first_day}..{last_day}", kind="range", first_day=first_day, last_day=last_day)
 
+    @property
+    def phrase(self) -> str:
+        """The period in a sentence: "over 10y", "year to date", "since 2020"."""
+        if self.kind == "ytd":
+            return "year to date"
+        if self.kind == "max":
+            return "over all common history"
+        if self.kind == "range":
+            return f"from {self.first_day} to {self.last_day}" if self.last_day else self.label
+        return f"over {self.label}"
+
     def fetch_span(self, today: dt.date) -> tuple[dt.date, dt.date]:
         """The calendar span of data needed to resolve this period on or before ``today``."""
         end = min(self.last_day, today) if self.last_day else today

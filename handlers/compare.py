@@ -6,14 +6,12 @@ from analysis.charts import ChartLabels, compare_chart
 from analysis.compare import Comparison, compare
 from analysis.returns import years_between
 from analysis.takeaway import compare_takeaway
-from analysis.windows import resolve_window
 from handlers.format import percent, ratio, years
 from handlers.parse import CompareRequest, parse_compare
-from handlers.prices import common_prices, window_notes
+from handlers.prices import prices_for_period, window_notes
 from handlers.reply import Chart, Reply, Table
 from handlers.reply_cache import cached_reply
 from handlers.services import Services
-from market.calendar import market_today
 
 USAGE = "/compare TICKER [TICKER ...] [vs BENCH] [PERIOD]   e.g. /compare SMH SPY 10y"
 
@@ -27,9 +25,7 @@ def handle(text: str, services: Services) -> Reply:
 
 def build(request: CompareRequest, services: Services) -> Reply:
     symbols = request.symbols
-    start, end = request.period.fetch_span(market_today(services.market.now()))
-    aligned = common_prices(services, symbols.all, start, end)
-    window = resolve_window(request.period, aligned.prices.index)
+    aligned, window = prices_for_period(services, symbols.all, request.period)
     prices = aligned.prices.loc[window.start:window.end]
     comparison = compare(prices, symbols.benchmark, services.risk_free)
     source = services.source_label()
@@ -42,7 +38,7 @@ def build(request: CompareRequest, services: Services) -> Reply:
         text=f"*{names} vs {symbols.benchmark}*, {request.period.label}, total return with dividends reinvested"
         + (" (demo data, not real prices)" if services.market.is_demo else ""),
         table=metrics_table(comparison),
-        takeaway=compare_takeaway(comparison, request.period.label),
+        takeaway=compare_takeaway(comparison, request.period.phrase),
         notes=tuple(window_notes(aligned, request.period, window)),
         footer=(f"{window.start:%Y-%m-%d} → {window.end:%Y-%m-%d} ({years(years_between(window.start, window.end))})"
                 f" · as of {window.end:%Y-%m-%d} · source: {source}"

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis.windows import Period, Window
+from analysis.returns import years_between
+from analysis.windows import Period, Window, resolve_window
 from errors import DataUnavailable
 from handlers.format import years
 from handlers.services import Services
-from analysis.returns import years_between
+from market.calendar import market_today
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,21 @@ def common_prices(services: Services, tickers: list[str], start: dt.date, end: d
         first=pd.Series({t: bars[t].index[0] for t in tickers}),
         last=pd.Series({t: bars[t].index[-1] for t in tickers}),
     )
+
+
+def prices_for_period(services: Services, tickers: list[str], period: Period) -> tuple[Aligned, Window]:
+    """Common prices covering ``period`` and the window it resolves to.
+
+    The span to fetch depends on the last common date, which is only known
+    once the data is in (a CSV folder may end months before today), so when
+    that date is earlier than today the older side is fetched a second time.
+    """
+    start, end = period.fetch_span(market_today(services.market.now()))
+    aligned = common_prices(services, tickers, start, end)
+    needed_start, _ = period.fetch_span(aligned.prices.index[-1].date())
+    if needed_start < start:
+        aligned = common_prices(services, tickers, needed_start, end)
+    return aligned, resolve_window(period, aligned.prices.index)
 
 
 def window_notes(aligned: Aligned, period: Period, window: Window) -> list[str]:

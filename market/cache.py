@@ -35,7 +35,7 @@ def connect(url: str) -> redis.Redis:
 class Cache:
     """Byte values and hashes in Redis, each call failing soft (see module docstring)."""
 
-    def __init__(self, client: redis.Redis | None, *, retry_after: float = 5.0, prefix: str = "tilt:") -> None:
+    def __init__(self, client: redis.Redis | None, *, retry_after: float = 5.0, prefix: str = "tilt:v1:") -> None:
         self.client = client
         self.prefix = prefix
         self._retry_after = retry_after

@@ -1,0 +1,98 @@
+"""Tilt's command line: configuration and wiring, nothing else.
+
+    python bot.py console "/compare SMH SPY 10y"     answer one command in the terminal
+    python bot.py console                             interactive prompt
+    python bot.py console --demo ...                  synthetic market, works offline
+    python bot.py console --data-dir ../shared/data/prices ...   a yfinance-format CSV folder
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import sys
+from pathlib import Path
+from typing import Iterator
+
+from chat import console
+from config import ConfigError, Settings
+from handlers import router
+from handlers.services import Services
+from market.cache import Cache, connect
+from market.cached import CachedMarket
+from market.csvdir import CsvFolderProvider
+from market.demo import DemoProvider
+from market.provider import Provider
+from market.redis_server import redis_url
+from errors import TiltError
+
+log = logging.getLogger("tilt")
+
+
+def make_provider(settings: Settings, *, demo: bool, data_dir: Path | None) -> Provider:
+    """Demo market, a CSV folder, or (the default) Yahoo Finance through yfinance."""
+    if demo:
+        return DemoProvider()
+    folder = data_dir or settings.market_data_dir
+    if folder is not None:
+        return CsvFolderProvider(folder)
+    from market.yahoo import YahooProvider  # imports yfinance, which the offline paths never need
+
+    return YahooProvider(api_url=settings.yahoo_api_url, cache_dir=settings.state_dir / "yfinance")
+
+
+@contextlib.contextmanager
+def make_cache(settings: Settings) -> Iterator[Cache]:
+    """The Redis cache (``REDIS_URL`` or an embedded server), stopped on exit; uncached if it cannot start."""
+    try:
+        url, embedded = redis_url(settings.redis_url, settings.state_dir / "redis")
+    except Exception as error:  # a cache that cannot start must not stop Tilt from answering
+        log.warning("could not start the embedded Redis (%s); answering uncached", error)
+        yield Cache(None)
+        return
+    try:
+        yield Cache(connect(url))
+    finally:
+        if embedded is not None:
+            embedded.close()
+
+
+@contextlib.contextmanager
+def make_services(settings: Settings, *, demo: bool = False, data_dir: Path | None = None) -> Iterator[Services]:
+    provider = make_provider(settings, demo=demo, data_dir=data_dir)
+    with make_cache(settings) as cache:
+        yield Services(market=CachedMarket(provider, cache), cache=cache, risk_free=settings.risk_free)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bot.py", description="Tilt: tilt a portfolio away from plain S&P 500 exposure.")
+    commands = parser.add_subparsers(dest="mode", required=True)
+    con = commands.add_parser("console", help="answer commands in the terminal")
+    con.add_argument("command", nargs="*", help='e.g. "/compare SMH SPY 10y"; none opens a prompt')
+    source = con.add_mutually_exclusive_group()
+    source.add_argument("--demo", action="store_true", help="synthetic market data (offline, not real prices)")
+    source.add_argument("--data-dir", type=Path, help="folder of yfinance-format <TICKER>.csv files")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+        with make_services(settings, demo=args.demo, data_dir=args.data_dir) as services:
+            answer = lambda text: router.run(text, services)  # noqa: E731
+            charts = settings.state_dir / "charts"
+            if args.command:
+                return console.run_once(answer, " ".join(args.command), charts)
+            return console.interactive(answer, charts, settings.state_dir / "console_history")
+    except (ConfigError, TiltError) as error:
+        print(f"tilt: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Settings, read once from the environment (and a ``.env`` file beside the project).
+
+A setting that is present but wrong stops start-up with one line naming it
+(``ConfigError``); nothing here logs values, since some are secrets.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    market_data_dir: Path | None
+    yahoo_api_url: str | None
+    redis_url: str | None
+    state_dir: Path
+    risk_free: float
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        if env is None:
+            load_dotenv(Path.cwd() / ".env")
+            env = dict(os.environ)
+        data_dir = env.get("MARKET_DATA_DIR") or None
+        return cls(
+            market_data_dir=_existing_dir("MARKET_DATA_DIR", data_dir) if data_dir else None,
+            yahoo_api_url=env.get("YAHOO_API_URL") or None,
+            redis_url=_redis_url(env.get("REDIS_URL") or None),
+            state_dir=Path(env.get("TILT_STATE_DIR") or Path.home() / ".local" / "state" / "tilt"),
+            risk_free=_rate("TILT_RISK_FREE", env.get("TILT_RISK_FREE", "0")),
+        )
+
+
+def _existing_dir(name: str, value: str) -> Path:
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        raise ConfigError(f"{name} points to {path}, which is not a folder.")
+    return path
+
+
+def _redis_url(value: str | None) -> str | None:
+    if value and not value.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("REDIS_URL must start with redis://, rediss:// or unix://.")
+    return value
+
+
+def _rate(name: str, value: str) -> float:
+    try:
+        rate = float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be an annual rate such as 0.04 (got {value!r}).") from None
+    if not -0.5 < rate < 1.0:
+        raise ConfigError(f"{name} must be an annual rate such as 0.04 (got {value!r}).")
+    return rate
