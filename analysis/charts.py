@@ -1,0 +1,395 @@
+"""Comparison charts as PNG bytes, for chat replies.
+
+One figure, three panels on a shared date axis:
+
+1. **Growth of $10,000**: ``10000 * P_t / P_0`` on the dividend-adjusted close
+   (``Adj Close``), i.e. total return with dividends reinvested, no fees or
+   taxes.  Log scale when the widest ratio on the panel exceeds
+   ``LOG_SCALE_RATIO``, so decades of compounding stay readable.
+2. **Drawdown**: ``P_t / max(P_0..P_t) - 1`` in percent (``analysis.drawdown``).
+3. **Relative strength**: ``(P_t / P_0) / (B_t / B_0)`` against the benchmark
+   (``analysis.relative``); it starts at 1x and rises while the ticker beats it.
+
+The benchmark is drawn dashed in neutral grey, the others in the Okabe-Ito
+colour-blind-safe palette.  Title, as-of date and data source are printed on
+the image, and demo data carries a watermark, because a PNG gets forwarded
+without the message around it.
+
+Thread safety: only ``matplotlib.figure.Figure`` with its own Agg canvas is
+used, never ``pyplot`` (a global figure registry) or ``rcParams`` changes
+(global state); every style is passed explicitly to the artists.  Several
+threads may therefore build and render charts at the same time.
+
+Lines are downsampled for drawing only (``downsample_positions``): a 30-year
+daily series has far more points than the ~900 px of plot width, and drawing
+them all makes slow renders and large PNGs.  The first and last points and each
+bucket's minimum and maximum are kept, so ending values, peaks and troughs are
+drawn exactly.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.gridspec import GridSpec
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter, NullLocator
+
+from analysis.drawdown import drawdown_series
+from analysis.relative import relative_strength
+
+# Okabe & Ito (2008), "Color Universal Design": distinguishable under the common colour-vision deficiencies.
+OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
+# Yellow goes last: it is the palette's one colour with poor contrast on white.
+LINE_COLOURS = tuple(c for c in OKABE_ITO if c != "#F0E442") + ("#F0E442",)
+BENCHMARK_COLOUR = "#666666"
+BENCHMARK_DASHES = (4.0, 2.0)
+
+GROWTH_START = 10_000.0
+LOG_SCALE_RATIO = 10.0
+MAX_TICKERS = 8
+MAX_POINTS_PER_LINE = 2_000
+FIGSIZE_IN = (10.0, 8.0)
+DPI = 120
+DEMO_TEXT = "DEMO DATA — not real prices"
+
+# Fixed layout in figure fractions: known before drawing, so end labels can be
+# de-overlapped in pixels, and no layout engine runs on each render.
+_LEFT, _RIGHT, _BOTTOM = 0.085, 0.835, 0.088
+_TITLE_Y = 0.978
+_LEGEND_Y = 0.935
+_LEGEND_ROW = 0.032
+_TEXT = "#222222"
+_MUTED = "#555555"
+_GRID = "#DDDDDD"
+_TITLE_PT, _PANEL_PT, _TICK_PT, _LEGEND_PT, _END_LABEL_PT, _FOOTER_PT = 20, 13, 12, 12, 12, 11
+_TITLE_MIN_PT, _TITLE_FULL_CHARS = 13, 50
+_WIDTH_GROWTH, _WIDTH_PANEL = 2.6, 1.8
+
+
+@dataclass(frozen=True)
+class ChartLabels:
+    """Words printed on the chart: ``title`` on top, ``as_of`` and ``source`` in the footer."""
+
+    title: str
+    as_of: str
+    source: str
+    demo: bool = False
+
+
+def compare_chart(
+    prices: pd.DataFrame, benchmark: str, labels: ChartLabels, *, log_scale: bool | None = None
+) -> bytes:
+    """PNG bytes of the three-panel comparison of ``prices`` against ``benchmark``.
+
+    ``prices``: dividend-adjusted closes (``Adj Close``), a ``DatetimeIndex``
+    in increasing order, one column per ticker (at most ``MAX_TICKERS``),
+    already aligned with no NaN, ``benchmark`` among the columns.
+    ``log_scale``: force the growth panel's scale; ``None`` chooses it (see
+    ``wants_log_scale``).  Raises ``ValueError`` on input that breaks these rules.
+    """
+    return render_png(build_compare_figure(prices, benchmark, labels, log_scale=log_scale))
+
+
+def render_png(fig: Figure) -> bytes:
+    """Render ``fig`` with Agg to PNG bytes, without the timestamped "Software" tag so output is deterministic."""
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    buffer = io.BytesIO()
+    canvas.print_png(buffer, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def build_compare_figure(
+    prices: pd.DataFrame, benchmark: str, labels: ChartLabels, *, log_scale: bool | None = None
+) -> Figure:
+    """The figure behind ``compare_chart`` (same arguments), for callers and tests that inspect artists.
+
+    ``fig.axes`` is ``[growth, drawdown, relative strength]``; each ticker's
+    ``Line2D`` carries the ticker as its label.
+    """
+    _check_prices(prices, benchmark)
+    colours = ticker_colours(list(prices.columns), benchmark)
+    x = _date_numbers(prices.index)
+    growth = growth_of(prices)
+    use_log = wants_log_scale(growth) if log_scale is None else log_scale
+
+    fig = Figure(figsize=FIGSIZE_IN, dpi=DPI, facecolor="white")
+    FigureCanvasAgg(fig)
+    legend_rows = _legend_rows(len(colours))
+    growth_ax, drawdown_ax, relative_ax = _make_axes(fig, top=_LEGEND_Y - legend_rows * _LEGEND_ROW - 0.045)
+
+    _draw_growth(growth_ax, x, growth, colours, benchmark, use_log)
+    _draw_drawdown(drawdown_ax, x, drawdown_series(prices) * 100.0, colours, benchmark)
+    _draw_relative(relative_ax, x, relative_strength(prices, benchmark), colours, benchmark)
+    _style_date_axis(relative_ax)
+    _add_legend(fig, growth_ax, benchmark, legend_rows)
+    _add_header_and_footer(fig, labels)
+    return fig
+
+
+def growth_of(prices: pd.DataFrame, start: float = GROWTH_START) -> pd.DataFrame:
+    """Value of ``start`` dollars invested on day one, ``start * P_t / P_0``; on Adj Close, dividends reinvested."""
+    return start * prices / prices.iloc[0]
+
+
+def wants_log_scale(values: pd.DataFrame, ratio: float = LOG_SCALE_RATIO) -> bool:
+    """True when the largest ending value is more than ``ratio`` times the smallest value anywhere.
+
+    On a linear axis such a panel squeezes the early years and the laggards
+    into a flat line at the bottom.
+    """
+    return bool(values.iloc[-1].max() / values.min().min() > ratio)
+
+
+def ticker_colours(tickers: list[str], benchmark: str) -> dict[str, str]:
+    """Line colour per ticker, in column order: the benchmark grey, the others from ``LINE_COLOURS``."""
+    others = iter(LINE_COLOURS)
+    return {t: BENCHMARK_COLOUR if t == benchmark else next(others) for t in tickers}
+
+
+def downsample_positions(values: np.ndarray, max_points: int = MAX_POINTS_PER_LINE) -> np.ndarray:
+    """Sorted row positions worth drawing, at most ``max_points`` of them.
+
+    All positions when the series is short enough; otherwise the first, the
+    last, and the minimum and maximum of each of ``(max_points - 2) // 2``
+    equal buckets (min-max decimation), so the drawn line keeps its extremes
+    and its exact end value.
+    """
+    n = len(values)
+    if n <= max_points:
+        return np.arange(n)
+    width = -(-n // ((max_points - 2) // 2))
+    rows = -(-n // width)
+    # NaN padding fills the last bucket to full width; nanargmin/nanargmax skip it.
+    grid = np.full(rows * width, np.nan)
+    grid[:n] = values
+    grid = grid.reshape(rows, width)
+    starts = np.arange(rows) * width
+    picked = np.concatenate(([0, n - 1], starts + np.nanargmin(grid, axis=1), starts + np.nanargmax(grid, axis=1)))
+    return np.unique(picked)
+
+
+def _check_prices(prices: pd.DataFrame, benchmark: str) -> None:
+    if not isinstance(prices.index, pd.DatetimeIndex):
+        raise ValueError("prices needs a DatetimeIndex")
+    if benchmark not in prices.columns:
+        raise ValueError(f"benchmark {benchmark!r} is not one of the columns {list(prices.columns)}")
+    if not 2 <= prices.shape[1] <= MAX_TICKERS:
+        raise ValueError(f"compare charts take 2 to {MAX_TICKERS} tickers, got {prices.shape[1]}")
+    if len(prices) < 2 or not prices.index.is_monotonic_increasing:
+        raise ValueError("prices needs at least two rows in increasing date order")
+    values = prices.to_numpy(dtype="float64")
+    if not (np.isfinite(values).all() and (values > 0).all()):
+        raise ValueError("prices must be aligned, finite and positive (no NaN)")
+
+
+def _date_numbers(index: pd.DatetimeIndex) -> np.ndarray:
+    # Matplotlib date numbers once, instead of a unit conversion for every line.
+    naive = index.tz_localize(None) if index.tz is not None else index
+    return mdates.date2num(naive.to_numpy())
+
+
+def _legend_rows(count: int) -> int:
+    return 1 if count <= 5 else 2
+
+
+def _make_axes(fig: Figure, top: float) -> tuple[Axes, Axes, Axes]:
+    grid = GridSpec(3, 1, figure=fig, height_ratios=(3.0, 1.45, 1.45), hspace=0.34,
+                    left=_LEFT, right=_RIGHT, top=top, bottom=_BOTTOM)
+    growth_ax = fig.add_subplot(grid[0])
+    axes = (growth_ax, fig.add_subplot(grid[1], sharex=growth_ax), fig.add_subplot(grid[2], sharex=growth_ax))
+    for ax in axes:
+        _style_axes(ax)
+    return axes
+
+
+def _style_axes(ax: Axes) -> None:
+    ax.set_facecolor("white")
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    for side in ("left", "bottom"):
+        ax.spines[side].set_color("#999999")
+    ax.tick_params(labelsize=_TICK_PT, colors=_TEXT, length=4, labelbottom=False)
+    ax.grid(True, which="major", color=_GRID, linewidth=0.8)
+    ax.set_axisbelow(True)
+    ax.margins(x=0.0)
+
+
+def _panel_title(ax: Axes, text: str) -> None:
+    ax.set_title(text, loc="left", fontsize=_PANEL_PT, fontweight="bold", color=_TEXT, pad=7, parse_math=False)
+
+
+def _plot(ax: Axes, x: np.ndarray, y: pd.Series, colour: str, *, benchmark: bool, width: float) -> Line2D:
+    keep = downsample_positions(y.to_numpy(dtype="float64"))
+    (line,) = ax.plot(x[keep], y.to_numpy()[keep], color=colour, linewidth=width, label=str(y.name),
+                      solid_capstyle="round", zorder=2 if benchmark else 3)
+    if benchmark:
+        line.set_dashes(BENCHMARK_DASHES)
+    return line
+
+
+def _draw_growth(
+    ax: Axes, x: np.ndarray, growth: pd.DataFrame, colours: dict[str, str], benchmark: str, log: bool
+) -> None:
+    for ticker, colour in colours.items():
+        _plot(ax, x, growth[ticker], colour, benchmark=ticker == benchmark, width=_WIDTH_GROWTH)
+    scale_note = " · log scale" if log else ""
+    _panel_title(ax, f"Growth of $10,000 · dividends reinvested{scale_note}")
+    _set_value_scale(ax, log, growth.to_numpy(), _dollars)
+    _end_labels(ax, x[-1], growth.iloc[-1], colours, lambda v: _dollars(v, None))
+
+
+def _draw_drawdown(
+    ax: Axes, x: np.ndarray, drawdown_pct: pd.DataFrame, colours: dict[str, str], benchmark: str
+) -> None:
+    for ticker, colour in colours.items():
+        _plot(ax, x, drawdown_pct[ticker], colour, benchmark=ticker == benchmark, width=_WIDTH_PANEL)
+    bench = drawdown_pct[benchmark].to_numpy()
+    keep = downsample_positions(bench)
+    # A light wash under the benchmark lets the eye compare depths without another line.
+    ax.fill_between(x[keep], bench[keep], 0.0, color=BENCHMARK_COLOUR, alpha=0.12, linewidth=0, zorder=1)
+    ax.axhline(0.0, color="#999999", linewidth=0.8, zorder=1)
+    _panel_title(ax, "Drawdown from previous high")
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
+    ax.yaxis.set_major_formatter(FuncFormatter(_percent))
+    low = float(drawdown_pct.to_numpy().min())
+    ax.set_ylim(min(low * 1.08, -1.0), max(-low * 0.04, 0.5))
+
+
+def _draw_relative(ax: Axes, x: np.ndarray, relative: pd.DataFrame, colours: dict[str, str], benchmark: str) -> None:
+    others = {t: c for t, c in colours.items() if t != benchmark}
+    for ticker, colour in others.items():
+        _plot(ax, x, relative[ticker], colour, benchmark=False, width=_WIDTH_PANEL)
+    ax.axhline(1.0, color=BENCHMARK_COLOUR, linewidth=1.4, dashes=BENCHMARK_DASHES, zorder=1)
+    _panel_title(ax, f"Relative strength vs {benchmark} · above 1× = ahead of {benchmark}")
+    values = np.append(relative.to_numpy(), 1.0)
+    log = bool(values.max() / values.min() > LOG_SCALE_RATIO)
+    _set_value_scale(ax, log, values, _times)
+    # Two decimals on end labels so neighbours line up (1.10x, 0.86x); ticks keep the shortest form.
+    _end_labels(ax, x[-1], relative.iloc[-1], others, lambda v: f"{v:.2f}×")
+
+
+def _set_value_scale(ax: Axes, log: bool, values: np.ndarray, formatter: Callable[[float, object], str]) -> None:
+    low, high = float(values.min()), float(values.max())
+    if log:
+        ax.set_yscale("log")
+        subs = _log_tick_steps(np.log10(high / low))
+        ax.yaxis.set_major_locator(LogLocator(base=10.0, subs=subs))
+        ax.yaxis.set_minor_locator(NullLocator())
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        pad = (high / low) ** 0.04
+        ax.set_ylim(low / pad, high * pad)
+    else:
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
+        pad = (high - low) * 0.06 or abs(high) * 0.01
+        ax.set_ylim(low - pad, high + pad)
+    ax.yaxis.set_major_formatter(FuncFormatter(formatter))
+
+
+def _log_tick_steps(decades: float) -> tuple[float, ...]:
+    # Aim for 3 to 6 labelled ticks: plain decades alone leave one or two ticks on a short log axis.
+    if decades < 2.5:
+        return (1.0, 2.0, 5.0)
+    return (1.0, 3.0) if decades < 4.0 else (1.0,)
+
+
+def _dollars(value: float, _pos: object) -> str:
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"${value / size:.3g}{suffix}"
+    return f"${value:.3g}"
+
+
+def _percent(value: float, _pos: object) -> str:
+    # "-10%" rather than "-10.0%": fewer glyphs to read at thumbnail size; a true minus sign like matplotlib's own.
+    # Rounding drops float dust such as -1e-15 near zero; + 0.0 turns -0.0 into 0.0.
+    return f"{round(value, 9) + 0.0:.3g}%".replace("-", "\u2212")
+
+
+def _times(value: float, _pos: object) -> str:
+    return f"{value:.3g}×"
+
+
+def _end_labels(
+    ax: Axes, x_end: float, ends: pd.Series, colours: dict[str, str], fmt: Callable[[float], str]
+) -> None:
+    """Ticker and ending value just right of the plot, pushed apart so no two overlap."""
+    tickers = list(colours)
+    y_end = ends[tickers].to_numpy(dtype="float64")
+    to_axes = ax.transData + ax.transAxes.inverted()
+    wanted = to_axes.transform(np.column_stack([np.full(len(tickers), x_end), y_end]))[:, 1]
+    fig = ax.get_figure()
+    axes_px = ax.get_position().height * fig.get_figheight() * fig.dpi
+    gap = _END_LABEL_PT * fig.dpi / 72.0 * 1.2 / axes_px
+    ax.scatter(np.full(len(tickers), x_end), y_end, s=28, c=[colours[t] for t in tickers], zorder=4, clip_on=False)
+    for ticker, y in zip(tickers, _spread(wanted, gap), strict=True):
+        ax.text(1.015, y, f"{ticker} {fmt(ends[ticker])}", transform=ax.transAxes, ha="left", va="center",
+                fontsize=_END_LABEL_PT, fontweight="bold", color=_label_colour(colours[ticker]), clip_on=False,
+                parse_math=False)
+
+
+def _label_colour(colour: str) -> str:
+    # Yellow text on white is unreadable; the dot beside it still shows the line's colour.
+    return "#8A7E00" if colour == "#F0E442" else colour
+
+
+def _spread(wanted: np.ndarray, gap: float, low: float = 0.0, high: float = 1.0) -> np.ndarray:
+    """Positions as close to ``wanted`` as possible, at least ``gap`` apart, inside ``[low, high]`` if they fit."""
+    order = np.argsort(wanted, kind="stable")
+    steps = np.arange(len(wanted)) * gap
+    y = np.clip(wanted[order], low, high)
+    # Push up from below (y_i >= y_{i-1} + gap), then down from the ceiling (y_i <= y_{i+1} - gap).
+    y = np.maximum.accumulate(y - steps) + steps
+    ceiling = high - steps[::-1]
+    y = np.minimum.accumulate((np.minimum(y, ceiling) + steps[::-1])[::-1])[::-1] - steps[::-1]
+    placed = np.empty_like(y)
+    placed[order] = y
+    return placed
+
+
+def _style_date_axis(ax: Axes) -> None:
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))
+    ax.tick_params(axis="x", labelbottom=True)
+
+
+def _add_legend(fig: Figure, growth_ax: Axes, benchmark: str, rows: int) -> None:
+    handles = growth_ax.get_lines()
+    names = [f"{h.get_label()} (benchmark)" if h.get_label() == benchmark else h.get_label() for h in handles]
+    fig.legend(handles, names, loc="upper left", bbox_to_anchor=(_LEFT - 0.01, _LEGEND_Y),
+               ncol=-(-len(handles) // rows), frameon=False, fontsize=_LEGEND_PT, handlelength=2.4,
+               columnspacing=1.6, borderaxespad=0.0, labelcolor=_TEXT)
+
+
+def _add_header_and_footer(fig: Figure, labels: ChartLabels) -> None:
+    fig.text(_LEFT - 0.01, _TITLE_Y, labels.title, ha="left", va="top", fontsize=_title_size(labels.title),
+             fontweight="bold", color=_TEXT, parse_math=False)
+    footer = f"As of {labels.as_of} · Source: {labels.source}"
+    fig.text(_LEFT - 0.01, 0.012, footer, ha="left", va="bottom", fontsize=_FOOTER_PT, color=_MUTED, parse_math=False)
+    fig.text(0.985, 0.012, "Adj Close: dividends reinvested, no fees or taxes", ha="right", va="bottom",
+             fontsize=_FOOTER_PT, color=_MUTED, parse_math=False)
+    if labels.demo:
+        _add_demo_marks(fig)
+
+
+def _title_size(title: str) -> float:
+    # About 50 bold characters fit the width at full size; shrink longer titles rather than let them run off the edge.
+    return max(_TITLE_MIN_PT, min(_TITLE_PT, _TITLE_PT * _TITLE_FULL_CHARS / max(len(title), 1)))
+
+
+def _add_demo_marks(fig: Figure) -> None:
+    # Two marks: the badge survives cropping of the centre, the watermark survives cropping of the corner.
+    # The badge sits at the right end of the legend row, which stays short, not beside a title of any length.
+    fig.text(0.985, _LEGEND_Y + 0.004, DEMO_TEXT, ha="right", va="top", fontsize=13, fontweight="bold", color="white",
+             bbox={"boxstyle": "round,pad=0.35", "facecolor": "#C0392B", "edgecolor": "none"}, parse_math=False)
+    fig.text(0.46, 0.47, DEMO_TEXT, ha="center", va="center", rotation=24, fontsize=40, fontweight="bold",
+             color="#C0392B", alpha=0.16, zorder=10, parse_math=False)

@@ -1,0 +1,229 @@
+"""Comparison charts on real prices from ``../shared/data/prices``.
+
+Expected values are recomputed here from the raw CSV rows, not through the
+module's helpers, so a wrong convention in ``analysis.charts`` cannot agree
+with itself.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import matplotlib.dates as mdates
+import matplotlib.image as mpimg
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+from matplotlib.text import Text
+
+from analysis.charts import (
+    BENCHMARK_COLOUR,
+    DEMO_TEXT,
+    DPI,
+    FIGSIZE_IN,
+    MAX_POINTS_PER_LINE,
+    OKABE_ITO,
+    ChartLabels,
+    build_compare_figure,
+    compare_chart,
+    downsample_positions,
+    render_png,
+)
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PIXELS = (round(FIGSIZE_IN[1] * DPI), round(FIGSIZE_IN[0] * DPI))  # (rows, columns)
+LABELS = ChartLabels(title="SMH vs SOXX vs SPY", as_of="2026-07-14", source="Yahoo Finance")
+EIGHT = ["QQQ", "XLK", "XLF", "XLE", "XLV", "XLU", "DIA", "SPY"]
+
+
+def _read(prices_dir: Path, ticker: str) -> pd.Series:
+    return pd.read_csv(prices_dir / f"{ticker}.csv", index_col="Date", parse_dates=True)["Adj Close"].rename(ticker)
+
+
+def _aligned(prices_dir: Path, tickers: list[str], years: int | None = None) -> pd.DataFrame:
+    """Common dates of ``tickers``, optionally only the last ``years`` of them."""
+    frame = pd.concat([_read(prices_dir, t) for t in tickers], axis=1, join="inner", sort=True)
+    if years is not None:
+        frame = frame.loc[frame.index >= frame.index[-1] - pd.DateOffset(years=years)]
+    return frame
+
+
+def _line(fig: Figure, panel: int, ticker: str):
+    (line,) = [ln for ln in fig.axes[panel].get_lines() if ln.get_label() == ticker]
+    return line
+
+
+def _texts(fig: Figure) -> list[str]:
+    return [t.get_text() for t in fig.findobj(Text) if t.get_text()]
+
+
+def _decode(png: bytes) -> np.ndarray:
+    return mpimg.imread(io.BytesIO(png), format="png")
+
+
+@pytest.fixture(scope="module")
+def semis_10y(prices_dir: Path) -> pd.DataFrame:
+    return _aligned(prices_dir, ["SMH", "SOXX", "SPY"], years=10)
+
+
+@pytest.fixture(scope="module")
+def eight_25y(prices_dir: Path) -> pd.DataFrame:
+    return _aligned(prices_dir, EIGHT, years=25)
+
+
+@pytest.fixture(scope="module")
+def semis_10y_png(semis_10y: pd.DataFrame) -> bytes:
+    return compare_chart(semis_10y, "SPY", LABELS)
+
+
+def test_png_decodes_to_the_figure_size(semis_10y_png: bytes) -> None:
+    assert semis_10y_png.startswith(PNG_SIGNATURE)
+    assert _decode(semis_10y_png).shape[:2] == PIXELS
+
+
+def test_eight_tickers_over_25_years_stay_under_1_mb(eight_25y: pd.DataFrame) -> None:
+    assert len(eight_25y) > 6_000
+    png = compare_chart(eight_25y, "SPY", ChartLabels("Sectors vs SPY", "2026-07-14", "Yahoo Finance"))
+    assert len(png) < 1_000_000
+    assert _decode(png).shape[:2] == PIXELS
+
+
+def test_eight_noisy_series_over_30_years_stay_under_1_mb() -> None:
+    # Worst case for PNG compression: 8 jagged random walks, 30 years of weekdays.
+    dates = pd.bdate_range("1996-01-01", periods=30 * 261)
+    steps = np.random.default_rng(7).normal(0.0003, 0.03, size=(len(dates), 8))
+    prices = pd.DataFrame(100 * np.exp(np.cumsum(steps, axis=0)), index=dates, columns=[f"T{i}" for i in range(8)])
+    png = compare_chart(prices, "T0", ChartLabels("Noise", "2026-01-01", "synthetic", demo=True))
+    assert len(png) < 1_000_000
+
+
+def test_title_as_of_and_source_are_on_the_image(semis_10y: pd.DataFrame) -> None:
+    text = "\n".join(_texts(build_compare_figure(semis_10y, "SPY", LABELS)))
+    assert LABELS.title in text
+    assert LABELS.as_of in text
+    assert LABELS.source in text
+
+
+@pytest.mark.parametrize("demo", [False, True])
+def test_demo_label_only_on_demo_data(semis_10y: pd.DataFrame, demo: bool) -> None:
+    labels = ChartLabels(LABELS.title, LABELS.as_of, LABELS.source, demo=demo)
+    texts = _texts(build_compare_figure(semis_10y, "SPY", labels))
+    assert any("DEMO DATA" in t for t in texts) is demo
+    assert (DEMO_TEXT in texts) is demo
+
+
+def test_log_scale_for_long_semis_history_and_linear_for_one_year(prices_dir: Path) -> None:
+    long = _aligned(prices_dir, ["SMH", "SPY"])
+    short = _aligned(prices_dir, ["SMH", "SPY"], years=1)
+    assert build_compare_figure(long, "SPY", LABELS).axes[0].get_yscale() == "log"
+    assert build_compare_figure(short, "SPY", LABELS).axes[0].get_yscale() == "linear"
+    assert build_compare_figure(short, "SPY", LABELS, log_scale=True).axes[0].get_yscale() == "log"
+    assert build_compare_figure(long, "SPY", LABELS, log_scale=False).axes[0].get_yscale() == "linear"
+
+
+def test_growth_line_ends_at_10000_times_total_return(prices_dir: Path) -> None:
+    # Long history, so the line is downsampled and the last point must survive it.
+    prices = _aligned(prices_dir, ["SMH", "SPY"])
+    assert len(prices) > MAX_POINTS_PER_LINE
+    raw = _read(prices_dir, "SMH")
+    expected = 10_000.0 * float(raw.loc[prices.index[-1]]) / float(raw.loc[prices.index[0]])
+    line = _line(build_compare_figure(prices, "SPY", LABELS), 0, "SMH")
+    assert line.get_ydata()[-1] == pytest.approx(expected, rel=1e-9)
+    assert line.get_ydata()[0] == pytest.approx(10_000.0, rel=1e-12)
+    assert line.get_xdata()[-1] == mdates.date2num(prices.index[-1])
+    assert len(line.get_xdata()) <= MAX_POINTS_PER_LINE
+
+
+def test_relative_strength_ends_at_ratio_of_total_returns(prices_dir: Path, semis_10y: pd.DataFrame) -> None:
+    first, last = semis_10y.index[0], semis_10y.index[-1]
+    smh, spy = _read(prices_dir, "SMH"), _read(prices_dir, "SPY")
+    expected = (float(smh[last]) / float(smh[first])) / (float(spy[last]) / float(spy[first]))
+    fig = build_compare_figure(semis_10y, "SPY", LABELS)
+    assert _line(fig, 2, "SMH").get_ydata()[-1] == pytest.approx(expected, rel=1e-9)
+    assert [ln.get_label() for ln in fig.axes[2].get_lines() if not ln.get_label().startswith("_")] == ["SMH", "SOXX"]
+    assert any(list(ln.get_ydata()) == [1.0, 1.0] for ln in fig.axes[2].get_lines())
+
+
+def test_drawdown_panel_keeps_the_deepest_trough_in_percent(prices_dir: Path) -> None:
+    prices = _aligned(prices_dir, ["SMH", "SPY"])
+    values = _read(prices_dir, "SMH").loc[prices.index].to_numpy()
+    deepest = 100.0 * float(np.min(values / np.maximum.accumulate(values) - 1.0))
+    line = _line(build_compare_figure(prices, "SPY", LABELS), 1, "SMH")
+    assert min(line.get_ydata()) == pytest.approx(deepest, rel=1e-9)
+    assert deepest < -80.0  # the 2000-2002 semiconductor crash
+
+
+def test_benchmark_is_grey_and_dashed_others_okabe_ito(eight_25y: pd.DataFrame) -> None:
+    fig = build_compare_figure(eight_25y, "SPY", LABELS)
+    spy = _line(fig, 0, "SPY")
+    assert spy.get_color() == BENCHMARK_COLOUR
+    assert spy.get_linestyle() != "-"
+    others = [_line(fig, 0, t) for t in EIGHT if t != "SPY"]
+    assert all(ln.get_color() in OKABE_ITO and ln.get_linestyle() == "-" for ln in others)
+    assert len({ln.get_color() for ln in others}) == len(others)
+
+
+def test_end_labels_do_not_overlap(eight_25y: pd.DataFrame) -> None:
+    fig = build_compare_figure(eight_25y, "SPY", LABELS)
+    renderer = fig.canvas.get_renderer()
+    for ax in (fig.axes[0], fig.axes[2]):
+        boxes = sorted((t.get_window_extent(renderer) for t in ax.texts), key=lambda b: b.y0)
+        assert len(boxes) >= 7
+        assert all(lower.y1 <= upper.y0 + 0.5 for lower, upper in zip(boxes, boxes[1:]))
+
+
+def test_concurrent_renders_match_sequential_ones(
+    semis_10y: pd.DataFrame, semis_10y_png: bytes, prices_dir: Path
+) -> None:
+    other = _aligned(prices_dir, ["QQQ", "IWM", "SPY"], years=5)
+    other_labels = ChartLabels("QQQ vs IWM vs SPY", "2026-07-14", "Yahoo Finance", demo=True)
+    other_png = compare_chart(other, "SPY", other_labels)
+    jobs = [(semis_10y, LABELS), (other, other_labels)] * 2
+    start = threading.Barrier(len(jobs))
+
+    def render(job: tuple[pd.DataFrame, ChartLabels]) -> bytes:
+        start.wait()
+        return compare_chart(job[0], "SPY", job[1])
+
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        results = list(pool.map(render, jobs))
+    assert results == [semis_10y_png, other_png] * 2
+    assert semis_10y_png != other_png
+
+
+def test_render_png_accepts_any_figure() -> None:
+    fig = Figure(figsize=(2, 1), dpi=50)
+    png = render_png(fig)
+    assert png.startswith(PNG_SIGNATURE)
+    assert _decode(png).shape[:2] == (50, 100)
+
+
+def test_downsample_keeps_ends_and_extremes() -> None:
+    values = np.random.default_rng(3).normal(size=50_001).cumsum()
+    keep = downsample_positions(values, max_points=500)
+    assert len(keep) <= 500
+    assert keep[0] == 0 and keep[-1] == len(values) - 1
+    assert np.all(np.diff(keep) > 0)
+    assert values[keep].min() == values.min() and values[keep].max() == values.max()
+    assert list(downsample_positions(values[:300], max_points=500)) == list(range(300))
+
+
+@pytest.mark.parametrize(
+    ("mutate", "benchmark"),
+    [
+        (lambda f: f, "VOO"),
+        (lambda f: f.assign(SMH=f["SMH"].where(f.index != f.index[5])), "SPY"),
+        (lambda f: f[["SPY"]], "SPY"),
+        (lambda f: f.iloc[:1], "SPY"),
+        (lambda f: f.iloc[::-1], "SPY"),
+        (lambda f: pd.concat([f.add_suffix(str(i)) for i in range(3)], axis=1).assign(SPY=f["SPY"]), "SPY"),
+    ],
+    ids=["unknown-benchmark", "nan", "benchmark-only", "one-row", "unsorted", "too-many-tickers"],
+)
+def test_bad_input_is_refused(semis_10y: pd.DataFrame, mutate, benchmark: str) -> None:
+    with pytest.raises(ValueError):
+        build_compare_figure(mutate(semis_10y), benchmark, LABELS)
