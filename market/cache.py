@@ -15,6 +15,8 @@ import time
 from typing import Callable, TypeVar
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +27,14 @@ SOCKET_TIMEOUT_SECONDS = 1.0
 
 
 def connect(url: str) -> redis.Redis:
-    """A redis-py client for ``url`` with timeouts short enough for a chat reply."""
+    """A redis-py client for ``url`` with timeouts short enough for a chat reply.
+
+    One quick retry only: redis-py's default backs off over several seconds,
+    which a person waiting in chat would feel on every command while Redis is down.
+    """
     return redis.Redis.from_url(
         url, socket_timeout=SOCKET_TIMEOUT_SECONDS, socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
-        health_check_interval=30,
+        health_check_interval=30, retry=Retry(NoBackoff(), 1),
     )
 
 

@@ -108,7 +108,8 @@ class Provider(Protocol):
 
 def empty_bars() -> pd.DataFrame:
     """A bars frame with no rows, for a ticker with nothing in the window."""
-    return pd.DataFrame({c: pd.Series(dtype="float64") for c in BAR_COLUMNS}, index=pd.DatetimeIndex([], name="Date"))
+    return pd.DataFrame({c: pd.Series(dtype="float64") for c in BAR_COLUMNS},
+                        index=pd.DatetimeIndex([], dtype="datetime64[ns]", name="Date"))
 
 
 def normalise_bars(frame: pd.DataFrame) -> pd.DataFrame:
@@ -120,7 +121,8 @@ def normalise_bars(frame: pd.DataFrame) -> pd.DataFrame:
     index = pd.DatetimeIndex(pd.to_datetime(frame.index))
     if index.tz is not None:
         index = index.tz_localize(None)
-    frame.index = index.normalize().rename("Date")
+    # One resolution for every source, so frames from the cache and from a source compare equal.
+    frame.index = index.normalize().astype("datetime64[ns]").rename("Date")
     frame = frame.reindex(columns=list(BAR_COLUMNS)).astype("float64")
     frame = frame[~frame.index.duplicated(keep="last")].sort_index()
     return frame.dropna(subset=["Adj Close"])

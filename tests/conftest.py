@@ -25,3 +25,41 @@ def yahoo_dir() -> Path:
     """``../shared/data/yahoo``: full yfinance columns for nine ETFs, 2014 to 2025-09-29."""
     assert (YAHOO_DIR / "SPY.csv").exists(), f"shared yahoo data not found at {YAHOO_DIR}"
     return YAHOO_DIR
+
+
+# --- Redis --------------------------------------------------------------------------------------
+
+import uuid
+from typing import Iterator
+
+import redis as redis_py
+
+from market.cache import Cache, connect
+from market.redis_server import EmbeddedRedis
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis for the whole run: ``REDIS_URL`` when set, else an embedded redis-server we start and stop."""
+    configured = os.environ.get("REDIS_URL")
+    if configured:
+        yield configured
+        return
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    yield server.url
+    server.close()
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> redis_py.Redis:
+    return connect(redis_url)
+
+
+@pytest.fixture
+def cache(redis_client: redis_py.Redis) -> Iterator[Cache]:
+    """A ``Cache`` on the real Redis, under a key prefix of its own so tests never see each other's data."""
+    prefix = f"test:{uuid.uuid4().hex}:"
+    yield Cache(redis_client, prefix=prefix)
+    keys = list(redis_client.scan_iter(match=prefix + "*"))
+    if keys:
+        redis_client.delete(*keys)

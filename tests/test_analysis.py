@@ -1,0 +1,226 @@
+"""The /compare figures on real prices, against independent computations.
+
+The expected values are computed here from the CSV text with the standard
+library (``csv``, ``statistics``, plain loops), written from the formulas in
+the analysis docstrings without reusing any of Tilt's code, and also checked
+against quantstats where its conventions match ours.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+import statistics
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import quantstats as qs
+
+from analysis.compare import compare
+from analysis.drawdown import max_drawdown
+from analysis.relative import relative_strength
+from analysis.returns import calendar_year_returns, rolling_return
+from analysis.valuation import valuation_gaps
+from analysis.windows import Period, resolve_window
+
+REL = 1e-9
+
+
+def read_closes(folder: Path, ticker: str) -> dict[dt.date, float]:
+    with open(folder / f"{ticker}.csv", newline="") as handle:
+        return {dt.date.fromisoformat(row["Date"]): float(row["Adj Close"]) for row in csv.DictReader(handle)}
+
+
+def years_back(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def trailing_window(dates: list[dt.date], years: int) -> list[dt.date]:
+    end = dates[-1]
+    target = years_back(end, years)
+    start = max(d for d in dates if d <= target)
+    return [d for d in dates if start <= d <= end]
+
+
+def frame(closes: dict[str, dict[dt.date, float]], dates: list[dt.date]) -> pd.DataFrame:
+    return pd.DataFrame({t: [c[d] for d in dates] for t, c in closes.items()},
+                        index=pd.DatetimeIndex([pd.Timestamp(d) for d in dates]))
+
+
+def expected_metrics(asset: list[float], bench: list[float], days: list[dt.date], rf: float) -> dict[str, float]:
+    """Every /compare figure for ``asset`` against ``bench``, straight from the formulas."""
+    r = [asset[i] / asset[i - 1] - 1 for i in range(1, len(asset))]
+    b = [bench[i] / bench[i - 1] - 1 for i in range(1, len(bench))]
+    rf_d = (1 + rf) ** (1 / 252) - 1
+    x = [v - rf_d for v in r]
+    active = [ri - bi for ri, bi in zip(r, b)]
+    calendar_days = (days[-1] - days[0]).days
+    growth = (asset[-1] / asset[0]) ** (365.25 / calendar_days) - 1
+    bench_growth = (bench[-1] / bench[0]) ** (365.25 / calendar_days) - 1
+    peak, depth = asset[0], 0.0
+    for price in asset:
+        peak = max(peak, price)
+        depth = min(depth, price / peak - 1)
+    return {
+        "total_return": asset[-1] / asset[0] - 1,
+        "cagr": growth,
+        "volatility": statistics.stdev(r) * math.sqrt(252),
+        "max_drawdown": depth,
+        "sharpe": statistics.mean(x) / statistics.stdev(x) * math.sqrt(252),
+        "sortino": statistics.mean(x) / math.sqrt(sum(min(v, 0) ** 2 for v in x) / len(x)) * math.sqrt(252),
+        "beta": statistics.covariance(r, b) / statistics.variance(b),
+        "correlation": statistics.correlation(r, b),
+        "excess_return": growth - bench_growth,
+        "tracking_error": statistics.stdev(active) * math.sqrt(252),
+        "information_ratio": statistics.mean(active) / statistics.stdev(active) * math.sqrt(252),
+    }
+
+
+@pytest.fixture(scope="module")
+def smh_spy_10y(prices_dir: Path) -> tuple[dict[str, dict[dt.date, float]], list[dt.date]]:
+    closes = {t: read_closes(prices_dir, t) for t in ("SMH", "SOXX", "SPY")}
+    common = sorted(set.intersection(*(set(c) for c in closes.values())))
+    return closes, trailing_window(common, 10)
+
+
+@pytest.mark.parametrize("rf", [0.0, 0.04])
+def test_compare_matches_independent_formulas(smh_spy_10y, rf: float) -> None:
+    closes, days = smh_spy_10y
+    result = compare(frame(closes, days), "SPY", risk_free=rf).table
+    for ticker in ("SMH", "SOXX"):
+        expected = expected_metrics([closes[ticker][d] for d in days], [closes["SPY"][d] for d in days], days, rf)
+        for metric, value in expected.items():
+            assert result.at[ticker, metric] == pytest.approx(value, rel=REL), (ticker, metric)
+
+
+def test_benchmark_row_is_measured_against_itself(smh_spy_10y) -> None:
+    closes, days = smh_spy_10y
+    row = compare(frame(closes, days), "SPY").table.loc["SPY"]
+    assert row.beta == pytest.approx(1.0, rel=REL)
+    assert row.correlation == pytest.approx(1.0, rel=REL)
+    assert row.excess_return == 0.0
+
+
+def test_matches_quantstats_where_conventions_agree(smh_spy_10y) -> None:
+    """quantstats: same volatility, Sharpe and Sortino (rf=0, 252 days), drawdown on prices, beta."""
+    closes, days = smh_spy_10y
+    prices = frame(closes, days)
+    table = compare(prices, "SPY").table
+    returns = prices.pct_change().iloc[1:]
+    for ticker in ("SMH", "SOXX"):
+        assert table.at[ticker, "volatility"] == pytest.approx(qs.stats.volatility(returns[ticker]), rel=REL)
+        assert table.at[ticker, "sharpe"] == pytest.approx(qs.stats.sharpe(returns[ticker]), rel=REL)
+        assert table.at[ticker, "sortino"] == pytest.approx(qs.stats.sortino(returns[ticker]), rel=REL)
+        assert table.at[ticker, "max_drawdown"] == pytest.approx(qs.stats.max_drawdown(prices[ticker]), rel=REL)
+        greeks = qs.stats.greeks(returns[ticker], returns["SPY"])
+        assert table.at[ticker, "beta"] == pytest.approx(greeks["beta"], rel=1e-6)
+
+
+def test_max_drawdown_dates(prices_dir: Path) -> None:
+    """SPY's deepest fall since 2007 is the 2008-09 crisis: peak Oct 2007, trough 9 Mar 2009."""
+    closes = read_closes(prices_dir, "SPY")
+    days = [d for d in sorted(closes) if d >= dt.date(2007, 1, 1)]
+    series = pd.Series([closes[d] for d in days], index=pd.DatetimeIndex(days))
+    result = max_drawdown(series)
+    peak = max((d for d in days if d <= result.trough.date()), key=lambda d: closes[d])
+    recovery = next(d for d in days if d > result.trough.date() and closes[d] >= closes[peak])
+    assert result.trough.date() == dt.date(2009, 3, 9)
+    assert result.peak.date() == peak == dt.date(2007, 10, 9)
+    assert result.recovery.date() == recovery
+    assert result.depth == pytest.approx(closes[dt.date(2009, 3, 9)] / closes[peak] - 1, rel=REL)
+
+
+def test_max_drawdown_still_under_water_has_no_recovery() -> None:
+    series = pd.Series([100.0, 120.0, 90.0, 110.0], index=pd.bdate_range("2024-01-01", periods=4))
+    result = max_drawdown(series)
+    assert (result.depth, result.peak, result.trough, result.recovery) == (
+        pytest.approx(90 / 120 - 1), series.index[1], series.index[2], None)
+
+
+def test_calendar_year_returns(prices_dir: Path) -> None:
+    closes = read_closes(prices_dir, "IJR")
+    days = [d for d in sorted(closes) if dt.date(2015, 6, 1) <= d <= dt.date(2020, 3, 31)]
+    series = pd.Series([closes[d] for d in days], index=pd.DatetimeIndex(days))
+    result = calendar_year_returns(series)
+    last_of = {year: closes[max(d for d in days if d.year == year)] for year in range(2015, 2021)}
+    assert result[2015] == pytest.approx(last_of[2015] / closes[days[0]] - 1, rel=REL)
+    for year in range(2016, 2021):
+        assert result[year] == pytest.approx(last_of[year] / last_of[year - 1] - 1, rel=REL)
+
+
+def test_rolling_one_year_return(prices_dir: Path) -> None:
+    closes = read_closes(prices_dir, "QQQ")
+    days = [d for d in sorted(closes) if d >= dt.date(2018, 1, 1)]
+    series = pd.Series([closes[d] for d in days], index=pd.DatetimeIndex(days))
+    result = rolling_return(series, years=1)
+    for day in (dt.date(2020, 3, 23), dt.date(2022, 12, 30), days[-1]):
+        base = max(d for d in days if d <= years_back(day, 1))
+        assert result[pd.Timestamp(day)] == pytest.approx(closes[day] / closes[base] - 1, rel=REL)
+    assert result.iloc[:200].isna().sum() > 0  # the first year has no base yet
+
+
+def test_relative_strength_ratio(smh_spy_10y) -> None:
+    closes, days = smh_spy_10y
+    result = relative_strength(frame(closes, days), "SPY")
+    expected = (closes["SMH"][days[-1]] / closes["SMH"][days[0]]) / (closes["SPY"][days[-1]] / closes["SPY"][days[0]])
+    assert result["SMH"].iloc[-1] == pytest.approx(expected, rel=REL)
+    assert result.iloc[0].tolist() == [1.0, 1.0]
+    assert "SPY" not in result.columns
+
+
+def test_valuation_gaps_from_the_shared_fundamentals() -> None:
+    """S&P 600 (IJR) at 15.9x vs S&P 500 (SPY) at 24.17x: a 34% discount."""
+    gaps = valuation_gaps(pd.Series({"IJR": 15.9, "IWM": 34.32, "SPY": 24.17}),
+                          pd.Series({"IJR": None, "IWM": 25.95, "SPY": None}, dtype="float64"), "SPY")
+    assert gaps.at["IJR", "trailing_vs_benchmark"] == pytest.approx(15.9 / 24.17 - 1, rel=REL)
+    assert gaps.at["IWM", "trailing_vs_benchmark"] == pytest.approx(34.32 / 24.17 - 1, rel=REL)
+    assert gaps.at["IJR", "earnings_yield"] == pytest.approx(1 / 15.9, rel=REL)
+    assert math.isnan(gaps.at["IWM", "forward_vs_benchmark"])  # SPY has no forward P/E: n/a, not guessed
+    assert math.isnan(gaps.at["IJR", "forward_pe"])
+
+
+def test_a_loss_making_pe_counts_as_missing() -> None:
+    gaps = valuation_gaps(pd.Series({"X": -12.0, "SPY": 24.0}), pd.Series({"X": 0.0, "SPY": 22.0}), "SPY")
+    assert gaps.loc["X"].isna().all()
+
+
+# --- windows ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def spy_dates(prices_dir: Path) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(sorted(pd.Timestamp(d) for d in read_closes(prices_dir, "SPY")))
+
+
+@pytest.mark.parametrize("period, start, end", [
+    (Period.trailing(years=10), "2016-07-14", "2026-07-14"),
+    (Period.trailing(years=1), "2025-07-14", "2026-07-14"),
+    (Period.trailing(months=3), "2026-04-14", "2026-07-14"),
+    (Period.trailing(months=1), "2026-06-12", "2026-07-14"),  # 14 June 2026 is a Sunday: last close before it
+    (Period.ytd(), "2025-12-31", "2026-07-14"),
+    (Period.since(dt.date(2020, 1, 1)), "2019-12-31", "2026-07-14"),
+    (Period.between(dt.date(2015, 1, 1), dt.date(2025, 9, 30)), "2014-12-31", "2025-09-30"),
+    (Period.max(), "1993-01-29", "2026-07-14"),
+])
+def test_windows_follow_trailing_return_conventions(spy_dates, period: Period, start: str, end: str) -> None:
+    window = resolve_window(period, spy_dates)
+    assert (window.start, window.end, window.truncated) == (pd.Timestamp(start), pd.Timestamp(end), False)
+    assert window.start in spy_dates and window.end in spy_dates
+
+
+def test_short_history_truncates_to_the_common_window(prices_dir: Path) -> None:
+    dates = pd.DatetimeIndex(sorted(pd.Timestamp(d) for d in read_closes(prices_dir, "SGOV")))
+    window = resolve_window(Period.trailing(years=10), dates)
+    assert (window.start, window.truncated) == (dates[0], True)
+
+
+def test_fetch_span_reaches_before_the_start_target() -> None:
+    start, end = Period.trailing(years=10).fetch_span(dt.date(2026, 7, 14))
+    assert end == dt.date(2026, 7, 14)
+    assert start < dt.date(2016, 7, 14) and (dt.date(2016, 7, 14) - start).days <= 15
+    assert Period.between(dt.date(2015, 1, 1), dt.date(2025, 9, 30)).fetch_span(dt.date(2026, 1, 1))[1] == dt.date(2025, 9, 30)

@@ -1,0 +1,171 @@
+"""The Redis cache in front of a provider, on a real Redis.
+
+A ``Recording`` provider wraps a real CSV-folder provider and notes every
+call, so the tests can see which spans were fetched.  Data changes over time
+(a new trading day, a dividend that re-scales history) are played by
+rewriting a CSV folder in ``tmp_path`` from the shared real prices.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import redis as redis_py
+
+from market.cache import Cache, connect
+from market.cached import CachedMarket
+from market.calendar import NEW_YORK, next_close
+from market.csvdir import CsvFolderProvider
+from market.provider import Fundamentals
+
+
+class Recording:
+    """A provider that passes calls to ``inner`` and records ``(method, tickers, start, end)``."""
+
+    def __init__(self, inner: CsvFolderProvider) -> None:
+        self.inner = inner
+        self.name, self.key, self.is_demo = inner.name, inner.key, inner.is_demo
+        self.calls: list[tuple] = []
+
+    def bars(self, tickers, start, end):
+        self.calls.append(("bars", tuple(tickers), start, end))
+        return self.inner.bars(tickers, start, end)
+
+    def fundamentals(self, tickers):
+        self.calls.append(("fundamentals", tuple(tickers)))
+        return self.inner.fundamentals(tickers)
+
+
+class Clock:
+    def __init__(self, when: dt.datetime) -> None:
+        self.when = when
+
+    def __call__(self) -> dt.datetime:
+        return self.when
+
+
+def at_new_york(day: str, hour: int = 18) -> dt.datetime:
+    return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hour), NEW_YORK)
+
+
+def write_folder(folder: Path, source: Path, ticker: str, last_day: str, scale_before: tuple[str, float] | None = None) -> pd.DataFrame:
+    """Write ``ticker``'s shared prices up to ``last_day`` into ``folder``; optionally scale Adj Close before a date
+    (what a dividend paid on that date does to a whole adjusted history)."""
+    frame = pd.read_csv(source / f"{ticker}.csv", index_col="Date", parse_dates=["Date"]).loc[:last_day]
+    if scale_before is not None:
+        day, factor = scale_before
+        frame.loc[frame.index < day, "Adj Close"] *= factor
+    folder.mkdir(exist_ok=True)
+    frame.to_csv(folder / f"{ticker}.csv")
+    return frame
+
+
+@pytest.fixture
+def shared_market(prices_dir: Path, cache: Cache) -> tuple[CachedMarket, Recording, Clock]:
+    provider = Recording(CsvFolderProvider(prices_dir))
+    clock = Clock(at_new_york("2026-07-15", 9))
+    return CachedMarket(provider, cache, now=clock), provider, clock
+
+
+def test_longer_window_fetches_only_the_missing_older_span(shared_market, prices_dir: Path) -> None:
+    market, provider, _ = shared_market
+    one_year = market.bars(["SPY", "IJR"], dt.date(2025, 7, 1), dt.date(2026, 7, 15))
+    assert provider.calls == [("bars", ("SPY", "IJR"), dt.date(2025, 7, 1), dt.date(2026, 7, 15))]
+    ten_years = market.bars(["SPY", "IJR"], dt.date(2016, 7, 1), dt.date(2026, 7, 15))
+    first_cached_bar = one_year["SPY"].index[0].date()
+    assert provider.calls[1:] == [("bars", ("SPY", "IJR"), dt.date(2016, 7, 1), first_cached_bar)]
+    direct = CsvFolderProvider(prices_dir).bars(["SPY", "IJR"], dt.date(2016, 7, 1), dt.date(2026, 7, 15))
+    for ticker in ("SPY", "IJR"):
+        pd.testing.assert_frame_equal(ten_years[ticker], direct[ticker], check_freq=False)
+
+
+def test_a_repeated_request_is_served_from_redis(shared_market, cache: Cache) -> None:
+    market, provider, _ = shared_market
+    first = market.bars(["SMH"], dt.date(2020, 1, 1), dt.date(2026, 7, 15))
+    again = CachedMarket(provider, cache, now=market._now).bars(["SMH"], dt.date(2021, 1, 1), dt.date(2026, 7, 15))
+    assert len(provider.calls) == 1
+    pd.testing.assert_frame_equal(again["SMH"], first["SMH"].loc["2021-01-01":], check_freq=False)
+
+
+def test_a_new_trading_day_fetches_only_the_new_bars(tmp_path: Path, prices_dir: Path, cache: Cache) -> None:
+    folder = tmp_path / "prices"
+    write_folder(folder, prices_dir, "IWM", "2026-07-10")
+    provider = Recording(CsvFolderProvider(folder))
+    clock = Clock(at_new_york("2026-07-10", 18))
+    market = CachedMarket(provider, cache, now=clock)
+    market.bars(["IWM"], dt.date(2026, 1, 1), dt.date(2026, 7, 10))
+
+    full = write_folder(folder, prices_dir, "IWM", "2026-07-13")
+    clock.when = at_new_york("2026-07-13", 18)
+    result = market.bars(["IWM"], dt.date(2026, 1, 1), dt.date(2026, 7, 13))
+    assert provider.calls[1:] == [("bars", ("IWM",), dt.date(2026, 7, 10), dt.date(2026, 7, 13))]
+    assert result["IWM"]["Adj Close"].tolist() == full.loc["2026-01-01":, "Adj Close"].tolist()
+
+
+def test_before_the_next_close_nothing_is_refetched(tmp_path: Path, prices_dir: Path, cache: Cache) -> None:
+    folder = tmp_path / "prices"
+    write_folder(folder, prices_dir, "IWM", "2026-07-10")
+    provider = Recording(CsvFolderProvider(folder))
+    clock = Clock(at_new_york("2026-07-10", 18))
+    market = CachedMarket(provider, cache, now=clock)
+    market.bars(["IWM"], dt.date(2026, 1, 1), dt.date(2026, 7, 10))
+    clock.when = at_new_york("2026-07-13", 15)  # Monday before the close: Friday's data is still the latest
+    market.bars(["IWM"], dt.date(2026, 1, 1), dt.date(2026, 7, 13))
+    assert len(provider.calls) == 1
+
+
+def test_a_dividend_rescales_the_cached_history(tmp_path: Path, prices_dir: Path, cache: Cache) -> None:
+    """After a dividend the source re-scales all older adjusted closes; the stitched series must match it."""
+    folder = tmp_path / "prices"
+    write_folder(folder, prices_dir, "SPY", "2026-07-10")
+    provider = Recording(CsvFolderProvider(folder))
+    clock = Clock(at_new_york("2026-07-10", 18))
+    market = CachedMarket(provider, cache, now=clock)
+    market.bars(["SPY"], dt.date(2025, 1, 1), dt.date(2026, 7, 10))
+
+    refreshed = write_folder(folder, prices_dir, "SPY", "2026-07-14", scale_before=("2026-07-13", 0.9871))
+    clock.when = at_new_york("2026-07-14", 18)
+    result = market.bars(["SPY"], dt.date(2025, 1, 1), dt.date(2026, 7, 14))["SPY"]["Adj Close"]
+    assert provider.calls[1][2] == dt.date(2026, 7, 10)  # only the new span was fetched
+    expected = refreshed.loc["2025-01-01":, "Adj Close"]
+    np.testing.assert_allclose(result.to_numpy(), expected.to_numpy(), rtol=1e-12)
+
+
+def test_fundamentals_are_cached_for_a_day(shared_market, redis_client: redis_py.Redis, cache: Cache) -> None:
+    market, provider, _ = shared_market
+    first = market.fundamentals(["IJR", "SPY"])
+    second = market.fundamentals(["SPY", "IJR"])
+    assert [c for c in provider.calls if c[0] == "fundamentals"] == [("fundamentals", ("IJR", "SPY"))]
+    assert second == {"SPY": first["SPY"], "IJR": first["IJR"]}
+    assert first["IJR"] == Fundamentals(ticker="IJR", name="iShares Core S&P Small-Cap ETF", quote_type="ETF",
+                                        currency="USD", trailing_pe=15.9, as_of=dt.date(2025, 10, 31),
+                                        source=provider.name)
+    ttl = redis_client.ttl(f"{cache.prefix}fundamentals:{provider.key}:IJR")
+    assert 86_000 < ttl <= 86_400
+
+
+def test_an_unreachable_redis_degrades_to_uncached_with_one_warning(prices_dir: Path, caplog) -> None:
+    dead = Cache(connect("redis://127.0.0.1:1"), retry_after=0.0)  # nothing listens on port 1
+    provider = Recording(CsvFolderProvider(prices_dir))
+    market = CachedMarket(provider, dead, now=Clock(at_new_york("2026-07-15", 9)))
+    with caplog.at_level(logging.WARNING, logger="market.cache"):
+        for _ in range(3):
+            result = market.bars(["SPY"], dt.date(2026, 1, 1), dt.date(2026, 7, 14))
+    assert len(result["SPY"]) > 100
+    assert len(provider.calls) == 3  # nothing cached, every call fetched
+    assert len([r for r in caplog.records if "unreachable" in r.message]) == 1
+    assert not dead.available
+
+
+def test_next_close_skips_weekends_and_follows_new_york_time() -> None:
+    friday_evening = at_new_york("2026-07-10", 18)
+    assert next_close(friday_evening) == dt.datetime(2026, 7, 13, 16, 30, tzinfo=NEW_YORK)
+    monday_morning_utc = dt.datetime(2026, 7, 13, 12, 0, tzinfo=dt.timezone.utc)
+    assert next_close(monday_morning_utc) == dt.datetime(2026, 7, 13, 16, 30, tzinfo=NEW_YORK)
+    # Across the November clock change 16:30 stays 16:30 in New York (21:30 UTC, no longer 20:30).
+    assert next_close(at_new_york("2026-11-02", 9)).astimezone(dt.timezone.utc).hour == 21

@@ -1,0 +1,86 @@
+"""The command grammar: what parses to what, what is refused, and that nothing else can happen."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from errors import BadRequest
+from handlers.parse import MAX_TICKERS, parse_compare, parse_valuation
+
+
+@pytest.mark.parametrize("text, tickers, benchmark, period", [
+    ("SMH SPY 10y", ("SMH",), "SPY", "10y"),
+    ("spy smh 10Y", ("SMH",), "SPY", "10y"),
+    ("SMH", ("SMH",), "SPY", "10y"),
+    ("IWM IJR", ("IWM",), "IJR", "10y"),
+    ("smh, soxx vs qqq 3m", ("SMH", "SOXX"), "QQQ", "3m"),
+    ("QQQ ytd", ("QQQ",), "SPY", "ytd"),
+    ("QQQ max", ("QQQ",), "SPY", "max"),
+    ("IJR IWM vs SPY since 2020", ("IJR", "IWM"), "SPY", "since 2020"),
+    ("IJR since 2020-03-23", ("IJR",), "SPY", "since 2020-03-23"),
+    ("IJR SPY 2015-01-01..2025-09-30", ("IJR",), "SPY", "2015-01-01..2025-09-30"),
+    ("brk-b ^irx eurusd=x 7203.t vs spy", ("7203.T", "BRK-B", "EURUSD=X", "^IRX"), "SPY", "10y"),
+])
+def test_compare_requests(text: str, tickers: tuple[str, ...], benchmark: str, period: str) -> None:
+    request = parse_compare(text)
+    assert (request.symbols.tickers, request.symbols.benchmark, request.period.label) == (tickers, benchmark, period)
+
+
+def test_spellings_of_one_question_share_a_key() -> None:
+    assert parse_compare("spy smh 10Y").key == parse_compare("SMH SPY 10y").key == parse_compare("SMH vs SPY 10y").key
+    assert parse_compare("SMH SOXX SPY").key == parse_compare("soxx smh spy").key
+    assert parse_compare("SMH SPY 10y").key != parse_compare("SMH SPY 5y").key
+
+
+def test_range_dates_are_parsed() -> None:
+    period = parse_compare("IJR 2015-01-01..2025-09-30").period
+    assert (period.first_day, period.last_day) == (dt.date(2015, 1, 1), dt.date(2025, 9, 30))
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("", "at least one ticker"),
+    ("SPY", "other than itself"),
+    ("SPY vs SPY", "other than itself"),
+    (" ".join(f"T{i}" for i in range(MAX_TICKERS + 1)), "at most 8"),
+    ("$$$", "not a ticker"),
+    ("SMH 0y", "out of range"),
+    ("SMH 99y", "out of range"),
+    ("SMH 30m", "out of range"),
+    ("SMH 5y 3y", "one period"),
+    ("SMH vs", "after `vs`"),
+    ("SMH vs QQQ vs SPY", "one benchmark"),
+    ("SMH since", "after `since`"),
+    ("SMH since last-week", "needs a year"),
+    ("SMH 2025-01-01..2015-01-01", "must come before"),
+    ("SMH 2025-13-01..2026-01-01", "not a date"),
+    ("SMH since 1850", "too early"),
+])
+def test_bad_input_is_refused_with_a_reason(text: str, fragment: str) -> None:
+    with pytest.raises(BadRequest, match=fragment):
+        parse_compare(text)
+
+
+def test_valuation_takes_no_period() -> None:
+    assert parse_valuation("IJR IWM SPY").symbols.all == ["IJR", "IWM", "SPY"]
+    with pytest.raises(BadRequest, match="leave out the period"):
+        parse_valuation("IJR SPY 5y")
+
+
+TOKENS = st.sampled_from(["SMH", "spy", "vs", "since", "2020", "10y", "ytd", "max", "0m", "2015-01-01..2016-01-01",
+                          ",", "^IRX", "BRK-B", "???", "7203.T", "x" * 30, "é", "1y", "since", "VS"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.text(max_size=80), st.lists(TOKENS, max_size=12).map(" ".join)))
+def test_any_text_parses_or_says_why(text: str) -> None:
+    for parse in (parse_compare, parse_valuation):
+        try:
+            request = parse(text)
+        except BadRequest as error:
+            assert str(error) and "Traceback" not in str(error)
+        else:
+            assert 1 <= len(request.symbols.all) <= MAX_TICKERS
+            assert request.symbols.benchmark not in request.symbols.tickers
