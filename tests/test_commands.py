@@ -1,0 +1,181 @@
+"""Commands end to end through the router: real shared prices, real Redis, the replies people see.
+
+Figures in replies are checked against values computed here from the CSV
+text with the standard library, then formatted the way the table shows them.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import logging
+from pathlib import Path
+
+import pytest
+
+from errors import DataUnavailable
+from handlers import router
+from handlers.reply import Reply
+from handlers.services import Services
+from market.cache import Cache
+from market.cached import CachedMarket
+from market.calendar import NEW_YORK
+from market.csvdir import CsvFolderProvider
+from market.demo import DemoProvider
+from market.redis_server import EmbeddedRedis
+from market.cache import connect
+from tests.test_cache import Recording
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+NOW = dt.datetime(2026, 7, 15, 9, 0, tzinfo=NEW_YORK)
+
+
+def services_for(provider, cache: Cache) -> Services:
+    return Services(market=CachedMarket(provider, cache, now=lambda: NOW), cache=cache)
+
+
+@pytest.fixture
+def recording(prices_dir: Path) -> Recording:
+    return Recording(CsvFolderProvider(prices_dir))
+
+
+@pytest.fixture
+def services(recording: Recording, cache: Cache) -> Services:
+    return services_for(recording, cache)
+
+
+def closes(folder: Path, ticker: str) -> dict[dt.date, float]:
+    with open(folder / f"{ticker}.csv", newline="") as handle:
+        return {dt.date.fromisoformat(r["Date"]): float(r["Adj Close"]) for r in csv.DictReader(handle)}
+
+
+def row_of(reply: Reply, ticker: str) -> dict[str, str]:
+    assert reply.table is not None
+    row = next(r for r in reply.table.rows if r[0] == ticker)
+    return dict(zip(reply.table.columns, row))
+
+
+def test_compare_reply_has_the_figures_a_chart_and_a_footer(services: Services, prices_dir: Path) -> None:
+    reply = router.run("/compare SMH SPY 10y", services)
+    smh, spy = closes(prices_dir, "SMH"), closes(prices_dir, "SPY")
+    end = dt.date(2026, 7, 14)
+    start = max(d for d in smh if d <= dt.date(2016, 7, 14) and d in spy)
+    years = (end - start).days / 365.25
+    smh_cagr = (smh[end] / smh[start]) ** (1 / years) - 1
+    spy_cagr = (spy[end] / spy[start]) ** (1 / years) - 1
+
+    assert not reply.is_error and not reply.ephemeral
+    assert row_of(reply, "SMH")["CAGR"] == f"{smh_cagr * 100:.1f}%"
+    assert row_of(reply, "SPY")["CAGR"] == f"{spy_cagr * 100:.1f}%"
+    assert row_of(reply, "SMH")["Total"] == f"{(smh[end] / smh[start] - 1) * 100:.0f}%"
+    assert row_of(reply, "SMH")["Excess/yr"] == f"{(smh_cagr - spy_cagr) * 100:+.1f}%"
+    assert [r[0] for r in reply.table.rows] == ["SMH", "SPY"]  # benchmark last
+    assert "SMH beat SPY" in reply.takeaway
+    assert f"{start} → {end}" in reply.footer and "as of 2026-07-14" in reply.footer
+    assert "CSV folder prices" in reply.footer
+    assert reply.chart is not None and reply.chart.png.startswith(PNG_SIGNATURE)
+    assert len(reply.chart.png) < 1_000_000
+
+
+def test_the_same_question_spelled_differently_is_answered_from_the_reply_cache(services: Services, recording: Recording) -> None:
+    first = router.run("/compare SMH SPY 10y", services)
+    calls = len(recording.calls)
+    again = router.run("/compare spy smh 10Y", services)
+    assert len(recording.calls) == calls
+    assert again.plain_text() == first.plain_text()
+    assert again.chart.png == first.chart.png
+
+
+def test_history_shorter_than_asked_is_said(services: Services) -> None:
+    reply = router.run("/compare SGOV SPY 10y", services)
+    assert any("SGOV's history starts 2020-06-01" in note and "not 10y" in note for note in reply.notes)
+    assert "2020-06-01 →" in reply.footer
+
+
+def test_series_ending_on_different_days_end_together(services: Services) -> None:
+    reply = router.run("/compare AGG SPY 1y", services)  # AGG's file ends a day before SPY's
+    assert any("AGG" in note and "2026-07-13" in note for note in reply.notes)
+    assert "as of 2026-07-13" in reply.footer
+
+
+def test_valuation_reply_shows_the_gap_and_n_a(services: Services) -> None:
+    reply = router.run("/valuation IJR IWM SPY", services)
+    assert row_of(reply, "IJR")["P/E"] == "15.9x"
+    assert row_of(reply, "IJR")["P/E vs bench"] == f"{(15.9 / 24.17 - 1) * 100:+.0f}%"
+    assert row_of(reply, "IJR")["Fwd P/E"] == "n/a"
+    assert row_of(reply, "SPY")["P/E vs bench"] == "—"
+    assert "IJR trades at 15.9x" in reply.takeaway and "discount" in reply.takeaway
+    assert "as of 2025-10-31" in reply.footer
+
+
+@pytest.mark.parametrize("command, fragment, with_usage", [
+    ("/compare FOO SPY", "can't find the ticker FOO", True),
+    ("/compare SMH 10x", "can't find the ticker 10X", True),
+    ("/compare SMH 0y", "out of range", True),
+    ("/compare A B C D E F G H I", "at most 8", True),
+    ("/compare $$$", "not a ticker", True),
+    ("/valuation IJR 5y", "leave out the period", True),
+    ("/frobnicate", "don't know the command", True),
+    ("/help nothing", "no command `nothing`", True),
+    ("/compare IJR SPY 1900-01-01..1901-01-01", "No prices for", False),
+])
+def test_bad_input_gets_a_private_friendly_message(services: Services, command: str, fragment: str, with_usage: bool) -> None:
+    reply = router.run(command, services)
+    assert reply.is_error and reply.ephemeral
+    assert fragment in reply.text
+    assert bool(reply.usage) == with_usage
+    assert "Traceback" not in reply.plain_text()
+
+
+class Broken:
+    """A data source that is down, or that fails in a way nobody planned for."""
+
+    name, key, is_demo = "Broken", "broken", False
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def bars(self, tickers, start, end):
+        raise self.error
+
+    def fundamentals(self, tickers):
+        raise self.error
+
+
+def test_a_data_source_that_is_down_is_explained(cache: Cache) -> None:
+    reply = router.run("/compare SMH SPY", services_for(Broken(DataUnavailable("Yahoo Finance did not answer.")), cache))
+    assert reply.is_error and reply.ephemeral and "did not answer" in reply.text
+
+
+def test_an_unexpected_failure_is_logged_not_shown(cache: Cache, caplog) -> None:
+    with caplog.at_level(logging.ERROR, logger="handlers.router"):
+        reply = router.run("/valuation IJR SPY", services_for(Broken(ZeroDivisionError("boom")), cache))
+    assert reply.is_error and reply.ephemeral
+    assert "boom" not in reply.plain_text() and "ZeroDivisionError" not in reply.plain_text()
+    assert any(r.exc_info and r.exc_info[0] is ZeroDivisionError for r in caplog.records)
+
+
+def test_demo_replies_say_they_are_not_real(cache: Cache) -> None:
+    reply = router.run("/compare SMH SPY 5y", services_for(DemoProvider(today=dt.date(2026, 7, 15)), cache))
+    assert "demo data, not real prices" in reply.text
+    assert "demo data, not real prices" in reply.footer
+    assert router.run("/valuation IJR SPY", services_for(DemoProvider(), cache)).text.endswith("(demo data, not real figures)")
+
+
+def test_help_lists_every_command(services: Services) -> None:
+    reply = router.run("/help", services)
+    assert reply.ephemeral and not reply.is_error
+    text = reply.plain_text()
+    assert all(f"/{name}" in text for name in router.COMMANDS)
+    assert "since 2020" in router.run("help compare", services).plain_text()
+
+
+def test_tilt_answers_while_redis_is_stopped_mid_run(recording: Recording, tmp_path: Path) -> None:
+    server = EmbeddedRedis(tmp_path / "redis")
+    services = services_for(recording, Cache(connect(server.url), retry_after=0.0))
+    before = router.run("/compare IJR SPY 5y", services)
+    server.close()
+    during = router.run("/compare IJR SPY 3y", services)
+    assert not before.is_error and not during.is_error
+    assert row_of(during, "IJR")["CAGR"] != row_of(before, "IJR")["CAGR"]
+    assert not services.cache.available
