@@ -1,0 +1,76 @@
+"""The console as a newcomer runs it: ``python bot.py console ...`` in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def run_bot(args: list[str], state: Path, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess:
+    inherited = {k: v for k, v in os.environ.items() if k not in ("MARKET_DATA_DIR", "REDIS_URL")}
+    environment = {**inherited, "TILT_STATE_DIR": str(state), **env}
+    return subprocess.run([sys.executable, str(ROOT / "bot.py"), *args], input=stdin, capture_output=True,
+                          text=True, timeout=120, env=environment, cwd=state.parent)
+
+
+def chart_path(stdout: str) -> Path:
+    line = next(l for l in stdout.splitlines() if l.startswith("Chart: "))
+    return Path(line.removeprefix("Chart: "))
+
+
+def test_one_command_on_the_shared_prices(tmp_path: Path, prices_dir: Path) -> None:
+    result = run_bot(["console", "--data-dir", str(prices_dir), "/compare SMH SPY 10y"], tmp_path / "state")
+    assert result.returncode == 0, result.stderr
+    assert "SMH vs SPY" in result.stdout and "CAGR" in result.stdout and "Max DD" in result.stdout
+    assert "as of 2026-07-14" in result.stdout
+    assert chart_path(result.stdout).read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_data_dir_from_the_environment(tmp_path: Path, prices_dir: Path) -> None:
+    result = run_bot(["console", "/valuation IJR SPY"], tmp_path / "state", MARKET_DATA_DIR=str(prices_dir))
+    assert result.returncode == 0, result.stderr
+    assert "15.9x" in result.stdout
+
+
+def test_demo_market_works_offline_and_says_so(tmp_path: Path) -> None:
+    result = run_bot(["console", "--demo", "/compare", "SMH", "SPY", "10y"], tmp_path / "state")
+    assert result.returncode == 0, result.stderr
+    assert "demo data, not real prices" in result.stdout
+    assert chart_path(result.stdout).exists()
+
+
+def test_bad_input_exits_1_with_a_message_and_no_traceback(tmp_path: Path, prices_dir: Path) -> None:
+    result = run_bot(["console", "--data-dir", str(prices_dir), "/compare NOPE SPY"], tmp_path / "state")
+    assert result.returncode == 1
+    assert "can't find the ticker NOPE" in result.stdout and "Usage: /compare" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_wrong_setting_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    result = run_bot(["console", "/help"], tmp_path / "state", MARKET_DATA_DIR=str(tmp_path / "missing"))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"tilt: MARKET_DATA_DIR points to {tmp_path / 'missing'}, which is not a folder."]
+
+
+def test_interactive_prompt(tmp_path: Path, prices_dir: Path) -> None:
+    state = tmp_path / "state"
+    result = run_bot(["console", "--data-dir", str(prices_dir)], state, stdin="help\ncompare IJR IWM vs SPY 1y\nquit\n")
+    assert result.returncode == 0, result.stderr
+    assert "Tilt console" in result.stdout and "/valuation" in result.stdout and "IJR IWM vs SPY" in result.stdout
+    assert (state / "console_history").exists()
+
+
+@pytest.mark.parametrize("redis_env", [{}, {"REDIS_URL": "redis://127.0.0.1:1"}])
+def test_answers_whether_or_not_redis_is_there(tmp_path: Path, prices_dir: Path, redis_env: dict[str, str]) -> None:
+    result = run_bot(["console", "--data-dir", str(prices_dir), "/compare QQQ SPY 1y"], tmp_path / "state", **redis_env)
+    assert result.returncode == 0, result.stderr
+    assert "QQQ vs SPY" in result.stdout
+    assert ("unreachable" in result.stderr) == bool(redis_env)
