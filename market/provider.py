@@ -49,26 +49,34 @@ class Fundamentals:
     as_of: dt.date | None = None
     source: str = ""
 
-    # yfinance ``info`` names of the fields above (``fundamentals.json`` uses them too).
+    # yfinance ``info`` names of the fields above, first found wins, with the factor that turns each into
+    # our units: Yahoo gives ``netExpenseRatio`` and ``dividendYield`` in percent, ``yield`` and
+    # ``annualReportExpenseRatio`` as fractions.
     INFO_KEYS = {
-        "name": ("longName", "shortName"),
-        "quote_type": ("quoteType",),
-        "currency": ("currency",),
-        "trailing_pe": ("trailingPE",),
-        "forward_pe": ("forwardPE",),
-        "price_to_book": ("priceToBook",),
-        "dividend_yield": ("yield", "dividendYield"),
-        "expense_ratio": ("netExpenseRatio", "annualReportExpenseRatio"),
-        "total_assets": ("totalAssets", "netAssets"),
+        "name": (("longName", 1), ("shortName", 1)),
+        "quote_type": (("quoteType", 1),),
+        "currency": (("currency", 1),),
+        "trailing_pe": (("trailingPE", 1),),
+        "forward_pe": (("forwardPE", 1),),
+        "price_to_book": (("priceToBook", 1),),
+        "dividend_yield": (("yield", 1), ("dividendYield", 0.01)),
+        "expense_ratio": (("annualReportExpenseRatio", 1), ("netExpenseRatio", 0.01)),
+        "total_assets": (("totalAssets", 1),),
     }
+    TEXT_FIELDS = ("name", "quote_type", "currency")
 
     @classmethod
     def from_info(cls, ticker: str, info: Mapping[str, Any], *, as_of: dt.date | None, source: str) -> "Fundamentals":
         """Build from a yfinance-style ``info`` mapping; non-numeric or missing figures become ``None``."""
         values: dict[str, Any] = {}
         for field, keys in cls.INFO_KEYS.items():
-            raw = next((info[k] for k in keys if info.get(k) is not None), None)
-            values[field] = raw if field in ("name", "quote_type", "currency") else _number_or_none(raw)
+            key, scale = next(((k, f) for k, f in keys if info.get(k) is not None), (None, 1))
+            raw = info.get(key) if key else None
+            if field in cls.TEXT_FIELDS:
+                values[field] = raw
+            else:
+                number = _number_or_none(raw)
+                values[field] = None if number is None else number * scale
         return cls(ticker=ticker, as_of=as_of, source=source, **values)
 
     def to_json(self) -> dict[str, Any]:

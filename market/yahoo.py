@@ -53,7 +53,7 @@ import datetime as dt
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, TypeVar, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
@@ -68,6 +68,7 @@ from errors import DataUnavailable, RateLimited, TiltError, UnknownTicker
 from market.provider import Fundamentals, empty_bars, normalise_bars
 
 T = TypeVar("T")
+Timeout = float | tuple[float | None, float | None] | None
 
 _MAX_WORKERS = 8
 _FUND_TYPES = frozenset({"ETF", "MUTUALFUND"})
@@ -125,7 +126,7 @@ class YahooProvider:
         for outcome in outcomes.values():
             if isinstance(outcome, TiltError):
                 raise outcome
-        return outcomes  # type: ignore[return-value]  # no TiltError left
+        return cast(dict[str, T], outcomes)
 
     def _bars_one(self, ticker: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         options = dict(
@@ -191,6 +192,7 @@ class YahooProvider:
             return RateLimited(_RATE_LIMITED)
         if _says_unknown_symbol(error):
             return UnknownTicker(ticker, source=self.name)
+        # yfinance memoises past-window answers, failed ones too: forget them so that a retry asks Yahoo again.
         YfData().cache_get.cache_clear()
         return DataUnavailable(f"Yahoo Finance did not answer ({_short_reason(error)}); try again shortly.")
 
@@ -281,7 +283,7 @@ class _MirrorAdapter(HTTPAdapter):
         return response
 
 
-def _capped(timeout: float | tuple[float | None, float | None] | None, cap: float) -> Any:
+def _capped(timeout: Timeout, cap: float) -> Timeout:
     if isinstance(timeout, tuple):
         return tuple(cap if part is None else min(part, cap) for part in timeout)
     return cap if timeout is None else min(timeout, cap)
