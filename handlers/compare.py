@@ -9,11 +9,14 @@ from analysis.takeaway import compare_takeaway
 from handlers.format import percent, ratio, years
 from handlers.parse import CompareRequest, parse_compare
 from handlers.prices import prices_for_period, window_notes
-from handlers.reply import Chart, Reply, Table
+from handlers.reply import Action, Chart, Reply, Table
 from handlers.reply_cache import cached_reply
 from handlers.services import Services
 
 USAGE = "/compare TICKER [TICKER ...] [vs BENCH] [PERIOD]   e.g. /compare SMH SPY 10y"
+
+# The periods offered as one-click follow-ups under a result.
+FOLLOW_UP_PERIODS = ("1y", "5y", "10y", "max")
 
 COLUMNS = ("Ticker", "Total", "CAGR", "Vol", "Max DD", "Sharpe", "Beta", "Corr", "Excess/yr")
 
@@ -50,6 +53,8 @@ def build(request: CompareRequest, services: Services) -> Reply:
             alt_text=f"Growth of $10,000, drawdowns and relative strength of {names} against {symbols.benchmark} "
                      f"from {window.start:%Y-%m-%d} to {window.end:%Y-%m-%d}.",
         ),
+        actions=tuple(Action(period, f"/compare {names} vs {symbols.benchmark} {period}")
+                      for period in FOLLOW_UP_PERIODS if period != request.period.label),
     )
 
 

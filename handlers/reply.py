@@ -41,6 +41,14 @@ class Chart:
 
 
 @dataclass(frozen=True)
+class Action:
+    """A follow-up the reader can run with one click: ``command`` is the full command text."""
+
+    label: str
+    command: str
+
+
+@dataclass(frozen=True)
 class Reply:
     """A command's answer.  ``text`` is the headline; it alone must make sense as a notification."""
 
@@ -53,6 +61,7 @@ class Reply:
     ephemeral: bool = False
     is_error: bool = False
     usage: str = ""
+    actions: tuple[Action, ...] = ()
 
     def plain_text(self) -> str:
         """The whole reply as plain text (the fallback every platform can show)."""
@@ -69,6 +78,7 @@ class Reply:
             "table": {"columns": self.table.columns, "rows": self.table.rows} if self.table else None,
             "chart": {"filename": self.chart.filename, "title": self.chart.title, "alt_text": self.chart.alt_text}
             if self.chart else None,
+            "actions": [[a.label, a.command] for a in self.actions],
         }
         return json.dumps(document).encode(), self.chart.png if self.chart else None
 
@@ -81,6 +91,7 @@ class Reply:
             text=data["text"], takeaway=data["takeaway"], footer=data["footer"], notes=tuple(data["notes"]),
             table=Table(tuple(table["columns"]), tuple(tuple(r) for r in table["rows"])) if table else None,
             chart=Chart(png=png, **chart) if chart and png is not None else None,
+            actions=tuple(Action(label, command) for label, command in data["actions"]),
         )
 
 

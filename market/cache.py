@@ -76,6 +76,16 @@ class Cache:
 
         self._call(write, None)
 
+    def count(self, key: str, window_seconds: int) -> int | None:
+        """Add one to a counter that lives ``window_seconds`` from its first use; ``None`` if Redis is down."""
+        def increment(client: redis.Redis) -> int:
+            with client.pipeline(transaction=True) as pipe:
+                pipe.incr(self.prefix + key)
+                pipe.expire(self.prefix + key, window_seconds, nx=True)
+                return int(pipe.execute()[0])
+
+        return self._call(increment, None)
+
     def ping(self) -> bool:
         return bool(self._call(lambda c: c.ping(), False))
 

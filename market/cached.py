@@ -24,16 +24,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, TypeVar
 
 import pandas as pd
 
+from errors import DataUnavailable
 from market.cache import Cache
 from market.calendar import market_today, next_close
 from market.codec import bars_from_bytes, bars_to_bytes
 from market.provider import Fundamentals, Provider, empty_bars
+from metrics import CACHE_REQUESTS, DATA_SOURCE_ERRORS
 
 FUNDAMENTALS_TTL_SECONDS = 24 * 3600
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -103,11 +107,21 @@ class CachedMarket:
         for ticker, spans in plans.items():
             for span in spans:
                 by_span.setdefault(span, []).append(ticker)
+        CACHE_REQUESTS.labels("bars", "hit").inc(sum(1 for spans in plans.values() if not spans))
+        CACHE_REQUESTS.labels("bars", "miss").inc(sum(1 for spans in plans.values() if spans))
         fetched = {}
         for (span_start, span_end), tickers in by_span.items():
-            for ticker, frame in self.provider.bars(tickers, span_start, span_end).items():
+            for ticker, frame in self._from_source(self.provider.bars, tickers, span_start, span_end).items():
                 fetched[(ticker, span_start, span_end)] = frame
         return fetched
+
+    def _from_source(self, method: Callable[..., T], *args: object) -> T:
+        """Call the provider, counting its failures for /metrics."""
+        try:
+            return method(*args)
+        except DataUnavailable as error:
+            DATA_SOURCE_ERRORS.labels(self.key.split(":")[0], type(error).__name__).inc()
+            raise
 
     def _update(self, ticker: str, entry: _Entry | None, fresh: list[pd.DataFrame], start: dt.date,
                 fetched_to_today_at: dt.datetime | None) -> _Entry:
@@ -119,7 +133,7 @@ class CachedMarket:
             if stitched is None:
                 # No common bar to align adjustments on: take the whole span afresh.
                 last = max(bars.index[-1], frame.index[-1]).date()
-                stitched = self.provider.bars([ticker], first, last)[ticker]
+                stitched = self._from_source(self.provider.bars, [ticker], first, last)[ticker]
             bars = stitched
         if fetched_to_today_at is not None:
             fresh_until = next_close(fetched_to_today_at).timestamp()
@@ -156,8 +170,10 @@ class CachedMarket:
         found = {t: self.cache.get(f"fundamentals:{self.key}:{t}") for t in tickers}
         result = {t: Fundamentals.from_json(json.loads(raw)) for t, raw in found.items() if raw is not None}
         missing = [t for t in tickers if t not in result]
+        CACHE_REQUESTS.labels("fundamentals", "hit").inc(len(result))
+        CACHE_REQUESTS.labels("fundamentals", "miss").inc(len(missing))
         if missing:
-            for ticker, facts in self.provider.fundamentals(missing).items():
+            for ticker, facts in self._from_source(self.provider.fundamentals, missing).items():
                 self.cache.set(f"fundamentals:{self.key}:{ticker}", json.dumps(facts.to_json()).encode(),
                                ttl_seconds=FUNDAMENTALS_TTL_SECONDS)
                 result[ticker] = facts

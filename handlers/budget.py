@@ -1,0 +1,30 @@
+"""Command budgets: how many commands a person, and a whole workspace, may run a minute.
+
+Counted in Redis so every Tilt process shares them.  When Redis is down the
+budget is not enforced: being unable to count is no reason to refuse to answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from market.cache import Cache
+
+WINDOW_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Budget:
+    cache: Cache
+    per_user: int = 10
+    per_team: int = 200
+
+    def allows(self, team: str, user: str) -> bool:
+        """Count one command for ``user`` in ``team``; ``False`` once either budget for this minute is spent."""
+        user_count = self.cache.count(f"budget:user:{team}:{user}", WINDOW_SECONDS)
+        team_count = self.cache.count(f"budget:team:{team}", WINDOW_SECONDS)
+        return (user_count or 0) <= self.per_user and (team_count or 0) <= self.per_team
+
+    def message(self) -> str:
+        return (f"Slow down a little: I answer up to {self.per_user} commands a minute per person. "
+                "Try again in a minute.")
