@@ -4,6 +4,8 @@
     python bot.py console                             interactive prompt
     python bot.py console --demo ...                  synthetic market, works offline
     python bot.py console --data-dir ../shared/data/prices ...   a yfinance-format CSV folder
+    python bot.py serve                               Slack over HTTP on $PORT (POST /slack/events)
+    python bot.py socket                              Slack over Socket Mode ($SLACK_APP_TOKEN)
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ import contextlib
 import logging
 import sys
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from chat import console
 from config import ConfigError, Settings
+from errors import TiltError
 from handlers import router
+from handlers.budget import Budget
 from handlers.services import Services
 from market.cache import Cache, connect
 from market.cached import CachedMarket
@@ -25,7 +29,9 @@ from market.csvdir import CsvFolderProvider
 from market.demo import DemoProvider
 from market.provider import Provider
 from market.redis_server import redis_url
-from errors import TiltError
+
+if TYPE_CHECKING:
+    from slack_bolt import App
 
 log = logging.getLogger("tilt")
 
@@ -65,15 +71,52 @@ def make_services(settings: Settings, *, demo: bool = False, data_dir: Path | No
         yield Services(market=CachedMarket(provider, cache), cache=cache, risk_free=settings.risk_free)
 
 
+def slack_app(settings: Settings, services: Services) -> App:
+    """The Bolt app wired to Tilt's handlers; Bolt checks the bot token with Slack (auth.test) here."""
+    from slack_bolt.error import BoltError
+
+    from chat.slack.app import build_app, web_client
+
+    client = web_client(settings.slack_bot_token, settings.slack_api_url)
+    try:
+        return build_app(lambda text: router.run(text, services), Budget(services.cache),
+                         client=client, signing_secret=settings.slack_signing_secret or "")
+    except BoltError as error:
+        raise ConfigError(f"SLACK_BOT_TOKEN was not accepted by Slack at {settings.slack_api_url} ({error}).") from None
+
+
+def run_http(settings: Settings, services: Services) -> int:
+    from chat.slack.web import serve, wsgi_app
+
+    settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    app = slack_app(settings, services)
+    log.warning("Tilt listening on port %d (POST /slack/events, GET /healthz, GET /metrics)", settings.port)
+    serve(wsgi_app(app, services.cache.ping), settings.port)
+    return 0
+
+
+def run_socket_mode(settings: Settings, services: Services) -> int:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
+    app = slack_app(settings, services)
+    log.warning("Tilt connecting to Slack in Socket Mode")
+    SocketModeHandler(app, settings.slack_app_token).start()
+    return 0
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bot.py", description="Tilt: tilt a portfolio away from plain S&P 500 exposure.")
-    commands = parser.add_subparsers(dest="mode", required=True)
-    con = commands.add_parser("console", help="answer commands in the terminal")
-    con.add_argument("command", nargs="*", help='e.g. "/compare SMH SPY 10y"; none opens a prompt')
-    source = con.add_mutually_exclusive_group()
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    data = argparse.ArgumentParser(add_help=False)
+    source = data.add_mutually_exclusive_group()
     source.add_argument("--demo", action="store_true", help="synthetic market data (offline, not real prices)")
     source.add_argument("--data-dir", type=Path, help="folder of yfinance-format <TICKER>.csv files")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    commands = parser.add_subparsers(dest="mode", required=True)
+    con = commands.add_parser("console", parents=[data], help="answer commands in the terminal")
+    con.add_argument("command", nargs="*", help='e.g. "/compare SMH SPY 10y"; none opens a prompt')
+    commands.add_parser("serve", parents=[data], help="Slack over HTTP on $PORT")
+    commands.add_parser("socket", parents=[data], help="Slack over Socket Mode")
     return parser.parse_args(argv)
 
 
@@ -84,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         with make_services(settings, demo=args.demo, data_dir=args.data_dir) as services:
+            if args.mode == "serve":
+                return run_http(settings, services)
+            if args.mode == "socket":
+                return run_socket_mode(settings, services)
             answer = lambda text: router.run(text, services)  # noqa: E731
             charts = settings.state_dir / "charts"
             if args.command:

@@ -7,10 +7,13 @@ A setting that is present but wrong stops start-up with one line naming it
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dotenv import load_dotenv
+
+
+SLACK_API_URL = "https://slack.com/api/"
 
 
 class ConfigError(Exception):
@@ -24,6 +27,12 @@ class Settings:
     redis_url: str | None
     state_dir: Path
     risk_free: float
+    port: int = 3000
+    slack_api_url: str = SLACK_API_URL
+    # Secrets: kept out of repr() so a logged Settings never shows them.
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -37,7 +46,18 @@ class Settings:
             redis_url=_redis_url(env.get("REDIS_URL") or None),
             state_dir=Path(env.get("TILT_STATE_DIR") or Path.home() / ".local" / "state" / "tilt"),
             risk_free=_rate("TILT_RISK_FREE", env.get("TILT_RISK_FREE", "0")),
+            port=_port(env.get("PORT", "3000")),
+            slack_api_url=_url("SLACK_API_URL", env.get("SLACK_API_URL") or SLACK_API_URL),
+            slack_bot_token=_token("SLACK_BOT_TOKEN", env.get("SLACK_BOT_TOKEN"), "xoxb-"),
+            slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
+            slack_app_token=_token("SLACK_APP_TOKEN", env.get("SLACK_APP_TOKEN"), "xapp-"),
         )
+
+    def require(self, *names: str) -> None:
+        """Stop with one line naming the first of the environment variables ``names`` that is not set."""
+        for name in names:
+            if not getattr(self, name.lower()):
+                raise ConfigError(f"{name} is not set; Tilt needs it for this mode (see README, 'Add Tilt to Slack').")
 
 
 def _existing_dir(name: str, value: str) -> Path:
@@ -51,6 +71,24 @@ def _redis_url(value: str | None) -> str | None:
     if value and not value.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError("REDIS_URL must start with redis://, rediss:// or unix://.")
     return value
+
+
+def _token(name: str, value: str | None, prefix: str) -> str | None:
+    if value and not value.startswith(prefix):
+        raise ConfigError(f"{name} must start with {prefix} (is it the right token?).")
+    return value or None
+
+
+def _url(name: str, value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ConfigError(f"{name} must be an http(s) URL.")
+    return value if value.endswith("/") else value + "/"
+
+
+def _port(value: str) -> int:
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise ConfigError(f"PORT must be a TCP port number (got {value!r}).")
+    return int(value)
 
 
 def _rate(name: str, value: str) -> float:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
-COMMANDS = Counter("tilt_commands_total", "Commands answered, by command and outcome (ok, user_error, error, throttled)",
+COMMANDS = Counter("tilt_commands_total", "Commands answered, by command and outcome (ok, user_error, unavailable, error, throttled)",
                    ["command", "outcome"])
 ACK_SECONDS = Histogram("tilt_ack_seconds", "Time from a Slack request arriving to its HTTP answer (the ack)",
                         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))

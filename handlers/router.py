@@ -15,6 +15,7 @@ from errors import BadRequest, TiltError, UnknownTicker
 from handlers import compare, help as help_command, valuation
 from handlers.reply import Reply, error_reply
 from handlers.services import Services
+from metrics import COMMANDS as COMMAND_COUNT
 
 log = logging.getLogger(__name__)
 
@@ -37,16 +38,23 @@ def run(text: str, services: Services) -> Reply:
     """Answer one command; always returns a ``Reply``, whatever goes wrong."""
     name, arguments = split_command(text)
     if name not in COMMANDS:
+        COMMAND_COUNT.labels("unknown", "user_error").inc()
         known = ", ".join(f"/{c}" for c in COMMANDS)
         return error_reply(f"I don't know the command `/{name}`. I know {known}.", usage=help_command.USAGE)
     handler, usage = COMMANDS[name]
+    outcome = "ok"
     try:
         return handler(arguments, services)
     except (BadRequest, UnknownTicker) as error:
+        outcome = "user_error"
         return error_reply(str(error), usage=usage)
     except TiltError as error:
+        outcome = "unavailable"
         return error_reply(str(error))
     except Exception:
+        outcome = "error"
         log.exception("command failed: %r", text)
         return error_reply("Something went wrong on my side while answering that. It has been logged; "
                            "please try again in a minute.")
+    finally:
+        COMMAND_COUNT.labels(name, outcome).inc()

@@ -79,10 +79,11 @@ class Cache:
     def count(self, key: str, window_seconds: int) -> int | None:
         """Add one to a counter that lives ``window_seconds`` from its first use; ``None`` if Redis is down."""
         def increment(client: redis.Redis) -> int:
+            # SET NX EX starts the window (EXPIRE ... NX would need Redis 7; the embedded server is 6.2).
             with client.pipeline(transaction=True) as pipe:
+                pipe.set(self.prefix + key, 0, ex=window_seconds, nx=True)
                 pipe.incr(self.prefix + key)
-                pipe.expire(self.prefix + key, window_seconds, nx=True)
-                return int(pipe.execute()[0])
+                return int(pipe.execute()[1])
 
         return self._call(increment, None)
 

@@ -169,3 +169,9 @@ def test_next_close_skips_weekends_and_follows_new_york_time() -> None:
     assert next_close(monday_morning_utc) == dt.datetime(2026, 7, 13, 16, 30, tzinfo=NEW_YORK)
     # Across the November clock change 16:30 stays 16:30 in New York (21:30 UTC, no longer 20:30).
     assert next_close(at_new_york("2026-11-02", 9)).astimezone(dt.timezone.utc).hour == 21
+
+
+def test_counters_count_within_their_window(cache: Cache, redis_client: redis_py.Redis) -> None:
+    assert [cache.count("hits", 60) for _ in range(3)] == [1, 2, 3]
+    assert 55 < redis_client.ttl(f"{cache.prefix}hits") <= 60
+    assert Cache(connect("redis://127.0.0.1:1")).count("hits", 60) is None

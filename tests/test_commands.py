@@ -6,7 +6,6 @@ text with the standard library, then formatted the way the table shows them.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import logging
 from pathlib import Path
@@ -24,6 +23,7 @@ from market.csvdir import CsvFolderProvider
 from market.demo import DemoProvider
 from market.redis_server import EmbeddedRedis
 from market.cache import connect
+from tests.expected import closes, trailing_cagrs
 from tests.test_cache import Recording
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -44,11 +44,6 @@ def services(recording: Recording, cache: Cache) -> Services:
     return services_for(recording, cache)
 
 
-def closes(folder: Path, ticker: str) -> dict[dt.date, float]:
-    with open(folder / f"{ticker}.csv", newline="") as handle:
-        return {dt.date.fromisoformat(r["Date"]): float(r["Adj Close"]) for r in csv.DictReader(handle)}
-
-
 def row_of(reply: Reply, ticker: str) -> dict[str, str]:
     assert reply.table is not None
     row = next(r for r in reply.table.rows if r[0] == ticker)
@@ -57,12 +52,8 @@ def row_of(reply: Reply, ticker: str) -> dict[str, str]:
 
 def test_compare_reply_has_the_figures_a_chart_and_a_footer(services: Services, prices_dir: Path) -> None:
     reply = router.run("/compare SMH SPY 10y", services)
-    smh, spy = closes(prices_dir, "SMH"), closes(prices_dir, "SPY")
-    end = dt.date(2026, 7, 14)
-    start = max(d for d in smh if d <= dt.date(2016, 7, 14) and d in spy)
-    years = (end - start).days / 365.25
-    smh_cagr = (smh[end] / smh[start]) ** (1 / years) - 1
-    spy_cagr = (spy[end] / spy[start]) ** (1 / years) - 1
+    smh = closes(prices_dir, "SMH")
+    start, end, smh_cagr, spy_cagr = trailing_cagrs(prices_dir, "SMH", "SPY", 10)
 
     assert not reply.is_error and not reply.ephemeral
     assert row_of(reply, "SMH")["CAGR"] == f"{smh_cagr * 100:.1f}%"

@@ -1,0 +1,203 @@
+"""Tilt as a Slack app (Bolt): slash commands, mentions, DMs and buttons.
+
+Every entry point does the same three things:
+
+1. acknowledge at once (slash commands: an ephemeral "working on it" line,
+   well inside Slack's 3 seconds; Bolt runs the rest in its thread pool);
+2. run the command through ``handlers.router`` (platform-neutral);
+3. deliver the ``Reply``: results in the channel (blocks, then the chart as a
+   file), problems only to the person who asked.
+
+If Tilt is not in the channel (or cannot see it), the result goes back through
+``response_url`` with a hint to invite the bot and a "Share in channel"
+button, which posts it publicly through the same URL.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from chat.slack.blocks import RERUN_ACTION, SHARE_ACTION, fallback_text, reply_blocks
+from handlers import router
+from handlers.budget import Budget
+from handlers.reply import Reply, error_reply
+from metrics import COMMAND_SECONDS
+
+log = logging.getLogger(__name__)
+
+SLASH_COMMANDS = ("/compare", "/valuation", "/help")
+UMBRELLA_COMMAND = "/tilt"
+WORKING = "Working on it…"
+# Errors that mean "you may not post here" rather than "Slack is broken".
+NOT_IN_CHANNEL = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
+INVITE_HINT = "_I'm not in this channel, so only you can see this. Invite me with `/invite @Tilt` to post results and charts here._"
+MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+
+Answer = Callable[[str], Reply]
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a reply goes: channel, thread, and the person to show problems to."""
+
+    channel: str
+    user: str
+    thread_ts: str | None = None
+
+
+def web_client(token: str, api_url: str) -> WebClient:
+    """A Web API client for ``api_url`` that waits out HTTP 429s as Slack asks (``Retry-After``)."""
+    client = WebClient(token=token, base_url=api_url)
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
+    return client
+
+
+def build_app(answer: Answer, budget: Budget, *, client: WebClient, signing_secret: str) -> App:
+    """The Bolt app; ``answer`` runs one command text (``"/compare SMH SPY"``) to a ``Reply``."""
+    app = App(client=client, signing_secret=signing_secret)
+    slack = _Listeners(answer, budget)
+    for name in (*SLASH_COMMANDS, UMBRELLA_COMMAND):
+        app.command(name)(slack.on_slash_command)
+    app.event("app_mention")(slack.on_mention)
+    app.event("message")(slack.on_message)
+    app.action(re.compile(f"^{RERUN_ACTION}:"))(slack.on_rerun)
+    app.action(SHARE_ACTION)(slack.on_share)
+    return app
+
+
+def command_text(command: str, text: str) -> str:
+    """The router's command text: ``/tilt compare SMH`` and ``/compare SMH`` both become ``/compare SMH``."""
+    if command == UMBRELLA_COMMAND:
+        return f"/{text.strip() or 'help'}"
+    return f"{command} {text}".strip()
+
+
+def mention_text(text: str) -> str:
+    """``<@U123> compare SMH SPY`` -> ``/compare SMH SPY``."""
+    words = MENTION.sub(" ", text).strip()
+    return f"/{words.lstrip('/') or 'help'}"
+
+
+class _Listeners:
+    def __init__(self, answer: Answer, budget: Budget) -> None:
+        self.answer = answer
+        self.budget = budget
+
+    # --- slash commands ---------------------------------------------------------------------
+
+    def on_slash_command(self, ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        started = time.monotonic()
+        if not self.budget.allows(command["team_id"], command["user_id"]):
+            ack(response_type="ephemeral", text=self.budget.message())
+            return
+        ack(response_type="ephemeral", text=WORKING)
+        text = command_text(command["command"], command.get("text", ""))
+        reply = self.answer(text)
+        where = Where(channel=command["channel_id"], user=command["user_id"])
+        try:
+            self._deliver(reply, text, where, client, respond)
+        except SlackApiError as error:
+            log.error("could not deliver %r: Slack said %s", text, error.response.get("error"))
+            respond(text=f":warning: I worked out the answer but Slack would not take it ({error.response.get('error')}). "
+                         "Please try again in a minute.", response_type="ephemeral", replace_original=True)
+        COMMAND_SECONDS.labels(router.split_command(text)[0]).observe(time.monotonic() - started)
+
+    @staticmethod
+    def _deliver(reply: Reply, text: str, where: Where, client: WebClient, respond: Respond) -> None:
+        if reply.ephemeral:
+            respond(text=fallback_text(reply), blocks=reply_blocks(reply), response_type="ephemeral", replace_original=True)
+        elif post_public(client, where, reply):
+            respond(delete_original=True)  # the "working on it" line has served its purpose
+        else:
+            respond(text=f"{fallback_text(reply)}\n{INVITE_HINT}", blocks=[*reply_blocks(reply, share_command=text),
+                    _hint_block()], response_type="ephemeral", replace_original=True)
+
+    # --- mentions and direct messages -------------------------------------------------------
+
+    def on_mention(self, event: dict[str, Any], client: WebClient, context: dict[str, Any]) -> None:
+        self._conversation(event, client, context)
+
+    def on_message(self, event: dict[str, Any], client: WebClient, context: dict[str, Any]) -> None:
+        # Only people's direct messages; channel chatter reaches us as app_mention when it is for us.
+        if event.get("channel_type") == "im" and not event.get("bot_id") and not event.get("subtype"):
+            self._conversation(event, client, context)
+
+    def _conversation(self, event: dict[str, Any], client: WebClient, context: dict[str, Any]) -> None:
+        started = time.monotonic()
+        where = Where(channel=event["channel"], user=event.get("user", ""), thread_ts=event.get("thread_ts") or event["ts"])
+        if not self.budget.allows(context.get("team_id") or event.get("team", ""), where.user):
+            post_private(client, where, error_reply(self.budget.message()))
+            return
+        text = mention_text(event.get("text", ""))
+        reply = self.answer(text)
+        if reply.ephemeral:
+            post_private(client, where, reply)
+        elif not post_public(client, where, reply):
+            log.warning("cannot post in %s, where a mention reached us", where.channel)
+        COMMAND_SECONDS.labels(router.split_command(text)[0]).observe(time.monotonic() - started)
+
+    # --- buttons ----------------------------------------------------------------------------
+
+    def on_rerun(self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        """A period button under a result: answer the new command in place of the old result."""
+        ack()
+        reply = self.answer(body["actions"][0]["value"])
+        if reply.ephemeral or body.get("container", {}).get("is_ephemeral"):
+            respond(text=fallback_text(reply), blocks=reply_blocks(reply), response_type="ephemeral",
+                    replace_original=not reply.is_error)
+            return
+        channel, ts = body["channel"]["id"], body["message"]["ts"]
+        client.chat_update(channel=channel, ts=ts, text=fallback_text(reply), blocks=reply_blocks(reply))
+        if reply.chart is not None:
+            upload_chart(client, Where(channel=channel, user=body["user"]["id"], thread_ts=ts), reply)
+
+    def on_share(self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        """"Share in channel" under an ephemeral result: post it for everyone."""
+        ack()
+        reply = self.answer(body["actions"][0]["value"])
+        where = Where(channel=body["channel"]["id"], user=body["user"]["id"])
+        if reply.ephemeral or post_public(client, where, reply):
+            respond(text=fallback_text(reply), blocks=reply_blocks(reply), response_type="ephemeral", replace_original=True)
+            return
+        respond(text=fallback_text(reply), blocks=reply_blocks(reply), response_type="in_channel", replace_original=False)
+        respond(delete_original=True)
+
+
+def post_public(client: WebClient, where: Where, reply: Reply) -> bool:
+    """Post ``reply`` and its chart for everyone; ``False`` when Tilt may not post in that channel."""
+    try:
+        client.chat_postMessage(channel=where.channel, thread_ts=where.thread_ts, text=fallback_text(reply),
+                                blocks=reply_blocks(reply), unfurl_links=False, unfurl_media=False)
+    except SlackApiError as error:
+        if error.response.get("error") in NOT_IN_CHANNEL:
+            return False
+        raise
+    if reply.chart is not None:
+        upload_chart(client, where, reply)
+    return True
+
+
+def upload_chart(client: WebClient, where: Where, reply: Reply) -> None:
+    """The chart as a file in the channel (or thread): files.getUploadURLExternal, upload, complete."""
+    chart = reply.chart
+    client.files_upload_v2(channel=where.channel, thread_ts=where.thread_ts, file=chart.png,
+                           filename=chart.filename, title=chart.title, alt_txt=chart.alt_text)
+
+
+def post_private(client: WebClient, where: Where, reply: Reply) -> None:
+    """Show ``reply`` only to ``where.user`` (an ephemeral message in the channel or thread)."""
+    client.chat_postEphemeral(channel=where.channel, user=where.user, thread_ts=where.thread_ts,
+                              text=fallback_text(reply), blocks=reply_blocks(reply))
+
+
+def _hint_block() -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": INVITE_HINT}]}

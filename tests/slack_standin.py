@@ -1,0 +1,203 @@
+"""A local stand-in for the Slack Web API and for ``response_url``, recording what the bot sends.
+
+Serves the methods Tilt calls, with Slack's answers in Slack's shapes:
+``auth.test``, ``chat.postMessage``, ``chat.postEphemeral``, ``chat.update``,
+``files.getUploadURLExternal`` (whose ``upload_url`` points back here),
+the upload itself, ``files.completeUploadExternal``; and ``POST
+/response/<id>`` for response URLs.  Like Slack, it enforces the limits Tilt
+must respect (blocks per message, text lengths, a bot token) and answers
+``not_in_channel`` for channels the bot was not invited to.
+
+Knobs: ``not_member`` (channel ids), ``fail_next(method, status, retry_after)``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+
+
+@dataclass
+class Call:
+    method: str
+    authorization: str
+    body: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+
+
+class SlackStandIn:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.uploads: dict[str, bytes] = {}
+        self.not_member: set[str] = set()
+        self._failures: dict[str, list[tuple[int, int]]] = {}
+        self._lock = threading.Condition()
+        self._file_counter = 0
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self._server.server_port}"
+        self.api_url = f"{self.base}/api/"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "SlackStandIn":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    # --- for tests ---------------------------------------------------------------------------
+
+    def response_url(self, name: str) -> str:
+        return f"{self.base}/response/{name}"
+
+    def fail_next(self, method: str, status: int, retry_after: int = 1) -> None:
+        """The next call to ``method`` gets HTTP ``status`` (429 carries ``Retry-After``)."""
+        with self._lock:
+            self._failures.setdefault(method, []).append((status, retry_after))
+
+    def of(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 15.0) -> list[Call]:
+        """Block until ``method`` was called ``count`` times; return those calls."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while len([c for c in self.calls if c.method == method]) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = [c.method for c in self.calls]
+                    raise AssertionError(f"{method} called fewer than {count} times within {timeout}s; saw {seen}")
+                self._lock.wait(remaining)
+            return [c for c in self.calls if c.method == method]
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.uploads.clear()
+
+    # --- server ------------------------------------------------------------------------------
+
+    def _record(self, call: Call) -> None:
+        with self._lock:
+            self.calls.append(call)
+            self._lock.notify_all()
+
+    def _failure(self, method: str) -> tuple[int, int] | None:
+        with self._lock:
+            queue = self._failures.get(method)
+            return queue.pop(0) if queue else None
+
+    def _answer(self, method: str, body: dict[str, Any], authorization: str) -> dict[str, Any]:
+        if method != "response" and not authorization.startswith("Bearer xoxb-"):
+            return {"ok": False, "error": "not_authed"}
+        if method == "auth.test":
+            return {"ok": True, "url": "https://tilt-test.slack.com/", "team": "Tilt Test", "user": "tilt",
+                    "team_id": "T0TEST", "user_id": "U0TILT", "bot_id": "B0TILT"}
+        if method in ("chat.postMessage", "chat.postEphemeral", "chat.update", "response"):
+            problem = _check_message(body)
+            if problem:
+                return {"ok": False, "error": problem}
+        if method in ("chat.postMessage", "chat.postEphemeral") and body.get("channel") in self.not_member:
+            return {"ok": False, "error": "not_in_channel"}
+        if method == "chat.postMessage":
+            return {"ok": True, "channel": body["channel"], "ts": f"{time.time():.6f}", "message": {"text": body.get("text")}}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": f"{time.time():.6f}"}
+        if method == "chat.update":
+            return {"ok": True, "channel": body["channel"], "ts": body["ts"], "text": body.get("text")}
+        if method == "files.getUploadURLExternal":
+            with self._lock:
+                self._file_counter += 1
+                file_id = f"F{self._file_counter:04d}"
+            return {"ok": True, "upload_url": f"{self.base}/upload/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            files = json.loads(body["files"]) if isinstance(body.get("files"), str) else body.get("files", [])
+            missing = [f["id"] for f in files if f["id"] not in self.uploads]
+            if missing:
+                return {"ok": False, "error": "file_not_found"}
+            return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
+        if method == "response":
+            return {"ok": True}
+        return {"ok": False, "error": "unknown_method"}
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:  # keep test output quiet
+                pass
+
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                authorization = self.headers.get("Authorization", "")
+                if self.path.startswith("/upload/"):
+                    file_id = self.path.rsplit("/", 1)[1]
+                    # Uploaded bytes arrive raw, whatever the Content-Type says: never form-decode them.
+                    with standin._lock:
+                        standin.uploads[file_id] = raw
+                    standin._record(Call("upload", authorization, {"file_id": file_id, "size": len(raw)}))
+                    return self._send(200, b"OK", "text/plain")
+                if self.path.startswith("/response/"):
+                    method, body = "response", json.loads(raw or b"{}")
+                    body["_response_url"] = self.path.rsplit("/", 1)[1]
+                elif self.path.startswith("/api/"):
+                    method = self.path[len("/api/"):].split("?")[0]
+                    body = _decode(raw, self.headers.get("Content-Type", ""))
+                else:
+                    return self._send(404, b"not found", "text/plain")
+                standin._record(Call(method, authorization, body))
+                failure = standin._failure(method)
+                if failure is not None:
+                    status, retry_after = failure
+                    return self._send(status, json.dumps({"ok": False, "error": "ratelimited"}).encode(),
+                                      "application/json", {"Retry-After": str(retry_after)})
+                answer = standin._answer(method, body, authorization)
+                self._send(200, json.dumps(answer).encode(), "application/json")
+
+            def _send(self, status: int, payload: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(payload)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(payload)
+
+        return Handler
+
+
+def _decode(raw: bytes, content_type: str) -> dict[str, Any]:
+    if "json" in content_type:
+        return json.loads(raw or b"{}")
+    fields = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+    if "blocks" in fields:
+        fields["blocks"] = json.loads(fields["blocks"])
+    return fields
+
+
+def _check_message(body: dict[str, Any]) -> str | None:
+    """Slack's own refusals for a malformed message."""
+    blocks = body.get("blocks") or []
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    if len(blocks) > MAX_BLOCKS:
+        return "invalid_blocks"
+    for block in blocks:
+        text = (block.get("text") or {}).get("text", "")
+        if len(text) > MAX_SECTION_TEXT:
+            return "invalid_blocks"
+    if not body.get("text") and not blocks and not body.get("delete_original"):
+        return "no_text"
+    return None

@@ -1,0 +1,310 @@
+"""Tilt's Slack app end to end, at the wire.
+
+``python bot.py serve`` runs as a real process on a free port.  The tests
+send it what Slack sends (form-encoded, signed slash commands, interactivity
+payloads and Events API callbacks) and read what it sends back: the HTTP
+answer (the ack) and the Web API calls recorded by the stand-in in
+``tests/slack_standin.py``, which also receives ``response_url`` posts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import urlencode
+
+import pytest
+
+from market.redis_server import EmbeddedRedis
+from tests.conftest import ROOT
+from tests.expected import trailing_cagrs
+from tests.slack_standin import SlackStandIn
+
+SECRET = "test-signing-secret"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@dataclass
+class Answer:
+    status: int
+    body: bytes
+    seconds: float
+
+    def json(self) -> dict:
+        return json.loads(self.body)
+
+
+class Tilt:
+    """A running ``bot.py serve`` process and the means to talk to it as Slack does."""
+
+    def __init__(self, slack: SlackStandIn, redis_url: str, prices_dir: Path, state: Path) -> None:
+        self.slack = slack
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MARKET_", "REDIS_"))}
+        env.update(SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=slack.api_url,
+                   PORT=str(self.port), MARKET_DATA_DIR=str(prices_dir), REDIS_URL=redis_url, TILT_STATE_DIR=str(state))
+        self.log = state / "serve.log"
+        state.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "serve"], env=env, cwd=state,
+                                        stdout=subprocess.DEVNULL, stderr=self.log.open("w"))
+        self._wait_until_up()
+
+    def _wait_until_up(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"bot.py serve exited: {self.log.read_text()}")
+            try:
+                if self.get("/healthz").status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("bot.py serve did not come up")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+    def get(self, path: str) -> Answer:
+        return self._send(urllib.request.Request(self.url + path))
+
+    def post(self, body: str, *, timestamp: int | None = None, secret: str = SECRET, content_type: str | None = None) -> Answer:
+        """POST ``body`` to /slack/events, signed as Slack signs it (v0, HMAC-SHA256 of ``v0:ts:body``)."""
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        signature = "v0=" + hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+        request = urllib.request.Request(self.url + "/slack/events", data=body.encode(), method="POST", headers={
+            "Content-Type": content_type or "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature})
+        return self._send(request)
+
+    def command(self, command: str, text: str, *, channel: str, user: str = "U1", response: str | None = None, **signing) -> Answer:
+        form = {"token": "deprecated", "team_id": "T0TEST", "team_domain": "tilt-test", "channel_id": channel,
+                "channel_name": "markets", "user_id": user, "user_name": "ana", "command": command, "text": text,
+                "api_app_id": "A0TILT", "is_enterprise_install": "false", "trigger_id": "1.2.3",
+                "response_url": self.slack.response_url(response or f"r-{uuid.uuid4().hex[:8]}")}
+        return self.post(urlencode(form), **signing)
+
+    def click(self, action_id: str, value: str, *, channel: str, message_ts: str, ephemeral: bool, response: str) -> Answer:
+        payload = {"type": "block_actions", "team": {"id": "T0TEST"}, "user": {"id": "U1"}, "api_app_id": "A0TILT",
+                   "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": ephemeral},
+                   "channel": {"id": channel}, "message": {"ts": message_ts, "text": "..."}, "trigger_id": "1.2.3",
+                   "response_url": self.slack.response_url(response),
+                   "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value,
+                                "action_ts": str(time.time())}]}
+        return self.post(urlencode({"payload": json.dumps(payload)}))
+
+    def event(self, event: dict) -> Answer:
+        envelope = {"token": "x", "team_id": "T0TEST", "api_app_id": "A0TILT", "type": "event_callback",
+                    "event_id": f"Ev{uuid.uuid4().hex[:10]}", "event_time": int(time.time()), "event": event,
+                    "authorizations": [{"team_id": "T0TEST", "user_id": "U0TILT", "is_bot": True}]}
+        return self.post(json.dumps(envelope), content_type="application/json")
+
+    @staticmethod
+    def _send(request: urllib.request.Request) -> Answer:
+        started = time.monotonic()
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return Answer(response.status, response.read(), time.monotonic() - started)
+        except urllib.error.HTTPError as error:
+            return Answer(error.code, error.read(), time.monotonic() - started)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def slack() -> Iterator[SlackStandIn]:
+    with SlackStandIn() as standin:
+        yield standin
+
+
+@pytest.fixture(scope="module")
+def tilt(slack: SlackStandIn, redis_url: str, prices_dir: Path, tmp_path_factory) -> Iterator[Tilt]:
+    server = Tilt(slack, redis_url, prices_dir, tmp_path_factory.mktemp("tilt"))
+    yield server
+    server.stop()
+
+
+def channel() -> str:
+    """A channel of the test's own, so its calls are told apart from any other test's."""
+    return f"C{uuid.uuid4().hex[:8].upper()}"
+
+
+def calls_in(slack: SlackStandIn, method: str, channel_id: str, count: int = 1) -> list:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        found = [c for c in slack.of(method) if c.body.get("channel") == channel_id or c.body.get("channel_id") == channel_id]
+        if len(found) >= count:
+            return found
+        time.sleep(0.02)
+    raise AssertionError(f"no {method} for {channel_id}; saw {[(c.method, c.body.get('channel')) for c in slack.calls]}")
+
+
+def responses_to(slack: SlackStandIn, name: str, count: int = 1) -> list[dict]:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        found = [c.body for c in slack.of("response") if c.body["_response_url"] == name]
+        if len(found) >= count:
+            return found
+        time.sleep(0.02)
+    raise AssertionError(f"no response_url post to {name}")
+
+
+def table_rows(blocks: list[dict]) -> dict[str, list[str]]:
+    table = next(b for b in blocks if b["type"] == "table")
+    rows = [[cell["text"] for cell in row] for row in table["rows"]]
+    header = rows[0]
+    return {row[0]: dict(zip(header, row)) for row in rows[1:]}
+
+
+# --- slash commands ---------------------------------------------------------------------------
+
+
+def test_compare_is_acked_at_once_then_posted_with_figures_and_chart(tilt: Tilt, slack: SlackStandIn, prices_dir: Path) -> None:
+    where = channel()
+    answer = tilt.command("/compare", "SMH SPY 10y", channel=where, response="compare-ok")
+    assert answer.status == 200 and answer.seconds < 3
+    assert answer.json() == {"response_type": "ephemeral", "text": "Working on it…"}
+
+    post = calls_in(slack, "chat.postMessage", where)[0]
+    assert post.authorization == "Bearer xoxb-test-token"
+    rows = table_rows(post.body["blocks"])
+    start, end, smh_cagr, spy_cagr = trailing_cagrs(prices_dir, "SMH", "SPY", 10)
+    assert rows["SMH"]["CAGR"] == f"{smh_cagr * 100:.1f}%" and rows["SPY"]["CAGR"] == f"{spy_cagr * 100:.1f}%"
+    assert f"{smh_cagr * 100:.1f}%" in post.body["text"]  # the plain-text fallback carries the figures too
+    footer = post.body["blocks"][-1]["elements"][0]["text"]
+    assert f"as of {end}" in footer and "CSV folder prices" in footer
+    buttons = next(b for b in post.body["blocks"] if b["type"] == "actions")["elements"]
+    assert [b["text"]["text"] for b in buttons] == ["1y", "5y", "max"]
+
+    complete = calls_in(slack, "files.completeUploadExternal", where)[0]
+    file_id = json.loads(complete.body["files"])[0]["id"]
+    assert slack.uploads[file_id].startswith(PNG_SIGNATURE)
+    assert responses_to(slack, "compare-ok")[0].get("delete_original") is True
+
+
+def test_errors_go_only_to_the_requester_with_usage(tilt: Tilt, slack: SlackStandIn) -> None:
+    where = channel()
+    assert tilt.command("/compare", "NOPE SPY", channel=where, response="bad-ticker").status == 200
+    reply = responses_to(slack, "bad-ticker")[0]
+    assert reply["response_type"] == "ephemeral"
+    assert "can't find the ticker NOPE" in reply["text"] and "Usage: `/compare" in reply["text"]
+    tilt.command("/compare", "SMH 0y", channel=where, response="bad-period")
+    assert "out of range" in responses_to(slack, "bad-period")[0]["text"]
+    time.sleep(0.3)
+    assert not [c for c in slack.of("chat.postMessage") if c.body.get("channel") == where]
+
+
+def test_umbrella_command_runs_valuation(tilt: Tilt, slack: SlackStandIn) -> None:
+    where = channel()
+    tilt.command("/tilt", "valuation IJR SPY", channel=where)
+    rows = table_rows(calls_in(slack, "chat.postMessage", where)[0].body["blocks"])
+    assert rows["IJR"]["P/E"] == "15.9x" and rows["IJR"]["P/E vs bench"] == f"{(15.9 / 24.17 - 1) * 100:+.0f}%"
+
+
+@pytest.mark.parametrize("signing", [{"secret": "wrong-secret"}, {"timestamp": int(time.time()) - 6 * 60}])
+def test_badly_signed_or_stale_requests_get_401_and_do_nothing(tilt: Tilt, slack: SlackStandIn, signing: dict) -> None:
+    where = channel()
+    answer = tilt.command("/compare", "SMH SPY", channel=where, response="forged", **signing)
+    assert answer.status == 401
+    time.sleep(0.3)
+    assert not [c for c in slack.calls if c.body.get("channel") == where or c.body.get("_response_url") == "forged"]
+
+
+def test_unsigned_request_gets_401(tilt: Tilt) -> None:
+    request = urllib.request.Request(tilt.url + "/slack/events", data=b"command=%2Fhelp", method="POST")
+    assert Tilt._send(request).status == 401
+
+
+def test_budget_says_slow_down(tilt: Tilt, slack: SlackStandIn) -> None:
+    where, user = channel(), f"U{uuid.uuid4().hex[:6]}"
+    answers = [tilt.command("/help", "", channel=where, user=user) for _ in range(11)]
+    assert all(a.json()["text"] == "Working on it…" for a in answers[:10])
+    assert answers[10].json()["response_type"] == "ephemeral" and "Slow down" in answers[10].json()["text"]
+
+
+def test_not_in_channel_answers_privately_with_a_share_button(tilt: Tilt, slack: SlackStandIn) -> None:
+    where = channel()
+    slack.not_member.add(where)
+    tilt.command("/compare", "IWM SPY 1y", channel=where, response="private")
+    reply = responses_to(slack, "private")[0]
+    assert reply["response_type"] == "ephemeral" and "/invite @Tilt" in reply["text"]
+    share = next(e for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"] if e["text"]["text"] == "Share in channel")
+    assert share["value"] == "/compare IWM SPY 1y"
+
+    tilt.click(share["action_id"], share["value"], channel=where, message_ts="1.0", ephemeral=True, response="shared")
+    public = responses_to(slack, "shared")[0]
+    assert public["response_type"] == "in_channel" and "IWM vs SPY" in public["text"]
+
+
+def test_period_button_updates_the_message_in_place(tilt: Tilt, slack: SlackStandIn, prices_dir: Path) -> None:
+    where = channel()
+    tilt.click("tilt_rerun:1", "/compare SMH vs SPY 5y", channel=where, message_ts="1700000000.000100",
+               ephemeral=False, response="button")
+    update = calls_in(slack, "chat.update", where)[0]
+    assert update.body["ts"] == "1700000000.000100"
+    _, _, smh_cagr, _ = trailing_cagrs(prices_dir, "SMH", "SPY", 5)
+    assert table_rows(update.body["blocks"])["SMH"]["CAGR"] == f"{smh_cagr * 100:.1f}%"
+    complete = calls_in(slack, "files.completeUploadExternal", where)[0]
+    assert complete.body["thread_ts"] == "1700000000.000100"  # the new chart goes in the message's thread
+
+
+def test_mention_answers_in_the_thread(tilt: Tilt, slack: SlackStandIn) -> None:
+    where = channel()
+    assert tilt.event({"type": "app_mention", "user": "U1", "text": "<@U0TILT> compare QQQ SPY 3y",
+                       "ts": "1700000001.000200", "channel": where, "event_ts": "1700000001.000200"}).status == 200
+    post = calls_in(slack, "chat.postMessage", where)[0]
+    assert post.body["thread_ts"] == "1700000001.000200" and "QQQ vs SPY" in post.body["text"]
+
+
+def test_direct_message_runs_the_command(tilt: Tilt, slack: SlackStandIn) -> None:
+    where = "D" + channel()[1:]
+    tilt.event({"type": "message", "channel_type": "im", "user": "U1", "text": "valuation IWM SPY",
+                "ts": "1700000002.000300", "channel": where, "event_ts": "1700000002.000300"})
+    assert "IWM" in calls_in(slack, "chat.postMessage", where)[0].body["text"]
+
+
+def test_slack_rate_limit_is_waited_out(tilt: Tilt, slack: SlackStandIn) -> None:
+    where = channel()
+    slack.fail_next("chat.postMessage", 429, retry_after=1)
+    tilt.command("/compare", "XLK SPY 2y", channel=where)
+    posts = calls_in(slack, "chat.postMessage", where, count=2)
+    assert posts[1].at - posts[0].at >= 1.0
+
+
+def test_health_and_metrics(tilt: Tilt) -> None:
+    assert tilt.get("/healthz").status == 200
+    metrics = tilt.get("/metrics").body.decode()
+    assert 'tilt_commands_total{command="compare",outcome="ok"}' in metrics
+    assert "tilt_ack_seconds_bucket" in metrics and "tilt_cache_requests_total" in metrics
+    assert tilt.get("/nothing-here").status == 404
+
+
+def test_tilt_still_answers_when_redis_stops(slack: SlackStandIn, prices_dir: Path, tmp_path: Path) -> None:
+    redis = EmbeddedRedis(tmp_path / "redis")
+    server = Tilt(slack, redis.url, prices_dir, tmp_path / "tilt")
+    try:
+        redis.close()
+        where = channel()
+        assert server.command("/compare", "VTI SPY 1y", channel=where).status == 200
+        assert "VTI vs SPY" in calls_in(slack, "chat.postMessage", where)[0].body["text"]
+        assert server.get("/healthz").status == 503
+    finally:
+        server.stop()
