@@ -3,7 +3,8 @@
 Serves the methods Tilt calls, with Slack's answers in Slack's shapes:
 ``auth.test``, ``chat.postMessage``, ``chat.postEphemeral``, ``chat.update``,
 ``files.getUploadURLExternal`` (whose ``upload_url`` points back here),
-the upload itself, ``files.completeUploadExternal``; and ``POST
+the upload itself, ``files.completeUploadExternal``, ``apps.connections.open``
+(Socket Mode, handing out ``socket_url``); and ``POST
 /response/<id>`` for response URLs.  Like Slack, it enforces the limits Tilt
 must respect (blocks per message, text lengths, a bot token) and answers
 ``not_in_channel`` for channels the bot was not invited to.
@@ -38,6 +39,7 @@ class SlackStandIn:
         self.calls: list[Call] = []
         self.uploads: dict[str, bytes] = {}
         self.not_member: set[str] = set()
+        self.socket_url: str | None = None  # what apps.connections.open hands out (Socket Mode)
         self._failures: dict[str, list[tuple[int, int]]] = {}
         self._lock = threading.Condition()
         self._file_counter = 0
@@ -100,6 +102,10 @@ class SlackStandIn:
             return queue.pop(0) if queue else None
 
     def _answer(self, method: str, body: dict[str, Any], authorization: str) -> dict[str, Any]:
+        if method == "apps.connections.open":
+            if not authorization.startswith("Bearer xapp-") or self.socket_url is None:
+                return {"ok": False, "error": "invalid_auth"}
+            return {"ok": True, "url": self.socket_url}
         if method != "response" and not authorization.startswith("Bearer xoxb-"):
             return {"ok": False, "error": "not_authed"}
         if method == "auth.test":
