@@ -47,14 +47,16 @@ def common_prices(services: Services, tickers: list[str], start: dt.date, end: d
 def prices_for_period(services: Services, tickers: list[str], period: Period) -> tuple[Aligned, Window]:
     """Common prices covering ``period`` and the window it resolves to.
 
-    The span to fetch depends on the last common date, which is only known
-    once the data is in (a CSV folder may end months before today), so when
-    that date is earlier than today the older side is fetched a second time.
+    How far back to fetch depends on the last common date, which is only known
+    once the data is in (a CSV folder may end months before today).  So when
+    the fetched data neither reaches back to the window's start nor was asked
+    for from before it, the older side is fetched once more.
     """
     start, end = period.fetch_span(market_today(services.market.now()))
     aligned = common_prices(services, tickers, start, end)
-    needed_start, _ = period.fetch_span(aligned.prices.index[-1].date())
-    if needed_start < start:
+    target = period.start_target(aligned.prices.index[-1])
+    if aligned.prices.index[0] > target and pd.Timestamp(start) > target:
+        needed_start, _ = period.fetch_span(aligned.prices.index[-1].date())
         aligned = common_prices(services, tickers, needed_start, end)
     return aligned, resolve_window(period, aligned.prices.index)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -170,3 +172,28 @@ def test_tilt_answers_while_redis_is_stopped_mid_run(recording: Recording, tmp_p
     assert not before.is_error and not during.is_error
     assert row_of(during, "IJR")["CAGR"] != row_of(before, "IJR")["CAGR"]
     assert not services.cache.available
+
+
+class Slow(Recording):
+    """A provider that takes a while, so that concurrent identical requests overlap."""
+
+    def bars(self, tickers, start, end):
+        time.sleep(0.3)
+        return super().bars(tickers, start, end)
+
+
+def test_identical_requests_arriving_together_are_computed_once(prices_dir: Path, cache: Cache) -> None:
+    provider = Slow(CsvFolderProvider(prices_dir))
+    services = services_for(provider, cache)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        replies = list(pool.map(lambda text: router.run(text, services), ["/compare XLE SPY 3y", "/compare spy xle 3Y"] * 3))
+    assert len({r.plain_text() for r in replies}) == 1 and not replies[0].is_error
+    assert [c[0] for c in provider.calls] == ["bars"]  # one computation, one batched fetch
+
+
+def test_follow_up_actions_survive_the_reply_cache(services: Services) -> None:
+    first = router.run("/compare SMH SPY 10y", services)
+    cached = router.run("/compare SMH SPY 10y", services)
+    assert [a.label for a in first.actions] == ["1y", "5y", "max"]
+    assert cached.actions == first.actions
+    assert first.actions[1].command == "/compare SMH vs SPY 5y"

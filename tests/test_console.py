@@ -15,7 +15,8 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def run_bot(args: list[str], state: Path, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess:
-    inherited = {k: v for k, v in os.environ.items() if k not in ("MARKET_DATA_DIR", "REDIS_URL")}
+    inherited = {k: v for k, v in os.environ.items() if k not in ("MARKET_DATA_DIR", "REDIS_URL", "PORT")
+                 and not k.startswith("SLACK_")}
     environment = {**inherited, "TILT_STATE_DIR": str(state), **env}
     return subprocess.run([sys.executable, str(ROOT / "bot.py"), *args], input=stdin, capture_output=True,
                           text=True, timeout=120, env=environment, cwd=state.parent)
@@ -74,3 +75,30 @@ def test_answers_whether_or_not_redis_is_there(tmp_path: Path, prices_dir: Path,
     assert result.returncode == 0, result.stderr
     assert "QQQ vs SPY" in result.stdout
     assert ("unreachable" in result.stderr) == bool(redis_env)
+
+
+def test_slow_answers_show_progress() -> None:
+    import io
+    import time as clock
+
+    from chat.console import answer_with_progress
+    from handlers.reply import Reply
+
+    progress = io.StringIO()
+    slow = answer_with_progress(lambda text: clock.sleep(0.6) or Reply(text=text), "/compare X", progress)
+    assert slow.text == "/compare X" and "fetching market data" in progress.getvalue()
+    quiet = io.StringIO()
+    answer_with_progress(lambda text: Reply(text=text), "/help", quiet)
+    assert quiet.getvalue() == ""
+
+
+@pytest.mark.parametrize("env, line", [
+    ({}, "tilt: SLACK_BOT_TOKEN is not set; Tilt needs it for this mode (see README, 'Add Tilt to Slack')."),
+    ({"SLACK_BOT_TOKEN": "xoxp-user-token"}, "tilt: SLACK_BOT_TOKEN must start with xoxb- (is it the right token?)."),
+    ({"SLACK_BOT_TOKEN": "xoxb-1"}, "tilt: SLACK_SIGNING_SECRET is not set; Tilt needs it for this mode (see README, 'Add Tilt to Slack')."),
+    ({"PORT": "eighty"}, "tilt: PORT must be a TCP port number (got 'eighty')."),
+])
+def test_serve_names_the_missing_or_wrong_setting(tmp_path: Path, prices_dir: Path, env: dict[str, str], line: str) -> None:
+    result = run_bot(["serve", "--data-dir", str(prices_dir)], tmp_path / "state", **env)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [line]
