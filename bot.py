@@ -85,13 +85,20 @@ def slack_app(settings: Settings, services: Services) -> App:
         raise ConfigError(f"SLACK_BOT_TOKEN was not accepted by Slack at {settings.slack_api_url} ({error}).") from None
 
 
-def run_http(settings: Settings, services: Services) -> int:
-    from chat.slack.web import serve, wsgi_app
+def http_routes(settings: Settings, services: Services) -> dict:
+    """The POST routes of every chat platform that is configured."""
+    from chat.slack.app import EVENTS_PATH, wsgi_route
 
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
-    app = slack_app(settings, services)
-    log.warning("Tilt listening on port %d (POST /slack/events, GET /healthz, GET /metrics)", settings.port)
-    serve(wsgi_app(app, services.cache.ping), settings.port)
+    return {EVENTS_PATH: wsgi_route(slack_app(settings, services))}
+
+
+def run_http(settings: Settings, services: Services) -> int:
+    from chat.web import serve, wsgi_app
+
+    routes = http_routes(settings, services)
+    log.warning("Tilt listening on port %d (POST %s, GET /healthz, GET /metrics)", settings.port, ", ".join(routes))
+    serve(wsgi_app(routes, services.cache.ping), settings.port)
     return 0
 
 

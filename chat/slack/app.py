@@ -34,6 +34,7 @@ from metrics import COMMAND_SECONDS
 
 log = logging.getLogger(__name__)
 
+EVENTS_PATH = "/slack/events"
 SLASH_COMMANDS = ("/compare", "/valuation", "/help")
 UMBRELLA_COMMAND = "/tilt"
 WORKING = "Working on it…"
@@ -59,6 +60,13 @@ def web_client(token: str, api_url: str) -> WebClient:
     client = WebClient(token=token, base_url=api_url)
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
     return client
+
+
+def wsgi_route(app: App) -> Callable:
+    """Bolt's WSGI handler for ``POST /slack/events`` (it verifies every request's signature)."""
+    from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+    return SlackRequestHandler(app, path=EVENTS_PATH)
 
 
 def build_app(answer: Answer, budget: Budget, *, client: WebClient, signing_secret: str) -> App:
