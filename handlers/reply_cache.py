@@ -34,7 +34,9 @@ def _build_and_store(services: Services, key: str, build: Callable[[], Reply]) -
     reply = build()
     document, png = reply.to_bytes()
     fields = {"doc": document, **({"png": png} if png is not None else {})}
-    services.cache.set_hash(key, fields, expire_at=services.market.fresh_until().timestamp())
+    # A time-to-live on the market's own clock, so a reply lives until the next close whatever that clock says.
+    ttl = services.market.fresh_until() - services.market.now()
+    services.cache.set_hash(key, fields, ttl_seconds=max(1, int(ttl.total_seconds())))
     return reply
 
 

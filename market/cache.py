@@ -64,14 +64,14 @@ class Cache:
     def get_hash(self, key: str) -> dict[bytes, bytes]:
         return self._call(lambda c: c.hgetall(self.prefix + key), {})
 
-    def set_hash(self, key: str, mapping: dict[str, bytes | str], *, expire_at: float | None = None) -> None:
-        """Replace the hash at ``key`` with ``mapping`` in one transaction, optionally expiring at a unix time."""
+    def set_hash(self, key: str, mapping: dict[str, bytes | str], *, ttl_seconds: int | None = None) -> None:
+        """Replace the hash at ``key`` with ``mapping`` in one transaction, optionally expiring after ``ttl_seconds``."""
         def write(client: redis.Redis) -> None:
             with client.pipeline(transaction=True) as pipe:
                 pipe.delete(self.prefix + key)
                 pipe.hset(self.prefix + key, mapping=mapping)
-                if expire_at:
-                    pipe.expireat(self.prefix + key, int(expire_at))
+                if ttl_seconds:
+                    pipe.expire(self.prefix + key, ttl_seconds)
                 pipe.execute()
 
         self._call(write, None)

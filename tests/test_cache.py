@@ -169,6 +169,10 @@ def test_next_close_skips_weekends_and_follows_new_york_time() -> None:
     assert next_close(monday_morning_utc) == dt.datetime(2026, 7, 13, 16, 30, tzinfo=NEW_YORK)
     # Across the November clock change 16:30 stays 16:30 in New York (21:30 UTC, no longer 20:30).
     assert next_close(at_new_york("2026-11-02", 9)).astimezone(dt.timezone.utc).hour == 21
+    # Holidays and early closes: Thanksgiving is closed, the Friday after closes at 13:00.
+    assert next_close(at_new_york("2026-11-25", 18)) == dt.datetime(2026, 11, 27, 13, 30, tzinfo=NEW_YORK)
+    # Between the close and the settle time the day's bar is not final yet.
+    assert next_close(at_new_york("2026-11-24", 16) + dt.timedelta(minutes=10)) == dt.datetime(2026, 11, 24, 16, 30, tzinfo=NEW_YORK)
 
 
 def test_counters_count_within_their_window(cache: Cache, redis_client: redis_py.Redis) -> None:

@@ -72,6 +72,10 @@ def test_compare_reply_has_the_figures_a_chart_and_a_footer(services: Services, 
 
 def test_the_same_question_spelled_differently_is_answered_from_the_reply_cache(services: Services, recording: Recording) -> None:
     first = router.run("/compare SMH SPY 10y", services)
+    stored = services.cache.client.keys(f"{services.cache.prefix}reply:*")
+    assert len(stored) == 1
+    ttl = services.cache.client.ttl(stored[0])
+    assert 0 < ttl <= 8 * 3600  # 09:00 on 15 July: the reply lives until the settled close at 16:30
     calls = len(recording.calls)
     again = router.run("/compare spy smh 10Y", services)
     assert len(recording.calls) == calls
