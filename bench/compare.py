@@ -51,6 +51,7 @@ from market.cache import Cache, connect  # noqa: E402
 from market.cached import CachedMarket  # noqa: E402
 from market.csvdir import CsvFolderProvider  # noqa: E402
 from market.redis_server import EmbeddedRedis  # noqa: E402
+from tests.test_cache import Recording  # noqa: E402
 
 SHARED = Path(os.environ.get("TILT_SHARED_DIR", ROOT.parent / "shared"))
 PRICES_DIR = SHARED / "data" / "prices"
@@ -65,44 +66,6 @@ TARGET_WARM_REPLY_P50_MS = 10.0
 TARGET_PEAK_RSS_MB = 250.0
 
 
-class CountingProvider:
-    """Passes calls to ``inner`` and counts them, to show which runs really reach the CSV files."""
-
-    def __init__(self, inner: CsvFolderProvider) -> None:
-        self.inner = inner
-        self.name, self.key, self.is_demo = inner.name, inner.key, inner.is_demo
-        self.calls = 0
-
-    def bars(self, tickers, start, end):
-        self.calls += 1
-        return self.inner.bars(tickers, start, end)
-
-    def fundamentals(self, tickers):
-        self.calls += 1
-        return self.inner.fundamentals(tickers)
-
-
-class FixedClockCache(Cache):
-    """A ``Cache`` whose expiry times run on the bench's fixed clock instead of Redis's real one.
-
-    Replies are stored with ``EXPIREAT`` at the next close as ``CachedMarket``
-    sees it; on the fixed clock (2026-07-15) that instant may already be past for
-    Redis, which then drops the reply at once and every "warm reply" run would
-    rebuild it.  Shifting each absolute expiry by (real now - fixed now) keeps
-    the same time-to-live and the same Redis commands.
-    """
-
-    def __init__(self, client, *, prefix: str) -> None:
-        super().__init__(client, prefix=prefix)
-        self._shift = time.time() - NOW.timestamp()
-
-    def set(self, key, value, *, ttl_seconds=None, expire_at=None) -> None:
-        super().set(key, value, ttl_seconds=ttl_seconds, expire_at=expire_at + self._shift if expire_at else None)
-
-    def set_hash(self, key, mapping, *, expire_at=None) -> None:
-        super().set_hash(key, mapping, expire_at=expire_at + self._shift if expire_at else None)
-
-
 class Bench:
     def __init__(self, client) -> None:
         self.client = client
@@ -112,7 +75,7 @@ class Bench:
         """Services on a cache prefix of their own: an empty cache."""
         prefix = f"bench:{uuid.uuid4().hex}:"
         self.prefixes.append(prefix)
-        cache = FixedClockCache(self.client, prefix=prefix)
+        cache = Cache(self.client, prefix=prefix)
         return Services(market=CachedMarket(provider, cache, now=lambda: NOW), cache=cache)
 
     def clear_replies(self, services: Services) -> None:
@@ -163,26 +126,26 @@ def main() -> None:
 
 def measure(bench: Bench, redis_label: str) -> None:
     # First call in the process: lazy imports, matplotlib font cache, first Redis connection.
-    first = run_once(bench.services(CountingProvider(CsvFolderProvider(PRICES_DIR))))
+    first = run_once(bench.services(Recording(CsvFolderProvider(PRICES_DIR))))
 
     # (a) cold: empty Redis prefix and a fresh provider (CSV files parsed again) on every run.
-    cold = [run_once(bench.services(CountingProvider(CsvFolderProvider(PRICES_DIR)))) for _ in range(RUNS)]
+    cold = [run_once(bench.services(Recording(CsvFolderProvider(PRICES_DIR)))) for _ in range(RUNS)]
 
     # (a') cold Redis, CSV files already parsed in the provider's memory.
-    warm_files = CountingProvider(CsvFolderProvider(PRICES_DIR))
+    warm_files = Recording(CsvFolderProvider(PRICES_DIR))
     run_once(bench.services(warm_files))
     cold_warm_files = [run_once(bench.services(warm_files)) for _ in range(RUNS)]
 
     # (b) warm data cache: bars in Redis, replies deleted before each run.
-    provider = CountingProvider(CsvFolderProvider(PRICES_DIR))
+    provider = Recording(CsvFolderProvider(PRICES_DIR))
     services = bench.services(provider)
     run_once(services)
-    calls_before = provider.calls
+    calls_before = len(provider.calls)
     warm_data = []
     for _ in range(RUNS):
         bench.clear_replies(services)
         warm_data.append(run_once(services))
-    warm_data_calls = provider.calls - calls_before
+    warm_data_calls = len(provider.calls) - calls_before
 
     # (c) warm reply cache.
     run_once(services)
@@ -190,7 +153,7 @@ def measure(bench: Bench, redis_label: str) -> None:
     for _ in range(RUNS):
         reply_hits += bench.has_reply(services)
         warm_reply.append(run_once(services))
-    warm_reply_calls = provider.calls - calls_before - warm_data_calls
+    warm_reply_calls = len(provider.calls) - calls_before - warm_data_calls
 
     # (d) the chart alone, on the same 10y SMH/SPY frame the handler draws.
     request = parse_compare(COMMAND.removeprefix("/compare "))

@@ -56,10 +56,9 @@ class Cache:
     def get(self, key: str) -> bytes | None:
         return self._call(lambda c: c.get(self.prefix + key), None)
 
-    def set(self, key: str, value: bytes, *, ttl_seconds: int | None = None, expire_at: float | None = None) -> None:
-        """Store ``value``; expire after ``ttl_seconds`` or at the unix time ``expire_at``."""
-        self._call(lambda c: c.set(self.prefix + key, value, ex=ttl_seconds,
-                                   exat=int(expire_at) if expire_at else None), None)
+    def set(self, key: str, value: bytes, *, ttl_seconds: int | None = None) -> None:
+        """Store ``value``, expiring after ``ttl_seconds`` if given."""
+        self._call(lambda c: c.set(self.prefix + key, value, ex=ttl_seconds), None)
 
     def get_hash(self, key: str) -> dict[bytes, bytes]:
         return self._call(lambda c: c.hgetall(self.prefix + key), {})
