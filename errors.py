@@ -34,3 +34,10 @@ class DataUnavailable(TiltError):
 
 class RateLimited(DataUnavailable):
     """The data source told us to slow down (HTTP 429) and retries ran out."""
+
+
+class StorageUnavailable(TiltError):
+    """Team data (watchlists, schedules) cannot be read or saved because Redis is unreachable."""
+
+    def __init__(self) -> None:
+        super().__init__("I can't reach my storage right now, so nothing was read or changed. Try again in a minute.")

@@ -136,6 +136,40 @@ def build_compare_figure(
     return fig
 
 
+def normalised_chart(prices: pd.DataFrame, labels: ChartLabels, *, benchmark: str | None = None) -> bytes:
+    """PNG of one panel: every column rebased to 100 on the first day, ``100 * P_t / P_0`` (Adj Close).
+
+    For watchlists and digests, where several tickers are read side by side
+    over a short window (up to ``MAX_TICKERS`` lines, each labelled at its end).
+    """
+    return render_png(build_normalised_figure(prices, labels, benchmark=benchmark))
+
+
+def build_normalised_figure(prices: pd.DataFrame, labels: ChartLabels, *, benchmark: str | None = None) -> Figure:
+    """The figure behind ``normalised_chart``; ``fig.axes[0]`` holds one labelled line per ticker."""
+    _check_prices(prices, benchmark if benchmark is not None else prices.columns[0], min_columns=1)
+    colours = ticker_colours(list(prices.columns), benchmark)
+    x = _date_numbers(prices.index)
+    rebased = growth_of(prices, start=100.0)
+
+    height = 0.62  # of the compare figure's: one panel instead of three
+    fig = Figure(figsize=(FIGSIZE_IN[0], FIGSIZE_IN[1] * height), dpi=DPI, facecolor="white")
+    FigureCanvasAgg(fig)
+    legend_rows = _legend_rows(len(colours))
+    # Legend rows and the panel title keep their size in points, so in a shorter figure they take a larger fraction.
+    top = _LEGEND_Y - (legend_rows * _LEGEND_ROW + 0.06) / height
+    ax = fig.add_axes((_LEFT, 0.12, _RIGHT - _LEFT, top - 0.12))
+    _style_axes(ax)
+    for ticker, colour in colours.items():
+        _plot(ax, x, rebased[ticker], colour, benchmark=ticker == benchmark, width=_WIDTH_GROWTH)
+    _panel_title(ax, "Rebased to 100 · dividends reinvested")
+    _end_labels(ax, x[-1], rebased.iloc[-1], colours, lambda v: f"{v:.0f}")
+    _style_date_axis(ax)
+    _add_legend(fig, ax, benchmark, legend_rows)
+    _add_header_and_footer(fig, labels)
+    return fig
+
+
 def growth_of(prices: pd.DataFrame, start: float = GROWTH_START) -> pd.DataFrame:
     """Value of ``start`` dollars invested on day one, ``start * P_t / P_0``; on Adj Close, dividends reinvested."""
     return start * prices / prices.iloc[0]
@@ -150,7 +184,7 @@ def wants_log_scale(values: pd.DataFrame, ratio: float = LOG_SCALE_RATIO) -> boo
     return bool(values.iloc[-1].max() / values.min().min() > ratio)
 
 
-def ticker_colours(tickers: list[str], benchmark: str) -> dict[str, str]:
+def ticker_colours(tickers: list[str], benchmark: str | None) -> dict[str, str]:
     """Line colour per ticker, in column order: the benchmark grey, the others from ``LINE_COLOURS``."""
     others = iter(LINE_COLOURS)
     return {t: BENCHMARK_COLOUR if t == benchmark else next(others) for t in tickers}
@@ -178,13 +212,13 @@ def downsample_positions(values: np.ndarray, max_points: int = MAX_POINTS_PER_LI
     return np.unique(picked)
 
 
-def _check_prices(prices: pd.DataFrame, benchmark: str) -> None:
+def _check_prices(prices: pd.DataFrame, benchmark: str, min_columns: int = 2) -> None:
     if not isinstance(prices.index, pd.DatetimeIndex):
         raise ValueError("prices needs a DatetimeIndex")
     if benchmark not in prices.columns:
         raise ValueError(f"benchmark {benchmark!r} is not one of the columns {list(prices.columns)}")
-    if not 2 <= prices.shape[1] <= MAX_TICKERS:
-        raise ValueError(f"compare charts take 2 to {MAX_TICKERS} tickers, got {prices.shape[1]}")
+    if not min_columns <= prices.shape[1] <= MAX_TICKERS:
+        raise ValueError(f"charts take {min_columns} to {MAX_TICKERS} tickers, got {prices.shape[1]}")
     if len(prices) < 2 or not prices.index.is_monotonic_increasing:
         raise ValueError("prices needs at least two rows in increasing date order")
     values = prices.to_numpy(dtype="float64")
@@ -364,7 +398,7 @@ def _style_date_axis(ax: Axes) -> None:
     ax.tick_params(axis="x", labelbottom=True)
 
 
-def _add_legend(fig: Figure, growth_ax: Axes, benchmark: str, rows: int) -> None:
+def _add_legend(fig: Figure, growth_ax: Axes, benchmark: str | None, rows: int) -> None:
     handles = growth_ax.get_lines()
     names = [f"{h.get_label()} (benchmark)" if h.get_label() == benchmark else h.get_label() for h in handles]
     fig.legend(handles, names, loc="upper left", bbox_to_anchor=(_LEFT - 0.01, _LEGEND_Y),

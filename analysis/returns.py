@@ -64,3 +64,39 @@ def rolling_return(prices: pd.DataFrame | pd.Series, years: int = 1) -> pd.DataF
     base = prices.reindex(base_dates, method="ffill")
     base.index = prices.index
     return prices / base - 1.0
+
+
+# Horizons of the watchlist and digest tables: label -> offset back from the last date ("1d" is the previous close).
+HORIZONS: dict[str, pd.DateOffset | str] = {
+    "1d": "previous",
+    "1w": pd.DateOffset(weeks=1),
+    "1m": pd.DateOffset(months=1),
+    "3m": pd.DateOffset(months=3),
+    "ytd": "year_end",
+    "1y": pd.DateOffset(years=1),
+}
+
+
+def trailing_returns(prices: pd.DataFrame, horizons: dict[str, pd.DateOffset | str] | None = None) -> pd.DataFrame:
+    """Total return per ticker (rows) over each horizon (columns), each ending at the ticker's own last close.
+
+    Tickers may end on different days (a late file, a holiday abroad): each is
+    measured from its own last close, so a stale ticker never shows a fake 0%.
+    A horizon starts at the last close on or before ``last date - offset``;
+    ``"previous"`` is the close before the last one, ``"year_end"`` the last
+    close of the previous year.  NaN where a ticker has no close that far back.
+    """
+    horizons = HORIZONS if horizons is None else horizons
+    return pd.DataFrame({ticker: _horizon_returns(prices[ticker].dropna(), horizons) for ticker in prices.columns}).T
+
+
+def _horizon_returns(series: pd.Series, horizons: dict[str, pd.DateOffset | str]) -> pd.Series:
+    end, last = series.index[-1], series.iloc[-1]
+    bases = {}
+    for label, offset in horizons.items():
+        if offset == "previous":
+            bases[label] = series.iloc[-2] if len(series) > 1 else float("nan")
+            continue
+        since = pd.Timestamp(end.year - 1, 12, 31) if offset == "year_end" else end - offset
+        bases[label] = series.asof(since) if since >= series.index[0] else float("nan")
+    return last / pd.Series(bases, dtype="float64") - 1.0

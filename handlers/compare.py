@@ -10,6 +10,7 @@ from handlers.format import percent, ratio, years
 from handlers.parse import CompareRequest, parse_compare
 from handlers.prices import prices_for_period, window_notes
 from handlers.reply import Action, Chart, Reply, Table
+from handlers.caller import Caller
 from handlers.reply_cache import cached_reply
 from handlers.services import Services
 
@@ -21,7 +22,7 @@ FOLLOW_UP_PERIODS = ("1y", "5y", "10y", "max")
 COLUMNS = ("Ticker", "Total", "CAGR", "Vol", "Max DD", "Sharpe", "Beta", "Corr", "Excess/yr")
 
 
-def handle(text: str, services: Services) -> Reply:
+def handle(text: str, services: Services, caller: Caller) -> Reply:
     request = parse_compare(text)
     return cached_reply(services, request.key, lambda: build(request, services))
 

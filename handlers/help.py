@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from errors import BadRequest
-from handlers import compare, valuation
+from handlers import compare, digest, valuation, watchlist
+from handlers.caller import Caller
 from handlers.reply import Reply
 from handlers.services import Services
 
@@ -26,11 +27,26 @@ GUIDES = {
         "to the benchmark, with yield, expense ratio and assets. Missing figures show as n/a.\n"
         "Examples: `/valuation IJR SPY` · `/valuation IJR IWM QQQ vs SPY`",
     ),
+    "watchlist": (
+        watchlist.USAGE,
+        "The conversation's tickers to follow (a channel's, or your own in a direct message), up to 50, "
+        "with 1d, 1w, 1m, 3m, YTD and 1y total returns and a 3-month chart.\n"
+        "Examples: `/watchlist add SMH SOXX IWM` · `/watchlist remove SOXX` · `/watchlist`",
+    ),
+    "digest": (
+        digest.USAGE,
+        "A market digest posted here on a schedule: SPY, QQQ, IWM, IJR, SMH and the watchlist, movers, "
+        "52-week highs and lows, moving-average crosses, relative strength turns and valuation gaps. "
+        "Daily digests skip days the New York Stock Exchange is closed; times follow the time zone's clock "
+        "through daylight-saving changes.\n"
+        "Examples: `/digest daily 08:30 America/New_York` · `/digest weekly mon 08:00 Europe/London` · "
+        "`/digest status` · `/digest now` · `/digest off`",
+    ),
     "help": (USAGE, "This message. `/help compare` shows one command in detail."),
 }
 
 
-def handle(text: str, services: Services) -> Reply:
+def handle(text: str, services: Services, caller: Caller) -> Reply:
     topic = text.strip().lstrip("/").lower()
     if not topic:
         lines = [f"`{usage}`" for usage, _ in GUIDES.values()]

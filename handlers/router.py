@@ -12,18 +12,21 @@ import logging
 from typing import Callable
 
 from errors import BadRequest, TiltError, UnknownTicker
-from handlers import compare, help as help_command, valuation
+from handlers import compare, digest, help as help_command, valuation, watchlist
+from handlers.caller import LOCAL, Caller
 from handlers.reply import Reply, error_reply
 from handlers.services import Services
 from metrics import COMMANDS as COMMAND_COUNT
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[str, Services], Reply]
+Handler = Callable[[str, Services, Caller], Reply]
 
 COMMANDS: dict[str, tuple[Handler, str]] = {
     "compare": (compare.handle, compare.USAGE),
     "valuation": (valuation.handle, valuation.USAGE),
+    "watchlist": (watchlist.handle, watchlist.USAGE),
+    "digest": (digest.handle, digest.USAGE),
     "help": (help_command.handle, help_command.USAGE),
 }
 
@@ -34,8 +37,8 @@ def split_command(text: str) -> tuple[str, str]:
     return name.lstrip("/").lower(), rest.strip()
 
 
-def run(text: str, services: Services) -> Reply:
-    """Answer one command; always returns a ``Reply``, whatever goes wrong."""
+def run(text: str, services: Services, caller: Caller = LOCAL) -> Reply:
+    """Answer one command from ``caller``; always returns a ``Reply``, whatever goes wrong."""
     name, arguments = split_command(text)
     if name not in COMMANDS:
         COMMAND_COUNT.labels("unknown", "user_error").inc()
@@ -44,7 +47,7 @@ def run(text: str, services: Services) -> Reply:
     handler, usage = COMMANDS[name]
     outcome = "ok"
     try:
-        return handler(arguments, services)
+        return handler(arguments, services, caller)
     except (BadRequest, UnknownTicker) as error:
         outcome = "user_error"
         return error_reply(str(error), usage=usage)

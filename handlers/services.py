@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from errors import StorageUnavailable
 from market.cache import Cache
 from market.cached import CachedMarket
+from store.teamdata import TeamStore
 
 
 @dataclass(frozen=True)
@@ -13,6 +15,14 @@ class Services:
     market: CachedMarket
     cache: Cache
     risk_free: float = 0.0
+    team_store: TeamStore | None = None
+
+    @property
+    def store(self) -> TeamStore:
+        """Where team data lives; ``StorageUnavailable`` when Tilt runs without a Redis it can write to."""
+        if self.team_store is None:
+            raise StorageUnavailable()
+        return self.team_store
 
     def source_label(self) -> str:
         """How figures are attributed in footers and charts."""

@@ -11,6 +11,7 @@ from analysis.valuation import valuation_gaps
 from handlers.format import NOT_AVAILABLE, money, multiple, percent
 from handlers.parse import ValuationRequest, parse_valuation
 from handlers.reply import Reply, Table
+from handlers.caller import Caller
 from handlers.reply_cache import cached_reply
 from handlers.services import Services
 from market.provider import Fundamentals
@@ -20,7 +21,7 @@ USAGE = "/valuation TICKER [TICKER ...] [vs BENCH]   e.g. /valuation IJR IWM SPY
 COLUMNS = ("Ticker", "P/E", "Fwd P/E", "Earn. yield", "P/E vs bench", "Fwd vs bench", "Yield", "Expense", "Assets")
 
 
-def handle(text: str, services: Services) -> Reply:
+def handle(text: str, services: Services, caller: Caller) -> Reply:
     request = parse_valuation(text)
     return cached_reply(services, request.key, lambda: build(request, services))
 

@@ -22,6 +22,7 @@ from analysis.compare import compare
 from analysis.drawdown import max_drawdown
 from analysis.relative import relative_strength
 from analysis.returns import calendar_year_returns, rolling_return
+from analysis.signals import latest_signals
 from analysis.valuation import valuation_gaps
 from analysis.windows import Period, resolve_window
 
@@ -224,3 +225,45 @@ def test_fetch_span_reaches_before_the_start_target() -> None:
     assert end == dt.date(2026, 7, 14)
     assert start < dt.date(2016, 7, 14) and (dt.date(2016, 7, 14) - start).days <= 15
     assert Period.between(dt.date(2015, 1, 1), dt.date(2025, 9, 30)).fetch_span(dt.date(2026, 1, 1))[1] == dt.date(2025, 9, 30)
+
+
+# --- signals ------------------------------------------------------------------------------------
+
+
+def expected_signals(series: list[float], bench: list[float]) -> dict[str, bool]:
+    """The digest's signals for the last day, by the module docstring's definitions, with plain lists."""
+    def mean(values: list[float]) -> float:
+        return sum(values) / len(values)
+
+    def crossed(now: float, before: float, avg_now: float, avg_before: float) -> tuple[bool, bool]:
+        return now > avg_now and not before > avg_before, before > avg_before and not now > avg_now
+
+    today = series[-1]
+    result = {
+        "new_high": today >= max(series[-252:]) and today > max(series[-253:-1]),
+        "new_low": today <= min(series[-252:]) and today < min(series[-253:-1]),
+    }
+    for days in (50, 200):
+        up, down = crossed(today, series[-2], mean(series[-days:]), mean(series[-days - 1:-1]))
+        result[f"above_{days}"], result[f"below_{days}"] = up, down
+    relative = [s / b for s, b in zip(series, bench)]
+    result["rs_up"], result["rs_down"] = crossed(relative[-1], relative[-2], mean(relative[-50:]), mean(relative[-51:-1]))
+    return result
+
+
+def test_signals_match_their_definitions(prices_dir: Path) -> None:
+    tickers = ("SPY", "SMH", "IWM", "XLE", "TLT")
+    data = {t: read_closes(prices_dir, t) for t in tickers}
+    days = sorted(set.intersection(*(set(c) for c in data.values())))[-1000:]
+    frame_all = frame(data, days)
+    seen = {name: 0 for name in ("new_high", "new_low", "above_50", "below_50", "above_200", "below_200", "rs_up", "rs_down")}
+    for end in range(260, len(days), 2):
+        table = latest_signals(frame_all.iloc[: end + 1], "SPY")
+        for ticker in tickers:
+            expected = expected_signals([data[ticker][d] for d in days[: end + 1]], [data["SPY"][d] for d in days[: end + 1]])
+            if ticker == "SPY":
+                expected["rs_up"] = expected["rs_down"] = False
+            assert table.loc[ticker].to_dict() == expected, (ticker, days[end])
+            for name, value in expected.items():
+                seen[name] += value
+    assert all(count > 0 for count in seen.values()), seen  # every signal fired somewhere: the test can fail

@@ -1,0 +1,156 @@
+"""/digest: schedule the conversation's market digest, and the digest itself.
+
+    /digest daily 08:30 America/New_York     every trading day (also: weekdays)
+    /digest weekly mon 08:00 Europe/London   once a week
+    /digest off | status | now               stop, show the schedule, post one right away
+
+The digest: a market snapshot (``SNAPSHOT`` plus the watchlist: last close and
+1d, 1w, 1m, YTD total returns), the biggest movers, technical signals
+(``analysis.signals``), valuation gaps against SPY where fundamentals are
+known, a three-month chart, and buttons that compare a ticker with SPY.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
+
+from analysis.signals import latest_signals
+from analysis.returns import trailing_returns
+from errors import BadRequest, DataUnavailable
+from handlers.caller import Caller
+from handlers.format import multiple, percent
+from handlers.reply import Action, Reply
+from handlers.services import Services
+from handlers.snapshot import recent_chart, recent_closes, returns_table
+from schedule.timing import WEEKDAYS, Schedule, next_due
+
+USAGE = "/digest daily|weekdays HH:MM [TIMEZONE] · /digest weekly DAY HH:MM [TIMEZONE] · /digest off|status|now"
+SNAPSHOT = ("SPY", "QQQ", "IWM", "IJR", "SMH")
+BENCHMARK = "SPY"
+HORIZONS = ("1d", "1w", "1m", "ytd")
+DEFAULT_TZ = "America/New_York"
+MOVERS = 3
+SIGNAL_WORDS = {
+    "new_high": "New 52-week highs", "new_low": "New 52-week lows",
+    "above_50": "Crossed above the 50-day average", "below_50": "Crossed below the 50-day average",
+    "above_200": "Crossed above the 200-day average", "below_200": "Crossed below the 200-day average",
+    "rs_up": f"Relative strength vs {BENCHMARK} turning up", "rs_down": f"Relative strength vs {BENCHMARK} turning down",
+}
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def handle(text: str, services: Services, caller: Caller) -> Reply:
+    words = text.split()
+    verb = words[0].lower() if words else "status"
+    if verb == "status" and len(words) <= 1:
+        return status(services, caller)
+    if verb == "off" and len(words) == 1:
+        stopped = services.store.unsubscribe(caller.owner)
+        return Reply(text="Digest stopped." if stopped else "There was no digest scheduled here.", ephemeral=True)
+    if verb == "now" and len(words) == 1:
+        return build(services, services.store.watchlist(caller.owner))
+    schedule = parse_schedule(words)
+    services.store.subscribe(caller.owner, caller.channel, schedule.to_dict())
+    upcoming = next_due(schedule, services.market.now())
+    when = f" The next one is due {upcoming:%a %d %b %H:%M %Z}." if upcoming else ""
+    return Reply(text=f"Digest scheduled {schedule.describe()}.{when}", ephemeral=True)
+
+
+def parse_schedule(words: list[str]) -> Schedule:
+    """``["weekly", "mon", "08:00", "Europe/London"]`` -> ``Schedule``; ``BadRequest`` says what is wrong."""
+    kind, *rest = words
+    kind = kind.lower()
+    if kind not in ("daily", "weekdays", "weekly"):
+        raise BadRequest(f"`{kind}` is not a digest schedule: use daily, weekdays, weekly, off, status or now.")
+    weekday = None
+    if kind == "weekly":
+        if not rest or rest[0].lower()[:3] not in WEEKDAYS:
+            raise BadRequest("Say which day for a weekly digest, e.g. `/digest weekly mon 08:00 Europe/London`.")
+        weekday, rest = WEEKDAYS.index(rest[0].lower()[:3]), rest[1:]
+    if not rest or not _TIME.match(rest[0]):
+        raise BadRequest("Give the time as HH:MM on a 24-hour clock, e.g. `08:30`.")
+    hour, minute = _TIME.match(rest[0]).groups()
+    if len(rest) > 2:
+        raise BadRequest(f"I don't understand `{' '.join(rest[2:])}` after the time zone.")
+    tz = rest[1] if len(rest) == 2 else DEFAULT_TZ
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadRequest(f"`{tz}` is not a time zone; use a name like America/New_York or Europe/London.") from None
+    return Schedule(kind=kind, at=f"{int(hour):02d}:{minute}", tz=tz, weekday=weekday)
+
+
+def status(services: Services, caller: Caller) -> Reply:
+    subscription = services.store.subscription(caller.owner)
+    watchlist = services.store.watchlist(caller.owner)
+    follows = f"It covers {', '.join(SNAPSHOT)}" + (f" and the watchlist ({len(watchlist)})." if watchlist else ".")
+    if subscription is None:
+        return Reply(text=f"No digest is scheduled here. {follows}", usage=USAGE, ephemeral=True)
+    schedule = Schedule.from_dict(subscription.schedule)
+    upcoming = next_due(schedule, services.market.now())
+    when = f" Next: {upcoming:%a %d %b %H:%M %Z}." if upcoming else ""
+    return Reply(text=f"Digest scheduled {schedule.describe()}.{when} {follows}", ephemeral=True)
+
+
+def build(services: Services, watchlist: list[str], late: dt.timedelta | None = None) -> Reply:
+    """The digest for a conversation with ``watchlist``; ``late`` marks a digest posted after its time."""
+    tickers = list(dict.fromkeys([*SNAPSHOT, *watchlist]))
+    closes, missing = recent_closes(services, tickers)
+    returns = trailing_returns(closes)
+    end = closes.index[-1]
+    notes = [*_signal_lines(closes), *_valuation_lines(services, list(closes.columns))]
+    if missing:
+        notes.append(f"No prices for {', '.join(missing)}.")
+    lateness = f" (late: posted {_duration(late)} after its time)" if late else ""
+    demo = " (demo data, not real prices)" if services.market.is_demo else ""
+    return Reply(
+        text=f"*Market digest* for {end:%a %d %b %Y}{lateness}{demo}",
+        table=returns_table(closes, HORIZONS),
+        takeaway=_movers(returns["1d"]),
+        notes=tuple(notes),
+        footer=f"total returns with dividends reinvested · as of {end:%Y-%m-%d} · source: {services.source_label()}",
+        chart=recent_chart(services, closes, "Market digest · 3 months", benchmark=BENCHMARK),
+        actions=tuple(Action(f"{t} vs {BENCHMARK}", f"/compare {t} vs {BENCHMARK} 1y")
+                      for t in [*watchlist, *SNAPSHOT] if t != BENCHMARK and t in closes.columns)[:5],
+    )
+
+
+def _movers(day: pd.Series) -> str:
+    ranked = day.dropna().sort_values(ascending=False)
+    if ranked.empty:
+        return ""
+    up = [f"{t} {percent(v, signed=True)}" for t, v in ranked.head(MOVERS).items() if v > 0]
+    down = [f"{t} {percent(v, signed=True)}" for t, v in ranked.tail(MOVERS)[::-1].items() if v < 0]
+    parts = [f"up: {', '.join(up)}" if up else "", f"down: {', '.join(down)}" if down else ""]
+    return "Biggest movers on the day, " + "; ".join(p for p in parts if p) + "." if any(parts) else "No movers: prices were flat."
+
+
+def _signal_lines(closes: pd.DataFrame) -> list[str]:
+    if BENCHMARK not in closes.columns:
+        return []
+    signals = latest_signals(closes.ffill().dropna(how="all"), BENCHMARK)
+    return [f"{words}: {', '.join(signals.index[signals[name]])}." for name, words in SIGNAL_WORDS.items()
+            if signals[name].any()]
+
+
+def _valuation_lines(services: Services, tickers: list[str]) -> list[str]:
+    """One line of P/E gaps to SPY for the tickers with known figures; nothing when the source has none."""
+    try:
+        facts = services.market.fundamentals(tickers)
+    except DataUnavailable:
+        return []
+    benchmark_pe = facts[BENCHMARK].trailing_pe if BENCHMARK in facts else None
+    if not benchmark_pe:
+        return []
+    gaps = [f"{t} {multiple(f.trailing_pe)} ({percent(f.trailing_pe / benchmark_pe - 1, 0, signed=True)})"
+            for t, f in facts.items() if t != BENCHMARK and f.trailing_pe and f.trailing_pe > 0]
+    return [f"Trailing P/E vs {BENCHMARK} at {multiple(benchmark_pe)}: {', '.join(gaps)}."] if gaps else []
+
+
+def _duration(delta: dt.timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"

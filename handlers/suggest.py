@@ -1,0 +1,100 @@
+"""Ticker suggestions while someone types (chat platforms' autocomplete), from a small curated list.
+
+The list is the broad-market, size, style, factor, sector, bond and commodity
+ETFs and the mega-cap stocks that tilt questions are usually about, most
+asked-about first.  It is a typing aid, not a universe: any valid ticker can
+still be typed in full.  Matching is case-insensitive: tickers that start with
+what was typed come first (in list order), then tickers whose name contains it
+("semi" finds SMH, SOXX, XSD and PSI).  No I/O, so it answers well inside any
+platform's autocomplete deadline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    ticker: str
+    name: str
+
+
+COMMON: tuple[Suggestion, ...] = tuple(Suggestion(ticker, name) for ticker, name in (
+    ("SPY", "SPDR S&P 500 ETF Trust"),
+    ("QQQ", "Invesco QQQ Trust (Nasdaq-100)"),
+    ("VOO", "Vanguard S&P 500 ETF"),
+    ("IVV", "iShares Core S&P 500 ETF"),
+    ("VTI", "Vanguard Total Stock Market ETF"),
+    ("RSP", "Invesco S&P 500 Equal Weight ETF"),
+    ("DIA", "SPDR Dow Jones Industrial Average ETF"),
+    ("IWB", "iShares Russell 1000 ETF"),
+    ("IWM", "iShares Russell 2000 ETF"),
+    ("IWN", "iShares Russell 2000 Value ETF"),
+    ("IWO", "iShares Russell 2000 Growth ETF"),
+    ("IJR", "iShares Core S&P Small-Cap ETF"),
+    ("IJH", "iShares Core S&P Mid-Cap ETF"),
+    ("MDY", "SPDR S&P MidCap 400 ETF"),
+    ("VB", "Vanguard Small-Cap ETF"),
+    ("VBR", "Vanguard Small-Cap Value ETF"),
+    ("VBK", "Vanguard Small-Cap Growth ETF"),
+    ("SLYV", "SPDR S&P 600 Small Cap Value ETF"),
+    ("SLYG", "SPDR S&P 600 Small Cap Growth ETF"),
+    ("VTV", "Vanguard Value ETF"),
+    ("VUG", "Vanguard Growth ETF"),
+    ("MTUM", "iShares MSCI USA Momentum Factor ETF"),
+    ("QUAL", "iShares MSCI USA Quality Factor ETF"),
+    ("VLUE", "iShares MSCI USA Value Factor ETF"),
+    ("USMV", "iShares MSCI USA Min Vol Factor ETF"),
+    ("SPLV", "Invesco S&P 500 Low Volatility ETF"),
+    ("SMH", "VanEck Semiconductor ETF"),
+    ("SOXX", "iShares Semiconductor ETF"),
+    ("XSD", "SPDR S&P Semiconductor ETF"),
+    ("PSI", "Invesco Semiconductors ETF"),
+    ("IGV", "iShares Expanded Tech-Software Sector ETF"),
+    ("VGT", "Vanguard Information Technology ETF"),
+    ("XLK", "Technology Select Sector SPDR Fund"),
+    ("XLC", "Communication Services Select Sector SPDR Fund"),
+    ("XLY", "Consumer Discretionary Select Sector SPDR Fund"),
+    ("XLP", "Consumer Staples Select Sector SPDR Fund"),
+    ("XLE", "Energy Select Sector SPDR Fund"),
+    ("XLF", "Financial Select Sector SPDR Fund"),
+    ("XLV", "Health Care Select Sector SPDR Fund"),
+    ("XLI", "Industrial Select Sector SPDR Fund"),
+    ("XLB", "Materials Select Sector SPDR Fund"),
+    ("XLRE", "Real Estate Select Sector SPDR Fund"),
+    ("XLU", "Utilities Select Sector SPDR Fund"),
+    ("EFA", "iShares MSCI EAFE ETF (developed markets)"),
+    ("VEA", "Vanguard FTSE Developed Markets ETF"),
+    ("EEM", "iShares MSCI Emerging Markets ETF"),
+    ("VWO", "Vanguard FTSE Emerging Markets ETF"),
+    ("AGG", "iShares Core US Aggregate Bond ETF"),
+    ("BND", "Vanguard Total Bond Market ETF"),
+    ("TLT", "iShares 20+ Year Treasury Bond ETF"),
+    ("IEF", "iShares 7-10 Year Treasury Bond ETF"),
+    ("SHY", "iShares 1-3 Year Treasury Bond ETF"),
+    ("BIL", "SPDR Bloomberg 1-3 Month T-Bill ETF"),
+    ("SGOV", "iShares 0-3 Month Treasury Bond ETF"),
+    ("GLD", "SPDR Gold Shares"),
+    ("SLV", "iShares Silver Trust"),
+    ("DBC", "Invesco DB Commodity Index Tracking Fund"),
+    ("USO", "United States Oil Fund"),
+    ("AAPL", "Apple"),
+    ("MSFT", "Microsoft"),
+    ("NVDA", "NVIDIA"),
+    ("AMZN", "Amazon"),
+    ("GOOGL", "Alphabet (Class A)"),
+    ("META", "Meta Platforms"),
+    ("AVGO", "Broadcom"),
+    ("TSLA", "Tesla"),
+    ("BRK-B", "Berkshire Hathaway (Class B)"),
+    ("JPM", "JPMorgan Chase"),
+))
+
+
+def suggest(typed: str, limit: int = 25) -> list[Suggestion]:
+    """At most ``limit`` suggestions for the partly typed ticker or name ``typed`` (all of them, in order, for "")."""
+    query = typed.strip().upper()
+    by_ticker = [s for s in COMMON if s.ticker.startswith(query)]
+    by_name = [s for s in COMMON if query in s.name.upper() and s not in by_ticker]
+    return (by_ticker + by_name)[:limit]

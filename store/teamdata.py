@@ -1,0 +1,189 @@
+"""Team data in Redis: watchlists and digest subscriptions, kept for good.
+
+Unlike the market cache, nothing here may be lost or silently skipped: every
+Redis failure becomes ``StorageUnavailable`` so the person is told that
+nothing was changed.  Keys are namespaced by platform and team (workspace or
+server) and then by scope (a channel, or a person in a DM)::
+
+    tilt:v1:team:{platform}:{team}:watchlist:{scope}   sorted set, ticker -> time added
+    tilt:v1:team:{platform}:{team}:digest:{scope}      hash, the subscription
+    tilt:v1:digests                                    set of every subscription key (the scheduler's index)
+
+Every key under ``tilt:v1:team:`` plus the index is what ``export``/``import`` move.
+(``tilt:v1:`` is the default prefix; tests give each store a prefix of its own.)
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from typing import Any, Iterator
+
+import redis
+
+from errors import BadRequest, StorageUnavailable
+
+PREFIX = "tilt:v1:"
+MAX_WATCHLIST = 50
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose data: a team (Slack workspace, Discord server) on a platform, and a scope in it
+    (``channel:<id>``, or ``user:<id>`` for a person's own data)."""
+
+    platform: str
+    team: str
+    scope: str
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A digest schedule for one conversation; ``schedule`` is ``schedule.timing.Schedule`` as a dict."""
+
+    platform: str
+    team: str
+    channel: str
+    scope: str
+    schedule: dict[str, Any]
+    created_at: float
+
+    @property
+    def owner(self) -> Owner:
+        return Owner(platform=self.platform, team=self.team, scope=self.scope)
+
+    @property
+    def id(self) -> str:
+        """Stable name of the subscription, unique across teams and platforms."""
+        return f"{self.platform}:{self.team}:{self.scope}"
+
+
+class TeamStore:
+    def __init__(self, client: redis.Redis, prefix: str = PREFIX) -> None:
+        self.client = client
+        self.prefix = prefix
+        self._team = prefix + "team:"
+        self._index = prefix + "digests"
+
+    def key(self, owner: Owner, kind: str) -> str:
+        """The Redis key of one kind of team data (``watchlist``, ``digest``) of ``owner``."""
+        return f"{self._team}{owner.platform}:{owner.team}:{kind}:{owner.scope}"
+
+    # --- watchlists ---------------------------------------------------------------------------
+
+    def watchlist(self, owner: Owner) -> list[str]:
+        with _storage():
+            return [t.decode() for t in self.client.zrange(self.key(owner, "watchlist"), 0, -1)]
+
+    def add_to_watchlist(self, owner: Owner, tickers: list[str]) -> tuple[list[str], list[str]]:
+        """Add ``tickers`` (keeping the order they were first added); returns (newly added, the whole list).
+
+        Refused with ``BadRequest`` when the list would exceed ``MAX_WATCHLIST``.
+        """
+        key = self.key(owner, "watchlist")
+        with _storage():
+            current = [t.decode() for t in self.client.zrange(key, 0, -1)]
+            new = [t for t in dict.fromkeys(tickers) if t not in current]
+            if len(current) + len(new) > MAX_WATCHLIST:
+                raise BadRequest(f"A watchlist holds at most {MAX_WATCHLIST} tickers; this one has {len(current)}. "
+                                 "Remove some first with `/watchlist remove`.")
+            if new:
+                now = time.time()
+                self.client.zadd(key, {t: now + i * 1e-6 for i, t in enumerate(new)}, nx=True)
+            return new, current + new
+
+    def remove_from_watchlist(self, owner: Owner, tickers: list[str]) -> tuple[list[str], list[str]]:
+        """Remove ``tickers``; returns (actually removed, the remaining list)."""
+        key = self.key(owner, "watchlist")
+        with _storage():
+            current = [t.decode() for t in self.client.zrange(key, 0, -1)]
+            gone = [t for t in dict.fromkeys(tickers) if t in current]
+            if gone:
+                self.client.zrem(key, *gone)
+            return gone, [t for t in current if t not in gone]
+
+    # --- digest subscriptions -----------------------------------------------------------------
+
+    def subscription(self, owner: Owner) -> Subscription | None:
+        with _storage():
+            raw = self.client.hget(self.key(owner, "digest"), "subscription")
+        return Subscription(**json.loads(raw)) if raw else None
+
+    def subscribe(self, owner: Owner, channel: str, schedule: dict[str, Any]) -> Subscription:
+        """Post digests for ``owner`` to ``channel`` on ``schedule`` (replacing any earlier subscription)."""
+        subscription = Subscription(platform=owner.platform, team=owner.team, channel=channel,
+                                    scope=owner.scope, schedule=schedule, created_at=time.time())
+        key = self.key(owner, "digest")
+        with _storage(), self.client.pipeline(transaction=True) as pipe:
+            pipe.hset(key, "subscription", json.dumps(asdict(subscription)))
+            pipe.sadd(self._index, key)
+            pipe.execute()
+        return subscription
+
+    def unsubscribe(self, owner: Owner) -> bool:
+        key = self.key(owner, "digest")
+        with _storage(), self.client.pipeline(transaction=True) as pipe:
+            pipe.delete(key)
+            pipe.srem(self._index, key)
+            deleted, _ = pipe.execute()
+        return bool(deleted)
+
+    def all_subscriptions(self) -> list[Subscription]:
+        with _storage():
+            keys = sorted(k.decode() for k in self.client.smembers(self._index))
+            raws = [self.client.hget(k, "subscription") for k in keys]
+        return [Subscription(**json.loads(raw)) for raw in raws if raw]
+
+    # --- export and import --------------------------------------------------------------------
+
+    def export(self) -> dict[str, Any]:
+        """Every team key as JSON-friendly data: ``{"version": 1, "keys": {key: {"type": ..., "value": ...}}}``."""
+        keys: dict[str, Any] = {}
+        with _storage():
+            for raw_key in sorted(self.client.scan_iter(match=self._team + "*", count=500)):
+                key = raw_key.decode()
+                kind = self.client.type(key).decode()
+                if kind == "zset":
+                    value = [[m.decode(), s] for m, s in self.client.zrange(key, 0, -1, withscores=True)]
+                elif kind == "hash":
+                    value = {f.decode(): v.decode() for f, v in self.client.hgetall(key).items()}
+                elif kind == "set":
+                    value = sorted(m.decode() for m in self.client.smembers(key))
+                else:
+                    value = self.client.get(key).decode()
+                keys[key] = {"type": kind, "value": value}
+            keys[self._index] = {"type": "set", "value": sorted(m.decode() for m in self.client.smembers(self._index))}
+        return {"version": 1, "keys": keys}
+
+    def import_(self, data: dict[str, Any]) -> int:
+        """Restore what ``export`` wrote, replacing keys of the same name; returns how many keys were written."""
+        if data.get("version") != 1:
+            raise ValueError("not a Tilt export (version 1)")
+        with _storage(), self.client.pipeline(transaction=True) as pipe:
+            for key, item in data["keys"].items():
+                if not (key.startswith(self._team) or key == self._index):
+                    raise ValueError(f"unexpected key {key!r} in the export")
+                pipe.delete(key)
+                kind, value = item["type"], item["value"]
+                if kind == "zset" and value:
+                    pipe.zadd(key, {member: score for member, score in value})
+                elif kind == "hash" and value:
+                    pipe.hset(key, mapping=value)
+                elif kind == "set" and value:
+                    pipe.sadd(key, *value)
+                elif kind == "string":
+                    pipe.set(key, value)
+            pipe.execute()
+        return len(data["keys"])
+
+
+
+@contextmanager
+def _storage() -> Iterator[None]:
+    """Turn any Redis failure into ``StorageUnavailable``: team data is never silently skipped."""
+    try:
+        yield
+    except (redis.RedisError, OSError) as error:
+        raise StorageUnavailable() from error
