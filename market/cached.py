@@ -36,6 +36,8 @@ from market.provider import Fundamentals, Provider, empty_bars
 from metrics import CACHE_REQUESTS, DATA_SOURCE_ERRORS
 
 FUNDAMENTALS_TTL_SECONDS = 24 * 3600
+# A ticker nobody asked about for a month is dropped from the cache (and fetched again if asked).
+BARS_TTL_SECONDS = 30 * 24 * 3600
 
 T = TypeVar("T")
 
@@ -161,7 +163,7 @@ class CachedMarket:
             "bars": bars_to_bytes(entry.bars),
             "first": entry.first.isoformat(),
             "fresh_until": repr(entry.fresh_until),
-        })
+        }, ttl_seconds=BARS_TTL_SECONDS)
 
     # --- fundamentals -------------------------------------------------------------------------
 
