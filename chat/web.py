@@ -12,6 +12,7 @@ not a framework's development server.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Callable, Iterable
 
@@ -53,6 +54,8 @@ def serve(application: WsgiApp, port: int, threads: int = 16) -> None:
     """Serve ``application`` on all interfaces until the process is stopped."""
     import waitress
 
+    # waitress logs "Task queue depth is N" for every request that waits for a thread: noise under load.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     waitress.serve(application, host="0.0.0.0", port=port, threads=threads, ident="tilt")
 
 

@@ -21,9 +21,11 @@ class Budget:
 
     def allows(self, team: str, user: str) -> bool:
         """Count one command for ``user`` in ``team``; ``False`` once either budget for this minute is spent."""
-        user_count = self.cache.count(f"budget:user:{team}:{user}", WINDOW_SECONDS)
-        team_count = self.cache.count(f"budget:team:{team}", WINDOW_SECONDS)
-        return (user_count or 0) <= self.per_user and (team_count or 0) <= self.per_team
+        counts = self.cache.count((f"budget:user:{team}:{user}", f"budget:team:{team}"), WINDOW_SECONDS)
+        if counts is None:
+            return True
+        user_count, team_count = counts
+        return user_count <= self.per_user and team_count <= self.per_team
 
     def message(self) -> str:
         return (f"Slow down a little: I answer up to {self.per_user} commands a minute per person. "

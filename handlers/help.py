@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from errors import BadRequest
-from handlers import compare, digest, valuation, watchlist
+from handlers import compare, digest, rotation, valuation, watchlist
 from handlers.caller import Caller
 from handlers.reply import Reply
 from handlers.services import Services
@@ -41,6 +41,14 @@ GUIDES = {
         "through daylight-saving changes.\n"
         "Examples: `/digest daily 08:30 America/New_York` · `/digest weekly mon 08:00 Europe/London` · "
         "`/digest status` · `/digest now` · `/digest off`",
+    ),
+    "rotation": (
+        rotation.USAGE,
+        "Ranks a universe by composite momentum (the average of 1, 3, 6 and 12-month total returns), with each "
+        "ticker's distance from its 200-day average and 6-month relative strength vs SPY; for `size`, whether "
+        "small caps (IWM, IJR) lead SPY and for how many sessions. Universes: size (SPY QQQ IWM IJR VB), sectors "
+        "(the 11 Select Sector SPDRs), semis (SMH SOXX XSD), or your team's own.\n"
+        "Examples: `/rotation` · `/rotation sectors 6m` · `/rotation set megacaps AAPL MSFT NVDA` · `/rotation list`",
     ),
     "help": (USAGE, "This message. `/help compare` shows one command in detail."),
 }

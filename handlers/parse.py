@@ -75,7 +75,14 @@ def parse_compare(text: str) -> CompareRequest:
     return CompareRequest(symbols=_ticker_set(tickers, benchmark), period=period or DEFAULT_PERIOD)
 
 
+# Built-in valuation views: the ETFs that stand for each index, against the benchmark.
+VALUATION_VIEWS = {"smallcaps": TickerSet(tickers=("IJR", "IWM"), benchmark="SPY")}
+
+
 def parse_valuation(text: str) -> ValuationRequest:
+    view = text.strip().lower()
+    if view in VALUATION_VIEWS:
+        return ValuationRequest(symbols=VALUATION_VIEWS[view])
     tickers, benchmark, period = _parse(text)
     if period is not None:
         raise BadRequest("Valuations are today's figures; leave out the period.")

@@ -12,7 +12,7 @@ import logging
 from typing import Callable
 
 from errors import BadRequest, TiltError, UnknownTicker
-from handlers import compare, digest, help as help_command, valuation, watchlist
+from handlers import compare, digest, help as help_command, rotation, valuation, watchlist
 from handlers.caller import LOCAL, Caller
 from handlers.reply import Reply, error_reply
 from handlers.services import Services
@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[Handler, str]] = {
     "valuation": (valuation.handle, valuation.USAGE),
     "watchlist": (watchlist.handle, watchlist.USAGE),
     "digest": (digest.handle, digest.USAGE),
+    "rotation": (rotation.handle, rotation.USAGE),
     "help": (help_command.handle, help_command.USAGE),
 }
 

@@ -17,6 +17,12 @@ from market.calendar import market_today
 CHART_MONTHS = 3
 
 
+def check_tickers(services: Services, tickers: list[str]) -> None:
+    """Raise ``UnknownTicker`` naming every ticker the market does not know (checked on the last two weeks)."""
+    today = market_today(services.market.now())
+    services.market.bars(tickers, today - dt.timedelta(days=14), today)
+
+
 def recent_closes(services: Services, tickers: list[str], years: int = 2) -> tuple[pd.DataFrame, list[str]]:
     """Adj Close of ``tickers`` over the last ``years`` years, outer-joined on dates; and the tickers left out.
 

@@ -16,7 +16,10 @@ from handlers.reply_cache import cached_reply
 from handlers.services import Services
 from market.provider import Fundamentals
 
-USAGE = "/valuation TICKER [TICKER ...] [vs BENCH]   e.g. /valuation IJR IWM SPY"
+USAGE = "/valuation TICKER [TICKER ...] [vs BENCH] · /valuation smallcaps   e.g. /valuation IJR IWM SPY"
+# The index each well-known ETF stands for, named beside its ticker; the figures stay the ETF's.
+INDEXES = {"SPY": "S&P 500", "IVV": "S&P 500", "VOO": "S&P 500", "IJR": "S&P 600", "IWM": "Russell 2000",
+           "QQQ": "Nasdaq 100", "MDY": "S&P 400", "IJH": "S&P 400", "DIA": "Dow Jones"}
 
 COLUMNS = ("Ticker", "P/E", "Fwd P/E", "Earn. yield", "P/E vs bench", "Fwd vs bench", "Yield", "Expense", "Assets")
 
@@ -35,7 +38,7 @@ def build(request: ValuationRequest, services: Services) -> Reply:
         symbols.benchmark,
     )
     return Reply(
-        text=f"*Valuation: {' '.join(symbols.tickers)} vs {symbols.benchmark}*"
+        text=f"*Valuation: {', '.join(map(_named, symbols.tickers))} vs {_named(symbols.benchmark)}*"
         + (" (demo data, not real figures)" if services.market.is_demo else ""),
         table=Table(columns=COLUMNS, rows=tuple(_row(t, facts[t], gaps.loc[t], symbols.benchmark) for t in symbols.all)),
         takeaway=valuation_takeaway(gaps, symbols.benchmark),
@@ -57,6 +60,10 @@ def _footer(facts: Iterable[Fundamentals]) -> str:
     """Source and as-of date of the figures; several when they differ."""
     stamps = sorted({f"{f.source}, as of {f.as_of or NOT_AVAILABLE}" for f in facts})
     return "Figures as published by the source, n/a where it has none · " + "; ".join(f"source: {s}" for s in stamps)
+
+
+def _named(ticker: str) -> str:
+    return f"{INDEXES[ticker]} ({ticker})" if ticker in INDEXES else ticker
 
 
 def _or_nan(value: float | None) -> float:

@@ -5,15 +5,12 @@ A watchlist belongs to a channel; in a direct message it is the person's own.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from errors import BadRequest
 from handlers.caller import Caller
 from handlers.parse import parse_ticker
 from handlers.reply import Action, Reply
 from handlers.services import Services
-from handlers.snapshot import recent_chart, recent_closes, returns_table
-from market.calendar import market_today
+from handlers.snapshot import check_tickers, recent_chart, recent_closes, returns_table
 from store.teamdata import MAX_WATCHLIST
 
 USAGE = "/watchlist [add|remove TICKER ...]   e.g. /watchlist add SMH SOXX IWM"
@@ -36,8 +33,7 @@ def handle(text: str, services: Services, caller: Caller) -> Reply:
 def add(services: Services, caller: Caller, tickers: list[str]) -> Reply:
     if len(set(tickers)) > MAX_WATCHLIST:
         raise BadRequest(f"A watchlist holds at most {MAX_WATCHLIST} tickers.")
-    today = market_today(services.market.now())
-    services.market.bars(tickers, today - dt.timedelta(days=14), today)  # UnknownTicker refuses the lot
+    check_tickers(services, tickers)  # one unknown ticker refuses the lot
     new, whole = services.store.add_to_watchlist(caller.owner, tickers)
     added = f"Added {', '.join(new)}." if new else "Those were already on the watchlist."
     return Reply(text=f"{added} The watchlist now has {len(whole)}: {', '.join(whole)}.", ephemeral=True)

@@ -75,14 +75,18 @@ class Cache:
 
         self._call(write, None)
 
-    def count(self, key: str, window_seconds: int) -> int | None:
-        """Add one to a counter that lives ``window_seconds`` from its first use; ``None`` if Redis is down."""
-        def increment(client: redis.Redis) -> int:
+    def count(self, keys: tuple[str, ...], window_seconds: int) -> list[int] | None:
+        """Add one to each counter (one round trip); each lives ``window_seconds`` from its first use.
+
+        Returns the new counts, or ``None`` if Redis is down.
+        """
+        def increment(client: redis.Redis) -> list[int]:
             # SET NX EX starts the window (EXPIRE ... NX would need Redis 7; the embedded server is 6.2).
             with client.pipeline(transaction=True) as pipe:
-                pipe.set(self.prefix + key, 0, ex=window_seconds, nx=True)
-                pipe.incr(self.prefix + key)
-                return int(pipe.execute()[1])
+                for key in keys:
+                    pipe.set(self.prefix + key, 0, ex=window_seconds, nx=True)
+                    pipe.incr(self.prefix + key)
+                return [int(count) for count in pipe.execute()[1::2]]
 
         return self._call(increment, None)
 

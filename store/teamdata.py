@@ -136,6 +136,21 @@ class TeamStore:
             raws = [self.client.hget(k, "subscription") for k in keys]
         return [Subscription(**json.loads(raw)) for raw in raws if raw]
 
+    # --- custom universes (per team) ----------------------------------------------------------
+
+    def universes(self, owner: Owner) -> dict[str, list[str]]:
+        """The team's own universes by name (``owner.scope`` is ignored: universes are team-wide)."""
+        with _storage():
+            raw = self.client.hgetall(self._universe_key(owner))
+        return {name.decode(): json.loads(tickers) for name, tickers in sorted(raw.items())}
+
+    def set_universe(self, owner: Owner, name: str, tickers: list[str]) -> None:
+        with _storage():
+            self.client.hset(self._universe_key(owner), name, json.dumps(tickers))
+
+    def _universe_key(self, owner: Owner) -> str:
+        return self.key(Owner(platform=owner.platform, team=owner.team, scope="team"), "universes")
+
     # --- export and import --------------------------------------------------------------------
 
     def export(self) -> dict[str, Any]:

@@ -176,6 +176,7 @@ def test_next_close_skips_weekends_and_follows_new_york_time() -> None:
 
 
 def test_counters_count_within_their_window(cache: Cache, redis_client: redis_py.Redis) -> None:
-    assert [cache.count("hits", 60) for _ in range(3)] == [1, 2, 3]
+    assert [cache.count(("hits",), 60) for _ in range(3)] == [[1], [2], [3]]
+    assert cache.count(("hits", "misses"), 60) == [4, 1]
     assert 55 < redis_client.ttl(f"{cache.prefix}hits") <= 60
-    assert Cache(connect("redis://127.0.0.1:1")).count("hits", 60) is None
+    assert Cache(connect("redis://127.0.0.1:1")).count(("hits",), 60) is None

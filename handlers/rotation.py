@@ -1,0 +1,129 @@
+"""/rotation: rank a universe by momentum, with trend, relative strength and the size regime.
+
+    /rotation [UNIVERSE] [PERIOD]       built-in: size (default), sectors, semis; or the team's own
+    /rotation set NAME T1 T2 ...        define or replace a team universe
+    /rotation list                      the universes this team can use
+
+PERIOD (1m to 2y) only sets the chart's window, default 1y; the ranking always
+uses the composite score of ``analysis.rotation``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from analysis.charts import MAX_TICKERS
+from analysis.rotation import Regime, momentum_table, size_regime
+from errors import BadRequest
+from handlers.caller import Caller
+from handlers.format import percent
+from handlers.parse import DEFAULT_BENCHMARK, parse_period, parse_ticker
+from handlers.reply import Action, Reply, Table
+from handlers.services import Services
+from handlers.snapshot import check_tickers, recent_chart, recent_closes
+
+USAGE = "/rotation [size|sectors|semis|NAME] [PERIOD] · /rotation set NAME T1 T2 ... · /rotation list"
+BUILT_IN = {
+    "size": ("SPY", "QQQ", "IWM", "IJR", "VB"),
+    "sectors": ("XLB", "XLC", "XLE", "XLF", "XLI", "XLK", "XLP", "XLRE", "XLU", "XLV", "XLY"),
+    "semis": ("SMH", "SOXX", "XSD"),
+}
+# Small-cap proxies whose ratio to SPY makes the size regime.
+SMALL_CAPS = ("IWM", "IJR")
+MAX_UNIVERSE = 30
+_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,23}$")
+COLUMNS = ("#", "Ticker", "Score", "1m", "3m", "6m", "12m", "vs 200d", f"RS 6m vs {DEFAULT_BENCHMARK}")
+
+
+def handle(text: str, services: Services, caller: Caller) -> Reply:
+    words = text.split()
+    verb = words[0].lower() if words else ""
+    if verb == "list" and len(words) == 1:
+        return list_universes(services, caller)
+    if verb == "set":
+        return set_universe(services, caller, words[1:])
+    name, months = "size", 12
+    for word in words:
+        period = parse_period(word)
+        if period is None:
+            name = word.lower()
+        elif period.kind == "trailing" and period.years * 12 + period.months <= 24:
+            months = period.years * 12 + period.months
+        else:
+            raise BadRequest(f"The rotation chart covers 1m to 2y; `{word}` is outside that.")
+    return rank(services, caller, name, months)
+
+
+def universe(services: Services, caller: Caller, name: str) -> tuple[str, ...]:
+    if name in BUILT_IN:
+        return BUILT_IN[name]
+    own = services.store.universes(caller.owner)
+    if name not in own:
+        known = ", ".join([*BUILT_IN, *own])
+        raise BadRequest(f"There is no universe `{name}`. Known: {known}. Define one with `/rotation set NAME T1 T2 ...`.")
+    return tuple(own[name])
+
+
+def rank(services: Services, caller: Caller, name: str, months: int) -> Reply:
+    members = universe(services, caller, name)
+    tickers = list(dict.fromkeys([*members, DEFAULT_BENCHMARK]))
+    closes, missing = recent_closes(services, tickers, years=2)
+    table = momentum_table(closes, DEFAULT_BENCHMARK)
+    ranked = table[table.index.isin(members)]
+    regimes = [size_regime(closes[small], closes[DEFAULT_BENCHMARK])
+               for small in SMALL_CAPS if small in closes.columns and name == "size"]
+    shown = list(dict.fromkeys([*ranked.index[: MAX_TICKERS - 1], DEFAULT_BENCHMARK]))
+    period = f"{months // 12}y" if months % 12 == 0 else f"{months}m"
+    chart_closes = closes.loc[closes.index[-1] - pd.DateOffset(months=months):, shown]
+    notes = [regime_sentence(r) for r in regimes]
+    if missing:
+        notes.append(f"No prices for {', '.join(missing)}.")
+    leader, laggard = ranked.index[0], ranked.index[-1]
+    return Reply(
+        text=f"*Rotation: {name}* ranked by composite momentum (average of 1, 3, 6 and 12-month total returns)"
+        + (" (demo data, not real prices)" if services.market.is_demo else ""),
+        table=Table(columns=COLUMNS, rows=tuple(
+            (str(i), t, percent(r.score), percent(r["1m"], signed=True), percent(r["3m"], signed=True),
+             percent(r["6m"], signed=True), percent(r["12m"], signed=True), percent(r.trend, signed=True),
+             "—" if t == DEFAULT_BENCHMARK else percent(r.relative, signed=True))
+            for i, (t, r) in enumerate(ranked.iterrows(), start=1))),
+        takeaway=f"{leader} leads the {name} universe and {laggard} trails it; "
+                 f"{int((ranked.trend > 0).sum())} of {len(ranked)} trade above their 200-day average.",
+        notes=tuple(notes),
+        footer=f"as of {closes.index[-1]:%Y-%m-%d} · source: {services.source_label()} · chart: {period}",
+        chart=recent_chart(services, chart_closes.dropna(how="all"), f"Rotation {name} · {period}", DEFAULT_BENCHMARK),
+        actions=tuple(Action(f"{t} vs {DEFAULT_BENCHMARK}", f"/compare {t} vs {DEFAULT_BENCHMARK} {period}")
+                      for t in ranked.index[:3] if t != DEFAULT_BENCHMARK),
+    )
+
+
+def regime_sentence(regime: Regime) -> str:
+    """E.g. "Small caps (IWM) leading SPY for 23 sessions: IWM/SPY is 4.1% above its 200-day average, +3.0% over 6 months."."""
+    side = "leading" if regime.leading else "lagging"
+    where = "above" if regime.vs_average >= 0 else "below"
+    return (f"Small caps ({regime.small}) {side} {regime.large} for {regime.sessions} sessions: "
+            f"{regime.small}/{regime.large} is {percent(abs(regime.vs_average))} {where} its 200-day average, "
+            f"{percent(regime.change_6m, signed=True)} over 6 months.")
+
+
+def set_universe(services: Services, caller: Caller, words: list[str]) -> Reply:
+    if len(words) < 2:
+        raise BadRequest("Name the universe and its tickers, e.g. `/rotation set megacaps AAPL MSFT NVDA`.")
+    name = words[0].lower()
+    if not _NAME.match(name) or name in BUILT_IN or name in ("set", "list"):
+        raise BadRequest(f"`{words[0]}` can't be a universe name: use letters, digits, - or _, and not "
+                         f"{', '.join([*BUILT_IN, 'set', 'list'])}.")
+    tickers = list(dict.fromkeys(parse_ticker(w) for w in " ".join(words[1:]).replace(",", " ").split()))
+    if len(tickers) > MAX_UNIVERSE:
+        raise BadRequest(f"A universe holds at most {MAX_UNIVERSE} tickers.")
+    check_tickers(services, tickers)
+    services.store.set_universe(caller.owner, name, tickers)
+    return Reply(text=f"Universe `{name}` is now {', '.join(tickers)}. Try `/rotation {name}`.", ephemeral=True)
+
+
+def list_universes(services: Services, caller: Caller) -> Reply:
+    own = services.store.universes(caller.owner)
+    lines = [f"`{n}`: {', '.join(t)}" for n, t in {**BUILT_IN, **own}.items()]
+    return Reply(text="*Rotation universes*", notes=tuple(lines), ephemeral=True)
