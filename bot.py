@@ -4,8 +4,9 @@
     python bot.py console                             interactive prompt
     python bot.py console --demo ...                  synthetic market, works offline
     python bot.py console --data-dir ../shared/data/prices ...   a yfinance-format CSV folder
-    python bot.py serve                               Slack over HTTP on $PORT (POST /slack/events)
+    python bot.py serve                               Slack and/or Discord over HTTP on $PORT
     python bot.py socket                              Slack over Socket Mode ($SLACK_APP_TOKEN)
+    python bot.py discord-register [--guild ID]       register the Discord slash commands
 """
 
 from __future__ import annotations
@@ -79,18 +80,54 @@ def slack_app(settings: Settings, services: Services) -> App:
 
     client = web_client(settings.slack_bot_token, settings.slack_api_url)
     try:
-        return build_app(lambda text: router.run(text, services), Budget(services.cache),
+        return build_app(lambda text, caller: router.run(text, services, caller), Budget(services.cache),
                          client=client, signing_secret=settings.slack_signing_secret or "")
     except BoltError as error:
         raise ConfigError(f"SLACK_BOT_TOKEN was not accepted by Slack at {settings.slack_api_url} ({error}).") from None
 
 
 def http_routes(settings: Settings, services: Services) -> dict:
-    """The POST routes of every chat platform that is configured."""
-    from chat.slack.app import EVENTS_PATH, wsgi_route
+    """The POST routes of every chat platform that is configured: Slack by its bot token, Discord by its public key."""
+    if not settings.slack_bot_token and not settings.discord_public_key:
+        raise ConfigError("Neither SLACK_BOT_TOKEN nor DISCORD_PUBLIC_KEY is set; serve needs one "
+                          "(see README, 'Add Tilt to Slack' and 'Add Tilt to Discord').")
+    routes = {}
+    if settings.slack_bot_token:
+        from chat.slack.app import EVENTS_PATH, wsgi_route
 
-    settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
-    return {EVENTS_PATH: wsgi_route(slack_app(settings, services))}
+        settings.require("SLACK_SIGNING_SECRET")
+        routes[EVENTS_PATH] = wsgi_route(slack_app(settings, services))
+    if settings.discord_public_key:
+        routes.update(discord_routes(settings, services))
+    return routes
+
+
+# --- Discord ------------------------------------------------------------------------------------
+
+
+def discord_routes(settings: Settings, services: Services) -> dict:
+    """``POST /discord/interactions``; replies go through interaction webhooks, which need no bot token."""
+    from chat.discord.interactions import INTERACTIONS_PATH, interactions_route
+    from chat.discord.rest import DiscordRest
+
+    rest = DiscordRest(settings.discord_api_url, settings.discord_bot_token)
+    answer = lambda text, caller: router.run(text, services, caller)  # noqa: E731
+    return {INTERACTIONS_PATH: interactions_route(settings.discord_public_key, answer, Budget(services.cache), rest)}
+
+
+def run_discord_register(settings: Settings, guild: str | None) -> int:
+    from chat.discord.register import register
+    from chat.discord.rest import DiscordError, DiscordRest
+
+    settings.require("DISCORD_APPLICATION_ID", "DISCORD_BOT_TOKEN", guide="Add Tilt to Discord")
+    try:
+        names = register(DiscordRest(settings.discord_api_url, settings.discord_bot_token),
+                         settings.discord_application_id, guild)
+    except DiscordError as error:
+        raise ConfigError(f"Discord did not take the commands ({error}); check DISCORD_APPLICATION_ID and DISCORD_BOT_TOKEN.") from None
+    where = f"in server {guild}" if guild else "globally"
+    print(f"Registered {' '.join('/' + name for name in names)} {where}.")
+    return 0
 
 
 def run_http(settings: Settings, services: Services) -> int:
@@ -122,8 +159,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     commands = parser.add_subparsers(dest="mode", required=True)
     con = commands.add_parser("console", parents=[data], help="answer commands in the terminal")
     con.add_argument("command", nargs="*", help='e.g. "/compare SMH SPY 10y"; none opens a prompt')
-    commands.add_parser("serve", parents=[data], help="Slack over HTTP on $PORT")
+    commands.add_parser("serve", parents=[data], help="Slack and/or Discord over HTTP on $PORT")
     commands.add_parser("socket", parents=[data], help="Slack over Socket Mode")
+    discord_register = commands.add_parser("discord-register", help="register the Discord slash commands")
+    discord_register.add_argument("--guild", metavar="ID", help="only in this server (appears at once; for trying Tilt out)")
     return parser.parse_args(argv)
 
 
@@ -133,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.from_env()
+        if args.mode == "discord-register":  # needs no market or cache
+            return run_discord_register(settings, args.guild)
         with make_services(settings, demo=args.demo, data_dir=args.data_dir) as services:
             if args.mode == "serve":
                 return run_http(settings, services)

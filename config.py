@@ -7,6 +7,7 @@ A setting that is present but wrong stops start-up with one line naming it
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from dotenv import load_dotenv
 
 
 SLACK_API_URL = "https://slack.com/api/"
+DISCORD_API_URL = "https://discord.com/api/v10"
 
 
 class ConfigError(Exception):
@@ -33,6 +35,10 @@ class Settings:
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
+    discord_api_url: str = DISCORD_API_URL
+    discord_public_key: str | None = None  # public: it only verifies Discord's signatures
+    discord_application_id: str | None = None
+    discord_bot_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -51,13 +57,17 @@ class Settings:
             slack_bot_token=_token("SLACK_BOT_TOKEN", env.get("SLACK_BOT_TOKEN"), "xoxb-"),
             slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
             slack_app_token=_token("SLACK_APP_TOKEN", env.get("SLACK_APP_TOKEN"), "xapp-"),
+            discord_api_url=_url("DISCORD_API_URL", env.get("DISCORD_API_URL") or DISCORD_API_URL),
+            discord_public_key=_public_key("DISCORD_PUBLIC_KEY", env.get("DISCORD_PUBLIC_KEY") or None),
+            discord_application_id=_snowflake("DISCORD_APPLICATION_ID", env.get("DISCORD_APPLICATION_ID") or None),
+            discord_bot_token=env.get("DISCORD_BOT_TOKEN") or None,
         )
 
-    def require(self, *names: str) -> None:
+    def require(self, *names: str, guide: str = "Add Tilt to Slack") -> None:
         """Stop with one line naming the first of the environment variables ``names`` that is not set."""
         for name in names:
             if not getattr(self, name.lower()):
-                raise ConfigError(f"{name} is not set; Tilt needs it for this mode (see README, 'Add Tilt to Slack').")
+                raise ConfigError(f"{name} is not set; Tilt needs it for this mode (see README, '{guide}').")
 
 
 def _existing_dir(name: str, value: str) -> Path:
@@ -77,6 +87,19 @@ def _token(name: str, value: str | None, prefix: str) -> str | None:
     if value and not value.startswith(prefix):
         raise ConfigError(f"{name} must start with {prefix} (is it the right token?).")
     return value or None
+
+
+def _public_key(name: str, value: str | None) -> str | None:
+    """An Ed25519 public key as the Developer Portal shows it: 64 hex digits."""
+    if value and not re.fullmatch(r"[0-9a-fA-F]{64}", value):
+        raise ConfigError(f"{name} must be the 64 hex digits of the application's public key (General Information).")
+    return value
+
+
+def _snowflake(name: str, value: str | None) -> str | None:
+    if value and not value.isdigit():
+        raise ConfigError(f"{name} must be the application's numeric ID (General Information).")
+    return value
 
 
 def _url(name: str, value: str) -> str:

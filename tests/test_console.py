@@ -16,7 +16,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 def run_bot(args: list[str], state: Path, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess:
     inherited = {k: v for k, v in os.environ.items() if k not in ("MARKET_DATA_DIR", "REDIS_URL", "PORT")
-                 and not k.startswith("SLACK_")}
+                 and not k.startswith(("SLACK_", "DISCORD_"))}
     environment = {**inherited, "TILT_STATE_DIR": str(state), **env}
     return subprocess.run([sys.executable, str(ROOT / "bot.py"), *args], input=stdin, capture_output=True,
                           text=True, timeout=120, env=environment, cwd=state.parent)
@@ -93,7 +93,8 @@ def test_slow_answers_show_progress() -> None:
 
 
 @pytest.mark.parametrize("env, line", [
-    ({}, "tilt: SLACK_BOT_TOKEN is not set; Tilt needs it for this mode (see README, 'Add Tilt to Slack')."),
+    ({}, "tilt: Neither SLACK_BOT_TOKEN nor DISCORD_PUBLIC_KEY is set; serve needs one "
+         "(see README, 'Add Tilt to Slack' and 'Add Tilt to Discord')."),
     ({"SLACK_BOT_TOKEN": "xoxp-user-token"}, "tilt: SLACK_BOT_TOKEN must start with xoxb- (is it the right token?)."),
     ({"SLACK_BOT_TOKEN": "xoxb-1"}, "tilt: SLACK_SIGNING_SECRET is not set; Tilt needs it for this mode (see README, 'Add Tilt to Slack')."),
     ({"PORT": "eighty"}, "tilt: PORT must be a TCP port number (got 'eighty')."),

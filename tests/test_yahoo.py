@@ -66,7 +66,8 @@ def stand_in(yahoo_dir: Path) -> Iterator[YahooStandIn]:
 
 @pytest.fixture
 def provider(stand_in: YahooStandIn, cache_dir: Path) -> YahooProvider:
-    return YahooProvider(api_url=stand_in.url, timeout=2.0, retries=2, backoff=0.01, cache_dir=cache_dir)
+    # Generous: a loaded CI machine must not turn a healthy answer into a timeout (the slow test has its own).
+    return YahooProvider(api_url=stand_in.url, timeout=10.0, retries=2, backoff=0.01, cache_dir=cache_dir)
 
 
 def csv_bars(yahoo_dir: Path, ticker: str, start: dt.date, end: dt.date) -> pd.DataFrame:

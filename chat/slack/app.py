@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -29,12 +30,14 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from chat.slack.blocks import RERUN_ACTION, SHARE_ACTION, fallback_text, reply_blocks
 from handlers import router
 from handlers.budget import Budget
+from handlers.caller import Caller
 from handlers.reply import Reply, error_reply
-from metrics import COMMAND_SECONDS
+from metrics import COMMAND_SECONDS, COMMANDS as COMMAND_COUNT
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+WORKERS = 32  # commands worked on at once per process; each mostly waits on Slack's Web API
 SLASH_COMMANDS = ("/compare", "/valuation", "/help")
 UMBRELLA_COMMAND = "/tilt"
 WORKING = "Working on it…"
@@ -43,7 +46,9 @@ NOT_IN_CHANNEL = {"not_in_channel", "channel_not_found", "is_archived", "restric
 INVITE_HINT = "_I'm not in this channel, so only you can see this. Invite me with `/invite @Tilt` to post results and charts here._"
 MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
-Answer = Callable[[str], Reply]
+PLATFORM = "slack"
+
+Answer = Callable[[str, Caller], Reply]
 
 
 @dataclass(frozen=True)
@@ -70,16 +75,27 @@ def wsgi_route(app: App) -> Callable:
 
 
 def build_app(answer: Answer, budget: Budget, *, client: WebClient, signing_secret: str) -> App:
-    """The Bolt app; ``answer`` runs one command text (``"/compare SMH SPY"``) to a ``Reply``."""
-    app = App(client=client, signing_secret=signing_secret)
+    """The Bolt app; ``answer`` runs one command text (``"/compare SMH SPY"``) from a ``Caller`` to a ``Reply``.
+
+    Every listener is split in two (Bolt's lazy listeners): a quick ``ack`` that
+    runs in the request thread and becomes the HTTP answer, and the work, which
+    runs afterwards in a pool of its own.  So an ack never waits behind another
+    command's chart or Web API calls.
+    """
+    pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="tilt-slack")
+    app = App(client=client, signing_secret=signing_secret, process_before_response=True, listener_executor=pool)
     slack = _Listeners(answer, budget)
     for name in (*SLASH_COMMANDS, UMBRELLA_COMMAND):
-        app.command(name)(slack.on_slash_command)
-    app.event("app_mention")(slack.on_mention)
-    app.event("message")(slack.on_message)
-    app.action(re.compile(f"^{RERUN_ACTION}:"))(slack.on_rerun)
-    app.action(SHARE_ACTION)(slack.on_share)
+        app.command(name)(ack=slack.ack_command, lazy=[slack.on_slash_command])
+    app.event("app_mention")(ack=_ack, lazy=[slack.on_mention])
+    app.event("message")(ack=_ack, lazy=[slack.on_message])
+    app.action(re.compile(f"^{RERUN_ACTION}:"))(ack=_ack, lazy=[slack.on_rerun])
+    app.action(SHARE_ACTION)(ack=_ack, lazy=[slack.on_share])
     return app
+
+
+def _ack(ack: Ack) -> None:
+    ack()
 
 
 def command_text(command: str, text: str) -> str:
@@ -87,6 +103,11 @@ def command_text(command: str, text: str) -> str:
     if command == UMBRELLA_COMMAND:
         return f"/{text.strip() or 'help'}"
     return f"{command} {text}".strip()
+
+
+def caller(team: str, channel: str, user: str) -> Caller:
+    """Slack's ids as a ``Caller``; direct-message channel ids start with ``D``."""
+    return Caller(platform=PLATFORM, team=team, channel=channel, user=user, is_dm=channel.startswith("D"))
 
 
 def mention_text(text: str) -> str:
@@ -102,14 +123,23 @@ class _Listeners:
 
     # --- slash commands ---------------------------------------------------------------------
 
-    def on_slash_command(self, ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        started = time.monotonic()
-        if not self.budget.allows(command["team_id"], command["user_id"]):
+    def ack_command(self, ack: Ack, command: dict[str, Any], context: dict[str, Any]) -> None:
+        """The HTTP answer to a slash command: "working on it", or "slow down" when the budget is spent."""
+        context["tilt_started"] = time.time()
+        context["tilt_allowed"] = self.budget.allows(command["team_id"], command["user_id"])
+        if context["tilt_allowed"]:
+            ack(response_type="ephemeral", text=WORKING)
+        else:
+            COMMAND_COUNT.labels(router.split_command(command_text(command["command"], command.get("text", "")))[0],
+                                 "throttled").inc()
             ack(response_type="ephemeral", text=self.budget.message())
+
+    def on_slash_command(self, command: dict[str, Any], client: WebClient, respond: Respond,
+                         context: dict[str, Any]) -> None:
+        if not context.get("tilt_allowed"):
             return
-        ack(response_type="ephemeral", text=WORKING)
         text = command_text(command["command"], command.get("text", ""))
-        reply = self.answer(text)
+        reply = self.answer(text, caller(command["team_id"], command["channel_id"], command["user_id"]))
         where = Where(channel=command["channel_id"], user=command["user_id"])
         try:
             self._deliver(reply, text, where, client, respond)
@@ -117,15 +147,14 @@ class _Listeners:
             log.error("could not deliver %r: Slack said %s", text, error.response.get("error"))
             respond(text=f":warning: I worked out the answer but Slack would not take it ({error.response.get('error')}). "
                          "Please try again in a minute.", response_type="ephemeral", replace_original=True)
-        COMMAND_SECONDS.labels(router.split_command(text)[0]).observe(time.monotonic() - started)
+        COMMAND_SECONDS.labels(router.split_command(text)[0]).observe(time.time() - context["tilt_started"])
 
     @staticmethod
     def _deliver(reply: Reply, text: str, where: Where, client: WebClient, respond: Respond) -> None:
+        # The ephemeral "working on it" line is left alone: deleting it races its own ack, and Slack drops it anyway.
         if reply.ephemeral:
             respond(text=fallback_text(reply), blocks=reply_blocks(reply), response_type="ephemeral", replace_original=True)
-        elif post_public(client, where, reply):
-            respond(delete_original=True)  # the "working on it" line has served its purpose
-        else:
+        elif not post_public(client, where, reply):
             respond(text=f"{fallback_text(reply)}\n{INVITE_HINT}", blocks=[*reply_blocks(reply, share_command=text),
                     _hint_block()], response_type="ephemeral", replace_original=True)
 
@@ -142,11 +171,12 @@ class _Listeners:
     def _conversation(self, event: dict[str, Any], client: WebClient, context: dict[str, Any]) -> None:
         started = time.monotonic()
         where = Where(channel=event["channel"], user=event.get("user", ""), thread_ts=event.get("thread_ts") or event["ts"])
-        if not self.budget.allows(context.get("team_id") or event.get("team", ""), where.user):
+        team = context.get("team_id") or event.get("team", "")
+        if not self.budget.allows(team, where.user):
             post_private(client, where, error_reply(self.budget.message()))
             return
         text = mention_text(event.get("text", ""))
-        reply = self.answer(text)
+        reply = self.answer(text, caller(team, where.channel, where.user))
         if reply.ephemeral:
             post_private(client, where, reply)
         elif not post_public(client, where, reply):
@@ -155,10 +185,9 @@ class _Listeners:
 
     # --- buttons ----------------------------------------------------------------------------
 
-    def on_rerun(self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    def on_rerun(self, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         """A period button under a result: answer the new command in place of the old result."""
-        ack()
-        reply = self.answer(body["actions"][0]["value"])
+        reply = self.answer(body["actions"][0]["value"], _clicker(body))
         if reply.ephemeral or body.get("container", {}).get("is_ephemeral"):
             respond(text=fallback_text(reply), blocks=reply_blocks(reply), response_type="ephemeral",
                     replace_original=not reply.is_error)
@@ -168,15 +197,15 @@ class _Listeners:
         if reply.chart is not None:
             upload_chart(client, Where(channel=channel, user=body["user"]["id"], thread_ts=ts), reply)
 
-    def on_share(self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    def on_share(self, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         """"Share in channel" under an ephemeral result: post it for everyone."""
-        ack()
-        reply = self.answer(body["actions"][0]["value"])
-        where = Where(channel=body["channel"]["id"], user=body["user"]["id"])
-        if reply.ephemeral or post_public(client, where, reply):
-            respond(text=fallback_text(reply), blocks=reply_blocks(reply), response_type="ephemeral", replace_original=True)
+        reply = self.answer(body["actions"][0]["value"], _clicker(body))
+        if reply.ephemeral:  # a problem: show it to the clicker, keep their private result
+            respond(text=fallback_text(reply), blocks=reply_blocks(reply), response_type="ephemeral", replace_original=False)
             return
-        respond(text=fallback_text(reply), blocks=reply_blocks(reply), response_type="in_channel", replace_original=False)
+        if not post_public(client, Where(channel=body["channel"]["id"], user=body["user"]["id"]), reply):
+            # Still not invited: response_url can post in the channel anyway, without the chart.
+            respond(text=fallback_text(reply), blocks=reply_blocks(reply), response_type="in_channel", replace_original=False)
         respond(delete_original=True)
 
 
@@ -205,6 +234,11 @@ def post_private(client: WebClient, where: Where, reply: Reply) -> None:
     """Show ``reply`` only to ``where.user`` (an ephemeral message in the channel or thread)."""
     client.chat_postEphemeral(channel=where.channel, user=where.user, thread_ts=where.thread_ts,
                               text=fallback_text(reply), blocks=reply_blocks(reply))
+
+
+def _clicker(body: dict[str, Any]) -> Caller:
+    """The ``Caller`` behind a button click (an interactivity payload)."""
+    return caller(body.get("team", {}).get("id", ""), body["channel"]["id"], body["user"]["id"])
 
 
 def _hint_block() -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chat.text import code_block, cut
 from handlers.reply import Reply, Table
 
 SECTION_LIMIT = 3000
@@ -25,9 +26,9 @@ SHARE_ACTION = "tilt_share"
 def fallback_text(reply: Reply) -> str:
     parts = [reply.text]
     if reply.table is not None:
-        parts.append(f"```\n{reply.table.aligned()}\n```")
+        parts.append(code_block(reply.table.aligned()))
     parts.extend(p for p in (reply.takeaway, *reply.notes, reply.usage and f"Usage: `{reply.usage}`", reply.footer) if p)
-    return _cut("\n".join(parts), TEXT_LIMIT)
+    return cut("\n".join(parts), TEXT_LIMIT)
 
 
 def reply_blocks(reply: Reply, *, share_command: str | None = None) -> list[dict[str, Any]]:
@@ -59,11 +60,11 @@ def table_block(table: Table) -> dict[str, Any]:
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text, SECTION_LIMIT)}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": cut(text, SECTION_LIMIT)}}
 
 
 def _context(texts: tuple[str, ...]) -> dict[str, Any]:
-    elements = [{"type": "mrkdwn", "text": _cut(t, SECTION_LIMIT)} for t in texts[:CONTEXT_ELEMENT_LIMIT]]
+    elements = [{"type": "mrkdwn", "text": cut(t, SECTION_LIMIT)} for t in texts[:CONTEXT_ELEMENT_LIMIT]]
     return {"type": "context", "elements": elements}
 
 
@@ -71,7 +72,3 @@ def _button(label: str, action_id: str, value: str, style: str | None = None) ->
     button = {"type": "button", "text": {"type": "plain_text", "text": label[:75]},
               "action_id": action_id, "value": value[:BUTTON_VALUE_LIMIT]}
     return {**button, "style": style} if style else button
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,399 @@
+"""Tilt in Discord end to end, at the wire.
+
+``python bot.py serve`` runs as a real process with only Discord configured.
+The tests send it interactions signed as Discord signs them (Ed25519 over
+timestamp + body, with a key generated here) and read what it sends back: the
+HTTP answer, and the REST calls recorded by the stand-in for Discord's API in
+``tests/discord_standin.py`` (follow-ups with their multipart files, command
+registration, channel posts).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from nacl.signing import SigningKey
+
+from chat.discord.embeds import DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT, TITLE_LIMIT, message
+from chat.discord.interactions import caller
+from chat.discord.register import command_text
+from chat.discord.rest import DiscordRest
+from handlers import router
+from handlers.caller import Caller
+from handlers.reply import Action, Chart, Reply, Table
+from tests.conftest import ROOT
+from tests.discord_standin import DiscordStandIn
+from tests.expected import trailing_cagrs
+
+APPLICATION_ID = "424242424242424242"
+BOT_TOKEN = "test-bot-token"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+EPHEMERAL = 64
+
+
+@dataclass
+class Answer:
+    status: int
+    body: bytes
+    content_type: str
+    seconds: float
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def _env(standin: DiscordStandIn, **settings: str) -> dict[str, str]:
+    """The environment of a bot.py run with only the given settings (no Slack, no stray Discord or data settings)."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "MARKET_", "REDIS_"))}
+    return {**inherited, "DISCORD_API_URL": standin.api_url, "DISCORD_APPLICATION_ID": APPLICATION_ID,
+            "DISCORD_BOT_TOKEN": BOT_TOKEN, **settings}
+
+
+class Tilt:
+    """A running ``bot.py serve`` process and the means to talk to it as Discord does."""
+
+    def __init__(self, discord: DiscordStandIn, redis_url: str, prices_dir: Path, state: Path) -> None:
+        self.key = SigningKey.generate()
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = _env(discord, DISCORD_PUBLIC_KEY=self.key.verify_key.encode().hex(), PORT=str(self.port),
+                   MARKET_DATA_DIR=str(prices_dir), REDIS_URL=redis_url, TILT_STATE_DIR=str(state))
+        state.mkdir(parents=True, exist_ok=True)
+        self.log = state / "serve.log"
+        self.process = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "serve"], env=env, cwd=state,
+                                        stdout=subprocess.DEVNULL, stderr=self.log.open("w"))
+        self._wait_until_up()
+
+    def _wait_until_up(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"bot.py serve exited: {self.log.read_text()}")
+            try:
+                if self.send(urllib.request.Request(self.url + "/healthz")).status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("bot.py serve did not come up")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+    def post(self, body: bytes, *, headers: dict[str, str] | None = None, path: str = "/discord/interactions") -> Answer:
+        request = urllib.request.Request(self.url + path, data=body, method="POST",
+                                         headers={"Content-Type": "application/json", **(headers or {})})
+        return self.send(request)
+
+    def signed(self, body: bytes, key: SigningKey | None = None) -> dict[str, str]:
+        timestamp = str(int(time.time()))
+        signature = (key or self.key).sign(timestamp.encode() + body).signature.hex()
+        return {"X-Signature-Ed25519": signature, "X-Signature-Timestamp": timestamp}
+
+    def interact(self, interaction: dict[str, Any]) -> Answer:
+        body = json.dumps(interaction).encode()
+        return self.post(body, headers=self.signed(body))
+
+    @staticmethod
+    def send(request: urllib.request.Request) -> Answer:
+        started = time.monotonic()
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return Answer(response.status, response.read(), response.headers.get("Content-Type", ""),
+                              time.monotonic() - started)
+        except urllib.error.HTTPError as error:
+            return Answer(error.code, error.read(), error.headers.get("Content-Type", ""), time.monotonic() - started)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def discord() -> Iterator[DiscordStandIn]:
+    with DiscordStandIn(bot_token=BOT_TOKEN) as standin:
+        yield standin
+
+
+@pytest.fixture(scope="module")
+def tilt(discord: DiscordStandIn, redis_url: str, prices_dir: Path, tmp_path_factory) -> Iterator[Tilt]:
+    server = Tilt(discord, redis_url, prices_dir, tmp_path_factory.mktemp("tilt-discord"))
+    yield server
+    server.stop()
+
+
+def snowflake() -> str:
+    return str(uuid.uuid4().int)[:18]
+
+
+def interaction(kind: int, data: dict[str, Any], *, user: str | None = None, channel: str = "888") -> dict[str, Any]:
+    """An interaction as Discord sends it from a server channel, with a token of its own."""
+    return {"type": kind, "id": snowflake(), "application_id": APPLICATION_ID, "token": f"itok-{uuid.uuid4().hex}",
+            "guild_id": "777", "channel_id": channel, "version": 1,
+            "member": {"user": {"id": user or snowflake(), "username": "ana"}}, "data": data}
+
+
+def slash(name: str, *, user: str | None = None, channel: str = "888", **options: str) -> dict[str, Any]:
+    data = {"id": "1", "name": name, "type": 1, "options": [{"name": k, "type": 3, "value": v} for k, v in options.items()]}
+    return interaction(2, data, user=user, channel=channel)
+
+
+def reply_to(discord: DiscordStandIn, command: dict[str, Any]) -> dict[str, Any]:
+    """The (last) follow-up Tilt sent for ``command``."""
+    return discord.wait_for("POST", f"/webhooks/{APPLICATION_ID}/{command['token']}")[-1].payload
+
+
+def table_rows(description: str) -> dict[str, dict[str, str]]:
+    """The aligned table in an embed's code block, by ticker and column (columns are 2+ spaces apart)."""
+    lines = [re.split(r"\s{2,}", line) for line in description.split("```")[1].strip("\n").splitlines()]
+    return {cells[0]: dict(zip(lines[0], cells)) for cells in lines[1:]}
+
+
+# --- the endpoint -----------------------------------------------------------------------------
+
+
+def test_ping_is_answered_with_pong(tilt: Tilt) -> None:
+    answer = tilt.interact({"type": 1, "id": "1", "application_id": APPLICATION_ID, "token": "t", "version": 1})
+    assert answer.status == 200 and answer.json() == {"type": 1}
+    assert answer.content_type == "application/json"
+    assert tilt.post(b"{}", path="/slack/events").status == 404  # only the configured platform is served
+
+
+@pytest.mark.parametrize("case", ["other key", "tampered body", "no headers", "not hex"])
+def test_bad_signatures_get_401_and_do_nothing(tilt: Tilt, discord: DiscordStandIn, case: str) -> None:
+    command = slash("compare", tickers="SMH SPY")
+    body = json.dumps(command).encode()
+    headers = {
+        "other key": tilt.signed(body, SigningKey.generate()),
+        "tampered body": tilt.signed(body.replace(b"SMH SPY", b"QQQ SPY")),
+        "no headers": {},
+        "not hex": {**tilt.signed(body), "X-Signature-Ed25519": "zz" * 64},
+    }[case]
+    answer = tilt.post(body, headers=headers)
+    assert answer.status == 401
+    time.sleep(0.3)
+    assert not discord.calls_to(f"/webhooks/{APPLICATION_ID}/{command['token']}")
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+def test_compare_is_deferred_at_once_then_followed_up_with_embed_and_chart(tilt: Tilt, discord: DiscordStandIn,
+                                                                           prices_dir: Path) -> None:
+    command = slash("compare", tickers="SMH SPY", period="10y", benchmark="SPY")
+    answer = tilt.interact(command)
+    assert answer.status == 200 and answer.seconds < 3
+    assert answer.json() == {"type": 5} and answer.content_type == "application/json"
+
+    token = command["token"]
+    follow_up = discord.wait_for("POST", f"/webhooks/{APPLICATION_ID}/{token}")[0]
+    assert follow_up.status == 200 and follow_up.authorization == ""  # the interaction token is the authority
+    embed = follow_up.payload["embeds"][0]
+    rows = table_rows(embed["description"])
+    start, end, smh_cagr, spy_cagr = trailing_cagrs(prices_dir, "SMH", "SPY", 10)
+    assert rows["SMH"]["CAGR"] == f"{smh_cagr * 100:.1f}%" and rows["SPY"]["CAGR"] == f"{spy_cagr * 100:.1f}%"
+    assert embed["title"].startswith("SMH vs SPY, 10y") and "beat SPY" in embed["description"]
+    assert f"as of {end}" in embed["footer"]["text"] and "CSV folder prices" in embed["footer"]["text"]
+
+    filename, png = follow_up.files["files[0]"]
+    assert png.startswith(PNG_SIGNATURE)
+    [attachment] = follow_up.payload["attachments"]
+    assert attachment["id"] == 0 and attachment["filename"] == filename and "Growth of $10,000" in attachment["description"]
+    assert embed["image"]["url"] == f"attachment://{filename}"
+    buttons = [b for row in follow_up.payload["components"] for b in row["components"]]
+    assert [(b["label"], b["custom_id"]) for b in buttons] == [
+        ("1y", "/compare SMH vs SPY 1y"), ("5y", "/compare SMH vs SPY 5y"), ("max", "/compare SMH vs SPY max")]
+
+    [seen] = discord.visible(token)
+    assert not seen.ephemeral  # the result replaced the public "thinking…" placeholder
+
+
+def test_unknown_ticker_is_shown_only_to_the_requester(tilt: Tilt, discord: DiscordStandIn) -> None:
+    command = slash("compare", tickers="NOPE SPY")
+    assert tilt.interact(command).json() == {"type": 5}
+    token = command["token"]
+    follow_up = discord.wait_for("POST", f"/webhooks/{APPLICATION_ID}/{token}")[0]
+    deleted = discord.wait_for("DELETE", f"/webhooks/{APPLICATION_ID}/{token}/messages/@original")[0]
+    assert deleted.status == 204 and deleted.at < follow_up.at  # the placeholder goes first
+    assert follow_up.payload["flags"] == EPHEMERAL
+    [seen] = discord.visible(token)
+    assert seen.ephemeral
+    embed = seen.payload["embeds"][0]
+    assert "can't find the ticker NOPE" in embed["title"] and embed["title"].startswith("⚠️")
+    assert embed["fields"][0] == {"name": "Usage", "value": "`/compare TICKER [TICKER ...] [vs BENCH] [PERIOD]   e.g. /compare SMH SPY 10y`"}
+
+
+def test_valuation_and_help_options_become_command_text(tilt: Tilt, discord: DiscordStandIn) -> None:
+    valuation = slash("valuation", tickers="IJR", benchmark="SPY")
+    help_compare = slash("help", command="compare")
+    tilt.interact(valuation)
+    tilt.interact(help_compare)
+    embed = discord.wait_for("POST", f"/webhooks/{APPLICATION_ID}/{valuation['token']}")[0].payload["embeds"][0]
+    assert table_rows(embed["description"])["IJR"]["P/E"] == "15.9x"
+    help_reply = discord.wait_for("POST", f"/webhooks/{APPLICATION_ID}/{help_compare['token']}")[0].payload
+    assert help_reply["flags"] == EPHEMERAL and "**" not in help_reply["embeds"][0]["title"]
+    assert "/compare TICKER" in help_reply["embeds"][0]["title"] and "Periods:" in help_reply["embeds"][0]["description"]
+
+
+def test_options_become_the_routers_command_text_and_ids_the_caller() -> None:
+    def data(name: str, **options: str) -> dict[str, Any]:
+        return {"name": name, "options": [{"name": k, "type": 3, "value": v} for k, v in options.items()]}
+
+    assert command_text(data("compare", tickers="SMH SPY", period="10y", benchmark="SPY")) == "/compare SMH SPY vs SPY 10y"
+    assert command_text(data("watchlist", tickers="SMH SOXX", action="add")) == "/watchlist add SMH SOXX"
+    assert command_text(data("digest", schedule="weekly mon 08:00 Europe/London")) == "/digest weekly mon 08:00 Europe/London"
+    assert command_text(data("help")) == "/help"
+
+    in_server = slash("watchlist", user="11", channel="22")
+    assert caller(in_server) == Caller(platform="discord", team="777", channel="22", user="11", is_dm=False)
+    direct = {"type": 2, "channel_id": "33", "user": {"id": "11"}, "data": {}}
+    assert caller(direct) == Caller(platform="discord", team="dm", channel="33", user="11", is_dm=True)
+    assert caller(direct).owner.scope == "user:11"  # a DM's watchlist and digest are the person's own
+
+
+def test_direct_messages_work_too(tilt: Tilt, discord: DiscordStandIn) -> None:
+    command = slash("help")
+    del command["guild_id"], command["member"]
+    command["user"] = {"id": snowflake(), "username": "ana"}
+    assert tilt.interact(command).json() == {"type": 5}
+    assert "/compare" in json.dumps(reply_to(discord, command)["embeds"])
+
+
+def test_period_button_edits_the_message_in_place(tilt: Tilt, discord: DiscordStandIn, prices_dir: Path) -> None:
+    click = interaction(3, {"custom_id": "/compare SMH vs SPY 5y", "component_type": 2})
+    click["message"] = {"id": "5", "interaction_metadata": {"id": "4", "type": 2, "name": "compare"}}  # under a result
+    assert tilt.interact(click).json() == {"type": 6}
+    edit = discord.wait_for("PATCH", f"/webhooks/{APPLICATION_ID}/{click['token']}/messages/@original")[0]
+    _, _, smh_cagr, _ = trailing_cagrs(prices_dir, "SMH", "SPY", 5)
+    assert table_rows(edit.payload["embeds"][0]["description"])["SMH"]["CAGR"] == f"{smh_cagr * 100:.1f}%"
+    assert edit.files["files[0]"][1].startswith(PNG_SIGNATURE) and edit.payload["attachments"][0]["id"] == 0
+
+
+def test_a_button_under_a_channel_post_answers_below_it(tilt: Tilt, discord: DiscordStandIn) -> None:
+    click = interaction(3, {"custom_id": "/compare XLK vs SPY 1y", "component_type": 2})
+    click["message"] = {"id": "6", "author": {"id": APPLICATION_ID, "bot": True}}  # e.g. a digest, posted with the bot token
+    assert tilt.interact(click).json() == {"type": 5}
+    assert "XLK vs SPY" in reply_to(discord, click)["embeds"][0]["title"]
+    assert not discord.calls_to(f"/webhooks/{APPLICATION_ID}/{click['token']}/messages")  # the post is left alone
+
+
+def test_autocomplete_suggests_tickers(tilt: Tilt) -> None:
+    typing = interaction(4, {"name": "compare", "type": 1, "options": [
+        {"name": "tickers", "type": 3, "value": "smh so", "focused": True}]})
+    answer = tilt.interact(typing)
+    assert answer.status == 200 and answer.json()["type"] == 8
+    choices = answer.json()["data"]["choices"]
+    assert choices[0] == {"name": "smh SOXX · iShares Semiconductor ETF", "value": "smh SOXX"}
+    assert all(c["value"].startswith("smh ") for c in choices)
+
+    benchmark = interaction(4, {"name": "compare", "type": 1, "options": [
+        {"name": "tickers", "type": 3, "value": "SMH"}, {"name": "benchmark", "type": 3, "value": "", "focused": True}]})
+    choices = tilt.interact(benchmark).json()["data"]["choices"]
+    assert len(choices) == 25 and choices[0]["value"] == "SPY"
+    assert all(len(c["name"]) <= 100 and len(c["value"]) <= 100 for c in choices)
+
+
+def test_budget_says_slow_down_privately(tilt: Tilt, discord: DiscordStandIn) -> None:
+    user = str(uuid.uuid4().int)[:18]
+    answers = [tilt.interact(slash("help", user=user)) for _ in range(11)]
+    assert [a.json()["type"] for a in answers[:10]] == [5] * 10
+    throttled = answers[10].json()
+    assert throttled["type"] == 4 and throttled["data"]["flags"] == EPHEMERAL
+    assert "Slow down" in throttled["data"]["embeds"][0]["title"]
+
+
+def test_an_undeliverable_reply_becomes_an_apology(tilt: Tilt, discord: DiscordStandIn) -> None:
+    command = slash("compare", tickers="QQQ SPY", period="1y")
+    discord.fail_next("POST", f"/webhooks/{APPLICATION_ID}/{command['token']}", status=500)
+    tilt.interact(command)
+    failed, apology = discord.wait_for("POST", f"/webhooks/{APPLICATION_ID}/{command['token']}", count=2)
+    assert failed.status == 500 and apology.status == 200
+    assert "Discord would not take it" in apology.payload["embeds"][0]["title"]
+    assert BOT_TOKEN not in tilt.log.read_text() and command["token"] not in tilt.log.read_text()
+
+
+# --- registration, channel posts, limits -----------------------------------------------------
+
+
+def test_discord_register_sends_the_command_definitions(discord: DiscordStandIn, tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, str(ROOT / "bot.py"), "discord-register", "--guild", "555"],
+                            env=_env(discord, TILT_STATE_DIR=str(tmp_path)), cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Registered /compare /valuation /watchlist /digest /help in server 555."
+    call = discord.wait_for("PUT", f"/applications/{APPLICATION_ID}/guilds/555/commands")[0]
+    assert call.authorization == f"Bot {BOT_TOKEN}" and call.status == 200
+    commands = {c["name"]: {o["name"]: o for o in c.get("options", [])} for c in call.payload}
+    assert set(commands) == {"compare", "valuation", "watchlist", "digest", "help"}
+    compare = commands["compare"]
+    assert all(o["type"] == 3 for c in commands.values() for o in c.values())
+    assert compare["tickers"]["required"] and compare["tickers"]["autocomplete"] and compare["benchmark"]["autocomplete"]
+    assert [c["value"] for c in compare["period"]["choices"]] == ["1m", "3m", "6m", "ytd", "1y", "3y", "5y", "10y", "max"]
+    assert set(commands["valuation"]) == {"tickers", "benchmark"}
+    assert [c["value"] for c in commands["help"]["command"]["choices"]] == list(router.COMMANDS)
+    assert set(commands["watchlist"]) == {"action", "tickers"} and set(commands["digest"]) == {"schedule"}
+
+
+def test_discord_register_needs_the_bot_token(discord: DiscordStandIn, tmp_path: Path) -> None:
+    env = {k: v for k, v in _env(discord, TILT_STATE_DIR=str(tmp_path)).items() if k != "DISCORD_BOT_TOKEN"}
+    result = subprocess.run([sys.executable, str(ROOT / "bot.py"), "discord-register"], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "tilt: DISCORD_BOT_TOKEN is not set; Tilt needs it for this mode (see README, 'Add Tilt to Discord')."]
+
+
+def test_a_malformed_public_key_stops_serve_with_one_line(discord: DiscordStandIn, tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, str(ROOT / "bot.py"), "serve"], capture_output=True, text=True, timeout=60,
+                            env=_env(discord, DISCORD_PUBLIC_KEY="not-a-key", TILT_STATE_DIR=str(tmp_path)), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "tilt: DISCORD_PUBLIC_KEY must be the 64 hex digits of the application's public key (General Information)."]
+
+
+def test_post_to_channel_waits_out_a_rate_limit(discord: DiscordStandIn) -> None:
+    chart = Chart(png=PNG_SIGNATURE + b"chart", filename="digest chart.png", title="Digest", alt_text="A chart.")
+    reply = Reply(text="*Weekly digest*", table=Table(("Ticker", "1w"), (("SMH", "+2.0%"),)), chart=chart,
+                  actions=(Action("1y", "/compare SMH vs SPY 1y"),))
+    discord.fail_next("POST", "/channels/999/messages", retry_after=0.4)
+    posted = DiscordRest(discord.api_url, BOT_TOKEN).post_to_channel("999", reply)
+    limited, sent = discord.wait_for("POST", "/channels/999/messages", count=2)
+    assert limited.status == 429 and sent.status == 200 and sent.at - limited.at >= 0.4
+    assert sent.authorization == f"Bot {BOT_TOKEN}" and posted["channel_id"] == "999"
+    assert sent.payload["embeds"][0]["title"] == "Weekly digest" and "flags" not in sent.payload
+    assert sent.files == {"files[0]": ("digest_chart.png", PNG_SIGNATURE + b"chart")}
+    assert sent.payload["embeds"][0]["image"]["url"] == "attachment://digest_chart.png"
+
+
+def test_a_very_long_reply_still_fits_discords_limits(discord: DiscordStandIn) -> None:
+    rows = tuple((f"T{i:03d}", "12.3%", "4.5%") for i in range(400))
+    reply = Reply(text="*" + "headline " * 100 + "end*", table=Table(("Ticker", "Total", "CAGR"), rows),
+                  takeaway="takeaway " * 500, notes=("note " * 300,) * 3, footer="footer " * 1000,
+                  usage="usage " * 500, is_error=True, ephemeral=True)
+    sent = message(reply)
+    embed = sent.payload["embeds"][0]
+    assert "title" not in embed and embed["description"].startswith("**headline")  # too long for a title
+    assert len(embed["description"]) <= DESCRIPTION_LIMIT and embed["description"].count("```") == 2
+    size = len(embed["description"]) + len(embed["footer"]["text"]) + sum(len(f["name"]) + len(f["value"]) for f in embed["fields"])
+    assert size <= EMBED_TOTAL_LIMIT
+
+    posted = DiscordRest(discord.api_url, BOT_TOKEN).post_to_channel("1001", reply)
+    assert posted["embeds"] == sent.payload["embeds"]
+    short = message(Reply(text="x" * TITLE_LIMIT)).payload["embeds"][0]
+    assert short["title"] == "x" * TITLE_LIMIT
