@@ -7,22 +7,29 @@
     python bot.py serve                               Slack and/or Discord over HTTP on $PORT
     python bot.py socket                              Slack over Socket Mode ($SLACK_APP_TOKEN)
     python bot.py discord-register [--guild ID]       register the Discord slash commands
+    python bot.py scheduler                           post digests when they are due
+    python bot.py export [FILE] / import FILE         all team data as JSON, and back
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
+import json
 import logging
+import signal
 import sys
+import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from chat import console
 from config import ConfigError, Settings
 from errors import TiltError
-from handlers import router
+from handlers import digest, router
 from handlers.budget import Budget
+from handlers.reply import Reply
 from handlers.services import Services
 from market.cache import Cache, connect
 from market.cached import CachedMarket
@@ -30,6 +37,8 @@ from market.csvdir import CsvFolderProvider
 from market.demo import DemoProvider
 from market.provider import Provider
 from market.redis_server import redis_url
+from schedule.runner import DigestScheduler
+from store.teamdata import Subscription, TeamStore
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -69,7 +78,65 @@ def make_cache(settings: Settings) -> Iterator[Cache]:
 def make_services(settings: Settings, *, demo: bool = False, data_dir: Path | None = None) -> Iterator[Services]:
     provider = make_provider(settings, demo=demo, data_dir=data_dir)
     with make_cache(settings) as cache:
-        yield Services(market=CachedMarket(provider, cache), cache=cache, risk_free=settings.risk_free)
+        store = TeamStore(cache.client) if cache.client is not None else None
+        yield Services(market=CachedMarket(provider, cache), cache=cache, risk_free=settings.risk_free, team_store=store)
+
+
+# --- digests ------------------------------------------------------------------------------------
+
+
+def make_scheduler(settings: Settings, services: Services) -> DigestScheduler:
+    """The digest scheduler, posting through every platform whose bot token is set."""
+    posters: dict[str, Callable[[str, Reply], None]] = {}
+    if settings.slack_bot_token:
+        from chat.slack.app import channel_poster, web_client
+
+        posters["slack"] = channel_poster(web_client(settings.slack_bot_token, settings.slack_api_url))
+    if settings.discord_bot_token:
+        from chat.discord.rest import DiscordRest
+
+        posters["discord"] = DiscordRest(settings.discord_api_url, settings.discord_bot_token).post_to_channel
+    if not posters:
+        raise ConfigError("Neither SLACK_BOT_TOKEN nor DISCORD_BOT_TOKEN is set, so digests could not be posted.")
+
+    def post(subscription: Subscription, reply: Reply) -> None:
+        if subscription.platform not in posters:
+            raise LookupError(f"no {subscription.platform} token configured to post {subscription.id}")
+        posters[subscription.platform](subscription.channel, reply)
+
+    def build(subscription: Subscription, late: dt.timedelta | None) -> Reply:
+        return digest.build(services, services.store.watchlist(subscription.owner), late)
+
+    return DigestScheduler(services.store, build, post, now=lambda: dt.datetime.now(dt.timezone.utc))
+
+
+def run_scheduler(settings: Settings, services: Services) -> int:
+    scheduler = make_scheduler(settings, services)
+    stop = threading.Event()
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda *_: stop.set())
+    log.warning("Tilt scheduler running (every %gs)", settings.scheduler_interval)
+    scheduler.run_forever(stop, settings.scheduler_interval)
+    return 0
+
+
+def run_export(services: Services, target: str | None) -> int:
+    document = json.dumps(services.store.export(), indent=2, sort_keys=True)
+    if target:
+        Path(target).write_text(document + "\n")
+    else:
+        print(document)
+    return 0
+
+
+def run_import(services: Services, source: str) -> int:
+    try:
+        data = json.loads(Path(source).read_text())
+        written = services.store.import_(data)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ConfigError(f"{source} is not a Tilt export ({error}).") from None
+    print(f"Restored {written} keys of team data from {source}.")
+    return 0
 
 
 def slack_app(settings: Settings, services: Services) -> App:
@@ -134,6 +201,10 @@ def run_http(settings: Settings, services: Services) -> int:
     from chat.web import serve, wsgi_app
 
     routes = http_routes(settings, services)
+    if settings.scheduler_inprocess:
+        stop = threading.Event()  # a daemon thread: it ends with the server
+        threading.Thread(target=make_scheduler(settings, services).run_forever,
+                         args=(stop, settings.scheduler_interval), name="tilt-scheduler", daemon=True).start()
     log.warning("Tilt listening on port %d (POST %s, GET /healthz, GET /metrics)", settings.port, ", ".join(routes))
     serve(wsgi_app(routes, services.cache.ping), settings.port)
     return 0
@@ -161,6 +232,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     con.add_argument("command", nargs="*", help='e.g. "/compare SMH SPY 10y"; none opens a prompt')
     commands.add_parser("serve", parents=[data], help="Slack and/or Discord over HTTP on $PORT")
     commands.add_parser("socket", parents=[data], help="Slack over Socket Mode")
+    commands.add_parser("scheduler", parents=[data], help="post digests when they are due")
+    export = commands.add_parser("export", help="write all team data (watchlists, digests) as JSON")
+    export.add_argument("file", nargs="?", help="where to write it; standard output when left out")
+    restore = commands.add_parser("import", help="restore team data from an export")
+    restore.add_argument("file")
     discord_register = commands.add_parser("discord-register", help="register the Discord slash commands")
     discord_register.add_argument("--guild", metavar="ID", help="only in this server (appears at once; for trying Tilt out)")
     return parser.parse_args(argv)
@@ -174,7 +250,13 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()
         if args.mode == "discord-register":  # needs no market or cache
             return run_discord_register(settings, args.guild)
-        with make_services(settings, demo=args.demo, data_dir=args.data_dir) as services:
+        with make_services(settings, demo=getattr(args, "demo", False), data_dir=getattr(args, "data_dir", None)) as services:
+            if args.mode == "scheduler":
+                return run_scheduler(settings, services)
+            if args.mode == "export":
+                return run_export(services, args.file)
+            if args.mode == "import":
+                return run_import(services, args.file)
             if args.mode == "serve":
                 return run_http(settings, services)
             if args.mode == "socket":

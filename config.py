@@ -30,6 +30,8 @@ class Settings:
     state_dir: Path
     risk_free: float
     port: int = 3000
+    scheduler_inprocess: bool = False
+    scheduler_interval: float = 15.0
     slack_api_url: str = SLACK_API_URL
     # Secrets: kept out of repr() so a logged Settings never shows them.
     slack_bot_token: str | None = field(default=None, repr=False)
@@ -53,6 +55,8 @@ class Settings:
             state_dir=Path(env.get("TILT_STATE_DIR") or Path.home() / ".local" / "state" / "tilt"),
             risk_free=_rate("TILT_RISK_FREE", env.get("TILT_RISK_FREE", "0")),
             port=_port(env.get("PORT", "3000")),
+            scheduler_inprocess=_scheduler_mode(env.get("TILT_SCHEDULER", "")),
+            scheduler_interval=_seconds("TILT_SCHEDULER_INTERVAL", env.get("TILT_SCHEDULER_INTERVAL", "15")),
             slack_api_url=_url("SLACK_API_URL", env.get("SLACK_API_URL") or SLACK_API_URL),
             slack_bot_token=_token("SLACK_BOT_TOKEN", env.get("SLACK_BOT_TOKEN"), "xoxb-"),
             slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
@@ -112,6 +116,22 @@ def _port(value: str) -> int:
     if not value.isdigit() or not 0 < int(value) < 65536:
         raise ConfigError(f"PORT must be a TCP port number (got {value!r}).")
     return int(value)
+
+
+def _scheduler_mode(value: str) -> bool:
+    if value not in ("", "inprocess"):
+        raise ConfigError(f"TILT_SCHEDULER must be 'inprocess' or unset (got {value!r}).")
+    return value == "inprocess"
+
+
+def _seconds(name: str, value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= 3600:
+        raise ConfigError(f"{name} must be a number of seconds between 0 and 3600 (got {value!r}).")
+    return seconds
 
 
 def _rate(name: str, value: str) -> float:

@@ -54,6 +54,8 @@ def handle(text: str, services: Services, caller: Caller) -> Reply:
     if verb == "now" and len(words) == 1:
         return build(services, services.store.watchlist(caller.owner))
     schedule = parse_schedule(words)
+    if caller.platform == "console":
+        raise BadRequest("Scheduled digests are posted to Slack or Discord channels; here, use `/digest now`.")
     services.store.subscribe(caller.owner, caller.channel, schedule.to_dict())
     upcoming = next_due(schedule, services.market.now())
     when = f" The next one is due {upcoming:%a %d %b %H:%M %Z}." if upcoming else ""

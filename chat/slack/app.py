@@ -223,6 +223,15 @@ def post_public(client: WebClient, where: Where, reply: Reply) -> bool:
     return True
 
 
+def channel_poster(client: WebClient) -> Callable[[str, Reply], None]:
+    """Posting to a channel by id, as digests do; raises when Tilt may not post there (so it is retried)."""
+    def post(channel: str, reply: Reply) -> None:
+        if not post_public(client, Where(channel=channel, user=""), reply):
+            raise PermissionError(f"Tilt is not a member of Slack channel {channel}")
+
+    return post
+
+
 def upload_chart(client: WebClient, where: Where, reply: Reply) -> None:
     """The chart as a file in the channel (or thread): files.getUploadURLExternal, upload, complete."""
     chart = reply.chart

@@ -1,0 +1,83 @@
+"""The scheduler and team-data commands as processes: ``bot.py scheduler``, ``export``, ``import``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from market.cache import connect
+from market.redis_server import EmbeddedRedis
+from schedule.timing import Schedule
+from store.teamdata import Owner, TeamStore
+from tests.conftest import ROOT
+from tests.slack_standin import SlackStandIn
+
+OWNER = Owner(platform="slack", team="T0TEST", scope="channel:CDIGEST")
+
+
+def environment(redis_url: str, state: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MARKET_", "REDIS_", "TILT_", "DISCORD_"))}
+    return {**env, "REDIS_URL": redis_url, "TILT_STATE_DIR": str(state), **extra}
+
+
+def test_two_scheduler_processes_post_a_due_digest_once(tmp_path: Path, prices_dir: Path) -> None:
+    redis = EmbeddedRedis(tmp_path / "redis")
+    store = TeamStore(connect(redis.url))
+    now = dt.datetime.now(dt.timezone.utc)
+    due = now - dt.timedelta(minutes=1)
+    # Weekly on today's weekday: due whatever the exchange does today, so the test runs on any date.
+    schedule = Schedule(kind="weekly", at=f"{due:%H:%M}", tz="UTC", weekday=due.weekday())
+    store.add_to_watchlist(OWNER, ["XLE"])
+    subscription = store.subscribe(OWNER, "CDIGEST", schedule.to_dict())
+    key = store.key(OWNER, "digest")
+    store.client.hset(key, "subscription", json.dumps({**json.loads(store.client.hget(key, "subscription")),
+                                                        "created_at": (now - dt.timedelta(days=1)).timestamp()}))
+    with SlackStandIn() as slack:
+        env = environment(redis.url, tmp_path / "state", SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL=slack.api_url,
+                          MARKET_DATA_DIR=str(prices_dir), TILT_SCHEDULER_INTERVAL="0.2")
+        schedulers = [subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "scheduler"], env=env, cwd=tmp_path,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        try:
+            posts = slack.wait_for("chat.postMessage", timeout=60)
+            slack.wait_for("files.completeUploadExternal", timeout=30)
+            time.sleep(2.0)  # ten more ticks of each process: nothing more may be posted
+            posts = slack.of("chat.postMessage")
+        finally:
+            for process in schedulers:
+                process.terminate()
+            logs = [process.communicate(timeout=10)[1] for process in schedulers]
+            redis.close()
+    assert len(posts) == 1, logs
+    assert posts[0].body["channel"] == subscription.channel and "Market digest" in posts[0].body["text"]
+    assert "XLE" in posts[0].body["text"]  # the conversation's watchlist is in it
+    assert all(process.returncode == 0 for process in schedulers)  # SIGTERM stops them cleanly
+
+
+def test_export_then_import_through_the_command_line(tmp_path: Path) -> None:
+    redis = EmbeddedRedis(tmp_path / "redis")
+    try:
+        store = TeamStore(connect(redis.url))
+        store.add_to_watchlist(OWNER, ["SMH", "IWM"])
+        store.subscribe(OWNER, "CDIGEST", Schedule(kind="daily", at="08:30", tz="America/New_York").to_dict())
+        env = environment(redis.url, tmp_path / "state", MARKET_DATA_DIR=str(tmp_path))
+        exported = tmp_path / "tilt.json"
+        run = lambda *args: subprocess.run([sys.executable, str(ROOT / "bot.py"), *args], env=env, cwd=tmp_path,  # noqa: E731
+                                           capture_output=True, text=True, timeout=60)
+        assert run("export", str(exported)).returncode == 0
+        store.client.flushdb()
+        restored = run("import", str(exported))
+        assert restored.returncode == 0 and "Restored" in restored.stdout
+        assert store.watchlist(OWNER) == ["SMH", "IWM"]
+        assert store.subscription(OWNER).schedule["at"] == "08:30"
+        assert json.loads(run("export").stdout) == json.loads(exported.read_text())
+        bad = tmp_path / "bad.json"
+        bad.write_text("{not json")
+        refused = run("import", str(bad))
+        assert refused.returncode == 2 and refused.stderr.startswith("tilt: ") and "Traceback" not in refused.stderr
+    finally:
+        redis.close()
