@@ -14,13 +14,11 @@ reply cache too).  Then:
 1. **Ack latency**: time from sending ``POST /slack/events`` to receiving its HTTP
    200 ("Working on it…"), measured by the client, at 1, 10 and 50 concurrent
    senders (a ``ThreadPoolExecutor`` of that many workers, 400 warm commands per
-   level).  Each level is drained (every result, chart and response_url call
-   recorded) before the next starts.  Beside it, the server's own view
-   (``tilt_ack_seconds`` from ``/metrics``: the share of acks the WSGI app produced
-   within 100 ms, and the bucket holding their p99), which leaves out waitress's
-   task queue, the TCP accept queue and the client; and "early delete": how often
-   the response_url call that deletes the "Working on it…" line reached the
-   stand-in before that line's own ack had reached the sender.
+   level).  Each level is drained (every result and chart recorded) before the
+   next starts.  Beside it, the server's own view (``tilt_ack_seconds`` from
+   ``/metrics``: the share of acks the WSGI app produced within 100 ms, and the
+   bucket holding their p99), which leaves out waitress's task queue, the TCP
+   accept queue and the client.
 2. **Request -> posted result**: from sending the command to the stand-in
    recording ``chat.postMessage`` for that command's channel (``Call.at``; the
    stand-in runs in this process, so both clocks are the same ``time.monotonic``),
@@ -138,7 +136,6 @@ class Sent:
     ack_text: str = ""
     posted_at: float | None = None
     chart_at: float | None = None
-    deleted_at: float | None = None  # response_url {"delete_original": true} for the "Working on it…" line
     problem: str | None = None
 
     @property
@@ -148,11 +145,6 @@ class Sent:
     @property
     def posted_ms(self) -> float:
         return (self.posted_at - self.sent_at) * 1000 if self.posted_at is not None else float("nan")
-
-    @property
-    def delete_before_ack(self) -> bool:
-        """The working line was deleted (response_url) before its own ack had reached the sender."""
-        return self.deleted_at is not None and self.deleted_at < self.sent_at + self.ack_seconds
 
     @property
     def chart_ms(self) -> float:
@@ -201,9 +193,9 @@ class Sender:
         return sent
 
     def wait_posted(self, sent: Sent, deadline: float) -> None:
-        """Fill in when the result, its chart and the "delete the working line" response reached the stand-in.
+        """Fill in when the result and its chart reached the stand-in.
 
-        Waiting for all three before moving on keeps one measurement's deliveries out of the next one's.
+        Waiting for both before moving on keeps one measurement's deliveries out of the next one's.
         """
         if sent.problem or sent.throttled:
             return
@@ -215,9 +207,6 @@ class Sender:
         sent.posted_at = post.at
         done = self.slack.first_call("files.completeUploadExternal", sent.channel, deadline)
         sent.chart_at = done.at if done else None
-        response = self.slack.first_call("response", sent.response, deadline)
-        if response is not None and response.body.get("delete_original"):
-            sent.deleted_at = response.at
 
 
 # --- figures ----------------------------------------------------------------------------------
@@ -303,7 +292,6 @@ def ack_latency(sender: Sender, tilt: Tilt, slack: RecordingStandIn) -> list[dic
             "send_s": acked - started,
             "drain_s": (max(posted) - started) if posted else float("nan"),
             "unposted": sum(1 for s in sents if s.posted_at is None), "problems": problems(sents),
-            "early_delete": sum(1 for s in sents if s.delete_before_ack),
         })
     slack.forget()
     return rows
@@ -337,7 +325,7 @@ def sustained(sender: Sender) -> dict:
         "throttled": sum(1 for s in sents if s.throttled), "failed": sum(1 for s in sents if s.status != 200),
         "ack_p50": pct([s.ack_seconds * 1000 for s in sents], 50), "ack_p99": pct([s.ack_seconds * 1000 for s in sents], 99),
         "posted_p50": pct([s.posted_ms for s in sents], 50), "posted_p90": pct([s.posted_ms for s in sents], 90),
-        "problems": problems(sents), "early_delete": sum(1 for s in sents if s.delete_before_ack),
+        "problems": problems(sents),
     }
 
 
@@ -432,16 +420,13 @@ def run(tilt: Tilt, slack: RecordingStandIn, fresh: Fresh, redis_label: str) -> 
     print(f"\n1. Ack latency: signed POST /slack/events -> HTTP 200, {ACK_REQUESTS} warm /compare per level")
     print("  (server: acks produced by the WSGI app itself, from /metrics tilt_ack_seconds: share within 100 ms, and")
     print("   the histogram bucket holding its p99; the rest of the client's figure is waitress's queue and the network;")
-    print("   all posted: from the level's first send to its last chat.postMessage; early delete: the response_url call")
-    print("   deleting the \"Working on it…\" line reached Slack before that line's own ack had reached the sender)")
-    print("  concurrent   p50 ms   p99 ms   max ms   non-200  throttled   server <=100ms  server p99   sending s  all posted s"
-          "  early delete")
+    print("   all posted: from the level's first send to its last chat.postMessage)")
+    print("  concurrent   p50 ms   p99 ms   max ms   non-200  throttled   server <=100ms  server p99   sending s  all posted s")
     rows = ack_latency(sender, tilt, slack)
     for r in rows:
         bound = "n/a" if r["server_p99"] != r["server_p99"] else f"<={r['server_p99']:.0f} ms"
         line = (f"  {r['level']:>10}  {ms(r['p50'])}  {ms(r['p99'])}  {ms(r['max'])}   {r['failed']:>7}  {r['throttled']:>9}"
-                f"   {r['server_within'] * 100:>13.0f}%  {bound:>10}   {r['send_s']:>9.2f}  {r['drain_s']:>12.2f}"
-                f"  {r['early_delete']:>8}/{ACK_REQUESTS}")
+                f"   {r['server_within'] * 100:>13.0f}%  {bound:>10}   {r['send_s']:>9.2f}  {r['drain_s']:>12.2f}")
         if r["unposted"]:
             line += f"   ({r['unposted']} not posted: {r['problems']})"
         print(line)
@@ -464,9 +449,6 @@ def run(tilt: Tilt, slack: RecordingStandIn, fresh: Fresh, redis_label: str) -> 
     print(f"  cold data: /compare NEW SPY 10y, NEW never fetched before ({', '.join(t.split()[0] for t in cold_data)})")
     print(f"  cold reply, warm data: {len(cold_reply)} warmed pairs over periods never asked (1y..20y);"
           " warm reply: those again")
-    print("  \"Working on it…\" deleted (response_url) before its own ack reached the sender: "
-          + ", ".join(f"{label} {sum(x.delete_before_ack for x in group)}/{len(group)}" for label, group in
-                      (("cold data", cold_data_sents), ("cold reply", cold_reply_sents), ("warm reply", warm_sents))))
     print(f"  target: warm result posted <= {TARGET_WARM_POSTED_P50_MS:.0f} ms p50 -> {warm_p50:.1f} ms, "
           f"{verdict(warm_p50 <= TARGET_WARM_POSTED_P50_MS)}")
     slack.forget()
@@ -476,7 +458,7 @@ def run(tilt: Tilt, slack: RecordingStandIn, fresh: Fresh, redis_label: str) -> 
     print(f"  {s['posted']}/{SUSTAINED_COMMANDS} posted in {s['span']:.2f} s: {s['rate']:.1f} results posted/s "
           f"({s['chart_rate']:.1f} charts/s); ack p50 {s['ack_p50']:.1f} ms, p99 {s['ack_p99']:.1f} ms; "
           f"request -> posted p50 {s['posted_p50']:.0f} ms, p90 {s['posted_p90']:.0f} ms")
-    print(f"  throttled: {s['throttled']}, non-200 acks: {s['failed']}, early delete: {s['early_delete']}"
+    print(f"  throttled: {s['throttled']}, non-200 acks: {s['failed']}"
           + (f"; {s['problems']}" if s["problems"] else ""))
     slack.forget()
     report_log(tilt.log.read_text(errors="replace"))
