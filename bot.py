@@ -53,7 +53,9 @@ def make_provider(settings: Settings, *, demo: bool, data_dir: Path | None) -> P
     folder = data_dir or settings.market_data_dir
     if folder is not None:
         return CsvFolderProvider(folder)
-    from market.yahoo import YahooProvider  # imports yfinance, which the offline paths never need
+    from market.yahoo import (
+        YahooProvider,  # imports yfinance, which the offline paths never need
+    )
 
     return YahooProvider(api_url=settings.yahoo_api_url, cache_dir=settings.state_dir / "yfinance")
 

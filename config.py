@@ -13,7 +13,6 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
-
 SLACK_API_URL = "https://slack.com/api/"
 DISCORD_API_URL = "https://discord.com/api/v10"
 

@@ -13,7 +13,13 @@ import pandas as pd
 from analysis.drawdown import MaxDrawdown, max_drawdown
 from analysis.returns import cagr, simple_returns, total_return
 from analysis.risk import (
-    annual_volatility, beta, correlation, information_ratio, sharpe_ratio, sortino_ratio, tracking_error,
+    annual_volatility,
+    beta,
+    correlation,
+    information_ratio,
+    sharpe_ratio,
+    sortino_ratio,
+    tracking_error,
 )
 
 METRICS = (

@@ -24,7 +24,7 @@ def latest_signals(prices: pd.DataFrame, benchmark: str) -> pd.DataFrame:
     """One row per ticker, one boolean column per signal in the module docstring (last session only)."""
     high = prices.rolling(YEAR, min_periods=YEAR).max()
     low = prices.rolling(YEAR, min_periods=YEAR).min()
-    today, yesterday = prices.iloc[-1], prices.iloc[-2]
+    today = prices.iloc[-1]
     signals = {
         "new_high": (today >= high.iloc[-1]) & (today > high.iloc[-2]),
         "new_low": (today <= low.iloc[-1]) & (today < low.iloc[-2]),

@@ -309,7 +309,6 @@ def time_to_post(sender: Sender, texts: list[str]) -> list[Sent]:
 
 def sustained(sender: Sender) -> dict:
     texts = [WARM_COMMANDS[i % len(WARM_COMMANDS)] for i in range(SUSTAINED_COMMANDS)]
-    started = time.monotonic()
     with ThreadPoolExecutor(max_workers=SUSTAINED_WORKERS) as pool:
         sents = list(pool.map(sender.send, texts))
     deadline = time.monotonic() + POST_TIMEOUT

@@ -6,11 +6,11 @@ from analysis.charts import ChartLabels, compare_chart
 from analysis.compare import Comparison, compare
 from analysis.returns import years_between
 from analysis.takeaway import compare_takeaway
+from handlers.caller import Caller
 from handlers.format import percent, ratio, years
 from handlers.parse import CompareRequest, parse_compare
 from handlers.prices import prices_for_period, window_notes
 from handlers.reply import Action, Chart, Reply, Table
-from handlers.caller import Caller
 from handlers.reply_cache import cached_reply
 from handlers.services import Services
 

@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
-from analysis.signals import latest_signals
 from analysis.returns import trailing_returns
+from analysis.signals import latest_signals
 from errors import BadRequest, DataUnavailable
 from handlers.caller import Caller
 from handlers.format import multiple, percent

@@ -12,7 +12,8 @@ import logging
 from typing import Callable
 
 from errors import BadRequest, TiltError, UnknownTicker
-from handlers import compare, digest, help as help_command, rotation, valuation, watchlist
+from handlers import compare, digest, rotation, valuation, watchlist
+from handlers import help as help_command
 from handlers.caller import LOCAL, Caller
 from handlers.reply import Reply, error_reply
 from handlers.services import Services

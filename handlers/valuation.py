@@ -8,10 +8,10 @@ import pandas as pd
 
 from analysis.takeaway import valuation_takeaway
 from analysis.valuation import valuation_gaps
+from handlers.caller import Caller
 from handlers.format import NOT_AVAILABLE, money, multiple, percent
 from handlers.parse import ValuationRequest, parse_valuation
 from handlers.reply import Reply, Table
-from handlers.caller import Caller
 from handlers.reply_cache import cached_reply
 from handlers.services import Services
 from market.provider import Fundamentals

@@ -35,8 +35,10 @@ import time
 from dataclasses import dataclass, field
 from email import policy
 from email.parser import BytesParser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.servers import LocalServer
 
 API_PREFIX = "/api/v10"
 EPHEMERAL = 64
@@ -69,7 +71,7 @@ class Seen:
     deleted: bool = False
 
 
-class DiscordStandIn:
+class DiscordStandIn(LocalServer):
     def __init__(self, bot_token: str = "test-bot-token") -> None:
         self.bot_token = bot_token
         self.calls: list[Call] = []
@@ -79,20 +81,8 @@ class DiscordStandIn:
         self._failures: list[tuple[str, str, int, float]] = []
         self._ids = 1000
         self._lock = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self._server.server_port}"
+        super().__init__(self._handler())
         self.api_url = self.base + API_PREFIX
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> "DiscordStandIn":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
 
     # --- for tests ---------------------------------------------------------------------------
 

@@ -18,9 +18,11 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
+
+from tests.servers import LocalServer
 
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
@@ -34,7 +36,7 @@ class Call:
     at: float = field(default_factory=time.monotonic)
 
 
-class SlackStandIn:
+class SlackStandIn(LocalServer):
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.uploads: dict[str, bytes] = {}
@@ -43,20 +45,8 @@ class SlackStandIn:
         self._failures: dict[str, list[tuple[int, int]]] = {}
         self._lock = threading.Condition()
         self._file_counter = 0
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self._server.server_port}"
+        super().__init__(self._handler())
         self.api_url = f"{self.base}/api/"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> "SlackStandIn":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
 
     # --- for tests ---------------------------------------------------------------------------
 

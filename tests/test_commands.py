@@ -18,13 +18,12 @@ from errors import DataUnavailable
 from handlers import router
 from handlers.reply import Reply
 from handlers.services import Services
-from market.cache import Cache
+from market.cache import Cache, connect
 from market.cached import CachedMarket
 from market.calendar import NEW_YORK
 from market.csvdir import CsvFolderProvider
 from market.demo import DemoProvider
 from market.redis_server import EmbeddedRedis
-from market.cache import connect
 from tests.expected import closes, trailing_cagrs
 from tests.test_cache import Recording
 

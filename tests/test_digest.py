@@ -10,7 +10,6 @@ import uuid
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pandas as pd
 import pytest
 import redis as redis_py
 

@@ -13,21 +13,24 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 from nacl.signing import SigningKey
 
-from chat.discord.embeds import DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT, TITLE_LIMIT, message
+from chat.discord.embeds import (
+    DESCRIPTION_LIMIT,
+    EMBED_TOTAL_LIMIT,
+    TITLE_LIMIT,
+    message,
+)
 from chat.discord.interactions import caller
 from chat.discord.register import command_text
 from chat.discord.rest import DiscordRest
@@ -37,22 +40,12 @@ from handlers.reply import Action, Chart, Reply, Table
 from tests.conftest import ROOT
 from tests.discord_standin import DiscordStandIn
 from tests.expected import trailing_cagrs
+from tests.servers import Answer, ServeProcess, send
 
 APPLICATION_ID = "424242424242424242"
 BOT_TOKEN = "test-bot-token"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EPHEMERAL = 64
-
-
-@dataclass
-class Answer:
-    status: int
-    body: bytes
-    content_type: str
-    seconds: float
-
-    def json(self) -> Any:
-        return json.loads(self.body)
 
 
 def _env(standin: DiscordStandIn, **settings: str) -> dict[str, str]:
@@ -62,42 +55,19 @@ def _env(standin: DiscordStandIn, **settings: str) -> dict[str, str]:
             "DISCORD_BOT_TOKEN": BOT_TOKEN, **settings}
 
 
-class Tilt:
+class Tilt(ServeProcess):
     """A running ``bot.py serve`` process and the means to talk to it as Discord does."""
 
     def __init__(self, discord: DiscordStandIn, redis_url: str, prices_dir: Path, state: Path) -> None:
         self.key = SigningKey.generate()
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = _env(discord, DISCORD_PUBLIC_KEY=self.key.verify_key.encode().hex(), PORT=str(self.port),
+        env = _env(discord, DISCORD_PUBLIC_KEY=self.key.verify_key.encode().hex(),
                    MARKET_DATA_DIR=str(prices_dir), REDIS_URL=redis_url, TILT_STATE_DIR=str(state))
-        state.mkdir(parents=True, exist_ok=True)
-        self.log = state / "serve.log"
-        self.process = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "serve"], env=env, cwd=state,
-                                        stdout=subprocess.DEVNULL, stderr=self.log.open("w"))
-        self._wait_until_up()
-
-    def _wait_until_up(self) -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"bot.py serve exited: {self.log.read_text()}")
-            try:
-                if self.send(urllib.request.Request(self.url + "/healthz")).status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("bot.py serve did not come up")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
+        super().__init__(env, state)
 
     def post(self, body: bytes, *, headers: dict[str, str] | None = None, path: str = "/discord/interactions") -> Answer:
         request = urllib.request.Request(self.url + path, data=body, method="POST",
                                          headers={"Content-Type": "application/json", **(headers or {})})
-        return self.send(request)
+        return send(request)
 
     def signed(self, body: bytes, key: SigningKey | None = None) -> dict[str, str]:
         timestamp = str(int(time.time()))
@@ -107,22 +77,6 @@ class Tilt:
     def interact(self, interaction: dict[str, Any]) -> Answer:
         body = json.dumps(interaction).encode()
         return self.post(body, headers=self.signed(body))
-
-    @staticmethod
-    def send(request: urllib.request.Request) -> Answer:
-        started = time.monotonic()
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return Answer(response.status, response.read(), response.headers.get("Content-Type", ""),
-                              time.monotonic() - started)
-        except urllib.error.HTTPError as error:
-            return Answer(error.code, error.read(), error.headers.get("Content-Type", ""), time.monotonic() - started)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

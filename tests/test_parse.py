@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from errors import BadRequest
 from handlers.parse import MAX_TICKERS, parse_compare, parse_valuation

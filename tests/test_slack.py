@@ -13,14 +13,10 @@ import hashlib
 import hmac
 import json
 import os
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlencode
@@ -28,59 +24,23 @@ from urllib.parse import urlencode
 import pytest
 
 from market.redis_server import EmbeddedRedis
-from tests.conftest import ROOT
 from tests.expected import trailing_cagrs
+from tests.servers import Answer, ServeProcess, send
 from tests.slack_standin import SlackStandIn
 
 SECRET = "test-signing-secret"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-@dataclass
-class Answer:
-    status: int
-    body: bytes
-    seconds: float
-
-    def json(self) -> dict:
-        return json.loads(self.body)
-
-
-class Tilt:
+class Tilt(ServeProcess):
     """A running ``bot.py serve`` process and the means to talk to it as Slack does."""
 
     def __init__(self, slack: SlackStandIn, redis_url: str, prices_dir: Path, state: Path) -> None:
         self.slack = slack
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MARKET_", "REDIS_"))}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MARKET_", "REDIS_", "DISCORD_"))}
         env.update(SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=slack.api_url,
-                   PORT=str(self.port), MARKET_DATA_DIR=str(prices_dir), REDIS_URL=redis_url, TILT_STATE_DIR=str(state))
-        self.log = state / "serve.log"
-        state.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "serve"], env=env, cwd=state,
-                                        stdout=subprocess.DEVNULL, stderr=self.log.open("w"))
-        self._wait_until_up()
-
-    def _wait_until_up(self) -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"bot.py serve exited: {self.log.read_text()}")
-            try:
-                if self.get("/healthz").status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("bot.py serve did not come up")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
-
-    def get(self, path: str) -> Answer:
-        return self._send(urllib.request.Request(self.url + path))
+                   MARKET_DATA_DIR=str(prices_dir), REDIS_URL=redis_url, TILT_STATE_DIR=str(state))
+        super().__init__(env, state)
 
     def post(self, body: str, *, timestamp: int | None = None, secret: str = SECRET, content_type: str | None = None) -> Answer:
         """POST ``body`` to /slack/events, signed as Slack signs it (v0, HMAC-SHA256 of ``v0:ts:body``)."""
@@ -89,7 +49,7 @@ class Tilt:
         request = urllib.request.Request(self.url + "/slack/events", data=body.encode(), method="POST", headers={
             "Content-Type": content_type or "application/x-www-form-urlencoded",
             "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature})
-        return self._send(request)
+        return send(request)
 
     def command(self, command: str, text: str, *, channel: str, user: str = "U1", response: str | None = None, **signing) -> Answer:
         form = {"token": "deprecated", "team_id": "T0TEST", "team_domain": "tilt-test", "channel_id": channel,
@@ -112,21 +72,6 @@ class Tilt:
                     "event_id": f"Ev{uuid.uuid4().hex[:10]}", "event_time": int(time.time()), "event": event,
                     "authorizations": [{"team_id": "T0TEST", "user_id": "U0TILT", "is_bot": True}]}
         return self.post(json.dumps(envelope), content_type="application/json")
-
-    @staticmethod
-    def _send(request: urllib.request.Request) -> Answer:
-        started = time.monotonic()
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return Answer(response.status, response.read(), time.monotonic() - started)
-        except urllib.error.HTTPError as error:
-            return Answer(error.code, error.read(), time.monotonic() - started)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -230,7 +175,7 @@ def test_badly_signed_or_stale_requests_get_401_and_do_nothing(tilt: Tilt, slack
 
 def test_unsigned_request_gets_401(tilt: Tilt) -> None:
     request = urllib.request.Request(tilt.url + "/slack/events", data=b"command=%2Fhelp", method="POST")
-    assert Tilt._send(request).status == 401
+    assert send(request).status == 401
 
 
 def test_budget_says_slow_down(tilt: Tilt, slack: SlackStandIn) -> None:

@@ -32,7 +32,8 @@ from handlers import router
 from handlers.budget import Budget
 from handlers.caller import Caller
 from handlers.reply import Reply, error_reply
-from metrics import COMMAND_SECONDS, COMMANDS as COMMAND_COUNT
+from metrics import COMMAND_SECONDS
+from metrics import COMMANDS as COMMAND_COUNT
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,99 @@
+"""Servers the tests start and stop themselves: stand-ins for outside APIs, and ``bot.py serve``."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import ROOT
+
+
+class LocalServer:
+    """An HTTP server on 127.0.0.1 (a free port) in a thread, running inside ``with``."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+@dataclass
+class Answer:
+    """An HTTP answer as the client saw it, and how long it took."""
+
+    status: int
+    body: bytes
+    content_type: str
+    seconds: float
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def send(request: urllib.request.Request) -> Answer:
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return Answer(response.status, response.read(), response.headers.get("Content-Type", ""),
+                          time.monotonic() - started)
+    except urllib.error.HTTPError as error:
+        return Answer(error.code, error.read(), error.headers.get("Content-Type", ""), time.monotonic() - started)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class ServeProcess:
+    """``python bot.py serve`` as a real process on a free port, from start until ``stop``."""
+
+    def __init__(self, env: dict[str, str], state: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        state.mkdir(parents=True, exist_ok=True)
+        self.log = state / "serve.log"
+        self.process = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "serve"], env={**env, "PORT": str(self.port)},
+                                        cwd=state, stdout=subprocess.DEVNULL, stderr=self.log.open("w"))
+        self._wait_until_up()
+
+    def _wait_until_up(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"bot.py serve exited: {self.log.read_text()}")
+            try:
+                if self.get("/healthz").status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("bot.py serve did not come up")
+
+    def get(self, path: str) -> Answer:
+        return send(urllib.request.Request(self.url + path))
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
