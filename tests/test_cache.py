@@ -92,14 +92,20 @@ def test_a_repeated_request_is_served_from_redis(shared_market, cache: Cache) ->
     pd.testing.assert_frame_equal(again["SMH"], first["SMH"].loc["2021-01-01":], check_freq=False)
 
 
-def test_a_new_trading_day_fetches_only_the_new_bars(tmp_path: Path, prices_dir: Path, cache: Cache) -> None:
+@pytest.fixture
+def friday_market(tmp_path: Path, prices_dir: Path, cache: Cache) -> tuple[Path, Recording, Clock, CachedMarket]:
+    """IWM up to Friday 2026-07-10 in a folder of its own, fetched into the cache that evening."""
     folder = tmp_path / "prices"
     write_folder(folder, prices_dir, "IWM", "2026-07-10")
     provider = Recording(CsvFolderProvider(folder))
     clock = Clock(at_new_york("2026-07-10", 18))
     market = CachedMarket(provider, cache, now=clock)
     market.bars(["IWM"], dt.date(2026, 1, 1), dt.date(2026, 7, 10))
+    return folder, provider, clock, market
 
+
+def test_a_new_trading_day_fetches_only_the_new_bars(friday_market, prices_dir: Path) -> None:
+    folder, provider, clock, market = friday_market
     full = write_folder(folder, prices_dir, "IWM", "2026-07-13")
     clock.when = at_new_york("2026-07-13", 18)
     result = market.bars(["IWM"], dt.date(2026, 1, 1), dt.date(2026, 7, 13))
@@ -107,13 +113,8 @@ def test_a_new_trading_day_fetches_only_the_new_bars(tmp_path: Path, prices_dir:
     assert result["IWM"]["Adj Close"].tolist() == full.loc["2026-01-01":, "Adj Close"].tolist()
 
 
-def test_before_the_next_close_nothing_is_refetched(tmp_path: Path, prices_dir: Path, cache: Cache) -> None:
-    folder = tmp_path / "prices"
-    write_folder(folder, prices_dir, "IWM", "2026-07-10")
-    provider = Recording(CsvFolderProvider(folder))
-    clock = Clock(at_new_york("2026-07-10", 18))
-    market = CachedMarket(provider, cache, now=clock)
-    market.bars(["IWM"], dt.date(2026, 1, 1), dt.date(2026, 7, 10))
+def test_before_the_next_close_nothing_is_refetched(friday_market) -> None:
+    _, provider, clock, market = friday_market
     clock.when = at_new_york("2026-07-13", 15)  # Monday before the close: Friday's data is still the latest
     market.bars(["IWM"], dt.date(2026, 1, 1), dt.date(2026, 7, 13))
     assert len(provider.calls) == 1
