@@ -3,17 +3,24 @@
 Identical requests that arrive while one is being computed wait for it and
 share its reply (single flight within the process), so a burst of the same
 question costs one computation.
+
+A reply built on stale prices (the data source failed, see ``market.cached``)
+says so and is not cached, so the next request tries the source again.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from concurrent.futures import Future
 from typing import Callable
 
 from handlers.reply import Reply
 from handlers.services import Services
+from market.cached import reset_stale, served_stale
 from metrics import CACHE_REQUESTS
+
+STALE_NOTE = "The data source did not answer just now, so these figures use the latest prices I had (see the date)."
 
 _in_flight: dict[str, Future] = {}
 _in_flight_lock = threading.Lock()
@@ -31,7 +38,10 @@ def cached_reply(services: Services, request_key: str, build: Callable[[], Reply
 
 
 def _build_and_store(services: Services, key: str, build: Callable[[], Reply]) -> Reply:
+    reset_stale()
     reply = build()
+    if served_stale():
+        return dataclasses.replace(reply, notes=(*reply.notes, STALE_NOTE))
     document, png = reply.to_bytes()
     fields = {"doc": document, **({"png": png} if png is not None else {})}
     # A time-to-live on the market's own clock, so a reply lives until the next close whatever that clock says.

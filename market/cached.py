@@ -15,6 +15,11 @@ adjusted closes, ``Open/High/Low/Close`` by the ratio of closes and
 ``Volume`` inversely): the stitched series then has exactly the returns of a
 full re-download.  Without an overlap bar the entry is fetched afresh.
 
+When the source fails while refreshing bars the cache already holds (Yahoo
+down, rate limits), the cached bars are served as they are, up to their last
+date, and ``served_stale()`` tells the caller so it can say it; only data the
+cache never had makes the request fail.
+
 Fundamentals are cached for 24 hours.  Any Redis failure degrades to the
 uncached provider (see ``market.cache``).
 """
@@ -23,6 +28,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Callable, TypeVar
 
@@ -40,6 +47,21 @@ FUNDAMENTALS_TTL_SECONDS = 24 * 3600
 BARS_TTL_SECONDS = 30 * 24 * 3600
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+# Set when this context (a request, in its thread) was answered from stale bars because the source failed.
+_stale: ContextVar[bool] = ContextVar("tilt_served_stale", default=False)
+
+
+def served_stale() -> bool:
+    """Whether bars served in the current context were stale because the source failed to refresh them."""
+    return _stale.get()
+
+
+def reset_stale() -> None:
+    """Start a new request: forget earlier staleness in this context."""
+    _stale.set(False)
 
 
 @dataclass(frozen=True)
@@ -77,7 +99,14 @@ class CachedMarket:
         today = market_today(now)
         entries = {t: self._load(t) for t in tickers}
         plans = {t: self._plan(entries[t], start, min(end, today), now) for t in tickers}
-        fetched = self._fetch_grouped(plans)
+        try:
+            fetched = self._fetch_grouped(plans)
+        except DataUnavailable as error:
+            if not all(self._covered(entries[t], start) for t, spans in plans.items() if spans):
+                raise
+            log.warning("%s failed (%s); serving cached bars for %s", self.name, error, ", ".join(tickers))
+            _stale.set(True)
+            plans, fetched = {t: [] for t in tickers}, {}
         result = {}
         for ticker in tickers:
             entry = entries[ticker]
@@ -87,6 +116,11 @@ class CachedMarket:
                 entry = self._update(ticker, entry, fresh, start, now if reaches_today else None)
             result[ticker] = entry.bars.loc[pd.Timestamp(start):pd.Timestamp(end)]
         return result
+
+    @staticmethod
+    def _covered(entry: _Entry | None, start: dt.date) -> bool:
+        """Whether the cache holds bars from ``start`` on, if perhaps not the newest ones."""
+        return entry is not None and not entry.bars.empty and start >= entry.first
 
     @staticmethod
     def _plan(entry: _Entry | None, start: dt.date, end: dt.date, now: dt.datetime) -> list[tuple[dt.date, dt.date]]:

@@ -200,3 +200,32 @@ def test_follow_up_actions_survive_the_reply_cache(services: Services) -> None:
     assert [a.label for a in first.actions] == ["1y", "5y", "max"]
     assert cached.actions == first.actions
     assert first.actions[1].command == "/compare SMH vs SPY 5y"
+
+
+class Flaky(Recording):
+    """A provider that can be switched off, as Yahoo sometimes is."""
+
+    down = False
+
+    def bars(self, tickers, start, end):
+        if self.down:
+            self.calls.append(("bars", tuple(tickers), start, end))
+            raise DataUnavailable("Yahoo Finance did not answer (timed out); try again shortly.")
+        return super().bars(tickers, start, end)
+
+
+def test_a_failing_source_falls_back_to_cached_prices_and_says_so(prices_dir: Path, cache: Cache) -> None:
+    provider = Flaky(CsvFolderProvider(prices_dir))
+    clock = {"now": NOW}
+    services = Services(market=CachedMarket(provider, cache, now=lambda: clock["now"]), cache=cache)
+    fresh = router.run("/compare IJR SPY 3y", services)
+    clock["now"] = NOW + dt.timedelta(days=2)  # past the next close: the bars need refreshing
+    provider.down = True
+    degraded = router.run("/compare IJR SPY 2y", services)
+    assert not degraded.is_error and "did not answer" in degraded.notes[-1]
+    assert "as of 2026-07-14" in degraded.footer and "as of 2026-07-14" in fresh.footer
+    again = router.run("/compare IJR SPY 2y", services)
+    assert provider.calls[-1][0] == "bars" and len([c for c in provider.calls if c[0] == "bars"]) == 3  # not cached
+    assert "did not answer" in again.notes[-1]
+    never_cached = router.run("/compare XLU SPY 2y", services)
+    assert never_cached.is_error and "did not answer" in never_cached.text
