@@ -35,6 +35,7 @@ from market.cache import Cache, connect
 from market.cached import CachedMarket
 from market.csvdir import CsvFolderProvider
 from market.demo import DemoProvider
+from market.protection import Breaker, RateLimit
 from market.provider import Provider
 from market.redis_server import redis_url
 from schedule.runner import DigestScheduler
@@ -44,6 +45,9 @@ if TYPE_CHECKING:
     from slack_bolt import App
 
 log = logging.getLogger("tilt")
+
+# Requests to Yahoo that may go out at once before the rate limit paces them (one cold /compare of 8 tickers).
+SOURCE_BURST = 10
 
 
 def make_provider(settings: Settings, *, demo: bool, data_dir: Path | None) -> Provider:
@@ -81,7 +85,14 @@ def make_services(settings: Settings, *, demo: bool = False, data_dir: Path | No
     provider = make_provider(settings, demo=demo, data_dir=data_dir)
     with make_cache(settings) as cache:
         store = TeamStore(cache.client) if cache.client is not None else None
-        yield Services(market=CachedMarket(provider, cache), cache=cache, risk_free=settings.risk_free, team_store=store)
+        # Only a remote source needs pacing and a breaker; a CSV folder or the demo cannot be overloaded.
+        remote = not (demo or data_dir or settings.market_data_dir)
+        market = CachedMarket(
+            provider, cache,
+            rate_limit=RateLimit(cache, provider.name, rate=settings.source_rate, burst=SOURCE_BURST) if remote else None,
+            breaker=Breaker(cache, provider.name) if remote else None,
+        )
+        yield Services(market=market, cache=cache, risk_free=settings.risk_free, team_store=store)
 
 
 # --- digests ------------------------------------------------------------------------------------

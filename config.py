@@ -29,6 +29,7 @@ class Settings:
     state_dir: Path
     risk_free: float
     port: int = 3000
+    source_rate: float = 2.0  # requests a second to Yahoo, shared by every process
     scheduler_inprocess: bool = False
     scheduler_interval: float = 15.0
     slack_api_url: str = SLACK_API_URL
@@ -54,6 +55,7 @@ class Settings:
             state_dir=Path(env.get("TILT_STATE_DIR") or Path.home() / ".local" / "state" / "tilt"),
             risk_free=_rate("TILT_RISK_FREE", env.get("TILT_RISK_FREE", "0")),
             port=_port(env.get("PORT", "3000")),
+            source_rate=_per_second("TILT_YAHOO_RATE", env.get("TILT_YAHOO_RATE", "2")),
             scheduler_inprocess=_scheduler_mode(env.get("TILT_SCHEDULER", "")),
             scheduler_interval=_seconds("TILT_SCHEDULER_INTERVAL", env.get("TILT_SCHEDULER_INTERVAL", "15")),
             slack_api_url=_url("SLACK_API_URL", env.get("SLACK_API_URL") or SLACK_API_URL),
@@ -115,6 +117,16 @@ def _port(value: str) -> int:
     if not value.isdigit() or not 0 < int(value) < 65536:
         raise ConfigError(f"PORT must be a TCP port number (got {value!r}).")
     return int(value)
+
+
+def _per_second(name: str, value: str) -> float:
+    try:
+        rate = float(value)
+    except ValueError:
+        rate = 0.0
+    if not 0 < rate <= 1000:
+        raise ConfigError(f"{name} must be a number of requests a second, e.g. 2 (got {value!r}).")
+    return rate
 
 
 def _scheduler_mode(value: str) -> bool:

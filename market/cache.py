@@ -90,6 +90,13 @@ class Cache:
 
         return self._call(increment, None)
 
+    def delete(self, key: str) -> None:
+        self._call(lambda c: c.delete(self.prefix + key), None)
+
+    def eval(self, script: str, keys: list[str], args: list[object]) -> bytes | None:
+        """Run a Lua ``script`` on ``keys`` (prefixed here); ``None`` if Redis is down."""
+        return self._call(lambda c: c.eval(script, len(keys), *(self.prefix + k for k in keys), *args), None)
+
     def ping(self) -> bool:
         return bool(self._call(lambda c: c.ping(), False))
 

@@ -39,6 +39,7 @@ from errors import DataUnavailable
 from market.cache import Cache
 from market.calendar import market_today, next_close
 from market.codec import bars_from_bytes, bars_to_bytes
+from market.protection import Breaker, RateLimit
 from market.provider import Fundamentals, Provider, empty_bars
 from metrics import CACHE_REQUESTS, DATA_SOURCE_ERRORS
 
@@ -76,9 +77,12 @@ class _Entry:
 class CachedMarket:
     """Implements ``Provider`` on top of another provider and a ``Cache``."""
 
-    def __init__(self, provider: Provider, cache: Cache, *, now: Callable[[], dt.datetime] | None = None) -> None:
+    def __init__(self, provider: Provider, cache: Cache, *, now: Callable[[], dt.datetime] | None = None,
+                 rate_limit: RateLimit | None = None, breaker: Breaker | None = None) -> None:
         self.provider = provider
         self.cache = cache
+        self.rate_limit = rate_limit
+        self.breaker = breaker
         self.name = provider.name
         self.key = provider.key
         self.is_demo = provider.is_demo
@@ -147,17 +151,26 @@ class CachedMarket:
         CACHE_REQUESTS.labels("bars", "miss").inc(sum(1 for spans in plans.values() if spans))
         fetched = {}
         for (span_start, span_end), tickers in by_span.items():
-            for ticker, frame in self._from_source(self.provider.bars, tickers, span_start, span_end).items():
+            for ticker, frame in self._from_source(self.provider.bars, tickers, span_start, span_end, cost=len(tickers)).items():
                 fetched[(ticker, span_start, span_end)] = frame
         return fetched
 
-    def _from_source(self, method: Callable[..., T], *args: object) -> T:
-        """Call the provider, counting its failures for /metrics."""
+    def _from_source(self, method: Callable[..., T], *args: object, cost: int) -> T:
+        """Call the provider behind its breaker and rate limit, counting its failures for /metrics."""
+        if self.breaker is not None:
+            self.breaker.check()
+        if self.rate_limit is not None:
+            self.rate_limit.take(cost)
         try:
-            return method(*args)
-        except DataUnavailable as error:
+            result = method(*args)
+        except DataUnavailable as error:  # not UnknownTicker: then the source answered, the ticker is wrong
             DATA_SOURCE_ERRORS.labels(self.key.split(":")[0], type(error).__name__).inc()
+            if self.breaker is not None:
+                self.breaker.failed()
             raise
+        if self.breaker is not None:
+            self.breaker.succeeded()
+        return result
 
     def _update(self, ticker: str, entry: _Entry | None, fresh: list[pd.DataFrame], start: dt.date,
                 fetched_to_today_at: dt.datetime | None) -> _Entry:
@@ -169,7 +182,7 @@ class CachedMarket:
             if stitched is None:
                 # No common bar to align adjustments on: take the whole span afresh.
                 last = max(bars.index[-1], frame.index[-1]).date()
-                stitched = self._from_source(self.provider.bars, [ticker], first, last)[ticker]
+                stitched = self._from_source(self.provider.bars, [ticker], first, last, cost=1)[ticker]
             bars = stitched
         if fetched_to_today_at is not None:
             fresh_until = next_close(fetched_to_today_at).timestamp()
@@ -209,7 +222,7 @@ class CachedMarket:
         CACHE_REQUESTS.labels("fundamentals", "hit").inc(len(result))
         CACHE_REQUESTS.labels("fundamentals", "miss").inc(len(missing))
         if missing:
-            for ticker, facts in self._from_source(self.provider.fundamentals, missing).items():
+            for ticker, facts in self._from_source(self.provider.fundamentals, missing, cost=len(missing)).items():
                 self.cache.set(f"fundamentals:{self.key}:{ticker}", json.dumps(facts.to_json()).encode(),
                                ttl_seconds=FUNDAMENTALS_TTL_SECONDS)
                 result[ticker] = facts
