@@ -1,0 +1,106 @@
+"""Where Slack installations and OAuth states live: Redis, beside the rest of Tilt's durable state.
+
+slack_sdk ships file, SQLite, SQLAlchemy and S3 installation stores but none
+for Redis, so these implement its ``InstallationStore`` and
+``OAuthStateStore`` interfaces.  Keeping installations in Redis means one
+place to back up (``appendonly``), one URL to configure, and the same store
+for every web and worker process.
+
+Keys (prefix ``tilt:v1:`` by default)::
+
+    slack:install:{enterprise or none}:{team or none}   hash: "bot" -> Bot JSON,
+                                                         "installer:latest" / "installer:{user}" -> Installation JSON
+    slack:oauth-state:{state}                            a state issued for the install flow, for 10 minutes
+
+An organisation-wide (Enterprise Grid) install is stored under team ``none``,
+as slack_sdk's own stores do.  Only the latest installation is kept (no
+history); a bot token that was rotated since a user's installation replaces
+the stale one when that installation is read.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Optional
+
+import redis
+from slack_sdk.oauth.installation_store import Bot, Installation, InstallationStore
+from slack_sdk.oauth.state_store import OAuthStateStore
+
+from store.teamdata import PREFIX
+
+NONE = "none"
+STATE_SECONDS = 600
+
+_BOT_FIELDS = ("bot_id", "bot_user_id", "bot_token", "bot_scopes", "bot_refresh_token", "bot_token_expires_at")
+
+
+class RedisInstallationStore(InstallationStore):
+    def __init__(self, client: redis.Redis, prefix: str = PREFIX) -> None:
+        self.client = client
+        self.prefix = prefix
+
+    def _key(self, enterprise_id: Optional[str], team_id: Optional[str]) -> str:
+        return f"{self.prefix}slack:install:{enterprise_id or NONE}:{team_id or NONE}"
+
+    def save(self, installation: Installation) -> None:
+        key = self._key(installation.enterprise_id, installation.team_id)
+        document = json.dumps(installation.__dict__)
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping={"installer:latest": document, f"installer:{installation.user_id or NONE}": document})
+            if installation.bot_token is not None:
+                pipe.hset(key, "bot", json.dumps(installation.to_bot().__dict__))
+            pipe.execute()
+
+    def save_bot(self, bot: Bot) -> None:
+        if bot.bot_token is not None:
+            self.client.hset(self._key(bot.enterprise_id, bot.team_id), "bot", json.dumps(bot.__dict__))
+
+    def find_bot(self, *, enterprise_id: Optional[str], team_id: Optional[str],
+                 is_enterprise_install: Optional[bool] = False) -> Optional[Bot]:
+        raw = self.client.hget(self._key(enterprise_id, None if is_enterprise_install else team_id), "bot")
+        return Bot(**json.loads(raw)) if raw else None
+
+    def find_installation(self, *, enterprise_id: Optional[str], team_id: Optional[str], user_id: Optional[str] = None,
+                          is_enterprise_install: Optional[bool] = False) -> Optional[Installation]:
+        key = self._key(enterprise_id, None if is_enterprise_install else team_id)
+        raw, raw_bot = self.client.hmget(key, f"installer:{user_id or 'latest'}", "bot")
+        if not raw:
+            return None
+        installation = Installation(**json.loads(raw))
+        if raw_bot:
+            # The bot token may have been rotated or reinstalled since this person installed (bolt-python #664).
+            bot = json.loads(raw_bot)
+            for field in _BOT_FIELDS:
+                setattr(installation, field, bot.get(field))
+        return installation
+
+    def delete_bot(self, *, enterprise_id: Optional[str], team_id: Optional[str]) -> None:
+        self.client.hdel(self._key(enterprise_id, team_id), "bot")
+
+    def delete_installation(self, *, enterprise_id: Optional[str], team_id: Optional[str],
+                            user_id: Optional[str] = None) -> None:
+        key = self._key(enterprise_id, team_id)
+        if user_id is not None:
+            self.client.hdel(key, f"installer:{user_id}")
+            return
+        installers = [f for f in self.client.hkeys(key) if f.startswith(b"installer:")]
+        if installers:
+            self.client.hdel(key, *installers)
+
+
+class RedisOAuthStateStore(OAuthStateStore):
+    """OAuth ``state`` values: issued for ``STATE_SECONDS``, each consumable once."""
+
+    def __init__(self, client: redis.Redis, prefix: str = PREFIX) -> None:
+        self.client = client
+        self.prefix = prefix
+
+    def issue(self, *args: object, **kwargs: object) -> str:
+        state = secrets.token_urlsafe(24)
+        self.client.set(f"{self.prefix}slack:oauth-state:{state}", b"1", ex=STATE_SECONDS)
+        return state
+
+    def consume(self, state: str) -> bool:
+        return bool(self.client.delete(f"{self.prefix}slack:oauth-state:{state}"))

@@ -1,0 +1,65 @@
+"""Slack installations and OAuth states in Redis, through slack_sdk's own interfaces."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import redis as redis_py
+from slack_sdk.oauth.installation_store import Installation
+
+from chat.slack.installations import RedisInstallationStore, RedisOAuthStateStore
+
+
+@pytest.fixture
+def prefix(redis_client: redis_py.Redis):
+    prefix = f"test:{uuid.uuid4().hex}:"
+    yield prefix
+    keys = list(redis_client.scan_iter(match=prefix + "*"))
+    if keys:
+        redis_client.delete(*keys)
+
+
+def installation(team: str, user: str, token: str, enterprise: str | None = None) -> Installation:
+    return Installation(app_id="A0TILT", enterprise_id=enterprise, team_id=team, user_id=user, bot_token=token,
+                        bot_id=f"B{team}", bot_user_id=f"U{team}BOT", bot_scopes="commands,chat:write",
+                        bot_refresh_token=f"xoxe-{token}", bot_token_expires_in=43200)
+
+
+def test_installations_are_found_per_workspace(redis_client: redis_py.Redis, prefix: str) -> None:
+    store = RedisInstallationStore(redis_client, prefix)
+    store.save(installation("TA", "UA", "xoxb-a"))
+    store.save(installation("TB", "UB", "xoxb-b"))
+    assert store.find_bot(enterprise_id=None, team_id="TA").bot_token == "xoxb-a"
+    assert store.find_bot(enterprise_id=None, team_id="TB").bot_refresh_token == "xoxe-xoxb-b"
+    assert store.find_installation(enterprise_id=None, team_id="TB").user_id == "UB"
+    assert store.find_installation(enterprise_id=None, team_id="TA", user_id="UA").bot_token == "xoxb-a"
+    assert store.find_bot(enterprise_id=None, team_id="TC") is None
+    assert store.find_installation(enterprise_id=None, team_id="TA", user_id="UZ") is None
+
+
+def test_a_reinstall_by_someone_else_refreshes_everyone_s_bot_token(redis_client: redis_py.Redis, prefix: str) -> None:
+    store = RedisInstallationStore(redis_client, prefix)
+    store.save(installation("TA", "UA", "xoxb-old"))
+    store.save(installation("TA", "UB", "xoxb-new"))
+    assert store.find_installation(enterprise_id=None, team_id="TA", user_id="UA").bot_token == "xoxb-new"
+
+
+def test_enterprise_wide_installs_and_deletion(redis_client: redis_py.Redis, prefix: str) -> None:
+    store = RedisInstallationStore(redis_client, prefix)
+    store.save(installation(None, "UE", "xoxb-org", enterprise="E1"))
+    assert store.find_bot(enterprise_id="E1", team_id="T9", is_enterprise_install=True).bot_token == "xoxb-org"
+    store.save(installation("TA", "UA", "xoxb-a"))
+    store.delete_all(enterprise_id=None, team_id="TA")
+    assert store.find_bot(enterprise_id=None, team_id="TA") is None
+    assert store.find_installation(enterprise_id=None, team_id="TA") is None
+    assert store.find_bot(enterprise_id="E1", team_id=None).bot_token == "xoxb-org"
+
+
+def test_oauth_states_are_single_use_and_expire(redis_client: redis_py.Redis, prefix: str) -> None:
+    states = RedisOAuthStateStore(redis_client, prefix)
+    state = states.issue()
+    assert 590 < redis_client.ttl(f"{prefix}slack:oauth-state:{state}") <= 600
+    assert states.consume(state) is True
+    assert states.consume(state) is False
+    assert states.consume("forged") is False
