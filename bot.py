@@ -39,6 +39,7 @@ from market.protection import Breaker, RateLimit
 from market.provider import Provider
 from market.redis_server import redis_url
 from schedule.runner import DigestScheduler
+from schedule.watch import Watcher
 from store.teamdata import Subscription, TeamStore
 
 if TYPE_CHECKING:
@@ -101,10 +102,13 @@ def make_services(settings: Settings, *, demo: bool = False, data_dir: Path | No
 def make_scheduler(settings: Settings, services: Services) -> DigestScheduler:
     """The digest scheduler, posting through every platform whose bot token is set."""
     posters: dict[str, Callable[[str, Reply], None]] = {}
+    thread_posters: dict[str, Callable[[str, str | None, Reply], None]] = {}
     if settings.slack_bot_token:
-        from chat.slack.app import channel_poster, web_client
+        from chat.slack.app import channel_poster, thread_poster, web_client
 
-        posters["slack"] = channel_poster(web_client(settings.slack_bot_token, settings.slack_api_url))
+        slack_client = web_client(settings.slack_bot_token, settings.slack_api_url)
+        posters["slack"] = channel_poster(slack_client)
+        thread_posters["slack"] = thread_poster(slack_client)
     if settings.discord_bot_token:
         from chat.discord.rest import DiscordRest
 
@@ -118,9 +122,19 @@ def make_scheduler(settings: Settings, services: Services) -> DigestScheduler:
         posters[subscription.platform](subscription.channel, reply)
 
     def build(subscription: Subscription, late: dt.timedelta | None) -> Reply:
-        return digest.build(services, services.store.watchlist(subscription.owner), late)
+        return digest.build(services, services.store.watchlist(subscription.owner), late, owner=subscription.owner)
 
-    return DigestScheduler(services.store, build, post, now=lambda: dt.datetime.now(dt.timezone.utc))
+    def follow_up(platform: str, channel: str, thread_ts: str | None, reply: Reply) -> None:
+        if platform in thread_posters:
+            thread_posters[platform](channel, thread_ts, reply)
+        elif platform in posters:  # no threads there: a message in the channel
+            posters[platform](channel, reply)
+        else:
+            log.warning("no %s token configured; follow-up for %s not posted: %s", platform, channel, reply.text)
+
+    watcher = Watcher(services, follow_up)
+    return DigestScheduler(services.store, build, post, now=lambda: dt.datetime.now(dt.timezone.utc),
+                           also=(watcher.tick,))
 
 
 def run_scheduler(settings: Settings, services: Services) -> int:
@@ -161,7 +175,8 @@ def slack_app(settings: Settings, services: Services) -> App:
     client = web_client(settings.slack_bot_token, settings.slack_api_url)
     try:
         return build_app(lambda text, caller: router.run(text, services, caller), Budget(services.cache),
-                         client=client, signing_secret=settings.slack_signing_secret or "")
+                         client=client, signing_secret=settings.slack_signing_secret or "",
+                         posted=lambda caller, track, channel, ts: router.posted(services, caller, track, channel, ts))
     except BoltError as error:
         raise ConfigError(f"SLACK_BOT_TOKEN was not accepted by Slack at {settings.slack_api_url} ({error}).") from None
 

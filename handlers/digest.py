@@ -22,11 +22,13 @@ from analysis.returns import trailing_returns
 from analysis.signals import latest_signals
 from errors import BadRequest, DataUnavailable
 from handlers.caller import Caller
+from handlers.calls import open_call_lines
 from handlers.format import multiple, percent
 from handlers.reply import Action, Reply
 from handlers.services import Services
 from handlers.snapshot import recent_chart, recent_closes, returns_table
 from schedule.timing import WEEKDAYS, Schedule, next_due
+from store.teamdata import Owner
 
 USAGE = "/digest daily|weekdays HH:MM [TIMEZONE] · /digest weekly DAY HH:MM [TIMEZONE] · /digest off|status|now"
 SNAPSHOT = ("SPY", "QQQ", "IWM", "IJR", "SMH")
@@ -52,7 +54,7 @@ def handle(text: str, services: Services, caller: Caller) -> Reply:
         stopped = services.store.unsubscribe(caller.owner)
         return Reply(text="Digest stopped." if stopped else "There was no digest scheduled here.", ephemeral=True)
     if verb == "now" and len(words) == 1:
-        return build(services, services.store.watchlist(caller.owner))
+        return build(services, services.store.watchlist(caller.owner), owner=caller.owner)
     schedule = parse_schedule(words)
     if caller.platform == "console":
         raise BadRequest("Scheduled digests are posted to Slack or Discord channels; here, use `/digest now`.")
@@ -98,13 +100,16 @@ def status(services: Services, caller: Caller) -> Reply:
     return Reply(text=f"Digest scheduled {schedule.describe()}.{when} {follows}", ephemeral=True)
 
 
-def build(services: Services, watchlist: list[str], late: dt.timedelta | None = None) -> Reply:
-    """The digest for a conversation with ``watchlist``; ``late`` marks a digest posted after its time."""
+def build(services: Services, watchlist: list[str], late: dt.timedelta | None = None, owner: Owner | None = None) -> Reply:
+    """The digest for a conversation with ``watchlist``; ``late`` marks a digest posted after its time;
+    ``owner`` adds a line with its team's open calls (``/call``)."""
     tickers = list(dict.fromkeys([*SNAPSHOT, *watchlist]))
     closes, missing = recent_closes(services, tickers)
     returns = trailing_returns(closes)
     end = closes.index[-1]
     notes = [*_signal_lines(closes), *_valuation_lines(services, list(closes.columns))]
+    if owner is not None:
+        notes.extend(open_call_lines(services, owner))
     if missing:
         notes.append(f"No prices for {', '.join(missing)}.")
     lateness = f" (late: posted {_duration(late)} after its time)" if late else ""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from errors import BadRequest
-from handlers import compare, digest, rotation, valuation, watchlist
+from handlers import calls, compare, digest, rotation, signal, valuation, watchlist
 from handlers.caller import Caller
 from handlers.reply import Reply
 from handlers.services import Services
@@ -49,6 +49,26 @@ GUIDES = {
         "small caps (IWM, IJR) lead SPY and for how many sessions. Universes: size (SPY QQQ IWM IJR VB), sectors "
         "(the 11 Select Sector SPDRs), semis (SMH SOXX XSD), or your team's own.\n"
         "Examples: `/rotation` · `/rotation sectors 6m` · `/rotation set megacaps AAPL MSFT NVDA` · `/rotation list`",
+    ),
+    "signal": (
+        signal.USAGE,
+        "Posts a signal card: whether the signal is leading or lagging and since when, a chart, and Agree / "
+        "Disagree buttons (one vote per person; click the other to change it; the card shows the tally). "
+        "`smallcaps` is IWM vs SPY, `semis` SMH vs SPY: leading while the ratio is above its 200-day average. "
+        "Discuss in the card's thread; Tilt replies there when the signal flips.\n"
+        "Examples: `/signal smallcaps` · `/signal semis`",
+    ),
+    "call": (
+        calls.USAGE,
+        "Records a team call with today's closes as entry and you as author: A to beat B (SPY if left out) until "
+        "the date. It resolves itself after that day's close (a hit if A's total return beat B's) and Tilt posts "
+        "the result in the call's thread. Open calls appear in the digest.\n"
+        "Examples: `/call IWM over SPY until 2026-12-31 small caps catch up` · `/call SMH until 2027-03-31`",
+    ),
+    "calls": (
+        calls.LIST_USAGE,
+        "Open and closed calls with the relative return since entry (to the expiry close once closed), and each "
+        "author's hit rate on closed calls.",
     ),
     "help": (USAGE, "This message. `/help compare` shows one command in detail."),
 }

@@ -62,6 +62,10 @@ class Reply:
     is_error: bool = False
     usage: str = ""
     actions: tuple[Action, ...] = ()
+    # Set on a reply that starts something Tilt follows up on later (a signal card, a call): an id such as
+    # "card:3f9a0c" or "call:7".  Adapters post such a reply as a new message (never in place of another)
+    # and report where it landed (``router.posted``), so later notices can go in its thread.
+    track: str | None = None
 
     def plain_text(self) -> str:
         """The whole reply as plain text (the fallback every platform can show)."""

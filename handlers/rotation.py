@@ -33,6 +33,8 @@ BUILT_IN = {
 # Small-cap proxies whose ratio to SPY makes the size regime.
 SMALL_CAPS = ("IWM", "IJR")
 MAX_UNIVERSE = 30
+# The /signal card offered under a universe's ranking.
+SIGNAL_CARDS = {"size": ("smallcaps",), "semis": ("semis",)}
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,23}$")
 COLUMNS = ("#", "Ticker", "Score", "1m", "3m", "6m", "12m", "vs 200d", f"RS 6m vs {DEFAULT_BENCHMARK}")
 
@@ -95,7 +97,8 @@ def rank(services: Services, caller: Caller, name: str, months: int) -> Reply:
         footer=f"as of {closes.index[-1]:%Y-%m-%d} · source: {services.source_label()} · chart: {period}",
         chart=recent_chart(services, chart_closes.dropna(how="all"), f"Rotation {name} · {period}", DEFAULT_BENCHMARK),
         actions=tuple(Action(f"{t} vs {DEFAULT_BENCHMARK}", f"/compare {t} vs {DEFAULT_BENCHMARK} {period}")
-                      for t in ranked.index[:3] if t != DEFAULT_BENCHMARK),
+                      for t in ranked.index[:3] if t != DEFAULT_BENCHMARK)
+        + tuple(Action(f"Signal card: {s}", f"/signal {s}") for s in SIGNAL_CARDS.get(name, ())),
     )
 
 

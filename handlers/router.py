@@ -12,7 +12,7 @@ import logging
 from typing import Callable
 
 from errors import BadRequest, TiltError, UnknownTicker
-from handlers import compare, digest, rotation, valuation, watchlist
+from handlers import calls, compare, digest, rotation, signal, valuation, watchlist
 from handlers import help as help_command
 from handlers.caller import LOCAL, Caller
 from handlers.reply import Reply, error_reply
@@ -29,7 +29,14 @@ COMMANDS: dict[str, tuple[Handler, str]] = {
     "watchlist": (watchlist.handle, watchlist.USAGE),
     "digest": (digest.handle, digest.USAGE),
     "rotation": (rotation.handle, rotation.USAGE),
+    "signal": (signal.handle, signal.USAGE),
+    "call": (calls.handle, calls.USAGE),
+    "calls": (calls.list_calls, calls.LIST_USAGE),
     "help": (help_command.handle, help_command.USAGE),
+}
+# Commands that buttons run, not people: answered like the others but left out of /help and its lists.
+BUTTON_COMMANDS: dict[str, tuple[Handler, str]] = {
+    "vote": (signal.vote, signal.VOTE_USAGE),
 }
 
 
@@ -42,11 +49,11 @@ def split_command(text: str) -> tuple[str, str]:
 def run(text: str, services: Services, caller: Caller = LOCAL) -> Reply:
     """Answer one command from ``caller``; always returns a ``Reply``, whatever goes wrong."""
     name, arguments = split_command(text)
-    if name not in COMMANDS:
+    if name not in COMMANDS and name not in BUTTON_COMMANDS:
         COMMAND_COUNT.labels("unknown", "user_error").inc()
         known = ", ".join(f"/{c}" for c in COMMANDS)
         return error_reply(f"I don't know the command `/{name}`. I know {known}.", usage=help_command.USAGE)
-    handler, usage = COMMANDS[name]
+    handler, usage = COMMANDS.get(name) or BUTTON_COMMANDS[name]
     outcome = "ok"
     try:
         return handler(arguments, services, caller)
@@ -63,3 +70,14 @@ def run(text: str, services: Services, caller: Caller = LOCAL) -> Reply:
                            "please try again in a minute.")
     finally:
         COMMAND_COUNT.labels(name, outcome).inc()
+
+
+def posted(services: Services, caller: Caller, track: str, channel: str, ts: str) -> None:
+    """An adapter posted a reply with ``Reply.track`` as message ``ts`` in ``channel``: remember it for thread replies.
+
+    Never raises: the reply is already out, and a card whose place is unknown only misses its thread replies.
+    """
+    try:
+        services.store.set_thread(caller.owner, track, channel, ts)
+    except TiltError:
+        log.warning("could not record where %s was posted (%s %s)", track, channel, ts)

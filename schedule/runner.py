@@ -56,8 +56,9 @@ class Outcome:
 
 class DigestScheduler:
     def __init__(self, store: TeamStore, build: Build, post: Post, *, now: Callable[[], dt.datetime],
-                 owner: str | None = None) -> None:
+                 owner: str | None = None, also: tuple[Callable[[], object], ...] = ()) -> None:
         self.store = store
+        self.also = also  # other periodic jobs run from the same loop (``schedule.watch.Watcher.tick``)
         self.client: redis.Redis = store.client
         self.build = build
         self.post = post
@@ -80,10 +81,11 @@ class DigestScheduler:
     def run_forever(self, stop: threading.Event, interval: float = 15.0) -> None:
         """Tick every ``interval`` seconds until ``stop`` is set; a failing tick is logged, never fatal."""
         while not stop.is_set():
-            try:
-                self.tick()
-            except Exception:
-                log.exception("scheduler tick failed")
+            for job in (self.tick, *self.also):
+                try:
+                    job()
+                except Exception:
+                    log.exception("scheduler job %s failed", getattr(job, "__qualname__", job))
             stop.wait(interval)
 
     def _consider(self, subscription: Subscription, due: dt.datetime, now: dt.datetime) -> Outcome | None:

@@ -7,9 +7,15 @@ server) and then by scope (a channel, or a person in a DM)::
 
     tilt:v1:team:{platform}:{team}:watchlist:{scope}   sorted set, ticker -> time added
     tilt:v1:team:{platform}:{team}:digest:{scope}      hash, the subscription
+    tilt:v1:team:{platform}:{team}:cards:team          hash, signal card id -> card (JSON)
+    tilt:v1:team:{platform}:{team}:votes:{card id}     hash, user -> agree | disagree (one vote per person)
+    tilt:v1:team:{platform}:{team}:calls:team          hash, call id -> call (JSON)
+    tilt:v1:team:{platform}:{team}:callseq:team        string, the last call number handed out
+    tilt:v1:team:{platform}:{team}:threads:team        hash, "card:<id>" / "call:<id>" -> where it was posted
     tilt:v1:digests                                    set of every subscription key (the scheduler's index)
+    tilt:v1:watched                                    set of "{platform}:{team}" with cards or calls (the watcher's index)
 
-Every key under ``tilt:v1:team:`` plus the index is what ``export``/``import`` move.
+Every key under ``tilt:v1:team:`` plus the two indexes is what ``export``/``import`` move.
 (``tilt:v1:`` is the default prefix; tests give each store a prefix of its own.)
 """
 
@@ -66,6 +72,7 @@ class TeamStore:
         self.prefix = prefix
         self._team = prefix + "team:"
         self._index = prefix + "digests"
+        self._watched = prefix + "watched"
 
     def key(self, owner: Owner, kind: str) -> str:
         """The Redis key of one kind of team data (``watchlist``, ``digest``) of ``owner``."""
@@ -151,6 +158,91 @@ class TeamStore:
     def _universe_key(self, owner: Owner) -> str:
         return self.key(Owner(platform=owner.platform, team=owner.team, scope="team"), "universes")
 
+    # --- signal cards and votes (per team) -----------------------------------------------------
+
+    def add_card(self, owner: Owner, card: dict[str, Any]) -> None:
+        """Keep a signal card (``card["id"]`` names it) and put the team on the watcher's index."""
+        with _storage(), self.client.pipeline(transaction=True) as pipe:
+            pipe.hset(self._team_key(owner, "cards"), card["id"], json.dumps(card))
+            pipe.sadd(self._watched, f"{owner.platform}:{owner.team}")
+            pipe.execute()
+
+    def card(self, owner: Owner, card_id: str) -> dict[str, Any] | None:
+        with _storage():
+            raw = self.client.hget(self._team_key(owner, "cards"), card_id)
+        return json.loads(raw) if raw else None
+
+    def cards(self, owner: Owner) -> list[dict[str, Any]]:
+        with _storage():
+            raw = self.client.hgetall(self._team_key(owner, "cards"))
+        return sorted((json.loads(v) for v in raw.values()), key=lambda c: c["created_at"])
+
+    def update_card(self, owner: Owner, card: dict[str, Any]) -> None:
+        with _storage():
+            self.client.hset(self._team_key(owner, "cards"), card["id"], json.dumps(card))
+
+    def vote(self, owner: Owner, card_id: str, user: str, choice: str) -> dict[str, str]:
+        """Record ``user``'s vote (replacing their earlier one, atomically) and return all votes on the card."""
+        key = self._votes_key(owner, card_id)
+        with _storage(), self.client.pipeline(transaction=True) as pipe:
+            pipe.hset(key, user, choice)
+            pipe.hgetall(key)
+            _, votes = pipe.execute()
+        return {u.decode(): c.decode() for u, c in votes.items()}
+
+    def votes(self, owner: Owner, card_id: str) -> dict[str, str]:
+        with _storage():
+            return {u.decode(): c.decode() for u, c in self.client.hgetall(self._votes_key(owner, card_id)).items()}
+
+    def _votes_key(self, owner: Owner, card_id: str) -> str:
+        return self.key(Owner(platform=owner.platform, team=owner.team, scope=card_id), "votes")
+
+    # --- team calls (per team) ------------------------------------------------------------------
+
+    def add_call(self, owner: Owner, call: dict[str, Any]) -> dict[str, Any]:
+        """Keep a new call, numbered 1, 2, ... per team; returns it with its ``id``."""
+        with _storage():
+            number = int(self.client.incr(self._team_key(owner, "callseq")))
+            call = {**call, "id": str(number)}
+            with self.client.pipeline(transaction=True) as pipe:
+                pipe.hset(self._team_key(owner, "calls"), call["id"], json.dumps(call))
+                pipe.sadd(self._watched, f"{owner.platform}:{owner.team}")
+                pipe.execute()
+        return call
+
+    def calls(self, owner: Owner) -> list[dict[str, Any]]:
+        with _storage():
+            raw = self.client.hgetall(self._team_key(owner, "calls"))
+        return sorted((json.loads(v) for v in raw.values()), key=lambda c: int(c["id"]))
+
+    def update_call(self, owner: Owner, call: dict[str, Any]) -> None:
+        with _storage():
+            self.client.hset(self._team_key(owner, "calls"), call["id"], json.dumps(call))
+
+    # --- where tracked messages were posted -----------------------------------------------------
+
+    def set_thread(self, owner: Owner, track: str, channel: str, ts: str) -> None:
+        """Remember that the message for ``track`` (``card:<id>``, ``call:<id>``) is ``ts`` in ``channel``."""
+        with _storage():
+            self.client.hset(self._team_key(owner, "threads"), track, json.dumps({"channel": channel, "ts": ts}))
+
+    def thread(self, owner: Owner, track: str) -> tuple[str, str] | None:
+        with _storage():
+            raw = self.client.hget(self._team_key(owner, "threads"), track)
+        if not raw:
+            return None
+        where = json.loads(raw)
+        return where["channel"], where["ts"]
+
+    def watched_teams(self) -> list[Owner]:
+        """Every team with signal cards or calls, as team-wide owners."""
+        with _storage():
+            members = sorted(m.decode() for m in self.client.smembers(self._watched))
+        return [Owner(platform=p, team=t, scope="team") for p, _, t in (m.partition(":") for m in members)]
+
+    def _team_key(self, owner: Owner, kind: str) -> str:
+        return self.key(Owner(platform=owner.platform, team=owner.team, scope="team"), kind)
+
     # --- export and import --------------------------------------------------------------------
 
     def export(self) -> dict[str, Any]:
@@ -169,7 +261,8 @@ class TeamStore:
                 else:
                     value = self.client.get(key).decode()
                 keys[key] = {"type": kind, "value": value}
-            keys[self._index] = {"type": "set", "value": sorted(m.decode() for m in self.client.smembers(self._index))}
+            for index in (self._index, self._watched):
+                keys[index] = {"type": "set", "value": sorted(m.decode() for m in self.client.smembers(index))}
         return {"version": 1, "keys": keys}
 
     def import_(self, data: dict[str, Any]) -> int:
@@ -178,7 +271,7 @@ class TeamStore:
             raise ValueError("not a Tilt export (version 1)")
         with _storage(), self.client.pipeline(transaction=True) as pipe:
             for key, item in data["keys"].items():
-                if not (key.startswith(self._team) or key == self._index):
+                if not (key.startswith(self._team) or key in (self._index, self._watched)):
                     raise ValueError(f"unexpected key {key!r} in the export")
                 pipe.delete(key)
                 kind, value = item["type"], item["value"]

@@ -23,7 +23,9 @@ from urllib.parse import urlencode
 
 import pytest
 
+from market.cache import connect
 from market.redis_server import EmbeddedRedis
+from store.teamdata import Owner, TeamStore
 from tests.expected import trailing_cagrs
 from tests.servers import Answer, ServeProcess, send
 from tests.slack_standin import SlackStandIn
@@ -210,6 +212,35 @@ def test_period_button_updates_the_message_in_place(tilt: Tilt, slack: SlackStan
     assert table_rows(update.body["blocks"])["SMH"]["CAGR"] == f"{smh_cagr * 100:.1f}%"
     complete = calls_in(slack, "files.completeUploadExternal", where)[0]
     assert complete.body["thread_ts"] == "1700000000.000100"  # the new chart goes in the message's thread
+
+
+def test_signal_card_vote_updates_the_card_in_place(tilt: Tilt, slack: SlackStandIn, redis_url: str) -> None:
+    where = channel()
+    # A user of its own: the per-person command budget (10 a minute) is shared with the other tests' U1.
+    tilt.command("/signal", "smallcaps", channel=where, user=f"U{uuid.uuid4().hex[:6].upper()}", response="signal")
+    post = calls_in(slack, "chat.postMessage", where)[0]
+    assert "*Signal: smallcaps* · IWM vs SPY is" in post.body["text"]
+    buttons = next(b for b in post.body["blocks"] if b["type"] == "actions")["elements"]
+    assert [b["text"]["text"] for b in buttons] == ["Agree (0)", "Disagree (0)"]
+    calls_in(slack, "files.completeUploadExternal", where)  # the chart
+    card_id = buttons[0]["value"].split()[1]
+    # The adapter reported where the card landed, so flips can be announced in its thread.
+    store, team = TeamStore(connect(redis_url)), Owner(platform="slack", team="T0TEST", scope="team")
+    deadline = time.monotonic() + 10
+    while store.thread(team, f"card:{card_id}") is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    ts = post.answer["ts"]
+    assert store.thread(team, f"card:{card_id}") == (where, ts)
+
+    tilt.click(buttons[0]["action_id"], buttons[0]["value"], channel=where, message_ts=ts, ephemeral=False, response="vote")
+    update = calls_in(slack, "chat.update", where)[0]
+    assert update.body["ts"] == ts
+    assert "Votes: 1 agree – 0 disagree" in update.body["text"]
+    labels = [b["text"]["text"] for b in next(b for b in update.body["blocks"] if b["type"] == "actions")["elements"]]
+    assert labels == ["Agree (1)", "Disagree (0)"]
+    time.sleep(0.3)
+    assert len(calls_in(slack, "files.completeUploadExternal", where)) == 1  # no second chart for a vote
+    assert len(calls_in(slack, "chat.postMessage", where)) == 1  # and no second card
 
 
 def test_mention_answers_in_the_thread(tilt: Tilt, slack: SlackStandIn) -> None:

@@ -8,6 +8,12 @@ Every entry point does the same three things:
 3. deliver the ``Reply``: results in the channel (blocks, then the chart as a
    file), problems only to the person who asked.
 
+A reply with ``Reply.track`` (a signal card, a call) is always a new message,
+even from a button, and ``posted`` is told its channel and ``ts`` so that
+``schedule.watch`` can reply in its thread later (``thread_poster``).  Any
+other button answer replaces its message in place (``chat.update``): a
+period switch, or a vote that redraws its card with the new tally.
+
 If Tilt is not in the channel (or cannot see it), the result goes back through
 ``response_url`` with a hint to invite the bot and a "Share in channel"
 button, which posts it publicly through the same URL.
@@ -39,7 +45,7 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 WORKERS = 32  # commands worked on at once per process; each mostly waits on Slack's Web API
-SLASH_COMMANDS = ("/compare", "/valuation", "/help")
+SLASH_COMMANDS = ("/compare", "/valuation", "/help", "/signal", "/call", "/calls")
 UMBRELLA_COMMAND = "/tilt"
 WORKING = "Working on it…"
 # Errors that mean "you may not post here" rather than "Slack is broken".
@@ -50,6 +56,8 @@ MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 PLATFORM = "slack"
 
 Answer = Callable[[str, Caller], Reply]
+# Told where a reply with ``Reply.track`` was posted: (who asked, the track id, channel, thread root ts).
+Posted = Callable[[Caller, str, str, str], None]
 
 
 @dataclass(frozen=True)
@@ -75,8 +83,10 @@ def wsgi_route(app: App) -> Callable:
     return SlackRequestHandler(app, path=EVENTS_PATH)
 
 
-def build_app(answer: Answer, budget: Budget, *, client: WebClient, signing_secret: str) -> App:
-    """The Bolt app; ``answer`` runs one command text (``"/compare SMH SPY"``) from a ``Caller`` to a ``Reply``.
+def build_app(answer: Answer, budget: Budget, *, client: WebClient, signing_secret: str,
+              posted: Posted | None = None) -> App:
+    """The Bolt app; ``answer`` runs one command text (``"/compare SMH SPY"``) from a ``Caller`` to a ``Reply``;
+    ``posted`` hears where each tracked reply (a signal card, a call) landed, for later replies in its thread.
 
     Every listener is split in two (Bolt's lazy listeners): a quick ``ack`` that
     runs in the request thread and becomes the HTTP answer, and the work, which
@@ -85,7 +95,7 @@ def build_app(answer: Answer, budget: Budget, *, client: WebClient, signing_secr
     """
     pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="tilt-slack")
     app = App(client=client, signing_secret=signing_secret, process_before_response=True, listener_executor=pool)
-    slack = _Listeners(answer, budget)
+    slack = _Listeners(answer, budget, posted)
     for name in (*SLASH_COMMANDS, UMBRELLA_COMMAND):
         app.command(name)(ack=slack.ack_command, lazy=[slack.on_slash_command])
     app.event("app_mention")(ack=_ack, lazy=[slack.on_mention])
@@ -118,9 +128,15 @@ def mention_text(text: str) -> str:
 
 
 class _Listeners:
-    def __init__(self, answer: Answer, budget: Budget) -> None:
+    def __init__(self, answer: Answer, budget: Budget, posted: Posted | None = None) -> None:
         self.answer = answer
         self.budget = budget
+        self.posted = posted
+
+    def _track(self, who: Caller, reply: Reply, where: Where, ts: str | None) -> None:
+        """Report where a tracked reply landed: its thread's root (the message itself, or the thread it went into)."""
+        if reply.track and ts and self.posted is not None:
+            self.posted(who, reply.track, where.channel, where.thread_ts or ts)
 
     # --- slash commands ---------------------------------------------------------------------
 
@@ -140,22 +156,24 @@ class _Listeners:
         if not context.get("tilt_allowed"):
             return
         text = command_text(command["command"], command.get("text", ""))
-        reply = self.answer(text, caller(command["team_id"], command["channel_id"], command["user_id"]))
+        who = caller(command["team_id"], command["channel_id"], command["user_id"])
+        reply = self.answer(text, who)
         where = Where(channel=command["channel_id"], user=command["user_id"])
         try:
-            self._deliver(reply, text, where, client, respond)
+            self._deliver(reply, text, where, who, client, respond)
         except SlackApiError as error:
             log.error("could not deliver %r: Slack said %s", text, error.response.get("error"))
             respond(text=f":warning: I worked out the answer but Slack would not take it ({error.response.get('error')}). "
                          "Please try again in a minute.", response_type="ephemeral", replace_original=True)
         COMMAND_SECONDS.labels(router.split_command(text)[0]).observe(time.time() - context["tilt_started"])
 
-    @staticmethod
-    def _deliver(reply: Reply, text: str, where: Where, client: WebClient, respond: Respond) -> None:
+    def _deliver(self, reply: Reply, text: str, where: Where, who: Caller, client: WebClient, respond: Respond) -> None:
         # The ephemeral "working on it" line is left alone: deleting it races its own ack, and Slack drops it anyway.
         if reply.ephemeral:
             respond(text=fallback_text(reply), blocks=reply_blocks(reply), response_type="ephemeral", replace_original=True)
-        elif not post_public(client, where, reply):
+        elif ts := post_public(client, where, reply):
+            self._track(who, reply, where, ts)
+        else:
             respond(text=f"{fallback_text(reply)}\n{INVITE_HINT}", blocks=[*reply_blocks(reply, share_command=text),
                     _hint_block()], response_type="ephemeral", replace_original=True)
 
@@ -177,18 +195,31 @@ class _Listeners:
             post_private(client, where, error_reply(self.budget.message()))
             return
         text = mention_text(event.get("text", ""))
-        reply = self.answer(text, caller(team, where.channel, where.user))
+        who = caller(team, where.channel, where.user)
+        reply = self.answer(text, who)
         if reply.ephemeral:
             post_private(client, where, reply)
-        elif not post_public(client, where, reply):
+        elif ts := post_public(client, where, reply):
+            self._track(who, reply, where, ts)
+        else:
             log.warning("cannot post in %s, where a mention reached us", where.channel)
         COMMAND_SECONDS.labels(router.split_command(text)[0]).observe(time.monotonic() - started)
 
     # --- buttons ----------------------------------------------------------------------------
 
     def on_rerun(self, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        """A period button under a result: answer the new command in place of the old result."""
-        reply = self.answer(body["actions"][0]["value"], _clicker(body))
+        """A button under a result: answer its command in place of the old result (a period switch, a vote
+        updating its card); a tracked reply (a new signal card) is a message of its own instead."""
+        who = _clicker(body)
+        reply = self.answer(body["actions"][0]["value"], who)
+        if reply.track and not reply.ephemeral and not body.get("container", {}).get("is_ephemeral"):
+            where = Where(channel=who.channel, user=who.user)
+            ts = post_public(client, where, reply)
+            if ts:
+                self._track(who, reply, where, ts)
+            else:
+                respond(text=f"{fallback_text(reply)}\n{INVITE_HINT}", response_type="ephemeral", replace_original=False)
+            return
         if reply.ephemeral or body.get("container", {}).get("is_ephemeral"):
             respond(text=fallback_text(reply), blocks=reply_blocks(reply), response_type="ephemeral",
                     replace_original=not reply.is_error)
@@ -204,30 +235,43 @@ class _Listeners:
         if reply.ephemeral:  # a problem: show it to the clicker, keep their private result
             respond(text=fallback_text(reply), blocks=reply_blocks(reply), response_type="ephemeral", replace_original=False)
             return
-        if not post_public(client, Where(channel=body["channel"]["id"], user=body["user"]["id"]), reply):
+        who = _clicker(body)
+        where = Where(channel=who.channel, user=who.user)
+        if ts := post_public(client, where, reply):
+            self._track(who, reply, where, ts)
+        else:
             # Still not invited: response_url can post in the channel anyway, without the chart.
             respond(text=fallback_text(reply), blocks=reply_blocks(reply), response_type="in_channel", replace_original=False)
         respond(delete_original=True)
 
 
-def post_public(client: WebClient, where: Where, reply: Reply) -> bool:
-    """Post ``reply`` and its chart for everyone; ``False`` when Tilt may not post in that channel."""
+def post_public(client: WebClient, where: Where, reply: Reply) -> str | None:
+    """Post ``reply`` and its chart for everyone; the message's ``ts``, or ``None`` when Tilt may not post there."""
     try:
-        client.chat_postMessage(channel=where.channel, thread_ts=where.thread_ts, text=fallback_text(reply),
+        posted = client.chat_postMessage(channel=where.channel, thread_ts=where.thread_ts, text=fallback_text(reply),
                                 blocks=reply_blocks(reply), unfurl_links=False, unfurl_media=False)
     except SlackApiError as error:
         if error.response.get("error") in NOT_IN_CHANNEL:
-            return False
+            return None
         raise
     if reply.chart is not None:
         upload_chart(client, where, reply)
-    return True
+    return str(posted["ts"])
 
 
 def channel_poster(client: WebClient) -> Callable[[str, Reply], None]:
     """Posting to a channel by id, as digests do; raises when Tilt may not post there (so it is retried)."""
     def post(channel: str, reply: Reply) -> None:
         if not post_public(client, Where(channel=channel, user=""), reply):
+            raise PermissionError(f"Tilt is not a member of Slack channel {channel}")
+
+    return post
+
+
+def thread_poster(client: WebClient) -> Callable[[str, str | None, Reply], None]:
+    """Posting in a message's thread (``thread_ts``; ``None``: a new message), as signal flips and call results do."""
+    def post(channel: str, thread_ts: str | None, reply: Reply) -> None:
+        if not post_public(client, Where(channel=channel, user="", thread_ts=thread_ts), reply):
             raise PermissionError(f"Tilt is not a member of Slack channel {channel}")
 
     return post

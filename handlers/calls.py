@@ -1,0 +1,196 @@
+"""/call and /calls: the team's recorded calls, their performance since entry, and each person's hit rate.
+
+    /call IWM over SPY until 2026-06-30 [note]     IWM to beat SPY until that date
+    /call SMH until 2026-12-31 [note]              the same against SPY
+    /calls                                          open and closed calls, performance, hit rates
+
+Conventions (daily ``Adj Close``, dividends reinvested):
+
+* **Entry**: the last close both tickers share when the call is made.
+* **Performance since entry**: the relative return ``(1 + r_a) / (1 + r_b) - 1``
+  from the entry closes to the latest shared close on or before ``until``
+  (so, once expired, the expiry close).
+* **Resolution**: on the first market day after ``until`` the call closes at
+  the last shared close on or before ``until``; it is a *hit* when the
+  relative return is above zero.  ``schedule.watch`` does this and posts the
+  result in the call's thread.
+* **Hit rate**: hits / closed calls, per author.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+import pandas as pd
+
+from errors import BadRequest, DataUnavailable, TiltError
+from handlers.caller import Caller
+from handlers.format import percent
+from handlers.parse import DEFAULT_BENCHMARK, parse_ticker
+from handlers.reply import Reply, Table
+from handlers.services import Services
+from market.calendar import market_today
+from store.teamdata import Owner
+
+USAGE = "/call TICKER [over BENCH] until YYYY-MM-DD [note] · /calls"
+LIST_USAGE = "/calls"
+MAX_YEARS = 5
+MAX_NOTE = 300
+COLUMNS = ("#", "Call", "By", "Entry", "Until", "Since entry", "Status")
+
+
+def handle(text: str, services: Services, caller: Caller) -> Reply:
+    a, b, until, note = parse_call(text)
+    today = market_today(services.market.now())
+    if until <= today:
+        raise BadRequest(f"`until` must be a future date; {until} is not after {today}.")
+    if until > today + dt.timedelta(days=366 * MAX_YEARS):
+        raise BadRequest(f"A call runs at most {MAX_YEARS} years.")
+    entry_date, entry_a, entry_b = last_common_close(services, a, b, today - dt.timedelta(days=14), today)
+    call = services.store.add_call(caller.owner, {
+        "author": caller.user, "a": a, "b": b, "until": until.isoformat(), "note": note, "channel": caller.channel,
+        "created_at": time.time(), "entry_date": entry_date.isoformat(), "entry_a": entry_a, "entry_b": entry_b,
+        "status": "open"})
+    return Reply(
+        text=f"*Call #{call['id']}* by {mention(caller.platform, caller.user)}: {a} over {b} until {until}",
+        takeaway=f"Entry {entry_date}: {a} {entry_a:,.2f}, {b} {entry_b:,.2f}. It resolves after {until}'s close; "
+                 f"a hit if {a} beats {b} (total return) by then.",
+        notes=(f"Note: {note}",) if note else (),
+        footer=f"source: {services.source_label()} · `/calls` for every call and hit rates",
+        track=f"call:{call['id']}",
+    )
+
+
+def parse_call(text: str) -> tuple[str, str, dt.date, str]:
+    """``"IWM over SPY until 2026-06-30 note"`` -> ``("IWM", "SPY", date(2026, 6, 30), "note")``."""
+    words = text.split()
+    if len(words) < 3:
+        raise BadRequest("Say what beats what until when, e.g. `/call IWM over SPY until 2026-06-30 small caps catch up`.")
+    a = parse_ticker(words[0])
+    rest = words[1:]
+    b = DEFAULT_BENCHMARK
+    if rest[0].lower() in ("over", "vs"):
+        if len(rest) < 2:
+            raise BadRequest("Name the ticker after `over`.")
+        b, rest = parse_ticker(rest[1]), rest[2:]
+    if len(rest) < 2 or rest[0].lower() != "until":
+        raise BadRequest("Give the end date as `until YYYY-MM-DD`.")
+    try:
+        until = dt.date.fromisoformat(rest[1])
+    except ValueError:
+        raise BadRequest(f"`{rest[1]}` is not a date; use YYYY-MM-DD.") from None
+    if a == b:
+        raise BadRequest("A call needs two different tickers.")
+    note = " ".join(rest[2:])
+    if len(note) > MAX_NOTE:
+        raise BadRequest(f"Keep the note under {MAX_NOTE} characters.")
+    return a, b, until, note
+
+
+def last_common_close(services: Services, a: str, b: str, start: dt.date, end: dt.date) -> tuple[dt.date, float, float]:
+    """The last date in ``start .. end`` on which both have a close, and the two closes."""
+    bars = services.market.bars([a, b], start, end)
+    both = pd.concat({t: bars[t]["Adj Close"] for t in (a, b)}, axis=1).dropna()
+    if both.empty:
+        raise DataUnavailable(f"No common close for {a} and {b} between {start} and {end}.")
+    return both.index[-1].date(), float(both[a].iloc[-1]), float(both[b].iloc[-1])
+
+
+def relative(call: dict[str, Any], close_a: float, close_b: float) -> float:
+    return (close_a / call["entry_a"]) / (close_b / call["entry_b"]) - 1.0
+
+
+def performance(services: Services, call: dict[str, Any]) -> tuple[dt.date, float]:
+    """(as of, relative return since entry): the stored result of a closed call, else on the latest closes
+    up to its ``until`` date (a call past expiry that the watcher has not closed yet reads as it will close)."""
+    if call["status"] == "closed":
+        return dt.date.fromisoformat(call["exit_date"]), call["relative"]
+    end = min(market_today(services.market.now()), dt.date.fromisoformat(call["until"]))
+    day, close_a, close_b = last_common_close(services, call["a"], call["b"], dt.date.fromisoformat(call["entry_date"]), end)
+    return day, relative(call, close_a, close_b)
+
+
+def is_due(services: Services, call: dict[str, Any]) -> bool:
+    return call["status"] == "open" and market_today(services.market.now()) > dt.date.fromisoformat(call["until"])
+
+
+def resolve(services: Services, call: dict[str, Any]) -> dict[str, Any]:
+    """The call closed at the last shared close on or before ``until`` (not stored: the caller does that)."""
+    day, close_a, close_b = last_common_close(services, call["a"], call["b"], dt.date.fromisoformat(call["entry_date"]),
+                                              dt.date.fromisoformat(call["until"]))
+    result = relative(call, close_a, close_b)
+    return {**call, "status": "closed", "exit_date": day.isoformat(), "exit_a": close_a, "exit_b": close_b,
+            "relative": result, "hit": result > 0, "closed_at": time.time()}
+
+
+def result_reply(platform: str, call: dict[str, Any]) -> Reply:
+    """What Tilt posts in the call's thread when it resolves."""
+    verdict = "a hit" if call["hit"] else "a miss"
+    return Reply(
+        text=f"*Call #{call['id']} resolved: {verdict}.* {call['a']} vs {call['b']} "
+             f"{percent(call['relative'], signed=True)} from {call['entry_date']} to {call['exit_date']}.",
+        notes=(f"{call['a']} {call['entry_a']:,.2f} → {call['exit_a']:,.2f}, {call['b']} {call['entry_b']:,.2f} → "
+               f"{call['exit_b']:,.2f} · called by {mention(platform, call['author'])}",),
+    )
+
+
+def list_calls(text: str, services: Services, caller: Caller) -> Reply:
+    if text.strip():
+        raise BadRequest("`/calls` takes nothing after it.")
+    calls = services.store.calls(caller.owner)
+    if not calls:
+        return Reply(text="No calls yet. Make one with `/call IWM over SPY until 2026-12-31`.", ephemeral=True)
+    ordered = [c for c in calls if c["status"] == "open"] + [c for c in calls if c["status"] != "open"]
+    rows, as_of = [], []
+    for call in ordered:
+        day, result = performance(services, call)
+        as_of.append(day)
+        status = "open" if call["status"] == "open" else ("hit" if call["hit"] else "miss")
+        rows.append((f"#{call['id']}", f"{call['a']} over {call['b']}", call["author"], call["entry_date"],
+                     call["until"], percent(result, signed=True), status))
+    notes = [f"Hit rate (closed calls): {line}" for line in hit_rate_lines(caller.platform, calls)]
+    notes += [f"#{c['id']}: {c['note']}" for c in ordered if c.get("note")][:8]
+    return Reply(
+        text=f"*Team calls*: {sum(c['status'] == 'open' for c in calls)} open, "
+             f"{sum(c['status'] == 'closed' for c in calls)} closed",
+        table=Table(columns=COLUMNS, rows=tuple(rows)),
+        takeaway="Since entry: relative total return (1 + r) / (1 + r_bench) − 1, to the latest close "
+                 "or to the expiry close once closed.",
+        notes=tuple(notes),
+        footer=f"as of {max(as_of)} · source: {services.source_label()}",
+    )
+
+
+def hit_rates(calls: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
+    """Per author: (hits, closed calls)."""
+    rates: dict[str, tuple[int, int]] = {}
+    for call in calls:
+        if call["status"] == "closed":
+            hits, total = rates.get(call["author"], (0, 0))
+            rates[call["author"]] = (hits + bool(call["hit"]), total + 1)
+    return rates
+
+
+def hit_rate_lines(platform: str, calls: list[dict[str, Any]]) -> list[str]:
+    rates = hit_rates(calls)
+    if not rates:
+        return ["none closed yet"]
+    return [", ".join(f"{mention(platform, a)} {h} of {n} ({percent(h / n, 0)})" for a, (h, n) in sorted(rates.items()))]
+
+
+def open_call_lines(services: Services, owner: Owner) -> list[str]:
+    """One digest line with the team's open calls and how they stand; nothing when there are none or on failure."""
+    try:
+        calls = [c for c in services.store.calls(owner) if c["status"] == "open"]
+        parts = [f"#{c['id']} {c['a']} over {c['b']} {percent(performance(services, c)[1], signed=True)} "
+                 f"(until {c['until']})" for c in calls[:10]]
+    except TiltError:
+        return []
+    return [f"Open calls: {'; '.join(parts)}."] if parts else []
+
+
+def mention(platform: str, user: str) -> str:
+    """How to name a person in chat: ``<@id>`` on Slack and Discord, the plain name elsewhere."""
+    return f"<@{user}>" if platform in ("slack", "discord") else user
