@@ -40,10 +40,11 @@ from market.provider import Provider
 from market.redis_server import redis_url
 from schedule.runner import DigestScheduler
 from schedule.watch import Watcher
-from store.teamdata import Subscription, TeamStore
+from store.teamdata import Owner, Subscription, TeamStore
 
 if TYPE_CHECKING:
     from slack_bolt import App
+    from slack_sdk import WebClient
 
 log = logging.getLogger("tilt")
 
@@ -100,37 +101,32 @@ def make_services(settings: Settings, *, demo: bool = False, data_dir: Path | No
 
 
 def make_scheduler(settings: Settings, services: Services) -> DigestScheduler:
-    """The digest scheduler, posting through every platform whose bot token is set."""
-    posters: dict[str, Callable[[str, Reply], None]] = {}
-    thread_posters: dict[str, Callable[[str, str | None, Reply], None]] = {}
-    if settings.slack_bot_token:
-        from chat.slack.app import channel_poster, thread_poster, web_client
+    """The digest scheduler (with signal and call follow-ups), posting through every configured platform."""
+    posters: dict[str, Callable[[str, str, str | None, Reply], None]] = {}
+    if settings.slack_bot_token or settings.slack_client_id:
+        from chat.slack.app import poster
 
-        slack_client = web_client(settings.slack_bot_token, settings.slack_api_url)
-        posters["slack"] = channel_poster(slack_client)
-        thread_posters["slack"] = thread_poster(slack_client)
+        posters["slack"] = poster(slack_clients(settings, services))
     if settings.discord_bot_token:
         from chat.discord.rest import DiscordRest
 
-        posters["discord"] = DiscordRest(settings.discord_api_url, settings.discord_bot_token).post_to_channel
+        rest = DiscordRest(settings.discord_api_url, settings.discord_bot_token)
+        # Discord has no thread to reply in here: follow-ups become messages in the channel.
+        posters["discord"] = lambda team, channel, thread_ts, reply: rest.post_to_channel(channel, reply)
     if not posters:
-        raise ConfigError("Neither SLACK_BOT_TOKEN nor DISCORD_BOT_TOKEN is set, so digests could not be posted.")
+        raise ConfigError("Neither SLACK_BOT_TOKEN, SLACK_CLIENT_ID nor DISCORD_BOT_TOKEN is set, "
+                          "so digests could not be posted.")
 
     def post(subscription: Subscription, reply: Reply) -> None:
-        if subscription.platform not in posters:
-            raise LookupError(f"no {subscription.platform} token configured to post {subscription.id}")
-        posters[subscription.platform](subscription.channel, reply)
+        follow_up(Owner(subscription.platform, subscription.team, subscription.scope), subscription.channel, None, reply)
 
     def build(subscription: Subscription, late: dt.timedelta | None) -> Reply:
         return digest.build(services, services.store.watchlist(subscription.owner), late, owner=subscription.owner)
 
-    def follow_up(platform: str, channel: str, thread_ts: str | None, reply: Reply) -> None:
-        if platform in thread_posters:
-            thread_posters[platform](channel, thread_ts, reply)
-        elif platform in posters:  # no threads there: a message in the channel
-            posters[platform](channel, reply)
-        else:
-            log.warning("no %s token configured; follow-up for %s not posted: %s", platform, channel, reply.text)
+    def follow_up(team: Owner, channel: str, thread_ts: str | None, reply: Reply) -> None:
+        if team.platform not in posters:
+            raise LookupError(f"no {team.platform} token configured to post in {channel}")
+        posters[team.platform](team.team, channel, thread_ts, reply)
 
     watcher = Watcher(services, follow_up)
     return DigestScheduler(services.store, build, post, now=lambda: dt.datetime.now(dt.timezone.utc),
@@ -167,31 +163,67 @@ def run_import(services: Services, source: str) -> int:
 
 
 def slack_app(settings: Settings, services: Services) -> App:
-    """The Bolt app wired to Tilt's handlers; Bolt checks the bot token with Slack (auth.test) here."""
+    """The Bolt app wired to Tilt's handlers.
+
+    One workspace: the bot token, checked with Slack (auth.test) here.  Many
+    workspaces (``SLACK_CLIENT_ID``/``SECRET``): the OAuth install flow, with
+    installations kept in Redis beside the team data.
+    """
     from slack_bolt.error import BoltError
 
     from chat.slack.app import build_app, web_client
+    from chat.slack.oauth import oauth_settings
 
-    client = web_client(settings.slack_bot_token, settings.slack_api_url)
+    oauth = None
+    if settings.slack_client_id:
+        settings.require("SLACK_CLIENT_SECRET")
+        oauth = oauth_settings(settings.slack_client_id, settings.slack_client_secret, _durable(services).client)
     try:
         return build_app(lambda text, caller: router.run(text, services, caller), Budget(services.cache),
-                         client=client, signing_secret=settings.slack_signing_secret or "",
-                         posted=lambda caller, track, channel, ts: router.posted(services, caller, track, channel, ts))
+                         client=web_client(None if oauth else settings.slack_bot_token, settings.slack_api_url),
+                         signing_secret=settings.slack_signing_secret or "", oauth=oauth,
+                         posted=lambda caller, track, channel, ts: router.posted(services, caller, track, channel, ts),
+                         forget_team=lambda team: _durable(services).delete_team("slack", team))
     except BoltError as error:
         raise ConfigError(f"SLACK_BOT_TOKEN was not accepted by Slack at {settings.slack_api_url} ({error}).") from None
 
 
+def slack_clients(settings: Settings, services: Services) -> Callable[[str], WebClient]:
+    """``client_for(team)`` for posting outside a request: the one bot token, or each installation's own."""
+    from chat.slack.app import web_client
+    from chat.slack.installations import RedisInstallationStore
+    from chat.slack.oauth import installed_clients
+
+    if settings.slack_client_id:
+        return installed_clients(RedisInstallationStore(_durable(services).client),
+                                 lambda token: web_client(token, settings.slack_api_url))
+    client = web_client(settings.slack_bot_token, settings.slack_api_url)
+    return lambda team: client
+
+
+def _durable(services: Services) -> TeamStore:
+    """The team store, which installations and uninstalls need: ``ConfigError`` when Tilt runs without Redis."""
+    try:
+        return services.store
+    except TiltError:
+        raise ConfigError("Tilt could not reach Redis, which it needs to keep installations and team data.") from None
+
+
 def http_routes(settings: Settings, services: Services) -> dict:
-    """The POST routes of every chat platform that is configured: Slack by its bot token, Discord by its public key."""
-    if not settings.slack_bot_token and not settings.discord_public_key:
+    """The routes of every chat platform that is configured: Slack by its bot token (one workspace) or
+    client id (many), Discord by its public key."""
+    if not (settings.slack_bot_token or settings.slack_client_id or settings.discord_public_key):
         raise ConfigError("Neither SLACK_BOT_TOKEN nor DISCORD_PUBLIC_KEY is set; serve needs one "
                           "(see README, 'Add Tilt to Slack' and 'Add Tilt to Discord').")
     routes = {}
-    if settings.slack_bot_token:
+    if settings.slack_bot_token or settings.slack_client_id:
         from chat.slack.app import EVENTS_PATH, wsgi_route
+        from chat.slack.oauth import INSTALL_PATH, REDIRECT_PATH
 
         settings.require("SLACK_SIGNING_SECRET")
-        routes[EVENTS_PATH] = wsgi_route(slack_app(settings, services))
+        slack = wsgi_route(slack_app(settings, services))
+        paths = (EVENTS_PATH, INSTALL_PATH, REDIRECT_PATH) if settings.slack_client_id else (EVENTS_PATH,)
+        routes.update({path: slack for path in paths})
     if settings.discord_public_key:
         routes.update(discord_routes(settings, services))
     return routes

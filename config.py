@@ -37,6 +37,8 @@ class Settings:
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
+    slack_client_id: str | None = None  # with the secret: OAuth, many workspaces ("Add to Slack")
+    slack_client_secret: str | None = field(default=None, repr=False)
     discord_api_url: str = DISCORD_API_URL
     discord_public_key: str | None = None  # public: it only verifies Discord's signatures
     discord_application_id: str | None = None
@@ -62,6 +64,8 @@ class Settings:
             slack_bot_token=_token("SLACK_BOT_TOKEN", env.get("SLACK_BOT_TOKEN"), "xoxb-"),
             slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
             slack_app_token=_token("SLACK_APP_TOKEN", env.get("SLACK_APP_TOKEN"), "xapp-"),
+            slack_client_id=env.get("SLACK_CLIENT_ID") or None,
+            slack_client_secret=env.get("SLACK_CLIENT_SECRET") or None,
             discord_api_url=_url("DISCORD_API_URL", env.get("DISCORD_API_URL") or DISCORD_API_URL),
             discord_public_key=_public_key("DISCORD_PUBLIC_KEY", env.get("DISCORD_PUBLIC_KEY") or None),
             discord_application_id=_snowflake("DISCORD_APPLICATION_ID", env.get("DISCORD_APPLICATION_ID") or None),

@@ -2,6 +2,7 @@
 
 Routes:
     POST /slack/events          Slack slash commands, events and interactivity (when Slack is configured)
+    GET  /slack/install, /slack/oauth_redirect   "Add to Slack" (when OAuth is configured)
     GET  /healthz               200 when the cache answers, 503 otherwise
     GET  /metrics               Prometheus text format
 
@@ -28,11 +29,12 @@ WsgiApp = Callable[[dict, StartResponse], Iterable[bytes]]
 
 
 def wsgi_app(routes: dict[str, WsgiApp], healthy: Callable[[], bool]) -> WsgiApp:
-    """One WSGI callable: ``routes`` maps a POST path to a platform's handler, plus health and metrics."""
+    """One WSGI callable: ``routes`` maps a path to a platform's handler (which checks the method), plus
+    health and metrics."""
 
     def application(environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
-        if path in routes and method == "POST":
+        if path in routes:
             if int(environ.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
                 return plain(start_response, "413 Payload Too Large", b"too large\n")
             started = time.monotonic()

@@ -45,7 +45,7 @@ FIRST_RETRY_SECONDS = 30
 MAX_RETRY_SECONDS = 30 * 60
 
 # Posts a reply on a platform: (platform, channel, thread ts or None for a new message, reply); raises on failure.
-ThreadPost = Callable[[str, str, str | None, Reply], None]
+ThreadPost = Callable[[Owner, str, str | None, Reply], None]
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ class Watcher:
             spec = reading.spec
             text = (f"*Flip:* {spec.label} now *{reading.state}* {spec.b} (since {reading.since}); "
                     f"it was {card['state']} since {card['since']}.")
-            self.post(team.platform, where[0], where[1], Reply(
+            self.post(team, where[0], where[1], Reply(
                 text=text, notes=(f"Votes on this card: {agree} agree – {len(votes) - agree} disagree",),
                 footer=f"as of {reading.as_of} · source: {self.services.source_label()}"))
             self.store.update_card(team, {**card, "state": reading.state, "since": reading.since.isoformat(),
@@ -116,7 +116,7 @@ class Watcher:
             closed = calls_handler.resolve(self.services, call)
             where = self.store.thread(team, f"call:{call['id']}")
             channel, thread = where if where else (call["channel"], None)
-            self.post(team.platform, channel, thread, calls_handler.result_reply(team.platform, closed))
+            self.post(team, channel, thread, calls_handler.result_reply(team.platform, closed))
             self.store.update_call(team, closed)
 
         return [Followed("resolved", f"{team.platform}:{team.team}", call["id"])] if self._once(stamp, work) else []

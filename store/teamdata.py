@@ -243,6 +243,18 @@ class TeamStore:
     def _team_key(self, owner: Owner, kind: str) -> str:
         return self.key(Owner(platform=owner.platform, team=owner.team, scope="team"), kind)
 
+    def delete_team(self, platform: str, team: str) -> int:
+        """Delete every piece of one team's data (an uninstalled workspace); returns how many keys went."""
+        with _storage():
+            keys = list(self.client.scan_iter(match=f"{self._team}{platform}:{team}:*", count=500))
+            with self.client.pipeline(transaction=True) as pipe:
+                if keys:
+                    pipe.delete(*keys)
+                    pipe.srem(self._index, *keys)  # its digest subscriptions, so nothing is posted there again
+                pipe.srem(self._watched, f"{platform}:{team}")
+                pipe.execute()
+        return len(keys)
+
     # --- export and import --------------------------------------------------------------------
 
     def export(self) -> dict[str, Any]:

@@ -4,7 +4,8 @@ Serves the methods Tilt calls, with Slack's answers in Slack's shapes:
 ``auth.test``, ``chat.postMessage``, ``chat.postEphemeral``, ``chat.update``,
 ``files.getUploadURLExternal`` (whose ``upload_url`` points back here),
 the upload itself, ``files.completeUploadExternal``, ``apps.connections.open``
-(Socket Mode, handing out ``socket_url``); and ``POST
+(Socket Mode, handing out ``socket_url``), ``oauth.v2.access`` (turning a
+code from ``grants`` into a bot token of that team); and ``POST
 /response/<id>`` for response URLs.  Like Slack, it enforces the limits Tilt
 must respect (blocks per message, text lengths, a bot token) and answers
 ``not_in_channel`` for channels the bot was not invited to.
@@ -34,6 +35,7 @@ class Call:
     authorization: str
     body: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
+    answer: dict[str, Any] | None = None  # what the stand-in answered (set just after the call is recorded)
 
 
 class SlackStandIn(LocalServer):
@@ -42,6 +44,8 @@ class SlackStandIn(LocalServer):
         self.uploads: dict[str, bytes] = {}
         self.not_member: set[str] = set()
         self.socket_url: str | None = None  # what apps.connections.open hands out (Socket Mode)
+        self.grants: dict[str, str] = {}  # OAuth code -> the workspace (team id) approving the install
+        self.tokens: dict[str, str] = {}  # bot token handed out by oauth.v2.access -> its team
         self._failures: dict[str, list[tuple[int, int]]] = {}
         self._lock = threading.Condition()
         self._file_counter = 0
@@ -92,6 +96,15 @@ class SlackStandIn(LocalServer):
             return queue.pop(0) if queue else None
 
     def _answer(self, method: str, body: dict[str, Any], authorization: str) -> dict[str, Any]:
+        if method == "oauth.v2.access":
+            team = self.grants.pop(body.get("code", ""), None)
+            if team is None:
+                return {"ok": False, "error": "invalid_code"}
+            token = f"xoxb-{team}-{len(self.tokens) + 1}"
+            self.tokens[token] = team
+            return {"ok": True, "access_token": token, "token_type": "bot", "scope": "commands,chat:write",
+                    "bot_user_id": f"U{team}BOT", "app_id": "A0TILT", "team": {"id": team, "name": f"Team {team}"},
+                    "enterprise": None, "is_enterprise_install": False, "authed_user": {"id": f"U{team}ADMIN"}}
         if method == "apps.connections.open":
             if not authorization.startswith("Bearer xapp-") or self.socket_url is None:
                 return {"ok": False, "error": "invalid_auth"}
@@ -99,8 +112,9 @@ class SlackStandIn(LocalServer):
         if method != "response" and not authorization.startswith("Bearer xoxb-"):
             return {"ok": False, "error": "not_authed"}
         if method == "auth.test":
-            return {"ok": True, "url": "https://tilt-test.slack.com/", "team": "Tilt Test", "user": "tilt",
-                    "team_id": "T0TEST", "user_id": "U0TILT", "bot_id": "B0TILT"}
+            team = self.tokens.get(authorization.removeprefix("Bearer "), "T0TEST")
+            return {"ok": True, "url": f"https://{team.lower()}.slack.com/", "team": f"Team {team}", "user": "tilt",
+                    "team_id": team, "user_id": f"U{team}BOT", "bot_id": f"B{team}"}
         if method in ("chat.postMessage", "chat.postEphemeral", "chat.update", "response"):
             problem = _check_message(body)
             if problem:
@@ -153,13 +167,15 @@ class SlackStandIn(LocalServer):
                     body = _decode(raw, self.headers.get("Content-Type", ""))
                 else:
                     return self._send(404, b"not found", "text/plain")
-                standin._record(Call(method, authorization, body))
+                call = Call(method, authorization, body)
+                standin._record(call)
                 failure = standin._failure(method)
                 if failure is not None:
                     status, retry_after = failure
                     return self._send(status, json.dumps({"ok": False, "error": "ratelimited"}).encode(),
                                       "application/json", {"Retry-After": str(retry_after)})
                 answer = standin._answer(method, body, authorization)
+                call.answer = answer
                 self._send(200, json.dumps(answer).encode(), "application/json")
 
             def _send(self, status: int, payload: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:

@@ -58,10 +58,10 @@ class ThreadPoster:
         self.delay = delay
         self._lock = threading.Lock()
 
-    def __call__(self, platform: str, channel: str, thread_ts: str | None, reply: Reply) -> None:
+    def __call__(self, team: Owner, channel: str, thread_ts: str | None, reply: Reply) -> None:
         time.sleep(self.delay)
         with self._lock:
-            self.posts.append((platform, channel, thread_ts, reply.plain_text()))
+            self.posts.append((team.platform, channel, thread_ts, reply.plain_text()))
 
 
 @pytest.fixture
@@ -332,18 +332,19 @@ def test_rotation_offers_the_signal_card(services: Services) -> None:
     assert "/signal semis" in [a.command for a in router.run("/rotation semis", services, ANA).actions]
 
 
-def test_slack_thread_poster_replies_in_the_thread() -> None:
-    from chat.slack.app import thread_poster, web_client
+def test_slack_poster_replies_in_the_thread() -> None:
+    from chat.slack.app import poster, web_client
     from tests.slack_standin import SlackStandIn
 
     with SlackStandIn() as slack:
-        post = thread_poster(web_client("xoxb-test", slack.api_url))
-        post("CTHREAD", "1700000000.000300", Reply(text="*Flip:* now lagging"))
+        client = web_client("xoxb-test", slack.api_url)
+        post = poster(lambda team: client)
+        post("T1", "CTHREAD", "1700000000.000300", Reply(text="*Flip:* now lagging"))
         sent = slack.wait_for("chat.postMessage")[0].body
         assert (sent["channel"], sent["thread_ts"], sent["text"]) == ("CTHREAD", "1700000000.000300", "*Flip:* now lagging")
         slack.not_member.add("CGONE")
         with pytest.raises(PermissionError):  # so the watcher gives the lease back and tries again later
-            post("CGONE", "1.0", Reply(text="x"))
+            post("T1", "CGONE", "1.0", Reply(text="x"))
 
 
 def test_a_follow_up_that_cannot_be_posted_backs_off_and_is_posted_once(services: Services, clock: Clock) -> None:
@@ -365,3 +366,16 @@ def test_a_follow_up_that_cannot_be_posted_backs_off_and_is_posted_once(services
         assert [f.item for f in watcher.tick()] == expected, seconds
     assert [int((a - start).total_seconds()) for a in attempts] == [0, 31, 92]  # 30 s, then 60 s of backoff
     assert len(delivered.posts) == 1 and services.store.calls(TEAM)[0]["status"] == "closed"
+
+
+def test_no_id_reaches_another_workspace(services: Services) -> None:
+    """Card ids, call ids and channel ids are looked up inside the caller's own workspace only."""
+    other = Caller(platform="slack", team="T2", channel="C1", user="U1")  # same channel and user ids, other team
+    card_id = router.run("/signal smallcaps", services, ANA).track.split(":")[1]
+    refused = router.run(f"/vote {card_id} agree", services, other)
+    assert refused.is_error and "no longer known here" in refused.text
+    tally = router.run(f"/vote {card_id} disagree", services, ANA)
+    assert [a.label for a in tally.actions] == ["Agree (0)", "Disagree (1)"]  # the other team's click counted nowhere
+    router.run("/call IWM over SPY until 2026-07-30 mine", services, ANA)
+    assert "mine" not in router.run("/calls", services, other).plain_text()
+    assert "mine" in router.run("/calls", services, ANA).plain_text()

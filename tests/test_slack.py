@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import time
 import urllib.error
 import urllib.request
@@ -26,6 +27,7 @@ import pytest
 from market.cache import connect
 from market.redis_server import EmbeddedRedis
 from store.teamdata import Owner, TeamStore
+from tests.conftest import ROOT
 from tests.expected import trailing_cagrs
 from tests.servers import Answer, ServeProcess, send
 from tests.slack_standin import SlackStandIn
@@ -39,10 +41,14 @@ class Tilt(ServeProcess):
 
     def __init__(self, slack: SlackStandIn, redis_url: str, prices_dir: Path, state: Path) -> None:
         self.slack = slack
+        super().__init__(self.environment(slack, redis_url, prices_dir, state), state)
+
+    def environment(self, slack: SlackStandIn, redis_url: str, prices_dir: Path, state: Path) -> dict[str, str]:
+        """One workspace: a bot token."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MARKET_", "REDIS_", "DISCORD_"))}
-        env.update(SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=slack.api_url,
-                   MARKET_DATA_DIR=str(prices_dir), REDIS_URL=redis_url, TILT_STATE_DIR=str(state))
-        super().__init__(env, state)
+        return {**env, "SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_SIGNING_SECRET": SECRET,
+                "SLACK_API_URL": slack.api_url, "MARKET_DATA_DIR": str(prices_dir), "REDIS_URL": redis_url,
+                "TILT_STATE_DIR": str(state)}
 
     def post(self, body: str, *, timestamp: int | None = None, secret: str = SECRET, content_type: str | None = None) -> Answer:
         """POST ``body`` to /slack/events, signed as Slack signs it (v0, HMAC-SHA256 of ``v0:ts:body``)."""
@@ -53,8 +59,9 @@ class Tilt(ServeProcess):
             "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature})
         return send(request)
 
-    def command(self, command: str, text: str, *, channel: str, user: str = "U1", response: str | None = None, **signing) -> Answer:
-        form = {"token": "deprecated", "team_id": "T0TEST", "team_domain": "tilt-test", "channel_id": channel,
+    def command(self, command: str, text: str, *, channel: str, user: str = "U1", response: str | None = None,
+                team: str = "T0TEST", **signing) -> Answer:
+        form = {"token": "deprecated", "team_id": team, "team_domain": "tilt-test", "channel_id": channel,
                 "channel_name": "markets", "user_id": user, "user_name": "ana", "command": command, "text": text,
                 "api_app_id": "A0TILT", "is_enterprise_install": "false", "trigger_id": "1.2.3",
                 "response_url": self.slack.response_url(response or f"r-{uuid.uuid4().hex[:8]}")}
@@ -69,10 +76,10 @@ class Tilt(ServeProcess):
                                 "action_ts": str(time.time())}]}
         return self.post(urlencode({"payload": json.dumps(payload)}))
 
-    def event(self, event: dict) -> Answer:
-        envelope = {"token": "x", "team_id": "T0TEST", "api_app_id": "A0TILT", "type": "event_callback",
+    def event(self, event: dict, team: str = "T0TEST") -> Answer:
+        envelope = {"token": "x", "team_id": team, "api_app_id": "A0TILT", "type": "event_callback",
                     "event_id": f"Ev{uuid.uuid4().hex[:10]}", "event_time": int(time.time()), "event": event,
-                    "authorizations": [{"team_id": "T0TEST", "user_id": "U0TILT", "is_bot": True}]}
+                    "authorizations": [{"team_id": team, "user_id": f"U{team}BOT", "is_bot": True}]}
         return self.post(json.dumps(envelope), content_type="application/json")
 
 
@@ -285,3 +292,11 @@ def test_tilt_still_answers_when_redis_stops(slack: SlackStandIn, prices_dir: Pa
         assert server.get("/healthz").status == 503
     finally:
         server.stop()
+
+
+def test_the_manifest_declares_every_command() -> None:
+    from chat.slack.app import SLASH_COMMANDS, UMBRELLA_COMMAND
+
+    manifest = (ROOT / "slack" / "manifest.yml").read_text()
+    declared = re.findall(r"^\s+- command: (/\S+)$", manifest, re.M)
+    assert sorted(declared) == sorted([*SLASH_COMMANDS, UMBRELLA_COMMAND])

@@ -10,7 +10,7 @@ Every entry point does the same three things:
 
 A reply with ``Reply.track`` (a signal card, a call) is always a new message,
 even from a button, and ``posted`` is told its channel and ``ts`` so that
-``schedule.watch`` can reply in its thread later (``thread_poster``).  Any
+``schedule.watch`` can reply in its thread later (``poster``).  Any
 other button answer replaces its message in place (``chat.update``): a
 period switch, or a vote that redraws its card with the new tally.
 
@@ -29,9 +29,11 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from slack_bolt import Ack, App, Respond
+from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.oauth.installation_store import InstallationStore
 
 from chat.slack.blocks import RERUN_ACTION, SHARE_ACTION, fallback_text, reply_blocks
 from handlers import router
@@ -45,7 +47,8 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 WORKERS = 32  # commands worked on at once per process; each mostly waits on Slack's Web API
-SLASH_COMMANDS = ("/compare", "/valuation", "/help", "/signal", "/call", "/calls")
+# Every command people can type is a slash command of its own (slack/manifest.yml declares the same list).
+SLASH_COMMANDS = tuple(f"/{name}" for name in router.COMMANDS)
 UMBRELLA_COMMAND = "/tilt"
 WORKING = "Working on it…"
 # Errors that mean "you may not post here" rather than "Slack is broken".
@@ -69,8 +72,11 @@ class Where:
     thread_ts: str | None = None
 
 
-def web_client(token: str, api_url: str) -> WebClient:
-    """A Web API client for ``api_url`` that waits out HTTP 429s as Slack asks (``Retry-After``)."""
+def web_client(token: str | None, api_url: str) -> WebClient:
+    """A Web API client for ``api_url`` that waits out HTTP 429s as Slack asks (``Retry-After``).
+
+    Without a token (many workspaces), Bolt gives each request a copy with its workspace's token.
+    """
     client = WebClient(token=token, base_url=api_url)
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
     return client
@@ -84,9 +90,12 @@ def wsgi_route(app: App) -> Callable:
 
 
 def build_app(answer: Answer, budget: Budget, *, client: WebClient, signing_secret: str,
-              posted: Posted | None = None) -> App:
+              posted: Posted | None = None, forget_team: Callable[[str], None] | None = None,
+              oauth: OAuthSettings | None = None) -> App:
     """The Bolt app; ``answer`` runs one command text (``"/compare SMH SPY"``) from a ``Caller`` to a ``Reply``;
-    ``posted`` hears where each tracked reply (a signal card, a call) landed, for later replies in its thread.
+    ``posted`` hears where each tracked reply (a signal card, a call) landed, for later replies in its thread;
+    ``forget_team`` deletes a workspace's data when Tilt is uninstalled from it.  With ``oauth`` the app
+    serves many workspaces, each with the bot token its installation saved.
 
     Every listener is split in two (Bolt's lazy listeners): a quick ``ack`` that
     runs in the request thread and becomes the HTTP answer, and the work, which
@@ -94,8 +103,12 @@ def build_app(answer: Answer, budget: Budget, *, client: WebClient, signing_secr
     command's chart or Web API calls.
     """
     pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="tilt-slack")
-    app = App(client=client, signing_secret=signing_secret, process_before_response=True, listener_executor=pool)
+    app = App(client=client, signing_secret=signing_secret, process_before_response=True, listener_executor=pool,
+              oauth_settings=oauth)
     slack = _Listeners(answer, budget, posted)
+    uninstalled = _uninstaller(oauth.installation_store if oauth else None, forget_team)
+    for event in ("app_uninstalled", "tokens_revoked"):
+        app.event(event)(ack=_ack, lazy=[uninstalled])
     for name in (*SLASH_COMMANDS, UMBRELLA_COMMAND):
         app.command(name)(ack=slack.ack_command, lazy=[slack.on_slash_command])
     app.event("app_mention")(ack=_ack, lazy=[slack.on_mention])
@@ -107,6 +120,20 @@ def build_app(answer: Answer, budget: Budget, *, client: WebClient, signing_secr
 
 def _ack(ack: Ack) -> None:
     ack()
+
+
+def _uninstaller(installations: InstallationStore | None, forget_team: Callable[[str], None] | None) -> Callable:
+    """The listener for ``app_uninstalled`` / ``tokens_revoked``: forget the workspace's installation and data."""
+    def on_uninstalled(body: dict[str, Any]) -> None:
+        team, enterprise = body.get("team_id"), body.get("enterprise_id")
+        if installations is not None:
+            installations.delete_all(enterprise_id=enterprise, team_id=team)
+        if forget_team is not None and team:
+            forget_team(team)
+        log.warning("Tilt was removed from Slack workspace %s (%s): its installation and team data are deleted",
+                    team, body.get("event", {}).get("type"))
+
+    return on_uninstalled
 
 
 def command_text(command: str, text: str) -> str:
@@ -259,19 +286,14 @@ def post_public(client: WebClient, where: Where, reply: Reply) -> str | None:
     return str(posted["ts"])
 
 
-def channel_poster(client: WebClient) -> Callable[[str, Reply], None]:
-    """Posting to a channel by id, as digests do; raises when Tilt may not post there (so it is retried)."""
-    def post(channel: str, reply: Reply) -> None:
-        if not post_public(client, Where(channel=channel, user=""), reply):
-            raise PermissionError(f"Tilt is not a member of Slack channel {channel}")
+def poster(client_for: Callable[[str], WebClient]) -> Callable[[str, str, str | None, Reply], None]:
+    """Posting by ids, as digests, flips and call results do: ``post(team, channel, thread_ts, reply)``.
 
-    return post
-
-
-def thread_poster(client: WebClient) -> Callable[[str, str | None, Reply], None]:
-    """Posting in a message's thread (``thread_ts``; ``None``: a new message), as signal flips and call results do."""
-    def post(channel: str, thread_ts: str | None, reply: Reply) -> None:
-        if not post_public(client, Where(channel=channel, user="", thread_ts=thread_ts), reply):
+    ``client_for(team)`` gives that workspace's client; the post raises when Tilt may not post there
+    (so the scheduler retries it later).
+    """
+    def post(team: str, channel: str, thread_ts: str | None, reply: Reply) -> None:
+        if post_public(client_for(team), Where(channel=channel, user="", thread_ts=thread_ts), reply) is None:
             raise PermissionError(f"Tilt is not a member of Slack channel {channel}")
 
     return post

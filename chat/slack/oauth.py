@@ -10,8 +10,11 @@ Bolt refreshes rotating tokens (``token_rotation_enabled``) by itself.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import redis
 from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_sdk import WebClient
 
 from chat.slack.installations import RedisInstallationStore, RedisOAuthStateStore
 
@@ -22,12 +25,23 @@ INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 
 
-def oauth_settings(client_id: str, client_secret: str, client: redis.Redis, *,
-                   authorization_url: str | None = None) -> OAuthSettings:
-    """Bolt's OAuth settings with Tilt's Redis stores; ``authorization_url`` overrides Slack's (tests)."""
+def oauth_settings(client_id: str, client_secret: str, client: redis.Redis) -> OAuthSettings:
+    """Bolt's OAuth settings with Tilt's Redis stores."""
     return OAuthSettings(
         client_id=client_id, client_secret=client_secret, scopes=list(BOT_SCOPES),
         install_path=INSTALL_PATH, redirect_uri_path=REDIRECT_PATH,
         installation_store=RedisInstallationStore(client), state_store=RedisOAuthStateStore(client),
-        install_page_rendering_enabled=False, authorization_url=authorization_url,
+        install_page_rendering_enabled=False,
     )
+
+
+def installed_clients(installations: RedisInstallationStore,
+                      make_client: Callable[[str], WebClient]) -> Callable[[str], WebClient]:
+    """``client_for(team)``: a Web API client with that workspace's bot token, for posting outside a request."""
+    def client_for(team: str) -> WebClient:
+        bot = installations.find_bot(enterprise_id=None, team_id=team)
+        if bot is None or not bot.bot_token:
+            raise LookupError(f"Tilt is not installed in Slack workspace {team}")
+        return make_client(bot.bot_token)
+
+    return client_for

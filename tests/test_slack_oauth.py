@@ -1,0 +1,136 @@
+"""Many workspaces at the wire: "Add to Slack", per-workspace tokens and data, uninstall, restart.
+
+``bot.py serve`` runs in OAuth mode (``SLACK_CLIENT_ID``/``SLACK_CLIENT_SECRET``, no
+bot token); the Slack stand-in plays Slack's side of the install, handing out
+one bot token per workspace from ``oauth.v2.access``.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from market.cache import connect
+from market.redis_server import EmbeddedRedis
+from store.teamdata import Owner, TeamStore
+from tests.slack_standin import SlackStandIn
+from tests.test_slack import SECRET, Tilt, calls_in
+
+TEAMS = ("TALPHA", "TBRAVO")
+
+
+class OAuthTilt(Tilt):
+    """``bot.py serve`` for any number of workspaces."""
+
+    def environment(self, slack: SlackStandIn, redis_url: str, prices_dir: Path, state: Path) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MARKET_", "REDIS_", "DISCORD_"))}
+        return {**env, "SLACK_CLIENT_ID": "111.222", "SLACK_CLIENT_SECRET": "client-secret", "SLACK_SIGNING_SECRET": SECRET,
+                "SLACK_API_URL": slack.api_url, "MARKET_DATA_DIR": str(prices_dir), "REDIS_URL": redis_url,
+                "TILT_STATE_DIR": str(state)}
+
+    def browse(self, path: str, cookie: str | None = None) -> http.client.HTTPResponse:
+        """A GET as a browser sends it, without following redirects (they lead to slack.com)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        connection.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+        return connection.getresponse()
+
+    def install(self, team: str) -> None:
+        """Someone in ``team`` clicks "Add to Slack", approves, and comes back with a code."""
+        start = self.browse("/slack/install")
+        assert start.status == 302
+        location = urlsplit(start.getheader("Location"))
+        query = parse_qs(location.query)
+        assert location.netloc == "slack.com" and query["client_id"] == ["111.222"]
+        assert "files:write" in query["scope"][0].split(",")
+        code = uuid.uuid4().hex
+        self.slack.grants[code] = team
+        # The state also rides in a cookie, so only the browser that started the install can finish it.
+        cookie = start.getheader("Set-Cookie").split(";")[0]
+        back = self.browse(f"/slack/oauth_redirect?code={code}&state={query['state'][0]}", cookie)
+        assert back.status == 200, back.read()
+
+
+@pytest.fixture
+def redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    server = EmbeddedRedis(tmp_path / "redis")
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandIn]:
+    with SlackStandIn() as standin:
+        yield standin
+
+
+@pytest.fixture
+def tilt(slack: SlackStandIn, redis: EmbeddedRedis, prices_dir: Path, tmp_path: Path) -> Iterator[OAuthTilt]:
+    server = OAuthTilt(slack, redis.url, prices_dir, tmp_path / "tilt")
+    for team in TEAMS:
+        server.install(team)
+    yield server
+    server.stop()
+
+
+def channel() -> str:
+    return f"C{uuid.uuid4().hex[:8].upper()}"
+
+
+def wait_for_watchlist(store: TeamStore, owner: Owner, expected: list[str]) -> None:
+    deadline = time.monotonic() + 10
+    while store.watchlist(owner) != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert store.watchlist(owner) == expected
+
+
+def test_each_workspace_uses_its_own_token_and_sees_only_its_own_data(tilt: OAuthTilt, slack: SlackStandIn,
+                                                                      redis: EmbeddedRedis) -> None:
+    store = TeamStore(connect(redis.url))
+    shared_channel = channel()  # the same channel id in both workspaces must still not mix their data
+    tilt.command("/watchlist", "add SMH", channel=shared_channel, team="TALPHA")
+    wait_for_watchlist(store, Owner("slack", "TALPHA", f"channel:{shared_channel}"), ["SMH"])
+    assert store.watchlist(Owner("slack", "TBRAVO", f"channel:{shared_channel}")) == []
+
+    alpha, bravo = channel(), channel()
+    tilt.command("/compare", "QQQ SPY 1y", channel=alpha, team="TALPHA")
+    tilt.command("/compare", "IWM SPY 1y", channel=bravo, team="TBRAVO")
+    assert calls_in(slack, "chat.postMessage", alpha)[0].authorization.startswith("Bearer xoxb-TALPHA-")
+    assert calls_in(slack, "chat.postMessage", bravo)[0].authorization.startswith("Bearer xoxb-TBRAVO-")
+
+
+def test_uninstall_removes_the_workspace_and_its_data(tilt: OAuthTilt, slack: SlackStandIn, redis: EmbeddedRedis) -> None:
+    store = TeamStore(connect(redis.url))
+    where = channel()
+    tilt.command("/watchlist", "add XLE", channel=where, team="TALPHA")
+    tilt.command("/watchlist", "add XLK", channel=where, team="TBRAVO")
+    wait_for_watchlist(store, Owner("slack", "TALPHA", f"channel:{where}"), ["XLE"])
+    wait_for_watchlist(store, Owner("slack", "TBRAVO", f"channel:{where}"), ["XLK"])
+
+    assert tilt.event({"type": "app_uninstalled"}, team="TALPHA").status == 200
+    wait_for_watchlist(store, Owner("slack", "TALPHA", f"channel:{where}"), [])
+    assert store.watchlist(Owner("slack", "TBRAVO", f"channel:{where}")) == ["XLK"]  # the other team is untouched
+    assert not [k for k in store.client.scan_iter(match="tilt:v1:slack:install:*TALPHA*")]
+
+    posted_before = len(slack.of("chat.postMessage"))
+    tilt.command("/compare", "SMH SPY 1y", channel=channel(), team="TALPHA")
+    time.sleep(1.0)
+    assert len(slack.of("chat.postMessage")) == posted_before  # nothing is posted there any more
+
+
+def test_installations_survive_a_restart(tilt: OAuthTilt, slack: SlackStandIn, redis: EmbeddedRedis,
+                                         prices_dir: Path, tmp_path: Path) -> None:
+    tilt.stop()
+    again = OAuthTilt(slack, redis.url, prices_dir, tmp_path / "again")
+    try:
+        where = channel()
+        again.command("/valuation", "IJR SPY", channel=where, team="TBRAVO")
+        assert calls_in(slack, "chat.postMessage", where)[0].authorization.startswith("Bearer xoxb-TBRAVO-")
+    finally:
+        again.stop()
