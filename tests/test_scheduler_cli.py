@@ -81,3 +81,38 @@ def test_export_then_import_through_the_command_line(tmp_path: Path) -> None:
         assert refused.returncode == 2 and refused.stderr.startswith("tilt: ") and "Traceback" not in refused.stderr
     finally:
         redis.close()
+
+
+def test_each_workspace_gets_its_digest_with_its_own_token(tmp_path: Path, prices_dir: Path) -> None:
+    """Many workspaces (OAuth): the scheduler posts each team's digest with that team's installed bot token."""
+    from slack_sdk.oauth.installation_store import Installation
+
+    from chat.slack.installations import RedisInstallationStore
+
+    redis = EmbeddedRedis(tmp_path / "redis")
+    client = connect(redis.url)
+    store, installations = TeamStore(client), RedisInstallationStore(client)
+    now = dt.datetime.now(dt.timezone.utc)
+    due = now - dt.timedelta(minutes=1)
+    schedule = Schedule(kind="weekly", at=f"{due:%H:%M}", tz="UTC", weekday=due.weekday())
+    for team in ("TALPHA", "TBRAVO"):
+        installations.save(Installation(app_id="A0TILT", team_id=team, user_id=f"U{team}", bot_token=f"xoxb-{team}-1",
+                                        bot_id=f"B{team}", bot_user_id=f"U{team}BOT"))
+        owner = Owner(platform="slack", team=team, scope=f"channel:C{team}")
+        store.subscribe(owner, f"C{team}", schedule.to_dict())
+        key = store.key(owner, "digest")
+        store.client.hset(key, "subscription", json.dumps({**json.loads(store.client.hget(key, "subscription")),
+                                                            "created_at": (now - dt.timedelta(days=1)).timestamp()}))
+    with SlackStandIn() as slack:
+        env = environment(redis.url, tmp_path / "state", SLACK_CLIENT_ID="111.222", SLACK_CLIENT_SECRET="s",
+                          SLACK_API_URL=slack.api_url, MARKET_DATA_DIR=str(prices_dir), TILT_SCHEDULER_INTERVAL="0.2")
+        scheduler = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "scheduler"], env=env, cwd=tmp_path,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            posts = slack.wait_for("chat.postMessage", count=2, timeout=60)
+        finally:
+            scheduler.terminate()
+            log = scheduler.communicate(timeout=10)[1]
+            redis.close()
+    assert sorted((p.body["channel"], p.authorization) for p in posts) == [
+        ("CTALPHA", "Bearer xoxb-TALPHA-1"), ("CTBRAVO", "Bearer xoxb-TBRAVO-1")], log
