@@ -57,9 +57,11 @@ class Settings:
             state_dir=Path(env.get("TILT_STATE_DIR") or Path.home() / ".local" / "state" / "tilt"),
             risk_free=_rate("TILT_RISK_FREE", env.get("TILT_RISK_FREE", "0")),
             port=_port(env.get("PORT", "3000")),
-            source_rate=_per_second("TILT_YAHOO_RATE", env.get("TILT_YAHOO_RATE", "2")),
+            source_rate=_positive("TILT_YAHOO_RATE", env.get("TILT_YAHOO_RATE", "2"), 1000,
+                                  "a number of requests a second, e.g. 2"),
             scheduler_inprocess=_scheduler_mode(env.get("TILT_SCHEDULER", "")),
-            scheduler_interval=_seconds("TILT_SCHEDULER_INTERVAL", env.get("TILT_SCHEDULER_INTERVAL", "15")),
+            scheduler_interval=_positive("TILT_SCHEDULER_INTERVAL", env.get("TILT_SCHEDULER_INTERVAL", "15"), 3600,
+                                         "a number of seconds between 0 and 3600"),
             slack_api_url=_url("SLACK_API_URL", env.get("SLACK_API_URL") or SLACK_API_URL),
             slack_bot_token=_token("SLACK_BOT_TOKEN", env.get("SLACK_BOT_TOKEN"), "xoxb-"),
             slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
@@ -123,14 +125,15 @@ def _port(value: str) -> int:
     return int(value)
 
 
-def _per_second(name: str, value: str) -> float:
+def _positive(name: str, value: str, most: float, meaning: str) -> float:
+    """A number above 0 and at most ``most``, or one line saying what ``name`` should be."""
     try:
-        rate = float(value)
+        number = float(value)
     except ValueError:
-        rate = 0.0
-    if not 0 < rate <= 1000:
-        raise ConfigError(f"{name} must be a number of requests a second, e.g. 2 (got {value!r}).")
-    return rate
+        number = 0.0
+    if not 0 < number <= most:
+        raise ConfigError(f"{name} must be {meaning} (got {value!r}).")
+    return number
 
 
 def _scheduler_mode(value: str) -> bool:
@@ -139,14 +142,6 @@ def _scheduler_mode(value: str) -> bool:
     return value == "inprocess"
 
 
-def _seconds(name: str, value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = 0.0
-    if not 0 < seconds <= 3600:
-        raise ConfigError(f"{name} must be a number of seconds between 0 and 3600 (got {value!r}).")
-    return seconds
 
 
 def _rate(name: str, value: str) -> float:

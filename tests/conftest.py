@@ -36,6 +36,7 @@ import redis as redis_py
 
 from market.cache import Cache, connect
 from market.redis_server import EmbeddedRedis
+from store.teamdata import TeamStore
 
 
 @pytest.fixture(scope="session")
@@ -56,10 +57,22 @@ def redis_client(redis_url: str) -> redis_py.Redis:
 
 
 @pytest.fixture
-def cache(redis_client: redis_py.Redis) -> Iterator[Cache]:
-    """A ``Cache`` on the real Redis, under a key prefix of its own so tests never see each other's data."""
+def key_prefix(redis_client: redis_py.Redis) -> Iterator[str]:
+    """A Redis key prefix of the test's own, so tests never see each other's data; its keys go afterwards."""
     prefix = f"test:{uuid.uuid4().hex}:"
-    yield Cache(redis_client, prefix=prefix)
+    yield prefix
     keys = list(redis_client.scan_iter(match=prefix + "*"))
     if keys:
         redis_client.delete(*keys)
+
+
+@pytest.fixture
+def cache(redis_client: redis_py.Redis, key_prefix: str) -> Cache:
+    """A ``Cache`` on the real Redis, under the test's own prefix."""
+    return Cache(redis_client, prefix=f"{key_prefix}cache:")
+
+
+@pytest.fixture
+def store(redis_client: redis_py.Redis, key_prefix: str) -> TeamStore:
+    """Team data on the real Redis, under the test's own prefix."""
+    return TeamStore(redis_client, prefix=key_prefix)

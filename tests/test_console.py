@@ -16,6 +16,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 def run_bot(args: list[str], state: Path, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess:
     inherited = {k: v for k, v in os.environ.items() if k not in ("MARKET_DATA_DIR", "REDIS_URL", "PORT")
+                 and not k.startswith("TILT_")
                  and not k.startswith(("SLACK_", "DISCORD_"))}
     environment = {**inherited, "TILT_STATE_DIR": str(state), **env}
     return subprocess.run([sys.executable, str(ROOT / "bot.py"), *args], input=stdin, capture_output=True,
@@ -98,6 +99,9 @@ def test_slow_answers_show_progress() -> None:
     ({"SLACK_BOT_TOKEN": "xoxp-user-token"}, "tilt: SLACK_BOT_TOKEN must start with xoxb- (is it the right token?)."),
     ({"SLACK_BOT_TOKEN": "xoxb-1"}, "tilt: SLACK_SIGNING_SECRET is not set; Tilt needs it for this mode (see README, 'Add Tilt to Slack')."),
     ({"PORT": "eighty"}, "tilt: PORT must be a TCP port number (got 'eighty')."),
+    ({"TILT_YAHOO_RATE": "-1"}, "tilt: TILT_YAHOO_RATE must be a number of requests a second, e.g. 2 (got '-1')."),
+    ({"TILT_SCHEDULER_INTERVAL": "soon"},
+     "tilt: TILT_SCHEDULER_INTERVAL must be a number of seconds between 0 and 3600 (got 'soon')."),
 ])
 def test_serve_names_the_missing_or_wrong_setting(tmp_path: Path, prices_dir: Path, env: dict[str, str], line: str) -> None:
     result = run_bot(["serve", "--data-dir", str(prices_dir)], tmp_path / "state", **env)

@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import logging
 import threading
-import uuid
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -33,15 +32,6 @@ DATA_NOW = dt.datetime(2026, 7, 15, 9, 0, tzinfo=NEW_YORK)
 
 def utc(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-@pytest.fixture
-def store(redis_client: redis_py.Redis) -> TeamStore:
-    prefix = f"test:{uuid.uuid4().hex}:"
-    yield TeamStore(redis_client, prefix=prefix)
-    keys = list(redis_client.scan_iter(match=prefix + "*"))
-    if keys:
-        redis_client.delete(*keys)
 
 
 @pytest.fixture

@@ -10,14 +10,12 @@ import json
 import re
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
-import redis as redis_py
 
 from handlers import router
 from handlers.caller import Caller
@@ -62,15 +60,6 @@ class ThreadPoster:
         time.sleep(self.delay)
         with self._lock:
             self.posts.append((team.platform, channel, thread_ts, reply.plain_text()))
-
-
-@pytest.fixture
-def store(redis_client: redis_py.Redis) -> TeamStore:
-    prefix = f"test:{uuid.uuid4().hex}:"
-    yield TeamStore(redis_client, prefix=prefix)
-    keys = list(redis_client.scan_iter(match=prefix + "*"))
-    if keys:
-        redis_client.delete(*keys)
 
 
 @pytest.fixture

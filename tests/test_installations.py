@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 import redis as redis_py
 from slack_sdk.oauth.installation_store import Installation
@@ -12,12 +10,8 @@ from chat.slack.installations import RedisInstallationStore, RedisOAuthStateStor
 
 
 @pytest.fixture
-def prefix(redis_client: redis_py.Redis):
-    prefix = f"test:{uuid.uuid4().hex}:"
-    yield prefix
-    keys = list(redis_client.scan_iter(match=prefix + "*"))
-    if keys:
-        redis_client.delete(*keys)
+def prefix(key_prefix: str) -> str:
+    return key_prefix
 
 
 def installation(team: str, user: str, token: str, enterprise: str | None = None) -> Installation:

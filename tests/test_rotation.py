@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import uuid
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-import redis as redis_py
 
 from handlers import router
 from handlers.caller import Caller
@@ -25,13 +23,9 @@ CALLER = Caller(platform="slack", team="T9", channel="C9", user="U9")
 
 
 @pytest.fixture
-def services(prices_dir: Path, cache: Cache, redis_client: redis_py.Redis) -> Services:
-    prefix = f"test:{uuid.uuid4().hex}:"
-    yield Services(market=CachedMarket(CsvFolderProvider(prices_dir), cache, now=lambda: NOW), cache=cache,
-                   team_store=TeamStore(redis_client, prefix=prefix))
-    keys = list(redis_client.scan_iter(match=prefix + "*"))
-    if keys:
-        redis_client.delete(*keys)
+def services(prices_dir: Path, cache: Cache, store: TeamStore) -> Services:
+    return Services(market=CachedMarket(CsvFolderProvider(prices_dir), cache, now=lambda: NOW), cache=cache,
+                    team_store=store)
 
 
 def months_back(day: dt.date, months: int) -> dt.date:
