@@ -46,6 +46,8 @@ class SlackStandIn(LocalServer):
         self.socket_url: str | None = None  # what apps.connections.open hands out (Socket Mode)
         self.grants: dict[str, str] = {}  # OAuth code -> the workspace (team id) approving the install
         self.tokens: dict[str, str] = {}  # bot token handed out by oauth.v2.access -> its team
+        self.rotate_tokens = False  # hand out expiring tokens with refresh tokens (Slack's token rotation)
+        self.refresh_tokens: dict[str, str] = {}
         self._failures: dict[str, list[tuple[int, int]]] = {}
         self._lock = threading.Condition()
         self._file_counter = 0
@@ -97,14 +99,22 @@ class SlackStandIn(LocalServer):
 
     def _answer(self, method: str, body: dict[str, Any], authorization: str) -> dict[str, Any]:
         if method == "oauth.v2.access":
-            team = self.grants.pop(body.get("code", ""), None)
+            if body.get("grant_type") == "refresh_token":
+                team = self.refresh_tokens.pop(body.get("refresh_token", ""), None)
+            else:
+                team = self.grants.pop(body.get("code", ""), None)
             if team is None:
-                return {"ok": False, "error": "invalid_code"}
+                return {"ok": False, "error": "invalid_grant" if body.get("grant_type") else "invalid_code"}
             token = f"xoxb-{team}-{len(self.tokens) + 1}"
             self.tokens[token] = team
-            return {"ok": True, "access_token": token, "token_type": "bot", "scope": "commands,chat:write",
-                    "bot_user_id": f"U{team}BOT", "app_id": "A0TILT", "team": {"id": team, "name": f"Team {team}"},
-                    "enterprise": None, "is_enterprise_install": False, "authed_user": {"id": f"U{team}ADMIN"}}
+            answer = {"ok": True, "access_token": token, "token_type": "bot", "scope": "commands,chat:write",
+                      "bot_user_id": f"U{team}BOT", "app_id": "A0TILT", "team": {"id": team, "name": f"Team {team}"},
+                      "enterprise": None, "is_enterprise_install": False, "authed_user": {"id": f"U{team}ADMIN"}}
+            if self.rotate_tokens:  # token rotation: a short-lived token and a refresh token for the next one
+                refresh = f"xoxe-{team}-{len(self.tokens)}"
+                self.refresh_tokens[refresh] = team
+                answer.update(refresh_token=refresh, expires_in=600)
+            return answer
         if method == "apps.connections.open":
             if not authorization.startswith("Bearer xapp-") or self.socket_url is None:
                 return {"ok": False, "error": "invalid_auth"}

@@ -134,3 +134,19 @@ def test_installations_survive_a_restart(tilt: OAuthTilt, slack: SlackStandIn, r
         assert calls_in(slack, "chat.postMessage", where)[0].authorization.startswith("Bearer xoxb-TBRAVO-")
     finally:
         again.stop()
+
+
+def test_rotating_tokens_are_refreshed_before_they_expire(slack: SlackStandIn, redis: EmbeddedRedis, prices_dir: Path,
+                                                         tmp_path: Path) -> None:
+    slack.rotate_tokens = True  # each token lives 10 minutes: inside Bolt's 2-hour refresh margin at once
+    server = OAuthTilt(slack, redis.url, prices_dir, tmp_path / "rotating")
+    try:
+        server.install("TROTATE")
+        installed = [t for t, team in slack.tokens.items() if team == "TROTATE"]
+        where = channel()
+        server.command("/compare", "XLV SPY 1y", channel=where, team="TROTATE")
+        used = calls_in(slack, "chat.postMessage", where)[0].authorization.removeprefix("Bearer ")
+        assert slack.tokens[used] == "TROTATE" and used not in installed  # a fresh token from the refresh
+        assert any(c.body.get("grant_type") == "refresh_token" for c in slack.of("oauth.v2.access"))
+    finally:
+        server.stop()

@@ -103,8 +103,10 @@ def build_app(answer: Answer, budget: Budget, *, client: WebClient, signing_secr
     command's chart or Web API calls.
     """
     pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="tilt-slack")
+    # The installation store is given to App too, so that Bolt's token rotation uses ``client`` (and its
+    # base URL) to refresh tokens; through ``oauth_settings`` alone it would make a client of its own.
     app = App(client=client, signing_secret=signing_secret, process_before_response=True, listener_executor=pool,
-              oauth_settings=oauth)
+              oauth_settings=oauth, installation_store=oauth.installation_store if oauth else None)
     slack = _Listeners(answer, budget, posted)
     uninstalled = _uninstaller(oauth.installation_store if oauth else None, forget_team)
     for event in ("app_uninstalled", "tokens_revoked"):
