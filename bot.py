@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tilt")
 
+# How long an answered Slack event id is remembered, so that Slack's retries of it are ignored.
+EVENT_MEMORY_SECONDS = 3600
 # Requests to Yahoo that may go out at once before the rate limit paces them (one cold /compare of 8 tickers).
 SOURCE_BURST = 10
 
@@ -183,7 +185,8 @@ def slack_app(settings: Settings, services: Services) -> App:
                          client=web_client(None if oauth else settings.slack_bot_token, settings.slack_api_url),
                          signing_secret=settings.slack_signing_secret or "", oauth=oauth,
                          posted=lambda caller, track, channel, ts: router.posted(services, caller, track, channel, ts),
-                         forget_team=lambda team: _durable(services).delete_team("slack", team))
+                         forget_team=lambda team: _durable(services).delete_team("slack", team),
+                         first_time=lambda key: services.cache.first(key, EVENT_MEMORY_SECONDS))
     except BoltError as error:
         raise ConfigError(f"SLACK_BOT_TOKEN was not accepted by Slack at {settings.slack_api_url} ({error}).") from None
 

@@ -90,6 +90,10 @@ class Cache:
 
         return self._call(increment, None)
 
+    def first(self, key: str, ttl_seconds: int) -> bool:
+        """True the first time ``key`` is seen within ``ttl_seconds`` (and when Redis is down: better twice than never)."""
+        return bool(self._call(lambda c: c.set(self.prefix + key, b"1", nx=True, ex=ttl_seconds), True))
+
     def delete(self, key: str) -> None:
         self._call(lambda c: c.delete(self.prefix + key), None)
 

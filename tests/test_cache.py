@@ -181,3 +181,8 @@ def test_counters_count_within_their_window(cache: Cache, redis_client: redis_py
     assert cache.count(("hits", "misses"), 60) == [4, 1]
     assert 55 < redis_client.ttl(f"{cache.prefix}hits") <= 60
     assert Cache(connect("redis://127.0.0.1:1")).count(("hits",), 60) is None
+
+
+def test_first_time_is_true_once_per_key(cache: Cache) -> None:
+    assert [cache.first("event:1", 60), cache.first("event:1", 60), cache.first("event:2", 60)] == [True, False, True]
+    assert Cache(connect("redis://127.0.0.1:1")).first("event:1", 60) is True  # Redis down: answer rather than drop

@@ -76,9 +76,9 @@ class Tilt(ServeProcess):
                                 "action_ts": str(time.time())}]}
         return self.post(urlencode({"payload": json.dumps(payload)}))
 
-    def event(self, event: dict, team: str = "T0TEST") -> Answer:
+    def event(self, event: dict, team: str = "T0TEST", event_id: str | None = None) -> Answer:
         envelope = {"token": "x", "team_id": team, "api_app_id": "A0TILT", "type": "event_callback",
-                    "event_id": f"Ev{uuid.uuid4().hex[:10]}", "event_time": int(time.time()), "event": event,
+                    "event_id": event_id or f"Ev{uuid.uuid4().hex[:10]}", "event_time": int(time.time()), "event": event,
                     "authorizations": [{"team_id": team, "user_id": f"U{team}BOT", "is_bot": True}]}
         return self.post(json.dumps(envelope), content_type="application/json")
 
@@ -256,6 +256,23 @@ def test_mention_answers_in_the_thread(tilt: Tilt, slack: SlackStandIn) -> None:
                        "ts": "1700000001.000200", "channel": where, "event_ts": "1700000001.000200"}).status == 200
     post = calls_in(slack, "chat.postMessage", where)[0]
     assert post.body["thread_ts"] == "1700000001.000200" and "QQQ vs SPY" in post.body["text"]
+
+
+def test_a_retried_event_is_answered_once(tilt: Tilt, slack: SlackStandIn) -> None:
+    where, event_id = channel(), f"Ev{uuid.uuid4().hex[:10]}"
+    mention = {"type": "app_mention", "user": "U7", "text": "<@U0TILT> valuation IJR SPY", "ts": "1700000003.000400",
+               "channel": where, "event_ts": "1700000003.000400"}
+    assert tilt.event(mention, event_id=event_id).status == 200
+    assert tilt.event(mention, event_id=event_id).status == 200  # Slack's retry: same event id
+    calls_in(slack, "chat.postMessage", where)
+    time.sleep(0.5)
+    assert len([c for c in slack.of("chat.postMessage") if c.body.get("channel") == where]) == 1
+
+
+def test_oversized_and_malformed_requests_are_refused_without_harm(tilt: Tilt) -> None:
+    assert tilt.post("text=" + "x" * 70_000).status == 413
+    assert tilt.post("%%%not-a-form").status in (200, 400, 404)  # signed garbage: no crash, no answer
+    assert tilt.get("/healthz").status == 200
 
 
 def test_direct_message_runs_the_command(tilt: Tilt, slack: SlackStandIn) -> None:

@@ -91,11 +91,12 @@ def wsgi_route(app: App) -> Callable:
 
 def build_app(answer: Answer, budget: Budget, *, client: WebClient, signing_secret: str,
               posted: Posted | None = None, forget_team: Callable[[str], None] | None = None,
-              oauth: OAuthSettings | None = None) -> App:
+              oauth: OAuthSettings | None = None, first_time: Callable[[str], bool] = lambda key: True) -> App:
     """The Bolt app; ``answer`` runs one command text (``"/compare SMH SPY"``) from a ``Caller`` to a ``Reply``;
     ``posted`` hears where each tracked reply (a signal card, a call) landed, for later replies in its thread;
     ``forget_team`` deletes a workspace's data when Tilt is uninstalled from it.  With ``oauth`` the app
-    serves many workspaces, each with the bot token its installation saved.
+    serves many workspaces, each with the bot token its installation saved.  ``first_time(event_id)``
+    tells a new event from Slack's retry of one already answered (Slack retries events it thinks slow).
 
     Every listener is split in two (Bolt's lazy listeners): a quick ``ack`` that
     runs in the request thread and becomes the HTTP answer, and the work, which
@@ -107,7 +108,7 @@ def build_app(answer: Answer, budget: Budget, *, client: WebClient, signing_secr
     # base URL) to refresh tokens; through ``oauth_settings`` alone it would make a client of its own.
     app = App(client=client, signing_secret=signing_secret, process_before_response=True, listener_executor=pool,
               oauth_settings=oauth, installation_store=oauth.installation_store if oauth else None)
-    slack = _Listeners(answer, budget, posted)
+    slack = _Listeners(answer, budget, posted, first_time)
     uninstalled = _uninstaller(oauth.installation_store if oauth else None, forget_team)
     for event in ("app_uninstalled", "tokens_revoked"):
         app.event(event)(ack=_ack, lazy=[uninstalled])
@@ -157,10 +158,11 @@ def mention_text(text: str) -> str:
 
 
 class _Listeners:
-    def __init__(self, answer: Answer, budget: Budget, posted: Posted | None = None) -> None:
+    def __init__(self, answer: Answer, budget: Budget, posted: Posted | None, first_time: Callable[[str], bool]) -> None:
         self.answer = answer
         self.budget = budget
         self.posted = posted
+        self.first_time = first_time
 
     def _track(self, who: Caller, reply: Reply, where: Where, ts: str | None) -> None:
         """Report where a tracked reply landed: its thread's root (the message itself, or the thread it went into)."""
@@ -208,15 +210,18 @@ class _Listeners:
 
     # --- mentions and direct messages -------------------------------------------------------
 
-    def on_mention(self, event: dict[str, Any], client: WebClient, context: dict[str, Any]) -> None:
-        self._conversation(event, client, context)
+    def on_mention(self, body: dict[str, Any], event: dict[str, Any], client: WebClient, context: dict[str, Any]) -> None:
+        self._conversation(body, event, client, context)
 
-    def on_message(self, event: dict[str, Any], client: WebClient, context: dict[str, Any]) -> None:
+    def on_message(self, body: dict[str, Any], event: dict[str, Any], client: WebClient, context: dict[str, Any]) -> None:
         # Only people's direct messages; channel chatter reaches us as app_mention when it is for us.
         if event.get("channel_type") == "im" and not event.get("bot_id") and not event.get("subtype"):
-            self._conversation(event, client, context)
+            self._conversation(body, event, client, context)
 
-    def _conversation(self, event: dict[str, Any], client: WebClient, context: dict[str, Any]) -> None:
+    def _conversation(self, body: dict[str, Any], event: dict[str, Any], client: WebClient,
+                      context: dict[str, Any]) -> None:
+        if not self.first_time(f"slack:event:{body.get('event_id') or event.get('ts')}"):
+            return  # Slack's retry of an event already being answered
         started = time.monotonic()
         where = Where(channel=event["channel"], user=event.get("user", ""), thread_ts=event.get("thread_ts") or event["ts"])
         team = context.get("team_id") or event.get("team", "")
