@@ -113,6 +113,10 @@ def test_uninstall_removes_the_workspace_and_its_data(tilt: OAuthTilt, slack: Sl
     wait_for_watchlist(store, Owner("slack", "TALPHA", f"channel:{where}"), ["XLE"])
     wait_for_watchlist(store, Owner("slack", "TBRAVO", f"channel:{where}"), ["XLK"])
 
+    # A person revoking their own token leaves the workspace's Tilt and data alone.
+    assert tilt.event({"type": "tokens_revoked", "tokens": {"oauth": ["UTALPHAADMIN"], "bot": []}}, team="TALPHA").status == 200
+    time.sleep(0.5)
+    assert store.watchlist(Owner("slack", "TALPHA", f"channel:{where}")) == ["XLE"]
     assert tilt.event({"type": "app_uninstalled"}, team="TALPHA").status == 200
     wait_for_watchlist(store, Owner("slack", "TALPHA", f"channel:{where}"), [])
     assert store.watchlist(Owner("slack", "TBRAVO", f"channel:{where}")) == ["XLK"]  # the other team is untouched

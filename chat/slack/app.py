@@ -126,15 +126,26 @@ def _ack(ack: Ack) -> None:
 
 
 def _uninstaller(installations: InstallationStore | None, forget_team: Callable[[str], None] | None) -> Callable:
-    """The listener for ``app_uninstalled`` / ``tokens_revoked``: forget the workspace's installation and data."""
+    """The listener for ``app_uninstalled`` / ``tokens_revoked``: forget the workspace's installation and data.
+
+    A ``tokens_revoked`` that names only people's tokens (no bot token) removes just those people's
+    installation records: the workspace keeps Tilt and its data.
+    """
     def on_uninstalled(body: dict[str, Any]) -> None:
         team, enterprise = body.get("team_id"), body.get("enterprise_id")
+        event = body.get("event", {})
+        revoked = event.get("tokens") or {}
+        if event.get("type") == "tokens_revoked" and not revoked.get("bot"):
+            for user in revoked.get("oauth") or []:
+                if installations is not None:
+                    installations.delete_installation(enterprise_id=enterprise, team_id=team, user_id=user)
+            return
         if installations is not None:
             installations.delete_all(enterprise_id=enterprise, team_id=team)
         if forget_team is not None and team:
             forget_team(team)
         log.warning("Tilt was removed from Slack workspace %s (%s): its installation and team data are deleted",
-                    team, body.get("event", {}).get("type"))
+                    team, event.get("type"))
 
     return on_uninstalled
 
