@@ -22,27 +22,20 @@ back and is tried again after a backoff, as digests are (30 s doubling to 30 min
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import threading
 from dataclasses import dataclass
 from typing import Callable
-
-import redis
 
 from analysis.named_signals import SIGNALS, Reading
 from handlers import calls as calls_handler
 from handlers import signal as signal_handler
 from handlers.reply import Reply
 from handlers.services import Services
+from schedule.once import ExactlyOnce
 from store.teamdata import Owner
 
 log = logging.getLogger(__name__)
 
-LEASE_SECONDS = 120
 DONE_SECONDS = 30 * 24 * 3600
-FIRST_RETRY_SECONDS = 30
-MAX_RETRY_SECONDS = 30 * 60
 
 # Posts a reply on a platform: (platform, channel, thread ts or None for a new message, reply); raises on failure.
 ThreadPost = Callable[[Owner, str, str | None, Reply], None]
@@ -59,9 +52,8 @@ class Watcher:
     def __init__(self, services: Services, post: ThreadPost, *, owner: str | None = None) -> None:
         self.services = services
         self.store = services.store
-        self.client: redis.Redis = self.store.client
         self.post = post
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+        self.once = ExactlyOnce(self.store.client, f"{self.store.prefix}watch:", keep_seconds=DONE_SECONDS, owner=owner)
 
     def tick(self) -> list[Followed]:
         """Announce every flip and resolve every due call; returns what this watcher posted."""
@@ -123,30 +115,4 @@ class Watcher:
 
     def _once(self, stamp: str, work: Callable[[], None]) -> bool:
         """Run ``work`` unless it was done for ``stamp``, by one watcher at a time; ``True`` when this one did it."""
-        done_key, lease_key, retry_key = (f"{self.store.prefix}watch:{kind}:{stamp}" for kind in ("done", "lease", "retry"))
-        if self.client.exists(done_key):
-            return False
-        now = self.services.market.now().timestamp()
-        retry_at = self.client.hget(retry_key, "at")
-        if retry_at is not None and float(retry_at) > now:
-            return False  # backing off after a failure
-        if not self.client.set(lease_key, self.owner, nx=True, ex=LEASE_SECONDS):
-            return False  # another watcher is on it
-        try:
-            if self.client.exists(done_key):
-                return False
-            work()
-            self.client.set(done_key, "posted", ex=DONE_SECONDS)
-            self.client.delete(retry_key)
-            return True
-        except Exception as error:
-            attempts = int(self.client.hincrby(retry_key, "attempts", 1))
-            delay = min(FIRST_RETRY_SECONDS * 2 ** (attempts - 1), MAX_RETRY_SECONDS)
-            self.client.hset(retry_key, "at", now + delay)
-            self.client.expire(retry_key, DONE_SECONDS)
-            log.warning("follow-up %s failed (attempt %d, %s: %s); retrying in %ds", stamp, attempts,
-                        type(error).__name__, error, delay)
-            return False
-        finally:
-            if self.client.get(lease_key) == self.owner.encode():
-                self.client.delete(lease_key)
+        return self.once.run(stamp, self.services.market.now().timestamp(), work) == "done"
