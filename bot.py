@@ -7,6 +7,7 @@
     python bot.py serve                               Slack and/or Discord over HTTP on $PORT
     python bot.py socket                              Slack over Socket Mode ($SLACK_APP_TOKEN)
     python bot.py discord-register [--guild ID]       register the Discord slash commands
+    python bot.py worker                              run queued commands (RQ workers; needs REDIS_URL)
     python bot.py scheduler                           post digests when they are due
     python bot.py export [FILE] / import FILE         all team data as JSON, and back
 """
@@ -18,6 +19,8 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import os
+import shutil
 import signal
 import sys
 import threading
@@ -31,6 +34,8 @@ from handlers import digest, router
 from handlers.budget import Budget
 from handlers.reply import Reply
 from handlers.services import Services
+from jobs import queue as jobs_queue
+from jobs.queue import Handler, Jobs, queue_for
 from market.cache import Cache, connect
 from market.cached import CachedMarket
 from market.csvdir import CsvFolderProvider
@@ -38,6 +43,7 @@ from market.demo import DemoProvider
 from market.protection import Breaker, RateLimit
 from market.provider import Provider
 from market.redis_server import redis_url
+from metrics import serve_from_work_horses
 from schedule.runner import DigestScheduler
 from schedule.watch import Watcher
 from store.teamdata import Owner, Subscription, TeamStore
@@ -164,10 +170,11 @@ def run_import(services: Services, source: str) -> int:
     return 0
 
 
-def slack_app(settings: Settings, services: Services) -> App:
-    """The Bolt app wired to Tilt's handlers.
+def slack_app(settings: Settings, services: Services, jobs: Jobs | None) -> App:
+    """The Bolt app wired to Tilt's handlers: the web copy (acks, hands work to ``jobs``) or, with
+    ``jobs=None``, the worker copy that runs that work.
 
-    One workspace: the bot token, checked with Slack (auth.test) here.  Many
+    One workspace: the bot token, checked with Slack (auth.test) by the web copy.  Many
     workspaces (``SLACK_CLIENT_ID``/``SECRET``): the OAuth install flow, with
     installations kept in Redis beside the team data.
     """
@@ -183,7 +190,7 @@ def slack_app(settings: Settings, services: Services) -> App:
     try:
         return build_app(lambda text, caller: router.run(text, services, caller), Budget(services.cache),
                          client=web_client(None if oauth else settings.slack_bot_token, settings.slack_api_url),
-                         signing_secret=settings.slack_signing_secret or "", oauth=oauth,
+                         signing_secret=settings.slack_signing_secret or "", oauth=oauth, jobs=jobs,
                          posted=lambda caller, track, channel, ts: router.posted(services, caller, track, channel, ts),
                          forget_team=lambda team: _durable(services).delete_team("slack", team),
                          first_time=lambda key: services.cache.first(key, EVENT_MEMORY_SECONDS))
@@ -212,37 +219,90 @@ def _durable(services: Services) -> TeamStore:
         raise ConfigError("Tilt could not reach Redis, which it needs to keep installations and team data.") from None
 
 
+# --- jobs: the work after an ack ---------------------------------------------------------------
+
+
+def job_handlers(settings: Settings, services: Services) -> dict[str, Handler]:
+    """The handler of each kind of job, for every chat platform that is configured (same in web and worker)."""
+    handlers: dict[str, Handler] = {}
+    if settings.slack_bot_token or settings.slack_client_id:
+        from chat.slack.app import JOB_KIND, job_handler
+
+        handlers[JOB_KIND] = job_handler(slack_app(settings, services, jobs=None))
+    if settings.discord_public_key or settings.discord_bot_token:
+        from chat.discord import interactions
+        from chat.discord.rest import DiscordRest
+
+        rest = DiscordRest(settings.discord_api_url, settings.discord_bot_token)
+        handlers[interactions.JOB_KIND] = interactions.job_handler(lambda text, caller: router.run(text, services, caller),
+                                                                   rest)
+    return handlers
+
+
+def make_jobs(settings: Settings, services: Services) -> Jobs:
+    """RQ in the shared Redis when ``TILT_JOBS`` says queue (the default with ``REDIS_URL``), else a pool here."""
+    queue = queue_for(services.cache.client) if settings.jobs_queued and services.cache.client is not None else None
+    return Jobs(job_handlers(settings, services), queue=queue, cache=services.cache)
+
+
+def run_worker(settings: Settings, services: Services) -> int:
+    """An RQ worker: runs the commands that web processes acknowledged and queued."""
+    if not settings.redis_url:
+        raise ConfigError("bot.py worker needs REDIS_URL: the Redis whose queue the web processes fill.")
+    handlers = job_handlers(settings, services)
+    if not handlers:
+        raise ConfigError("Neither Slack (SLACK_BOT_TOKEN / SLACK_CLIENT_ID) nor Discord (DISCORD_PUBLIC_KEY) "
+                          "is configured, so a worker would have nothing to deliver to.")
+    warm_up()
+    if settings.metrics_port:
+        folder = settings.state_dir / "metrics" / str(os.getpid())
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        serve_from_work_horses(folder, settings.metrics_port)
+    log.warning("Tilt worker running %s jobs from %s", ", ".join(handlers), queue_for(services.cache.client).key)
+    jobs_queue.run_worker(settings.redis_url, handlers, services.cache)
+    return 0
+
+
+def warm_up() -> None:
+    """Import and draw once before RQ forks a work horse per job, so no horse pays for it again."""
+    from analysis.charts import warm_up as warm_charts
+
+    warm_charts()
+
+
 def http_routes(settings: Settings, services: Services) -> dict:
     """The routes of every chat platform that is configured: Slack by its bot token (one workspace) or
     client id (many), Discord by its public key."""
     if not (settings.slack_bot_token or settings.slack_client_id or settings.discord_public_key):
         raise ConfigError("Neither SLACK_BOT_TOKEN nor DISCORD_PUBLIC_KEY is set; serve needs one "
                           "(see README, 'Add Tilt to Slack' and 'Add Tilt to Discord').")
+    slack_configured = bool(settings.slack_bot_token or settings.slack_client_id)
+    if slack_configured:
+        settings.require("SLACK_SIGNING_SECRET")
+    jobs = make_jobs(settings, services)
     routes = {}
-    if settings.slack_bot_token or settings.slack_client_id:
+    if slack_configured:
         from chat.slack.app import EVENTS_PATH, wsgi_route
         from chat.slack.oauth import INSTALL_PATH, REDIRECT_PATH
 
-        settings.require("SLACK_SIGNING_SECRET")
-        slack = wsgi_route(slack_app(settings, services))
+        slack = wsgi_route(slack_app(settings, services, jobs))
         paths = (EVENTS_PATH, INSTALL_PATH, REDIRECT_PATH) if settings.slack_client_id else (EVENTS_PATH,)
         routes.update({path: slack for path in paths})
     if settings.discord_public_key:
-        routes.update(discord_routes(settings, services))
+        routes.update(discord_routes(settings, services, jobs))
     return routes
 
 
 # --- Discord ------------------------------------------------------------------------------------
 
 
-def discord_routes(settings: Settings, services: Services) -> dict:
+def discord_routes(settings: Settings, services: Services, jobs: Jobs) -> dict:
     """``POST /discord/interactions``; replies go through interaction webhooks, which need no bot token."""
-    from chat.discord.interactions import INTERACTIONS_PATH, interactions_route
-    from chat.discord.rest import DiscordRest
+    from chat.discord.interactions import INTERACTIONS_PATH, REPLAY_MEMORY_SECONDS, interactions_route
 
-    rest = DiscordRest(settings.discord_api_url, settings.discord_bot_token)
-    answer = lambda text, caller: router.run(text, services, caller)  # noqa: E731
-    return {INTERACTIONS_PATH: interactions_route(settings.discord_public_key, answer, Budget(services.cache), rest)}
+    return {INTERACTIONS_PATH: interactions_route(settings.discord_public_key, Budget(services.cache), jobs,
+                                                  lambda key: services.cache.first(key, REPLAY_MEMORY_SECONDS))}
 
 
 def run_discord_register(settings: Settings, guild: str | None) -> int:
@@ -277,7 +337,7 @@ def run_socket_mode(settings: Settings, services: Services) -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
-    app = slack_app(settings, services)
+    app = slack_app(settings, services, make_jobs(settings, services))
     log.warning("Tilt connecting to Slack in Socket Mode")
     SocketModeHandler(app, settings.slack_app_token).start()
     return 0
@@ -295,6 +355,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     con.add_argument("command", nargs="*", help='e.g. "/compare SMH SPY 10y"; none opens a prompt')
     commands.add_parser("serve", parents=[data], help="Slack and/or Discord over HTTP on $PORT")
     commands.add_parser("socket", parents=[data], help="Slack over Socket Mode")
+    commands.add_parser("worker", parents=[data], help="run queued commands (RQ; needs REDIS_URL)")
     commands.add_parser("scheduler", parents=[data], help="post digests when they are due")
     export = commands.add_parser("export", help="write all team data (watchlists, digests) as JSON")
     export.add_argument("file", nargs="?", help="where to write it; standard output when left out")
@@ -322,6 +383,8 @@ def main(argv: list[str] | None = None) -> int:
                 return run_import(services, args.file)
             if args.mode == "serve":
                 return run_http(settings, services)
+            if args.mode == "worker":
+                return run_worker(settings, services)
             if args.mode == "socket":
                 return run_socket_mode(settings, services)
             answer = lambda text: router.run(text, services)  # noqa: E731

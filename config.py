@@ -29,8 +29,11 @@ class Settings:
     state_dir: Path
     risk_free: float
     port: int = 3000
+    metrics_port: int | None = None  # a worker's GET /metrics (web processes serve theirs on PORT)
     source_rate: float = 2.0  # requests a second to Yahoo, shared by every process
     scheduler_inprocess: bool = False
+    # Commands on RQ workers (``bot.py worker``) rather than in the web process; the default with ``REDIS_URL``.
+    jobs_queued: bool = False
     scheduler_interval: float = 15.0
     slack_api_url: str = SLACK_API_URL
     # Secrets: kept out of repr() so a logged Settings never shows them.
@@ -57,9 +60,11 @@ class Settings:
             state_dir=Path(env.get("TILT_STATE_DIR") or Path.home() / ".local" / "state" / "tilt"),
             risk_free=_rate("TILT_RISK_FREE", env.get("TILT_RISK_FREE", "0")),
             port=_port(env.get("PORT", "3000")),
+            metrics_port=_port(env["TILT_METRICS_PORT"], "TILT_METRICS_PORT") if env.get("TILT_METRICS_PORT") else None,
             source_rate=_positive("TILT_YAHOO_RATE", env.get("TILT_YAHOO_RATE", "2"), 1000,
                                   "a number of requests a second, e.g. 2"),
             scheduler_inprocess=_scheduler_mode(env.get("TILT_SCHEDULER", "")),
+            jobs_queued=_jobs_mode(env.get("TILT_JOBS", ""), has_redis=bool(env.get("REDIS_URL"))),
             scheduler_interval=_positive("TILT_SCHEDULER_INTERVAL", env.get("TILT_SCHEDULER_INTERVAL", "15"), 3600,
                                          "a number of seconds between 0 and 3600"),
             slack_api_url=_url("SLACK_API_URL", env.get("SLACK_API_URL") or SLACK_API_URL),
@@ -119,9 +124,9 @@ def _url(name: str, value: str) -> str:
     return value if value.endswith("/") else value + "/"
 
 
-def _port(value: str) -> int:
+def _port(value: str, name: str = "PORT") -> int:
     if not value.isdigit() or not 0 < int(value) < 65536:
-        raise ConfigError(f"PORT must be a TCP port number (got {value!r}).")
+        raise ConfigError(f"{name} must be a TCP port number (got {value!r}).")
     return int(value)
 
 
@@ -140,6 +145,15 @@ def _scheduler_mode(value: str) -> bool:
     if value not in ("", "inprocess"):
         raise ConfigError(f"TILT_SCHEDULER must be 'inprocess' or unset (got {value!r}).")
     return value == "inprocess"
+
+
+def _jobs_mode(value: str, *, has_redis: bool) -> bool:
+    """``queue`` (RQ workers), ``inprocess``, or unset: the queue when there is a shared Redis."""
+    if value not in ("", "queue", "inprocess"):
+        raise ConfigError(f"TILT_JOBS must be 'queue', 'inprocess' or unset (got {value!r}).")
+    if value == "queue" and not has_redis:
+        raise ConfigError("TILT_JOBS=queue needs REDIS_URL: workers and web processes share its queue.")
+    return value == "queue" or (value == "" and has_redis)
 
 
 

@@ -1,9 +1,14 @@
 """Prometheus metrics, defined once and updated wherever the thing they count happens.
 
-Served as text at ``GET /metrics`` by the web server (``chat/slack/web.py``).
+Served as text at ``GET /metrics`` by the web server (``chat/web.py``): acks, and commands run
+in the web process.  Commands run by an RQ worker are counted there and served by the worker
+(``TILT_METRICS_PORT``, ``serve_from_work_horses``).
 """
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 from prometheus_client import Counter, Histogram
 
@@ -17,3 +22,21 @@ CACHE_REQUESTS = Counter("tilt_cache_requests_total", "Cache look-ups by kind (b
                          ["kind", "result"])
 DATA_SOURCE_ERRORS = Counter("tilt_data_source_errors_total", "Errors from market-data sources, by source and error type",
                              ["source", "error"])
+
+
+def serve_from_work_horses(directory: Path, port: int) -> None:
+    """Serve ``GET /metrics`` on ``port`` for an RQ worker, whose jobs each run in a forked work horse.
+
+    A horse's counters would die with it, so every value lives in files in ``directory``
+    (prometheus_client's multiprocess mode) under the *worker's* pid: horses run one after
+    another and each carries on from the files its predecessor left, so there is one set of
+    files per worker, not one per job.  Call before any job runs, with ``directory`` empty.
+    """
+    from prometheus_client import CollectorRegistry, start_http_server, values
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    values.ValueClass = values.MultiProcessValue(process_identifier=os.getppid)  # in a horse: the worker
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(directory))
+    start_http_server(port, registry=registry)

@@ -67,16 +67,29 @@ def free_port() -> int:
 
 
 class ServeProcess:
-    """``python bot.py serve`` as a real process on a free port, from start until ``stop``."""
+    """``python bot.py serve`` as a real process on a free port, with ``workers`` ``bot.py worker`` processes
+    beside it (for the queue that ``REDIS_URL`` switches on), from start until ``stop``."""
 
-    def __init__(self, env: dict[str, str], state: Path) -> None:
+    def __init__(self, env: dict[str, str], state: Path, *, workers: int = 1) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.env = env
+        self.state = state
         state.mkdir(parents=True, exist_ok=True)
         self.log = state / "serve.log"
         self.process = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "serve"], env={**env, "PORT": str(self.port)},
                                         cwd=state, stdout=subprocess.DEVNULL, stderr=self.log.open("w"))
+        # The first worker serves its /metrics (commands are counted where they run).
+        self.worker_metrics_url = f"http://127.0.0.1:{free_port()}/metrics"
+        self.workers = [self.start_worker(metrics=i == 0) for i in range(workers)]
         self._wait_until_up()
+
+    def start_worker(self, *, metrics: bool = False) -> subprocess.Popen:
+        """One more ``bot.py worker`` (its log: ``worker-<n>.log`` in the state folder)."""
+        log = self.state / f"worker-{len(list(self.state.glob('worker-*.log')))}.log"
+        env = {**self.env, "TILT_METRICS_PORT": self.worker_metrics_url.split(":")[-1].split("/")[0]} if metrics else self.env
+        return subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "worker"], env=env, cwd=self.state,
+                                stdout=subprocess.DEVNULL, stderr=log.open("w"), start_new_session=True)
 
     def _wait_until_up(self) -> None:
         deadline = time.monotonic() + 30
@@ -95,5 +108,11 @@ class ServeProcess:
         return send(urllib.request.Request(self.url + path))
 
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
+        for process in (self.process, *self.workers):
+            process.terminate()
+        for process in (self.process, *self.workers):
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

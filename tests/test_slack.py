@@ -292,9 +292,13 @@ def test_slack_rate_limit_is_waited_out(tilt: Tilt, slack: SlackStandIn) -> None
 
 def test_health_and_metrics(tilt: Tilt) -> None:
     assert tilt.get("/healthz").status == 200
-    metrics = tilt.get("/metrics").body.decode()
-    assert 'tilt_commands_total{command="compare",outcome="ok"}' in metrics
-    assert "tilt_ack_seconds_bucket" in metrics and "tilt_cache_requests_total" in metrics
+    web = tilt.get("/metrics").body.decode()
+    assert 'tilt_ack_seconds_bucket{le="0.1",path="/slack/events"}' in web
+    # Commands run on the worker, which counts them across its forked work horses.
+    worker = send(urllib.request.Request(tilt.worker_metrics_url)).body.decode()
+    answered = re.search(r'^tilt_commands_total\{command="compare",outcome="ok"\} (\d+)', worker, re.M)
+    assert answered and float(answered.group(1)) >= 2
+    assert 'tilt_command_seconds_bucket{command="compare",le="2.0"}' in worker and "tilt_cache_requests_total" in worker
     assert tilt.get("/nothing-here").status == 404
 
 

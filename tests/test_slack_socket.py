@@ -69,7 +69,8 @@ def socket_tilt(redis_url: str, prices_dir: Path, tmp_path: Path) -> Iterator[tu
         slack.socket_url = link.url
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MARKET_", "REDIS_"))}
         env.update(SLACK_BOT_TOKEN="xoxb-test-token", SLACK_APP_TOKEN="xapp-test-token", SLACK_API_URL=slack.api_url,
-                   MARKET_DATA_DIR=str(prices_dir), REDIS_URL=redis_url, TILT_STATE_DIR=str(tmp_path))
+                   MARKET_DATA_DIR=str(prices_dir), REDIS_URL=redis_url, TILT_STATE_DIR=str(tmp_path),
+                   TILT_JOBS="inprocess")  # one process, as a team without a public URL runs it
         log = (tmp_path / "socket.log").open("w")
         process = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "socket"], env=env, cwd=tmp_path,
                                    stdout=subprocess.DEVNULL, stderr=log)

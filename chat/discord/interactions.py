@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 from nacl.exceptions import CryptoError
@@ -45,6 +44,8 @@ from handlers.budget import Budget
 from handlers.caller import Caller
 from handlers.reply import Reply, error_reply
 from handlers.suggest import suggest
+from jobs.queue import Jobs, Payload
+from jobs.steps import once
 from metrics import COMMAND_SECONDS
 
 log = logging.getLogger(__name__)
@@ -55,16 +56,19 @@ PING, APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE = 1, 2, 3, 4  # inter
 PONG, CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, DEFERRED_UPDATE_MESSAGE, AUTOCOMPLETE_RESULT = 1, 4, 5, 6, 8
 MAX_CHOICES = 25
 CHOICE_LIMIT = 100  # characters in a choice's name and in its value
-WORKERS = 8
+JOB_KIND = "discord"
+# Interaction ids are remembered this long to refuse replays (an interaction token lives 15 minutes).
+REPLAY_MEMORY_SECONDS = 3600
 UNDELIVERED = "I worked out the answer but Discord would not take it. Please try again in a minute."
 
 Answer = Callable[[str, Caller], Reply]
 
 
-def interactions_route(public_key: str, answer: Answer, budget: Budget, rest: DiscordRest) -> WsgiApp:
-    """The WSGI handler for ``POST /discord/interactions``; ``answer`` runs one command text from a ``Caller`` to a ``Reply``."""
+def interactions_route(public_key: str, budget: Budget, jobs: Jobs, first_time: Callable[[str], bool]) -> WsgiApp:
+    """The WSGI handler for ``POST /discord/interactions``: commands become ``JOB_KIND`` jobs for ``jobs``;
+    ``first_time(key)`` tells a new interaction from a replayed one."""
     key = VerifyKey(bytes.fromhex(public_key))
-    interactions = _Interactions(answer, budget, rest)
+    interactions = _Interactions(budget, jobs, first_time)
 
     def route(environ: dict, start_response: StartResponse) -> list[bytes]:
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
@@ -107,14 +111,13 @@ def choices(data: dict[str, Any]) -> list[dict[str, str]]:
 
 
 class _Interactions:
-    def __init__(self, answer: Answer, budget: Budget, rest: DiscordRest) -> None:
-        self.answer = answer
+    def __init__(self, budget: Budget, jobs: Jobs, first_time: Callable[[str], bool]) -> None:
         self.budget = budget
-        self.rest = rest
-        self.pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="discord")
+        self.jobs = jobs
+        self.first_time = first_time
 
     def respond(self, interaction: dict[str, Any]) -> dict[str, Any] | None:
-        """The HTTP answer to ``interaction``; command work is handed to the pool first.  ``None``: not ours."""
+        """The HTTP answer to ``interaction``; command work is handed to ``jobs`` first.  ``None``: not ours."""
         kind, data = interaction.get("type"), interaction.get("data") or {}
         if kind == PING:
             return {"type": PONG}
@@ -122,43 +125,53 @@ class _Interactions:
             return {"type": AUTOCOMPLETE_RESULT, "data": {"choices": choices(data)}}
         if kind not in (APPLICATION_COMMAND, MESSAGE_COMPONENT):
             return None
+        in_place = kind == MESSAGE_COMPONENT and _is_a_result(interaction.get("message") or {})
+        deferral = {"type": DEFERRED_UPDATE_MESSAGE if in_place else DEFERRED_CHANNEL_MESSAGE}
+        if not self.first_time(f"discord:interaction:{interaction.get('id')}"):
+            log.warning("refused a replayed Discord interaction")
+            return deferral
         who = caller(interaction)
         if not self.budget.allows(_budget_team(who), who.user):
             return {"type": CHANNEL_MESSAGE, "data": message(error_reply(self.budget.message()), ephemeral=True).payload}
         text = command_text(data) if kind == APPLICATION_COMMAND else data["custom_id"]
-        in_place = kind == MESSAGE_COMPONENT and _is_a_result(interaction.get("message") or {})
-        self.pool.submit(self._complete, interaction, text, who, in_place)
-        return {"type": DEFERRED_UPDATE_MESSAGE if in_place else DEFERRED_CHANNEL_MESSAGE}
+        self.jobs.submit(JOB_KIND, {"interaction": interaction, "text": text, "in_place": in_place,
+                                    "started": time.time()})
+        return deferral
 
-    def _complete(self, interaction: dict[str, Any], text: str, who: Caller, in_place: bool) -> None:
-        """Run the command and deliver its reply (on the pool, where an exception would vanish unlogged)."""
-        started = time.monotonic()
+
+def job_handler(answer: Answer, rest: DiscordRest) -> Callable[[Payload], None]:
+    """Runs a Discord job: the command, then its reply through the interaction's webhook."""
+    def run(payload: Payload) -> None:
+        interaction, text = payload["interaction"], payload["text"]
         application_id, token = interaction["application_id"], interaction["token"]
         try:
-            self._deliver(self.answer(text, who), application_id, token, in_place=in_place)
+            _deliver(rest, answer(text, caller(interaction)), application_id, token, in_place=payload["in_place"])
         except DiscordError as error:
             log.error("could not deliver %r to Discord: %s", text, error)
-            self._apologise(application_id, token)
-        except Exception:
-            log.exception("Discord interaction %r failed", text)
-        COMMAND_SECONDS.labels(router.split_command(text)[0]).observe(time.monotonic() - started)
+            _apologise(rest, application_id, token)
+        COMMAND_SECONDS.labels(router.split_command(text)[0]).observe(time.time() - payload["started"])
 
-    def _deliver(self, reply: Reply, application_id: str, token: str, *, in_place: bool) -> None:
-        if reply.ephemeral:
-            if not in_place:  # a type-6 deferral shows no placeholder
-                self.rest.delete_original(application_id, token)
-            self.rest.follow_up(application_id, token, message(reply, ephemeral=True))
-        elif in_place:
-            self.rest.edit_original(application_id, token, message(reply))  # the new period in place of the old
-        else:
-            self.rest.follow_up(application_id, token, message(reply))
+    return run
 
-    def _apologise(self, application_id: str, token: str) -> None:
-        # If the placeholder is still there this replaces it for all to see, which beats a "thinking…" forever.
-        try:
-            self.rest.follow_up(application_id, token, message(error_reply(UNDELIVERED), ephemeral=True))
-        except DiscordError as error:
-            log.error("could not tell the user either: %s", error)
+
+def _deliver(rest: DiscordRest, reply: Reply, application_id: str, token: str, *, in_place: bool) -> None:
+    """Each webhook call is a ``once`` step: a job run again after its worker died does not post twice."""
+    if reply.ephemeral:
+        if not in_place:  # a type-6 deferral shows no placeholder
+            once("delete", lambda: rest.delete_original(application_id, token))
+        once("private", lambda: rest.follow_up(application_id, token, message(reply, ephemeral=True)))
+    elif in_place:
+        once("edit", lambda: rest.edit_original(application_id, token, message(reply)))  # the new period in place
+    else:
+        once("follow-up", lambda: rest.follow_up(application_id, token, message(reply)))
+
+
+def _apologise(rest: DiscordRest, application_id: str, token: str) -> None:
+    # If the placeholder is still there this replaces it for all to see, which beats a "thinking…" forever.
+    try:
+        rest.follow_up(application_id, token, message(error_reply(UNDELIVERED), ephemeral=True))
+    except DiscordError as error:
+        log.error("could not tell the user either: %s", error)
 
 
 def caller(interaction: dict[str, Any]) -> Caller:

@@ -17,6 +17,13 @@ period switch, or a vote that redraws its card with the new tally.
 If Tilt is not in the channel (or cannot see it), the result goes back through
 ``response_url`` with a hint to invite the bot and a "Share in channel"
 button, which posts it publicly through the same URL.
+
+Steps 2 and 3 are a job (``jobs``): Bolt hands each lazy listener to
+``QueuedLazyRunner``, which submits the request as Slack sent it; the job
+dispatches it again, lazy-only, through a *worker* copy of this app (built with
+``worker=True``: no signature check, that was done on arrival), in an RQ worker
+or on this process's pool.  Every post is a ``jobs.steps.once`` step, so a job
+run again after its worker died does not post twice.
 """
 
 from __future__ import annotations
@@ -24,11 +31,11 @@ from __future__ import annotations
 import logging
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltRequest, BoltResponse, Respond
+from slack_bolt.lazy_listener import LazyListenerRunner
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -40,13 +47,17 @@ from handlers import router
 from handlers.budget import Budget
 from handlers.caller import Caller
 from handlers.reply import Reply, error_reply
+from jobs.queue import Jobs, Payload
+from jobs.steps import once
 from metrics import COMMAND_SECONDS
 from metrics import COMMANDS as COMMAND_COUNT
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
-WORKERS = 32  # commands worked on at once per process; each mostly waits on Slack's Web API
+JOB_KIND = "slack"
+# A signature seen again within Slack's 5-minute replay window (plus clock skew) is a replayed request.
+REPLAY_MEMORY_SECONDS = 600
 # Every command people can type is a slash command of its own (slack/manifest.yml declares the same list).
 SLASH_COMMANDS = tuple(f"/{name}" for name in router.COMMANDS)
 UMBRELLA_COMMAND = "/tilt"
@@ -89,25 +100,29 @@ def wsgi_route(app: App) -> Callable:
     return SlackRequestHandler(app, path=EVENTS_PATH)
 
 
-def build_app(answer: Answer, budget: Budget, *, client: WebClient, signing_secret: str,
+def build_app(answer: Answer, budget: Budget, *, client: WebClient, signing_secret: str, jobs: Jobs | None,
               posted: Posted | None = None, forget_team: Callable[[str], None] | None = None,
               oauth: OAuthSettings | None = None, first_time: Callable[[str], bool] = lambda key: True) -> App:
     """The Bolt app; ``answer`` runs one command text (``"/compare SMH SPY"``) from a ``Caller`` to a ``Reply``;
     ``posted`` hears where each tracked reply (a signal card, a call) landed, for later replies in its thread;
     ``forget_team`` deletes a workspace's data when Tilt is uninstalled from it.  With ``oauth`` the app
-    serves many workspaces, each with the bot token its installation saved.  ``first_time(event_id)``
-    tells a new event from Slack's retry of one already answered (Slack retries events it thinks slow).
+    serves many workspaces, each with the bot token its installation saved.  ``first_time(key)`` tells a
+    new request or event from a replay, or Slack's retry, of one already answered.
 
-    Every listener is split in two (Bolt's lazy listeners): a quick ``ack`` that
-    runs in the request thread and becomes the HTTP answer, and the work, which
-    runs afterwards in a pool of its own.  So an ack never waits behind another
-    command's chart or Web API calls.
+    Every listener is split in two (Bolt's lazy listeners): a quick ``ack`` that runs in the request
+    thread and becomes the HTTP answer, and the work, which becomes a job given to ``jobs``.  So an ack
+    never waits behind another command's chart or Web API calls.  ``jobs=None`` builds the worker copy,
+    which runs those jobs (see the module docstring).
     """
-    pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="tilt-slack")
+    worker = jobs is None
     # The installation store is given to App too, so that Bolt's token rotation uses ``client`` (and its
     # base URL) to refresh tokens; through ``oauth_settings`` alone it would make a client of its own.
-    app = App(client=client, signing_secret=signing_secret, process_before_response=True, listener_executor=pool,
-              oauth_settings=oauth, installation_store=oauth.installation_store if oauth else None)
+    app = App(client=client, signing_secret=signing_secret, process_before_response=True,
+              oauth_settings=oauth, installation_store=oauth.installation_store if oauth else None,
+              request_verification_enabled=not worker, token_verification_enabled=not worker)
+    if not worker:
+        app.listener_runner.lazy_listener_runner = QueuedLazyRunner(jobs, app.logger)
+        app.middleware(_replay_guard(first_time))
     slack = _Listeners(answer, budget, posted, first_time)
     uninstalled = _uninstaller(oauth.installation_store if oauth else None, forget_team)
     for event in ("app_uninstalled", "tokens_revoked"):
@@ -119,6 +134,54 @@ def build_app(answer: Answer, budget: Budget, *, client: WebClient, signing_secr
     app.action(re.compile(f"^{RERUN_ACTION}:"))(ack=_ack, lazy=[slack.on_rerun])
     app.action(SHARE_ACTION)(ack=_ack, lazy=[slack.on_share])
     return app
+
+
+class QueuedLazyRunner(LazyListenerRunner):
+    """Bolt's lazy listeners as Tilt jobs: the request, as Slack sent it, is dispatched again by a worker.
+
+    What the ack learnt (``tilt_*`` context entries: when the command arrived, whether its budget allowed
+    it) travels with the job; the bot token does not (the worker authorizes the request itself).
+    """
+
+    def __init__(self, jobs: Jobs, logger: logging.Logger) -> None:
+        self.jobs = jobs
+        self.logger = logger
+
+    def start(self, function: Callable[..., None], request: BoltRequest) -> None:
+        self.jobs.submit(JOB_KIND, {
+            "body": request.raw_body if request.mode == "http" else request.body,
+            "mode": request.mode,
+            "headers": {name: list(values) for name, values in request.headers.items()},
+            "context": {key: value for key, value in request.context.items() if key.startswith("tilt_")},
+            "lazy": request.lazy_function_name,
+        })
+
+
+def job_handler(worker_app: App) -> Callable[[Payload], None]:
+    """Runs a Slack job: the request dispatched lazy-only, to the one listener function it names."""
+    def run(payload: Payload) -> None:
+        headers = {**payload["headers"], "x-slack-bolt-lazy-only": ["1"],
+                   "x-slack-bolt-lazy-function-name": [payload["lazy"]]}
+        worker_app.dispatch(BoltRequest(body=payload["body"], headers=headers, context=dict(payload["context"]),
+                                        mode=payload["mode"]))
+
+    return run
+
+
+def _replay_guard(first_time: Callable[[str], bool]) -> Callable:
+    """Middleware answering a request whose signature was seen before with an empty 200 and nothing else.
+
+    Slack signs every delivery afresh (its retries of an event included), so a repeated signature is
+    someone replaying a captured request inside the 5-minute window the signature check allows.
+    """
+    def refuse_replays(req: BoltRequest, resp: BoltResponse, next: Callable[[], None]) -> BoltResponse | None:
+        signature = req.headers.get("x-slack-signature", [""])[0]
+        if req.mode != "http" or not signature or first_time(f"slack:request:{signature}"):
+            return next()
+        log.warning("refused a replayed Slack request")
+        return BoltResponse(status=200, body="")
+
+    return refuse_replays
 
 
 def _ack(ack: Ack) -> None:
@@ -205,18 +268,18 @@ class _Listeners:
             self._deliver(reply, text, where, who, client, respond)
         except SlackApiError as error:
             log.error("could not deliver %r: Slack said %s", text, error.response.get("error"))
-            respond(text=f":warning: I worked out the answer but Slack would not take it ({error.response.get('error')}). "
+            _respond(respond, "apology", text=f":warning: I worked out the answer but Slack would not take it ({error.response.get('error')}). "
                          "Please try again in a minute.", response_type="ephemeral", replace_original=True)
         COMMAND_SECONDS.labels(router.split_command(text)[0]).observe(time.time() - context["tilt_started"])
 
     def _deliver(self, reply: Reply, text: str, where: Where, who: Caller, client: WebClient, respond: Respond) -> None:
         # The ephemeral "working on it" line is left alone: deleting it races its own ack, and Slack drops it anyway.
         if reply.ephemeral:
-            respond(text=fallback_text(reply), blocks=reply_blocks(reply), response_type="ephemeral", replace_original=True)
+            _respond(respond, text=fallback_text(reply), blocks=reply_blocks(reply), response_type="ephemeral", replace_original=True)
         elif ts := post_public(client, where, reply):
             self._track(who, reply, where, ts)
         else:
-            respond(text=f"{fallback_text(reply)}\n{INVITE_HINT}", blocks=[*reply_blocks(reply, share_command=text),
+            _respond(respond, text=f"{fallback_text(reply)}\n{INVITE_HINT}", blocks=[*reply_blocks(reply, share_command=text),
                     _hint_block()], response_type="ephemeral", replace_original=True)
 
     # --- mentions and direct messages -------------------------------------------------------
@@ -263,14 +326,15 @@ class _Listeners:
             if ts:
                 self._track(who, reply, where, ts)
             else:
-                respond(text=f"{fallback_text(reply)}\n{INVITE_HINT}", response_type="ephemeral", replace_original=False)
+                _respond(respond, text=f"{fallback_text(reply)}\n{INVITE_HINT}", response_type="ephemeral", replace_original=False)
             return
         if reply.ephemeral or body.get("container", {}).get("is_ephemeral"):
-            respond(text=fallback_text(reply), blocks=reply_blocks(reply), response_type="ephemeral",
+            _respond(respond, text=fallback_text(reply), blocks=reply_blocks(reply), response_type="ephemeral",
                     replace_original=not reply.is_error)
             return
         channel, ts = body["channel"]["id"], body["message"]["ts"]
-        client.chat_update(channel=channel, ts=ts, text=fallback_text(reply), blocks=reply_blocks(reply))
+        once("update", lambda: client.chat_update(channel=channel, ts=ts, text=fallback_text(reply),
+                                                  blocks=reply_blocks(reply)).status_code)
         if reply.chart is not None:
             upload_chart(client, Where(channel=channel, user=body["user"]["id"], thread_ts=ts), reply)
 
@@ -278,7 +342,7 @@ class _Listeners:
         """"Share in channel" under an ephemeral result: post it for everyone."""
         reply = self.answer(body["actions"][0]["value"], _clicker(body))
         if reply.ephemeral:  # a problem: show it to the clicker, keep their private result
-            respond(text=fallback_text(reply), blocks=reply_blocks(reply), response_type="ephemeral", replace_original=False)
+            _respond(respond, text=fallback_text(reply), blocks=reply_blocks(reply), response_type="ephemeral", replace_original=False)
             return
         who = _clicker(body)
         where = Where(channel=who.channel, user=who.user)
@@ -286,22 +350,23 @@ class _Listeners:
             self._track(who, reply, where, ts)
         else:
             # Still not invited: response_url can post in the channel anyway, without the chart.
-            respond(text=fallback_text(reply), blocks=reply_blocks(reply), response_type="in_channel", replace_original=False)
-        respond(delete_original=True)
+            _respond(respond, text=fallback_text(reply), blocks=reply_blocks(reply), response_type="in_channel", replace_original=False)
+        _respond(respond, "delete", delete_original=True)
 
 
 def post_public(client: WebClient, where: Where, reply: Reply) -> str | None:
     """Post ``reply`` and its chart for everyone; the message's ``ts``, or ``None`` when Tilt may not post there."""
     try:
-        posted = client.chat_postMessage(channel=where.channel, thread_ts=where.thread_ts, text=fallback_text(reply),
-                                blocks=reply_blocks(reply), unfurl_links=False, unfurl_media=False)
+        ts = once("message", lambda: str(client.chat_postMessage(
+            channel=where.channel, thread_ts=where.thread_ts, text=fallback_text(reply), blocks=reply_blocks(reply),
+            unfurl_links=False, unfurl_media=False)["ts"]))
     except SlackApiError as error:
         if error.response.get("error") in NOT_IN_CHANNEL:
             return None
         raise
     if reply.chart is not None:
         upload_chart(client, where, reply)
-    return str(posted["ts"])
+    return ts
 
 
 def poster(client_for: Callable[[str], WebClient]) -> Callable[[str, str, str | None, Reply], None]:
@@ -320,14 +385,20 @@ def poster(client_for: Callable[[str], WebClient]) -> Callable[[str, str, str | 
 def upload_chart(client: WebClient, where: Where, reply: Reply) -> None:
     """The chart as a file in the channel (or thread): files.getUploadURLExternal, upload, complete."""
     chart = reply.chart
-    client.files_upload_v2(channel=where.channel, thread_ts=where.thread_ts, file=chart.png,
-                           filename=chart.filename, title=chart.title, alt_txt=chart.alt_text)
+    once("chart", lambda: client.files_upload_v2(channel=where.channel, thread_ts=where.thread_ts, file=chart.png,
+                                                 filename=chart.filename, title=chart.title,
+                                                 alt_txt=chart.alt_text).status_code)
 
 
 def post_private(client: WebClient, where: Where, reply: Reply) -> None:
     """Show ``reply`` only to ``where.user`` (an ephemeral message in the channel or thread)."""
-    client.chat_postEphemeral(channel=where.channel, user=where.user, thread_ts=where.thread_ts,
-                              text=fallback_text(reply), blocks=reply_blocks(reply))
+    once("private", lambda: client.chat_postEphemeral(channel=where.channel, user=where.user, thread_ts=where.thread_ts,
+                                                      text=fallback_text(reply), blocks=reply_blocks(reply)).status_code)
+
+
+def _respond(respond: Respond, step: str = "respond", **message: Any) -> None:
+    """``respond(**message)`` (through the ``response_url``) once per job, as ``step``."""
+    once(step, lambda: respond(**message).status_code)
 
 
 def _clicker(body: dict[str, Any]) -> Caller:

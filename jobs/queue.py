@@ -1,0 +1,104 @@
+"""Handing jobs to RQ workers, or to a thread pool in this process (see the package docstring).
+
+A job is ``(kind, payload)``: ``kind`` names the handler that runs it, the payload
+is plain JSON (RQ's JSON serializer: nothing is unpickled from Redis).  The
+handlers are built once per process by ``bot.py`` (``job_handlers``) and are the
+same in web and worker processes, so a job runs identically in either.
+
+When the queue cannot take a job (Redis down), the web process runs it itself:
+the person still gets an answer, uncached (``market.cache``).
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Mapping
+
+import redis
+from rq import Queue, Retry, Worker, get_current_job
+from rq.serializers import JSONSerializer
+
+from jobs.steps import recording
+from market.cache import Cache
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "tilt"
+# A job whose worker died is run again, at most this many times.
+RETRIES = 2
+# A command that has not finished in two minutes is stuck (a chart takes ~0.2 s, a cold fetch a few s).
+JOB_TIMEOUT_SECONDS = 120
+# A command nobody started within 15 minutes is dropped: the person has moved on (and a response_url lasts 30).
+QUEUED_TTL_SECONDS = 15 * 60
+# Failed jobs are kept a week for `rq info` / inspection.
+FAILED_TTL_SECONDS = 7 * 24 * 3600
+# How often a worker looks for jobs abandoned by a worker that died entirely (RQ's default is 10 minutes).
+MAINTENANCE_SECONDS = 30
+
+Payload = dict[str, Any]
+Handler = Callable[[Payload], None]
+
+# The handlers of a worker process, installed by ``run_worker`` before it forks work horses.
+_handlers: dict[str, Handler] = {}
+_ledger: Cache | None = None
+
+
+class Jobs:
+    """Runs ``handlers[kind](payload)`` off the request path: on an RQ queue when given one, else here."""
+
+    def __init__(self, handlers: Mapping[str, Handler], *, queue: Queue | None, cache: Cache, threads: int = 32) -> None:
+        self.handlers = dict(handlers)
+        self.queue = queue
+        self.cache = cache
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tilt-job")
+
+    @property
+    def queued(self) -> bool:
+        return self.queue is not None
+
+    def submit(self, kind: str, payload: Payload) -> None:
+        """Enqueue the job, or run it on this process's pool (no queue, or Redis cannot take it now)."""
+        if kind not in self.handlers:
+            raise LookupError(f"no handler for {kind!r} jobs")
+        if self.queue is not None and self.cache.available:
+            try:
+                self.queue.enqueue(perform, kind, payload, retry=Retry(max=RETRIES), job_timeout=JOB_TIMEOUT_SECONDS,
+                                   ttl=QUEUED_TTL_SECONDS, result_ttl=0, failure_ttl=FAILED_TTL_SECONDS)
+                return
+            except (redis.RedisError, OSError) as error:
+                log.warning("could not enqueue a %s job (%s); running it in this process", kind, type(error).__name__)
+        self.pool.submit(self._run_here, kind, payload)
+
+    def _run_here(self, kind: str, payload: Payload) -> None:
+        try:
+            self.handlers[kind](payload)
+        except Exception:  # on the pool an exception would vanish unlogged
+            log.exception("%s job failed", kind)
+
+
+def queue_for(client: redis.Redis) -> Queue:
+    return Queue(QUEUE_NAME, connection=client, serializer=JSONSerializer)
+
+
+def perform(kind: str, payload: Payload) -> None:
+    """What an RQ worker runs for every job (referred to by import path in Redis)."""
+    job = get_current_job()
+    with recording(_ledger, job.id if job is not None else None):
+        _handlers[kind](payload)
+
+
+def run_worker(url: str, handlers: Mapping[str, Handler], ledger: Cache, *, burst: bool = False) -> None:
+    """Work on Tilt's queue until stopped (SIGTERM / SIGINT finish the current job first).
+
+    RQ forks a work horse per job, so a job that crashes or is killed takes only
+    its horse down; the worker then runs it again (``RETRIES``).
+    """
+    global _ledger
+    _handlers.update(handlers)
+    _ledger = ledger
+    # No socket timeout: the worker blocks on Redis for jobs by design.
+    connection = redis.Redis.from_url(url, health_check_interval=30)
+    worker = Worker([queue_for(connection)], connection=connection, serializer=JSONSerializer,
+                    maintenance_interval=MAINTENANCE_SECONDS)
+    worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
