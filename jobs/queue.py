@@ -101,4 +101,4 @@ def run_worker(url: str, handlers: Mapping[str, Handler], ledger: Cache, *, burs
     connection = redis.Redis.from_url(url, health_check_interval=30)
     worker = Worker([queue_for(connection)], connection=connection, serializer=JSONSerializer,
                     maintenance_interval=MAINTENANCE_SECONDS)
-    worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
+    worker.work(burst=burst, with_scheduler=False, logging_level=logging.getLevelName(logging.getLogger().level))

@@ -107,6 +107,12 @@ class ServeProcess:
     def get(self, path: str) -> Answer:
         return send(urllib.request.Request(self.url + path))
 
+    def stop_workers(self) -> None:
+        for worker in self.workers:
+            worker.kill()
+            worker.wait()
+        self.workers = []
+
     def stop(self) -> None:
         for process in (self.process, *self.workers):
             process.terminate()

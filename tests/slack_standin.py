@@ -10,7 +10,8 @@ code from ``grants`` into a bot token of that team); and ``POST
 must respect (blocks per message, text lengths, a bot token) and answers
 ``not_in_channel`` for channels the bot was not invited to.
 
-Knobs: ``not_member`` (channel ids), ``fail_next(method, status, retry_after)``.
+Knobs: ``not_member`` (channel ids), ``fail_next(method, status, retry_after, error)``,
+``hold_next(method)``.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ class SlackStandIn(LocalServer):
         self.tokens: dict[str, str] = {}  # bot token handed out by oauth.v2.access -> its team
         self.rotate_tokens = False  # hand out expiring tokens with refresh tokens (Slack's token rotation)
         self.refresh_tokens: dict[str, str] = {}
-        self._failures: dict[str, list[tuple[int, int]]] = {}
+        self._failures: dict[str, list[tuple[int, int, str]]] = {}
+        self._holds: dict[str, threading.Event] = {}
         self._lock = threading.Condition()
         self._file_counter = 0
         super().__init__(self._handler())
@@ -59,10 +61,18 @@ class SlackStandIn(LocalServer):
     def response_url(self, name: str) -> str:
         return f"{self.base}/response/{name}"
 
-    def fail_next(self, method: str, status: int, retry_after: int = 1) -> None:
-        """The next call to ``method`` gets HTTP ``status`` (429 carries ``Retry-After``)."""
+    def fail_next(self, method: str, status: int, retry_after: int = 1, error: str = "ratelimited") -> None:
+        """The next call to ``method`` (not yet failed) gets HTTP ``status`` with ``{"ok": false, "error": error}``
+        (429 carries ``Retry-After``); called N times, the next N calls fail."""
         with self._lock:
-            self._failures.setdefault(method, []).append((status, retry_after))
+            self._failures.setdefault(method, []).append((status, retry_after, error))
+
+    def hold_next(self, method: str) -> threading.Event:
+        """The next call to ``method`` is recorded, then left unanswered until the returned event is set."""
+        release = threading.Event()
+        with self._lock:
+            self._holds[method] = release
+        return release
 
     def of(self, method: str) -> list[Call]:
         with self._lock:
@@ -92,7 +102,7 @@ class SlackStandIn(LocalServer):
             self.calls.append(call)
             self._lock.notify_all()
 
-    def _failure(self, method: str) -> tuple[int, int] | None:
+    def _failure(self, method: str) -> tuple[int, int, str] | None:
         with self._lock:
             queue = self._failures.get(method)
             return queue.pop(0) if queue else None
@@ -179,10 +189,14 @@ class SlackStandIn(LocalServer):
                     return self._send(404, b"not found", "text/plain")
                 call = Call(method, authorization, body)
                 standin._record(call)
+                with standin._lock:
+                    held = standin._holds.pop(method, None)
+                if held is not None:
+                    held.wait(timeout=60)
                 failure = standin._failure(method)
                 if failure is not None:
-                    status, retry_after = failure
-                    return self._send(status, json.dumps({"ok": False, "error": "ratelimited"}).encode(),
+                    status, retry_after, error = failure
+                    return self._send(status, json.dumps({"ok": False, "error": error}).encode(),
                                       "application/json", {"Retry-After": str(retry_after)})
                 answer = standin._answer(method, body, authorization)
                 call.answer = answer

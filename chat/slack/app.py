@@ -39,7 +39,7 @@ from slack_bolt.lazy_listener import LazyListenerRunner
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 from slack_sdk.oauth.installation_store import InstallationStore
 
 from chat.slack.blocks import RERUN_ACTION, SHARE_ACTION, fallback_text, reply_blocks
@@ -84,12 +84,13 @@ class Where:
 
 
 def web_client(token: str | None, api_url: str) -> WebClient:
-    """A Web API client for ``api_url`` that waits out HTTP 429s as Slack asks (``Retry-After``).
+    """A Web API client for ``api_url`` that waits out HTTP 429s as Slack asks (``Retry-After``) and tries
+    again after a 5xx or a dropped connection.
 
     Without a token (many workspaces), Bolt gives each request a copy with its workspace's token.
     """
     client = WebClient(token=token, base_url=api_url)
-    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
+    client.retry_handlers.extend([RateLimitErrorRetryHandler(max_retry_count=2), ServerErrorRetryHandler(max_retry_count=2)])
     return client
 
 

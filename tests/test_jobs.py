@@ -1,0 +1,166 @@
+"""Commands as RQ jobs: a worker killed in the middle of a job, and the once-per-job steps behind it.
+
+The servers are real (``bot.py serve`` + ``bot.py worker`` on a real Redis); a worker
+is "killed" the way the kernel kills a process that runs out of memory: SIGKILL to
+the work horse that RQ forked for the job, at a moment the test chooses.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from jobs.steps import once, recording
+from market.cache import Cache
+from tests.slack_standin import SlackStandIn
+from tests.test_slack import Tilt, calls_in, channel
+from tests.yahoo_standin import YahooStandIn
+
+
+class YahooTilt(Tilt):
+    """Tilt on Yahoo's chart API (the stand-in) instead of a CSV folder, so fetching can be made slow."""
+
+    def __init__(self, slack: SlackStandIn, yahoo: YahooStandIn, redis_url: str, state: Path) -> None:
+        self.yahoo = yahoo
+        super().__init__(slack, redis_url, Path("unused"), state)
+
+    def environment(self, slack: SlackStandIn, redis_url: str, prices_dir: Path, state: Path) -> dict[str, str]:
+        env = super().environment(slack, redis_url, prices_dir, state)
+        del env["MARKET_DATA_DIR"]
+        return {**env, "YAHOO_API_URL": self.yahoo.url}
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandIn]:
+    with SlackStandIn() as standin:
+        yield standin
+
+
+@pytest.fixture
+def yahoo(yahoo_dir: Path) -> Iterator[YahooStandIn]:
+    with YahooStandIn(yahoo_dir) as standin:
+        yield standin
+
+
+def work_horse(tilt: Tilt, timeout: float = 15.0) -> int:
+    """The pid of the process RQ forked for the job the (only) worker is running."""
+    worker = tilt.workers[0].pid
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        children = Path(f"/proc/{worker}/task/{worker}/children").read_text().split()
+        if children:
+            return int(children[0])
+        time.sleep(0.01)
+    raise AssertionError("the worker never started a work horse")
+
+
+def wait_until(condition, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_a_worker_killed_while_fetching_runs_the_job_again_and_posts_once(
+        slack: SlackStandIn, yahoo: YahooStandIn, redis_url: str, tmp_path: Path) -> None:
+    tilt = YahooTilt(slack, yahoo, redis_url, tmp_path / "tilt")
+    try:
+        where = channel()
+        yahoo.delay = 5.0  # the data source hangs: the job is in the middle of fetching
+        assert tilt.command("/compare", "SMH SPY 5y", channel=where).json()["text"] == "Working on it…"
+        wait_until(lambda: yahoo.chart_requests("SMH") or yahoo.chart_requests("SPY"))
+        os.kill(work_horse(tilt), signal.SIGKILL)
+        yahoo.delay = 0.0
+        post = calls_in(slack, "chat.postMessage", where)[0]
+        assert "SMH vs SPY" in post.body["text"]
+        calls_in(slack, "files.completeUploadExternal", where)
+        time.sleep(1.0)  # room for a duplicate to show up
+        assert len([c for c in slack.of("chat.postMessage") if c.body.get("channel") == where]) == 1
+        assert len([c for c in slack.of("files.completeUploadExternal") if c.body.get("channel_id") == where]) == 1
+    finally:
+        tilt.stop()
+
+
+def test_a_worker_killed_between_message_and_chart_does_not_post_the_message_twice(
+        slack: SlackStandIn, redis_url: str, prices_dir: Path, tmp_path: Path) -> None:
+    tilt = Tilt(slack, redis_url, prices_dir, tmp_path / "tilt")
+    try:
+        where = channel()
+        release = slack.hold_next("files.getUploadURLExternal")  # the message is out, the chart upload hangs
+        tilt.command("/compare", "XLE SPY 3y", channel=where)
+        calls_in(slack, "chat.postMessage", where)
+        wait_until(lambda: slack.of("files.getUploadURLExternal"))
+        os.kill(work_horse(tilt), signal.SIGKILL)
+        release.set()
+        completed = calls_in(slack, "files.completeUploadExternal", where)
+        time.sleep(1.0)
+        posts = [c for c in slack.of("chat.postMessage") if c.body.get("channel") == where]
+        assert len(posts) == 1 and "XLE vs SPY" in posts[0].body["text"]
+        assert len(completed) == 1 and len(slack.of("files.getUploadURLExternal")) == 2
+    finally:
+        tilt.stop()
+
+
+def test_without_a_queue_the_web_process_runs_commands_itself(
+        slack: SlackStandIn, redis_url: str, prices_dir: Path, tmp_path: Path) -> None:
+    class OneProcess(Tilt):
+        def environment(self, *args) -> dict[str, str]:
+            return {**super().environment(*args), "TILT_JOBS": "inprocess"}
+
+    tilt = OneProcess(slack, redis_url, prices_dir, tmp_path / "tilt")
+    try:
+        tilt.stop_workers()
+        where = channel()
+        tilt.command("/compare", "XLU SPY 2y", channel=where)
+        assert "XLU vs SPY" in calls_in(slack, "chat.postMessage", where)[0].body["text"]
+    finally:
+        tilt.stop()
+
+
+# --- once-per-job steps, against a real Redis ---------------------------------------------------
+
+
+def test_a_step_runs_once_per_job_and_its_result_is_remembered(cache: Cache) -> None:
+    ran: list[str] = []
+
+    def post() -> str:
+        ran.append("post")
+        return f"ts-{ran.count('post')}"
+
+    job = uuid.uuid4().hex
+    with recording(cache, job):
+        first = once("message", post)
+    with recording(cache, job):  # the job run again, after its worker died
+        again = once("message", post)
+        once("chart", lambda: ran.append("chart"))
+    with recording(cache, uuid.uuid4().hex):  # another job
+        other = once("message", post)
+    assert (first, again, other) == ("ts-1", "ts-1", "ts-2")
+    assert ran == ["post", "chart", "post"]
+
+
+def test_outside_a_job_or_without_redis_a_step_just_runs() -> None:
+    ran: list[int] = []
+    once("message", lambda: ran.append(1))
+    with recording(None, "job"):
+        once("message", lambda: ran.append(2))
+        once("message", lambda: ran.append(3))
+    assert ran == [1, 2, 3]
+
+
+def test_a_step_that_fails_is_not_recorded(cache: Cache) -> None:
+    job = uuid.uuid4().hex
+
+    def refuse() -> None:
+        raise RuntimeError("Slack said no")
+
+    with recording(cache, job), pytest.raises(RuntimeError):
+        once("message", refuse)
+    with recording(cache, job):
+        assert once("message", lambda: "posted") == "posted"
