@@ -44,6 +44,7 @@ from market.protection import Breaker, RateLimit
 from market.provider import Provider
 from market.redis_server import redis_url
 from metrics import serve_from_work_horses
+from schedule.runner import JOB_KIND as DIGEST_JOB
 from schedule.runner import DigestScheduler
 from schedule.watch import Watcher
 from store.teamdata import Owner, Subscription, TeamStore
@@ -108,8 +109,9 @@ def make_services(settings: Settings, *, demo: bool = False, data_dir: Path | No
 # --- digests ------------------------------------------------------------------------------------
 
 
-def make_scheduler(settings: Settings, services: Services) -> DigestScheduler:
-    """The digest scheduler (with signal and call follow-ups), posting through every configured platform."""
+def make_scheduler(settings: Settings, services: Services, jobs: Jobs | None = None) -> DigestScheduler:
+    """The digest scheduler (with signal and call follow-ups), posting through every configured platform;
+    with queued ``jobs`` it hands due digests to workers instead of building and posting them itself."""
     posters: dict[str, Callable[[str, str, str | None, Reply], None]] = {}
     if settings.slack_bot_token or settings.slack_client_id:
         from chat.slack.app import poster
@@ -138,11 +140,11 @@ def make_scheduler(settings: Settings, services: Services) -> DigestScheduler:
 
     watcher = Watcher(services, follow_up)
     return DigestScheduler(services.store, build, post, now=lambda: dt.datetime.now(dt.timezone.utc),
-                           also=(watcher.tick,))
+                           also=(watcher.tick,), hand_off=jobs.submit if jobs is not None and jobs.queued else None)
 
 
 def run_scheduler(settings: Settings, services: Services) -> int:
-    scheduler = make_scheduler(settings, services)
+    scheduler = make_scheduler(settings, services, make_jobs(settings, services))
     stop = threading.Event()
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop_signal, lambda *_: stop.set())
@@ -236,6 +238,8 @@ def job_handlers(settings: Settings, services: Services) -> dict[str, Handler]:
         rest = DiscordRest(settings.discord_api_url, settings.discord_bot_token)
         handlers[interactions.JOB_KIND] = interactions.job_handler(lambda text, caller: router.run(text, services, caller),
                                                                    rest)
+    if settings.slack_bot_token or settings.slack_client_id or settings.discord_bot_token:
+        handlers[DIGEST_JOB] = make_scheduler(settings, services).run_job
     return handlers
 
 
@@ -271,18 +275,20 @@ def warm_up() -> None:
     warm_charts()
 
 
-def http_routes(settings: Settings, services: Services) -> dict:
-    """The routes of every chat platform that is configured: Slack by its bot token (one workspace) or
-    client id (many), Discord by its public key."""
+def check_http_settings(settings: Settings) -> None:
+    """Stop with one line when serve could not work: no platform configured, or Slack without its secret."""
     if not (settings.slack_bot_token or settings.slack_client_id or settings.discord_public_key):
         raise ConfigError("Neither SLACK_BOT_TOKEN nor DISCORD_PUBLIC_KEY is set; serve needs one "
                           "(see README, 'Add Tilt to Slack' and 'Add Tilt to Discord').")
-    slack_configured = bool(settings.slack_bot_token or settings.slack_client_id)
-    if slack_configured:
+    if settings.slack_bot_token or settings.slack_client_id:
         settings.require("SLACK_SIGNING_SECRET")
-    jobs = make_jobs(settings, services)
+
+
+def http_routes(settings: Settings, services: Services, jobs: Jobs) -> dict:
+    """The routes of every chat platform that is configured: Slack by its bot token (one workspace) or
+    client id (many), Discord by its public key."""
     routes = {}
-    if slack_configured:
+    if settings.slack_bot_token or settings.slack_client_id:
         from chat.slack.app import EVENTS_PATH, wsgi_route
         from chat.slack.oauth import INSTALL_PATH, REDIRECT_PATH
 
@@ -323,10 +329,12 @@ def run_discord_register(settings: Settings, guild: str | None) -> int:
 def run_http(settings: Settings, services: Services) -> int:
     from chat.web import serve, wsgi_app
 
-    routes = http_routes(settings, services)
+    check_http_settings(settings)
+    jobs = make_jobs(settings, services)
+    routes = http_routes(settings, services, jobs)
     if settings.scheduler_inprocess:
         stop = threading.Event()  # a daemon thread: it ends with the server
-        threading.Thread(target=make_scheduler(settings, services).run_forever,
+        threading.Thread(target=make_scheduler(settings, services, jobs).run_forever,
                          args=(stop, settings.scheduler_interval), name="tilt-scheduler", daemon=True).start()
     log.warning("Tilt listening on port %d (POST %s, GET /healthz, GET /metrics)", settings.port, ", ".join(routes))
     serve(wsgi_app(routes, services.cache.ping), settings.port)

@@ -42,6 +42,25 @@ class ExactlyOnce:
         done, lease, retry = (f"{self.namespace}{kind}:{stamp}" for kind in ("done", "lease", "retry"))
         return done, lease, retry
 
+    def hand_off(self, stamp: str, now: float) -> bool:
+        """Whether to give ``stamp``'s work to a worker now: not done, not backing off, and not handed off
+        and not yet tried since (so a scheduler ticking every few seconds does not queue it again and
+        again while a worker is on it; a hand-off nobody took up lapses after ``LEASE_SECONDS``)."""
+        if self._settled_or_resting(stamp, now):
+            return False
+        return bool(self.client.set(self._handed_key(stamp), self.owner, nx=True, ex=LEASE_SECONDS))
+
+    def _handed_key(self, stamp: str) -> str:
+        return f"{self.namespace}handed:{stamp}"
+
+    def _settled_or_resting(self, stamp: str, now: float) -> bool:
+        """Done (or skipped) already, or failed recently and backing off."""
+        done_key, _, retry_key = self._keys(stamp)
+        if self.client.exists(done_key):
+            return True
+        retry_at = self.client.hget(retry_key, "at")
+        return retry_at is not None and float(retry_at) > now
+
     def is_done(self, stamp: str) -> bool:
         return bool(self.client.exists(self._keys(stamp)[0]))
 
@@ -56,10 +75,7 @@ class ExactlyOnce:
         (already done, backing off, or another process holds the lease).
         """
         done_key, lease_key, retry_key = self._keys(stamp)
-        if self.client.exists(done_key):
-            return None
-        retry_at = self.client.hget(retry_key, "at")
-        if retry_at is not None and float(retry_at) > now:
+        if self._settled_or_resting(stamp, now):
             return None
         if not self.client.set(lease_key, self.owner, nx=True, ex=LEASE_SECONDS):
             return None
@@ -81,3 +97,4 @@ class ExactlyOnce:
         finally:
             if self.client.get(lease_key) == self.owner.encode():
                 self.client.delete(lease_key)
+            self.client.delete(self._handed_key(stamp))  # this attempt is over: it may be handed off again

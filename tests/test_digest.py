@@ -266,6 +266,27 @@ def test_a_failed_post_is_retried_with_backoff_and_posted_once(store: TeamStore)
     assert poster.posts == [("C1", "digest for C1")]
 
 
+def test_handed_off_digests_are_posted_once_by_workers(store: TeamStore) -> None:
+    """With workers, schedulers only hand the due digest off (once per lease), and workers post it once
+    however many copies of the job they get."""
+    subscribe(store, DAILY, utc("2026-03-05T00:00"))
+    clock, poster, handed = Clock(utc("2026-03-06T13:30:05")), Poster(failures=1), []
+    schedulers = [DigestScheduler(store, digest_text, poster, now=clock, owner=f"s{i}",
+                                  hand_off=lambda kind, payload: handed.append((kind, payload))) for i in range(2)]
+    worker = DigestScheduler(store, digest_text, poster, now=clock, owner="worker")
+    assert [o.result for s in schedulers for o in s.tick()] == ["handed off"]
+    assert [o.result for s in schedulers for o in s.tick()] == []  # a worker is on it
+    (kind, payload), = handed
+    assert kind == "digest" and payload["due"] == "2026-03-06T08:30:00-05:00"
+    worker.run_job(payload)  # Slack is down: the post fails and backs off
+    clock.when = utc("2026-03-06T13:33:00")  # after the hand-off lease and the backoff: handed off again
+    assert [o.result for s in schedulers for o in s.tick()] == ["handed off"]
+    for copy in (handed[-1][1], handed[-1][1], payload):
+        worker.run_job(copy)
+    assert poster.posts == [("C1", "digest for C1")]
+    assert [o.result for s in schedulers for o in s.tick()] == []
+
+
 def test_no_digest_on_a_holiday(store: TeamStore) -> None:
     subscribe(store, DAILY, utc("2026-11-25T14:00"))  # after Wednesday's digest
     poster = Poster()

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from market.cache import connect
 from market.redis_server import EmbeddedRedis
 from schedule.timing import Schedule
@@ -25,7 +27,15 @@ def environment(redis_url: str, state: Path, **extra: str) -> dict[str, str]:
     return {**env, "REDIS_URL": redis_url, "TILT_STATE_DIR": str(state), **extra}
 
 
-def test_two_scheduler_processes_post_a_due_digest_once(tmp_path: Path, prices_dir: Path) -> None:
+def start(mode: str, env: dict[str, str], cwd: Path) -> subprocess.Popen:
+    """``bot.py <mode>`` in the background, its log kept for the assertion messages."""
+    return subprocess.Popen([sys.executable, str(ROOT / "bot.py"), mode], env=env, cwd=cwd,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.parametrize("jobs", ["queue", "inprocess"])
+def test_two_scheduler_processes_post_a_due_digest_once(tmp_path: Path, prices_dir: Path, jobs: str) -> None:
+    """Queue: the schedulers hand the digest to two workers; inprocess: they post it themselves."""
     redis = EmbeddedRedis(tmp_path / "redis")
     store = TeamStore(connect(redis.url))
     now = dt.datetime.now(dt.timezone.utc)
@@ -39,23 +49,23 @@ def test_two_scheduler_processes_post_a_due_digest_once(tmp_path: Path, prices_d
                                                         "created_at": (now - dt.timedelta(days=1)).timestamp()}))
     with SlackStandIn() as slack:
         env = environment(redis.url, tmp_path / "state", SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL=slack.api_url,
-                          MARKET_DATA_DIR=str(prices_dir), TILT_SCHEDULER_INTERVAL="0.2")
-        schedulers = [subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "scheduler"], env=env, cwd=tmp_path,
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+                          MARKET_DATA_DIR=str(prices_dir), TILT_SCHEDULER_INTERVAL="0.2", TILT_JOBS=jobs)
+        workers = [start("worker", env, tmp_path) for _ in range(2 if jobs == "queue" else 0)]
+        schedulers = [start("scheduler", env, tmp_path) for _ in range(2)]
         try:
             posts = slack.wait_for("chat.postMessage", timeout=60)
             slack.wait_for("files.completeUploadExternal", timeout=30)
             time.sleep(2.0)  # ten more ticks of each process: nothing more may be posted
             posts = slack.of("chat.postMessage")
         finally:
-            for process in schedulers:
+            for process in (*schedulers, *workers):
                 process.terminate()
-            logs = [process.communicate(timeout=10)[1] for process in schedulers]
+            logs = [process.communicate(timeout=10)[1] for process in (*schedulers, *workers)]
             redis.close()
     assert len(posts) == 1, logs
     assert posts[0].body["channel"] == subscription.channel and "Market digest" in posts[0].body["text"]
     assert "XLE" in posts[0].body["text"]  # the conversation's watchlist is in it
-    assert all(process.returncode == 0 for process in schedulers)  # SIGTERM stops them cleanly
+    assert all(process.returncode == 0 for process in (*schedulers, *workers))  # SIGTERM stops them cleanly
 
 
 def test_export_then_import_through_the_command_line(tmp_path: Path) -> None:
@@ -106,13 +116,13 @@ def test_each_workspace_gets_its_digest_with_its_own_token(tmp_path: Path, price
     with SlackStandIn() as slack:
         env = environment(redis.url, tmp_path / "state", SLACK_CLIENT_ID="111.222", SLACK_CLIENT_SECRET="s",
                           SLACK_API_URL=slack.api_url, MARKET_DATA_DIR=str(prices_dir), TILT_SCHEDULER_INTERVAL="0.2")
-        scheduler = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "scheduler"], env=env, cwd=tmp_path,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        scheduler, worker = start("scheduler", env, tmp_path), start("worker", env, tmp_path)
         try:
             posts = slack.wait_for("chat.postMessage", count=2, timeout=60)
         finally:
-            scheduler.terminate()
-            log = scheduler.communicate(timeout=10)[1]
+            for process in (scheduler, worker):
+                process.terminate()
+            log = "".join(process.communicate(timeout=10)[1] for process in (scheduler, worker))
             redis.close()
     assert sorted((p.body["channel"], p.authorization) for p in posts) == [
         ("CTALPHA", "Bearer xoxb-TALPHA-1"), ("CTBRAVO", "Bearer xoxb-TBRAVO-1")], log
