@@ -269,10 +269,11 @@ def run_worker(settings: Settings, services: Services) -> int:
 
 
 def warm_up() -> None:
-    """Import and draw once before RQ forks a work horse per job, so no horse pays for it again."""
-    from analysis.charts import warm_up as warm_charts
-
-    warm_charts()
+    """Answer one command on the demo market, uncached, before RQ forks a work horse per job: whatever is
+    loaded or built on first use (fonts, the exchange calendar, code paths) is then in the worker, and
+    every horse starts with it instead of building it again for its one job."""
+    services = Services(market=CachedMarket(DemoProvider(), Cache(None)), cache=Cache(None))
+    router.run("/compare SMH SPY 10y", services)
 
 
 def check_http_settings(settings: Settings) -> None:

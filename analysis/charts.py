@@ -114,16 +114,6 @@ def render_png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def warm_up() -> None:
-    """Draw one small chart and throw it away: loads fonts and caches, so the next real chart is fast.
-
-    A worker calls it before forking a process per job, which then starts with all of it in memory.
-    """
-    index = pd.bdate_range("2024-01-01", periods=30)
-    prices = pd.DataFrame({"A": np.linspace(100.0, 110.0, 30), "B": np.linspace(100.0, 95.0, 30)}, index=index)
-    compare_chart(prices, "B", ChartLabels(title="warm-up", as_of="", source=""))
-
-
 def build_compare_figure(
     prices: pd.DataFrame, benchmark: str, labels: ChartLabels, *, log_scale: bool | None = None
 ) -> Figure:

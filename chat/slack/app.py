@@ -118,9 +118,11 @@ def build_app(answer: Answer, budget: Budget, *, client: WebClient, signing_secr
     worker = jobs is None
     # The installation store is given to App too, so that Bolt's token rotation uses ``client`` (and its
     # base URL) to refresh tokens; through ``oauth_settings`` alone it would make a client of its own.
+    # The worker copy keeps the token check (auth.test once, at start): a work horse forked per job then
+    # inherits its answer instead of asking Slack again for every job.
     app = App(client=client, signing_secret=signing_secret, process_before_response=True,
               oauth_settings=oauth, installation_store=oauth.installation_store if oauth else None,
-              request_verification_enabled=not worker, token_verification_enabled=not worker)
+              request_verification_enabled=not worker)
     if not worker:
         app.listener_runner.lazy_listener_runner = QueuedLazyRunner(jobs, app.logger)
         app.middleware(_replay_guard(first_time))
