@@ -43,7 +43,7 @@ from market.demo import DemoProvider
 from market.protection import Breaker, RateLimit
 from market.provider import Provider
 from market.redis_server import redis_url
-from metrics import serve_from_work_horses
+from metrics import forget_all, serve_from_work_horses
 from schedule.runner import JOB_KIND as DIGEST_JOB
 from schedule.runner import DigestScheduler
 from schedule.watch import Watcher
@@ -274,6 +274,7 @@ def warm_up() -> None:
     every horse starts with it instead of building it again for its one job."""
     services = Services(market=CachedMarket(DemoProvider(), Cache(None)), cache=Cache(None))
     router.run("/compare SMH SPY 10y", services)
+    forget_all()
 
 
 def check_http_settings(settings: Settings) -> None:

@@ -24,6 +24,13 @@ DATA_SOURCE_ERRORS = Counter("tilt_data_source_errors_total", "Errors from marke
                              ["source", "error"])
 
 
+def forget_all() -> None:
+    """Drop every labelled value counted so far in this process (a worker's warm-up command is not a
+    command anyone asked; and values made before ``serve_from_work_horses`` would not reach its files)."""
+    for metric in (COMMANDS, ACK_SECONDS, COMMAND_SECONDS, CACHE_REQUESTS, DATA_SOURCE_ERRORS):
+        metric.clear()
+
+
 def serve_from_work_horses(directory: Path, port: int) -> None:
     """Serve ``GET /metrics`` on ``port`` for an RQ worker, whose jobs each run in a forked work horse.
 

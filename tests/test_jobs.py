@@ -117,7 +117,7 @@ def test_without_a_queue_the_web_process_runs_commands_itself(
     try:
         tilt.stop_workers()
         where = channel()
-        tilt.command("/compare", "XLU SPY 2y", channel=where)
+        tilt.command("/compare", "XLU SPY 2y", channel=where, user="UONEPROCESS")
         assert "XLU vs SPY" in calls_in(slack, "chat.postMessage", where)[0].body["text"]
     finally:
         tilt.stop()
