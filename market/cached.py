@@ -20,8 +20,32 @@ down, rate limits), the cached bars are served as they are, up to their last
 date, and ``served_stale()`` tells the caller so it can say it; only data the
 cache never had makes the request fail.
 
+Tilt runs as several processes around one Redis, and the source is fetched
+for all of them together (``market.coordination`` does the waiting):
+
+* **Batches.**  Each span to fetch goes into the *open batch* of its end date
+  (per source), a Redis hash of ticker -> earliest start.  The first process to
+  wait for the batch leads it: it leaves the batch open for ``batch_window``
+  seconds so requests from other processes can join, closes it, and fetches all
+  its tickers in one ``provider.bars`` call from the earliest start.  Spans that
+  differ only in their start are merged this way: a ticker then gets a few more
+  old bars than it asked for, and its ``first`` says so.  Each ticker's bars are
+  stitched into its cache entry as above, and the waiters read them from there.
+* **Identical fetches.**  A ticker being fetched is *claimed* by its batch until
+  the batch ends; a request that needs it from that start or later waits for that
+  batch instead of fetching it again.
+* **Failures.**  Tickers the source does not know are left out of a second call
+  so the rest of the batch still arrives; each requester gets ``UnknownTicker``
+  for its own unknown tickers only.  Any other failure reaches every waiter as the
+  same ``DataUnavailable`` (then the stale fallback above applies to each).  A
+  leader that dies loses its lease, and a waiter fetches the batch instead.
+
+The rate limit and the breaker count real provider calls only, so a batch is one
+call whichever process makes it.
+
 Fundamentals are cached for 24 hours.  Any Redis failure degrades to the
-uncached provider (see ``market.cache``).
+uncached provider (see ``market.cache``), fetching in the requesting process
+as if it were the only one.
 """
 
 from __future__ import annotations
@@ -29,16 +53,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
+import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable, TypeVar
 
 import pandas as pd
 
-from errors import DataUnavailable
+from errors import DataUnavailable, UnknownTicker
 from market.cache import Cache
 from market.calendar import market_today, next_close
 from market.codec import bars_from_bytes, bars_to_bytes
+from market.coordination import OUTCOME_SECONDS, Flight, Outcome
 from market.protection import Breaker, RateLimit
 from market.provider import Fundamentals, Provider, empty_bars
 from metrics import CACHE_REQUESTS, DATA_SOURCE_ERRORS
@@ -46,6 +74,56 @@ from metrics import CACHE_REQUESTS, DATA_SOURCE_ERRORS
 FUNDAMENTALS_TTL_SECONDS = 24 * 3600
 # A ticker nobody asked about for a month is dropped from the cache (and fetched again if asked).
 BARS_TTL_SECONDS = 30 * 24 * 3600
+# How long a batch stays open for other processes' tickers: short next to a download, long next to a request's
+# own Redis round trips, so requests arriving together share one call.
+BATCH_WINDOW_SECONDS = 0.03
+
+Span = tuple[dt.date, dt.date]
+
+# KEYS: the open batch's id for one source and end date, that date's claims (ticker -> batch fetching it), the
+# prefix of batches' members (ticker -> earliest start).  ARGV: an id for a new batch, milliseconds a batch may stay
+# open, seconds to keep claims and members, then ticker, start pairs.  Returns the batch to wait for, per ticker:
+# the one already fetching it from early enough, else the open one (opened if need be).  ISO dates compare as text.
+_JOIN = """
+local open = redis.call('GET', KEYS[1])
+local batches = {}
+for i = 4, #ARGV, 2 do
+  local ticker, start = ARGV[i], ARGV[i + 1]
+  local claim = redis.call('HGET', KEYS[2], ticker)
+  local claimed = claim and claim ~= open and redis.call('HGET', KEYS[3] .. claim, ticker)
+  if claimed and claimed <= start then
+    table.insert(batches, claim)
+  else
+    if not open then
+      open = ARGV[1]
+      redis.call('SET', KEYS[1], open, 'PX', ARGV[2])
+    end
+    local members = KEYS[3] .. open
+    local known = redis.call('HGET', members, ticker)
+    if not known or start < known then redis.call('HSET', members, ticker, start) end
+    redis.call('EXPIRE', members, ARGV[3])
+    redis.call('HSET', KEYS[2], ticker, open)
+    table.insert(batches, open)
+  end
+end
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return batches
+"""
+
+# KEYS: the open batch's id, this batch's members.  ARGV: this batch's id.  No ticker can join once this has run.
+_CLOSE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return redis.call('HGETALL', KEYS[2])
+"""
+
+# KEYS: the claims of the batch's end date, the batch's members.  ARGV: the batch's id.  Claims taken over by a
+# later batch stay with it.
+_RELEASE = """
+for _, ticker in ipairs(redis.call('HKEYS', KEYS[2])) do
+  if redis.call('HGET', KEYS[1], ticker) == ARGV[1] then redis.call('HDEL', KEYS[1], ticker) end
+end
+return 'ok'
+"""
 
 T = TypeVar("T")
 
@@ -78,11 +156,16 @@ class CachedMarket:
     """Implements ``Provider`` on top of another provider and a ``Cache``."""
 
     def __init__(self, provider: Provider, cache: Cache, *, now: Callable[[], dt.datetime] | None = None,
-                 rate_limit: RateLimit | None = None, breaker: Breaker | None = None) -> None:
+                 rate_limit: RateLimit | None = None, breaker: Breaker | None = None, flight: Flight | None = None,
+                 batch_window: float = BATCH_WINDOW_SECONDS) -> None:
+        """``flight`` (its lease and waits) and ``batch_window`` are injectable so tests can play dying leaders
+        and slow joiners."""
         self.provider = provider
         self.cache = cache
         self.rate_limit = rate_limit
         self.breaker = breaker
+        self.flight = flight or Flight(cache)
+        self.batch_window = batch_window
         self.name = provider.name
         self.key = provider.key
         self.is_demo = provider.is_demo
@@ -103,7 +186,10 @@ class CachedMarket:
         today = market_today(now)
         entries = {t: self._load(t) for t in tickers}
         plans = {t: self._plan(entries[t], start, min(end, today), now) for t in tickers}
+        CACHE_REQUESTS.labels("bars", "hit").inc(sum(1 for spans in plans.values() if not spans))
+        CACHE_REQUESTS.labels("bars", "miss").inc(sum(1 for spans in plans.values() if spans))
         try:
+            entries, plans = self._fetch_together(entries, plans, start, min(end, today), now)
             fetched = self._fetch_grouped(plans)
         except DataUnavailable as error:
             if not all(self._covered(entries[t], start) for t, spans in plans.items() if spans):
@@ -127,7 +213,7 @@ class CachedMarket:
         return entry is not None and not entry.bars.empty and start >= entry.first
 
     @staticmethod
-    def _plan(entry: _Entry | None, start: dt.date, end: dt.date, now: dt.datetime) -> list[tuple[dt.date, dt.date]]:
+    def _plan(entry: _Entry | None, start: dt.date, end: dt.date, now: dt.datetime) -> list[Span]:
         """The spans to fetch for one ticker: none when the cache already answers."""
         stale = entry is None or now.timestamp() >= entry.fresh_until
         if entry is None or entry.bars.empty:
@@ -141,14 +227,100 @@ class CachedMarket:
             spans.append((last_bar, end))
         return spans
 
-    def _fetch_grouped(self, plans: dict[str, list[tuple[dt.date, dt.date]]]) -> dict[tuple[str, dt.date, dt.date], pd.DataFrame]:
-        """One provider call per distinct span, so a cold request for many tickers is one batch."""
-        by_span: dict[tuple[dt.date, dt.date], list[str]] = {}
+    # --- fetching together with every process --------------------------------------------------
+
+    def _fetch_together(self, entries: dict[str, _Entry | None], plans: dict[str, list[Span]], start: dt.date,
+                        end: dt.date, now: dt.datetime) -> tuple[dict[str, _Entry | None], dict[str, list[Span]]]:
+        """Have the planned spans fetched into the cache in shared batches (see the module docstring).
+
+        Returns the entries as the cache now holds them and what is left to fetch here: nothing, unless
+        Redis is down (then every plan, as without it) or a batch's bars did not reach the cache.
+        """
+        batches = self._join_batches(plans) if any(plans.values()) else None
+        if batches is None:
+            return entries, plans
+        unknown: set[str] = set()
+        for (batch_id, span_end), tickers in batches.items():
+            outcome = self.flight.run(f"bars:{batch_id}", partial(self._download, batch_id, span_end), once=True)
+            unknown.update(set(json.loads(outcome["unknown"])) & set(tickers))
+        if unknown:
+            raise UnknownTicker([t for t in plans if t in unknown], source=self.name)
+        today = market_today(now)
+        entries = {t: self._load(t) if spans else entries[t] for t, spans in plans.items()}
+        left = {t: [] if not spans or self._landed(entries[t], start, spans, today, now)
+                else self._plan(entries[t], start, end, now) for t, spans in plans.items()}
+        return entries, left
+
+    @staticmethod
+    def _landed(entry: _Entry | None, start: dt.date, spans: list[Span], today: dt.date, now: dt.datetime) -> bool:
+        """Whether a batch's bars reached this ticker's entry: it starts early enough and, if a span reached
+        today, is fresh.  (Bars up to an earlier day cannot be told from the entry: the batch is trusted.)"""
+        reaches_today = any(span_end >= today for _, span_end in spans)
+        return entry is not None and entry.first <= start and (not reaches_today or now.timestamp() < entry.fresh_until)
+
+    def _join_batches(self, plans: dict[str, list[Span]]) -> dict[tuple[str, dt.date], list[str]] | None:
+        """Put each planned span into a batch for its end date: the batch to wait for, with this request's tickers
+        in it, per (batch id, end date); ``None`` when Redis is down."""
+        wanted: dict[dt.date, dict[str, dt.date]] = {}
+        for ticker, spans in plans.items():
+            for span_start, span_end in spans:
+                members = wanted.setdefault(span_end, {})
+                members[ticker] = min(span_start, members.get(ticker, span_start))
+        batches: dict[tuple[str, dt.date], list[str]] = {}
+        open_ms = int(self.flight.lease_seconds * 1000)  # a batch whose leader died before closing it closes itself
+        for span_end, members in wanted.items():
+            pairs = [part for ticker, first in members.items() for part in (ticker, first.isoformat())]
+            ids = self.cache.eval(_JOIN, self._batch_keys(span_end), [uuid.uuid4().hex, open_ms, OUTCOME_SECONDS, *pairs])
+            if ids is None:
+                return None
+            for ticker, batch_id in zip(members, ids):
+                batches.setdefault((batch_id.decode(), span_end), []).append(ticker)
+        return batches
+
+    def _download(self, batch_id: str, end: dt.date) -> Outcome:
+        """Lead a batch: let other processes join for the window, close it, fetch all its tickers in one call
+        and store each one's bars.  The outcome lists the tickers the source does not know."""
+        time.sleep(self.batch_window)
+        open_key, claims_key, members_prefix = self._batch_keys(end)
+        fields = self.cache.eval(_CLOSE, [open_key, members_prefix + batch_id], [batch_id]) or []
+        members = {ticker.decode(): dt.date.fromisoformat(first.decode()) for ticker, first in zip(fields[::2], fields[1::2])}
+        try:
+            if not members:  # Redis failed under us, or the batch is long gone: each requester fetches its own
+                return {"unknown": b"[]"}
+            start = min(members.values())
+            # In the order the tickers joined (Redis keeps a small hash in insertion order): a lone request's own order.
+            frames, unknown = self._known_bars(list(members), start, end)
+            now = self._now()
+            fetched_to_today_at = now if end >= market_today(now) else None
+            for ticker, frame in frames.items():
+                self._update(ticker, self._load(ticker), [frame], start, fetched_to_today_at)
+            return {"unknown": json.dumps(unknown).encode()}
+        finally:
+            self.cache.eval(_RELEASE, [claims_key, members_prefix + batch_id], [batch_id])
+
+    def _known_bars(self, tickers: list[str], start: dt.date, end: dt.date) -> tuple[dict[str, pd.DataFrame], list[str]]:
+        """Bars of a batch's tickers, and those the source does not know: fetched again without them, so that one
+        mistyped ticker does not fail everyone else's request."""
+        try:
+            return self._from_source(self.provider.bars, tickers, start, end, cost=len(tickers)), []
+        except UnknownTicker as error:
+            unknown = [t for t in tickers if t in error.tickers]
+            known = [t for t in tickers if t not in error.tickers]
+            if not unknown:
+                raise
+            return (self._from_source(self.provider.bars, known, start, end, cost=len(known)) if known else {}), unknown
+
+    def _batch_keys(self, end: dt.date) -> list[str]:
+        """For one end date: the open batch's id, the claims (ticker -> batch fetching it), the members' prefix."""
+        where = f"batch:{self.key}:{end.isoformat()}"
+        return [f"{where}:open", f"{where}:claims", "batch:members:"]
+
+    def _fetch_grouped(self, plans: dict[str, list[Span]]) -> dict[tuple[str, dt.date, dt.date], pd.DataFrame]:
+        """One provider call per distinct span, so a cold request for many tickers is one batch (without Redis)."""
+        by_span: dict[Span, list[str]] = {}
         for ticker, spans in plans.items():
             for span in spans:
                 by_span.setdefault(span, []).append(ticker)
-        CACHE_REQUESTS.labels("bars", "hit").inc(sum(1 for spans in plans.values() if not spans))
-        CACHE_REQUESTS.labels("bars", "miss").inc(sum(1 for spans in plans.values() if spans))
         fetched = {}
         for (span_start, span_end), tickers in by_span.items():
             for ticker, frame in self._from_source(self.provider.bars, tickers, span_start, span_end, cost=len(tickers)).items():
