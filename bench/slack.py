@@ -93,6 +93,11 @@ TARGET_WARM_POSTED_P50_MS = 150.0
 SLOW_DOWN = "Slow down"
 
 
+def where_of(call: Call) -> str:
+    """The channel (or response URL) a recorded Web API call went to."""
+    return call.body.get("channel") or call.body.get("channel_id") or call.body.get("_response_url") or ""
+
+
 class RecordingStandIn(SlackStandIn):
     """The stand-in, also indexing the first call of each method per channel / response URL, for quick waits."""
 
@@ -101,9 +106,8 @@ class RecordingStandIn(SlackStandIn):
         self.first: dict[tuple[str, str], Call] = {}
 
     def _record(self, call: Call) -> None:
-        where = call.body.get("channel") or call.body.get("channel_id") or call.body.get("_response_url") or ""
         with self._lock:
-            self.first.setdefault((call.method, where), call)
+            self.first.setdefault((call.method, where_of(call)), call)
         super()._record(call)  # appends and notifies under the same condition
 
     def first_call(self, method: str, where: str, deadline: float) -> Call | None:

@@ -13,7 +13,7 @@ import urllib.request
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from tests.conftest import ROOT
 
@@ -58,6 +58,17 @@ def send(request: urllib.request.Request) -> Answer:
                           time.monotonic() - started)
     except urllib.error.HTTPError as error:
         return Answer(error.code, error.read(), error.headers.get("Content-Type", ""), time.monotonic() - started)
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 15.0, what: str = "the condition") -> Any:
+    """Poll ``condition`` until it returns something truthy (returned), failing after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
 
 
 def free_port() -> int:

@@ -18,6 +18,7 @@ import pytest
 
 from jobs.steps import once, recording
 from market.cache import Cache
+from tests.servers import wait_until
 from tests.slack_standin import SlackStandIn
 from tests.test_slack import Tilt, calls_in, channel
 from tests.yahoo_standin import YahooStandIn
@@ -58,13 +59,6 @@ def work_horse(tilt: Tilt, timeout: float = 15.0) -> int:
             return int(children[0])
         time.sleep(0.01)
     raise AssertionError("the worker never started a work horse")
-
-
-def wait_until(condition, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def test_a_worker_killed_while_fetching_runs_the_job_again_and_posts_once(

@@ -67,8 +67,9 @@ class Tilt(ServeProcess):
                 "response_url": self.slack.response_url(response or f"r-{uuid.uuid4().hex[:8]}")}
         return self.post(urlencode(form), **signing)
 
-    def click(self, action_id: str, value: str, *, channel: str, message_ts: str, ephemeral: bool, response: str) -> Answer:
-        payload = {"type": "block_actions", "team": {"id": "T0TEST"}, "user": {"id": "U1"}, "api_app_id": "A0TILT",
+    def click(self, action_id: str, value: str, *, channel: str, message_ts: str, ephemeral: bool, response: str,
+              user: str = "U1") -> Answer:
+        payload = {"type": "block_actions", "team": {"id": "T0TEST"}, "user": {"id": user}, "api_app_id": "A0TILT",
                    "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": ephemeral},
                    "channel": {"id": channel}, "message": {"ts": message_ts, "text": "..."}, "trigger_id": "1.2.3",
                    "response_url": self.slack.response_url(response),

@@ -22,8 +22,10 @@ here with its path and query, so one server answers for all of Yahoo's hosts:
 Knobs, for the chart endpoint (set them on the instance): ``rate_limited``
 (the next N chart requests get HTTP 429), ``delay`` (seconds before each
 chart answer), ``malformed`` and ``empty`` (symbols whose chart is truncated
-JSON, or a result without bars).  ``requests`` records every request's path
-and query in arrival order.
+JSON, or a result without bars), and per symbol: ``throttled`` (symbols whose
+every chart request gets HTTP 429) and ``slow`` (symbol -> seconds before its
+chart answers).  ``requests`` records every request's path and query in
+arrival order.
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ class YahooStandIn:
         self.delay = 0.0
         self.malformed: set[str] = set()
         self.empty: set[str] = set()
+        self.throttled: set[str] = set()
+        self.slow: dict[str, float] = {}
         self.answered_429 = 0
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -125,10 +129,13 @@ class YahooStandIn:
             throttled = self.rate_limited > 0
             if throttled:
                 self.rate_limited -= 1
+            throttled = throttled or symbol in self.throttled
+            if throttled:
                 self.answered_429 += 1
         if throttled:
             return 429, "text/plain", "Too Many Requests"
-        if self.delay and self._stopping.wait(self.delay):
+        delay = max(self.delay, self.slow.get(symbol, 0.0))
+        if delay and self._stopping.wait(delay):
             return None
         bars = self._bars(symbol)
         if bars is None:

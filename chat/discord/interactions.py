@@ -78,9 +78,9 @@ def interactions_route(public_key: str, budget: Budget, jobs: Jobs, first_time: 
             interaction = json.loads(body)
         except ValueError:
             return plain(start_response, "400 Bad Request", b"not JSON\n")
-        response = interactions.respond(interaction)
+        response = interactions.respond(interaction) if isinstance(interaction, dict) else None
         if response is None:
-            return plain(start_response, "400 Bad Request", b"unsupported interaction type\n")
+            return plain(start_response, "400 Bad Request", b"not an interaction Tilt answers\n")
         document = json.dumps(response).encode()
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(document)))])
         return [document]
@@ -117,10 +117,13 @@ class _Interactions:
         self.first_time = first_time
 
     def respond(self, interaction: dict[str, Any]) -> dict[str, Any] | None:
-        """The HTTP answer to ``interaction``; command work is handed to ``jobs`` first.  ``None``: not ours."""
+        """The HTTP answer to ``interaction``; command work is handed to ``jobs`` first.  ``None``: not ours,
+        or not shaped as Discord shapes it."""
         kind, data = interaction.get("type"), interaction.get("data") or {}
         if kind == PING:
             return {"type": PONG}
+        if not isinstance(data, dict) or not _well_formed(kind, data):
+            return None
         if kind == AUTOCOMPLETE:
             return {"type": AUTOCOMPLETE_RESULT, "data": {"choices": choices(data)}}
         if kind not in (APPLICATION_COMMAND, MESSAGE_COMPONENT):
@@ -172,6 +175,15 @@ def _apologise(rest: DiscordRest, application_id: str, token: str) -> None:
         rest.follow_up(application_id, token, message(error_reply(UNDELIVERED), ephemeral=True))
     except DiscordError as error:
         log.error("could not tell the user either: %s", error)
+
+
+def _well_formed(kind: object, data: dict[str, Any]) -> bool:
+    """Whether ``data`` has what Tilt reads of an interaction of this ``kind``."""
+    if kind in (APPLICATION_COMMAND, AUTOCOMPLETE):
+        return isinstance(data.get("name"), str) and isinstance(data.get("options", []), list)
+    if kind == MESSAGE_COMPONENT:
+        return isinstance(data.get("custom_id"), str)
+    return True
 
 
 def caller(interaction: dict[str, Any]) -> Caller:

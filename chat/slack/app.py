@@ -28,11 +28,12 @@ run again after its worker died does not post twice.
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from slack_bolt import Ack, App, BoltRequest, BoltResponse, Respond
 from slack_bolt.lazy_listener import LazyListenerRunner
@@ -40,9 +41,11 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
+from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.oauth.installation_store import InstallationStore
 
 from chat.slack.blocks import RERUN_ACTION, SHARE_ACTION, fallback_text, reply_blocks
+from chat.web import StartResponse, WsgiApp, plain
 from handlers import router
 from handlers.budget import Budget
 from handlers.caller import Caller
@@ -85,20 +88,44 @@ class Where:
 
 def web_client(token: str | None, api_url: str) -> WebClient:
     """A Web API client for ``api_url`` that waits out HTTP 429s as Slack asks (``Retry-After``) and tries
-    again after a 5xx or a dropped connection.
+    again after a 500, 502 or 503 or a dropped connection.
 
     Without a token (many workspaces), Bolt gives each request a copy with its workspace's token.
     """
     client = WebClient(token=token, base_url=api_url)
-    client.retry_handlers.extend([RateLimitErrorRetryHandler(max_retry_count=2), ServerErrorRetryHandler(max_retry_count=2)])
+    client.retry_handlers.extend([RateLimitErrorRetryHandler(max_retry_count=2), _ServerErrorRetry(max_retry_count=2)])
     return client
 
 
-def wsgi_route(app: App) -> Callable:
-    """Bolt's WSGI handler for ``POST /slack/events`` (it verifies every request's signature)."""
-    from slack_bolt.adapter.wsgi import SlackRequestHandler
+class _ServerErrorRetry(ServerErrorRetryHandler):
+    """slack_sdk's 5xx retry (500 and 503) plus 502, a proxy that could not reach Slack.  Not 504: the
+    gateway gave up waiting, so Slack may have posted already, and a retry could post twice."""
 
-    return SlackRequestHandler(app, path=EVENTS_PATH)
+    def _can_retry(self, *, response: HttpResponse | None = None, **_: Any) -> bool:
+        return response is not None and response.status_code in (500, 502, 503)
+
+
+def wsgi_route(app: App) -> WsgiApp:
+    """Bolt's WSGI handler for ``POST /slack/events`` (it verifies every request's signature), behind a
+    check that the body parses: Bolt parses it before verifying, and a malformed one would be a 500."""
+    from slack_bolt.adapter.wsgi import SlackRequestHandler
+    from slack_bolt.request.internals import parse_body
+
+    bolt = SlackRequestHandler(app, path=EVENTS_PATH)
+
+    def route(environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") == "POST":
+            raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            environ["wsgi.input"] = io.BytesIO(raw)
+            try:
+                parsed = parse_body(raw.decode("utf-8"), environ.get("CONTENT_TYPE"))
+            except ValueError:  # not UTF-8, or not JSON where JSON belongs
+                parsed = None
+            if not isinstance(parsed, dict):
+                return plain(start_response, "400 Bad Request", b"malformed body\n")
+        return bolt(environ, start_response)
+
+    return route
 
 
 def build_app(answer: Answer, budget: Budget, *, client: WebClient, signing_secret: str, jobs: Jobs | None,
