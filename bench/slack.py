@@ -18,7 +18,11 @@ reply cache too).  Then:
    next starts.  Beside it, the server's own view (``tilt_ack_seconds`` from
    ``/metrics``: the share of acks the WSGI app produced within 100 ms, and the
    bucket holding their p99), which leaves out waitress's task queue, the TCP
-   accept queue and the client.
+   accept queue and the client.  Twice: (a) with the RQ worker running the
+   commands meanwhile, on the same 2 CPUs as the server, the stand-in and this
+   load generator; (b) with the worker suspended while a level is sent (``rq
+   suspend``, then resumed to drain the queue), as when workers run on machines
+   of their own: what the web process alone can do.
 2. **Request -> posted result**: from sending the command to the stand-in
    recording ``chat.postMessage`` for that command's channel (``Call.at``; the
    stand-in runs in this process, so both clocks are the same ``time.monotonic``),
@@ -63,6 +67,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 import redis as redis_py  # noqa: E402
+from rq.suspension import resume, suspend  # noqa: E402
 
 from handlers.parse import parse_compare  # noqa: E402
 from market.redis_server import EmbeddedRedis  # noqa: E402
@@ -273,16 +278,22 @@ def warm_up(sender: Sender) -> float:
     return time.monotonic() - started
 
 
-def ack_latency(sender: Sender, tilt: Tilt, slack: RecordingStandIn) -> list[dict]:
+def ack_latency(sender: Sender, tilt: Tilt, slack: RecordingStandIn, redis_url: str, *, paused: bool) -> list[dict]:
+    """Each level's acks; ``paused``: RQ workers take no job while the level is sent (``rq suspend``), as
+    when they run on other machines, and drain the queue afterwards."""
+    connection = redis_py.Redis.from_url(redis_url)
     rows = []
     for level in ACK_LEVELS:
         slack.forget()
         before = server_ack_buckets(tilt)
         texts = [WARM_COMMANDS[i % len(WARM_COMMANDS)] for i in range(ACK_REQUESTS)]
+        if paused:
+            suspend(connection)
         started = time.monotonic()
         with ThreadPoolExecutor(max_workers=level) as pool:
             sents = list(pool.map(sender.send, texts))
         acked = time.monotonic()
+        resume(connection)
         deadline = time.monotonic() + POST_TIMEOUT
         for sent in sents:
             sender.wait_posted(sent, deadline)
@@ -402,7 +413,7 @@ def main() -> int:
             with RecordingStandIn() as slack:
                 tilt = Tilt(slack, redis_url, PRICES_DIR, Path(tmp) / "tilt")
                 try:
-                    run(tilt, slack, fresh, "REDIS_URL" if configured else "embedded redis-server (temp dir)")
+                    run(tilt, slack, fresh, redis_url, "REDIS_URL" if configured else "embedded redis-server (temp dir)")
                 finally:
                     tilt.stop()
         finally:
@@ -413,9 +424,8 @@ def main() -> int:
     return 0
 
 
-def run(tilt: Tilt, slack: RecordingStandIn, fresh: Fresh, redis_label: str) -> None:
+def run(tilt: Tilt, slack: RecordingStandIn, fresh: Fresh, redis_url: str, redis_label: str) -> None:
     sender = Sender(tilt, slack)
-    cold_data = cold_data_commands(fresh)
     print("Tilt over HTTP: `bot.py serve` (waitress) -> stand-in Slack Web API in this process")
     print(f"prices: {PRICES_DIR} (CSV folder) | Redis: {redis_label} | {os.cpu_count()} CPUs")
     print(f"warm-up: /compare {len(WARM_COMMANDS)} pairs over max, one at a time: {warm_up(sender):.1f} s")
@@ -424,8 +434,16 @@ def run(tilt: Tilt, slack: RecordingStandIn, fresh: Fresh, redis_label: str) -> 
     print("  (server: acks produced by the WSGI app itself, from /metrics tilt_ack_seconds: share within 100 ms, and")
     print("   the histogram bucket holding its p99; the rest of the client's figure is waitress's queue and the network;")
     print("   all posted: from the level's first send to its last chat.postMessage)")
+    for paused in (False, True):
+        print("  a) the worker running beside the server, on the same 2 CPUs" if not paused else
+              "  b) the worker paused while a level is sent (rq suspend), as with workers on other machines; "
+              "it drains the queue afterwards")
+        report_acks(ack_latency(sender, tilt, slack, redis_url, paused=paused))
+    run_rest(tilt, slack, sender, fresh)
+
+
+def report_acks(rows: list[dict]) -> None:
     print("  concurrent   p50 ms   p99 ms   max ms   non-200  throttled   server <=100ms  server p99   sending s  all posted s")
-    rows = ack_latency(sender, tilt, slack)
     for r in rows:
         bound = "n/a" if r["server_p99"] != r["server_p99"] else f"<={r['server_p99']:.0f} ms"
         line = (f"  {r['level']:>10}  {ms(r['p50'])}  {ms(r['p99'])}  {ms(r['max'])}   {r['failed']:>7}  {r['throttled']:>9}"
@@ -437,6 +455,9 @@ def run(tilt: Tilt, slack: RecordingStandIn, fresh: Fresh, redis_label: str) -> 
     print(f"  target: ack p99 <= {TARGET_ACK_P99_MS:.0f} ms at 50 concurrent -> {at_50['p99']:.1f} ms, "
           f"{verdict(at_50['p99'] <= TARGET_ACK_P99_MS)}")
 
+
+def run_rest(tilt: Tilt, slack: RecordingStandIn, sender: Sender, fresh: Fresh) -> None:
+    cold_data = cold_data_commands(fresh)
     print("\n2. Request -> result posted (chat.postMessage) and chart done (files.completeUploadExternal), one at a time")
     print("  case                         n   posted p50     p90   chart p50     p90    ack p50   (ms)")
     cold_data_sents = time_to_post(sender, cold_data)

@@ -102,8 +102,19 @@ def test_slow_answers_show_progress() -> None:
     ({"TILT_YAHOO_RATE": "-1"}, "tilt: TILT_YAHOO_RATE must be a number of requests a second, e.g. 2 (got '-1')."),
     ({"TILT_SCHEDULER_INTERVAL": "soon"},
      "tilt: TILT_SCHEDULER_INTERVAL must be a number of seconds between 0 and 3600 (got 'soon')."),
+    ({"TILT_JOBS": "celery"}, "tilt: TILT_JOBS must be 'queue', 'inprocess' or unset (got 'celery')."),
+    ({"TILT_JOBS": "queue"}, "tilt: TILT_JOBS=queue needs REDIS_URL: workers and web processes share its queue."),
+    ({"TILT_METRICS_PORT": "0"}, "tilt: TILT_METRICS_PORT must be a TCP port number (got '0')."),
 ])
 def test_serve_names_the_missing_or_wrong_setting(tmp_path: Path, prices_dir: Path, env: dict[str, str], line: str) -> None:
     result = run_bot(["serve", "--data-dir", str(prices_dir)], tmp_path / "state", **env)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [line]
+
+
+def test_a_worker_needs_a_shared_redis(tmp_path: Path, prices_dir: Path) -> None:
+    """Without REDIS_URL there is no queue to work on (the embedded Redis belongs to one process)."""
+    result = run_bot(["worker", "--data-dir", str(prices_dir)], tmp_path / "state", SLACK_BOT_TOKEN="xoxb-1")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "tilt: bot.py worker needs REDIS_URL: the Redis whose queue the web processes fill."]

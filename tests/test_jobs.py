@@ -67,7 +67,7 @@ def test_a_worker_killed_while_fetching_runs_the_job_again_and_posts_once(
     try:
         where = channel()
         yahoo.delay = 5.0  # the data source hangs: the job is in the middle of fetching
-        assert tilt.command("/compare", "SMH SPY 5y", channel=where).json()["text"] == "Working on it…"
+        assert tilt.command("/compare", "SMH SPY 5y", channel=where, user="UKILLFETCH").json()["text"] == "Working on it…"
         wait_until(lambda: yahoo.chart_requests("SMH") or yahoo.chart_requests("SPY"))
         os.kill(work_horse(tilt), signal.SIGKILL)
         yahoo.delay = 0.0
@@ -87,7 +87,7 @@ def test_a_worker_killed_between_message_and_chart_does_not_post_the_message_twi
     try:
         where = channel()
         release = slack.hold_next("files.getUploadURLExternal")  # the message is out, the chart upload hangs
-        tilt.command("/compare", "XLE SPY 3y", channel=where)
+        tilt.command("/compare", "XLE SPY 3y", channel=where, user="UKILLCHART")
         calls_in(slack, "chat.postMessage", where)
         wait_until(lambda: slack.of("files.getUploadURLExternal"))
         os.kill(work_horse(tilt), signal.SIGKILL)

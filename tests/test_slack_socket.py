@@ -87,7 +87,7 @@ def test_slash_command_over_socket_mode(socket_tilt) -> None:
     slack, link = socket_tilt
     where = channel()
     envelope = link.push("slash_commands", {
-        "team_id": "T0TEST", "channel_id": where, "user_id": "U1", "command": "/compare", "text": "IJR IWM SPY 5y",
+        "team_id": "T0SOCKET", "channel_id": where, "user_id": "USOCKET", "command": "/compare", "text": "IJR IWM SPY 5y",
         "response_url": slack.response_url("socket"), "trigger_id": "1.2.3", "api_app_id": "A0TILT"})
     ack = link.ack_for(envelope)
     assert ack["payload"] == {"response_type": "ephemeral", "text": "Working on it…"}
@@ -100,8 +100,8 @@ def test_mention_over_socket_mode(socket_tilt) -> None:
     slack, link = socket_tilt
     where = channel()
     envelope = link.push("events_api", {
-        "type": "event_callback", "team_id": "T0TEST", "api_app_id": "A0TILT", "event_id": "Ev1",
-        "event": {"type": "app_mention", "user": "U1", "text": "<@U0TILT> valuation IJR SPY", "ts": "1.5",
+        "type": "event_callback", "team_id": "T0SOCKET", "api_app_id": "A0TILT", "event_id": f"Ev{uuid.uuid4().hex[:10]}",
+        "event": {"type": "app_mention", "user": "USOCKET", "text": "<@U0TILT> valuation IJR SPY", "ts": "1.5",
                   "channel": where, "event_ts": "1.5"}})
     assert link.ack_for(envelope)["envelope_id"] == envelope
     post = calls_in(slack, "chat.postMessage", where)[0]
