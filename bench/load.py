@@ -82,7 +82,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import redis as redis_py  # noqa: E402
 
-from bench.slack import RecordingStandIn, where_of  # noqa: E402
+from bench.slack import RecordingStandIn, Sent, record_ack, where_of  # noqa: E402
 from handlers.parse import parse_compare  # noqa: E402
 from market.redis_server import EmbeddedRedis  # noqa: E402
 from tests.servers import ServeProcess  # noqa: E402
@@ -105,7 +105,6 @@ TARGET_DUPLICATED = 0
 TARGET_ACK_P99_MS = 100.0
 TARGET_COMPLETION_P99_MS = 2000.0
 
-SLOW_DOWN = "Slow down"
 POST = "chat.postMessage"
 CHART_DONE = "files.completeUploadExternal"
 
@@ -239,31 +238,17 @@ def wait_for_workers(redis_url: str, before: int, expected: int, workers: list[W
 # --- commands --------------------------------------------------------------------------------------
 
 
-@dataclass
-class Command:
+@dataclass(kw_only=True)
+class Command(Sent):
     """One slash command: where it goes, when it is due, and what came of it."""
 
     n: int
-    text: str
     kind: str  # "warm", "cold" or "warm-up"
-    channel: str
-    response: str
     team: str
     user: str
     web: int
     due: float = math.nan
-    sent_at: float = math.nan
-    ack_seconds: float = math.nan
-    status: int = 0
-    ack_text: str = ""
-    problem: str | None = None
-    posted_at: float | None = None
-    chart_at: float | None = None
     posts: int = 0
-
-    @property
-    def throttled(self) -> bool:
-        return SLOW_DOWN in self.ack_text
 
     @property
     def slip_ms(self) -> float:
@@ -272,14 +257,6 @@ class Command:
     @property
     def ack_ms(self) -> float:
         return self.ack_seconds * 1000
-
-    @property
-    def completion_ms(self) -> float:
-        return (self.posted_at - self.sent_at) * 1000 if self.posted_at is not None else math.nan
-
-    @property
-    def chart_ms(self) -> float:
-        return (self.chart_at - self.sent_at) * 1000 if self.chart_at is not None else math.nan
 
 
 class Sender:
@@ -309,23 +286,7 @@ class Sender:
     def send(self, command: Command) -> None:
         """POST the command (signed) to its web process; fill in the ack."""
         body = self._form(command)
-        command.sent_at = time.monotonic()
-        try:
-            answer = self.webs[command.web].post(body)
-        except OSError as error:
-            command.ack_seconds = time.monotonic() - command.sent_at
-            command.problem = f"no HTTP answer ({type(error).__name__})"
-            return
-        command.ack_seconds = time.monotonic() - command.sent_at
-        command.status = answer.status
-        try:
-            command.ack_text = answer.json().get("text", "")
-        except ValueError:
-            command.ack_text = answer.body.decode(errors="replace")
-        if answer.status != 200:
-            command.problem = f"HTTP {answer.status}"
-        elif command.throttled:
-            command.problem = "throttled"
+        record_ack(command, lambda: self.webs[command.web].post(body))
 
     def wait_result(self, command: Command, deadline: Callable[[], float]) -> None:
         """Fill in when the result and its chart reached the stand-in, or why not by ``deadline()``.
@@ -489,7 +450,7 @@ def tally(things: list[str]) -> str:
 
 def latency_row(label: str, commands: list[Command]) -> str:
     acks = [c.ack_ms for c in commands if c.status == 200]
-    done = [c.completion_ms for c in commands]
+    done = [c.posted_ms for c in commands]
     charts = [c.chart_ms for c in commands]
     cells = [pct(acks, 50), pct(acks, 99), max(acks, default=math.nan), pct(done, 50), pct(done, 99),
              max((d for d in done if d == d), default=math.nan), pct(charts, 50), pct(charts, 99)]
@@ -500,7 +461,7 @@ def report(commands: list[Command], args: argparse.Namespace, notes: list[str]) 
     lost = [c for c in commands if c.posted_at is None]
     duplicated = [c for c in commands if c.posts > 1]
     acks = [c.ack_ms for c in commands if c.status == 200]
-    done = [c.completion_ms for c in commands]
+    done = [c.posted_ms for c in commands]
     slips = [c.slip_ms for c in commands]
     ack_p99, done_p99 = pct(acks, 99), pct(done, 99)
 
@@ -659,7 +620,7 @@ def probe(sender: Sender) -> float:
     sender.wait_result(command, within(WARM_UP_TIMEOUT))
     if command.problem:
         raise SystemExit(f"first command /compare {command.text}: {command.problem} (see the process logs in the temp dir)")
-    return command.completion_ms
+    return command.posted_ms
 
 
 def prepare(sender: Sender, redis_url: str) -> tuple[list[str], list[str]]:

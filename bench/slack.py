@@ -58,6 +58,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,6 +72,7 @@ from rq.suspension import resume, suspend  # noqa: E402
 
 from handlers.parse import parse_compare  # noqa: E402
 from market.redis_server import EmbeddedRedis  # noqa: E402
+from tests.servers import Answer  # noqa: E402
 from tests.slack_standin import Call, SlackStandIn  # noqa: E402
 from tests.test_slack import Tilt  # noqa: E402
 
@@ -132,6 +134,27 @@ class RecordingStandIn(SlackStandIn):
             self.first.clear()
 
 
+def record_ack(sent: Sent, post: Callable[[], Answer]) -> None:
+    """Send the command (``post``) and record on ``sent`` when, how fast and what the HTTP answer was."""
+    sent.sent_at = time.monotonic()
+    try:
+        answer = post()
+    except OSError as error:
+        sent.ack_seconds = time.monotonic() - sent.sent_at
+        sent.problem = f"no HTTP answer ({type(error).__name__})"
+        return
+    sent.ack_seconds = time.monotonic() - sent.sent_at
+    sent.status = answer.status
+    try:
+        sent.ack_text = answer.json().get("text", "")
+    except ValueError:
+        sent.ack_text = answer.body.decode(errors="replace")
+    if answer.status != 200:
+        sent.problem = f"HTTP {answer.status}"
+    elif sent.throttled:
+        sent.problem = "throttled"
+
+
 @dataclass
 class Sent:
     """One slash command as sent, and what came of it."""
@@ -184,21 +207,7 @@ class Sender:
     def send(self, text: str) -> Sent:
         sent, form = self.new(text)
         body = urlencode(form)
-        sent.sent_at = time.monotonic()
-        try:
-            answer = self.tilt.post(body)
-        except OSError as error:
-            sent.ack_seconds = time.monotonic() - sent.sent_at
-            sent.problem = f"no HTTP answer ({type(error).__name__})"
-            return sent
-        sent.ack_seconds = time.monotonic() - sent.sent_at
-        sent.status = answer.status
-        try:
-            sent.ack_text = answer.json().get("text", "")
-        except ValueError:
-            sent.ack_text = answer.body.decode(errors="replace")
-        if answer.status != 200:
-            sent.problem = f"HTTP {answer.status}"
+        record_ack(sent, lambda: self.tilt.post(body))
         return sent
 
     def wait_posted(self, sent: Sent, deadline: float) -> None:
