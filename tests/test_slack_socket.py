@@ -62,24 +62,30 @@ class SocketModeSlack:
         self._thread.join(timeout=5)
 
 
-@pytest.fixture
-def socket_tilt(redis_url: str, prices_dir: Path, tmp_path: Path) -> Iterator[tuple[SlackStandIn, SocketModeSlack]]:
+@pytest.fixture(params=["inprocess", "queue"])
+def socket_tilt(request: pytest.FixtureRequest, redis_url: str, prices_dir: Path,
+                tmp_path: Path) -> Iterator[tuple[SlackStandIn, SocketModeSlack]]:
+    """``bot.py socket`` alone (the work in its own pool, as a team without a public URL runs it), or
+    beside a ``bot.py worker`` that takes the work from the queue."""
     with SlackStandIn() as slack:
         link = SocketModeSlack()
         slack.socket_url = link.url
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MARKET_", "REDIS_"))}
         env.update(SLACK_BOT_TOKEN="xoxb-test-token", SLACK_APP_TOKEN="xapp-test-token", SLACK_API_URL=slack.api_url,
                    MARKET_DATA_DIR=str(prices_dir), REDIS_URL=redis_url, TILT_STATE_DIR=str(tmp_path),
-                   TILT_JOBS="inprocess")  # one process, as a team without a public URL runs it
-        log = (tmp_path / "socket.log").open("w")
-        process = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "socket"], env=env, cwd=tmp_path,
-                                   stdout=subprocess.DEVNULL, stderr=log)
+                   TILT_JOBS=request.param)
+        modes = ["socket", "worker"] if request.param == "queue" else ["socket"]
+        processes = [subprocess.Popen([sys.executable, str(ROOT / "bot.py"), mode], env=env, cwd=tmp_path,
+                                      stdout=subprocess.DEVNULL, stderr=(tmp_path / f"{mode}.log").open("w"))
+                     for mode in modes]
         try:
             assert link.connected.wait(30), (tmp_path / "socket.log").read_text()
             yield slack, link
         finally:
-            process.terminate()
-            process.wait(timeout=10)
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(timeout=10)
             link.close()
 
 
