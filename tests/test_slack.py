@@ -39,9 +39,9 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 class Tilt(ServeProcess):
     """A running ``bot.py serve`` process and the means to talk to it as Slack does."""
 
-    def __init__(self, slack: SlackStandIn, redis_url: str, prices_dir: Path, state: Path) -> None:
+    def __init__(self, slack: SlackStandIn, redis_url: str, prices_dir: Path, state: Path, *, workers: int = 1) -> None:
         self.slack = slack
-        super().__init__(self.environment(slack, redis_url, prices_dir, state), state)
+        super().__init__(self.environment(slack, redis_url, prices_dir, state), state, workers=workers)
 
     def environment(self, slack: SlackStandIn, redis_url: str, prices_dir: Path, state: Path) -> dict[str, str]:
         """One workspace: a bot token."""

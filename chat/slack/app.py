@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from slack_bolt import Ack, App, BoltRequest, BoltResponse, Respond
+from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.lazy_listener import LazyListenerRunner
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
@@ -149,6 +150,7 @@ def build_app(answer: Answer, budget: Budget, *, client: WebClient, signing_secr
     # inherits its answer instead of asking Slack again for every job.
     app = App(client=client, signing_secret=signing_secret, process_before_response=True,
               oauth_settings=oauth, installation_store=oauth.installation_store if oauth else None,
+              authorize=_cached_authorize(oauth, client) if oauth else None,
               request_verification_enabled=not worker)
     if not worker:
         app.listener_runner.lazy_listener_runner = QueuedLazyRunner(jobs, app.logger)
@@ -164,6 +166,14 @@ def build_app(answer: Answer, budget: Budget, *, client: WebClient, signing_secr
     app.action(re.compile(f"^{RERUN_ACTION}:"))(ack=_ack, lazy=[slack.on_rerun])
     app.action(SHARE_ACTION)(ack=_ack, lazy=[slack.on_share])
     return app
+
+
+def _cached_authorize(oauth: OAuthSettings, client: WebClient) -> InstallationStoreAuthorize:
+    """Bolt's authorization from the installation store (rotating tokens as they near expiry), keeping each
+    token's ``auth.test`` answer: by default Bolt asks Slack again on every request, inside the ack."""
+    return InstallationStoreAuthorize(installation_store=oauth.installation_store, client_id=oauth.client_id,
+                                      client_secret=oauth.client_secret, logger=log, client=client,
+                                      cache_enabled=True, user_token_resolution=oauth.user_token_resolution)
 
 
 class QueuedLazyRunner(LazyListenerRunner):
