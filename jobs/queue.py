@@ -5,20 +5,23 @@ is plain JSON (RQ's JSON serializer: nothing is unpickled from Redis).  The
 handlers are built once per process by ``bot.py`` (``job_handlers``) and are the
 same in web and worker processes, so a job runs identically in either.
 
-When the queue cannot take a job (Redis down), the web process runs it itself:
-the person still gets an answer, uncached (``market.cache``).
+When the queue cannot take a job (Redis down), or no worker is listening to it
+(all stopped or crashed), the web process runs the job itself: the person still
+gets an answer, never a "working on it" that nothing follows.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Mapping
 
 import redis
 from rq import Queue, Retry, Worker, get_current_job
 from rq.serializers import JSONSerializer
+from rq.worker_registration import clean_worker_registry
 
 from jobs.steps import recording
 from market.cache import Cache
@@ -36,6 +39,11 @@ QUEUED_TTL_SECONDS = 15 * 60
 FAILED_TTL_SECONDS = 7 * 24 * 3600
 # How often a worker looks for jobs abandoned by a worker that died entirely (RQ's default is 10 minutes).
 MAINTENANCE_SECONDS = 30
+# How long a web process trusts its last look at whether any worker listens to the queue.
+WORKERS_SEEN_SECONDS = 5.0
+# An idle worker checks in this often (less 15 s); RQ keeps a silent worker's registration 60 s longer,
+# so a worker killed outright stops counting as listening within about 80 s (RQ's default: 8 minutes).
+WORKER_TTL_SECONDS = 20
 
 Payload = dict[str, Any]
 Handler = Callable[[Payload], None]
@@ -53,6 +61,7 @@ class Jobs:
         self.queue = queue
         self.cache = cache
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tilt-job")
+        self._workers_seen: tuple[float, bool | None] = (-WORKERS_SEEN_SECONDS, None)
 
     @property
     def queued(self) -> bool:
@@ -62,7 +71,7 @@ class Jobs:
         """Enqueue the job, or run it on this process's pool (no queue, or Redis cannot take it now)."""
         if kind not in self.handlers:
             raise LookupError(f"no handler for {kind!r} jobs")
-        if self.queue is not None and self.cache.available:
+        if self.queue is not None and self.cache.available and self._workers_listening():
             try:
                 self.queue.enqueue(perform, kind, payload, retry=Retry(max=RETRIES), job_timeout=JOB_TIMEOUT_SECONDS,
                                    ttl=QUEUED_TTL_SECONDS, result_ttl=0, failure_ttl=FAILED_TTL_SECONDS)
@@ -70,6 +79,25 @@ class Jobs:
             except (redis.RedisError, OSError) as error:
                 log.warning("could not enqueue a %s job (%s); running it in this process", kind, type(error).__name__)
         self.pool.submit(self._run_here, kind, payload)
+
+    def _workers_listening(self) -> bool:
+        """Whether a live worker listens to the queue (looked up at most every ``WORKERS_SEEN_SECONDS``).
+
+        A worker that stopped cleanly has left the registry; one that was killed stays in it until its
+        key expires (``WORKER_TTL_SECONDS``) and is then cleaned out here.
+        """
+        checked_at, listening = self._workers_seen
+        if listening is not None and time.monotonic() - checked_at < WORKERS_SEEN_SECONDS:
+            return listening
+        try:
+            clean_worker_registry(self.queue)
+            listening = Worker.count(queue=self.queue) > 0
+        except (redis.RedisError, OSError):
+            listening = False
+        if not listening and self._workers_seen[1] is not False:
+            log.warning("no worker listens to the %s queue; running commands in this process", self.queue.name)
+        self._workers_seen = (time.monotonic(), listening)
+        return listening
 
     def _run_here(self, kind: str, payload: Payload) -> None:
         try:
@@ -105,5 +133,5 @@ def run_worker(url: str, handlers: Mapping[str, Handler], ledger: Cache, *, burs
     # No socket timeout: the worker blocks on Redis for jobs by design.
     connection = redis.Redis.from_url(url, health_check_interval=30)
     worker = Worker([queue_for(connection)], connection=connection, serializer=JSONSerializer,
-                    maintenance_interval=MAINTENANCE_SECONDS)
+                    maintenance_interval=MAINTENANCE_SECONDS, worker_ttl=WORKER_TTL_SECONDS)
     worker.work(burst=burst, with_scheduler=False, logging_level=logging.getLevelName(logging.getLogger().level))

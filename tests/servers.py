@@ -15,6 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
 
+import redis as redis_py
+
 from tests.conftest import ROOT
 
 
@@ -94,6 +96,8 @@ class ServeProcess:
         self.worker_metrics_url = f"http://127.0.0.1:{free_port()}/metrics"
         self.workers = [self.start_worker(metrics=i == 0) for i in range(workers)]
         self._wait_until_up()
+        if self.workers:
+            self._wait_for_workers()
 
     def start_worker(self, *, metrics: bool = False) -> subprocess.Popen:
         """One more ``bot.py worker`` (its log: ``worker-<n>.log`` in the state folder)."""
@@ -115,14 +119,17 @@ class ServeProcess:
             time.sleep(0.1)
         raise AssertionError("bot.py serve did not come up")
 
+    def _wait_for_workers(self) -> None:
+        """Until every worker listens to the queue: before that, the web process would run commands itself."""
+        from rq import Queue, Worker
+
+        from jobs.queue import QUEUE_NAME
+
+        queue = Queue(QUEUE_NAME, connection=redis_py.Redis.from_url(self.env["REDIS_URL"]))
+        wait_until(lambda: Worker.count(queue=queue) >= len(self.workers), 30, "the workers to listen")
+
     def get(self, path: str) -> Answer:
         return send(urllib.request.Request(self.url + path))
-
-    def stop_workers(self) -> None:
-        for worker in self.workers:
-            worker.kill()
-            worker.wait()
-        self.workers = []
 
     def stop(self) -> None:
         for process in (self.process, *self.workers):

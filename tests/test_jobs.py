@@ -107,12 +107,24 @@ def test_without_a_queue_the_web_process_runs_commands_itself(
         def environment(self, *args) -> dict[str, str]:
             return {**super().environment(*args), "TILT_JOBS": "inprocess"}
 
-    tilt = OneProcess(slack, redis_url, prices_dir, tmp_path / "tilt")
+    tilt = OneProcess(slack, redis_url, prices_dir, tmp_path / "tilt", workers=0)
     try:
-        tilt.stop_workers()
         where = channel()
         tilt.command("/compare", "XLU SPY 2y", channel=where, user="UONEPROCESS")
         assert "XLU vs SPY" in calls_in(slack, "chat.postMessage", where)[0].body["text"]
+    finally:
+        tilt.stop()
+
+
+def test_with_no_worker_listening_the_web_process_answers_itself(
+        slack: SlackStandIn, redis_url: str, prices_dir: Path, tmp_path: Path) -> None:
+    """Workers all stopped (or crashed): a command must not end at "Working on it…"."""
+    tilt = Tilt(slack, redis_url, prices_dir, tmp_path / "tilt", workers=0)
+    try:
+        where = channel()
+        tilt.command("/compare", "XLB SPY 2y", channel=where, user="UNOWORKER")
+        assert "XLB vs SPY" in calls_in(slack, "chat.postMessage", where)[0].body["text"]
+        assert "no worker listens to the tilt queue" in tilt.log.read_text()
     finally:
         tilt.stop()
 
