@@ -116,6 +116,26 @@ def test_without_a_queue_the_web_process_runs_commands_itself(
         tilt.stop()
 
 
+def test_with_the_embedded_redis_one_process_does_everything(
+        slack: SlackStandIn, prices_dir: Path, tmp_path: Path) -> None:
+    """No REDIS_URL: serve starts its own Redis and works in-process (a single-process install)."""
+    class Embedded(Tilt):
+        def environment(self, *args) -> dict[str, str]:
+            env = super().environment(*args)
+            del env["REDIS_URL"]
+            return env
+
+    tilt = Embedded(slack, "unused", prices_dir, tmp_path / "tilt", workers=0)
+    try:
+        where = channel()
+        assert tilt.command("/compare", "SMH SPY 10y", channel=where).json()["text"] == "Working on it…"
+        assert "SMH vs SPY" in calls_in(slack, "chat.postMessage", where)[0].body["text"]
+        assert tilt.get("/healthz").status == 200  # its own Redis answers
+        assert (tmp_path / "tilt" / "redis").is_dir()
+    finally:
+        tilt.stop()
+
+
 def test_with_no_worker_listening_the_web_process_answers_itself(
         slack: SlackStandIn, redis_url: str, prices_dir: Path, tmp_path: Path) -> None:
     """Workers all stopped (or crashed): a command must not end at "Working on it…"."""
