@@ -380,6 +380,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # SIGTERM (a deploy, `docker compose stop`) ends Tilt like Ctrl-C: through every ``finally``, so an
+    # embedded Redis is saved and stopped.  The scheduler and RQ workers set handlers of their own.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         settings = Settings.from_env()
         if args.mode == "discord-register":  # needs no market or cache

@@ -132,8 +132,20 @@ def test_with_the_embedded_redis_one_process_does_everything(
         assert "SMH vs SPY" in calls_in(slack, "chat.postMessage", where)[0].body["text"]
         assert tilt.get("/healthz").status == 200  # its own Redis answers
         assert (tmp_path / "tilt" / "redis").is_dir()
+        redis_server = int(Path(f"/proc/{tilt.process.pid}/task/{tilt.process.pid}/children").read_text().split()[0])
     finally:
-        tilt.stop()
+        tilt.stop()  # SIGTERM
+    # ... which stops its Redis too, having saved it (the append-only file is there).
+    wait_until(lambda: not Path(f"/proc/{redis_server}").exists() or "zombie" in _state(redis_server), 10,
+               "the embedded redis-server to stop")
+    assert (tmp_path / "tilt" / "redis" / "appendonly.aof").exists()
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split("\n")[0]
+    except (OSError, IndexError):
+        return "gone"
 
 
 def test_with_no_worker_listening_the_web_process_answers_itself(
