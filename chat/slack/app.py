@@ -3,7 +3,7 @@
 Every entry point does the same three things:
 
 1. acknowledge at once (slash commands: an ephemeral "working on it" line,
-   well inside Slack's 3 seconds; Bolt runs the rest in its thread pool);
+   well inside Slack's 3 seconds);
 2. run the command through ``handlers.router`` (platform-neutral);
 3. deliver the ``Reply``: results in the channel (blocks, then the chart as a
    file), problems only to the person who asked.
@@ -21,8 +21,9 @@ button, which posts it publicly through the same URL.
 Steps 2 and 3 are a job (``jobs``): Bolt hands each lazy listener to
 ``QueuedLazyRunner``, which submits the request as Slack sent it; the job
 dispatches it again, lazy-only, through a *worker* copy of this app (built with
-``worker=True``: no signature check, that was done on arrival), in an RQ worker
-or on this process's pool.  Every post is a ``jobs.steps.once`` step, so a job
+``jobs=None``: no signature check, that was done on arrival), in an RQ worker
+or on this process's pool.  A request whose signature was seen before (a
+replay) is answered with an empty 200 and nothing else.  Every post is a ``jobs.steps.once`` step, so a job
 run again after its worker died does not post twice.
 """
 
