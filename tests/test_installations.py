@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 import redis as redis_py
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.oauth.installation_store import Installation
 
-from chat.slack.installations import RedisInstallationStore, RedisOAuthStateStore
+from chat.slack.installations import RedisAuthorizeCache, RedisInstallationStore, RedisOAuthStateStore
+from market.cache import connect
 
 
 @pytest.fixture
@@ -57,3 +59,18 @@ def test_oauth_states_are_single_use_and_expire(redis_client: redis_py.Redis, pr
     assert states.consume(state) is True
     assert states.consume(state) is False
     assert states.consume("forged") is False
+
+
+def test_authorize_answers_are_shared_between_processes_and_fail_soft(redis_client: redis_py.Redis, prefix: str) -> None:
+    answer = AuthorizeResult(enterprise_id=None, team_id="TALPHA", bot_user_id="UBOT", bot_id="BBOT",
+                             bot_token="xoxb-secret", bot_scopes=["commands", "chat:write"])
+    RedisAuthorizeCache(redis_client, prefix)["xoxb-secret"] = answer
+    other_process = RedisAuthorizeCache(redis_client, prefix)
+    assert "xoxb-secret" in other_process and "xoxb-other" not in other_process
+    assert dict(other_process["xoxb-secret"]) == dict(answer)
+    assert not [k for k in redis_client.scan_iter(match=f"{prefix}*") if b"xoxb" in k]
+    with pytest.raises(KeyError):
+        other_process["xoxb-other"]
+    down = RedisAuthorizeCache(connect("redis://127.0.0.1:1"), prefix)
+    down["xoxb-secret"] = answer  # kept in this process only
+    assert "xoxb-other" not in down and down["xoxb-secret"] is answer

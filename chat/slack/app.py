@@ -47,6 +47,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.oauth.installation_store import InstallationStore
 
 from chat.slack.blocks import RERUN_ACTION, SHARE_ACTION, fallback_text, reply_blocks
+from chat.slack.installations import RedisAuthorizeCache
 from chat.web import StartResponse, WsgiApp, plain
 from handlers import router
 from handlers.budget import Budget
@@ -171,10 +172,13 @@ def build_app(answer: Answer, budget: Budget, *, client: WebClient, signing_secr
 
 def _cached_authorize(oauth: OAuthSettings, client: WebClient) -> InstallationStoreAuthorize:
     """Bolt's authorization from the installation store (rotating tokens as they near expiry), keeping each
-    token's ``auth.test`` answer: by default Bolt asks Slack again on every request, inside the ack."""
-    return InstallationStoreAuthorize(installation_store=oauth.installation_store, client_id=oauth.client_id,
-                                      client_secret=oauth.client_secret, logger=log, client=client,
-                                      cache_enabled=True, user_token_resolution=oauth.user_token_resolution)
+    token's ``auth.test`` answer in Redis for every process: by default Bolt asks Slack again on every
+    request, inside the ack, and every work horse would ask once per job."""
+    authorize = InstallationStoreAuthorize(installation_store=oauth.installation_store, client_id=oauth.client_id,
+                                           client_secret=oauth.client_secret, logger=log, client=client,
+                                           cache_enabled=True, user_token_resolution=oauth.user_token_resolution)
+    authorize.authorize_result_cache = RedisAuthorizeCache(oauth.installation_store.client)
+    return authorize
 
 
 class QueuedLazyRunner(LazyListenerRunner):

@@ -11,6 +11,7 @@ Keys (prefix ``tilt:v1:`` by default)::
     slack:install:{enterprise or none}:{team or none}   hash: "bot" -> Bot JSON,
                                                          "installer:latest" / "installer:{user}" -> Installation JSON
     slack:oauth-state:{state}                            a state issued for the install flow, for 10 minutes
+    slack:authorize:{sha256 of a bot token}              Slack's auth.test answer for that token, for 10 minutes
 
 An organisation-wide (Enterprise Grid) install is stored under team ``none``,
 as slack_sdk's own stores do.  Only the latest installation is kept (no
@@ -20,11 +21,13 @@ the stale one when that installation is read.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from typing import Optional
 
 import redis
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.oauth.installation_store import Bot, Installation, InstallationStore
 from slack_sdk.oauth.state_store import OAuthStateStore
 
@@ -32,6 +35,7 @@ from store.teamdata import PREFIX
 
 NONE = "none"
 STATE_SECONDS = 600
+AUTHORIZE_SECONDS = 600
 
 _BOT_FIELDS = ("bot_id", "bot_user_id", "bot_token", "bot_scopes", "bot_refresh_token", "bot_token_expires_at")
 
@@ -104,3 +108,46 @@ class RedisOAuthStateStore(OAuthStateStore):
 
     def consume(self, state: str) -> bool:
         return bool(self.client.delete(f"{self.prefix}slack:oauth-state:{state}"))
+
+
+class RedisAuthorizeCache:
+    """Bolt's per-token ``auth.test`` answers (``InstallationStoreAuthorize.authorize_result_cache``), shared
+    through Redis for ``AUTHORIZE_SECONDS``: an RQ work horse, forked per job, starts with Bolt's in-memory
+    cache empty and would otherwise ask Slack once per job.  Keys hold a digest of the token, never the
+    token; Redis failing means a miss (Slack is asked, as without the cache)."""
+
+    def __init__(self, client: redis.Redis, prefix: str = PREFIX) -> None:
+        self.client = client
+        self.prefix = prefix
+        self._seen: dict[str, AuthorizeResult] = {}  # this process's own, as Bolt keeps it
+
+    def _key(self, token: str) -> str:
+        return f"{self.prefix}slack:authorize:{hashlib.sha256(token.encode()).hexdigest()}"
+
+    def _load(self, token: str) -> AuthorizeResult | None:
+        if token in self._seen:
+            return self._seen[token]
+        try:
+            raw = self.client.get(self._key(token))
+        except redis.RedisError:
+            return None
+        if raw is None:
+            return None
+        result = self._seen[token] = AuthorizeResult(**json.loads(raw))
+        return result
+
+    def __contains__(self, token: object) -> bool:
+        return isinstance(token, str) and self._load(token) is not None
+
+    def __getitem__(self, token: str) -> AuthorizeResult:
+        result = self._load(token)
+        if result is None:
+            raise KeyError("no auth.test answer kept for this token")
+        return result
+
+    def __setitem__(self, token: str, result: AuthorizeResult) -> None:
+        self._seen[token] = result
+        try:
+            self.client.set(self._key(token), json.dumps(dict(result)), ex=AUTHORIZE_SECONDS)
+        except redis.RedisError:
+            pass
