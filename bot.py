@@ -37,7 +37,7 @@ from handlers.services import Services
 from jobs import queue as jobs_queue
 from jobs.queue import Handler, Jobs, queue_for
 from market.cache import Cache, connect
-from market.cached import CachedMarket
+from market.cached import BATCH_WINDOW_SECONDS, CachedMarket
 from market.csvdir import CsvFolderProvider
 from market.demo import DemoProvider
 from market.protection import Breaker, RateLimit
@@ -96,12 +96,13 @@ def make_services(settings: Settings, *, demo: bool = False, data_dir: Path | No
     provider = make_provider(settings, demo=demo, data_dir=data_dir)
     with make_cache(settings) as cache:
         store = TeamStore(cache.client) if cache.client is not None else None
-        # Only a remote source needs pacing and a breaker; a CSV folder or the demo cannot be overloaded.
+        # Only a remote source needs pacing, a breaker and batching; a CSV folder or the demo cannot be overloaded.
         remote = not (demo or data_dir or settings.market_data_dir)
         market = CachedMarket(
             provider, cache,
             rate_limit=RateLimit(cache, provider.name, rate=settings.source_rate, burst=SOURCE_BURST) if remote else None,
             breaker=Breaker(cache, provider.name) if remote else None,
+            batch_window=BATCH_WINDOW_SECONDS if remote else 0.0,
         )
         yield Services(market=market, cache=cache, risk_free=settings.risk_free, team_store=store)
 

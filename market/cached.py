@@ -26,7 +26,9 @@ for all of them together (``market.coordination`` does the waiting):
 * **Batches.**  Each span to fetch goes into the *open batch* of its end date
   (per source), a Redis hash of ticker -> earliest start.  The first process to
   wait for the batch leads it: it leaves the batch open for ``batch_window``
-  seconds so requests from other processes can join, closes it, and fetches all
+  seconds (``BATCH_WINDOW_SECONDS`` for a remote source; none for a local one,
+  which batching would only slow down) so requests from other processes can
+  join, closes it, and fetches all
   its tickers in one ``provider.bars`` call from the earliest start.  Spans that
   differ only in their start are merged this way: a ticker then gets a few more
   old bars than it asked for, and its ``first`` says so.  Each ticker's bars are
@@ -157,9 +159,10 @@ class CachedMarket:
 
     def __init__(self, provider: Provider, cache: Cache, *, now: Callable[[], dt.datetime] | None = None,
                  rate_limit: RateLimit | None = None, breaker: Breaker | None = None, flight: Flight | None = None,
-                 batch_window: float = BATCH_WINDOW_SECONDS) -> None:
-        """``flight`` (its lease and waits) and ``batch_window`` are injectable so tests can play dying leaders
-        and slow joiners."""
+                 batch_window: float = 0.0) -> None:
+        """``batch_window``: how long a batch stays open for others to join (``BATCH_WINDOW_SECONDS`` for a
+        source worth protecting).  ``flight`` (its lease and waits) is injectable so tests can play dying
+        leaders."""
         self.provider = provider
         self.cache = cache
         self.rate_limit = rate_limit
