@@ -29,7 +29,6 @@ run again after its worker died does not post twice.
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 import time
@@ -109,24 +108,23 @@ class _ServerErrorRetry(ServerErrorRetryHandler):
 
 
 def wsgi_route(app: App) -> WsgiApp:
-    """Bolt's WSGI handler for ``POST /slack/events`` (it verifies every request's signature), behind a
-    check that the body parses: Bolt parses it before verifying, and a malformed one would be a 500."""
+    """Bolt's WSGI handler for ``POST /slack/events`` (it verifies every request's signature).
+
+    Bolt parses the body while building its request, before verifying it and outside its own error
+    handling, so a body that is not UTF-8, not JSON where JSON belongs, or JSON but not an object
+    escapes as ``ValueError`` / ``AttributeError`` / ``TypeError``: that is a malformed request (400),
+    not a server error.  (Listener errors never get here: Bolt's dispatch catches them.)
+    """
     from slack_bolt.adapter.wsgi import SlackRequestHandler
-    from slack_bolt.request.internals import parse_body
 
     bolt = SlackRequestHandler(app, path=EVENTS_PATH)
 
     def route(environ: dict, start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("REQUEST_METHOD") == "POST":
-            raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-            environ["wsgi.input"] = io.BytesIO(raw)
-            try:
-                parsed = parse_body(raw.decode("utf-8"), environ.get("CONTENT_TYPE"))
-            except ValueError:  # not UTF-8, or not JSON where JSON belongs
-                parsed = None
-            if not isinstance(parsed, dict):
-                return plain(start_response, "400 Bad Request", b"malformed body\n")
-        return bolt(environ, start_response)
+        try:
+            return bolt(environ, start_response)
+        except (ValueError, AttributeError, TypeError) as error:
+            log.warning("refused a malformed Slack request (%s)", type(error).__name__)
+            return plain(start_response, "400 Bad Request", b"malformed body\n")
 
     return route
 
