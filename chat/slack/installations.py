@@ -31,6 +31,7 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.oauth.installation_store import Bot, Installation, InstallationStore
 from slack_sdk.oauth.state_store import OAuthStateStore
 
+from market.cache import Cache
 from store.teamdata import PREFIX
 
 NONE = "none"
@@ -114,27 +115,23 @@ class RedisAuthorizeCache:
     """Bolt's per-token ``auth.test`` answers (``InstallationStoreAuthorize.authorize_result_cache``), shared
     through Redis for ``AUTHORIZE_SECONDS``: an RQ work horse, forked per job, starts with Bolt's in-memory
     cache empty and would otherwise ask Slack once per job.  Keys hold a digest of the token, never the
-    token; Redis failing means a miss (Slack is asked, as without the cache)."""
+    token; through ``market.cache.Cache``, so Redis failing is a miss (Slack is asked, as without it)."""
 
     def __init__(self, client: redis.Redis, prefix: str = PREFIX) -> None:
-        self.client = client
-        self.prefix = prefix
+        self.cache = Cache(client, prefix=prefix)
         self._seen: dict[str, AuthorizeResult] = {}  # this process's own, as Bolt keeps it
 
-    def _key(self, token: str) -> str:
-        return f"{self.prefix}slack:authorize:{hashlib.sha256(token.encode()).hexdigest()}"
+    @staticmethod
+    def _key(token: str) -> str:
+        return f"slack:authorize:{hashlib.sha256(token.encode()).hexdigest()}"
 
     def _load(self, token: str) -> AuthorizeResult | None:
-        if token in self._seen:
-            return self._seen[token]
-        try:
-            raw = self.client.get(self._key(token))
-        except redis.RedisError:
-            return None
-        if raw is None:
-            return None
-        result = self._seen[token] = AuthorizeResult(**json.loads(raw))
-        return result
+        if token not in self._seen:
+            raw = self.cache.get(self._key(token))
+            if raw is None:
+                return None
+            self._seen[token] = AuthorizeResult(**json.loads(raw))
+        return self._seen[token]
 
     def __contains__(self, token: object) -> bool:
         return isinstance(token, str) and self._load(token) is not None
@@ -147,7 +144,4 @@ class RedisAuthorizeCache:
 
     def __setitem__(self, token: str, result: AuthorizeResult) -> None:
         self._seen[token] = result
-        try:
-            self.client.set(self._key(token), json.dumps(dict(result)), ex=AUTHORIZE_SECONDS)
-        except redis.RedisError:
-            pass
+        self.cache.set(self._key(token), json.dumps(dict(result)).encode(), ttl_seconds=AUTHORIZE_SECONDS)
