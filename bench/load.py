@@ -85,8 +85,7 @@ import redis as redis_py  # noqa: E402
 from bench.slack import RecordingStandIn, Sent, record_ack, where_of  # noqa: E402
 from handlers.parse import parse_compare  # noqa: E402
 from market.redis_server import EmbeddedRedis  # noqa: E402
-from tests.servers import ServeProcess  # noqa: E402
-from tests.slack_standin import Call, SlackStandIn  # noqa: E402
+from tests.slack_standin import Call  # noqa: E402
 from tests.test_slack import Tilt  # noqa: E402
 
 SHARED = Path(os.environ.get("TILT_SHARED_DIR", ROOT.parent / "shared"))
@@ -174,14 +173,6 @@ def _signal_group(pid: int, signum: int) -> None:
         os.killpg(pid, signum)
     except ProcessLookupError:
         pass
-
-
-class Web(Tilt):
-    """``bot.py serve`` as ``tests.test_slack.Tilt`` starts it, but without worker processes of its own."""
-
-    def __init__(self, slack: SlackStandIn, redis_url: str, state: Path) -> None:
-        self.slack = slack
-        ServeProcess.__init__(self, self.environment(slack, redis_url, PRICES_DIR, state), state, workers=0)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -581,7 +572,7 @@ def main(argv: list[str] | None = None) -> int:
         workers_before = _registered_workers(redis_url)
         webs = []
         for i in range(args.web):
-            web = Web(slack, redis_url, Path(tmp) / f"web{i + 1}")
+            web = Tilt(slack, redis_url, PRICES_DIR, Path(tmp) / f"web{i + 1}", workers=0)  # workers: our own
             stack.callback(web.stop)
             webs.append(web)
         workers = []

@@ -32,7 +32,7 @@ from tests.discord_standin import DiscordStandIn
 from tests.servers import Answer, free_port, send, wait_until
 from tests.slack_standin import Call, SlackStandIn
 from tests.test_discord import APPLICATION_ID, BOT_TOKEN, slash
-from tests.test_slack import Tilt, calls_in, channel, responses_to, table_rows
+from tests.test_slack import Tilt, calls_in, channel, in_channel, responses_to, table_rows
 from tests.yahoo_standin import YahooStandIn
 
 WORKING = {"response_type": "ephemeral", "text": "Working on it…"}
@@ -50,11 +50,6 @@ def person() -> str:
 
 def response_name() -> str:
     return f"r-{uuid.uuid4().hex[:10]}"
-
-
-def in_channel(slack: SlackStandIn, method: str, where: str) -> list[Call]:
-    """Every ``method`` call for channel ``where`` so far (failed ones included)."""
-    return [c for c in slack.of(method) if c.body.get("channel") == where or c.body.get("channel_id") == where]
 
 
 def responses(slack: SlackStandIn, name: str) -> list[dict]:

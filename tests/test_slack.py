@@ -29,8 +29,8 @@ from market.redis_server import EmbeddedRedis
 from store.teamdata import Owner, TeamStore
 from tests.conftest import ROOT
 from tests.expected import trailing_cagrs
-from tests.servers import Answer, ServeProcess, send
-from tests.slack_standin import SlackStandIn
+from tests.servers import Answer, ServeProcess, send, wait_until
+from tests.slack_standin import Call, SlackStandIn
 
 SECRET = "test-signing-secret"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -102,24 +102,27 @@ def channel() -> str:
     return f"C{uuid.uuid4().hex[:8].upper()}"
 
 
-def calls_in(slack: SlackStandIn, method: str, channel_id: str, count: int = 1) -> list:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        found = [c for c in slack.of(method) if c.body.get("channel") == channel_id or c.body.get("channel_id") == channel_id]
-        if len(found) >= count:
-            return found
-        time.sleep(0.02)
-    raise AssertionError(f"no {method} for {channel_id}; saw {[(c.method, c.body.get('channel')) for c in slack.calls]}")
+def in_channel(slack: SlackStandIn, method: str, channel_id: str) -> list[Call]:
+    """Every ``method`` call for channel ``channel_id`` so far (failed ones included)."""
+    return [c for c in slack.of(method) if c.body.get("channel") == channel_id or c.body.get("channel_id") == channel_id]
+
+
+def calls_in(slack: SlackStandIn, method: str, channel_id: str, count: int = 1) -> list[Call]:
+    """The ``method`` calls for ``channel_id``, once there are ``count`` of them (20 s at most)."""
+    def found() -> list[Call] | None:
+        calls = in_channel(slack, method, channel_id)
+        return calls if len(calls) >= count else None
+
+    return wait_until(found, 20, f"{count} {method} for {channel_id}")
 
 
 def responses_to(slack: SlackStandIn, name: str, count: int = 1) -> list[dict]:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        found = [c.body for c in slack.of("response") if c.body["_response_url"] == name]
-        if len(found) >= count:
-            return found
-        time.sleep(0.02)
-    raise AssertionError(f"no response_url post to {name}")
+    """The bodies posted to response URL ``name``, once there are ``count`` of them (20 s at most)."""
+    def found() -> list[dict] | None:
+        bodies = [c.body for c in slack.of("response") if c.body["_response_url"] == name]
+        return bodies if len(bodies) >= count else None
+
+    return wait_until(found, 20, f"{count} response_url posts to {name}")
 
 
 def table_rows(blocks: list[dict]) -> dict[str, list[str]]:

@@ -20,6 +20,7 @@ import pytest
 from market.cache import connect
 from market.redis_server import EmbeddedRedis
 from store.teamdata import Owner, TeamStore
+from tests.servers import wait_until
 from tests.slack_standin import SlackStandIn
 from tests.test_slack import SECRET, Tilt, calls_in
 
@@ -84,10 +85,7 @@ def channel() -> str:
 
 
 def wait_for_watchlist(store: TeamStore, owner: Owner, expected: list[str]) -> None:
-    deadline = time.monotonic() + 10
-    while store.watchlist(owner) != expected and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert store.watchlist(owner) == expected
+    wait_until(lambda: store.watchlist(owner) == expected, 10, f"{owner.team}'s watchlist to be {expected}")
 
 
 def test_each_workspace_uses_its_own_token_and_sees_only_its_own_data(tilt: OAuthTilt, slack: SlackStandIn,
