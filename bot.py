@@ -20,7 +20,6 @@ import datetime as dt
 import json
 import logging
 import os
-import shutil
 import signal
 import sys
 import threading
@@ -43,7 +42,7 @@ from market.demo import DemoProvider
 from market.protection import Breaker, RateLimit
 from market.provider import Provider
 from market.redis_server import redis_url
-from metrics import forget_all, serve_from_work_horses
+from metrics import count_across_processes, forget_all, serve_from_work_horses
 from schedule.runner import JOB_KIND as DIGEST_JOB
 from schedule.runner import DigestScheduler
 from schedule.watch import Watcher
@@ -260,10 +259,7 @@ def run_worker(settings: Settings, services: Services) -> int:
                           "is configured, so a worker would have nothing to deliver to.")
     warm_up()
     if settings.metrics_port:
-        folder = settings.state_dir / "metrics" / str(os.getpid())
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-        serve_from_work_horses(folder, settings.metrics_port)
+        serve_from_work_horses(settings.state_dir / "metrics" / str(os.getpid()), settings.metrics_port)
     log.warning("Tilt worker running %s jobs from %s", ", ".join(handlers), queue_for(services.cache.client).key)
     jobs_queue.run_worker(settings.redis_url, handlers, services.cache)
     return 0
@@ -335,12 +331,19 @@ def run_http(settings: Settings, services: Services) -> int:
     check_http_settings(settings)
     jobs = make_jobs(settings, services)
     routes = http_routes(settings, services, jobs)
-    if settings.scheduler_inprocess:
-        stop = threading.Event()  # a daemon thread: it ends with the server
-        threading.Thread(target=make_scheduler(settings, services, jobs).run_forever,
-                         args=(stop, settings.scheduler_interval), name="tilt-scheduler", daemon=True).start()
-    log.warning("Tilt listening on port %d (POST %s, GET /healthz, GET /metrics)", settings.port, ", ".join(routes))
-    serve(wsgi_app(routes, services.cache.ping), settings.port)
+    metrics = (count_across_processes(settings.state_dir / "metrics" / f"web-{os.getpid()}")
+               if settings.web_processes > 1 else None)
+
+    def beside_server() -> None:
+        if settings.scheduler_inprocess:
+            stop = threading.Event()  # a daemon thread: it ends with the server
+            threading.Thread(target=make_scheduler(settings, services, jobs).run_forever,
+                             args=(stop, settings.scheduler_interval), name="tilt-scheduler", daemon=True).start()
+
+    log.warning("Tilt listening on port %d in %d process(es) (POST %s, GET /healthz, GET /metrics)",
+                settings.port, settings.web_processes, ", ".join(routes))
+    serve(wsgi_app(routes, services.cache.ping, metrics), settings.port,
+          processes=settings.web_processes, beside=beside_server)
     return 0
 
 

@@ -29,6 +29,7 @@ class Settings:
     state_dir: Path
     risk_free: float
     port: int = 3000
+    web_processes: int = 1  # WEB_CONCURRENCY: copies of the web server, one per CPU to use (see chat/web.py)
     metrics_port: int | None = None  # a worker's GET /metrics (web processes serve theirs on PORT)
     source_rate: float = 2.0  # requests a second to Yahoo, shared by every process
     scheduler_inprocess: bool = False
@@ -60,6 +61,7 @@ class Settings:
             state_dir=Path(env.get("TILT_STATE_DIR") or Path.home() / ".local" / "state" / "tilt"),
             risk_free=_rate("TILT_RISK_FREE", env.get("TILT_RISK_FREE", "0")),
             port=_port(env.get("PORT", "3000")),
+            web_processes=_count("WEB_CONCURRENCY", env.get("WEB_CONCURRENCY") or "1", 64),
             metrics_port=_port(env["TILT_METRICS_PORT"], "TILT_METRICS_PORT") if env.get("TILT_METRICS_PORT") else None,
             source_rate=_positive("TILT_YAHOO_RATE", env.get("TILT_YAHOO_RATE", "2"), 1000,
                                   "a number of requests a second, e.g. 2"),
@@ -127,6 +129,13 @@ def _url(name: str, value: str) -> str:
 def _port(value: str, name: str = "PORT") -> int:
     if not value.isdigit() or not 0 < int(value) < 65536:
         raise ConfigError(f"{name} must be a TCP port number (got {value!r}).")
+    return int(value)
+
+
+def _count(name: str, value: str, most: int) -> int:
+    """A whole number from 1 to ``most``, or one line saying what ``name`` should be."""
+    if not value.isdigit() or not 0 < int(value) <= most:
+        raise ConfigError(f"{name} must be a whole number from 1 to {most} (got {value!r}).")
     return int(value)
 
 

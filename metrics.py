@@ -1,16 +1,18 @@
 """Prometheus metrics, defined once and updated wherever the thing they count happens.
 
 Served as text at ``GET /metrics`` by the web server (``chat/web.py``): acks, and commands run
-in the web process.  Commands run by an RQ worker are counted there and served by the worker
+in the web process (added up over its processes when it runs several, ``WEB_CONCURRENCY``).  Commands run by an RQ worker are counted there and served by the worker
 (``TILT_METRICS_PORT``, ``serve_from_work_horses``).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
+from typing import Callable
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 COMMANDS = Counter("tilt_commands_total", "Commands answered, by command and outcome (ok, user_error, unavailable, error, throttled)",
                    ["command", "outcome"])
@@ -26,24 +28,39 @@ DATA_SOURCE_ERRORS = Counter("tilt_data_source_errors_total", "Errors from marke
 
 def forget_all() -> None:
     """Drop every labelled value counted so far in this process (a worker's warm-up command is not a
-    command anyone asked; and values made before ``serve_from_work_horses`` would not reach its files)."""
+    command anyone asked; and values made before ``count_across_processes`` would not reach its files)."""
     for metric in (COMMANDS, ACK_SECONDS, COMMAND_SECONDS, CACHE_REQUESTS, DATA_SOURCE_ERRORS):
         metric.clear()
+
+
+def count_across_processes(directory: Path, process: Callable[[], int] = os.getpid) -> CollectorRegistry:
+    """Keep every value from now on in files in ``directory`` (prometheus_client's multiprocess mode), one
+    set per ``process()``, and return a registry that adds up all the sets.
+
+    For a server whose requests are spread over forked processes: counted in one process's memory, a
+    value would show only when that process happened to answer ``GET /metrics``.  ``directory`` is
+    emptied first; call before any value is counted (values counted before are dropped).
+    """
+    from prometheus_client import values
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    forget_all()  # while values are still in memory (prometheus_client cannot clear multiprocess files)
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    values.ValueClass = values.MultiProcessValue(process_identifier=process)
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(directory))
+    return registry
 
 
 def serve_from_work_horses(directory: Path, port: int) -> None:
     """Serve ``GET /metrics`` on ``port`` for an RQ worker, whose jobs each run in a forked work horse.
 
-    A horse's counters would die with it, so every value lives in files in ``directory``
-    (prometheus_client's multiprocess mode) under the *worker's* pid: horses run one after
-    another and each carries on from the files its predecessor left, so there is one set of
-    files per worker, not one per job.  Call before any job runs, with ``directory`` empty.
+    A horse's counters would die with it, so they are counted across processes, under the *worker's*
+    pid: horses run one after another and each carries on from the files its predecessor left, so there
+    is one set of files per worker, not one per job.  Call before any job runs.
     """
-    from prometheus_client import CollectorRegistry, start_http_server, values
-    from prometheus_client.multiprocess import MultiProcessCollector
+    from prometheus_client import start_http_server
 
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
-    values.ValueClass = values.MultiProcessValue(process_identifier=os.getppid)  # in a horse: the worker
-    registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=str(directory))
-    start_http_server(port, registry=registry)
+    start_http_server(port, registry=count_across_processes(directory, process=os.getppid))  # in a horse: the worker

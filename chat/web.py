@@ -8,29 +8,44 @@ Routes:
 
 Each platform adapter contributes its own routes as plain WSGI callables.
 Served by waitress (a multi-threaded production WSGI server, pure Python),
-not a framework's development server.
+not a framework's development server; in several processes when one is not
+enough (``WEB_CONCURRENCY``, see ``serve``).
 """
 
 from __future__ import annotations
 
+import gc
 import logging
+import os
+import signal
+import socket
 import time
-from typing import Callable, Iterable
+from typing import Callable, Iterable, NoReturn
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
+from children import stop_with_parent
 from metrics import ACK_SECONDS
+
+log = logging.getLogger(__name__)
 
 # Chat platforms' payloads are a few KB; anything far larger is not a platform talking.
 MAX_BODY_BYTES = 64 * 1024
+# Connections the kernel holds for the server while every thread is busy (a burst of commands).
+LISTEN_BACKLOG = 1024
+# How often a server running several processes looks for one that has ended, and how long it gives
+# them to finish their requests when it is stopped.
+WATCH_SECONDS = 0.5
+STOP_SECONDS = 10.0
 
 StartResponse = Callable[..., object]
 WsgiApp = Callable[[dict, StartResponse], Iterable[bytes]]
 
 
-def wsgi_app(routes: dict[str, WsgiApp], healthy: Callable[[], bool]) -> WsgiApp:
+def wsgi_app(routes: dict[str, WsgiApp], healthy: Callable[[], bool],
+             metrics: CollectorRegistry | None = None) -> WsgiApp:
     """One WSGI callable: ``routes`` maps a path to a platform's handler (which checks the method), plus
-    health and metrics."""
+    health and ``metrics`` (``None``: this process's own; or a registry adding up several processes)."""
 
     def application(environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
@@ -46,19 +61,94 @@ def wsgi_app(routes: dict[str, WsgiApp], healthy: Callable[[], bool]) -> WsgiApp
             return plain(start_response, "200 OK" if ok else "503 Service Unavailable", b"ok\n" if ok else b"cache unreachable\n")
         if path == "/metrics" and method == "GET":
             start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST)])
-            return [generate_latest()]
+            return [generate_latest(metrics or REGISTRY)]
         return plain(start_response, "404 Not Found", b"not found\n")
 
     return application
 
 
-def serve(application: WsgiApp, port: int, threads: int = 16) -> None:
-    """Serve ``application`` on all interfaces until the process is stopped."""
+def serve(application: WsgiApp, port: int, *, processes: int = 1, threads: int = 16,
+          beside: Callable[[], None] = lambda: None) -> None:
+    """Serve ``application`` on all interfaces until this process is stopped (SIGTERM / SIGINT).
+
+    With ``processes`` > 1 the server is forked that many times after everything is built, and the
+    copies share one listening socket (whichever is free accepts the next connection): each has its own
+    GIL, so acks are produced on every CPU.  This process then only watches them, starting a new one in
+    place of any that dies, and stops them all when it is stopped.  ``beside`` is called once serving
+    is under way, in this process (where the server runs, or where it watches its copies).
+    """
     import waitress
 
     # waitress logs "Task queue depth is N" for every request that waits for a thread: noise under load.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    waitress.serve(application, host="0.0.0.0", port=port, threads=threads, ident="tilt")
+    listener = socket.create_server(("0.0.0.0", port), backlog=LISTEN_BACKLOG)
+    # Everything built so far goes into the collector's permanent generation: collections then skip the
+    # ~10^5 objects of pandas, matplotlib and Bolt (shorter pauses in the middle of an ack), and forked
+    # copies keep sharing the pages those objects sit on.
+    gc.freeze()
+
+    def run() -> None:
+        waitress.serve(application, sockets=[listener], threads=threads, ident="tilt")
+
+    if processes == 1:
+        beside()
+        run()
+    else:
+        _watch(run, processes, beside)
+
+
+def _watch(run: Callable[[], None], processes: int, beside: Callable[[], None]) -> None:
+    """Fork ``processes`` children that each ``run()``; replace any that ends; stop them all on the way out."""
+    children: set[int] = set()
+
+    def start() -> None:
+        pid = os.fork()
+        if pid == 0:
+            _child(run)
+        children.add(pid)
+
+    try:
+        for _ in range(processes):
+            start()
+        beside()
+        while True:
+            time.sleep(WATCH_SECONDS)
+            for pid in [pid for pid in children if os.waitpid(pid, os.WNOHANG)[0]]:
+                children.discard(pid)
+                log.error("web process %d ended unexpectedly; starting another", pid)
+                start()
+    finally:
+        _stop(children)
+
+
+def _child(run: Callable[[], None]) -> NoReturn:
+    """A forked web process: serve until told to stop, then leave at once (``os._exit``), so that the
+    parent's clean-up (stopping an embedded Redis, say) runs in the parent alone."""
+    stop_with_parent()
+    status = 0
+    try:
+        run()
+    except SystemExit:  # SIGTERM, through bot.py's handler
+        pass
+    except BaseException:
+        log.exception("web process failed")
+        status = 1
+    finally:
+        os._exit(status)
+
+
+def _stop(children: set[int]) -> None:
+    """SIGTERM each child, then wait for them (SIGKILL for any that has not ended within ``STOP_SECONDS``)."""
+    for pid in children:
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_SECONDS
+    for pid in children:
+        while not os.waitpid(pid, os.WNOHANG)[0]:
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                break
+            time.sleep(0.05)
 
 
 def plain(start_response: StartResponse, status: str, body: bytes) -> list[bytes]:

@@ -11,29 +11,19 @@ whichever it is.
 
 from __future__ import annotations
 
-import ctypes
 import logging
-import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import redis
 
+from children import stop_with_parent
+
 log = logging.getLogger(__name__)
 
 START_TIMEOUT_SECONDS = 10.0
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-
-def _stop_with_parent() -> None:
-    """In the child, before redis-server starts: on Linux, ask for SIGTERM when the parent dies, so that a
-    Tilt that is killed outright does not leave its Redis running (SIGTERM still saves the data)."""
-    if sys.platform == "linux":
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
 
 class EmbeddedRedis:
     """A redis-server child process persisting to ``state_dir`` (append-only file, fsync every second)."""
@@ -51,7 +41,7 @@ class EmbeddedRedis:
              "--dir", str(state_dir), "--dbfilename", "tilt.rdb", "--appendonly", "yes", "--appendfsync", "everysec",
              "--save", "300 1", "--daemonize", "no", "--loglevel", "warning", "--logfile", str(state_dir / "redis.log")],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=_stop_with_parent,
+            preexec_fn=stop_with_parent,  # before redis-server starts
         )
         self._wait_until_ready(socket)
         log.info("started embedded Redis in %s", state_dir)
