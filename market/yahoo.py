@@ -50,6 +50,7 @@ Without it yfinance uses its own session (curl_cffi, browser-like).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -57,6 +58,7 @@ from typing import Any, Callable, TypeVar, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
+import peewee
 import requests
 import yfinance as yf
 from requests.adapters import HTTPAdapter
@@ -66,6 +68,8 @@ from yfinance.exceptions import YFPricesMissingError, YFRateLimitError, YFTzMiss
 
 from errors import DataUnavailable, RateLimited, TiltError, UnknownTicker
 from market.provider import Fundamentals, empty_bars, normalise_bars
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Timeout = float | tuple[float | None, float | None] | None
@@ -172,7 +176,8 @@ class YahooProvider:
         return {key: value for key, value in facts.items() if pd.notna(value)}
 
     def _call(self, ticker: str, action: Callable[[yf.Ticker], T]) -> T:
-        """``action`` on a fresh ``yf.Ticker``, retrying rate limits with exponential backoff.
+        """``action`` on a fresh ``yf.Ticker``, retrying with exponential backoff what passes: rate limits,
+        and yfinance's on-disk caches (SQLite files, via peewee) being busy in another process.
 
         Fresh, because yfinance marks a failed ``info`` fetch as done: the same object would answer ``None``.
         """
@@ -180,9 +185,12 @@ class YahooProvider:
         while True:
             try:
                 return action(yf.Ticker(ticker, session=self._session))
-            except YFRateLimitError:
+            except (YFRateLimitError, peewee.OperationalError) as error:
                 if attempt >= self.retries:
                     raise
+                if isinstance(error, peewee.OperationalError):
+                    # Every web process and work horse opens the same cache files (timezones, cookies).
+                    log.warning("yfinance's cache was busy (%s); trying %s again", error, ticker)
                 time.sleep(self.backoff * 2**attempt)
                 attempt += 1
 
