@@ -51,12 +51,9 @@ class Tilt(ServeProcess):
                 "TILT_STATE_DIR": str(state)}
 
     def post(self, body: str, *, timestamp: int | None = None, secret: str = SECRET, content_type: str | None = None) -> Answer:
-        """POST ``body`` to /slack/events, signed as Slack signs it (v0, HMAC-SHA256 of ``v0:ts:body``)."""
-        ts = str(int(time.time()) if timestamp is None else timestamp)
-        signature = "v0=" + hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+        """POST ``body`` to /slack/events, signed as Slack signs it."""
         request = urllib.request.Request(self.url + "/slack/events", data=body.encode(), method="POST", headers={
-            "Content-Type": content_type or "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature})
+            "Content-Type": content_type or "application/x-www-form-urlencoded", **signed(body, timestamp, secret)})
         return send(request)
 
     def command(self, command: str, text: str, *, channel: str, user: str = "U1", response: str | None = None,
@@ -82,6 +79,13 @@ class Tilt(ServeProcess):
                     "event_id": event_id or f"Ev{uuid.uuid4().hex[:10]}", "event_time": int(time.time()), "event": event,
                     "authorizations": [{"team_id": team, "user_id": f"U{team}BOT", "is_bot": True}]}
         return self.post(json.dumps(envelope), content_type="application/json")
+
+
+def signed(body: str, timestamp: int | None = None, secret: str = SECRET) -> dict[str, str]:
+    """Slack's signature headers for ``body``: v0, HMAC-SHA256 of ``v0:ts:body`` (``ts`` now unless given)."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    signature = "v0=" + hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature}
 
 
 @pytest.fixture(scope="module")
