@@ -44,6 +44,7 @@ picked among those whose reply (and, for cold data, bars) are not in that Redis.
 Prints figures only; asserts nothing about timings.
 
     .venv/bin/python bench/slack.py
+    WEB_CONCURRENCY=2 .venv/bin/python bench/slack.py     # the server in two processes
 """
 
 from __future__ import annotations
@@ -483,7 +484,8 @@ def main() -> int:
 
 def run(tilt: Tilt, slack: RecordingStandIn, fresh: Fresh, redis_url: str, redis_label: str) -> None:
     sender = Sender(tilt, slack)
-    print("Tilt over HTTP: `bot.py serve` (waitress) -> stand-in Slack Web API in this process")
+    print(f"Tilt over HTTP: `bot.py serve` (waitress, WEB_CONCURRENCY={os.environ.get('WEB_CONCURRENCY', '1')}) "
+          "-> stand-in Slack Web API in this process")
     print(f"prices: {PRICES_DIR} (CSV folder) | Redis: {redis_label} | {os.cpu_count()} CPUs")
     print(f"warm-up: /compare {len(WARM_COMMANDS)} pairs over max, one at a time: {warm_up(sender):.1f} s")
 
