@@ -37,6 +37,9 @@ LISTEN_BACKLOG = 1024
 # them to finish their requests when it is stopped.
 WATCH_SECONDS = 0.5
 STOP_SECONDS = 10.0
+# Threads per process.  An ack is about 1 ms of CPU between sub-millisecond Redis round trips, so more
+# threads only contend for the GIL: 8 answered 900 acks a second in two processes where 16 answered 700.
+THREADS = 8
 
 StartResponse = Callable[..., object]
 WsgiApp = Callable[[dict, StartResponse], Iterable[bytes]]
@@ -67,7 +70,7 @@ def wsgi_app(routes: dict[str, WsgiApp], healthy: Callable[[], bool],
     return application
 
 
-def serve(application: WsgiApp, port: int, *, processes: int = 1, threads: int = 16,
+def serve(application: WsgiApp, port: int, *, processes: int = 1, threads: int = THREADS,
           beside: Callable[[], None] = lambda: None) -> None:
     """Serve ``application`` on all interfaces until this process is stopped (SIGTERM / SIGINT).
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Mapping
@@ -66,6 +67,7 @@ class Jobs:
         self.cache = cache
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tilt-job")
         self._workers_seen: tuple[float, bool | None] = (-WORKERS_SEEN_SECONDS, None)
+        self._looking = threading.Lock()
 
     @property
     def queued(self) -> bool:
@@ -98,11 +100,17 @@ class Jobs:
         checked_at, listening = self._workers_seen
         if listening is not None and time.monotonic() - checked_at < WORKERS_SEEN_SECONDS:
             return listening
+        # One thread looks again while the others go on with the last answer (a burst of acks after a
+        # quiet spell would otherwise all look at once); only the very first look is waited for.
+        if not self._looking.acquire(blocking=listening is None):
+            return bool(listening)
         try:
             clean_worker_registry(self.queue)
             listening = Worker.count(queue=self.queue) > 0
         except (redis.RedisError, OSError):
             listening = False
+        finally:
+            self._looking.release()
         if not listening and self._workers_seen[1] is not False:
             log.warning("no worker listens to the %s queue; running commands in this process", self.queue.name)
         self._workers_seen = (time.monotonic(), listening)
