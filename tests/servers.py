@@ -73,6 +73,19 @@ def wait_until(condition: Callable[[], Any], timeout: float = 15.0, what: str = 
         time.sleep(0.02)
 
 
+def children_of(pid: int) -> list[int]:
+    """Pids of the processes ``pid`` started (its main thread's children, from /proc)."""
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def ended(pid: int) -> bool:
+    """Whether process ``pid`` has exited (gone, or a zombie its parent has not reaped yet)."""
+    try:
+        return "zombie" in Path(f"/proc/{pid}/status").read_text().split("State:")[1].split("\n")[0]
+    except (OSError, IndexError):
+        return True
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

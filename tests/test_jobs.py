@@ -18,7 +18,7 @@ import pytest
 
 from jobs.steps import once, recording
 from market.cache import Cache
-from tests.servers import wait_until
+from tests.servers import children_of, ended, wait_until
 from tests.slack_standin import SlackStandIn
 from tests.test_slack import Tilt, calls_in, channel
 from tests.yahoo_standin import YahooStandIn
@@ -54,9 +54,9 @@ def work_horse(tilt: Tilt, timeout: float = 15.0) -> int:
     worker = tilt.workers[0].pid
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        children = Path(f"/proc/{worker}/task/{worker}/children").read_text().split()
+        children = children_of(worker)
         if children:
-            return int(children[0])
+            return children[0]
         time.sleep(0.01)
     raise AssertionError("the worker never started a work horse")
 
@@ -132,20 +132,13 @@ def test_with_the_embedded_redis_one_process_does_everything(
         assert "SMH vs SPY" in calls_in(slack, "chat.postMessage", where)[0].body["text"]
         assert tilt.get("/healthz").status == 200  # its own Redis answers
         assert (tmp_path / "tilt" / "redis").is_dir()
-        redis_server = int(Path(f"/proc/{tilt.process.pid}/task/{tilt.process.pid}/children").read_text().split()[0])
+        redis_server = children_of(tilt.process.pid)[0]
     finally:
         tilt.stop()  # SIGTERM
     # ... which stops its Redis too, having saved it (the append-only file is there).
-    wait_until(lambda: not Path(f"/proc/{redis_server}").exists() or "zombie" in _state(redis_server), 10,
+    wait_until(lambda: ended(redis_server), 10,
                "the embedded redis-server to stop")
     assert (tmp_path / "tilt" / "redis" / "appendonly.aof").exists()
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split("\n")[0]
-    except (OSError, IndexError):
-        return "gone"
 
 
 def test_with_no_worker_listening_the_web_process_answers_itself(

@@ -17,7 +17,7 @@ from typing import Iterator
 
 import pytest
 
-from tests.servers import wait_until
+from tests.servers import children_of, ended, wait_until
 from tests.slack_standin import SlackStandIn
 from tests.test_slack import Tilt, calls_in, channel
 
@@ -34,14 +34,10 @@ class Forked(Tilt):
 
     def children(self) -> list[int]:
         """Pids of the serve process's children that run Tilt (not its redis-server)."""
-        return [pid for pid in _children(self.process.pid) if b"bot.py" in _cmdline(pid)]
+        return [pid for pid in children_of(self.process.pid) if b"bot.py" in _cmdline(pid)]
 
     def redis_server(self) -> int:
-        return next(pid for pid in _children(self.process.pid) if b"redis-server" in _cmdline(pid))
-
-
-def _children(pid: int) -> list[int]:
-    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        return next(pid for pid in children_of(self.process.pid) if b"redis-server" in _cmdline(pid))
 
 
 def _cmdline(pid: int) -> bytes:
@@ -49,13 +45,6 @@ def _cmdline(pid: int) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return b""
-
-
-def _gone(pid: int) -> bool:
-    try:
-        return "zombie" in Path(f"/proc/{pid}/status").read_text().split("State:")[1].split("\n")[0]
-    except (OSError, IndexError):
-        return True
 
 
 @pytest.fixture(scope="module")
@@ -116,5 +105,5 @@ def test_a_killed_process_is_replaced_and_a_stop_leaves_nothing_running(slack: S
     finally:
         tilt.stop()  # SIGTERM to the serve process
     for pid in (second, replacement, redis_server):
-        wait_until(lambda: _gone(pid), 15, f"process {pid} to stop")
+        wait_until(lambda: ended(pid), 15, f"process {pid} to stop")
     assert (tmp_path / "tilt" / "redis" / "appendonly.aof").exists()  # the embedded Redis saved on its way out
