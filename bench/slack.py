@@ -186,7 +186,11 @@ def send_all(sender: Sender, texts: list[str], in_flight: int) -> list[Sent]:
             finally:
                 sent.ack_seconds = time.monotonic() - sent.sent_at
             head, _, body = response.partition(b"\r\n\r\n")
-            note_answer(sent, int(head.split(b" ", 2)[1]), body)
+            status = head.split(b" ", 2)[1:2]
+            if not status:
+                sent.problem = "connection closed without an answer"
+                return
+            note_answer(sent, int(status[0]), body)
 
     async def everything() -> None:
         gate = asyncio.Semaphore(in_flight)
