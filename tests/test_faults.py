@@ -15,7 +15,7 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 from urllib.parse import urlencode
 
 import pandas as pd
@@ -438,10 +438,7 @@ def test_slack_refusing_beyond_the_retries_is_told_to_the_requester(tilt: SlackA
 
 def test_a_replayed_slash_command_is_answered_once(tilt: SlackAndDiscordTilt, slack: SlackStandIn) -> None:
     where, reply_to = channel(), response_name()
-    form = urlencode({"token": "deprecated", "team_id": "T0TEST", "team_domain": "tilt-test", "channel_id": where,
-                      "channel_name": "markets", "user_id": person(), "user_name": "ana", "command": "/valuation",
-                      "text": "IJR SPY", "api_app_id": "A0TILT", "is_enterprise_install": "false",
-                      "trigger_id": "1.2.3", "response_url": slack.response_url(reply_to)})
+    form = urlencode(tilt.command_form("/valuation", "IJR SPY", channel=where, user=person(), response=reply_to))
     timestamp = int(time.time())
     first = tilt.post(form, timestamp=timestamp)
     replay = tilt.post(form, timestamp=timestamp)  # the same bytes, timestamp and signature
@@ -504,10 +501,31 @@ def test_after_malformed_bodies_the_next_command_is_answered(tilt: SlackAndDisco
     assert "SMH vs SPY" in compare_posted(tilt, "SMH SPY 3y").body["text"]
 
 
-def test_a_body_over_64_kb_is_refused_and_one_at_the_limit_is_processed(tilt: SlackAndDiscordTilt,
-                                                                        slack: SlackStandIn) -> None:
+def padded(size: int, pad: Callable[[str], str]) -> str:
+    """``pad(filler)`` with ``filler`` (one-byte characters) as long as makes it ``size`` bytes."""
+    grown = pad("x" * (size - len(pad("").encode())))
+    assert len(grown.encode()) == size
+    return grown
+
+
+def test_a_slash_command_over_16_kb_is_refused_and_one_at_the_limit_is_answered(tilt: SlackAndDiscordTilt,
+                                                                               slack: SlackStandIn) -> None:
+    def command(where: str, size: int) -> str:
+        """``/compare SMH SPY 3y`` and trailing spaces (one byte each in a form: ``+``), ``size`` bytes in all."""
+        form = tilt.command_form("/compare", "SMH SPY 3y", channel=where, user=person())
+        return padded(size, lambda filler: urlencode({**form, "text": form["text"] + " " * len(filler)}))
+
+    at_limit, over_limit = channel(), channel()
+    assert tilt.post(command(over_limit, 16 * 1024 + 1)).status == 413
+    assert tilt.post(command(at_limit, 16 * 1024)).status == 200
+    assert "SMH vs SPY" in calls_in(slack, "chat.postMessage", at_limit)[0].body["text"]
+    quiet()
+    assert not in_channel(slack, "chat.postMessage", over_limit)
+
+
+def test_a_click_carrying_its_message_is_taken_up_to_64_kb(tilt: SlackAndDiscordTilt, slack: SlackStandIn) -> None:
     def rerun_click(where: str, size: int) -> str:
-        """A period-button click whose payload carries the whole message, as Slack's do, padded to ``size`` bytes."""
+        """A period-button click whose payload carries the whole message, as Slack's do, ``size`` bytes in all."""
         message = {"ts": "1700000000.000100", "text": "", "blocks": []}
         payload = {"type": "block_actions", "team": {"id": "T0TEST"}, "user": {"id": person()}, "api_app_id": "A0TILT",
                    "container": {"type": "message", "message_ts": message["ts"], "channel_id": where,
@@ -516,20 +534,40 @@ def test_a_body_over_64_kb_is_refused_and_one_at_the_limit_is_processed(tilt: Sl
                    "response_url": slack.response_url(response_name()),
                    "actions": [{"type": "button", "action_id": "tilt_rerun:1", "block_id": "b",
                                 "value": "/compare SMH vs SPY 5y", "action_ts": str(time.time())}]}
-        body = urlencode({"payload": json.dumps(payload)})
-        message["text"] = "x" * (size - len(body))  # each x is one byte, url-encoded or not
-        body = urlencode({"payload": json.dumps(payload)})
-        assert len(body.encode()) == size
-        return body
 
-    at_limit, over_limit, typical = channel(), channel(), channel()
+        def with_text(text: str) -> str:
+            return urlencode({"payload": json.dumps({**payload, "message": {**message, "text": text}})})
+        return padded(size, with_text)
+
+    at_limit, over_limit, over_a_command = channel(), channel(), channel()
     assert tilt.post(rerun_click(over_limit, 64 * 1024 + 1)).status == 413
     assert tilt.post(rerun_click(at_limit, 64 * 1024)).status == 200
-    assert tilt.post(rerun_click(typical, 15 * 1024)).status == 200
-    for where in (at_limit, typical):
+    assert tilt.post(rerun_click(over_a_command, 20 * 1024)).status == 200
+    for where in (at_limit, over_a_command):
         update = calls_in(slack, "chat.update", where)[0]
         assert update.body["ts"] == "1700000000.000100" and "SMH vs SPY" in update.body["text"]
     quiet()
     assert not in_channel(slack, "chat.update", over_limit) and not in_channel(slack, "chat.postMessage", over_limit)
     assert tilt.get("/healthz").status == 200
 
+
+def test_discord_takes_commands_up_to_16_kb_and_clicks_up_to_64_kb(tilt: SlackAndDiscordTilt,
+                                                                  discord: DiscordStandIn) -> None:
+    def post(interaction: dict, size: int) -> Answer:
+        """``interaction`` grown to ``size`` bytes by a field Tilt does not read, signed."""
+        body = padded(size, lambda filler: json.dumps({**interaction, "padding": filler})).encode()
+        return tilt.discord_post(body, tilt.signed(body))
+
+    def follow_up_title(interaction: dict) -> str:
+        return discord.wait_for("POST", f"/webhooks/{APPLICATION_ID}/{interaction['token']}")[0].payload["embeds"][0]["title"]
+
+    over, at = slash("compare", tickers="SMH SPY", period="3y"), slash("compare", tickers="SMH SPY", period="3y")
+    assert post(over, 16 * 1024 + 1).status == 413
+    assert post(at, 16 * 1024).json() == {"type": 5}
+    assert "SMH vs SPY" in follow_up_title(at)
+    click = test_discord.interaction(3, {"custom_id": "/compare XLK vs SPY 1y", "component_type": 2})
+    click["message"] = {"id": "6", "author": {"id": APPLICATION_ID, "bot": True}}  # a post of Tilt's, carried along
+    assert post(click, 20 * 1024).json() == {"type": 5}
+    assert "XLK vs SPY" in follow_up_title(click)
+    quiet()
+    assert not discord.calls_to(f"/webhooks/{APPLICATION_ID}/{over['token']}")

@@ -58,11 +58,16 @@ class Tilt(ServeProcess):
 
     def command(self, command: str, text: str, *, channel: str, user: str = "U1", response: str | None = None,
                 team: str = "T0TEST", **signing) -> Answer:
-        form = {"token": "deprecated", "team_id": team, "team_domain": "tilt-test", "channel_id": channel,
+        return self.post(urlencode(self.command_form(command, text, channel=channel, user=user, response=response,
+                                                     team=team)), **signing)
+
+    def command_form(self, command: str, text: str, *, channel: str, user: str = "U1", response: str | None = None,
+                     team: str = "T0TEST") -> dict[str, str]:
+        """A slash command's fields, as Slack form-encodes them."""
+        return {"token": "deprecated", "team_id": team, "team_domain": "tilt-test", "channel_id": channel,
                 "channel_name": "markets", "user_id": user, "user_name": "ana", "command": command, "text": text,
                 "api_app_id": "A0TILT", "is_enterprise_install": "false", "trigger_id": "1.2.3",
                 "response_url": self.slack.response_url(response or f"r-{uuid.uuid4().hex[:8]}")}
-        return self.post(urlencode(form), **signing)
 
     def click(self, action_id: str, value: str, *, channel: str, message_ts: str, ephemeral: bool, response: str,
               user: str = "U1") -> Answer:

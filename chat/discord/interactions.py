@@ -38,7 +38,7 @@ from chat.discord.embeds import message
 from chat.discord.register import TICKERS, command_text
 from chat.discord.rest import DiscordError, DiscordRest
 from chat.text import cut
-from chat.web import StartResponse, WsgiApp, plain
+from chat.web import StartResponse, WsgiApp, plain, too_large, within_limit
 from handlers import router
 from handlers.budget import Budget
 from handlers.caller import Caller
@@ -78,6 +78,9 @@ def interactions_route(public_key: str, budget: Budget, jobs: Jobs, first_time: 
             interaction = json.loads(body)
         except ValueError:
             return plain(start_response, "400 Bad Request", b"not JSON\n")
+        # A click (a component interaction) carries the message it was on.
+        if not within_limit(body, click=isinstance(interaction, dict) and interaction.get("type") == MESSAGE_COMPONENT):
+            return too_large(start_response)
         response = interactions.respond(interaction) if isinstance(interaction, dict) else None
         if response is None:
             return plain(start_response, "400 Bad Request", b"not an interaction Tilt answers\n")

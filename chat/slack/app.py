@@ -29,6 +29,7 @@ run again after its worker died does not post twice.
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import time
@@ -47,7 +48,7 @@ from slack_sdk.oauth.installation_store import InstallationStore
 
 from chat.slack.blocks import RERUN_ACTION, SHARE_ACTION, fallback_text, reply_blocks
 from chat.slack.installations import RedisAuthorizeCache
-from chat.web import StartResponse, WsgiApp, plain
+from chat.web import StartResponse, WsgiApp, plain, too_large, within_limit
 from handlers import router
 from handlers.budget import Budget
 from handlers.caller import Caller
@@ -114,12 +115,17 @@ def wsgi_route(app: App) -> WsgiApp:
     handling, so a body that is not UTF-8, not JSON where JSON belongs, or JSON but not an object
     escapes as ``ValueError`` / ``AttributeError`` / ``TypeError``: that is a malformed request (400),
     not a server error.  (Listener errors never get here: Bolt's dispatch catches them.)
+    A click is the one body Slack form-encodes as a single ``payload`` field.
     """
     from slack_bolt.adapter.wsgi import SlackRequestHandler
 
     bolt = SlackRequestHandler(app, path=EVENTS_PATH)
 
     def route(environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        if not within_limit(body, click=body.startswith(b"payload=")):
+            return too_large(start_response)
+        environ["wsgi.input"] = io.BytesIO(body)
         try:
             return bolt(environ, start_response)
         except (ValueError, AttributeError, TypeError) as error:
