@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
-import signal
 import socket
 import time
-from typing import Callable, Iterable, NoReturn
+from typing import Callable, Iterable
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
-from children import stop_with_parent
+from children import supervise
 from metrics import ACK_SECONDS
 
 log = logging.getLogger(__name__)
@@ -37,10 +35,6 @@ MAX_BODY_BYTES = 16 * 1024
 MAX_CLICK_BYTES = 64 * 1024
 # Connections the kernel holds for the server while every thread is busy (a burst of commands).
 LISTEN_BACKLOG = 1024
-# How often a server running several processes looks for one that has ended, and how long it gives
-# them to finish their requests when it is stopped.
-WATCH_SECONDS = 0.5
-STOP_SECONDS = 10.0
 # Threads per process.  An ack is about 1 ms of CPU between sub-millisecond Redis round trips, so more
 # threads only contend for the GIL: 8 answered 900 acks a second in two processes where 16 answered 700.
 THREADS = 8
@@ -101,61 +95,7 @@ def serve(application: WsgiApp, port: int, *, processes: int = 1, threads: int =
         beside()
         run()
     else:
-        _watch(run, processes, beside)
-
-
-def _watch(run: Callable[[], None], processes: int, beside: Callable[[], None]) -> None:
-    """Fork ``processes`` children that each ``run()``; replace any that ends; stop them all on the way out."""
-    children: set[int] = set()
-
-    def start() -> None:
-        pid = os.fork()
-        if pid == 0:
-            _child(run)
-        children.add(pid)
-
-    try:
-        for _ in range(processes):
-            start()
-        beside()
-        while True:
-            time.sleep(WATCH_SECONDS)
-            for pid in [pid for pid in children if os.waitpid(pid, os.WNOHANG)[0]]:
-                children.discard(pid)
-                log.error("web process %d ended unexpectedly; starting another", pid)
-                start()
-    finally:
-        _stop(children)
-
-
-def _child(run: Callable[[], None]) -> NoReturn:
-    """A forked web process: serve until told to stop, then leave at once (``os._exit``), so that the
-    parent's clean-up (stopping an embedded Redis, say) runs in the parent alone."""
-    stop_with_parent()
-    status = 0
-    try:
-        run()
-    except SystemExit:  # SIGTERM, through bot.py's handler
-        pass
-    except BaseException:
-        log.exception("web process failed")
-        status = 1
-    finally:
-        os._exit(status)
-
-
-def _stop(children: set[int]) -> None:
-    """SIGTERM each child, then wait for them (SIGKILL for any that has not ended within ``STOP_SECONDS``)."""
-    for pid in children:
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_SECONDS
-    for pid in children:
-        while not os.waitpid(pid, os.WNOHANG)[0]:
-            if time.monotonic() > deadline:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                break
-            time.sleep(0.05)
+        supervise(run, processes, what="web process", beside=beside)
 
 
 def within_limit(body: bytes, click: bool) -> bool:
