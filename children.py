@@ -33,7 +33,7 @@ def supervise(run: Callable[[], None], copies: int, *, what: str, beside: Callab
 
     A child that ends is replaced, after ``ended(pid)`` has cleaned up after it.  ``beside`` is called once
     the children are started.  On the way out every child gets SIGTERM and ``stop_seconds`` to finish,
-    then SIGKILL (and ``ended``).  ``what`` names the children in the log.
+    then SIGKILL; ``ended`` follows either way.  ``what`` names the children in the log.
     """
     children: set[int] = set()
 
@@ -75,7 +75,7 @@ def _child(run: Callable[[], None], what: str) -> NoReturn:
 
 
 def _stop(children: set[int], stop_seconds: float, ended: Callable[[int], None]) -> None:
-    """SIGTERM each child, then wait for them (SIGKILL and ``ended`` for any still running after ``stop_seconds``)."""
+    """SIGTERM each child and wait for it (SIGKILL if it is still running after ``stop_seconds``), then ``ended``."""
     for pid in children:
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + stop_seconds
@@ -84,6 +84,6 @@ def _stop(children: set[int], stop_seconds: float, ended: Callable[[int], None])
             if time.monotonic() > deadline:
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
-                ended(pid)
                 break
             time.sleep(0.05)
+        ended(pid)

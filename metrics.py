@@ -55,11 +55,11 @@ def count_across_processes(directory: Path, process: Callable[[], int] = os.getp
 
 
 def serve_from_work_horses(directory: Path, port: int) -> None:
-    """Serve ``GET /metrics`` on ``port`` for an RQ worker, whose jobs each run in a forked work horse.
+    """Serve ``GET /metrics`` on ``port`` for an RQ worker, whose jobs run in its work horse (a child).
 
     A horse's counters would die with it, so they are counted across processes, under the *worker's*
-    pid: horses run one after another and each carries on from the files its predecessor left, so there
-    is one set of files per worker, not one per job.  Call before any job runs.
+    pid: a horse that replaces a dead one carries on from the files its predecessor left, so there is
+    one set of files per worker.  Call before the horse starts.
     """
     from prometheus_client import start_http_server
 

@@ -85,6 +85,7 @@ import redis as redis_py  # noqa: E402
 from bench.slack import RecordingStandIn, Sent, record_ack, where_of  # noqa: E402
 from handlers.parse import parse_compare  # noqa: E402
 from market.redis_server import EmbeddedRedis  # noqa: E402
+from tests.servers import children_of  # noqa: E402
 from tests.slack_standin import Call  # noqa: E402
 from tests.test_slack import Tilt  # noqa: E402
 
@@ -149,7 +150,7 @@ class LoadStandIn(RecordingStandIn):
 
 
 class WorkerProcess:
-    """``python bot.py worker`` in a session of its own (so its RQ work horses are stopped with it)."""
+    """``python bot.py worker`` in a session of its own (so its work horse is stopped with it)."""
 
     def __init__(self, env: dict[str, str], state: Path) -> None:
         state.mkdir(parents=True, exist_ok=True)
@@ -176,13 +177,15 @@ def _signal_group(pid: int, signum: int) -> None:
 
 
 def cpu_seconds(pid: int) -> float:
-    """CPU time of a process and its reaped children (RQ's work horses), from /proc; NaN where there is none."""
+    """CPU time of a process and its children, running (a worker's work horse) or ended, from /proc;
+    NaN where there is none."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return math.nan
     utime, stime, cutime, cstime = (int(f) for f in fields[11:15])
-    return (utime + stime + cutime + cstime) / os.sysconf("SC_CLK_TCK")
+    running = sum(cpu_seconds(child) for child in children_of(pid))
+    return (utime + stime + cutime + cstime) / os.sysconf("SC_CLK_TCK") + running
 
 
 class CpuMeter:

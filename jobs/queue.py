@@ -15,16 +15,19 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Mapping
 
 import redis
-from rq import Queue, Retry, Worker, get_current_job
+from rq import Queue, Retry, SimpleWorker, Worker, get_current_job
+from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
 from rq.worker_registration import clean_worker_registry
 
+from children import supervise
 from jobs.steps import recording
 from market.cache import Cache
 
@@ -47,6 +50,8 @@ WORKERS_SEEN_SECONDS = 5.0
 # WORKER_TTL_SECONDS + 60 s: a worker killed outright stops counting as listening within about 80 s
 # (with RQ's default, 8 minutes).
 WORKER_TTL_SECONDS = 20
+# A stopped worker first finishes the job in hand (Heroku sends SIGKILL 30 s after SIGTERM).
+STOP_SECONDS = 25.0
 # Added to a worker's niceness (0..19, higher yields more): see ``run_worker``.
 WORKER_NICENESS = 10
 
@@ -137,8 +142,11 @@ def perform(kind: str, payload: Payload) -> None:
 def run_worker(url: str, handlers: Mapping[str, Handler], ledger: Cache) -> None:
     """Work on Tilt's queue until stopped (SIGTERM / SIGINT finish the current job first).
 
-    RQ forks a work horse per job, so a job that crashes or is killed takes only
-    its horse down; the worker then runs it again (``RETRIES``).
+    Jobs run one after another in a child process, the work horse, which lives for many jobs.  (RQ's
+    own ``Worker`` forks a new horse for every job: the fork and the copy-on-write of a process holding
+    pandas and matplotlib cost ~30 ms of CPU a job here, a fifth of a cold ``/compare``.)  This process
+    only watches the horse: when it dies in the middle of a job (killed for memory, say), the job goes
+    back to RQ as abandoned at once, to be run again (``RETRIES``), and a new horse takes over.
     """
     global _ledger
     # Acks have Slack's 3-second deadline and jobs do not: where a worker shares CPUs with a web process,
@@ -147,11 +155,49 @@ def run_worker(url: str, handlers: Mapping[str, Handler], ledger: Cache) -> None
     _handlers.update(handlers)
     _ledger = ledger
     # Everything loaded so far goes into the collector's permanent generation: otherwise a collection
-    # in a work horse touches every object, copying the pages it sits on (copy-on-write); measured
-    # here as 5-35 ms less CPU per job.
+    # in the horse touches every object, copying the pages it sits on (copy-on-write).
     gc.freeze()
+    supervise(lambda: _work(url), 1, what="work horse", ended=lambda pid: _give_back_abandoned(url, pid),
+              stop_seconds=STOP_SECONDS)
+
+
+def _work(url: str) -> None:
+    """In the work horse: run jobs from Tilt's queue until stopped."""
     # No socket timeout: the worker blocks on Redis for jobs by design.
     connection = redis.Redis.from_url(url, health_check_interval=30)
-    worker = Worker([queue_for(connection)], connection=connection, serializer=JSONSerializer,
-                    maintenance_interval=MAINTENANCE_SECONDS, worker_ttl=WORKER_TTL_SECONDS)
+    worker = SimpleWorker([queue_for(connection)], name=_horse_name(os.getpid()), connection=connection,
+                          serializer=JSONSerializer, maintenance_interval=MAINTENANCE_SECONDS,
+                          worker_ttl=WORKER_TTL_SECONDS)
     worker.work(with_scheduler=False, logging_level=logging.getLevelName(logging.getLogger().level))
+
+
+def _horse_name(pid: int) -> str:
+    """The RQ worker name of the horse with this pid (known to the horse and to the process watching it)."""
+    return f"{socket.gethostname()}.{pid}"
+
+
+def _give_back_abandoned(url: str, pid: int) -> None:
+    """Hand the job that the ended horse ``pid`` was running (if any) back to RQ as abandoned.
+
+    RQ would find it by itself once its heartbeat runs out (the job's timeout plus a minute): marking
+    the heartbeat as run out now lets ``StartedJobRegistry.cleanup`` do at once what RQ does with any
+    abandoned job: run it again while it has retries left, else keep it as failed.
+    """
+    connection = redis.Redis.from_url(url, socket_timeout=5)
+    try:
+        horse = SimpleWorker.find_by_key(SimpleWorker.redis_worker_namespace_prefix + _horse_name(pid),
+                                         connection=connection, serializer=JSONSerializer)
+        if horse is None:
+            return
+        executions = horse.get_current_executions()
+        registry = StartedJobRegistry(queue=queue_for(connection))
+        if executions:
+            connection.zadd(registry.key, {execution.composite_key: 0 for execution in executions}, xx=True)
+            registry.cleanup()
+            log.warning("gave job %s back to the queue", ", ".join(e.job_id for e in executions))
+        horse.register_death()
+    except redis.RedisError as error:
+        log.warning("could not give the jobs of work horse %d back (%s); RQ will find them abandoned later",
+                    pid, type(error).__name__)
+    finally:
+        connection.close()

@@ -2,7 +2,7 @@
 
 The servers are real (``bot.py serve`` + ``bot.py worker`` on a real Redis); a worker
 is "killed" the way the kernel kills a process that runs out of memory: SIGKILL to
-the work horse that RQ forked for the job, at a moment the test chooses.
+its work horse (the child process that runs its jobs) at a moment the test chooses.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def yahoo(yahoo_dir: Path) -> Iterator[YahooStandIn]:
 
 
 def work_horse(tilt: Tilt, timeout: float = 15.0) -> int:
-    """The pid of the process RQ forked for the job the (only) worker is running."""
+    """The pid of the (only) worker's work horse."""
     worker = tilt.workers[0].pid
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -58,7 +58,7 @@ def work_horse(tilt: Tilt, timeout: float = 15.0) -> int:
         if children:
             return children[0]
         time.sleep(0.01)
-    raise AssertionError("the worker never started a work horse")
+    raise AssertionError("the worker has no work horse")
 
 
 def test_a_worker_killed_while_fetching_runs_the_job_again_and_posts_once(
