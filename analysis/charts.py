@@ -20,6 +20,13 @@ used, never ``pyplot`` (a global figure registry) or ``rcParams`` changes
 (global state); every style is passed explicitly to the artists.  Several
 threads may therefore build and render charts at the same time.
 
+Compare figures are reused: building one (three Axes and their ticks) is a
+third of a chart's CPU, and a canvas that is kept keeps its renderer, whose
+text measurements matplotlib caches.  ``compare_chart`` takes an idle figure
+(or builds one), draws on it, and puts it back emptied (``emptied``); a figure
+is only ever in one thread's hands, and a reused one draws the same PNG, byte
+for byte, as a new one.
+
 Lines are downsampled for drawing only (``downsample_positions``): a 30-year
 daily series has far more points than the ~900 px of plot width, and drawing
 them all makes slow renders and large PNGs.  The first and last points and each
@@ -30,6 +37,7 @@ drawn exactly.
 from __future__ import annotations
 
 import io
+import queue
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -78,6 +86,9 @@ _MUTED = "#555555"
 _GRID = "#DDDDDD"
 _TITLE_PT, _PANEL_PT, _TICK_PT, _LEGEND_PT, _END_LABEL_PT, _FOOTER_PT = 20, 13, 12, 12, 12, 11
 _TITLE_MIN_PT, _TITLE_FULL_CHARS = 13, 50
+# Idle compare figures kept for reuse (each holds a ~4.6 MB canvas): as many as charts drawn at once, in practice.
+IDLE_FIGURES = 4
+_idle: queue.SimpleQueue[Figure] = queue.SimpleQueue()
 _WIDTH_GROWTH, _WIDTH_PANEL = 2.6, 1.8
 
 
@@ -102,7 +113,15 @@ def compare_chart(
     ``log_scale``: force the growth panel's scale; ``None`` chooses it (see
     ``wants_log_scale``).  Raises ``ValueError`` on input that breaks these rules.
     """
-    return render_png(build_compare_figure(prices, benchmark, labels, log_scale=log_scale))
+    try:
+        figure = _idle.get_nowait()
+    except queue.Empty:
+        figure = None  # build_compare_figure makes one
+    figure = build_compare_figure(prices, benchmark, labels, log_scale=log_scale, onto=figure)
+    png = render_png(figure)
+    if _idle.qsize() < IDLE_FIGURES:
+        _idle.put(emptied(figure))
+    return png
 
 
 def render_png(fig: Figure) -> bytes:
@@ -115,12 +134,14 @@ def render_png(fig: Figure) -> bytes:
 
 
 def build_compare_figure(
-    prices: pd.DataFrame, benchmark: str, labels: ChartLabels, *, log_scale: bool | None = None
+    prices: pd.DataFrame, benchmark: str, labels: ChartLabels, *, log_scale: bool | None = None,
+    onto: Figure | None = None,
 ) -> Figure:
     """The figure behind ``compare_chart`` (same arguments), for callers and tests that inspect artists.
 
     ``fig.axes`` is ``[growth, drawdown, relative strength]``; each ticker's
-    ``Line2D`` carries the ticker as its label.
+    ``Line2D`` carries the ticker as its label.  ``onto``: an ``emptied``
+    compare figure to draw on instead of a new one.
     """
     _check_prices(prices, benchmark)
     colours = ticker_colours(list(prices.columns), benchmark)
@@ -128,10 +149,9 @@ def build_compare_figure(
     growth = growth_of(prices)
     use_log = wants_log_scale(growth) if log_scale is None else log_scale
 
-    fig = Figure(figsize=FIGSIZE_IN, dpi=DPI, facecolor="white")
-    FigureCanvasAgg(fig)
+    fig = onto if onto is not None else _blank_compare_figure()
     legend_rows = _legend_rows(len(colours))
-    growth_ax, drawdown_ax, relative_ax = _make_axes(fig, top=_LEGEND_Y - legend_rows * _LEGEND_ROW - 0.045)
+    growth_ax, drawdown_ax, relative_ax = _place_panels(fig, top=_LEGEND_Y - legend_rows * _LEGEND_ROW - 0.045)
 
     _draw_growth(growth_ax, x, growth, colours, benchmark, use_log)
     _draw_drawdown(drawdown_ax, x, drawdown_series(prices) * 100.0, colours, benchmark)
@@ -242,14 +262,42 @@ def _legend_rows(count: int) -> int:
     return 1 if count <= 5 else 2
 
 
-def _make_axes(fig: Figure, top: float) -> tuple[Axes, Axes, Axes]:
+def _blank_compare_figure() -> Figure:
+    """A compare figure with its three styled panels and nothing drawn (placed by ``_place_panels``)."""
+    fig = Figure(figsize=FIGSIZE_IN, dpi=DPI, facecolor="white")
+    FigureCanvasAgg(fig)
     grid = GridSpec(3, 1, figure=fig, height_ratios=(3.0, 1.45, 1.45), hspace=0.34,
-                    left=_LEFT, right=_RIGHT, top=top, bottom=_BOTTOM)
+                    left=_LEFT, right=_RIGHT, bottom=_BOTTOM)
     growth_ax = fig.add_subplot(grid[0])
-    axes = (growth_ax, fig.add_subplot(grid[1], sharex=growth_ax), fig.add_subplot(grid[2], sharex=growth_ax))
-    for ax in axes:
+    for ax in (growth_ax, fig.add_subplot(grid[1], sharex=growth_ax), fig.add_subplot(grid[2], sharex=growth_ax)):
         _style_axes(ax)
-    return axes
+    return fig
+
+
+def _place_panels(fig: Figure, top: float) -> tuple[Axes, Axes, Axes]:
+    """The compare figure's panels, their grid's top edge at ``top`` (room above for a legend of 1 or 2 rows)."""
+    growth_ax, drawdown_ax, relative_ax = fig.axes
+    growth_ax.get_subplotspec().get_gridspec().update(top=top)
+    # GridSpec.update moves only the Axes of figures pyplot manages: place these from their cells.
+    for ax in fig.axes:
+        ax.set_position(ax.get_subplotspec().get_position(fig))
+    return growth_ax, drawdown_ax, relative_ax
+
+
+def emptied(fig: Figure) -> Figure:
+    """``fig``, a compare figure, with everything a chart drew on it removed: ready for the next chart.
+
+    What stays is what ``_blank_compare_figure`` made (Axes, styles, ticks, the canvas); every scale
+    goes back to linear, and data limits are forgotten, so the next chart's lines alone set them.
+    """
+    for ax in fig.axes:
+        for artist in (*ax.lines, *ax.collections, *ax.texts):
+            artist.remove()
+        ax.set_yscale("linear")
+        ax.relim()
+    for artist in (*fig.legends, *fig.texts):
+        artist.remove()
+    return fig
 
 
 def _style_axes(ax: Axes) -> None:

@@ -31,6 +31,7 @@ from analysis.charts import (
     build_compare_figure,
     compare_chart,
     downsample_positions,
+    emptied,
     render_png,
 )
 
@@ -227,3 +228,26 @@ def test_downsample_keeps_ends_and_extremes() -> None:
 def test_bad_input_is_refused(semis_10y: pd.DataFrame, mutate, benchmark: str) -> None:
     with pytest.raises(ValueError):
         build_compare_figure(mutate(semis_10y), benchmark, LABELS)
+
+
+def test_a_reused_figure_draws_the_same_png_as_a_new_one(prices_dir: Path) -> None:
+    # Six tickers on log scales (NVDA ran far ahead) under a two-row legend, with demo marks; then two on
+    # linear scales under one row; then the first again.
+    many = _aligned(prices_dir, ["NVDA", "TSLA", "AAPL", "XLE", "XLU", "SPY"], years=15)
+    many_labels = ChartLabels("Six vs SPY", "2026-07-14", "Yahoo Finance", demo=True)
+    few, few_labels = _aligned(prices_dir, ["QQQ", "SPY"], years=1), ChartLabels("QQQ vs SPY", "2026-07-14", "CSV")
+    first = build_compare_figure(many, "SPY", many_labels)
+    assert [ax.get_yscale() for ax in first.axes] == ["log", "linear", "log"]
+    many_png = render_png(first)
+    second = build_compare_figure(few, "SPY", few_labels, onto=emptied(first))
+    assert second is first and [ax.get_yscale() for ax in second.axes] == ["linear"] * 3
+    assert render_png(second) == render_png(build_compare_figure(few, "SPY", few_labels))
+    assert render_png(build_compare_figure(many, "SPY", many_labels, onto=emptied(second))) == many_png
+
+
+def test_compare_chart_reuses_figures_and_draws_what_a_new_one_draws(semis_10y: pd.DataFrame,
+                                                                     eight_25y: pd.DataFrame) -> None:
+    eight_labels = ChartLabels("Sectors vs SPY", "2026-07-14", "Yahoo Finance")
+    drawn = [compare_chart(frame, "SPY", labels) for frame, labels in [(eight_25y, eight_labels), (semis_10y, LABELS)] * 3]
+    assert drawn[0::2] == [render_png(build_compare_figure(eight_25y, "SPY", eight_labels))] * 3
+    assert drawn[1::2] == [render_png(build_compare_figure(semis_10y, "SPY", LABELS))] * 3
