@@ -101,6 +101,25 @@ def test_a_worker_killed_between_message_and_chart_does_not_post_the_message_twi
         tilt.stop()
 
 
+def test_a_worker_stopped_in_the_middle_of_a_job_finishes_it_first(
+        slack: SlackStandIn, yahoo: YahooStandIn, redis_url: str, tmp_path: Path) -> None:
+    tilt = YahooTilt(slack, yahoo, redis_url, tmp_path / "tilt")
+    try:
+        where = channel()
+        yahoo.delay = 2.0  # the job is fetching when the stop comes
+        tilt.command("/compare", "XSD SPY 5y", channel=where, user="USTOPMID")  # XSD: fetched by no other test here
+        wait_until(lambda: yahoo.chart_requests("XSD"))
+        worker, horse = tilt.workers[0], work_horse(tilt)
+        worker.terminate()  # SIGTERM, as a deploy sends it
+        assert worker.wait(timeout=20) == 0
+        assert ended(horse)
+        posts = [c for c in slack.of("chat.postMessage") if c.body.get("channel") == where]
+        assert len(posts) == 1 and "XSD vs SPY" in posts[0].body["text"]
+        assert [c for c in slack.of("files.completeUploadExternal") if c.body.get("channel_id") == where]
+    finally:
+        tilt.stop()
+
+
 def test_without_a_queue_the_web_process_runs_commands_itself(
         slack: SlackStandIn, redis_url: str, prices_dir: Path, tmp_path: Path) -> None:
     class OneProcess(Tilt):
