@@ -86,10 +86,10 @@ _MUTED = "#555555"
 _GRID = "#DDDDDD"
 _TITLE_PT, _PANEL_PT, _TICK_PT, _LEGEND_PT, _END_LABEL_PT, _FOOTER_PT = 20, 13, 12, 12, 12, 11
 _TITLE_MIN_PT, _TITLE_FULL_CHARS = 13, 50
+_WIDTH_GROWTH, _WIDTH_PANEL = 2.6, 1.8
 # Idle compare figures kept for reuse (each holds a ~4.6 MB canvas): as many as charts drawn at once, in practice.
 IDLE_FIGURES = 4
 _idle: queue.SimpleQueue[Figure] = queue.SimpleQueue()
-_WIDTH_GROWTH, _WIDTH_PANEL = 2.6, 1.8
 
 
 @dataclass(frozen=True)
