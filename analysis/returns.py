@@ -31,6 +31,15 @@ def years_between(start: pd.Timestamp, end: pd.Timestamp) -> float:
     return (end - start).days / DAYS_PER_YEAR
 
 
+def spans_a_year(start: pd.Timestamp, end: pd.Timestamp) -> bool:
+    """Whether a window is long enough to annualise: ``end`` is at least one calendar year after ``start``.
+
+    Growth over a shorter window is shown as a total return only: annualising
+    six months of returns compounds noise into a headline figure.
+    """
+    return start + pd.DateOffset(years=1) <= end
+
+
 def cagr(prices: pd.DataFrame | pd.Series) -> pd.Series | float:
     """Compound annual growth rate on calendar days: ``(P_end / P_start) ** (365.25 / days) - 1``.
 

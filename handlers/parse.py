@@ -11,8 +11,12 @@ Grammar shared by the market commands (case-insensitive, commas count as spaces)
   otherwise the last ticker when two or more are given; a lone ticker is
   compared with SPY.
 * PERIOD is ``Nm`` (1-24 months), ``Ny`` (1-50 years), ``ytd``, ``max``,
-  ``since YYYY``, ``since YYYY-MM-DD`` or ``YYYY-MM-DD..YYYY-MM-DD``.
-  The words ``ytd`` and ``max`` are always periods, never tickers.
+  ``since YYYY``, ``since YYYY-MM-DD`` (``from`` means the same as ``since``),
+  ``YYYY-MM-DD..YYYY-MM-DD`` or ``YYYY-MM-DD to YYYY-MM-DD``.
+* Words that can only be meant as a period (``ytd``, ``max``, ``since``,
+  ``from``, ``to``, a number with a unit such as ``1w`` or ``100y``, a bare
+  date) are never tickers: when they do not make a period they are refused
+  with a period error, not looked up as a ticker.
 """
 
 from __future__ import annotations
@@ -29,9 +33,13 @@ MAX_TICKERS = 8
 DEFAULT_BENCHMARK = "SPY"
 DEFAULT_PERIOD = Period.trailing(years=10)
 
-_MONTHS = re.compile(r"^(\d{1,2})m$")
-_YEARS = re.compile(r"^(\d{1,2})y$")
+_MONTHS = re.compile(r"^(\d{1,4})m$")
+_YEARS = re.compile(r"^(\d{1,4})y$")
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# A number with a unit ("1w", "100y", "3d"): meant as a period even when it is not one we take.
+_PERIODISH = re.compile(r"^\d+[a-z]+$")
+PERIOD_HELP = "Periods: 1m-24m, 1y-50y, ytd, max, since 2020, from 2020-03-23, 2015-01-01..2025-09-30 or 2015-01-01 to 2025-09-30."
 
 
 @dataclass(frozen=True)
@@ -90,34 +98,64 @@ def parse_valuation(text: str) -> ValuationRequest:
 
 
 def _parse(text: str) -> tuple[list[str], str | None, Period | None]:
-    tokens = text.replace(",", " ").split()
+    words, period = split_period(text.replace(",", " ").split())
     tickers: list[str] = []
     benchmark: str | None = None
+    position = 0
+    while position < len(words):
+        if words[position].lower() in ("vs", "vs.", "versus"):
+            if benchmark is not None:
+                raise BadRequest("Give one benchmark after `vs`.")
+            if position + 1 >= len(words):
+                raise BadRequest("Name a benchmark after `vs`, e.g. `vs SPY`.")
+            benchmark = parse_ticker(words[position + 1])
+            position += 2
+            continue
+        tickers.append(parse_ticker(words[position]))
+        position += 1
+    return tickers, benchmark, period
+
+
+def split_period(tokens: list[str]) -> tuple[list[str], Period | None]:
+    """Take the period out of ``tokens``: the other words (in order) and the period, ``None`` if there is none.
+
+    ``BadRequest`` for two periods, or for a word that can only be meant as a period but is not a valid one.
+    """
+    rest: list[str] = []
     period: Period | None = None
     position = 0
     while position < len(tokens):
         word = tokens[position].lower()
-        if word in ("vs", "vs.", "versus"):
-            if benchmark is not None:
-                raise BadRequest("Give one benchmark after `vs`.")
-            if position + 1 >= len(tokens):
-                raise BadRequest("Name a benchmark after `vs`, e.g. `vs SPY`.")
-            benchmark = parse_ticker(tokens[position + 1])
-            position += 2
-            continue
-        if word == "since":
-            if position + 1 >= len(tokens):
-                raise BadRequest("Give a year or date after `since`, e.g. `since 2020`.")
-            found, position = _since(tokens[position + 1]), position + 2
+        following = tokens[position + 1].lower() if position + 1 < len(tokens) else None
+        if word in ("since", "from"):
+            if following is None:
+                raise BadRequest(f"Give a year or date after `{word}`, e.g. `{word} 2020`.")
+            found, position = _since(word, following), position + 2
+        elif _DATE.match(word) and following == "to":
+            if position + 2 >= len(tokens):
+                raise BadRequest(f"Give the end date after `{word} to`, e.g. `{word} to 2025-10-31`.")
+            found, position = _range(word, tokens[position + 2].lower()), position + 3
         else:
             found, position = parse_period(word), position + 1
             if found is None:
-                tickers.append(parse_ticker(tokens[position - 1]))
+                _refuse_periodish(word)
+                rest.append(tokens[position - 1])
                 continue
         if period is not None:
             raise BadRequest(f"Give one period, not both `{period.label}` and `{found.label}`.")
         period = found
-    return tickers, benchmark, period
+    return rest, period
+
+
+def _refuse_periodish(word: str) -> None:
+    """A period error for a word that is no period we take but could not be meant as a ticker either."""
+    if word in ("to", "until"):
+        raise BadRequest(f"`{word}` needs dates around it, e.g. `2015-10-30 to 2025-10-31`. {PERIOD_HELP}")
+    if _DATE.match(word):
+        raise BadRequest(f"`{word}` on its own is not a period: say `since {word}` or `{word} to YYYY-MM-DD`. "
+                         f"{PERIOD_HELP}")
+    if _PERIODISH.match(word):
+        raise BadRequest(f"`{word}` is not a period I know. {PERIOD_HELP}")
 
 
 def parse_ticker(word: str) -> str:
@@ -146,19 +184,23 @@ def parse_period(word: str) -> Period | None:
             raise BadRequest(f"`{word}` is out of range: use 1y to 50y, or `max`.")
         return Period.trailing(years=years)
     if match := _RANGE.match(word):
-        first, last = _date(match[1]), _date(match[2])
-        if first >= last:
-            raise BadRequest(f"In `{word}` the first date must come before the second.")
-        return Period.between(first, last)
+        return _range(match[1], match[2])
     return None
 
 
-def _since(word: str) -> Period:
+def _range(first_text: str, last_text: str) -> Period:
+    first, last = _date(first_text), _date(last_text)
+    if first >= last:
+        raise BadRequest(f"In `{first_text}..{last_text}` the first date must come before the second.")
+    return Period.between(first, last)
+
+
+def _since(keyword: str, word: str) -> Period:
     if re.fullmatch(r"\d{4}", word):
         return Period.since(_date(f"{word}-01-01"))
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", word):
+    if _DATE.match(word):
         return Period.since(_date(word))
-    raise BadRequest(f"`since {word}` needs a year or a date, e.g. `since 2020` or `since 2020-03-23`.")
+    raise BadRequest(f"`{keyword} {word}` needs a year or a date, e.g. `{keyword} 2020` or `{keyword} 2020-03-23`.")
 
 
 def _date(text: str) -> dt.date:

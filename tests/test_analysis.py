@@ -21,7 +21,7 @@ import quantstats as qs
 from analysis.compare import compare
 from analysis.drawdown import max_drawdown
 from analysis.relative import relative_strength
-from analysis.returns import calendar_year_returns, rolling_return
+from analysis.returns import calendar_year_returns, rolling_return, spans_a_year
 from analysis.signals import latest_signals
 from analysis.valuation import valuation_gaps
 from analysis.windows import Period, resolve_window
@@ -267,3 +267,14 @@ def test_signals_match_their_definitions(prices_dir: Path) -> None:
             for name, value in expected.items():
                 seen[name] += value
     assert all(count > 0 for count in seen.values()), seen  # every signal fired somewhere: the test can fail
+
+
+@pytest.mark.parametrize("start, end, expected", [
+    ("2025-07-14", "2026-07-14", True),    # a trailing 1y window: exactly one calendar year
+    ("2024-02-29", "2025-02-28", True),    # from a leap day, a year on is Feb 28
+    ("2025-07-15", "2026-07-14", False),
+    ("2026-01-02", "2026-07-14", False),
+    ("2015-10-30", "2025-10-31", True),
+])
+def test_a_window_is_annualised_only_from_one_calendar_year(start: str, end: str, expected: bool) -> None:
+    assert spans_a_year(pd.Timestamp(start), pd.Timestamp(end)) is expected

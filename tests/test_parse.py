@@ -23,6 +23,9 @@ from handlers.parse import MAX_TICKERS, parse_compare, parse_valuation
     ("IJR IWM vs SPY since 2020", ("IJR", "IWM"), "SPY", "since 2020"),
     ("IJR since 2020-03-23", ("IJR",), "SPY", "since 2020-03-23"),
     ("IJR SPY 2015-01-01..2025-09-30", ("IJR",), "SPY", "2015-01-01..2025-09-30"),
+    ("IJR SPY 2015-01-01 to 2025-09-30", ("IJR",), "SPY", "2015-01-01..2025-09-30"),
+    ("IJR from 2020-03-23 vs SPY", ("IJR",), "SPY", "since 2020-03-23"),
+    ("IJR FROM 2020", ("IJR",), "SPY", "since 2020"),
     ("brk-b ^irx eurusd=x 7203.t vs spy", ("7203.T", "BRK-B", "EURUSD=X", "^IRX"), "SPY", "10y"),
 ])
 def test_compare_requests(text: str, tickers: tuple[str, ...], benchmark: str, period: str) -> None:
@@ -58,6 +61,16 @@ def test_range_dates_are_parsed() -> None:
     ("SMH 2025-01-01..2015-01-01", "must come before"),
     ("SMH 2025-13-01..2026-01-01", "not a date"),
     ("SMH since 1850", "too early"),
+    ("SMH 100y", "out of range"),
+    ("SMH SPY 1w", "not a period I know"),
+    ("SMH 3d", "not a period I know"),
+    ("SMH from", "after `from`"),
+    ("SMH from soon", "needs a year"),
+    ("SMH SPY to", "needs dates around it"),
+    ("SMH 2020-01-01", "on its own is not a period"),
+    ("SMH 2020-01-01 to", "end date after"),
+    ("SMH 2021-01-01 to 2020-01-01", "must come before"),
+    ("SMH 2020-01-01 to 2021-01-01 5y", "one period"),
 ])
 def test_bad_input_is_refused_with_a_reason(text: str, fragment: str) -> None:
     with pytest.raises(BadRequest, match=fragment):
