@@ -52,14 +52,24 @@ def read(name: str, closes: pd.DataFrame) -> Reading:
     spec = SIGNALS[name]
     ratio = (closes[spec.a] / closes[spec.b]).dropna()
     average = ratio.rolling(TREND_DAYS, min_periods=TREND_DAYS).mean()
-    measured = average.notna()
-    above = (ratio > average)[measured]
+    above = leading_sessions(closes, spec).dropna()
     if above.empty:
         raise ValueError(f"{spec.a}/{spec.b} needs {TREND_DAYS} common sessions")
-    flags = above.to_numpy()
+    flags = above.to_numpy(dtype=bool)
     leading = bool(flags[-1])
     changes = np.flatnonzero(flags != leading)
     start = int(changes[-1] + 1) if changes.size else 0
     return Reading(name=name, spec=spec, state="leading" if leading else "lagging",
                    since=above.index[start].date(), sessions=int(flags.size - start),
                    vs_average=float(ratio.iloc[-1] / average.iloc[-1] - 1.0), as_of=ratio.index[-1].date())
+
+
+def leading_sessions(closes: pd.DataFrame, spec: Spec) -> pd.Series:
+    """Per common session of ``spec.a`` and ``spec.b``: whether ``a`` leads (``R`` above its 200-session average).
+
+    Each session's reading uses closes up to that session only; NaN until the
+    average has ``TREND_DAYS`` sessions.  Pure: the backtests trade on it.
+    """
+    ratio = (closes[spec.a] / closes[spec.b]).dropna()
+    average = ratio.rolling(TREND_DAYS, min_periods=TREND_DAYS).mean()
+    return (ratio > average).astype("float64").where(average.notna())
