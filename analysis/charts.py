@@ -59,6 +59,7 @@ from matplotlib.ticker import (
 
 from analysis.drawdown import drawdown_series
 from analysis.relative import relative_strength
+from analysis.returns import rolling_cagr, spans_a_year
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable under the common colour-vision deficiencies.
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
@@ -68,6 +69,9 @@ BENCHMARK_COLOUR = "#666666"
 BENCHMARK_DASHES = (4.0, 2.0)
 
 GROWTH_START = 10_000.0
+ROLLING_YEARS = 3
+# A rolling 3-year line needs at least a year of points to say anything.
+ROLLING_MIN_YEARS = ROLLING_YEARS + 1
 LOG_SCALE_RATIO = 10.0
 MAX_TICKERS = 8
 MAX_POINTS_PER_LINE = 2_000
@@ -113,11 +117,27 @@ def compare_chart(
     ``log_scale``: force the growth panel's scale; ``None`` chooses it (see
     ``wants_log_scale``).  Raises ``ValueError`` on input that breaks these rules.
     """
+    return _on_idle_figure(lambda onto: build_compare_figure(prices, benchmark, labels, log_scale=log_scale, onto=onto))
+
+
+def backtest_chart(values: pd.DataFrame, benchmark: str, labels: ChartLabels) -> bytes:
+    """PNG bytes of a backtest: growth of $10,000 (log scale), drawdowns, and 3-year rolling CAGR.
+
+    ``values``: portfolio values (or prices) per column, as for ``compare_chart``.
+    The third panel is the trailing 3-year CAGR of each column when the window
+    has at least ``ROLLING_MIN_YEARS`` years, else relative strength against
+    ``benchmark`` (a rolling 3-year line over a short window would be a stub).
+    """
+    return _on_idle_figure(lambda onto: build_backtest_figure(values, benchmark, labels, onto=onto))
+
+
+def _on_idle_figure(draw: Callable[[Figure | None], Figure]) -> bytes:
+    """PNG of ``draw(figure)`` on an idle three-panel figure (or on a new one when none is idle), which is then kept."""
     try:
         figure = _idle.get_nowait()
     except queue.Empty:
-        figure = None  # build_compare_figure makes one
-    figure = build_compare_figure(prices, benchmark, labels, log_scale=log_scale, onto=figure)
+        figure = None  # the builder makes one
+    figure = draw(figure)
     png = render_png(figure)
     if _idle.qsize() < IDLE_FIGURES:
         _idle.put(emptied(figure))
@@ -143,6 +163,29 @@ def build_compare_figure(
     ``Line2D`` carries the ticker as its label.  ``onto``: an ``emptied``
     compare figure to draw on instead of a new one.
     """
+    def third(ax: Axes, x: np.ndarray, colours: dict[str, str]) -> None:
+        _draw_relative(ax, x, relative_strength(prices, benchmark), colours, benchmark)
+
+    return _three_panels(prices, benchmark, labels, log_scale, onto, third)
+
+
+def build_backtest_figure(values: pd.DataFrame, benchmark: str, labels: ChartLabels, *,
+                          onto: Figure | None = None) -> Figure:
+    """The figure behind ``backtest_chart``: ``fig.axes`` is ``[growth, drawdown, rolling CAGR or relative]``."""
+    if not spans_a_year(values.index[0], values.index[-1], years=ROLLING_MIN_YEARS):
+        return build_compare_figure(values, benchmark, labels, log_scale=True, onto=onto)
+
+    def third(ax: Axes, x: np.ndarray, colours: dict[str, str]) -> None:
+        _draw_rolling_cagr(ax, x, rolling_cagr(values, ROLLING_YEARS) * 100.0, colours, benchmark)
+
+    return _three_panels(values, benchmark, labels, True, onto, third)
+
+
+def _three_panels(
+    prices: pd.DataFrame, benchmark: str, labels: ChartLabels, log_scale: bool | None, onto: Figure | None,
+    third: Callable[[Axes, np.ndarray, dict[str, str]], None],
+) -> Figure:
+    """Growth of $10,000 and drawdowns on top, ``third`` drawing the bottom panel; legend, title and footer."""
     _check_prices(prices, benchmark)
     colours = ticker_colours(list(prices.columns), benchmark)
     x = _date_numbers(prices.index)
@@ -151,12 +194,12 @@ def build_compare_figure(
 
     fig = onto if onto is not None else _blank_compare_figure()
     legend_rows = _legend_rows(len(colours))
-    growth_ax, drawdown_ax, relative_ax = _place_panels(fig, top=_LEGEND_Y - legend_rows * _LEGEND_ROW - 0.045)
+    growth_ax, drawdown_ax, bottom_ax = _place_panels(fig, top=_LEGEND_Y - legend_rows * _LEGEND_ROW - 0.045)
 
     _draw_growth(growth_ax, x, growth, colours, benchmark, use_log)
     _draw_drawdown(drawdown_ax, x, drawdown_series(prices) * 100.0, colours, benchmark)
-    _draw_relative(relative_ax, x, relative_strength(prices, benchmark), colours, benchmark)
-    _style_date_axis(relative_ax)
+    third(bottom_ax, x, colours)
+    _style_date_axis(bottom_ax)
     _add_legend(fig, growth_ax, benchmark, legend_rows)
     _add_header_and_footer(fig, labels)
     return fig
@@ -365,6 +408,19 @@ def _draw_relative(ax: Axes, x: np.ndarray, relative: pd.DataFrame, colours: dic
     _set_value_scale(ax, log, values, _times)
     # Two decimals on end labels so neighbours line up (1.10x, 0.86x); ticks keep the shortest form.
     _end_labels(ax, x[-1], relative.iloc[-1], others, lambda v: f"{v:.2f}×")
+
+
+def _draw_rolling_cagr(
+    ax: Axes, x: np.ndarray, cagr_pct: pd.DataFrame, colours: dict[str, str], benchmark: str
+) -> None:
+    known = cagr_pct.notna().all(axis=1).to_numpy()
+    for ticker, colour in colours.items():
+        _plot(ax, x[known], cagr_pct[ticker][known], colour, benchmark=ticker == benchmark, width=_WIDTH_PANEL)
+    ax.axhline(0.0, color="#999999", linewidth=0.8, zorder=1)
+    _panel_title(ax, f"Rolling {ROLLING_YEARS}-year CAGR · each point: the {ROLLING_YEARS} years up to it")
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
+    ax.yaxis.set_major_formatter(FuncFormatter(_percent))
+    _end_labels(ax, x[-1], cagr_pct.iloc[-1], colours, lambda v: _percent(v, None))
 
 
 def _set_value_scale(ax: Axes, log: bool, values: np.ndarray, formatter: Callable[[float, object], str]) -> None:

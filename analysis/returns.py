@@ -31,13 +31,13 @@ def years_between(start: pd.Timestamp, end: pd.Timestamp) -> float:
     return (end - start).days / DAYS_PER_YEAR
 
 
-def spans_a_year(start: pd.Timestamp, end: pd.Timestamp) -> bool:
-    """Whether a window is long enough to annualise: ``end`` is at least one calendar year after ``start``.
+def spans_a_year(start: pd.Timestamp, end: pd.Timestamp, years: int = 1) -> bool:
+    """Whether a window is long enough to annualise: ``end`` is at least one (or ``years``) calendar year after ``start``.
 
     Growth over a shorter window is shown as a total return only: annualising
     six months of returns compounds noise into a headline figure.
     """
-    return start + pd.DateOffset(years=1) <= end
+    return start + pd.DateOffset(years=years) <= end
 
 
 def cagr(prices: pd.DataFrame | pd.Series) -> pd.Series | float:
@@ -73,6 +73,16 @@ def rolling_return(prices: pd.DataFrame | pd.Series, years: int = 1) -> pd.DataF
     base = prices.reindex(base_dates, method="ffill")
     base.index = prices.index
     return prices / base - 1.0
+
+
+def rolling_cagr(prices: pd.DataFrame | pd.Series, years: int = 3) -> pd.DataFrame | pd.Series:
+    """Trailing ``years``-year growth rate on every date, ``(1 + rolling_return) ** (1 / years) - 1``.
+
+    Each point annualises the ``rolling_return`` over ``years`` calendar years
+    (the base is the last close on or before ``t`` minus ``years`` years); NaN
+    while the window does not reach back that far.
+    """
+    return (1.0 + rolling_return(prices, years)) ** (1.0 / years) - 1.0
 
 
 # Horizons of the watchlist and digest tables: label -> offset back from the last date ("1d" is the previous close).
