@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from handlers.reply import Table
+
 ELLIPSIS = "…"
 
 
@@ -13,3 +15,8 @@ def cut(text: str, limit: int) -> str:
 def code_block(text: str) -> str:
     """A fenced code block (Slack mrkdwn and Discord markdown agree): monospace, so tables stay aligned."""
     return f"```\n{text}\n```"
+
+
+def titled_table(table: Table) -> str:
+    """A secondary table (``Reply.more_tables``): its title in bold (mrkdwn ``*...*``) over its code block."""
+    return f"*{table.title}*\n{code_block(table.aligned())}"

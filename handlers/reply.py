@@ -13,10 +13,14 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Table:
-    """Rows of already formatted cells; ``columns`` are the headers, the first column names the row."""
+    """Rows of already formatted cells; ``columns`` are the headers, the first column names the row.
+
+    ``title`` names a table that is not the reply's main one (e.g. "Calendar-year returns").
+    """
 
     columns: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
+    title: str = ""
 
     def aligned(self) -> str:
         """Monospace rendering: first column left-aligned, figures right-aligned."""
@@ -62,6 +66,8 @@ class Reply:
     is_error: bool = False
     usage: str = ""
     actions: tuple[Action, ...] = ()
+    # Tables after the main one (and after the takeaway), each with its title: calendar years, contributions.
+    more_tables: tuple[Table, ...] = ()
     # Set on a reply that starts something Tilt follows up on later (a signal card, a call): an id such as
     # "card:3f9a0c" or "call:7".  Adapters post such a reply as a new message (never in place of another)
     # and report where it landed (``router.posted``), so later notices can go in its thread.
@@ -72,14 +78,18 @@ class Reply:
         parts = [self.text]
         if self.table is not None:
             parts.append(self.table.aligned())
-        parts.extend(p for p in (self.takeaway, *self.notes, self.usage and f"Usage: {self.usage}", self.footer) if p)
+        if self.takeaway:
+            parts.append(self.takeaway)
+        parts.extend(f"{table.title}\n{table.aligned()}" for table in self.more_tables)
+        parts.extend(p for p in (*self.notes, self.usage and f"Usage: {self.usage}", self.footer) if p)
         return "\n".join(parts)
 
     def to_bytes(self) -> tuple[bytes, bytes | None]:
         """Serialise for the reply cache: a JSON document and the chart's PNG (kept apart, unencoded)."""
         document = {
             "text": self.text, "takeaway": self.takeaway, "footer": self.footer, "notes": list(self.notes),
-            "table": {"columns": self.table.columns, "rows": self.table.rows} if self.table else None,
+            "table": _table_document(self.table) if self.table else None,
+            "more_tables": [_table_document(table) for table in self.more_tables],
             "chart": {"filename": self.chart.filename, "title": self.chart.title, "alt_text": self.chart.alt_text}
             if self.chart else None,
             "actions": [[a.label, a.command] for a in self.actions],
@@ -93,10 +103,19 @@ class Reply:
         chart = data["chart"]
         return cls(
             text=data["text"], takeaway=data["takeaway"], footer=data["footer"], notes=tuple(data["notes"]),
-            table=Table(tuple(table["columns"]), tuple(tuple(r) for r in table["rows"])) if table else None,
+            table=_table_from(table) if table else None,
+            more_tables=tuple(_table_from(t) for t in data.get("more_tables", ())),
             chart=Chart(png=png, **chart) if chart and png is not None else None,
             actions=tuple(Action(label, command) for label, command in data["actions"]),
         )
+
+
+def _table_document(table: Table) -> dict:
+    return {"columns": table.columns, "rows": table.rows, "title": table.title}
+
+
+def _table_from(document: dict) -> Table:
+    return Table(tuple(document["columns"]), tuple(tuple(r) for r in document["rows"]), document.get("title", ""))
 
 
 def error_reply(message: str, usage: str = "") -> Reply:

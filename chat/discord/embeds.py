@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from chat.text import code_block, cut
+from chat.text import code_block, cut, titled_table
 from handlers.reply import Action, Reply
 
 TITLE_LIMIT = 256
@@ -92,7 +92,8 @@ def reply_embed(reply: Reply) -> dict[str, Any]:
     parts = [] if title else [markdown(reply.text)]
     if reply.table is not None:
         parts.append(code_block(reply.table.aligned()))
-    parts.extend(markdown(part) for part in (reply.takeaway, *reply.notes) if part)
+    parts.extend(markdown(part) for part in (reply.takeaway, *(titled_table(t) for t in reply.more_tables), *reply.notes)
+                 if part)
     fields = [{"name": USAGE_FIELD, "value": f"`{cut(reply.usage, FIELD_VALUE_LIMIT - 2)}`"}] if reply.usage else []
     footer = cut(plain(reply.footer), FOOTER_LIMIT)
     others = len(title) + len(footer) + sum(len(f["name"]) + len(f["value"]) for f in fields)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chat.text import code_block, cut
+from chat.text import code_block, cut, titled_table
 from handlers.reply import Reply, Table
 
 SECTION_LIMIT = 3000
@@ -27,7 +27,10 @@ def fallback_text(reply: Reply) -> str:
     parts = [reply.text]
     if reply.table is not None:
         parts.append(code_block(reply.table.aligned()))
-    parts.extend(p for p in (reply.takeaway, *reply.notes, reply.usage and f"Usage: `{reply.usage}`", reply.footer) if p)
+    if reply.takeaway:
+        parts.append(reply.takeaway)
+    parts.extend(titled_table(table) for table in reply.more_tables)
+    parts.extend(p for p in (*reply.notes, reply.usage and f"Usage: `{reply.usage}`", reply.footer) if p)
     return cut("\n".join(parts), TEXT_LIMIT)
 
 
@@ -38,6 +41,8 @@ def reply_blocks(reply: Reply, *, share_command: str | None = None) -> list[dict
         blocks.append(table_block(reply.table))
     if reply.takeaway:
         blocks.append(_section(reply.takeaway))
+    # Slack allows one table block a message: further tables go in code blocks, which align as well.
+    blocks.extend(_section(titled_table(table)) for table in reply.more_tables)
     if reply.notes:
         blocks.append(_context(reply.notes))
     if reply.usage:
