@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from errors import BadRequest
-from handlers import calls, compare, digest, rotation, signal, valuation, watchlist
+from handlers import backtest, calls, compare, digest, rotation, signal, valuation, watchlist
 from handlers.caller import Caller
 from handlers.reply import Reply
 from handlers.services import Services
@@ -17,9 +17,23 @@ GUIDES = {
         "excess return per year against a benchmark, with a chart.\n"
         "The benchmark is the ticker after `vs`; else SPY if you list it; else the last ticker; a lone ticker "
         "is compared with SPY. Up to 8 tickers.\n"
-        "Periods: 1m 3m 6m ytd 1y 2y 3y 5y 10y 15y 20y max (any 1-24m or 1-50y), `since 2020`, "
-        "`2015-01-01..2025-09-30`. Default 10y.\n"
+        "Periods: 1m 3m 6m ytd 1y 2y 3y 5y 10y 15y 20y max (any 1-24m or 1-50y), `since 2020`, `from 2020-03-23`, "
+        "`2015-01-01..2025-09-30`, `2015-01-01 to 2025-09-30`. Default 10y.\n"
         "Examples: `/compare SMH SPY 10y` · `/compare IJR IWM vs SPY since 2020` · `/compare QQQ ytd`",
+    ),
+    "backtest": (
+        backtest.USAGE,
+        "What a portfolio would have done against a benchmark (SPY unless `vs`): total return, CAGR, volatility, "
+        "max drawdown with its dates, Sharpe, Sortino, beta, correlation, excess return and turnover; calendar-year "
+        "returns; each holding's contribution; a chart of growth of $10,000, drawdowns and rolling 3-year CAGR.\n"
+        "Weights in percent adding up to 100 (`SPY 70 IJR 30` or `SPY:70 IJR:30`), up to 10 holdings; up to 4 "
+        "portfolios side by side, separated by `;`. Weights drift between rebalances on the last trading day of "
+        "each month, quarter (the default) or year, or never (`none`). `tactical smallcaps` holds IWM (or IJR) "
+        "while the /signal smallcaps rule says small caps lead, else SPY; `tactical semis` the same with SMH. "
+        "A signal seen on a close is traded on the next close. Any /compare period, or `from 2020-03-23`, "
+        "`2015-10-30 to 2025-10-31`. Default 10y. No fees or taxes.\n"
+        "Examples: `/backtest SPY 70 IJR 20 SMH 10` · `/backtest SPY 100 ; SPY 60 IWM 20 SOXX 20 monthly 5y` · "
+        "`/backtest tactical smallcaps IJR since 2010`",
     ),
     "valuation": (
         valuation.USAGE,

@@ -12,7 +12,7 @@ import logging
 from typing import Callable
 
 from errors import BadRequest, TiltError, UnknownTicker
-from handlers import calls, compare, digest, rotation, signal, valuation, watchlist
+from handlers import backtest, calls, compare, digest, rotation, signal, valuation, watchlist
 from handlers import help as help_command
 from handlers.caller import LOCAL, Caller
 from handlers.reply import Reply, error_reply
@@ -25,6 +25,7 @@ Handler = Callable[[str, Services, Caller], Reply]
 
 COMMANDS: dict[str, tuple[Handler, str]] = {
     "compare": (compare.handle, compare.USAGE),
+    "backtest": (backtest.handle, backtest.USAGE),
     "valuation": (valuation.handle, valuation.USAGE),
     "watchlist": (watchlist.handle, watchlist.USAGE),
     "digest": (digest.handle, digest.USAGE),

@@ -1,0 +1,224 @@
+"""/backtest: what a tilt away from the benchmark would have done (grammar in ``handlers.backtest_request``).
+
+Fixed-weight portfolios drift between rebalances on a schedule; tactical ones
+switch legs on the close after their signal changes (``analysis.backtest``).
+The reply: one row of figures per portfolio against the benchmark, calendar-year
+returns, each holding's contribution, and the chart (growth of $10,000 on a log
+scale, drawdowns, rolling 3-year CAGR).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analysis.backtest import Simulation, annual_turnover, fixed_mix, switching, time_on
+from analysis.charts import ChartLabels, backtest_chart
+from analysis.compare import Comparison, compare
+from analysis.named_signals import SIGNALS, TREND_DAYS, leading_sessions
+from analysis.returns import calendar_year_returns, spans_a_year, years_between
+from analysis.takeaway import compare_takeaway
+from analysis.windows import Window
+from errors import DataUnavailable
+from handlers.backtest_request import BacktestRequest, Mix, Portfolio, Tactical, parse_backtest
+from handlers.caller import Caller
+from handlers.compare import FOLLOW_UP_PERIODS
+from handlers.format import percent, ratio, years
+from handlers.prices import common_prices, prices_for_period, window_notes
+from handlers.reply import Action, Chart, Reply, Table
+from handlers.reply_cache import cached_reply
+from handlers.services import Services
+
+USAGE = ("/backtest TICKER WEIGHT ... [; TICKER WEIGHT ...] [monthly|quarterly|yearly|none] [PERIOD] [vs BENCH]"
+         "   e.g. /backtest SPY 70 IJR 20 SMH 10 quarterly 10y · /backtest tactical smallcaps")
+# Calendar days of history fetched before the window for a signal's 200-session average (with holidays to spare).
+SIGNAL_LOOKBACK = dt.timedelta(days=TREND_DAYS * 7 // 5 + 30)
+
+
+@dataclass(frozen=True)
+class Result:
+    """One portfolio's backtest and the name it goes by in tables and on the chart."""
+
+    name: str
+    portfolio: Portfolio
+    simulation: Simulation
+
+
+def handle(text: str, services: Services, caller: Caller) -> Reply:
+    request = parse_backtest(text)
+    return cached_reply(services, request.key, lambda: build(request, services))
+
+
+def build(request: BacktestRequest, services: Services) -> Reply:
+    aligned, window = prices_for_period(services, request.tickers, request.period)
+    notes = window_notes(aligned, request.period, window)
+    signals = {p.signal for p in request.portfolios if isinstance(p, Tactical)}
+    readings = {name: signal_history(services, name, window) for name in sorted(signals)}
+    window, late = _start_when_signals_known(window, aligned.prices.index, readings)
+    if late:
+        notes.append(f"The {late} signal needs {TREND_DAYS} sessions of history first, "
+                     f"so the backtest starts {window.start:%Y-%m-%d}.")
+    prices = aligned.prices.loc[window.start:window.end]
+    results = [Result(_name(p, i, request.benchmark), p, _simulate(p, prices, request, readings))
+               for i, p in enumerate(request.portfolios, start=1)]
+    values = pd.DataFrame({r.name: r.simulation.value for r in results})
+    if request.benchmark not in values:
+        values[request.benchmark] = prices[request.benchmark] / prices[request.benchmark].iloc[0]
+    comparison = compare(values, request.benchmark, services.risk_free)
+    annualised = spans_a_year(window.start, window.end)
+    source = services.source_label()
+    title = f"Backtest vs {request.benchmark} · {request.period.label}"
+    demo = " (demo data, not real prices)" if services.market.is_demo else ""
+    return Reply(
+        text=f"*Backtest vs {request.benchmark}*, {request.period.label}, {_schedule(request)}, "
+             f"total return with dividends reinvested{demo}",
+        table=metrics_table(comparison, results, annualised),
+        takeaway=compare_takeaway(comparison, request.period.phrase),
+        more_tables=(calendar_table(values), contribution_table(results)),
+        notes=(*_descriptions(results), *_drawdown_dates(comparison), *_tactical_notes(results), *notes),
+        footer=(f"{window.start:%Y-%m-%d} → {window.end:%Y-%m-%d} ({years(years_between(window.start, window.end))})"
+                f" · as of {window.end:%Y-%m-%d} · source: {source} · no fees or taxes"
+                + (f" · risk-free {percent(services.risk_free)}" if services.risk_free else "")),
+        chart=Chart(
+            png=backtest_chart(values, request.benchmark,
+                               ChartLabels(title=title, as_of=f"{window.end:%Y-%m-%d}", source=source,
+                                           demo=services.market.is_demo)),
+            filename=f"backtest-{request.period.label.replace(' ', '-')}.png",
+            title=title,
+            alt_text=f"Growth of $10,000, drawdowns and rolling returns of {', '.join(r.name for r in results)} "
+                     f"against {request.benchmark} from {window.start:%Y-%m-%d} to {window.end:%Y-%m-%d}.",
+        ),
+        actions=tuple(Action(period, f"/backtest {request.spelled} {period}")
+                      for period in FOLLOW_UP_PERIODS if period != request.period.label),
+    )
+
+
+def signal_history(services: Services, name: str, window: Window) -> pd.Series:
+    """The named signal on every session up to the window's end (1.0 leading, 0.0 lagging, NaN not yet known)."""
+    spec = SIGNALS[name]
+    start = window.start.date() - SIGNAL_LOOKBACK
+    closes = common_prices(services, [spec.a, spec.b], start, window.end.date()).prices
+    return leading_sessions(closes, spec)
+
+
+def _start_when_signals_known(window: Window, dates: pd.DatetimeIndex,
+                              readings: dict[str, pd.Series]) -> tuple[Window, str]:
+    """The window, moved later if a signal is not known on the session before it starts; and that signal's name."""
+    late = ""
+    start = window.start
+    for name, reading in readings.items():
+        known = reading.dropna().index
+        if known.empty:
+            raise DataUnavailable(f"There is not enough history to read the {name} signal in that window.")
+        # The first day held is decided on the session before it: start on the first date after a known reading.
+        first = dates[dates > known[0]]
+        if first.empty or first[0] >= window.end:
+            raise DataUnavailable(f"There is not enough history to read the {name} signal in that window.")
+        if first[0] > start:
+            start, late = first[0], name
+    return Window(start=start, end=window.end, truncated=window.truncated or bool(late)), late
+
+
+def _simulate(portfolio: Portfolio, prices: pd.DataFrame, request: BacktestRequest,
+              readings: dict[str, pd.Series]) -> Simulation:
+    if isinstance(portfolio, Mix):
+        weights = pd.Series(dict(portfolio.holdings)) / 100.0
+        return fixed_mix(prices, weights, request.rebalance)
+    signal = readings[portfolio.signal]
+    return switching(prices, signal.loc[:prices.index[-1]].dropna().astype(bool), portfolio.on, portfolio.off)
+
+
+def _name(portfolio: Portfolio, number: int, benchmark: str) -> str:
+    """A one-ticker portfolio goes by its ticker; others by number (P1, P2...), described in the notes."""
+    if isinstance(portfolio, Mix) and len(portfolio.holdings) == 1:
+        return portfolio.holdings[0][0]
+    return f"P{number}"
+
+
+def _schedule(request: BacktestRequest) -> str:
+    if not any(isinstance(p, Mix) and len(p.holdings) > 1 for p in request.portfolios):
+        return "no rebalancing needed"
+    return "bought and held" if request.rebalance == "none" else f"rebalanced {request.rebalance}"
+
+
+METRIC_COLUMNS = ("Portfolio", "Total", "CAGR", "Vol", "Max DD", "Sharpe", "Sortino", "Beta", "Corr", "Excess/yr",
+                  "Turnover/yr")
+
+
+def metrics_table(comparison: Comparison, results: list[Result], annualised: bool) -> Table:
+    """One row per portfolio, the benchmark last; a window under a year shows total returns only (no CAGR)."""
+    turnover = {r.name: (annual_turnover(r.simulation) if annualised else float(r.simulation.turnover.sum()))
+                for r in results}
+    table = comparison.table
+    bench = comparison.benchmark
+    rows = []
+    for name, row in table.iterrows():
+        excess = row.excess_return if annualised else row.total_return - table.at[bench, "total_return"]
+        cells = [name, percent(row.total_return, 0)]
+        cells += [percent(row.cagr)] if annualised else []
+        cells += [percent(row.volatility), percent(row.max_drawdown, 0), ratio(row.sharpe), ratio(row.sortino),
+                  ratio(row.beta), ratio(row.correlation),
+                  "—" if name == bench else percent(excess, signed=True),
+                  percent(turnover[name], 0) if name in turnover else "—"]
+        rows.append(tuple(cells))
+    columns = METRIC_COLUMNS if annualised else tuple(
+        {"Excess/yr": "Excess", "Turnover/yr": "Turnover"}.get(c, c) for c in METRIC_COLUMNS if c != "CAGR")
+    return Table(columns=columns, rows=tuple(rows))
+
+
+def calendar_table(values: pd.DataFrame) -> Table:
+    """Each calendar year's return per portfolio; a year the window covers only in part is starred.
+
+    The first year runs from the window's first close, so it is always partial
+    (and left out when that close is its year's last date in the window: a year
+    of no returns); the last year is whole when the window ends in the last
+    days of December, where every year's last trading day falls.
+    """
+    yearly = calendar_year_returns(values)
+    first, last = values.index[0], values.index[-1]
+    if (values.index.year == first.year).sum() == 1:
+        yearly = yearly.drop(index=first.year)
+    partial = {first.year, *([] if (last.month, last.day) >= (12, 28) else [last.year])}
+    rows = tuple((f"{year}*" if year in partial else str(year), *(percent(v) for v in yearly.loc[year]))
+                 for year in yearly.index)
+    return Table(columns=("Year", *values.columns), rows=rows, title="Calendar-year returns (* part of the year)")
+
+
+def contribution_table(results: list[Result]) -> Table:
+    """Each holding's share of each portfolio's total return, in percentage points of the starting value."""
+    contributions = pd.DataFrame({r.name: r.simulation.contribution for r in results}).fillna(0.0)
+    holdings = contributions.index
+    rows = tuple((ticker, *(percent(v, signed=True) for v in contributions.loc[ticker])) for ticker in holdings)
+    total = ("Total", *(percent(v, signed=True) for v in contributions.sum()))
+    return Table(columns=("Holding", *contributions.columns), rows=(*rows, total),
+                 title="Contribution to total return (pts)")
+
+
+def _descriptions(results: list[Result]) -> list[str]:
+    described = []
+    for r in results:
+        if isinstance(r.portfolio, Mix) and len(r.portfolio.holdings) > 1:
+            described.append(f"{r.name}: " + " · ".join(f"{t} {w:g}%" for t, w in r.portfolio.holdings))
+        elif isinstance(r.portfolio, Tactical):
+            spec = SIGNALS[r.portfolio.signal]
+            described.append(f"{r.name}: {r.portfolio.on} while {spec.a}/{spec.b} is above its {TREND_DAYS}-day "
+                             f"average (the /signal {r.portfolio.signal} rule), else {r.portfolio.off}; "
+                             f"decided on the close, traded on the next close")
+    return described
+
+
+def _drawdown_dates(comparison: Comparison) -> list[str]:
+    lines = []
+    for name, drawdown in comparison.drawdowns.items():
+        recovered = f"recovered {drawdown.recovery:%Y-%m-%d}" if drawdown.recovery is not None else "not yet recovered"
+        lines.append(f"Max drawdown {name}: {percent(drawdown.depth)} from {drawdown.peak:%Y-%m-%d} "
+                     f"to {drawdown.trough:%Y-%m-%d}, {recovered}")
+    return lines
+
+
+def _tactical_notes(results: list[Result]) -> list[str]:
+    return [f"{r.name}: {r.simulation.trades} trades; {percent(time_on(r.simulation, r.portfolio.on), 0)} of the time "
+            f"in {r.portfolio.on}, {percent(time_on(r.simulation, r.portfolio.off), 0)} in {r.portfolio.off}"
+            for r in results if isinstance(r.portfolio, Tactical)]

@@ -1,0 +1,202 @@
+"""The /backtest grammar: portfolios, a rebalancing schedule, a period and a benchmark.
+
+    /backtest SPY 70 IJR 20 SMH 10 [rebalance monthly|quarterly|yearly|none] [PERIOD] [vs SPY]
+    /backtest SPY:70 IJR:20 SMH:10 quarterly 2015-10-30..2025-10-31
+    /backtest SPY 100 ; SPY 70 IJR 20 SMH 10 ; SPY 60 IWM 20 SOXX 20      (up to 4, side by side)
+    /backtest tactical smallcaps [IJR]      IWM (or IJR) while small caps lead SPY, else SPY
+    /backtest tactical semis                SMH while semiconductors lead SPY, else SPY
+
+* Weights are percentages (``70``, ``70%``, ``12.5``) and must add up to 100;
+  a portfolio of one ticker may leave its weight out (100).
+* Options may stand anywhere, once: ``rebalance`` before the schedule is
+  optional (``quarterly`` alone is enough), ``annually`` means ``yearly`` and
+  ``never`` means ``none``; PERIOD is any period /compare takes, including
+  ``from D`` and ``D to D`` (default 10y); the benchmark defaults to SPY.
+* Default schedule: quarterly, the usual choice of institutional policy portfolios.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from analysis.backtest import Rebalance
+from analysis.named_signals import SIGNALS
+from analysis.windows import Period
+from errors import BadRequest
+from handlers.parse import DEFAULT_BENCHMARK, DEFAULT_PERIOD, parse_ticker, split_period
+
+MAX_PORTFOLIOS = 4
+MAX_HOLDINGS = 10
+DEFAULT_REBALANCE: Rebalance = "quarterly"
+SCHEDULES: dict[str, Rebalance] = {
+    "monthly": "monthly", "quarterly": "quarterly", "yearly": "yearly", "annually": "yearly", "annual": "yearly",
+    "none": "none", "never": "none",
+}
+# Legs a tactical portfolio may hold while its signal is on (the first is the default); off, it holds the signal's b.
+TACTICAL_LEGS: dict[str, tuple[str, ...]] = {"smallcaps": ("IWM", "IJR"), "semis": ("SMH", "SOXX")}
+_WEIGHT = re.compile(r"^(\d+(?:\.\d+)?)%?$")
+_PAIR = re.compile(r"^([^:]+):(.+)$")
+# Weights are entered in percent; a sum within this of 100 is taken as 100 (people type 33.33 three times).
+SUM_TOLERANCE = 0.05
+
+
+@dataclass(frozen=True)
+class Mix:
+    """Fixed weights in percent, largest first (ties by ticker), adding up to 100."""
+
+    holdings: tuple[tuple[str, float], ...]
+
+    @property
+    def tickers(self) -> tuple[str, ...]:
+        return tuple(ticker for ticker, _ in self.holdings)
+
+    @property
+    def spelled(self) -> str:
+        """``SPY 70 IJR 20 SMH 10``: how the command spells it (and how the cache key does)."""
+        return " ".join(f"{ticker} {weight:g}" for ticker, weight in self.holdings)
+
+
+@dataclass(frozen=True)
+class Tactical:
+    """All in ``on`` while the named signal says its ticker leads, else all in ``off``."""
+
+    signal: str
+    on: str
+    off: str
+
+    @property
+    def tickers(self) -> tuple[str, ...]:
+        spec = SIGNALS[self.signal]
+        return tuple(dict.fromkeys((self.on, self.off, spec.a, spec.b)))
+
+    @property
+    def spelled(self) -> str:
+        default = TACTICAL_LEGS[self.signal][0]
+        return f"tactical {self.signal}" + ("" if self.on == default else f" {self.on}")
+
+
+Portfolio = Mix | Tactical
+
+
+@dataclass(frozen=True)
+class BacktestRequest:
+    portfolios: tuple[Portfolio, ...]
+    rebalance: Rebalance
+    period: Period
+    benchmark: str
+
+    @property
+    def tickers(self) -> list[str]:
+        """Every ticker whose prices the backtest needs, the benchmark last."""
+        held = (t for p in self.portfolios for t in p.tickers if t != self.benchmark)
+        return [*dict.fromkeys(held), self.benchmark]
+
+    @property
+    def spelled(self) -> str:
+        """The request as a command's arguments, normalised: equal for every spelling of the same question."""
+        portfolios = " ; ".join(p.spelled for p in self.portfolios)
+        return f"{portfolios} rebalance {self.rebalance} vs {self.benchmark}"
+
+    @property
+    def key(self) -> str:
+        return f"backtest|{self.spelled}|{self.period.label}"
+
+
+def parse_backtest(text: str) -> BacktestRequest:
+    """``BacktestRequest`` for the command text, or ``BadRequest`` saying what to fix."""
+    words, period = split_period(text.replace(",", " ").split())
+    words, rebalance = _take_schedule(words)
+    words, benchmark = _take_benchmark(words)
+    segments = " ".join(words).split(";")
+    if len(segments) > MAX_PORTFOLIOS:
+        raise BadRequest(f"That is {len(segments)} portfolios; I backtest at most {MAX_PORTFOLIOS} side by side.")
+    portfolios = tuple(_portfolio(segment.split()) for segment in segments)
+    if len(set(portfolios)) < len(portfolios):
+        raise BadRequest("Two of those portfolios are the same; give each one once.")
+    return BacktestRequest(portfolios=portfolios, rebalance=rebalance or DEFAULT_REBALANCE,
+                           period=period or DEFAULT_PERIOD, benchmark=benchmark or DEFAULT_BENCHMARK)
+
+
+def _take_schedule(words: list[str]) -> tuple[list[str], Rebalance | None]:
+    rest: list[str] = []
+    found: list[Rebalance] = []
+    for word in words:
+        lowered = word.lower()
+        if lowered in SCHEDULES:
+            found.append(SCHEDULES[lowered])
+        elif lowered != "rebalance":
+            rest.append(word)
+    if "rebalance" in (w.lower() for w in words) and not found:
+        raise BadRequest("Say how often to rebalance: `rebalance monthly`, `quarterly`, `yearly` or `none`.")
+    if len(found) > 1:
+        raise BadRequest("Give one rebalancing schedule: monthly, quarterly, yearly or none.")
+    return rest, found[0] if found else None
+
+
+def _take_benchmark(words: list[str]) -> tuple[list[str], str | None]:
+    marks = [i for i, w in enumerate(words) if w.lower() in ("vs", "vs.", "versus")]
+    if not marks:
+        return words, None
+    if len(marks) > 1:
+        raise BadRequest("Give one benchmark after `vs`.")
+    at = marks[0]
+    if at + 1 >= len(words) or words[at + 1] == ";":
+        raise BadRequest("Name a benchmark after `vs`, e.g. `vs SPY`.")
+    return words[:at] + words[at + 2:], parse_ticker(words[at + 1])
+
+
+def _portfolio(words: list[str]) -> Portfolio:
+    if not words:
+        raise BadRequest("Give each portfolio as tickers and weights, e.g. `SPY 70 IJR 20 SMH 10`.")
+    if words[0].lower() == "tactical":
+        return _tactical(words[1:])
+    return _mix(words)
+
+
+def _tactical(words: list[str]) -> Tactical:
+    known = ", ".join(f"`tactical {name}`" for name in TACTICAL_LEGS)
+    if not words or words[0].lower() not in TACTICAL_LEGS:
+        raise BadRequest(f"Name the signal to trade on: {known}.")
+    signal, legs = words[0].lower(), TACTICAL_LEGS[words[0].lower()]
+    if len(words) > 2:
+        raise BadRequest(f"A tactical portfolio takes a signal and at most one ticker, e.g. `tactical {signal} {legs[-1]}`.")
+    on = parse_ticker(words[1]) if len(words) == 2 else legs[0]
+    if on not in legs:
+        raise BadRequest(f"`tactical {signal}` holds one of {', '.join(legs)} while the signal is on, not {on}.")
+    return Tactical(signal=signal, on=on, off=SIGNALS[signal].b)
+
+
+def _mix(words: list[str]) -> Mix:
+    pairs = _pairs(words)
+    tickers = [ticker for ticker, _ in pairs]
+    if len(tickers) > MAX_HOLDINGS:
+        raise BadRequest(f"That portfolio has {len(tickers)} holdings; I take at most {MAX_HOLDINGS}.")
+    repeated = sorted({t for t in tickers if tickers.count(t) > 1})
+    if repeated:
+        raise BadRequest(f"{', '.join(repeated)} appears more than once in a portfolio; give each holding once.")
+    total = sum(weight for _, weight in pairs)
+    if abs(total - 100.0) > SUM_TOLERANCE:
+        raise BadRequest(f"The weights of `{' '.join(words)}` add up to {total:g}%, not 100%.")
+    scale = 100.0 / total
+    holdings = sorted(((t, round(w * scale, 4)) for t, w in pairs if w > 0), key=lambda h: (-h[1], h[0]))
+    return Mix(holdings=tuple(holdings))
+
+
+def _pairs(words: list[str]) -> list[tuple[str, float]]:
+    """``SPY 70 IJR 30`` or ``SPY:70 IJR:30`` -> ``[("SPY", 70.0), ("IJR", 30.0)]``; a lone ticker is 100."""
+    tokens = [part for word in words for part in (_PAIR.match(word).groups() if _PAIR.match(word) else (word,))]
+    if len(tokens) == 1:
+        return [(parse_ticker(tokens[0]), 100.0)]
+    if len(tokens) % 2:
+        raise BadRequest(f"Give every holding a weight, e.g. `SPY 70 IJR 30` (I read `{' '.join(words)}`).")
+    return [(parse_ticker(ticker), _weight(ticker, weight)) for ticker, weight in zip(tokens[::2], tokens[1::2])]
+
+
+def _weight(ticker: str, text: str) -> float:
+    if text.startswith("-"):
+        raise BadRequest(f"Weights can't be negative (`{ticker} {text}`): Tilt backtests long-only portfolios.")
+    match = _WEIGHT.match(text)
+    if not match:
+        raise BadRequest(f"`{text}` is not a weight for {ticker.upper()}: give a percentage, e.g. `{ticker.upper()} 70`.")
+    return float(match[1])
