@@ -7,7 +7,6 @@ same closes as Tilt; its series starts at 100 on a dummy row the day before the 
 
 from __future__ import annotations
 
-import datetime as dt
 import warnings
 from pathlib import Path
 
