@@ -1,0 +1,132 @@
+"""/backtest speed: the engine against ``bt`` in the same run, and the command cold and warm.
+
+* **engine vs bt**: SPY 70 / IJR 20 / SMH 10, rebalanced quarterly, 2015-10-30..2025-10-31
+  (10 years of daily closes from the shared CSV folder), through
+  ``analysis.backtest.fixed_mix`` and through ``bt`` 1.4 (fractional positions,
+  ``RunQuarterly(run_on_end_of_period=True)``) on the same frame; the medians,
+  their ratio (target: Tilt at least 50x faster) and the largest difference of
+  the daily value series (they must be equal to 1e-9).
+* **cold /backtest**: ``handlers.router.run`` of the same backtest with its
+  chart, on an empty Redis prefix and a fresh CSV provider each run (target p50 <= 300 ms).
+* **warm reply**: the same command again, the finished reply from Redis (target p50 <= 2 ms).
+
+Redis: ``REDIS_URL`` when set, otherwise an embedded redis-server, stopped at
+the end; the keys written are deleted.  Prints figures only.
+
+    .venv/bin/python bench/backtest.py
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# Run as a script, sys.path[0] is bench/, where bench/analysis.py would shadow the ``analysis`` package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(ROOT))
+
+import bt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from analysis.backtest import fixed_mix  # noqa: E402
+from bench.compare import PRICES_DIR, Bench, summary  # noqa: E402
+from handlers import router  # noqa: E402
+from market.cache import connect  # noqa: E402
+from market.csvdir import CsvFolderProvider  # noqa: E402
+from market.redis_server import EmbeddedRedis  # noqa: E402
+
+WEIGHTS = {"SPY": 0.7, "IJR": 0.2, "SMH": 0.1}
+START, END = "2015-10-30", "2025-10-31"
+COMMAND = f"/backtest SPY 70 IJR 20 SMH 10 quarterly {START}..{END}"
+ENGINE_RUNS, BT_RUNS, COMMAND_RUNS = 200, 15, 20
+TARGET_SPEEDUP = 50.0
+TARGET_COLD_MS = 300.0
+TARGET_WARM_MS = 2.0
+
+
+def closes() -> pd.DataFrame:
+    frames = {t: pd.read_csv(PRICES_DIR / f"{t}.csv", index_col="Date", parse_dates=True)["Adj Close"]
+              for t in WEIGHTS}
+    return pd.concat(frames, axis=1, join="inner").loc[START:END]
+
+
+def timed(work, runs: int) -> tuple[list[float], object]:
+    seconds, result = [], None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = work()
+        seconds.append(time.perf_counter() - started)
+    return seconds, result
+
+
+def run_bt(prices: pd.DataFrame) -> pd.Series:
+    strategy = bt.Strategy("s", [bt.algos.RunQuarterly(run_on_end_of_period=True), bt.algos.SelectAll(),
+                                 bt.algos.WeighSpecified(**WEIGHTS), bt.algos.Rebalance()])
+    result = bt.run(bt.Backtest(strategy, prices, integer_positions=False, progress_bar=False))
+    return result.prices["s"].iloc[1:] / 100.0
+
+
+def main() -> None:
+    if not (PRICES_DIR / "SPY.csv").is_file():
+        sys.exit(f"shared price data not found at {PRICES_DIR} (set TILT_SHARED_DIR to the shared folder)")
+    warnings.simplefilter("ignore")  # bt's deprecation warnings under pandas 3
+    prices = closes()
+    weights = pd.Series(WEIGHTS)
+    fixed_mix(prices, weights, "quarterly")
+    run_bt(prices)
+    ours, simulation = timed(lambda: fixed_mix(prices, weights, "quarterly"), ENGINE_RUNS)
+    theirs, reference = timed(lambda: run_bt(prices), BT_RUNS)
+    difference = float(np.abs(simulation.value.to_numpy() - reference.to_numpy()).max())
+    speedup = np.median(theirs) / np.median(ours)
+
+    configured = os.environ.get("REDIS_URL")
+    state = tempfile.TemporaryDirectory(prefix="tilt-bench-")
+    server = None if configured else EmbeddedRedis(Path(state.name) / "redis")
+    bench = Bench(connect(configured or server.url))
+    try:
+        run = lambda services: router.run(COMMAND, services)  # noqa: E731
+        first = run(bench.services(CsvFolderProvider(PRICES_DIR)))  # lazy imports, fonts, first connection
+        if first.is_error:
+            sys.exit(f"{COMMAND} failed: {first.text}")
+        cold, _ = timed(lambda: run(bench.services(CsvFolderProvider(PRICES_DIR))), COMMAND_RUNS)
+        services = bench.services(CsvFolderProvider(PRICES_DIR))
+        run(services)
+        warm, reply = timed(lambda: run(services), COMMAND_RUNS * 5)
+    finally:
+        bench.cleanup()
+        bench.client.close()
+        if server is not None:
+            server.close()
+        state.cleanup()
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "MISSED"
+
+    print(f"{COMMAND}: {len(prices)} daily closes of {', '.join(WEIGHTS)}; bt {bt.__version__}")
+    print(f"figures: total return Tilt {simulation.value.iloc[-1] - 1:.9f}, bt {reference.iloc[-1] - 1:.9f}; "
+          f"largest daily difference {difference:.1e} (equal to 1e-9: {verdict(difference < 1e-9)})")
+    print()
+    rows = [
+        ("engine: analysis.backtest.fixed_mix", ENGINE_RUNS, summary(ours), ""),
+        ("engine: bt.run", BT_RUNS, summary(theirs),
+         f"Tilt {speedup:.0f}x faster (>= {TARGET_SPEEDUP:.0f}x: {verdict(speedup >= TARGET_SPEEDUP)})"),
+        ("cold /backtest with chart", COMMAND_RUNS, summary(cold),
+         f"p50 <= {TARGET_COLD_MS:.0f} ms: {verdict(summary(cold)[0] <= TARGET_COLD_MS)}"),
+        ("warm reply (from Redis)", COMMAND_RUNS * 5, summary(warm),
+         f"p50 <= {TARGET_WARM_MS:.0f} ms: {verdict(summary(warm)[0] <= TARGET_WARM_MS)}; "
+         f"chart {len(reply.chart.png) / 1024:.0f} KiB"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print(f"{'':{width}}  {'runs':>4}  {'p50 ms':>8}  {'p90 ms':>8}  {'max ms':>8}  target / note")
+    for name, runs, (p50, p90, worst), note in rows:
+        print(f"{name:{width}}  {runs:4d}  {p50:8.2f}  {p90:8.2f}  {worst:8.2f}  {note}")
+
+
+if __name__ == "__main__":
+    main()
