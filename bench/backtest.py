@@ -18,9 +18,7 @@ the end; the keys written are deleted.  Prints figures only.
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -35,11 +33,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from analysis.backtest import fixed_mix  # noqa: E402
-from bench.compare import PRICES_DIR, Bench, summary  # noqa: E402
+from bench.compare import PRICES_DIR, redis_bench, summary  # noqa: E402
 from handlers import router  # noqa: E402
-from market.cache import connect  # noqa: E402
 from market.csvdir import CsvFolderProvider  # noqa: E402
-from market.redis_server import EmbeddedRedis  # noqa: E402
 
 WEIGHTS = {"SPY": 0.7, "IJR": 0.2, "SMH": 0.1}
 START, END = "2015-10-30", "2025-10-31"
@@ -85,11 +81,7 @@ def main() -> None:
     difference = float(np.abs(simulation.value.to_numpy() - reference.to_numpy()).max())
     speedup = np.median(theirs) / np.median(ours)
 
-    configured = os.environ.get("REDIS_URL")
-    state = tempfile.TemporaryDirectory(prefix="tilt-bench-")
-    server = None if configured else EmbeddedRedis(Path(state.name) / "redis")
-    bench = Bench(connect(configured or server.url))
-    try:
+    with redis_bench() as (bench, _):
         run = lambda services: router.run(COMMAND, services)  # noqa: E731
         first = run(bench.services(CsvFolderProvider(PRICES_DIR)))  # lazy imports, fonts, first connection
         if first.is_error:
@@ -98,12 +90,6 @@ def main() -> None:
         services = bench.services(CsvFolderProvider(PRICES_DIR))
         run(services)
         warm, reply = timed(lambda: run(services), COMMAND_RUNS * 5)
-    finally:
-        bench.cleanup()
-        bench.client.close()
-        if server is not None:
-            server.close()
-        state.cleanup()
 
     def verdict(ok: bool) -> str:
         return "met" if ok else "MISSED"

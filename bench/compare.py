@@ -32,6 +32,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -110,12 +112,19 @@ def summary(seconds: list[float]) -> tuple[float, float, float]:
 def main() -> None:
     if not (PRICES_DIR / "SPY.csv").is_file():
         sys.exit(f"shared price data not found at {PRICES_DIR} (set TILT_SHARED_DIR to the shared folder)")
+    with redis_bench() as (bench, redis_label):
+        measure(bench, redis_label)
+
+
+@contextmanager
+def redis_bench() -> Iterator[tuple[Bench, str]]:
+    """A ``Bench`` on ``REDIS_URL`` or on an embedded redis-server, and which it is; its keys and server go after."""
     configured = os.environ.get("REDIS_URL")
     state = tempfile.TemporaryDirectory(prefix="tilt-bench-")
     server = None if configured else EmbeddedRedis(Path(state.name) / "redis")
     bench = Bench(connect(configured or server.url))
     try:
-        measure(bench, "REDIS_URL" if configured else "embedded redis-server")
+        yield bench, "REDIS_URL" if configured else "embedded redis-server"
     finally:
         bench.cleanup()
         bench.client.close()
