@@ -217,7 +217,7 @@ def test_options_become_the_routers_command_text_and_ids_the_caller() -> None:
     in_server = slash("watchlist", user="11", channel="22")
     assert caller(in_server) == Caller(platform="discord", team="777", channel="22", user="11", is_dm=False)
     direct = {"type": 2, "channel_id": "33", "user": {"id": "11"}, "data": {}}
-    assert caller(direct) == Caller(platform="discord", team="dm", channel="33", user="11", is_dm=True)
+    assert caller(direct) == Caller(platform="discord", team="dm:11", channel="33", user="11", is_dm=True)
     assert caller(direct).owner.scope == "user:11"  # a DM's watchlist and digest are the person's own
 
 
@@ -227,6 +227,28 @@ def test_direct_messages_work_too(tilt: Tilt, discord: DiscordStandIn) -> None:
     command["user"] = {"id": snowflake(), "username": "ana"}
     assert tilt.interact(command).json() == {"type": 5}
     assert "/compare" in json.dumps(reply_to(discord, command)["embeds"])
+
+
+def in_a_dm(command: dict[str, Any], user: str) -> dict[str, Any]:
+    """``command`` as Discord sends it from a direct message with the bot: no server, the person in ``user``."""
+    direct = {k: v for k, v in command.items() if k not in ("guild_id", "member")}
+    return {**direct, "channel_id": f"dm-{user}", "user": {"id": user, "username": "dm-user"}}
+
+
+def test_each_persons_direct_messages_keep_their_own_team_data(tilt: Tilt, discord: DiscordStandIn) -> None:
+    ana, ben = snowflake(), snowflake()
+    # The command text of a button is run as typed, so a click defines the universe without any registered option.
+    define = in_a_dm(interaction(3, {"custom_id": "/rotation set anas AAPL MSFT", "component_type": 2}), ana)
+    tilt.interact(define)
+    assert "anas" in reply_to(discord, define)["embeds"][0]["title"]
+
+    listings = {who: in_a_dm(interaction(3, {"custom_id": "/rotation list", "component_type": 2}), who)
+                for who in (ana, ben)}
+    for listing in listings.values():
+        tilt.interact(listing)
+    seen = {who: json.dumps(reply_to(discord, listing)["embeds"]) for who, listing in listings.items()}
+    assert "`anas`: AAPL, MSFT" in seen[ana]
+    assert "anas" not in seen[ben] and "`sectors`" in seen[ben]  # Ben sees the built-in universes only
 
 
 def test_period_button_edits_the_message_in_place(tilt: Tilt, discord: DiscordStandIn, prices_dir: Path) -> None:

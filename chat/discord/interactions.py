@@ -137,7 +137,7 @@ class _Interactions:
             log.warning("refused a replayed Discord interaction")
             return deferral
         who = caller(interaction)
-        if not self.budget.allows(_budget_team(who), who.user):
+        if not self.budget.allows(f"{PLATFORM}:{who.team}", who.user):  # in DMs, a team of one
             return {"type": CHANNEL_MESSAGE, "data": message(error_reply(self.budget.message()), ephemeral=True).payload}
         text = command_text(data) if kind == APPLICATION_COMMAND else data["custom_id"]
         self.jobs.submit(JOB_KIND, {"interaction": interaction, "text": text, "in_place": in_place,
@@ -190,19 +190,19 @@ def _well_formed(kind: object, data: dict[str, Any]) -> bool:
 
 
 def caller(interaction: dict[str, Any]) -> Caller:
-    """Discord's ids as a ``Caller``: the server (``dm`` outside one), the channel, and the person,
-    whom a server interaction names in ``member.user`` and a direct message in ``user``."""
+    """Discord's ids as a ``Caller``: the server, the channel, and the person, whom a server interaction
+    names in ``member.user`` and a direct message in ``user``.
+
+    Outside a server the team is the person alone (``dm:<user id>``): direct messages have no server to
+    share, so calls, universes and cards made there are that person's, never every DM user's."""
     user = (interaction.get("member") or {}).get("user") or interaction.get("user") or {}
+    user_id = user.get("id", "")
     guild = interaction.get("guild_id")
     channel = interaction.get("channel_id") or (interaction.get("channel") or {}).get("id", "")
-    return Caller(platform=PLATFORM, team=guild or "dm", channel=channel, user=user.get("id", ""), is_dm=guild is None)
+    return Caller(platform=PLATFORM, team=guild or f"dm:{user_id}", channel=channel, user=user_id, is_dm=guild is None)
 
 
 def _is_a_result(clicked: dict[str, Any]) -> bool:
     """Whether the message whose button was clicked answered an interaction (rather than being a channel post)."""
     return bool(clicked.get("interaction_metadata") or clicked.get("interaction"))
 
-
-def _budget_team(who: Caller) -> str:
-    # Direct messages have no server: each person there is a "team" of their own, not one shared by all DMs.
-    return f"{PLATFORM}:{who.team}:{who.user}" if who.is_dm else f"{PLATFORM}:{who.team}"
