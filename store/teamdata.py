@@ -16,7 +16,8 @@ server) and then by scope (a channel, or a person in a DM)::
     tilt:v1:watched                                    set of "{platform}:{team}" with cards or calls (the watcher's index)
 
 Every key under ``tilt:v1:team:`` plus the two indexes is what ``export``/``import`` move.
-(``tilt:v1:`` is the default prefix; tests give each store a prefix of its own.)
+(``tilt:v1:`` is the default prefix; on the demo market it is ``tilt:v1:demo:``, so demo calls and
+cards never mix with real ones; tests give each store a prefix of its own.)
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import redis
 from errors import BadRequest, StorageUnavailable
 
 PREFIX = "tilt:v1:"
+DEMO_PREFIX = PREFIX + "demo:"
 MAX_WATCHLIST = 50
 
 
