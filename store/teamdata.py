@@ -217,6 +217,11 @@ class TeamStore:
             raw = self.client.hgetall(self._team_key(owner, "calls"))
         return sorted((json.loads(v) for v in raw.values()), key=lambda c: int(c["id"]))
 
+    def call(self, owner: Owner, call_id: str) -> dict[str, Any] | None:
+        with _storage():
+            raw = self.client.hget(self._team_key(owner, "calls"), call_id)
+        return json.loads(raw) if raw else None
+
     def update_call(self, owner: Owner, call: dict[str, Any]) -> None:
         with _storage():
             self.client.hset(self._team_key(owner, "calls"), call["id"], json.dumps(call))
