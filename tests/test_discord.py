@@ -25,6 +25,7 @@ from typing import Any, Iterator
 import pytest
 from nacl.signing import SigningKey
 
+from chat.discord import register
 from chat.discord.embeds import (
     DESCRIPTION_LIMIT,
     EMBED_TOTAL_LIMIT,
@@ -38,7 +39,7 @@ from handlers import router
 from handlers.caller import Caller
 from handlers.reply import Action, Chart, Reply, Table
 from tests.conftest import ROOT
-from tests.discord_standin import DiscordStandIn
+from tests.discord_standin import DiscordStandIn, check_commands
 from tests.expected import trailing_cagrs
 from tests.servers import Answer, ServeProcess, send
 
@@ -213,6 +214,13 @@ def test_options_become_the_routers_command_text_and_ids_the_caller() -> None:
     assert command_text(data("watchlist", tickers="SMH SOXX", action="add")) == "/watchlist add SMH SOXX"
     assert command_text(data("digest", schedule="weekly mon 08:00 Europe/London")) == "/digest weekly mon 08:00 Europe/London"
     assert command_text(data("help")) == "/help"
+    assert command_text(data("rotation", action="set", universe="mine", tickers="AAPL MSFT")) == "/rotation set mine AAPL MSFT"
+    assert command_text(data("rotation", universe="sectors", period="6m")) == "/rotation sectors 6m"
+    assert command_text(data("call", ticker="IWM", until="2027-06-30", benchmark="SPY", note="small caps catch up")) \
+        == "/call IWM vs SPY until 2027-06-30 small caps catch up"
+    assert command_text(data("call", cancel="3")) == "/call cancel 3"
+    assert command_text(data("signal", signal="semis")) == "/signal semis"
+    assert command_text(data("later", days="3", tickers="SMH")) == "/later SMH 3"  # an option Tilt has no place for: last
 
     in_server = slash("watchlist", user="11", channel="22")
     assert caller(in_server) == Caller(platform="discord", team="777", channel="22", user="11", is_dm=False)
@@ -312,18 +320,39 @@ def test_discord_register_sends_the_command_definitions(discord: DiscordStandIn,
                             env=_env(discord, TILT_STATE_DIR=str(tmp_path)), cwd=tmp_path, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "Registered /compare /valuation /watchlist /digest /help in server 555."
+    assert result.stdout.strip() == f"Registered {' '.join(f'/{c}' for c in router.COMMANDS)} in server 555."
     call = discord.wait_for("PUT", f"/applications/{APPLICATION_ID}/guilds/555/commands")[0]
     assert call.authorization == f"Bot {BOT_TOKEN}" and call.status == 200
     commands = {c["name"]: {o["name"]: o for o in c.get("options", [])} for c in call.payload}
-    assert set(commands) == {"compare", "valuation", "watchlist", "digest", "help"}
+    assert set(commands) == set(router.COMMANDS)
     compare = commands["compare"]
-    assert all(o["type"] == 3 for c in commands.values() for o in c.values())
+    assert all(o["type"] == 3 for c in commands.values() for o in c.values() if o["name"] != "cancel")
+    assert commands["call"]["cancel"]["type"] == 4 and commands["call"]["cancel"]["min_value"] == 1
     assert compare["tickers"]["required"] and compare["tickers"]["autocomplete"] and compare["benchmark"]["autocomplete"]
     assert [c["value"] for c in compare["period"]["choices"]] == ["1m", "3m", "6m", "ytd", "1y", "3y", "5y", "10y", "max"]
     assert set(commands["valuation"]) == {"tickers", "benchmark"}
     assert [c["value"] for c in commands["help"]["command"]["choices"]] == list(router.COMMANDS)
     assert set(commands["watchlist"]) == {"action", "tickers"} and set(commands["digest"]) == {"schedule"}
+    assert list(commands["rotation"]) == ["action", "universe", "tickers", "period"]
+    assert [c["value"] for c in commands["rotation"]["action"]["choices"]] == ["set", "list"]
+    assert commands["signal"]["signal"]["required"]
+    assert [c["value"] for c in commands["signal"]["signal"]["choices"]] == ["smallcaps", "semis"]
+    assert list(commands["call"]) == ["ticker", "until", "benchmark", "note", "cancel"] and commands["calls"] == {}
+
+
+def test_every_command_is_registered_on_discord_and_help_lists_only_those(tilt: Tilt, discord: DiscordStandIn) -> None:
+    registered = [c["name"] for c in register.COMMANDS]
+    assert sorted(registered) == sorted(router.COMMANDS)  # a command added to the router must be registered too
+    assert check_commands(register.COMMANDS) is None
+    for command in register.COMMANDS:  # every option of every command reaches the router's text
+        options = {o["name"]: "1" if o["type"] == 4 else f"v{i}" for i, o in enumerate(command["options"])}
+        text = command_text({"name": command["name"], "options": [{"name": k, "value": v} for k, v in options.items()]})
+        assert all(value in text.split() for value in options.values()), text
+
+    help_command = slash("help")
+    tilt.interact(help_command)
+    lines = reply_to(discord, help_command)["embeds"][0]["description"].split("\n\n")
+    assert {re.match(r"`/([a-z]+)", line).group(1) for line in lines} == set(registered)
 
 
 def test_discord_register_needs_the_bot_token(discord: DiscordStandIn, tmp_path: Path) -> None:
