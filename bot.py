@@ -123,7 +123,7 @@ def make_scheduler(settings: Settings, services: Services, jobs: Jobs | None = N
         from chat.discord.rest import DiscordRest
 
         rest = DiscordRest(settings.discord_api_url, settings.discord_bot_token)
-        # Discord has no thread to reply in here: follow-ups become messages in the channel.
+        # On Discord the channel is the card's or call's thread itself (see chat.discord.interactions).
         posters["discord"] = lambda team, channel, thread_ts, reply: rest.post_to_channel(channel, reply)
     if not posters:
         raise ConfigError("Neither SLACK_BOT_TOKEN, SLACK_CLIENT_ID nor DISCORD_BOT_TOKEN is set, "
@@ -238,8 +238,9 @@ def job_handlers(settings: Settings, services: Services) -> dict[str, Handler]:
         from chat.discord.rest import DiscordRest
 
         rest = DiscordRest(settings.discord_api_url, settings.discord_bot_token)
-        handlers[interactions.JOB_KIND] = interactions.job_handler(lambda text, caller: router.run(text, services, caller),
-                                                                   rest)
+        handlers[interactions.JOB_KIND] = interactions.job_handler(
+            lambda text, caller: router.run(text, services, caller), rest,
+            lambda caller, track, channel, ts: router.posted(services, caller, track, channel, ts))
     if settings.slack_bot_token or settings.slack_client_id or settings.discord_bot_token:
         handlers[DIGEST_JOB] = make_scheduler(settings, services).run_job
     return handlers

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+import redis as redis_py
 from nacl.signing import SigningKey
 
 from chat.discord import register
@@ -38,10 +39,11 @@ from chat.discord.rest import DiscordRest
 from handlers import router
 from handlers.caller import Caller
 from handlers.reply import Action, Chart, Reply, Table
+from store.teamdata import Owner, TeamStore
 from tests.conftest import ROOT
 from tests.discord_standin import DiscordStandIn, check_commands
 from tests.expected import trailing_cagrs
-from tests.servers import Answer, ServeProcess, send
+from tests.servers import Answer, ServeProcess, send, wait_until
 
 APPLICATION_ID = "424242424242424242"
 BOT_TOKEN = "test-bot-token"
@@ -257,6 +259,39 @@ def test_each_persons_direct_messages_keep_their_own_team_data(tilt: Tilt, disco
     seen = {who: json.dumps(reply_to(discord, listing)["embeds"]) for who, listing in listings.items()}
     assert "`anas`: AAPL, MSFT" in seen[ana]
     assert "anas" not in seen[ben] and "`sectors`" in seen[ben]  # Ben sees the built-in universes only
+
+
+def test_a_signal_card_gets_a_thread_and_its_vote_buttons_update_it_in_place(tilt: Tilt, discord: DiscordStandIn,
+                                                                            redis_url: str) -> None:
+    card = slash("signal", signal="smallcaps", channel="889")
+    tilt.interact(card)
+    posted = reply_to(discord, card)
+    assert "Signal: smallcaps" in posted["embeds"][0]["title"] and posted["attachments"]
+    agree, disagree = (b["custom_id"] for row in posted["components"] for b in row["components"])
+    card_id = agree.split()[1]
+    [thread] = [c for c in discord.wait_for("POST", "/channels/889/messages/") if c.path.endswith("/threads")]
+    message_id = thread.path.split("/")[4]
+    assert thread.authorization == f"Bot {BOT_TOKEN}" and "smallcaps" in thread.payload["name"]
+    # Flips are announced in the thread, whose id is the card message's.
+    store = TeamStore(redis_py.Redis.from_url(redis_url))
+    where = wait_until(lambda: store.thread(Owner("discord", "777", "team"), f"card:{card_id}"), what="the card's thread")
+    assert where == (message_id, message_id)
+
+    image = {"url": f"https://cdn.discordapp.com/attachments/889/1/{posted['attachments'][0]['filename']}"}
+    ana, ben = snowflake(), snowflake()
+
+    def click(custom_id: str, user: str) -> dict[str, Any]:
+        pressed = interaction(3, {"custom_id": custom_id, "component_type": 2}, user=user, channel="889")
+        pressed["message"] = {"id": message_id, "interaction_metadata": {"id": card["id"], "type": 2},
+                              "embeds": [{**posted["embeds"][0], "image": image}], "attachments": [{"id": "1"}]}
+        assert tilt.interact(pressed).json() == {"type": 6}
+        return discord.wait_for("PATCH", f"/webhooks/{APPLICATION_ID}/{pressed['token']}/messages/@original")[0].payload
+
+    for custom_id, user, tally in ((agree, ana, ("Agree (1)", "Disagree (0)")), (disagree, ben, ("Agree (1)", "Disagree (1)")),
+                                   (disagree, ana, ("Agree (0)", "Disagree (2)"))):  # Ana changes her mind
+        edit = click(custom_id, user)
+        assert tuple(b["label"] for row in edit["components"] for b in row["components"]) == tally
+        assert "attachments" not in edit and edit["embeds"][0]["image"] == image  # the chart stays
 
 
 def test_period_button_edits_the_message_in_place(tilt: Tilt, discord: DiscordStandIn, prices_dir: Path) -> None:
