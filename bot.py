@@ -46,7 +46,7 @@ from metrics import count_across_processes, forget_all, serve_from_work_horses
 from schedule.runner import JOB_KIND as DIGEST_JOB
 from schedule.runner import DigestScheduler
 from schedule.watch import Watcher
-from store.teamdata import Owner, Subscription, TeamStore
+from store.teamdata import DEMO_PREFIX, PREFIX, Owner, Subscription, TeamStore
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -94,7 +94,9 @@ def make_cache(settings: Settings) -> Iterator[Cache]:
 def make_services(settings: Settings, *, demo: bool = False, data_dir: Path | None = None) -> Iterator[Services]:
     provider = make_provider(settings, demo=demo, data_dir=data_dir)
     with make_cache(settings) as cache:
-        store = TeamStore(cache.client) if cache.client is not None else None
+        # The demo's calls and cards are not about real prices: they live apart, so neither breaks the other.
+        prefix = DEMO_PREFIX if provider.is_demo else PREFIX
+        store = TeamStore(cache.client, prefix) if cache.client is not None else None
         # Only a remote source needs pacing, a breaker and batching; a CSV folder or the demo cannot be overloaded.
         remote = not (demo or data_dir or settings.market_data_dir)
         market = CachedMarket(
@@ -121,7 +123,7 @@ def make_scheduler(settings: Settings, services: Services, jobs: Jobs | None = N
         from chat.discord.rest import DiscordRest
 
         rest = DiscordRest(settings.discord_api_url, settings.discord_bot_token)
-        # Discord has no thread to reply in here: follow-ups become messages in the channel.
+        # On Discord the channel is the card's or call's thread itself (see chat.discord.interactions).
         posters["discord"] = lambda team, channel, thread_ts, reply: rest.post_to_channel(channel, reply)
     if not posters:
         raise ConfigError("Neither SLACK_BOT_TOKEN, SLACK_CLIENT_ID nor DISCORD_BOT_TOKEN is set, "
@@ -236,8 +238,9 @@ def job_handlers(settings: Settings, services: Services) -> dict[str, Handler]:
         from chat.discord.rest import DiscordRest
 
         rest = DiscordRest(settings.discord_api_url, settings.discord_bot_token)
-        handlers[interactions.JOB_KIND] = interactions.job_handler(lambda text, caller: router.run(text, services, caller),
-                                                                   rest)
+        handlers[interactions.JOB_KIND] = interactions.job_handler(
+            lambda text, caller: router.run(text, services, caller), rest,
+            lambda caller, track, channel, ts: router.posted(services, caller, track, channel, ts))
     if settings.slack_bot_token or settings.slack_client_id or settings.discord_bot_token:
         handlers[DIGEST_JOB] = make_scheduler(settings, services).run_job
     return handlers
@@ -405,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.mode == "socket":
                 return run_socket_mode(settings, services)
             answer = lambda text: router.run(text, services)  # noqa: E731
-            charts = settings.state_dir / "charts"
+            charts = settings.state_dir / "charts" / ("demo" if services.market.is_demo else "")
             if args.command:
                 return console.run_once(answer, " ".join(args.command), charts)
             return console.interactive(answer, charts, settings.state_dir / "console_history")

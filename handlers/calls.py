@@ -2,6 +2,7 @@
 
     /call IWM over SPY until 2026-06-30 [note]     IWM to beat SPY until that date
     /call SMH until 2026-12-31 [note]              the same against SPY
+    /call cancel 7                                  withdraw call #7 (its author only)
     /calls                                          open and closed calls, performance, hit rates
 
 Conventions (daily ``Adj Close``, dividends reinvested):
@@ -15,6 +16,9 @@ Conventions (daily ``Adj Close``, dividends reinvested):
   relative return is above zero.  ``schedule.watch`` does this and posts the
   result in the call's thread.
 * **Hit rate**: hits / closed calls, per author.
+* **Cancelled**: its author may withdraw an open call; it is then neither
+  resolved nor scored, and ``/calls`` lists it as cancelled without a figure.
+  (Nobody else may: a workspace admin is not told apart from anyone else here.)
 """
 
 from __future__ import annotations
@@ -34,14 +38,18 @@ from handlers.services import Services
 from market.calendar import market_today
 from store.teamdata import Owner
 
-USAGE = "/call TICKER [over BENCH] until YYYY-MM-DD [note] · /calls"
+USAGE = "/call TICKER [over BENCH] until YYYY-MM-DD [note] · /call cancel N · /calls"
 LIST_USAGE = "/calls"
 MAX_YEARS = 5
 MAX_NOTE = 300
 COLUMNS = ("#", "Call", "By", "Entry", "Until", "Since entry", "Status")
+NOT_SCORED = "–"  # a cancelled call's figure
 
 
 def handle(text: str, services: Services, caller: Caller) -> Reply:
+    verb, _, number = text.strip().partition(" ")
+    if verb.lower() == "cancel":
+        return cancel(services, caller, number.strip().lstrip("#"))
     a, b, until, note = parse_call(text)
     today = market_today(services.market.now())
     if until <= today:
@@ -61,6 +69,22 @@ def handle(text: str, services: Services, caller: Caller) -> Reply:
         footer=f"source: {services.source_label()} · `/calls` for every call and hit rates",
         track=f"call:{call['id']}",
     )
+
+
+def cancel(services: Services, caller: Caller, number: str) -> Reply:
+    """Withdraw open call ``number``; only its author may."""
+    if not number.isdigit():
+        raise BadRequest("Say which call to cancel by its number, e.g. `/call cancel 3` (`/calls` lists them).")
+    call = services.store.call(caller.owner, number)
+    if call is None:
+        raise BadRequest(f"There is no call #{number} here; `/calls` lists them.")
+    if call["author"] != caller.user:
+        raise BadRequest(f"Only {mention(caller.platform, call['author'])}, who made call #{number}, can cancel it.")
+    if call["status"] != "open":
+        raise BadRequest(f"Call #{number} is already {call['status']}.")
+    services.store.update_call(caller.owner, {**call, "status": "cancelled", "cancelled_at": time.time()})
+    return Reply(text=f"*Call #{number}* ({call['a']} over {call['b']}) is cancelled: it will not be resolved or "
+                      "counted in hit rates.")
 
 
 def parse_call(text: str) -> tuple[str, str, dt.date, str]:
@@ -145,22 +169,31 @@ def list_calls(text: str, services: Services, caller: Caller) -> Reply:
     ordered = [c for c in calls if c["status"] == "open"] + [c for c in calls if c["status"] != "open"]
     rows, as_of = [], []
     for call in ordered:
-        day, result = performance(services, call)
-        as_of.append(day)
-        status = "open" if call["status"] == "open" else ("hit" if call["hit"] else "miss")
+        since_entry = NOT_SCORED
+        if call["status"] != "cancelled":
+            day, result = performance(services, call)
+            as_of.append(day)
+            since_entry = percent(result, signed=True)
         rows.append((f"#{call['id']}", f"{call['a']} over {call['b']}", call["author"], call["entry_date"],
-                     call["until"], percent(result, signed=True), status))
+                     call["until"], since_entry, status(call)))
+    counts = {state: sum(c["status"] == state for c in calls) for state in ("open", "closed", "cancelled")}
     notes = [f"Hit rate (closed calls): {line}" for line in hit_rate_lines(caller.platform, calls)]
     notes += [f"#{c['id']}: {c['note']}" for c in ordered if c.get("note")][:8]
     return Reply(
-        text=f"*Team calls*: {sum(c['status'] == 'open' for c in calls)} open, "
-             f"{sum(c['status'] == 'closed' for c in calls)} closed",
+        text="*Team calls*: " + ", ".join(f"{n} {state}" for state, n in counts.items() if n or state != "cancelled"),
         table=Table(columns=COLUMNS, rows=tuple(rows)),
         takeaway="Since entry: relative total return (1 + r) / (1 + r_bench) − 1, to the latest close "
                  "or to the expiry close once closed.",
         notes=tuple(notes),
-        footer=f"as of {max(as_of)} · source: {services.source_label()}",
+        footer=(f"as of {max(as_of)} · " if as_of else "") + f"source: {services.source_label()}",
     )
+
+
+def status(call: dict[str, Any]) -> str:
+    """open, hit, miss or cancelled."""
+    if call["status"] == "closed":
+        return "hit" if call["hit"] else "miss"
+    return call["status"]
 
 
 def hit_rates(calls: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:

@@ -76,8 +76,10 @@ GUIDES = {
         calls.USAGE,
         "Records a team call with today's closes as entry and you as author: A to beat B (SPY if left out) until "
         "the date. It resolves itself after that day's close (a hit if A's total return beat B's) and Tilt posts "
-        "the result in the call's thread. Open calls appear in the digest.\n"
-        "Examples: `/call IWM over SPY until 2026-12-31 small caps catch up` · `/call SMH until 2027-03-31`",
+        "the result in the call's thread. Open calls appear in the digest. Its author may withdraw an open call with "
+        "`/call cancel N`: it is then not resolved or counted in hit rates.\n"
+        "Examples: `/call IWM over SPY until 2026-12-31 small caps catch up` · `/call SMH until 2027-03-31` · "
+        "`/call cancel 3`",
     ),
     "calls": (
         calls.LIST_USAGE,

@@ -24,7 +24,8 @@ from handlers.reply import Action, Chart, Reply
 from handlers.services import Services
 from handlers.snapshot import recent_chart, recent_closes
 
-USAGE = f"/signal {'|'.join(SIGNALS)}"
+NAMES = tuple(SIGNALS)  # what /signal takes
+USAGE = f"/signal {'|'.join(NAMES)}"
 VOTE_USAGE = "/vote CARD agree|disagree"
 CHOICES = ("agree", "disagree")
 YEARS = 3  # history read for a signal: 200 sessions for the average, the rest for "since when"

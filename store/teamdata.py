@@ -16,7 +16,8 @@ server) and then by scope (a channel, or a person in a DM)::
     tilt:v1:watched                                    set of "{platform}:{team}" with cards or calls (the watcher's index)
 
 Every key under ``tilt:v1:team:`` plus the two indexes is what ``export``/``import`` move.
-(``tilt:v1:`` is the default prefix; tests give each store a prefix of its own.)
+(``tilt:v1:`` is the default prefix; on the demo market it is ``tilt:v1:demo:``, so demo calls and
+cards never mix with real ones; tests give each store a prefix of its own.)
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import redis
 from errors import BadRequest, StorageUnavailable
 
 PREFIX = "tilt:v1:"
+DEMO_PREFIX = PREFIX + "demo:"
 MAX_WATCHLIST = 50
 
 
@@ -214,6 +216,11 @@ class TeamStore:
         with _storage():
             raw = self.client.hgetall(self._team_key(owner, "calls"))
         return sorted((json.loads(v) for v in raw.values()), key=lambda c: int(c["id"]))
+
+    def call(self, owner: Owner, call_id: str) -> dict[str, Any] | None:
+        with _storage():
+            raw = self.client.hget(self._team_key(owner, "calls"), call_id)
+        return json.loads(raw) if raw else None
 
     def update_call(self, owner: Owner, call: dict[str, Any]) -> None:
         with _storage():

@@ -5,6 +5,8 @@ Routes (under ``/api/v10``):
 * ``POST /webhooks/{app}/{token}``, ``PATCH|DELETE /webhooks/{app}/{token}/messages/@original``:
   interaction follow-ups and the original response, no authorisation (the token is in the path);
 * ``POST /channels/{id}/messages``: channel messages, ``Authorization: Bot <bot_token>``;
+* ``POST /channels/{id}/messages/{message}/threads``: a thread started on a message (its id is the
+  message's, as on Discord), ``Authorization: Bot <bot_token>``; ``threads`` records them;
 * ``PUT /applications/{app}/commands``, ``PUT /applications/{app}/guilds/{guild}/commands``:
   bulk overwrite of slash commands, ``Authorization: Bot <bot_token>``.
 
@@ -76,6 +78,7 @@ class DiscordStandIn(LocalServer):
         self.bot_token = bot_token
         self.calls: list[Call] = []
         self.commands: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
+        self.threads: list[dict[str, Any]] = []
         self._seen: list[Seen] = []
         self._originals: dict[str, Seen] = {}  # token -> what fills the deferral's placeholder
         self._failures: list[tuple[str, str, int, float]] = []
@@ -126,6 +129,14 @@ class DiscordStandIn(LocalServer):
         if parts[0] == "channels" and parts[2:] == ["messages"] and call.method == "POST":
             problem = check_message(call.payload, call.files, allowed_flags=CHANNEL_FLAGS)
             return (400, _invalid(problem)) if problem else (200, self._message(call.payload, call.files, parts[1]))
+        if parts[0] == "channels" and len(parts) == 5 and parts[2] == "messages" and parts[4] == "threads":
+            name = (call.payload or {}).get("name", "")
+            if call.method != "POST" or not 1 <= len(name) <= 100:
+                return 400, _invalid("a thread needs a name of 1 to 100 characters")
+            thread = {"id": parts[3], "type": 11, "parent_id": parts[1], "name": name}
+            with self._lock:
+                self.threads.append(thread)
+            return 201, thread
         if parts[0] == "applications" and parts[-1] == "commands" and call.method == "PUT":
             guild = parts[3] if len(parts) == 5 and parts[2] == "guilds" else None
             problem = check_commands(call.payload)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -118,3 +119,22 @@ def test_a_worker_needs_a_shared_redis(tmp_path: Path, prices_dir: Path) -> None
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "tilt: bot.py worker needs REDIS_URL: the Redis whose queue the web processes fill."]
+
+
+def test_demo_and_real_data_keep_their_own_calls_and_charts(tmp_path: Path, prices_dir: Path) -> None:
+    state = tmp_path / "state"  # one state folder, so one embedded Redis for both markets
+    real = ["console", "--data-dir", str(prices_dir)]
+    until = (dt.date.today() + dt.timedelta(days=60)).isoformat()
+    made = run_bot(["console", "--demo", f"/call IWM over SPY until {until} demo only"], state)
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert "Call #1" in made.stdout
+
+    listed = run_bot([*real, "/calls"], state)
+    assert listed.returncode == 0, listed.stdout  # the demo's call is not a real one, so it can't break /calls
+    assert "No calls yet" in listed.stdout
+    assert "#1" in run_bot(["console", "--demo", "/calls"], state).stdout
+
+    demo_chart = chart_path(run_bot(["console", "--demo", "/compare SMH SPY 10y"], state).stdout)
+    real_chart = chart_path(run_bot([*real, "/compare SMH SPY 10y"], state).stdout)
+    assert demo_chart != real_chart
+    assert demo_chart.read_bytes() != real_chart.read_bytes()  # neither overwrote the other

@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+import redis as redis_py
 from nacl.signing import SigningKey
 
+from chat.discord import register
 from chat.discord.embeds import (
     DESCRIPTION_LIMIT,
     EMBED_TOTAL_LIMIT,
@@ -37,10 +39,11 @@ from chat.discord.rest import DiscordRest
 from handlers import router
 from handlers.caller import Caller
 from handlers.reply import Action, Chart, Reply, Table
+from store.teamdata import Owner, TeamStore
 from tests.conftest import ROOT
-from tests.discord_standin import DiscordStandIn
+from tests.discord_standin import DiscordStandIn, check_commands
 from tests.expected import trailing_cagrs
-from tests.servers import Answer, ServeProcess, send
+from tests.servers import Answer, ServeProcess, send, wait_until
 
 APPLICATION_ID = "424242424242424242"
 BOT_TOKEN = "test-bot-token"
@@ -213,11 +216,18 @@ def test_options_become_the_routers_command_text_and_ids_the_caller() -> None:
     assert command_text(data("watchlist", tickers="SMH SOXX", action="add")) == "/watchlist add SMH SOXX"
     assert command_text(data("digest", schedule="weekly mon 08:00 Europe/London")) == "/digest weekly mon 08:00 Europe/London"
     assert command_text(data("help")) == "/help"
+    assert command_text(data("rotation", action="set", universe="mine", tickers="AAPL MSFT")) == "/rotation set mine AAPL MSFT"
+    assert command_text(data("rotation", universe="sectors", period="6m")) == "/rotation sectors 6m"
+    assert command_text(data("call", ticker="IWM", until="2027-06-30", benchmark="SPY", note="small caps catch up")) \
+        == "/call IWM vs SPY until 2027-06-30 small caps catch up"
+    assert command_text(data("call", cancel="3")) == "/call cancel 3"
+    assert command_text(data("signal", signal="semis")) == "/signal semis"
+    assert command_text(data("later", days="3", tickers="SMH")) == "/later SMH 3"  # an option Tilt has no place for: last
 
     in_server = slash("watchlist", user="11", channel="22")
     assert caller(in_server) == Caller(platform="discord", team="777", channel="22", user="11", is_dm=False)
     direct = {"type": 2, "channel_id": "33", "user": {"id": "11"}, "data": {}}
-    assert caller(direct) == Caller(platform="discord", team="dm", channel="33", user="11", is_dm=True)
+    assert caller(direct) == Caller(platform="discord", team="dm:11", channel="33", user="11", is_dm=True)
     assert caller(direct).owner.scope == "user:11"  # a DM's watchlist and digest are the person's own
 
 
@@ -227,6 +237,61 @@ def test_direct_messages_work_too(tilt: Tilt, discord: DiscordStandIn) -> None:
     command["user"] = {"id": snowflake(), "username": "ana"}
     assert tilt.interact(command).json() == {"type": 5}
     assert "/compare" in json.dumps(reply_to(discord, command)["embeds"])
+
+
+def in_a_dm(command: dict[str, Any], user: str) -> dict[str, Any]:
+    """``command`` as Discord sends it from a direct message with the bot: no server, the person in ``user``."""
+    direct = {k: v for k, v in command.items() if k not in ("guild_id", "member")}
+    return {**direct, "channel_id": f"dm-{user}", "user": {"id": user, "username": "dm-user"}}
+
+
+def test_each_persons_direct_messages_keep_their_own_team_data(tilt: Tilt, discord: DiscordStandIn) -> None:
+    ana, ben = snowflake(), snowflake()
+    # The command text of a button is run as typed, so a click defines the universe without any registered option.
+    define = in_a_dm(interaction(3, {"custom_id": "/rotation set anas AAPL MSFT", "component_type": 2}), ana)
+    tilt.interact(define)
+    assert "anas" in reply_to(discord, define)["embeds"][0]["title"]
+
+    listings = {who: in_a_dm(interaction(3, {"custom_id": "/rotation list", "component_type": 2}), who)
+                for who in (ana, ben)}
+    for listing in listings.values():
+        tilt.interact(listing)
+    seen = {who: json.dumps(reply_to(discord, listing)["embeds"]) for who, listing in listings.items()}
+    assert "`anas`: AAPL, MSFT" in seen[ana]
+    assert "anas" not in seen[ben] and "`sectors`" in seen[ben]  # Ben sees the built-in universes only
+
+
+def test_a_signal_card_gets_a_thread_and_its_vote_buttons_update_it_in_place(tilt: Tilt, discord: DiscordStandIn,
+                                                                            redis_url: str) -> None:
+    card = slash("signal", signal="smallcaps", channel="889")
+    tilt.interact(card)
+    posted = reply_to(discord, card)
+    assert "Signal: smallcaps" in posted["embeds"][0]["title"] and posted["attachments"]
+    agree, disagree = (b["custom_id"] for row in posted["components"] for b in row["components"])
+    card_id = agree.split()[1]
+    [thread] = [c for c in discord.wait_for("POST", "/channels/889/messages/") if c.path.endswith("/threads")]
+    message_id = thread.path.split("/")[4]
+    assert thread.authorization == f"Bot {BOT_TOKEN}" and "smallcaps" in thread.payload["name"]
+    # Flips are announced in the thread, whose id is the card message's.
+    store = TeamStore(redis_py.Redis.from_url(redis_url))
+    where = wait_until(lambda: store.thread(Owner("discord", "777", "team"), f"card:{card_id}"), what="the card's thread")
+    assert where == (message_id, message_id)
+
+    image = {"url": f"https://cdn.discordapp.com/attachments/889/1/{posted['attachments'][0]['filename']}"}
+    ana, ben = snowflake(), snowflake()
+
+    def click(custom_id: str, user: str) -> dict[str, Any]:
+        pressed = interaction(3, {"custom_id": custom_id, "component_type": 2}, user=user, channel="889")
+        pressed["message"] = {"id": message_id, "interaction_metadata": {"id": card["id"], "type": 2},
+                              "embeds": [{**posted["embeds"][0], "image": image}], "attachments": [{"id": "1"}]}
+        assert tilt.interact(pressed).json() == {"type": 6}
+        return discord.wait_for("PATCH", f"/webhooks/{APPLICATION_ID}/{pressed['token']}/messages/@original")[0].payload
+
+    for custom_id, user, tally in ((agree, ana, ("Agree (1)", "Disagree (0)")), (disagree, ben, ("Agree (1)", "Disagree (1)")),
+                                   (disagree, ana, ("Agree (0)", "Disagree (2)"))):  # Ana changes her mind
+        edit = click(custom_id, user)
+        assert tuple(b["label"] for row in edit["components"] for b in row["components"]) == tally
+        assert "attachments" not in edit and edit["embeds"][0]["image"] == image  # the chart stays
 
 
 def test_period_button_edits_the_message_in_place(tilt: Tilt, discord: DiscordStandIn, prices_dir: Path) -> None:
@@ -290,18 +355,39 @@ def test_discord_register_sends_the_command_definitions(discord: DiscordStandIn,
                             env=_env(discord, TILT_STATE_DIR=str(tmp_path)), cwd=tmp_path, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "Registered /compare /valuation /watchlist /digest /help in server 555."
+    assert result.stdout.strip() == f"Registered {' '.join(f'/{c}' for c in router.COMMANDS)} in server 555."
     call = discord.wait_for("PUT", f"/applications/{APPLICATION_ID}/guilds/555/commands")[0]
     assert call.authorization == f"Bot {BOT_TOKEN}" and call.status == 200
     commands = {c["name"]: {o["name"]: o for o in c.get("options", [])} for c in call.payload}
-    assert set(commands) == {"compare", "valuation", "watchlist", "digest", "help"}
+    assert set(commands) == set(router.COMMANDS)
     compare = commands["compare"]
-    assert all(o["type"] == 3 for c in commands.values() for o in c.values())
+    assert all(o["type"] == 3 for c in commands.values() for o in c.values() if o["name"] != "cancel")
+    assert commands["call"]["cancel"]["type"] == 4 and commands["call"]["cancel"]["min_value"] == 1
     assert compare["tickers"]["required"] and compare["tickers"]["autocomplete"] and compare["benchmark"]["autocomplete"]
     assert [c["value"] for c in compare["period"]["choices"]] == ["1m", "3m", "6m", "ytd", "1y", "3y", "5y", "10y", "max"]
     assert set(commands["valuation"]) == {"tickers", "benchmark"}
     assert [c["value"] for c in commands["help"]["command"]["choices"]] == list(router.COMMANDS)
     assert set(commands["watchlist"]) == {"action", "tickers"} and set(commands["digest"]) == {"schedule"}
+    assert list(commands["rotation"]) == ["action", "universe", "tickers", "period"]
+    assert [c["value"] for c in commands["rotation"]["action"]["choices"]] == ["set", "list"]
+    assert commands["signal"]["signal"]["required"]
+    assert [c["value"] for c in commands["signal"]["signal"]["choices"]] == ["smallcaps", "semis"]
+    assert list(commands["call"]) == ["ticker", "until", "benchmark", "note", "cancel"] and commands["calls"] == {}
+
+
+def test_every_command_is_registered_on_discord_and_help_lists_only_those(tilt: Tilt, discord: DiscordStandIn) -> None:
+    registered = [c["name"] for c in register.COMMANDS]
+    assert sorted(registered) == sorted(router.COMMANDS)  # a command added to the router must be registered too
+    assert check_commands(register.COMMANDS) is None
+    for command in register.COMMANDS:  # every option of every command reaches the router's text
+        options = {o["name"]: "1" if o["type"] == 4 else f"v{i}" for i, o in enumerate(command["options"])}
+        text = command_text({"name": command["name"], "options": [{"name": k, "value": v} for k, v in options.items()]})
+        assert all(value in text.split() for value in options.values()), text
+
+    help_command = slash("help")
+    tilt.interact(help_command)
+    lines = reply_to(discord, help_command)["embeds"][0]["description"].split("\n\n")
+    assert {re.match(r"`/([a-z]+)", line).group(1) for line in lines} == set(registered)
 
 
 def test_discord_register_needs_the_bot_token(discord: DiscordStandIn, tmp_path: Path) -> None:

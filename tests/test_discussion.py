@@ -238,6 +238,37 @@ def test_calls_resolve_once_at_expiry_with_hit_rates(services: Services, clock: 
     assert f"<@U2> {ben_hits} of 1 ({ben_hits * 100:.0f}%)" in rates
 
 
+def test_only_the_author_cancels_a_call_and_a_cancelled_call_is_not_scored(services: Services, clock: Clock,
+                                                                           prices_dir: Path) -> None:
+    clock.when = evening("2026-01-15")
+    router.run("/call IWM over SPY until 2026-06-30", services, ANA)   # #1, to be cancelled
+    router.run("/call SMH until 2026-05-29", services, ANA)            # #2, resolves and is scored
+    clock.when = evening("2026-02-02")
+
+    refused = router.run("/call cancel 1", services, BEN)
+    assert refused.is_error and refused.ephemeral and "Only <@U1>" in refused.text
+    assert row(router.run("/calls", services, ANA), "1")["Status"] == "open"  # Ben changed nothing
+
+    cancelled = router.run("/call cancel 1", services, ANA)
+    assert not cancelled.is_error and "Call #1" in cancelled.text and "cancelled" in cancelled.text
+    again = router.run("/call cancel 1", services, ANA)
+    assert again.is_error and "already cancelled" in again.text
+    for text, fragment in (("/call cancel 9", "no call #9"), ("/call cancel x", "number")):
+        reply = router.run(text, services, ANA)
+        assert reply.is_error and fragment in reply.text, reply.text
+
+    clock.when = DATA_NOW  # both past expiry: only the open one resolves
+    poster = ThreadPoster(delay=0.0)
+    assert [f.item for f in Watcher(services, poster).tick()] == ["2"]
+    listed = router.run("/calls", services, ANA)
+    assert row(listed, "1")["Status"] == "cancelled" and row(listed, "1")["Since entry"] == "–"
+    assert listed.text == "*Team calls*: 0 open, 1 closed, 1 cancelled"
+    _, _, smh = relative(prices_dir, "SMH", "SPY", dt.date(2026, 1, 15), dt.date(2026, 5, 29))
+    hits = int(smh > 0)
+    assert f"<@U1> {hits} of 1 ({hits * 100:.0f}%)" in next(n for n in listed.notes if n.startswith("Hit rate"))
+    assert not any(n.startswith("Open calls") for n in router.run("/digest now", services, ANA).notes)
+
+
 def test_open_calls_appear_in_the_digest(services: Services, clock: Clock, prices_dir: Path) -> None:
     clock.when = evening("2026-03-02")
     router.run("/call IJR over SPY until 2026-12-31", services, ANA)

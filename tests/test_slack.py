@@ -24,7 +24,11 @@ from urllib.parse import urlencode
 
 import pytest
 
-from market.cache import connect
+from handlers import router
+from handlers.services import Services
+from market.cache import Cache, connect
+from market.cached import CachedMarket
+from market.demo import DemoProvider
 from market.redis_server import EmbeddedRedis
 from store.teamdata import Owner, TeamStore
 from tests.conftest import ROOT
@@ -334,3 +338,10 @@ def test_the_manifest_declares_every_command() -> None:
     manifest = (ROOT / "slack" / "manifest.yml").read_text()
     declared = re.findall(r"^\s+- command: (/\S+)$", manifest, re.M)
     assert sorted(declared) == sorted([*SLASH_COMMANDS, UMBRELLA_COMMAND])
+    assert help_lists() == {c.lstrip("/") for c in declared if c != UMBRELLA_COMMAND}  # /help offers what exists
+
+
+def help_lists() -> set[str]:
+    """The commands ``/help`` lists: the first command of each of its lines (it is the same on every platform)."""
+    services = Services(market=CachedMarket(DemoProvider(), Cache(None)), cache=Cache(None))
+    return {re.match(r"`/([a-z]+)", line).group(1) for line in router.run("/help", services).notes}

@@ -15,6 +15,12 @@
    (type 6, then an edit); a button under a channel post, such as a digest,
    leaves the post alone and answers below it like a command (type 5).
 
+Signal cards and calls (a reply with ``Reply.track``) are always new messages, even from a button, and
+get a thread started on them for discussion (its id is the message's); ``posted`` is told the thread, where
+flips and results then go.  In a DM, where Discord has no threads, or if Discord refuses one (the bot lacks
+Create Public Threads), they go to the channel itself.  A vote answers with the card without its chart, so
+the edit keeps the chart the card has (no ``attachments`` list; the embed's image as it was).
+
 Who sees what: after a type-5 deferral Discord makes the first follow-up
 *replace* the "thinking…" placeholder, keeping the deferral's visibility
 whatever the follow-up's flags say (discord-api-docs PR #3466).  Results are
@@ -34,7 +40,8 @@ from typing import Any, Callable
 from nacl.exceptions import CryptoError
 from nacl.signing import VerifyKey
 
-from chat.discord.embeds import message
+from chat.discord.embeds import Message, message
+from chat.discord.embeds import plain as unmarked
 from chat.discord.register import TICKERS, command_text
 from chat.discord.rest import DiscordError, DiscordRest
 from chat.text import cut
@@ -61,7 +68,11 @@ JOB_KIND = "discord"
 REPLAY_MEMORY_SECONDS = 3600
 UNDELIVERED = "I worked out the answer but Discord would not take it. Please try again in a minute."
 
+THREAD_NAME_LIMIT = 100
+
 Answer = Callable[[str, Caller], Reply]
+# Told where follow-ups to a tracked reply go: (who asked, the track id, channel or thread, the message's id).
+Posted = Callable[[Caller, str, str, str], None]
 
 
 def interactions_route(public_key: str, budget: Budget, jobs: Jobs, first_time: Callable[[str], bool]) -> WsgiApp:
@@ -137,7 +148,7 @@ class _Interactions:
             log.warning("refused a replayed Discord interaction")
             return deferral
         who = caller(interaction)
-        if not self.budget.allows(_budget_team(who), who.user):
+        if not self.budget.allows(f"{PLATFORM}:{who.team}", who.user):  # in DMs, a team of one
             return {"type": CHANNEL_MESSAGE, "data": message(error_reply(self.budget.message()), ephemeral=True).payload}
         text = command_text(data) if kind == APPLICATION_COMMAND else data["custom_id"]
         self.jobs.submit(JOB_KIND, {"interaction": interaction, "text": text, "in_place": in_place,
@@ -145,13 +156,18 @@ class _Interactions:
         return deferral
 
 
-def job_handler(answer: Answer, rest: DiscordRest) -> Callable[[Payload], None]:
+def job_handler(answer: Answer, rest: DiscordRest, posted: Posted) -> Callable[[Payload], None]:
     """Runs a Discord job: the command, then its reply through the interaction's webhook."""
     def run(payload: Payload) -> None:
         interaction, text = payload["interaction"], payload["text"]
         application_id, token = interaction["application_id"], interaction["token"]
+        who = caller(interaction)
         try:
-            _deliver(rest, answer(text, caller(interaction)), application_id, token, in_place=payload["in_place"])
+            reply = answer(text, who)
+            sent = _deliver(rest, reply, interaction, in_place=payload["in_place"])
+            if reply.track and sent:
+                discussion = once("thread", lambda: _discussion(rest, who, sent["id"], reply))
+                posted(who, reply.track, discussion, sent["id"])
         except DiscordError as error:
             log.error("could not deliver %r to Discord: %s", text, error)
             _apologise(rest, application_id, token)
@@ -160,16 +176,42 @@ def job_handler(answer: Answer, rest: DiscordRest) -> Callable[[Payload], None]:
     return run
 
 
-def _deliver(rest: DiscordRest, reply: Reply, application_id: str, token: str, *, in_place: bool) -> None:
-    """Each webhook call is a ``once`` step: a job run again after its worker died does not post twice."""
+def _deliver(rest: DiscordRest, reply: Reply, interaction: dict[str, Any], *, in_place: bool) -> Any:
+    """Send ``reply``; the new public message Discord made, if any.  Each webhook call is a ``once`` step:
+    a job run again after its worker died does not post twice."""
+    application_id, token = interaction["application_id"], interaction["token"]
     if reply.ephemeral:
         if not in_place:  # a type-6 deferral shows no placeholder
             once("delete", lambda: rest.delete_original(application_id, token))
         once("private", lambda: rest.follow_up(application_id, token, message(reply, ephemeral=True)))
-    elif in_place:
-        once("edit", lambda: rest.edit_original(application_id, token, message(reply)))  # the new period in place
-    else:
-        once("follow-up", lambda: rest.follow_up(application_id, token, message(reply)))
+        return None
+    if in_place and not reply.track:  # the new period, or a card's new tally, in place
+        edit = message(reply) if reply.chart else _keeping_chart(message(reply), interaction.get("message") or {})
+        once("edit", lambda: rest.edit_original(application_id, token, edit))
+        return None
+    return once("follow-up", lambda: rest.follow_up(application_id, token, message(reply)))
+
+
+def _keeping_chart(edit: Message, clicked: dict[str, Any]) -> Message:
+    """``edit`` leaving the clicked message's chart in place: an edit that lists no attachments keeps them
+    all, and the embed, replaced whole, shows the image the old one showed."""
+    payload = {key: value for key, value in edit.payload.items() if key != "attachments"}
+    image = next((e["image"] for e in clicked.get("embeds") or [] if (e.get("image") or {}).get("url")), None)
+    if image is not None:
+        payload["embeds"] = [{**payload["embeds"][0], "image": {"url": image["url"]}}]
+    return Message(payload, edit.files)
+
+
+def _discussion(rest: DiscordRest, who: Caller, message_id: str, reply: Reply) -> str:
+    """Where follow-ups to the tracked message ``message_id`` go: a thread started on it (whose id is the
+    message's), else, in a DM or when Discord refuses the thread, the channel it is in."""
+    if who.is_dm:
+        return who.channel
+    try:
+        return rest.start_thread(who.channel, message_id, cut(unmarked(reply.text), THREAD_NAME_LIMIT))["id"]
+    except DiscordError as error:
+        log.warning("no thread for %s, follow-ups go to its channel: %s", reply.track, error)
+        return who.channel
 
 
 def _apologise(rest: DiscordRest, application_id: str, token: str) -> None:
@@ -190,19 +232,19 @@ def _well_formed(kind: object, data: dict[str, Any]) -> bool:
 
 
 def caller(interaction: dict[str, Any]) -> Caller:
-    """Discord's ids as a ``Caller``: the server (``dm`` outside one), the channel, and the person,
-    whom a server interaction names in ``member.user`` and a direct message in ``user``."""
+    """Discord's ids as a ``Caller``: the server, the channel, and the person, whom a server interaction
+    names in ``member.user`` and a direct message in ``user``.
+
+    Outside a server the team is the person alone (``dm:<user id>``): direct messages have no server to
+    share, so calls, universes and cards made there are that person's, never every DM user's."""
     user = (interaction.get("member") or {}).get("user") or interaction.get("user") or {}
+    user_id = user.get("id", "")
     guild = interaction.get("guild_id")
     channel = interaction.get("channel_id") or (interaction.get("channel") or {}).get("id", "")
-    return Caller(platform=PLATFORM, team=guild or "dm", channel=channel, user=user.get("id", ""), is_dm=guild is None)
+    return Caller(platform=PLATFORM, team=guild or f"dm:{user_id}", channel=channel, user=user_id, is_dm=guild is None)
 
 
 def _is_a_result(clicked: dict[str, Any]) -> bool:
     """Whether the message whose button was clicked answered an interaction (rather than being a channel post)."""
     return bool(clicked.get("interaction_metadata") or clicked.get("interaction"))
 
-
-def _budget_team(who: Caller) -> str:
-    # Direct messages have no server: each person there is a "team" of their own, not one shared by all DMs.
-    return f"{PLATFORM}:{who.team}:{who.user}" if who.is_dm else f"{PLATFORM}:{who.team}"

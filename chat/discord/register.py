@@ -16,47 +16,68 @@ from __future__ import annotations
 from typing import Any
 
 from chat.discord.rest import DiscordRest
-from handlers import router
+from handlers import router, signal
 
 CHAT_INPUT = 1  # command type: a slash command
-STRING = 3  # option type
+STRING, INTEGER = 3, 4  # option types
 
-TICKERS, PERIOD, BENCHMARK, COMMAND, ACTION, SCHEDULE = "tickers", "period", "benchmark", "command", "action", "schedule"
-# Where each option's value goes in the command text, and the word before it.
-TEXT_ORDER = ((ACTION, ""), (TICKERS, ""), (COMMAND, ""), (BENCHMARK, "vs "), (PERIOD, ""), (SCHEDULE, ""))
+TICKERS, TICKER, PERIOD, BENCHMARK, COMMAND = "tickers", "ticker", "period", "benchmark", "command"
+ACTION, SCHEDULE, UNIVERSE, SIGNAL, UNTIL, NOTE, CANCEL = "action", "schedule", "universe", "signal", "until", "note", "cancel"
+# Where each option's value goes in the command text, and the word before it; an option not listed here
+# goes after these, in the order its command declares it (so a new command needs only its entry in COMMANDS).
+TEXT_ORDER = ((ACTION, ""), (UNIVERSE, ""), (TICKERS, ""), (TICKER, ""), (COMMAND, ""), (SIGNAL, ""),
+              (CANCEL, "cancel "), (BENCHMARK, "vs "), (UNTIL, "until "), (PERIOD, ""), (SCHEDULE, ""), (NOTE, ""))
 PERIODS = {"1m": "1 month", "3m": "3 months", "6m": "6 months", "ytd": "year to date", "1y": "1 year",
            "3y": "3 years", "5y": "5 years", "10y": "10 years", "max": "all history"}
+ROTATION_PERIODS = {"1m": "1 month", "3m": "3 months", "6m": "6 months", "1y": "1 year", "2y": "2 years"}
 
 
 def _option(name: str, description: str, *, required: bool = False, autocomplete: bool = False,
-            choices: dict[str, str] | None = None) -> dict[str, Any]:
-    option: dict[str, Any] = {"type": STRING, "name": name, "description": description, "required": required}
+            choices: dict[str, str] | None = None, kind: int = STRING) -> dict[str, Any]:
+    option: dict[str, Any] = {"type": kind, "name": name, "description": description, "required": required}
     if autocomplete:
         option["autocomplete"] = True
     if choices:
         option["choices"] = [{"name": label, "value": value} for value, label in choices.items()]
+    if kind == INTEGER:
+        option["min_value"] = 1
     return option
+
+
+def _command(name: str, description: str, *options: dict[str, Any]) -> dict[str, Any]:
+    return {"type": CHAT_INPUT, "name": name, "description": description, "options": list(options)}
 
 
 _TICKERS = _option(TICKERS, "One or more tickers, e.g. SMH or IJR IWM", required=True, autocomplete=True)
 _OPTIONAL_TICKERS = {**_TICKERS, "required": False}
 _BENCHMARK = _option(BENCHMARK, "Measured against (default: SPY)", autocomplete=True)
 
+# Every command in handlers.router.COMMANDS, as Discord shows it (tests hold the two lists to each other).
 COMMANDS: list[dict[str, Any]] = [
-    {"type": CHAT_INPUT, "name": "compare",
-     "description": "Returns, risk and drawdowns of ETFs or stocks against a benchmark, with a chart",
-     "options": [_TICKERS, _option(PERIOD, "How far back (default: 10 years)", choices=PERIODS), _BENCHMARK]},
-    {"type": CHAT_INPUT, "name": "valuation",
-     "description": "P/E and earnings yield: discount or premium to a benchmark",
-     "options": [_TICKERS, _BENCHMARK]},
-    {"type": CHAT_INPUT, "name": "watchlist",
-     "description": "This channel's watchlist and its returns; add or remove tickers",
-     "options": [_option(ACTION, "Change the list (leave out to show it)", choices={"add": "add", "remove": "remove"}),
-                 _OPTIONAL_TICKERS]},
-    {"type": CHAT_INPUT, "name": "digest", "description": "A market digest posted here on a schedule",
-     "options": [_option(SCHEDULE, "daily|weekdays HH:MM [TZ], weekly DAY HH:MM [TZ], off, status (default) or now")]},
-    {"type": CHAT_INPUT, "name": "help", "description": "What Tilt's commands do, with examples",
-     "options": [_option(COMMAND, "One command in detail", choices={name: name for name in router.COMMANDS})]},
+    _command("compare", "Returns, risk and drawdowns of ETFs or stocks against a benchmark, with a chart",
+             _TICKERS, _option(PERIOD, "How far back (default: 10 years)", choices=PERIODS), _BENCHMARK),
+    _command("valuation", "P/E and earnings yield: discount or premium to a benchmark", _TICKERS, _BENCHMARK),
+    _command("watchlist", "This channel's watchlist and its returns; add or remove tickers",
+             _option(ACTION, "Change the list (leave out to show it)", choices={"add": "add", "remove": "remove"}),
+             _OPTIONAL_TICKERS),
+    _command("digest", "A market digest posted here on a schedule",
+             _option(SCHEDULE, "daily|weekdays HH:MM [TZ], weekly DAY HH:MM [TZ], off, status (default) or now")),
+    _command("rotation", "Rank a universe by momentum, with the small-cap regime; or define your own universe",
+             _option(ACTION, "Define a universe, or list them (leave out to rank)", choices={"set": "set", "list": "list"}),
+             _option(UNIVERSE, "size (default), sectors, semis or your team's own; the name to define with set"),
+             _option(TICKERS, "With set: the universe's tickers", autocomplete=True),
+             _option(PERIOD, "The chart's window (default: 1 year)", choices=ROTATION_PERIODS)),
+    _command("signal", "A signal card to vote on and discuss in its thread",
+             _option(SIGNAL, "Which signal", required=True, choices={name: name for name in signal.NAMES})),
+    _command("call", "Record a team call (e.g. IWM over SPY until a date), or cancel one of yours",
+             _option(TICKER, "The ticker you expect to beat the benchmark", autocomplete=True),
+             _option(UNTIL, "The call's end date, YYYY-MM-DD"),
+             _option(BENCHMARK, "To beat (default: SPY)", autocomplete=True),
+             _option(NOTE, "Why, in a sentence"),
+             _option(CANCEL, "The number of your open call to cancel (leave the rest out)", kind=INTEGER)),
+    _command("calls", "Open and closed team calls, performance since entry, hit rates"),
+    _command("help", "What Tilt's commands do, with examples",
+             _option(COMMAND, "One command in detail", choices={name: name for name in router.COMMANDS})),
 ]
 
 
@@ -64,8 +85,10 @@ def command_text(data: dict[str, Any]) -> str:
     """The router's command text for a slash command's options:
     ``compare`` with tickers "SMH SPY", period "10y", benchmark "SPY" -> ``/compare SMH SPY vs SPY 10y``."""
     values = {option["name"]: str(option.get("value", "")).strip() for option in data.get("options", [])}
-    words = [f"/{data['name']}", *(before + values[name] for name, before in TEXT_ORDER if values.get(name))]
-    return " ".join(words)
+    before = dict(TEXT_ORDER)
+    position = {name: i for i, (name, _) in enumerate(TEXT_ORDER)}
+    named = sorted((name for name, value in values.items() if value), key=lambda n: position.get(n, len(position)))
+    return " ".join([f"/{data['name']}", *(before.get(name, "") + values[name] for name in named)])
 
 
 def register(rest: DiscordRest, application_id: str, guild_id: str | None = None) -> list[str]:

@@ -32,6 +32,7 @@ from handlers.reply import Reply
 log = logging.getLogger(__name__)
 
 MAX_RETRIES = 3
+THREAD_ARCHIVE_MINUTES = 10080  # a week without messages before Discord hides a thread
 MAX_WAIT_SECONDS = 60.0
 DEFAULT_WAIT_SECONDS = 1.0
 TIMEOUT_SECONDS = 15.0
@@ -68,6 +69,11 @@ class DiscordRest:
     def post_to_channel(self, channel_id: str, reply: Reply) -> Any:
         """Post ``reply`` (embed and chart) in a channel, as digests and signal flips do; returns Discord's message."""
         return self.request("POST", f"channels/{channel_id}/messages", message(reply))
+
+    def start_thread(self, channel_id: str, message_id: str, name: str) -> Any:
+        """A public thread on a message (Discord gives it the message's id); returns Discord's channel."""
+        return self.request("POST", f"channels/{channel_id}/messages/{message_id}/threads",
+                            {"name": name, "auto_archive_duration": THREAD_ARCHIVE_MINUTES})
 
     def request(self, method: str, path: str, sent: Message | list | dict | None = None, *, bot: bool = True) -> Any:
         """Call ``path`` (relative to the API base), waiting out 429s; Discord's JSON answer, ``None`` for 204."""
