@@ -1,4 +1,4 @@
-"""/backtest at the wire: a signed Slack slash command in, the message the Slack stand-in records out."""
+"""/backtest at the wire on Slack: a signed slash command in, the message the Slack stand-in records out."""
 
 from __future__ import annotations
 
@@ -43,3 +43,4 @@ def test_a_bad_backtest_is_answered_privately(tilt: Tilt, slack: SlackStandIn) -
     assert "add up to 90%, not 100%" in reply["text"] and "Usage: `/backtest" in reply["text"]
     # The private answer is the command's last act, so by now a public post would have been recorded.
     assert not [c for c in slack.of("chat.postMessage") if c.body.get("channel") == where]
+
