@@ -29,6 +29,7 @@ from errors import BadRequest, DataUnavailable, TiltError
 from handlers.caller import Caller
 from handlers.format import percent
 from handlers.parse import DEFAULT_BENCHMARK, parse_ticker
+from handlers.plots import bars
 from handlers.reply import Reply, Table
 from handlers.services import Services
 from market.calendar import market_today
@@ -143,23 +144,26 @@ def list_calls(text: str, services: Services, caller: Caller) -> Reply:
     if not calls:
         return Reply(text="No calls yet. Make one with `/call IWM over SPY until 2026-12-31`.", ephemeral=True)
     ordered = [c for c in calls if c["status"] == "open"] + [c for c in calls if c["status"] != "open"]
-    rows, as_of = [], []
+    rows, as_of, results = [], [], []
     for call in ordered:
         day, result = performance(services, call)
         as_of.append(day)
+        results.append(result)
         status = "open" if call["status"] == "open" else ("hit" if call["hit"] else "miss")
-        rows.append((f"#{call['id']}", f"{call['a']} over {call['b']}", call["author"], call["entry_date"],
-                     call["until"], percent(result, signed=True), status))
+        rows.append(((f"#{call['id']}", int(call["id"])), f"{call['a']} over {call['b']}", call["author"],
+                     call["entry_date"], call["until"], (percent(result, signed=True), result), status))
     notes = [f"Hit rate (closed calls): {line}" for line in hit_rate_lines(caller.platform, calls)]
     notes += [f"#{c['id']}: {c['note']}" for c in ordered if c.get("note")][:8]
     return Reply(
         text=f"*Team calls*: {sum(c['status'] == 'open' for c in calls)} open, "
              f"{sum(c['status'] == 'closed' for c in calls)} closed",
-        table=Table(columns=COLUMNS, rows=tuple(rows)),
+        table=Table.of(COLUMNS, rows),
         takeaway="Since entry: relative total return (1 + r) / (1 + r_bench) − 1, to the latest close "
                  "or to the expiry close once closed.",
         notes=tuple(notes),
         footer=f"as of {max(as_of)} · source: {services.source_label()}",
+        plots=bars("Calls: relative return since entry", [f"#{c['id']} {c['a']}/{c['b']}"[:20] for c in ordered],
+                   {"Since entry": results}, y_label="%", scale=100),
     )
 
 
