@@ -134,8 +134,9 @@ def responses_to(slack: SlackStandIn, name: str, count: int = 1) -> list[dict]:
     return wait_until(found, 20, f"{count} response_url posts to {name}")
 
 
-def table_rows(blocks: list[dict]) -> dict[str, list[str]]:
-    table = next(b for b in blocks if b["type"] == "table")
+def table_rows(blocks: list[dict], kind: str = "data_table") -> dict[str, dict[str, str]]:
+    """The figures of the message's table block (``kind``), by row name and column, as displayed."""
+    table = next(b for b in blocks if b["type"] == kind)
     rows = [[cell["text"] for cell in row] for row in table["rows"]]
     header = rows[0]
     return {row[0]: dict(zip(header, row)) for row in rows[1:]}
