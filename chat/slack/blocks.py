@@ -129,12 +129,18 @@ def data_table_block(table: Table, caption: str) -> dict[str, Any]:
 def plot_block(plot: Plot) -> dict[str, Any]:
     """Slack's ``data_visualization``: a line, bar or area chart of the plot's series over its categories."""
     labels = [cut(c, PLOT_LABEL_LIMIT) for c in plot.categories]
-    series = [{"name": cut(s.name, PLOT_LABEL_LIMIT), "data": [{"label": label, "value": value}
-                                                              for label, value in zip(labels, s.values)]}
-              for s in plot.series]
+    series = [{"name": name, "data": [{"label": label, "value": value} for label, value in zip(labels, s.values)]}
+              for name, s in zip(_distinct_labels([s.name for s in plot.series]), plot.series)]
     axis = {"categories": labels, **({"y_label": cut(plot.y_label, AXIS_LABEL_LIMIT)} if plot.y_label else {})}
     return {"type": DATA_VISUALIZATION, "title": cut(plot.title, PLOT_TITLE_LIMIT),
             "chart": {"type": plot.kind, "series": series, "axis_config": axis}}
+
+
+def _distinct_labels(names: list[str]) -> list[str]:
+    """``names`` cut to Slack's 20 characters, numbered where cutting made two the same (series names must differ)."""
+    cuts = [cut(name, PLOT_LABEL_LIMIT) for name in names]
+    return [c if cuts.count(c) == 1 else cut(name, PLOT_LABEL_LIMIT - len(f" {i + 1}")) + f" {i + 1}"
+            for i, (c, name) in enumerate(zip(cuts, names))]
 
 
 def kinds_used(blocks: Iterable[dict[str, Any]]) -> set[str]:
