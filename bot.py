@@ -117,8 +117,9 @@ def make_scheduler(settings: Settings, services: Services, jobs: Jobs | None = N
     posters: dict[str, Callable[[str, str, str | None, Reply], None]] = {}
     if settings.slack_bot_token or settings.slack_client_id:
         from chat.slack.app import poster
+        from chat.slack.block_kinds import BlockKinds
 
-        posters["slack"] = poster(slack_clients(settings, services))
+        posters["slack"] = poster(slack_clients(settings, services), BlockKinds(services.cache))
     if settings.discord_bot_token:
         from chat.discord.rest import DiscordRest
 
@@ -185,6 +186,7 @@ def slack_app(settings: Settings, services: Services, jobs: Jobs | None) -> App:
     from slack_bolt.error import BoltError
 
     from chat.slack.app import build_app, web_client
+    from chat.slack.block_kinds import BlockKinds
     from chat.slack.oauth import oauth_settings
 
     oauth = None
@@ -197,7 +199,8 @@ def slack_app(settings: Settings, services: Services, jobs: Jobs | None) -> App:
                          signing_secret=settings.slack_signing_secret or "", oauth=oauth, jobs=jobs,
                          posted=lambda caller, track, channel, ts: router.posted(services, caller, track, channel, ts),
                          forget_team=lambda team: _durable(services).delete_team("slack", team),
-                         first_time=lambda key: services.cache.first(key, EVENT_MEMORY_SECONDS))
+                         first_time=lambda key: services.cache.first(key, EVENT_MEMORY_SECONDS),
+                         home=lambda caller: router.home(services, caller), block_kinds=BlockKinds(services.cache))
     except BoltError as error:
         raise ConfigError(f"SLACK_BOT_TOKEN was not accepted by Slack at {settings.slack_api_url} ({error}).") from None
 

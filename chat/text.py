@@ -18,5 +18,6 @@ def code_block(text: str) -> str:
 
 
 def titled_table(table: Table) -> str:
-    """A secondary table (``Reply.more_tables``): its title in bold (mrkdwn ``*...*``) over its code block."""
-    return f"*{table.title}*\n{code_block(table.aligned())}"
+    """A table in a code block, under its title in bold (mrkdwn ``*...*``) when it has one."""
+    block = code_block(table.aligned())
+    return f"*{table.title}*\n{block}" if table.title else block

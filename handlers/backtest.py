@@ -26,8 +26,9 @@ from handlers.backtest_request import BacktestRequest, Mix, Portfolio, Tactical,
 from handlers.caller import Caller
 from handlers.compare import FOLLOW_UP_PERIODS
 from handlers.format import percent, ratio, years
+from handlers.plots import MAX_BARS, bars, growth_plot
 from handlers.prices import common_prices, prices_for_period, window_notes
-from handlers.reply import Action, Chart, Reply, Table
+from handlers.reply import Action, Cell, Chart, Plot, Reply, Table
 from handlers.reply_cache import cached_reply
 from handlers.services import Services
 
@@ -77,6 +78,7 @@ def build(request: BacktestRequest, services: Services) -> Reply:
         table=metrics_table(comparison, results, annualised),
         takeaway=compare_takeaway(comparison, request.period.phrase),
         more_tables=(calendar_table(values), contribution_table(results)),
+        plots=(growth_plot(values, f"Growth of $10,000 · {request.period.label}"), *calendar_bars(values)),
         notes=(*_descriptions(results), *_drawdown_dates(comparison), *_tactical_notes(results), *notes),
         footer=(f"{window.start:%Y-%m-%d} → {window.end:%Y-%m-%d} ({years(years_between(window.start, window.end))})"
                 f" · as of {window.end:%Y-%m-%d} · source: {source} · no fees or taxes"
@@ -156,16 +158,17 @@ def metrics_table(comparison: Comparison, results: list[Result], annualised: boo
     rows = []
     for name, row in table.iterrows():
         excess = row.excess_return if annualised else row.total_return - table.at[bench, "total_return"]
-        cells = [name, percent(row.total_return, 0)]
-        cells += [percent(row.cagr)] if annualised else []
-        cells += [percent(row.volatility), percent(row.max_drawdown, 0), ratio(row.sharpe), ratio(row.sortino),
-                  ratio(row.beta), ratio(row.correlation),
-                  "—" if name == bench else percent(excess, signed=True),
-                  percent(turnover[name], 0) if name in turnover else "—"]
-        rows.append(tuple(cells))
+        cells: list[Cell] = [name, (percent(row.total_return, 0), row.total_return)]
+        cells += [(percent(row.cagr), row.cagr)] if annualised else []
+        cells += [(percent(row.volatility), row.volatility), (percent(row.max_drawdown, 0), row.max_drawdown),
+                  (ratio(row.sharpe), row.sharpe), (ratio(row.sortino), row.sortino),
+                  (ratio(row.beta), row.beta), (ratio(row.correlation), row.correlation),
+                  "—" if name == bench else (percent(excess, signed=True), excess),
+                  (percent(turnover[name], 0), turnover[name]) if name in turnover and name != bench else "—"]
+        rows.append(cells)
     columns = METRIC_COLUMNS if annualised else tuple(
         {"Excess/yr": "Excess", "Turnover/yr": "Turnover"}.get(c, c) for c in METRIC_COLUMNS if c != "CAGR")
-    return Table(columns=columns, rows=tuple(rows))
+    return Table.of(columns, rows)
 
 
 def calendar_table(values: pd.DataFrame) -> Table:
@@ -181,19 +184,25 @@ def calendar_table(values: pd.DataFrame) -> Table:
     if (values.index.year == first.year).sum() == 1:
         yearly = yearly.drop(index=first.year)
     partial = {first.year, *([] if (last.month, last.day) >= (12, 28) else [last.year])}
-    rows = tuple((f"{year}*" if year in partial else str(year), *(percent(v) for v in yearly.loc[year]))
-                 for year in yearly.index)
-    return Table(columns=("Year", *values.columns), rows=rows, title="Calendar-year returns (* part of the year)")
+    rows = [(f"{year}*" if year in partial else str(year), *((percent(v), v) for v in yearly.loc[year]))
+            for year in yearly.index]
+    return Table.of(("Year", *values.columns), rows, title="Calendar-year returns (* part of the year)")
+
+
+def calendar_bars(values: pd.DataFrame) -> tuple[Plot, ...]:
+    """Calendar-year returns as grouped bars, the latest ``MAX_BARS`` years."""
+    yearly = calendar_year_returns(values).iloc[-MAX_BARS:]
+    return bars("Calendar-year returns", [str(year) for year in yearly.index],
+                {name: yearly[name].to_numpy() for name in yearly.columns}, y_label="%", scale=100)
 
 
 def contribution_table(results: list[Result]) -> Table:
     """Each holding's share of each portfolio's total return, in percentage points of the starting value."""
     contributions = pd.DataFrame({r.name: r.simulation.contribution for r in results}).fillna(0.0)
     holdings = contributions.index
-    rows = tuple((ticker, *(percent(v, signed=True) for v in contributions.loc[ticker])) for ticker in holdings)
-    total = ("Total", *(percent(v, signed=True) for v in contributions.sum()))
-    return Table(columns=("Holding", *contributions.columns), rows=(*rows, total),
-                 title="Contribution to total return (pts)")
+    rows = [(ticker, *((percent(v, signed=True), v) for v in contributions.loc[ticker])) for ticker in holdings]
+    total = ("Total", *((percent(v, signed=True), v) for v in contributions.sum()))
+    return Table.of(("Holding", *contributions.columns), [*rows, total], title="Contribution to total return (pts)")
 
 
 def _descriptions(results: list[Result]) -> list[str]:

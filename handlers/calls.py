@@ -33,7 +33,8 @@ from errors import BadRequest, DataUnavailable, TiltError
 from handlers.caller import Caller
 from handlers.format import percent
 from handlers.parse import DEFAULT_BENCHMARK, parse_ticker
-from handlers.reply import Reply, Table
+from handlers.plots import bars
+from handlers.reply import Cell, Reply, Table
 from handlers.services import Services
 from market.calendar import market_today
 from store.teamdata import Owner
@@ -167,25 +168,29 @@ def list_calls(text: str, services: Services, caller: Caller) -> Reply:
     if not calls:
         return Reply(text="No calls yet. Make one with `/call IWM over SPY until 2026-12-31`.", ephemeral=True)
     ordered = [c for c in calls if c["status"] == "open"] + [c for c in calls if c["status"] != "open"]
-    rows, as_of = [], []
+    rows, as_of, results = [], [], []
     for call in ordered:
-        since_entry = NOT_SCORED
+        since_entry: Cell = NOT_SCORED
         if call["status"] != "cancelled":
             day, result = performance(services, call)
             as_of.append(day)
-            since_entry = percent(result, signed=True)
-        rows.append((f"#{call['id']}", f"{call['a']} over {call['b']}", call["author"], call["entry_date"],
-                     call["until"], since_entry, status(call)))
+            results.append(result)
+            since_entry = (percent(result, signed=True), result)
+        rows.append(((f"#{call['id']}", int(call["id"])), f"{call['a']} over {call['b']}", call["author"],
+                     call["entry_date"], call["until"], since_entry, status(call)))
     counts = {state: sum(c["status"] == state for c in calls) for state in ("open", "closed", "cancelled")}
     notes = [f"Hit rate (closed calls): {line}" for line in hit_rate_lines(caller.platform, calls)]
     notes += [f"#{c['id']}: {c['note']}" for c in ordered if c.get("note")][:8]
+    scored = [c for c in ordered if c["status"] != "cancelled"]
     return Reply(
         text="*Team calls*: " + ", ".join(f"{n} {state}" for state, n in counts.items() if n or state != "cancelled"),
-        table=Table(columns=COLUMNS, rows=tuple(rows)),
+        table=Table.of(COLUMNS, rows),
         takeaway="Since entry: relative total return (1 + r) / (1 + r_bench) − 1, to the latest close "
                  "or to the expiry close once closed.",
         notes=tuple(notes),
         footer=(f"as of {max(as_of)} · " if as_of else "") + f"source: {services.source_label()}",
+        plots=bars("Calls: relative return since entry", [f"#{c['id']} {c['a']}/{c['b']}"[:20] for c in scored],
+                   {"Since entry": results}, y_label="%", scale=100),
     )
 
 

@@ -9,6 +9,7 @@ from analysis.takeaway import compare_takeaway
 from handlers.caller import Caller
 from handlers.format import percent, ratio, years
 from handlers.parse import CompareRequest, parse_compare
+from handlers.plots import bars, growth_plot
 from handlers.prices import prices_for_period, window_notes
 from handlers.reply import Action, Chart, Reply, Table
 from handlers.reply_cache import cached_reply
@@ -56,17 +57,21 @@ def build(request: CompareRequest, services: Services) -> Reply:
         ),
         actions=tuple(Action(period, f"/compare {names} vs {symbols.benchmark} {period}")
                       for period in FOLLOW_UP_PERIODS if period != request.period.label),
+        plots=(growth_plot(prices[[*symbols.tickers[:5], symbols.benchmark]], f"Growth of $10,000 · {request.period.label}"),
+               *bars("CAGR and volatility", list(comparison.table.index),
+                     {"CAGR": comparison.table.cagr, "Volatility": comparison.table.volatility}, y_label="%", scale=100)),
     )
 
 
 def metrics_table(comparison: Comparison) -> Table:
     """The figures people scan first, one row per ticker, benchmark last."""
     table = comparison.table
-    rows = tuple(
+    rows = (
         (ticker,
-         percent(row.total_return, 0), percent(row.cagr), percent(row.volatility), percent(row.max_drawdown, 0),
-         ratio(row.sharpe), ratio(row.beta), ratio(row.correlation),
-         "—" if ticker == comparison.benchmark else percent(row.excess_return, signed=True))
+         (percent(row.total_return, 0), row.total_return), (percent(row.cagr), row.cagr),
+         (percent(row.volatility), row.volatility), (percent(row.max_drawdown, 0), row.max_drawdown),
+         (ratio(row.sharpe), row.sharpe), (ratio(row.beta), row.beta), (ratio(row.correlation), row.correlation),
+         ("—", None) if ticker == comparison.benchmark else (percent(row.excess_return, signed=True), row.excess_return))
         for ticker, row in table.iterrows()
     )
-    return Table(columns=COLUMNS, rows=rows)
+    return Table.of(COLUMNS, rows)

@@ -8,19 +8,40 @@ Discord and the console each decide *how*.
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+# A cell given to ``Table.of``: its text alone, or its text and the number it shows (``None``: not a number).
+Cell = str | tuple[str, float | None]
 
 
 @dataclass(frozen=True)
 class Table:
     """Rows of already formatted cells; ``columns`` are the headers, the first column names the row.
 
-    ``title`` names a table that is not the reply's main one (e.g. "Calendar-year returns").
+    ``values``, when not empty, holds the number behind each cell, row for row (``None`` where a cell is
+    text or its figure is missing), so a platform can sort a column by its numbers rather than its
+    text ("9.8%" after "12.3%").  Build it with ``Table.of``.  ``title`` names a table that is not the
+    reply's main one (e.g. "Calendar-year returns").
     """
 
     columns: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
+    values: tuple[tuple[float | None, ...], ...] = ()
     title: str = ""
+
+    @classmethod
+    def of(cls, columns: Iterable[str], rows: Iterable[Iterable[Cell]], title: str = "") -> "Table":
+        """A table from cells that are text, or ``(text, number)``; NaN and infinities count as no number."""
+        cells = [[(c, None) if isinstance(c, str) else c for c in row] for row in rows]
+        values = tuple(tuple(_finite(v) for _, v in row) for row in cells)
+        return cls(columns=tuple(columns), rows=tuple(tuple(t for t, _ in row) for row in cells),
+                   values=values if any(v is not None for row in values for v in row) else (), title=title)
+
+    def numbers(self, row: int) -> tuple[float | None, ...]:
+        """The numbers behind row ``row`` (all ``None`` when the table carries none)."""
+        return self.values[row] if self.values else (None,) * len(self.columns)
 
     def aligned(self) -> str:
         """Monospace rendering: first column left-aligned, figures right-aligned."""
@@ -32,6 +53,43 @@ class Table:
             return "  ".join([first.ljust(widths[0]), *(c.rjust(w) for c, w in zip(rest, widths[1:]))]).rstrip()
 
         return "\n".join(line(row) for row in cells)
+
+
+def _finite(value: float | None) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+@dataclass(frozen=True)
+class Series:
+    """One named line (or set of bars) of a ``Plot``: a value for each of the plot's categories."""
+
+    name: str
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Plot:
+    """A small chart a platform may draw natively (Slack's charts); others ignore it and show ``Chart``.
+
+    ``kind`` is ``"line"``, ``"bar"`` or ``"area"``; ``categories`` are the x-axis labels (dates, tickers),
+    each series has one finite value per category.  Keep it small: a handful of series, tens of points.
+    """
+
+    title: str
+    kind: str
+    categories: tuple[str, ...]
+    series: tuple[Series, ...]
+    y_label: str = ""
+
+    def to_dict(self) -> dict:
+        return {"title": self.title, "kind": self.kind, "categories": list(self.categories),
+                "series": [[s.name, list(s.values)] for s in self.series], "y_label": self.y_label}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Plot":
+        return cls(title=data["title"], kind=data["kind"], categories=tuple(data["categories"]),
+                   series=tuple(Series(name, tuple(values)) for name, values in data["series"]),
+                   y_label=data["y_label"])
 
 
 @dataclass(frozen=True)
@@ -72,6 +130,8 @@ class Reply:
     # "card:3f9a0c" or "call:7".  Adapters post such a reply as a new message (never in place of another)
     # and report where it landed (``router.posted``), so later notices can go in its thread.
     track: str | None = None
+    # Native charts of the figures (``Plot``), beside the PNG ``chart``, for platforms that draw them.
+    plots: tuple[Plot, ...] = ()
 
     def plain_text(self) -> str:
         """The whole reply as plain text (the fallback every platform can show)."""
@@ -93,6 +153,7 @@ class Reply:
             "chart": {"filename": self.chart.filename, "title": self.chart.title, "alt_text": self.chart.alt_text}
             if self.chart else None,
             "actions": [[a.label, a.command] for a in self.actions],
+            "plots": [p.to_dict() for p in self.plots],
         }
         return json.dumps(document).encode(), self.chart.png if self.chart else None
 
@@ -107,15 +168,18 @@ class Reply:
             more_tables=tuple(_table_from(t) for t in data.get("more_tables", ())),
             chart=Chart(png=png, **chart) if chart and png is not None else None,
             actions=tuple(Action(label, command) for label, command in data["actions"]),
+            plots=tuple(Plot.from_dict(p) for p in data.get("plots", ())),
         )
 
 
 def _table_document(table: Table) -> dict:
-    return {"columns": table.columns, "rows": table.rows, "title": table.title}
+    return {"columns": table.columns, "rows": table.rows, "values": table.values, "title": table.title}
 
 
 def _table_from(document: dict) -> Table:
-    return Table(tuple(document["columns"]), tuple(tuple(r) for r in document["rows"]), document.get("title", ""))
+    # .get: replies cached by an older Tilt carry neither numbers nor a title.
+    return Table(columns=tuple(document["columns"]), rows=tuple(tuple(r) for r in document["rows"]),
+                 values=tuple(tuple(r) for r in document.get("values", ())), title=document.get("title", ""))
 
 
 def error_reply(message: str, usage: str = "") -> Reply:

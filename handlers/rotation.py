@@ -20,6 +20,7 @@ from errors import BadRequest
 from handlers.caller import Caller
 from handlers.format import percent
 from handlers.parse import DEFAULT_BENCHMARK, parse_period, parse_ticker
+from handlers.plots import bars
 from handlers.reply import Action, Reply, Table
 from handlers.services import Services
 from handlers.snapshot import check_tickers, recent_chart, recent_closes
@@ -86,10 +87,10 @@ def rank(services: Services, caller: Caller, name: str, months: int) -> Reply:
     return Reply(
         text=f"*Rotation: {name}* ranked by composite momentum (average of 1, 3, 6 and 12-month total returns)"
         + (" (demo data, not real prices)" if services.market.is_demo else ""),
-        table=Table(columns=COLUMNS, rows=tuple(
-            (str(i), t, percent(r.score), percent(r["1m"], signed=True), percent(r["3m"], signed=True),
-             percent(r["6m"], signed=True), percent(r["12m"], signed=True), percent(r.trend, signed=True),
-             "—" if t == DEFAULT_BENCHMARK else percent(r.relative, signed=True))
+        table=Table.of(COLUMNS, (
+            ((str(i), i), t, (percent(r.score), r.score), *((percent(r[h], signed=True), r[h]) for h in ("1m", "3m", "6m", "12m")),
+             (percent(r.trend, signed=True), r.trend),
+             ("—", None) if t == DEFAULT_BENCHMARK else (percent(r.relative, signed=True), r.relative))
             for i, (t, r) in enumerate(ranked.iterrows(), start=1))),
         takeaway=f"{leader} leads the {name} universe and {laggard} trails it; "
                  f"{int((ranked.trend > 0).sum())} of {len(ranked)} trade above their 200-day average.",
@@ -99,6 +100,8 @@ def rank(services: Services, caller: Caller, name: str, months: int) -> Reply:
         actions=tuple(Action(f"{t} vs {DEFAULT_BENCHMARK}", f"/compare {t} vs {DEFAULT_BENCHMARK} {period}")
                       for t in ranked.index[:3] if t != DEFAULT_BENCHMARK)
         + tuple(Action(f"Signal card: {s}", f"/signal {s}") for s in SIGNAL_CARDS.get(name, ())),
+        plots=bars(f"Rotation {name}: composite momentum", list(ranked.index), {"Score": ranked.score},
+                   y_label="%", scale=100),
     )
 
 

@@ -14,6 +14,7 @@ from typing import Callable
 from errors import BadRequest, TiltError, UnknownTicker
 from handlers import backtest, calls, compare, digest, rotation, signal, valuation, watchlist
 from handlers import help as help_command
+from handlers import home as home_page
 from handlers.caller import LOCAL, Caller
 from handlers.reply import Reply, error_reply
 from handlers.services import Services
@@ -82,3 +83,13 @@ def posted(services: Services, caller: Caller, track: str, channel: str, ts: str
         services.store.set_thread(caller.owner, track, channel, ts)
     except TiltError:
         log.warning("could not record where %s was posted (%s %s)", track, channel, ts)
+
+
+def home(services: Services, caller: Caller) -> home_page.Home:
+    """``caller``'s home page (Slack's App Home tab); never raises: a page that fails says so in one line."""
+    try:
+        return home_page.build(services, caller)
+    except Exception:
+        log.exception("home page failed for %s:%s", caller.platform, caller.team)
+        return home_page.Home(title=home_page.TITLE, sections=(error_reply(
+            "Something went wrong on my side while building this page. It has been logged; reopen it in a minute."),))

@@ -50,11 +50,12 @@ def returns_table(closes: pd.DataFrame, horizons: tuple[str, ...]) -> Table:
     """Last close and total returns over ``horizons`` (labels of ``analysis.returns.HORIZONS``), one row per ticker."""
     returns = trailing_returns(closes)
     last = closes.ffill().iloc[-1]
-    rows = tuple(
-        (ticker, f"{last[ticker]:,.2f}", *(percent(returns.at[ticker, h], signed=True) for h in horizons))
+    rows = (
+        (ticker, (f"{last[ticker]:,.2f}", last[ticker]),
+         *((percent(returns.at[ticker, h], signed=True), returns.at[ticker, h]) for h in horizons))
         for ticker in closes.columns
     )
-    return Table(columns=("Ticker", "Last", *horizons), rows=rows)
+    return Table.of(("Ticker", "Last", *horizons), rows)
 
 
 def recent_chart(services: Services, closes: pd.DataFrame, title: str, benchmark: str | None) -> Chart:

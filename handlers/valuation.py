@@ -11,7 +11,8 @@ from analysis.valuation import valuation_gaps
 from handlers.caller import Caller
 from handlers.format import NOT_AVAILABLE, money, multiple, percent
 from handlers.parse import ValuationRequest, parse_valuation
-from handlers.reply import Reply, Table
+from handlers.plots import bars
+from handlers.reply import Cell, Reply, Table
 from handlers.reply_cache import cached_reply
 from handlers.services import Services
 from market.provider import Fundamentals
@@ -40,19 +41,23 @@ def build(request: ValuationRequest, services: Services) -> Reply:
     return Reply(
         text=f"*Valuation: {', '.join(map(_named, symbols.tickers))} vs {_named(symbols.benchmark)}*"
         + (" (demo data, not real figures)" if services.market.is_demo else ""),
-        table=Table(columns=COLUMNS, rows=tuple(_row(t, facts[t], gaps.loc[t], symbols.benchmark) for t in symbols.all)),
+        table=Table.of(COLUMNS, (_row(t, facts[t], gaps.loc[t], symbols.benchmark) for t in symbols.all)),
         takeaway=valuation_takeaway(gaps, symbols.benchmark),
         footer=_footer(facts.values()),
+        plots=bars("P/E, trailing and forward", list(gaps.index),
+                   {"P/E": gaps.trailing_pe, "Fwd P/E": gaps.forward_pe}, y_label="P/E (x)"),
     )
 
 
-def _row(ticker: str, facts: Fundamentals, gap: pd.Series, benchmark: str) -> tuple[str, ...]:
+def _row(ticker: str, facts: Fundamentals, gap: pd.Series, benchmark: str) -> tuple[Cell, ...]:
     is_bench = ticker == benchmark
     return (
-        ticker, multiple(gap.trailing_pe), multiple(gap.forward_pe), percent(gap.earnings_yield),
-        "—" if is_bench else percent(gap.trailing_vs_benchmark, 0, signed=True),
-        "—" if is_bench else percent(gap.forward_vs_benchmark, 0, signed=True),
-        percent(facts.dividend_yield, 2), percent(facts.expense_ratio, 2), money(facts.total_assets),
+        ticker, (multiple(gap.trailing_pe), gap.trailing_pe), (multiple(gap.forward_pe), gap.forward_pe),
+        (percent(gap.earnings_yield), gap.earnings_yield),
+        ("—", None) if is_bench else (percent(gap.trailing_vs_benchmark, 0, signed=True), gap.trailing_vs_benchmark),
+        ("—", None) if is_bench else (percent(gap.forward_vs_benchmark, 0, signed=True), gap.forward_vs_benchmark),
+        (percent(facts.dividend_yield, 2), facts.dividend_yield), (percent(facts.expense_ratio, 2), facts.expense_ratio),
+        (money(facts.total_assets), facts.total_assets),
     )
 
 

@@ -103,6 +103,13 @@ class TeamStore:
                 self.client.zadd(key, {t: now + i * 1e-6 for i, t in enumerate(new)}, nx=True)
             return new, current + new
 
+    def team_watchlists(self, platform: str, team: str) -> dict[str, list[str]]:
+        """Every watchlist of one team (its channels' and its people's), by scope, in the order tickers were added."""
+        prefix = f"{self._team}{platform}:{team}:watchlist:"
+        with _storage():
+            keys = sorted(k.decode() for k in self.client.scan_iter(match=prefix + "*", count=500))
+            return {key.removeprefix(prefix): [t.decode() for t in self.client.zrange(key, 0, -1)] for key in keys}
+
     def remove_from_watchlist(self, owner: Owner, tickers: list[str]) -> tuple[list[str], list[str]]:
         """Remove ``tickers``; returns (actually removed, the remaining list)."""
         key = self.key(owner, "watchlist")
@@ -139,9 +146,11 @@ class TeamStore:
             deleted, _ = pipe.execute()
         return bool(deleted)
 
-    def all_subscriptions(self) -> list[Subscription]:
+    def all_subscriptions(self, platform: str | None = None, team: str | None = None) -> list[Subscription]:
+        """Every digest subscription, or only one team's (``platform`` and ``team`` given)."""
+        prefix = f"{self._team}{platform}:{team}:" if platform and team else ""
         with _storage():
-            keys = sorted(k.decode() for k in self.client.smembers(self._index))
+            keys = sorted(k.decode() for k in self.client.smembers(self._index) if k.decode().startswith(prefix))
             raws = [self.client.hget(k, "subscription") for k in keys]
         return [Subscription(**json.loads(raw)) for raw in raws if raw]
 

@@ -25,10 +25,17 @@ def test_backtest_is_posted_with_its_tables_and_chart(tilt: Tilt, slack: SlackSt
                                bt.algos.WeighSpecified(**WEIGHTS)))
     assert rows["P1"]["Total"] == f"{(expected.iloc[-1] - 1) * 100:.0f}%"
     assert set(rows) == {"P1", "SPY"}
-    sections = [b["text"]["text"] for b in post.body["blocks"] if b["type"] == "section"]
-    calendar = next(s for s in sections if s.startswith("*Calendar-year returns"))
-    assert "```" in calendar and "2016" in calendar
-    assert any(s.startswith("*Contribution to total return") for s in sections)
+    tables = {b["caption"]: b for b in post.body["blocks"] if b["type"] == "data_table"}
+    calendar = next(t for caption, t in tables.items() if caption.startswith("Calendar-year returns"))
+    header = [cell["text"] for cell in calendar["rows"][0]]
+    year_2016 = dict(zip(header, next(r for r in calendar["rows"] if r[0]["text"] == "2016")))
+    spy = prices["SPY"]
+    assert year_2016["SPY"]["type"] == "raw_number"  # sorts as a number
+    assert abs(year_2016["SPY"]["value"] - (spy.loc["2016-12-30"] / spy.loc["2015-12-31"] - 1)) < 1e-9
+    assert any(caption.startswith("Contribution to total return") for caption in tables)
+    growth = next(b for b in post.body["blocks"] if b["type"] == "data_visualization" and "Growth" in b["title"])
+    p1 = next(series for series in growth["chart"]["series"] if series["name"] == "P1")
+    assert len(p1["data"]) <= 60 and abs(p1["data"][-1]["value"] - 10_000 * expected.iloc[-1]) < 0.01
     assert "Calendar-year returns" in post.body["text"]  # the plain-text fallback has every table too
 
     complete = calls_in(slack, "files.completeUploadExternal", where)[0]

@@ -7,6 +7,7 @@ text with the standard library, then formatted the way the table shows them.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -231,3 +232,16 @@ def test_a_failing_source_falls_back_to_cached_prices_and_says_so(prices_dir: Pa
     assert "did not answer" in again.notes[-1]
     never_cached = router.run("/compare XLU SPY 2y", services)
     assert never_cached.is_error and "did not answer" in never_cached.text
+
+
+def test_the_reply_cache_keeps_raw_numbers_and_plots(services: Services, prices_dir: Path) -> None:
+    reply = router.run("/compare SMH SPY 10y", services)
+    again = Reply.from_bytes(*reply.to_bytes())
+    assert again == reply and again.table.values and len(again.plots) == 2
+    _, _, smh_cagr, _ = trailing_cagrs(prices_dir, "SMH", "SPY", 10)
+    assert again.table.numbers(0)[reply.table.columns.index("CAGR")] == pytest.approx(smh_cagr, rel=1e-9)
+    # A reply cached before tables carried numbers (and replies plots) still reads, without them.
+    document = json.loads(reply.to_bytes()[0])
+    del document["table"]["values"], document["plots"]
+    older = Reply.from_bytes(json.dumps(document).encode(), reply.chart.png)
+    assert older.table.rows == reply.table.rows and older.table.values == () and older.plots == ()

@@ -18,6 +18,12 @@ If Tilt is not in the channel (or cannot see it), the result goes back through
 ``response_url`` with a hint to invite the bot and a "Share in channel"
 button, which posts it publicly through the same URL.
 
+Figures go out as Slack's sortable ``data_table`` and native charts
+(``chat.slack.blocks``); every send goes through ``send_blocks``, which falls
+back to older blocks when a workspace's Slack refuses them and remembers that
+(``chat.slack.block_kinds``).  ``app_home_opened`` publishes the App Home tab
+(``handlers.home``); its buttons answer in the person's direct messages with Tilt.
+
 Steps 2 and 3 are a job (``jobs``): Bolt hands each lazy listener to
 ``QueuedLazyRunner``, which submits the request as Slack sent it; the job
 dispatches it again, lazy-only, through a *worker* copy of this app (built with
@@ -34,7 +40,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, TypeVar
 
 from slack_bolt import Ack, App, BoltRequest, BoltResponse, Respond
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
@@ -46,12 +52,24 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, Se
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.oauth.installation_store import InstallationStore
 
-from chat.slack.blocks import RERUN_ACTION, SHARE_ACTION, fallback_text, reply_blocks
+from chat.slack.block_kinds import BlockKinds
+from chat.slack.blocks import (
+    ALL_KINDS,
+    HOME_ACTION,
+    OPTIONAL_KINDS,
+    RERUN_ACTION,
+    SHARE_ACTION,
+    fallback_text,
+    home_view,
+    kinds_used,
+    reply_blocks,
+)
 from chat.slack.installations import RedisAuthorizeCache
 from chat.web import StartResponse, WsgiApp, plain, too_large, within_limit
 from handlers import router
 from handlers.budget import Budget
 from handlers.caller import Caller
+from handlers.home import Home
 from handlers.reply import Reply, error_reply
 from jobs.queue import Jobs, Payload
 from jobs.steps import once
@@ -76,6 +94,7 @@ MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 PLATFORM = "slack"
 
 Answer = Callable[[str, Caller], Reply]
+T = TypeVar("T")
 # Told where a reply with ``Reply.track`` was posted: (who asked, the track id, channel, thread root ts).
 Posted = Callable[[Caller, str, str, str], None]
 
@@ -87,6 +106,7 @@ class Where:
     channel: str
     user: str
     thread_ts: str | None = None
+    team: str = ""  # the workspace: which blocks its Slack accepts (``BlockKinds``)
 
 
 def web_client(token: str | None, api_url: str) -> WebClient:
@@ -137,12 +157,14 @@ def wsgi_route(app: App) -> WsgiApp:
 
 def build_app(answer: Answer, budget: Budget, *, client: WebClient, signing_secret: str, jobs: Jobs | None,
               posted: Posted | None = None, forget_team: Callable[[str], None] | None = None,
-              oauth: OAuthSettings | None = None, first_time: Callable[[str], bool] = lambda key: True) -> App:
+              oauth: OAuthSettings | None = None, first_time: Callable[[str], bool] = lambda key: True,
+              home: Callable[[Caller], Home] | None = None, block_kinds: BlockKinds | None = None) -> App:
     """The Bolt app; ``answer`` runs one command text (``"/compare SMH SPY"``) from a ``Caller`` to a ``Reply``;
     ``posted`` hears where each tracked reply (a signal card, a call) landed, for later replies in its thread;
     ``forget_team`` deletes a workspace's data when Tilt is uninstalled from it.  With ``oauth`` the app
     serves many workspaces, each with the bot token its installation saved.  ``first_time(key)`` tells a
-    new request or event from a replay, or Slack's retry, of one already answered.
+    new request or event from a replay, or Slack's retry, of one already answered.  ``home(caller)`` builds
+    the App Home tab a person opens; ``block_kinds`` remembers which newer blocks each workspace accepts.
 
     Every listener is split in two (Bolt's lazy listeners): a quick ``ack`` that runs in the request
     thread and becomes the HTTP answer, and the work, which becomes a job given to ``jobs``.  So an ack
@@ -161,7 +183,7 @@ def build_app(answer: Answer, budget: Budget, *, client: WebClient, signing_secr
     if not worker:
         app.listener_runner.lazy_listener_runner = QueuedLazyRunner(jobs, app.logger)
         app.middleware(_replay_guard(first_time))
-    slack = _Listeners(answer, budget, posted, first_time)
+    slack = _Listeners(answer, budget, posted, first_time, home, block_kinds)
     uninstalled = _uninstaller(oauth.installation_store if oauth else None, forget_team)
     for event in ("app_uninstalled", "tokens_revoked"):
         app.event(event)(ack=_ack, lazy=[uninstalled])
@@ -171,6 +193,8 @@ def build_app(answer: Answer, budget: Budget, *, client: WebClient, signing_secr
     app.event("message")(ack=_ack, lazy=[slack.on_message])
     app.action(re.compile(f"^{RERUN_ACTION}:"))(ack=_ack, lazy=[slack.on_rerun])
     app.action(SHARE_ACTION)(ack=_ack, lazy=[slack.on_share])
+    app.event("app_home_opened")(ack=_ack, lazy=[slack.on_home_opened])
+    app.action(re.compile(f"^{HOME_ACTION}:"))(ack=_ack, lazy=[slack.on_home_action])
     return app
 
 
@@ -281,11 +305,14 @@ def mention_text(text: str) -> str:
 
 
 class _Listeners:
-    def __init__(self, answer: Answer, budget: Budget, posted: Posted | None, first_time: Callable[[str], bool]) -> None:
+    def __init__(self, answer: Answer, budget: Budget, posted: Posted | None, first_time: Callable[[str], bool],
+                 home: Callable[[Caller], Home] | None, kinds: BlockKinds | None) -> None:
         self.answer = answer
         self.budget = budget
         self.posted = posted
         self.first_time = first_time
+        self.home = home
+        self.kinds = kinds
 
     def _track(self, who: Caller, reply: Reply, where: Where, ts: str | None) -> None:
         """Report where a tracked reply landed: its thread's root (the message itself, or the thread it went into)."""
@@ -312,7 +339,7 @@ class _Listeners:
         text = command_text(command["command"], command.get("text", ""))
         who = caller(command["team_id"], command["channel_id"], command["user_id"])
         reply = self.answer(text, who)
-        where = Where(channel=command["channel_id"], user=command["user_id"])
+        where = Where(channel=command["channel_id"], user=command["user_id"], team=command["team_id"])
         try:
             self._deliver(reply, text, where, who, client, respond)
         except SlackApiError as error:
@@ -324,12 +351,25 @@ class _Listeners:
     def _deliver(self, reply: Reply, text: str, where: Where, who: Caller, client: WebClient, respond: Respond) -> None:
         # The ephemeral "working on it" line is left alone: deleting it races its own ack, and Slack drops it anyway.
         if reply.ephemeral:
-            _respond(respond, text=fallback_text(reply), blocks=reply_blocks(reply), response_type="ephemeral", replace_original=True)
-        elif ts := post_public(client, where, reply):
+            self._respond(respond, reply, where.team, response_type="ephemeral", replace_original=True)
+        elif ts := post_public(client, where, reply, self.kinds):
             self._track(who, reply, where, ts)
         else:
-            _respond(respond, text=f"{fallback_text(reply)}\n{INVITE_HINT}", blocks=[*reply_blocks(reply, share_command=text),
-                    _hint_block()], response_type="ephemeral", replace_original=True)
+            self._respond(respond, reply, where.team, share_command=text, hint=True, response_type="ephemeral",
+                          replace_original=True)
+
+    def _respond(self, respond: Respond, reply: Reply, team: str, step: str = "respond", *,
+                 share_command: str | None = None, hint: bool = False, **message: Any) -> None:
+        """``reply`` through the ``response_url``, once per job as ``step``; ``hint`` adds the invite hint."""
+        def send(blocks: list[dict[str, Any]]) -> int:
+            response = respond(text=f"{fallback_text(reply)}\n{INVITE_HINT}" if hint else fallback_text(reply),
+                               blocks=[*blocks, _hint_block()] if hint else blocks, **message)
+            if "invalid_blocks" in (response.body or ""):  # Slack answers a response_url with a status, not an exception
+                raise SlackApiError("invalid_blocks", {"ok": False, "error": "invalid_blocks"})
+            return response.status_code
+
+        once(step, lambda: send_blocks(self.kinds, "message", team,
+                                       lambda kinds: reply_blocks(reply, share_command=share_command, kinds=kinds), send))
 
     # --- mentions and direct messages -------------------------------------------------------
 
@@ -346,17 +386,18 @@ class _Listeners:
         if not self.first_time(f"slack:event:{body.get('event_id') or event.get('ts')}"):
             return  # Slack's retry of an event already being answered
         started = time.monotonic()
-        where = Where(channel=event["channel"], user=event.get("user", ""), thread_ts=event.get("thread_ts") or event["ts"])
         team = context.get("team_id") or event.get("team", "")
+        where = Where(channel=event["channel"], user=event.get("user", ""), thread_ts=event.get("thread_ts") or event["ts"],
+                      team=team)
         if not self.budget.allows(team, where.user):
-            post_private(client, where, error_reply(self.budget.message()))
+            post_private(client, where, error_reply(self.budget.message()), self.kinds)
             return
         text = mention_text(event.get("text", ""))
         who = caller(team, where.channel, where.user)
         reply = self.answer(text, who)
         if reply.ephemeral:
-            post_private(client, where, reply)
-        elif ts := post_public(client, where, reply):
+            post_private(client, where, reply, self.kinds)
+        elif ts := post_public(client, where, reply, self.kinds):
             self._track(who, reply, where, ts)
         else:
             log.warning("cannot post in %s, where a mention reached us", where.channel)
@@ -370,45 +411,94 @@ class _Listeners:
         who = _clicker(body)
         reply = self.answer(body["actions"][0]["value"], who)
         if reply.track and not reply.ephemeral and not body.get("container", {}).get("is_ephemeral"):
-            where = Where(channel=who.channel, user=who.user)
-            ts = post_public(client, where, reply)
+            where = Where(channel=who.channel, user=who.user, team=who.team)
+            ts = post_public(client, where, reply, self.kinds)
             if ts:
                 self._track(who, reply, where, ts)
             else:
                 _respond(respond, text=f"{fallback_text(reply)}\n{INVITE_HINT}", response_type="ephemeral", replace_original=False)
             return
         if reply.ephemeral or body.get("container", {}).get("is_ephemeral"):
-            _respond(respond, text=fallback_text(reply), blocks=reply_blocks(reply), response_type="ephemeral",
-                    replace_original=not reply.is_error)
+            self._respond(respond, reply, who.team, response_type="ephemeral", replace_original=not reply.is_error)
             return
         channel, ts = body["channel"]["id"], body["message"]["ts"]
-        once("update", lambda: client.chat_update(channel=channel, ts=ts, text=fallback_text(reply),
-                                                  blocks=reply_blocks(reply)).status_code)
+        once("update", lambda: send_blocks(self.kinds, "message", who.team, lambda kinds: reply_blocks(reply, kinds=kinds),
+                                           lambda blocks: client.chat_update(channel=channel, ts=ts, text=fallback_text(reply),
+                                                                             blocks=blocks).status_code))
         if reply.chart is not None:
             upload_chart(client, Where(channel=channel, user=body["user"]["id"], thread_ts=ts), reply)
 
     def on_share(self, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         """"Share in channel" under an ephemeral result: post it for everyone."""
-        reply = self.answer(body["actions"][0]["value"], _clicker(body))
-        if reply.ephemeral:  # a problem: show it to the clicker, keep their private result
-            _respond(respond, text=fallback_text(reply), blocks=reply_blocks(reply), response_type="ephemeral", replace_original=False)
-            return
         who = _clicker(body)
-        where = Where(channel=who.channel, user=who.user)
-        if ts := post_public(client, where, reply):
+        reply = self.answer(body["actions"][0]["value"], who)
+        if reply.ephemeral:  # a problem: show it to the clicker, keep their private result
+            self._respond(respond, reply, who.team, response_type="ephemeral", replace_original=False)
+            return
+        where = Where(channel=who.channel, user=who.user, team=who.team)
+        if ts := post_public(client, where, reply, self.kinds):
             self._track(who, reply, where, ts)
         else:
             # Still not invited: response_url can post in the channel anyway, without the chart.
-            _respond(respond, text=fallback_text(reply), blocks=reply_blocks(reply), response_type="in_channel", replace_original=False)
+            self._respond(respond, reply, who.team, response_type="in_channel", replace_original=False)
         _respond(respond, "delete", delete_original=True)
 
+    # --- the App Home tab -------------------------------------------------------------------
 
-def post_public(client: WebClient, where: Where, reply: Reply) -> str | None:
+    def on_home_opened(self, body: dict[str, Any], event: dict[str, Any], client: WebClient,
+                       context: dict[str, Any]) -> None:
+        """Someone opened Tilt's Home tab: publish their team's page (``views.publish``)."""
+        if event.get("tab") != "home" or self.home is None:
+            return
+        if not self.first_time(f"slack:event:{body.get('event_id') or event.get('event_ts')}"):
+            return
+        team, user = context.get("team_id") or body.get("team_id", ""), event["user"]
+        page = self.home(Caller(platform=PLATFORM, team=team, channel="", user=user, is_dm=True))
+        once("home", lambda: send_blocks(self.kinds, "home", team, lambda kinds: home_view(page, kinds)["blocks"],
+                                         lambda blocks: client.views_publish(
+                                             user_id=user, view={"type": "home", "blocks": blocks}).status_code))
+
+    def on_home_action(self, body: dict[str, Any], client: WebClient) -> None:
+        """A button on the Home tab: its answer goes to the person's direct messages with Tilt."""
+        team, user = body.get("team", {}).get("id", ""), body["user"]["id"]
+        channel = once("dm", lambda: str(client.conversations_open(users=user)["channel"]["id"]))
+        reply = self.answer(body["actions"][0]["value"], caller(team, channel, user))
+        where = Where(channel=channel, user=user, team=team)
+        if post_public(client, where, reply, self.kinds) is None:
+            log.warning("cannot post in the direct messages of %s", user)
+
+
+def send_blocks(memory: BlockKinds | None, surface: str, team: str, render: Callable[[frozenset[str]], list[dict[str, Any]]],
+                send: Callable[[list[dict[str, Any]]], T]) -> T:
+    """``send(render(kinds))`` with the newer block types ``team``'s Slack accepts on ``surface``.
+
+    When Slack refuses the blocks (``invalid_blocks``) and they use optional types (``OPTIONAL_KINDS``), the
+    newest type they use is dropped, the workspace remembers it (``memory``) and the blocks are sent again:
+    at most one more try per optional type.  Any other refusal is raised as it came.
+    """
+    kinds = memory.allowed(surface, team) if memory is not None else ALL_KINDS
+    while True:
+        blocks = render(kinds)
+        try:
+            return send(blocks)
+        except SlackApiError as error:
+            used = kinds_used(blocks)
+            if error.response.get("error") != "invalid_blocks" or not used:
+                raise
+            kinds = kinds - {next(kind for kind in OPTIONAL_KINDS if kind in used)}
+            if memory is not None:
+                memory.refused(surface, team, kinds)
+
+
+def post_public(client: WebClient, where: Where, reply: Reply, kinds: BlockKinds | None = None) -> str | None:
     """Post ``reply`` and its chart for everyone; the message's ``ts``, or ``None`` when Tilt may not post there."""
+    def send(blocks: list[dict[str, Any]]) -> str:
+        return str(client.chat_postMessage(channel=where.channel, thread_ts=where.thread_ts, text=fallback_text(reply),
+                                           blocks=blocks, unfurl_links=False, unfurl_media=False)["ts"])
+
     try:
-        ts = once("message", lambda: str(client.chat_postMessage(
-            channel=where.channel, thread_ts=where.thread_ts, text=fallback_text(reply), blocks=reply_blocks(reply),
-            unfurl_links=False, unfurl_media=False)["ts"]))
+        ts = once("message", lambda: send_blocks(kinds, "message", where.team,
+                                                 lambda allowed: reply_blocks(reply, kinds=allowed), send))
     except SlackApiError as error:
         if error.response.get("error") in NOT_IN_CHANNEL:
             return None
@@ -418,14 +508,15 @@ def post_public(client: WebClient, where: Where, reply: Reply) -> str | None:
     return ts
 
 
-def poster(client_for: Callable[[str], WebClient]) -> Callable[[str, str, str | None, Reply], None]:
+def poster(client_for: Callable[[str], WebClient],
+           kinds: BlockKinds | None = None) -> Callable[[str, str, str | None, Reply], None]:
     """Posting by ids, as digests, flips and call results do: ``post(team, channel, thread_ts, reply)``.
 
     ``client_for(team)`` gives that workspace's client; the post raises when Tilt may not post there
     (so the scheduler retries it later).
     """
     def post(team: str, channel: str, thread_ts: str | None, reply: Reply) -> None:
-        if post_public(client_for(team), Where(channel=channel, user="", thread_ts=thread_ts), reply) is None:
+        if post_public(client_for(team), Where(channel=channel, user="", thread_ts=thread_ts, team=team), reply, kinds) is None:
             raise PermissionError(f"Tilt is not a member of Slack channel {channel}")
 
     return post
@@ -439,10 +530,12 @@ def upload_chart(client: WebClient, where: Where, reply: Reply) -> None:
                                                  alt_txt=chart.alt_text).status_code)
 
 
-def post_private(client: WebClient, where: Where, reply: Reply) -> None:
+def post_private(client: WebClient, where: Where, reply: Reply, kinds: BlockKinds | None = None) -> None:
     """Show ``reply`` only to ``where.user`` (an ephemeral message in the channel or thread)."""
-    once("private", lambda: client.chat_postEphemeral(channel=where.channel, user=where.user, thread_ts=where.thread_ts,
-                                                      text=fallback_text(reply), blocks=reply_blocks(reply)).status_code)
+    once("private", lambda: send_blocks(kinds, "message", where.team, lambda allowed: reply_blocks(reply, kinds=allowed),
+                                        lambda blocks: client.chat_postEphemeral(
+                                            channel=where.channel, user=where.user, thread_ts=where.thread_ts,
+                                            text=fallback_text(reply), blocks=blocks).status_code))
 
 
 def _respond(respond: Respond, step: str = "respond", **message: Any) -> None:

@@ -2,17 +2,28 @@
 
 Limits (docs.slack.dev, Block Kit reference): section text 3,000 characters,
 context at most 10 elements, button value 2,000, at most 50 blocks; ``text``
-beyond 40,000 characters is cut by Slack.  Figures go in Slack's native
-``table`` block, which renders them aligned on every client; the fallback
-``text`` carries the same table in a code block for notifications and old clients.
+beyond 40,000 characters is cut by Slack.
+
+Figures go in a ``data_table`` (sortable, paginated; numbers as ``raw_number``
+so a column sorts by value; 1-100 rows, 1-20 columns, 10,000 characters of
+cells), and a reply's ``plots`` in up to two ``data_visualization`` charts
+(title <= 50 characters, 1-6 series of one point per category).  Both became
+generally available on 2026-05-20; a workspace whose Slack refuses them
+(``invalid_blocks``) gets the older one-per-message ``table`` block, or the
+table in a code block: ``kinds`` says which of those optional blocks may be
+used (``chat.slack.app`` learns it per workspace).  The fallback ``text``
+always carries the table in a code block for notifications and old clients.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from chat.text import code_block, cut, titled_table
-from handlers.reply import Reply, Table
+from handlers.home import Home
+from handlers.reply import Plot, Reply, Table
 
 SECTION_LIMIT = 3000
 CONTEXT_ELEMENT_LIMIT = 10
@@ -21,6 +32,30 @@ TEXT_LIMIT = 40_000
 
 RERUN_ACTION = "tilt_rerun"
 SHARE_ACTION = "tilt_share"
+HOME_ACTION = "tilt_home"
+HEADER_LIMIT = 150
+VIEW_BLOCK_LIMIT = 100
+
+DATA_TABLE = "data_table"
+DATA_VISUALIZATION = "data_visualization"
+TABLE = "table"
+# The block types a message can do without, the newest first: when Slack refuses a message that uses some,
+# the first of them it used is dropped and the message sent again (``chat.slack.app.send_blocks``).
+OPTIONAL_KINDS = (DATA_VISUALIZATION, DATA_TABLE, TABLE)
+ALL_KINDS = frozenset(OPTIONAL_KINDS)
+
+DATA_TABLE_ROWS = 100
+DATA_TABLE_COLUMNS = 20
+DATA_TABLE_CHARACTERS = 10_000
+PAGE_SIZE = 15
+CAPTION_LIMIT = 200
+PLOTS_PER_MESSAGE = 2
+PLOT_TITLE_LIMIT = 50
+PLOT_LABEL_LIMIT = 20
+AXIS_LABEL_LIMIT = 50
+# What a missing figure sorts as in a numeric column (Slack's raw_number needs a number): below every real one.
+MISSING_SORTS_AS = -1e15
+_MRKDWN = re.compile(r"[*_`~]")
 
 
 def fallback_text(reply: Reply) -> str:
@@ -34,20 +69,24 @@ def fallback_text(reply: Reply) -> str:
     return cut("\n".join(parts), TEXT_LIMIT)
 
 
-def reply_blocks(reply: Reply, *, share_command: str | None = None) -> list[dict[str, Any]]:
-    """Blocks for ``reply``; ``share_command`` adds a "Share in channel" button that re-posts it publicly."""
+def reply_blocks(reply: Reply, *, share_command: str | None = None, kinds: frozenset[str] = ALL_KINDS,
+                 action_id: str = RERUN_ACTION) -> list[dict[str, Any]]:
+    """Blocks for ``reply`` using the optional block types in ``kinds``; ``share_command`` adds a "Share in
+    channel" button that re-posts it publicly; the reply's buttons are ``{action_id}:{index}``."""
     blocks: list[dict[str, Any]] = [_section(reply.text)]
     if reply.table is not None:
-        blocks.append(table_block(reply.table))
+        blocks.append(figures_block(reply.table, caption=reply.text, kinds=kinds))
     if reply.takeaway:
         blocks.append(_section(reply.takeaway))
-    # Slack allows one table block a message: further tables go in code blocks, which align as well.
-    blocks.extend(_section(titled_table(table)) for table in reply.more_tables)
+    if DATA_VISUALIZATION in kinds:
+        blocks.extend(plot_block(plot) for plot in reply.plots[:PLOTS_PER_MESSAGE])
+    # Slack allows one table block a message: further tables are data tables, or titled code blocks.
+    blocks.extend(figures_block(table, caption=table.title, kinds=kinds - {TABLE}) for table in reply.more_tables)
     if reply.notes:
         blocks.append(_context(reply.notes))
     if reply.usage:
         blocks.append(_context((f"Usage: `{reply.usage}`",)))
-    buttons = [_button(action.label, f"{RERUN_ACTION}:{i}", action.command) for i, action in enumerate(reply.actions)]
+    buttons = [_button(action.label, f"{action_id}:{i}", action.command) for i, action in enumerate(reply.actions)]
     if share_command is not None:
         buttons.append(_button("Share in channel", SHARE_ACTION, share_command, style="primary"))
     if buttons:
@@ -55,6 +94,77 @@ def reply_blocks(reply: Reply, *, share_command: str | None = None) -> list[dict
     if reply.footer:
         blocks.append(_context((reply.footer,)))
     return blocks
+
+
+def home_view(home: Home, kinds: frozenset[str] = ALL_KINDS) -> dict[str, Any]:
+    """The App Home tab: a header, then each section as a message would show it, between dividers.
+
+    Buttons are ``tilt_home:{section}:{index}`` (action ids must be unique in a view).  No charts, and no
+    ``table`` block (one per message, and for messages only): a table is a ``data_table`` or a code block.
+    """
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": cut(home.title, HEADER_LIMIT)}}]
+    for i, section in enumerate(home.sections):
+        blocks.append({"type": "divider"})
+        blocks.extend(reply_blocks(section, kinds=kinds - {DATA_VISUALIZATION, TABLE}, action_id=f"{HOME_ACTION}:{i}"))
+    return {"type": "home", "blocks": blocks[:VIEW_BLOCK_LIMIT]}
+
+
+def figures_block(table: Table, *, caption: str, kinds: frozenset[str]) -> dict[str, Any]:
+    """The table as the richest block ``kinds`` allows: a sortable ``data_table`` when it fits one, else the
+    ``table`` block, else a code block in a section."""
+    if DATA_TABLE in kinds and _fits_data_table(table):
+        return data_table_block(table, caption)
+    if TABLE in kinds and len(table.rows) <= DATA_TABLE_ROWS:  # the table block holds 100 rows too
+        return table_block(table)
+    return _section(titled_table(table))
+
+
+def data_table_block(table: Table, caption: str) -> dict[str, Any]:
+    """Slack's ``data_table``: a text header row, then rows whose figures are ``raw_number`` cells wherever the
+    column holds numbers (so sorting is numeric; a missing figure sorts below all others)."""
+    numeric = [any(table.numbers(r)[c] is not None for r in range(len(table.rows))) for c in range(len(table.columns))]
+    header = [_raw_text(name) for name in table.columns]
+    rows = [[_raw_number(text, value) if numeric[c] else _raw_text(text)
+             for c, (text, value) in enumerate(zip(row, table.numbers(r)))] for r, row in enumerate(table.rows)]
+    return {"type": DATA_TABLE, "caption": cut(_MRKDWN.sub("", caption), CAPTION_LIMIT) or "Figures",
+            "page_size": min(len(table.rows), PAGE_SIZE), "row_header_column_index": numeric.index(False) if False in numeric else 0,
+            "rows": [header, *rows]}
+
+
+def plot_block(plot: Plot) -> dict[str, Any]:
+    """Slack's ``data_visualization``: a line, bar or area chart of the plot's series over its categories."""
+    labels = [cut(c, PLOT_LABEL_LIMIT) for c in plot.categories]
+    series = [{"name": name, "data": [{"label": label, "value": value} for label, value in zip(labels, s.values)]}
+              for name, s in zip(_distinct_labels([s.name for s in plot.series]), plot.series)]
+    axis = {"categories": labels, **({"y_label": cut(plot.y_label, AXIS_LABEL_LIMIT)} if plot.y_label else {})}
+    return {"type": DATA_VISUALIZATION, "title": cut(plot.title, PLOT_TITLE_LIMIT),
+            "chart": {"type": plot.kind, "series": series, "axis_config": axis}}
+
+
+def _distinct_labels(names: list[str]) -> list[str]:
+    """``names`` cut to Slack's 20 characters, numbered where cutting made two the same (series names must differ)."""
+    cuts = [cut(name, PLOT_LABEL_LIMIT) for name in names]
+    return [c if cuts.count(c) == 1 else cut(name, PLOT_LABEL_LIMIT - len(f" {i + 1}")) + f" {i + 1}"
+            for i, (c, name) in enumerate(zip(cuts, names))]
+
+
+def kinds_used(blocks: Iterable[dict[str, Any]]) -> set[str]:
+    """Which of the optional block types ``blocks`` use."""
+    return {block["type"] for block in blocks} & ALL_KINDS
+
+
+def _fits_data_table(table: Table) -> bool:
+    characters = sum(len(c) for row in (table.columns, *table.rows) for c in row)
+    return (1 <= len(table.rows) <= DATA_TABLE_ROWS and 1 <= len(table.columns) <= DATA_TABLE_COLUMNS
+            and characters <= DATA_TABLE_CHARACTERS)
+
+
+def _raw_text(text: str) -> dict[str, Any]:
+    return {"type": "raw_text", "text": text or "—"}
+
+
+def _raw_number(text: str, value: float | None) -> dict[str, Any]:
+    return {"type": "raw_number", "value": MISSING_SORTS_AS if value is None else value, "text": text or "—"}
 
 
 def table_block(table: Table) -> dict[str, Any]:
