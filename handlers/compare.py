@@ -20,6 +20,8 @@ USAGE = "/compare TICKER [TICKER ...] [vs BENCH] [PERIOD]   e.g. /compare SMH SP
 FOLLOW_UP_PERIODS = ("1y", "5y", "10y", "max")
 
 COLUMNS = ("Ticker", "Total", "CAGR", "Vol", "Max DD", "Sharpe", "Beta", "Corr", "Excess/yr")
+# Under a year nothing is annualised: no CAGR, and the excess is the gap in total return.
+SHORT_COLUMNS = ("Ticker", "Total", "Vol", "Max DD", "Sharpe", "Beta", "Corr", "Excess")
 
 
 def handle(text: str, services: Services, caller: Caller) -> Reply:
@@ -60,13 +62,17 @@ def build(request: CompareRequest, services: Services) -> Reply:
 
 
 def metrics_table(comparison: Comparison) -> Table:
-    """The figures people scan first, one row per ticker, benchmark last."""
+    """The figures people scan first, one row per ticker, benchmark last; CAGR and excess a year only over a
+    window of a year or more, total return and its gap to the benchmark over a shorter one."""
     table = comparison.table
+    long = comparison.annualised
+    excess = table["excess_return"] if long else comparison.excess_total()
     rows = tuple(
         (ticker,
-         percent(row.total_return, 0), percent(row.cagr), percent(row.volatility), percent(row.max_drawdown, 0),
+         percent(row.total_return, 0 if long else 1), *((percent(row.cagr),) if long else ()),
+         percent(row.volatility), percent(row.max_drawdown, 0),
          ratio(row.sharpe), ratio(row.beta), ratio(row.correlation),
-         "—" if ticker == comparison.benchmark else percent(row.excess_return, signed=True))
+         "—" if ticker == comparison.benchmark else percent(excess[ticker], signed=True))
         for ticker, row in table.iterrows()
     )
-    return Table(columns=COLUMNS, rows=rows)
+    return Table(columns=COLUMNS if long else SHORT_COLUMNS, rows=rows)

@@ -20,3 +20,17 @@ def trailing_cagrs(folder: Path, ticker: str, benchmark: str, years: int) -> tup
     start = max(d for d in common if d <= end.replace(year=end.year - years))
     span = (end - start).days / 365.25
     return start, end, (asset[end] / asset[start]) ** (1 / span) - 1, (bench[end] / bench[start]) ** (1 / span) - 1
+
+
+def common_window(folder: Path, tickers: list[str], start_target: dt.date, end: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The window on the tickers' common dates: the last common date (on or before ``end``), and the last common
+    date on or before ``start_target``."""
+    series = [closes(folder, t) for t in tickers]
+    common = sorted(set.intersection(*(set(s) for s in series)))
+    last = max(d for d in common if end is None or d <= end)
+    return max(d for d in common if d <= start_target), last
+
+
+def total_returns(folder: Path, tickers: list[str], start: dt.date, end: dt.date) -> dict[str, float]:
+    """Total return of each ticker from the close of ``start`` to the close of ``end``."""
+    return {t: (s := closes(folder, t))[end] / s[start] - 1 for t in tickers}
