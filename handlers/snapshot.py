@@ -8,8 +8,10 @@ import pandas as pd
 
 from analysis.charts import MAX_TICKERS, ChartLabels, normalised_chart
 from analysis.returns import trailing_returns
-from errors import DataUnavailable, UnknownTicker
+from analysis.windows import LOOKBACK_MARGIN
+from errors import UnknownTicker
 from handlers.format import percent
+from handlers.prices import adj_closes, bars_to_last_close
 from handlers.reply import Chart, Table
 from handlers.services import Services
 from market.calendar import market_today
@@ -24,15 +26,17 @@ def check_tickers(services: Services, tickers: list[str]) -> None:
 
 
 def recent_closes(services: Services, tickers: list[str], years: int = 2) -> tuple[pd.DataFrame, list[str]]:
-    """Adj Close of ``tickers`` over the last ``years`` years, outer-joined on dates; and the tickers left out.
+    """Adj Close of ``tickers`` over the ``years`` years to the last close the data has, outer-joined on dates;
+    and the tickers left out.
 
     Unknown tickers (a watchlist entry that was delisted since) and tickers
     without prices are left out rather than failing the whole snapshot.
     """
-    today = market_today(services.market.now())
-    start = today - dt.timedelta(days=366 * years + 10)
+    def span(day: dt.date) -> tuple[dt.date, dt.date]:
+        return day - dt.timedelta(days=366 * years) - LOOKBACK_MARGIN, day
+
     try:
-        bars = services.market.bars(tickers, start, today)
+        bars = bars_to_last_close(services, tickers, span, common=False)
     except UnknownTicker as error:
         known = [t for t in tickers if t not in error.tickers]
         if not known:
@@ -41,9 +45,7 @@ def recent_closes(services: Services, tickers: list[str], years: int = 2) -> tup
         return closes, [*error.tickers, *missing]
     missing = [t for t in tickers if bars[t].empty]
     present = [t for t in tickers if not bars[t].empty]
-    if not present:
-        raise DataUnavailable(f"No recent prices for {', '.join(tickers)}.")
-    return pd.concat({t: bars[t]["Adj Close"] for t in present}, axis=1).sort_index(), missing
+    return adj_closes(bars, present, common=False), missing
 
 
 def returns_table(closes: pd.DataFrame, horizons: tuple[str, ...]) -> Table:

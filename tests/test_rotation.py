@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,7 +15,7 @@ from market.cache import Cache
 from market.cached import CachedMarket
 from market.csvdir import CsvFolderProvider
 from store.teamdata import TeamStore
-from tests.expected import closes
+from tests.expected import closes, expected_score
 
 NOW = dt.datetime(2026, 7, 15, 9, 0, tzinfo=ZoneInfo("America/New_York"))
 CALLER = Caller(platform="slack", team="T9", channel="C9", user="U9")
@@ -26,25 +25,6 @@ CALLER = Caller(platform="slack", team="T9", channel="C9", user="U9")
 def services(prices_dir: Path, cache: Cache, store: TeamStore) -> Services:
     return Services(market=CachedMarket(CsvFolderProvider(prices_dir), cache, now=lambda: NOW), cache=cache,
                     team_store=store)
-
-
-def months_back(day: dt.date, months: int) -> dt.date:
-    """The same day ``months`` calendar months earlier, clamped to the end of a shorter month."""
-    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
-    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
-
-
-def expected_score(prices_dir: Path, ticker: str) -> float:
-    """Average of the 1, 3, 6 and 12-month total returns from the ticker's last close (last close on or before)."""
-    series = closes(prices_dir, ticker)
-    days = sorted(series)
-    end = days[-1]
-    returns = []
-    for months in (1, 3, 6, 12):
-        target = end.replace(year=end.year - 1) if months == 12 else months_back(end, months)
-        base = max(d for d in days if d <= target)
-        returns.append(series[end] / series[base] - 1)
-    return sum(returns) / 4
 
 
 def test_size_universe_is_ranked_by_composite_momentum(services: Services, prices_dir: Path) -> None:
