@@ -90,7 +90,10 @@ def test_rotation_ranks_on_the_last_closes(services: Services, prices_dir: Path)
     reply = ok(router.run("/rotation size 2y", services, ANA))
     scores = {row[1]: row[2] for row in reply.table.rows}
     assert scores == {t: f"{expected_score(prices_dir, t) * 100:.1f}%" for t in scores}
-    assert f"as of {last_common(prices_dir, ['SPY'])}" in reply.footer
+    end = last_common(prices_dir, ["SPY"])
+    assert f"as of {end}" in reply.footer
+    start, _ = common_window(prices_dir, ["SPY"], end.replace(year=end.year - 2))
+    assert f"from {start} to {end} (24 months)" in reply.chart.alt_text  # the whole 2y, not what reaches today
 
 
 def test_signal_reads_the_last_closes(services: Services, prices_dir: Path) -> None:
