@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analysis.drawdown import MaxDrawdown, max_drawdown
-from analysis.returns import cagr, simple_returns, total_return
+from analysis.returns import cagr, simple_returns, spans_a_year, total_return
 from analysis.risk import (
     annual_volatility,
     beta,
@@ -37,6 +37,16 @@ class Comparison:
     benchmark: str
     start: pd.Timestamp
     end: pd.Timestamp
+
+    @property
+    def annualised(self) -> bool:
+        """Whether the window is long enough to show CAGR and excess per year (``spans_a_year``);
+        a shorter one is read on total returns only."""
+        return spans_a_year(self.start, self.end)
+
+    def excess_total(self) -> pd.Series:
+        """Total return minus the benchmark's, per ticker (the gap for a window under a year)."""
+        return self.table["total_return"] - self.table.at[self.benchmark, "total_return"]
 
 
 def compare(prices: pd.DataFrame, benchmark: str, risk_free: float = 0.0) -> Comparison:

@@ -10,23 +10,27 @@ from analysis.compare import Comparison
 
 
 def compare_takeaway(comparison: Comparison, period_phrase: str) -> str:
-    """Who beat the benchmark, by how much a year, and at what cost in drawdown.
+    """Who beat the benchmark, by how much, and at what cost in drawdown.
 
-    Picks the ticker with the highest CAGR other than the benchmark and states
-    the annualised gap in percentage points and both maximum drawdowns.
+    Over a window of a year or more (``Comparison.annualised``): the ticker with
+    the highest CAGR other than the benchmark and the annualised gap in
+    percentage points a year.  Over a shorter window: the highest total return
+    and the plain gap in total return, never annualised.  Both maximum
+    drawdowns follow.
     """
     table = comparison.table
     bench = comparison.benchmark
+    basis, name, unit = ("cagr", "CAGR", "pts a year") if comparison.annualised else ("total_return", "total return", "pts")
     others = table.drop(index=bench)
-    best = others["cagr"].idxmax()
-    gap = (table.at[best, "cagr"] - table.at[bench, "cagr"]) * 100
+    best = others[basis].idxmax()
+    gap = (table.at[best, basis] - table.at[bench, basis]) * 100
     verb = "beat" if gap >= 0 else "trailed"
     deeper = table.at[best, "max_drawdown"] < table.at[bench, "max_drawdown"]
-    lead = f"{best} {verb} {bench} by {abs(gap):.1f} pts a year {period_phrase}"
+    lead = f"{best} {verb} {bench} by {abs(gap):.1f} {unit} {period_phrase}"
     if len(others) > 1:
         lead = f"Best of the group: {lead}"
     return (
-        f"{lead} (CAGR {_pct(table.at[best, 'cagr'])} vs {_pct(table.at[bench, 'cagr'])}), "
+        f"{lead} ({name} {_pct(table.at[best, basis])} vs {_pct(table.at[bench, basis])}), "
         f"with {'deeper' if deeper else 'shallower'} drawdowns "
         f"({_pct(table.at[best, 'max_drawdown'], 0)} vs {_pct(table.at[bench, 'max_drawdown'], 0)})."
     )

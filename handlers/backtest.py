@@ -18,7 +18,7 @@ from analysis.backtest import Simulation, annual_turnover, fixed_mix, switching,
 from analysis.charts import ChartLabels, backtest_chart
 from analysis.compare import Comparison, compare
 from analysis.named_signals import SIGNALS, TREND_DAYS, leading_sessions
-from analysis.returns import calendar_year_returns, spans_a_year, years_between
+from analysis.returns import calendar_year_returns, years_between
 from analysis.takeaway import compare_takeaway
 from analysis.windows import Window
 from errors import DataUnavailable
@@ -27,8 +27,8 @@ from handlers.caller import Caller
 from handlers.compare import FOLLOW_UP_PERIODS
 from handlers.format import percent, ratio, years
 from handlers.plots import MAX_BARS, bars, growth_plot
-from handlers.prices import common_prices, prices_for_period, window_notes
-from handlers.reply import Action, Cell, Chart, Plot, Reply, Table
+from handlers.prices import adj_closes, prices_for_period, window_notes
+from handlers.reply import Action, Chart, Plot, Reply, Table
 from handlers.reply_cache import cached_reply
 from handlers.services import Services
 
@@ -68,14 +68,13 @@ def build(request: BacktestRequest, services: Services) -> Reply:
     if request.benchmark not in values:
         values[request.benchmark] = prices[request.benchmark] / prices[request.benchmark].iloc[0]
     comparison = compare(values, request.benchmark, services.risk_free)
-    annualised = spans_a_year(window.start, window.end)
     source = services.source_label()
     title = f"Backtest vs {request.benchmark} · {request.period.label}"
     demo = " (demo data, not real prices)" if services.market.is_demo else ""
     return Reply(
         text=f"*Backtest vs {request.benchmark}*, {request.period.label}, {_schedule(request)}, "
              f"total return with dividends reinvested{demo}",
-        table=metrics_table(comparison, results, annualised),
+        table=metrics_table(comparison, results),
         takeaway=compare_takeaway(comparison, request.period.phrase),
         more_tables=(calendar_table(values), contribution_table(results)),
         plots=(growth_plot(values, f"Growth of $10,000 · {request.period.label}"), *calendar_bars(values)),
@@ -101,8 +100,8 @@ def signal_history(services: Services, name: str, window: Window) -> pd.Series:
     """The named signal on every session up to the window's end (1.0 leading, 0.0 lagging, NaN not yet known)."""
     spec = SIGNALS[name]
     start = window.start.date() - SIGNAL_LOOKBACK
-    closes = common_prices(services, [spec.a, spec.b], start, window.end.date()).prices
-    return leading_sessions(closes, spec)
+    tickers = [spec.a, spec.b]
+    return leading_sessions(adj_closes(services.market.bars(tickers, start, window.end.date()), tickers), spec)
 
 
 def _start_when_signals_known(window: Window, dates: pd.DatetimeIndex,
@@ -147,28 +146,28 @@ def _schedule(request: BacktestRequest) -> str:
 
 METRIC_COLUMNS = ("Portfolio", "Total", "CAGR", "Vol", "Max DD", "Sharpe", "Sortino", "Beta", "Corr", "Excess/yr",
                   "Turnover/yr")
+# Under a year: no CAGR, and the excess and turnover are over the window, not a year.
+SHORT_COLUMNS = ("Portfolio", "Total", "Vol", "Max DD", "Sharpe", "Sortino", "Beta", "Corr", "Excess", "Turnover")
 
 
-def metrics_table(comparison: Comparison, results: list[Result], annualised: bool) -> Table:
+def metrics_table(comparison: Comparison, results: list[Result]) -> Table:
     """One row per portfolio, the benchmark last; a window under a year shows total returns only (no CAGR)."""
-    turnover = {r.name: (annual_turnover(r.simulation) if annualised else float(r.simulation.turnover.sum()))
-                for r in results}
-    table = comparison.table
-    bench = comparison.benchmark
-    rows = []
-    for name, row in table.iterrows():
-        excess = row.excess_return if annualised else row.total_return - table.at[bench, "total_return"]
-        cells: list[Cell] = [name, (percent(row.total_return, 0), row.total_return)]
-        cells += [(percent(row.cagr), row.cagr)] if annualised else []
-        cells += [(percent(row.volatility), row.volatility), (percent(row.max_drawdown, 0), row.max_drawdown),
-                  (ratio(row.sharpe), row.sharpe), (ratio(row.sortino), row.sortino),
-                  (ratio(row.beta), row.beta), (ratio(row.correlation), row.correlation),
-                  "—" if name == bench else (percent(excess, signed=True), excess),
-                  (percent(turnover[name], 0), turnover[name]) if name in turnover and name != bench else "—"]
-        rows.append(cells)
-    columns = METRIC_COLUMNS if annualised else tuple(
-        {"Excess/yr": "Excess", "Turnover/yr": "Turnover"}.get(c, c) for c in METRIC_COLUMNS if c != "CAGR")
-    return Table.of(columns, rows)
+    long = comparison.annualised
+    turnover = {r.name: (annual_turnover(r.simulation) if long else float(r.simulation.turnover.sum()))
+                for r in results if r.name != comparison.benchmark}
+    excess = comparison.table["excess_return"] if long else comparison.excess_total()
+    rows = [
+        (name,
+         (percent(row.total_return, 0 if long else 1), row.total_return),
+         *(((percent(row.cagr), row.cagr),) if long else ()),
+         (percent(row.volatility), row.volatility), (percent(row.max_drawdown, 0), row.max_drawdown),
+         (ratio(row.sharpe), row.sharpe), (ratio(row.sortino), row.sortino),
+         (ratio(row.beta), row.beta), (ratio(row.correlation), row.correlation),
+         ("—", None) if name == comparison.benchmark else (percent(excess[name], signed=True), excess[name]),
+         (percent(turnover[name], 0), turnover[name]) if name in turnover else ("—", None))
+        for name, row in comparison.table.iterrows()
+    ]
+    return Table.of(METRIC_COLUMNS if long else SHORT_COLUMNS, rows)
 
 
 def calendar_table(values: pd.DataFrame) -> Table:

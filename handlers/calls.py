@@ -27,13 +27,12 @@ import datetime as dt
 import time
 from typing import Any
 
-import pandas as pd
-
-from errors import BadRequest, DataUnavailable, TiltError
+from errors import BadRequest, TiltError
 from handlers.caller import Caller
 from handlers.format import percent
 from handlers.parse import DEFAULT_BENCHMARK, parse_ticker
 from handlers.plots import bars
+from handlers.prices import RECENT, last_closes
 from handlers.reply import Cell, Reply, Table
 from handlers.services import Services
 from market.calendar import market_today
@@ -57,7 +56,8 @@ def handle(text: str, services: Services, caller: Caller) -> Reply:
         raise BadRequest(f"`until` must be a future date; {until} is not after {today}.")
     if until > today + dt.timedelta(days=366 * MAX_YEARS):
         raise BadRequest(f"A call runs at most {MAX_YEARS} years.")
-    entry_date, entry_a, entry_b = last_common_close(services, a, b, today - dt.timedelta(days=14), today)
+    entry = last_closes(services, [a, b], today)
+    entry_date, entry_a, entry_b = entry.name.date(), float(entry[a]), float(entry[b])
     call = services.store.add_call(caller.owner, {
         "author": caller.user, "a": a, "b": b, "until": until.isoformat(), "note": note, "channel": caller.channel,
         "created_at": time.time(), "entry_date": entry_date.isoformat(), "entry_a": entry_a, "entry_b": entry_b,
@@ -66,8 +66,10 @@ def handle(text: str, services: Services, caller: Caller) -> Reply:
         text=f"*Call #{call['id']}* by {mention(caller.platform, caller.user)}: {a} over {b} until {until}",
         takeaway=f"Entry {entry_date}: {a} {entry_a:,.2f}, {b} {entry_b:,.2f}. It resolves after {until}'s close; "
                  f"a hit if {a} beats {b} (total return) by then.",
-        notes=(f"Note: {note}",) if note else (),
-        footer=f"source: {services.source_label()} · `/calls` for every call and hit rates",
+        notes=((f"Note: {note}",) if note else ()) + ((
+            f"The latest common close in {services.source_label()} is {entry_date}, so that is the entry.",)
+            if today - entry_date > RECENT else ()),
+        footer=f"as of {entry_date} · source: {services.source_label()} · `/calls` for every call and hit rates",
         track=f"call:{call['id']}",
     )
 
@@ -114,13 +116,10 @@ def parse_call(text: str) -> tuple[str, str, dt.date, str]:
     return a, b, until, note
 
 
-def last_common_close(services: Services, a: str, b: str, start: dt.date, end: dt.date) -> tuple[dt.date, float, float]:
-    """The last date in ``start .. end`` on which both have a close, and the two closes."""
-    bars = services.market.bars([a, b], start, end)
-    both = pd.concat({t: bars[t]["Adj Close"] for t in (a, b)}, axis=1).dropna()
-    if both.empty:
-        raise DataUnavailable(f"No common close for {a} and {b} between {start} and {end}.")
-    return both.index[-1].date(), float(both[a].iloc[-1]), float(both[b].iloc[-1])
+def last_common_close(services: Services, call: dict[str, Any], end: dt.date) -> tuple[dt.date, float, float]:
+    """The last date from the call's entry to ``end`` on which both its tickers have a close, and the two closes."""
+    closes = last_closes(services, [call["a"], call["b"]], end, since=dt.date.fromisoformat(call["entry_date"]))
+    return closes.name.date(), float(closes[call["a"]]), float(closes[call["b"]])
 
 
 def relative(call: dict[str, Any], close_a: float, close_b: float) -> float:
@@ -133,7 +132,7 @@ def performance(services: Services, call: dict[str, Any]) -> tuple[dt.date, floa
     if call["status"] == "closed":
         return dt.date.fromisoformat(call["exit_date"]), call["relative"]
     end = min(market_today(services.market.now()), dt.date.fromisoformat(call["until"]))
-    day, close_a, close_b = last_common_close(services, call["a"], call["b"], dt.date.fromisoformat(call["entry_date"]), end)
+    day, close_a, close_b = last_common_close(services, call, end)
     return day, relative(call, close_a, close_b)
 
 
@@ -143,8 +142,7 @@ def is_due(services: Services, call: dict[str, Any]) -> bool:
 
 def resolve(services: Services, call: dict[str, Any]) -> dict[str, Any]:
     """The call closed at the last shared close on or before ``until`` (not stored: the caller does that)."""
-    day, close_a, close_b = last_common_close(services, call["a"], call["b"], dt.date.fromisoformat(call["entry_date"]),
-                                              dt.date.fromisoformat(call["until"]))
+    day, close_a, close_b = last_common_close(services, call, dt.date.fromisoformat(call["until"]))
     result = relative(call, close_a, close_b)
     return {**call, "status": "closed", "exit_date": day.isoformat(), "exit_a": close_a, "exit_b": close_b,
             "relative": result, "hit": result > 0, "closed_at": time.time()}

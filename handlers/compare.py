@@ -21,6 +21,8 @@ USAGE = "/compare TICKER [TICKER ...] [vs BENCH] [PERIOD]   e.g. /compare SMH SP
 FOLLOW_UP_PERIODS = ("1y", "5y", "10y", "max")
 
 COLUMNS = ("Ticker", "Total", "CAGR", "Vol", "Max DD", "Sharpe", "Beta", "Corr", "Excess/yr")
+# Under a year nothing is annualised: no CAGR, and the excess is the gap in total return.
+SHORT_COLUMNS = ("Ticker", "Total", "Vol", "Max DD", "Sharpe", "Beta", "Corr", "Excess")
 
 
 def handle(text: str, services: Services, caller: Caller) -> Reply:
@@ -64,14 +66,18 @@ def build(request: CompareRequest, services: Services) -> Reply:
 
 
 def metrics_table(comparison: Comparison) -> Table:
-    """The figures people scan first, one row per ticker, benchmark last."""
+    """The figures people scan first, one row per ticker, benchmark last; CAGR and excess a year only over a
+    window of a year or more, total return and its gap to the benchmark over a shorter one."""
     table = comparison.table
-    rows = (
+    long = comparison.annualised
+    excess = table["excess_return"] if long else comparison.excess_total()
+    rows = tuple(
         (ticker,
-         (percent(row.total_return, 0), row.total_return), (percent(row.cagr), row.cagr),
+         (percent(row.total_return, 0 if long else 1), row.total_return),
+         *(((percent(row.cagr), row.cagr),) if long else ()),
          (percent(row.volatility), row.volatility), (percent(row.max_drawdown, 0), row.max_drawdown),
          (ratio(row.sharpe), row.sharpe), (ratio(row.beta), row.beta), (ratio(row.correlation), row.correlation),
-         ("—", None) if ticker == comparison.benchmark else (percent(row.excess_return, signed=True), row.excess_return))
+         ("—", None) if ticker == comparison.benchmark else (percent(excess[ticker], signed=True), excess[ticker]))
         for ticker, row in table.iterrows()
     )
-    return Table.of(COLUMNS, rows)
+    return Table.of(COLUMNS if long else SHORT_COLUMNS, rows)

@@ -26,7 +26,7 @@ from handlers.calls import open_call_lines
 from handlers.format import multiple, percent
 from handlers.reply import Action, Reply
 from handlers.services import Services
-from handlers.snapshot import recent_chart, recent_closes, returns_table
+from handlers.snapshot import left_out_note, recent_chart, recent_closes, returns_table
 from schedule.timing import WEEKDAYS, Schedule, next_due
 from store.teamdata import Owner
 
@@ -107,7 +107,8 @@ def build(services: Services, watchlist: list[str], late: dt.timedelta | None = 
     closes, missing = recent_closes(services, tickers)
     returns = trailing_returns(closes)
     end = closes.index[-1]
-    notes = [*_signal_lines(closes), *_valuation_lines(services, list(closes.columns))]
+    notes = [*_signal_lines(closes), *_valuation_lines(services, list(closes.columns)),
+             *left_out_note(list(closes.columns), BENCHMARK)]
     if owner is not None:
         notes.extend(open_call_lines(services, owner))
     if missing:

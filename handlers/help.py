@@ -14,7 +14,8 @@ GUIDES = {
     "compare": (
         compare.USAGE,
         "Total return (dividends reinvested), CAGR, volatility, max drawdown, Sharpe, beta, correlation and "
-        "excess return per year against a benchmark, with a chart.\n"
+        "excess return per year against a benchmark, with a chart. Under a year nothing is annualised: total "
+        "return and its gap to the benchmark, no CAGR.\n"
         "The benchmark is the ticker after `vs`; else SPY if you list it; else the last ticker; a lone ticker "
         "is compared with SPY. Up to 8 tickers.\n"
         "Periods: 1m 3m 6m ytd 1y 2y 3y 5y 10y 15y 20y max (any 1-24m or 1-50y), `since 2020`, `from 2020-03-23`, "

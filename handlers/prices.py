@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Callable
 
 import pandas as pd
 
 from analysis.returns import years_between
-from analysis.windows import Period, Window, resolve_window
+from analysis.windows import EARLIEST, LOOKBACK_MARGIN, Period, Window, resolve_window
 from errors import DataUnavailable
 from handlers.format import years
 from handlers.services import Services
 from market.calendar import market_today
+
+# Where the last close is looked for first: data that reaches today has one within two weeks.
+RECENT = dt.timedelta(days=14)
 
 
 @dataclass(frozen=True)
@@ -24,41 +28,64 @@ class Aligned:
     last: pd.Series
 
 
-def common_prices(services: Services, tickers: list[str], start: dt.date, end: dt.date) -> Aligned:
-    """``Adj Close`` per ticker (columns in ``tickers`` order) on the dates every ticker traded.
-
-    Raises ``DataUnavailable`` naming the tickers with no prices in the span,
-    or when they share no dates at all.
-    """
-    bars = services.market.bars(tickers, start, end)
-    empty = [t for t in tickers if bars[t].empty]
-    if empty:
-        raise DataUnavailable(f"No prices for {', '.join(empty)} between {start} and {end}.")
-    prices = pd.concat({t: bars[t]["Adj Close"] for t in tickers}, axis=1, join="inner")
-    if len(prices) < 2:
-        raise DataUnavailable(f"{', '.join(tickers)} have no trading days in common between {start} and {end}.")
-    return Aligned(
+def prices_for_period(services: Services, tickers: list[str], period: Period) -> tuple[Aligned, Window]:
+    """Common prices covering ``period``, which ends at the last common close the data has, and the window
+    it resolves to (``DataUnavailable`` when there is none, see ``last_closes``)."""
+    bars = bars_to_last_close(services, tickers, period.fetch_span)
+    prices = adj_closes(bars, tickers)
+    aligned = Aligned(
         prices=prices,
         first=pd.Series({t: bars[t].index[0] for t in tickers}),
         last=pd.Series({t: bars[t].index[-1] for t in tickers}),
     )
+    return aligned, resolve_window(period, prices.index)
 
 
-def prices_for_period(services: Services, tickers: list[str], period: Period) -> tuple[Aligned, Window]:
-    """Common prices covering ``period`` and the window it resolves to.
+def adj_closes(bars: dict[str, pd.DataFrame], tickers: list[str], *, common: bool = True) -> pd.DataFrame:
+    """``Adj Close`` per ticker (columns in ``tickers`` order) on the dates every ticker traded (``common``),
+    or on the dates any of them did (NaN for the others)."""
+    return pd.concat({t: bars[t]["Adj Close"] for t in tickers}, axis=1, join="inner" if common else "outer", sort=True)
 
-    How far back to fetch depends on the last common date, which is only known
-    once the data is in (a CSV folder may end months before today).  So when
-    the fetched data neither reaches back to the window's start nor was asked
-    for from before it, the older side is fetched once more.
+
+def last_closes(services: Services, tickers: list[str], end: dt.date, *, since: dt.date | None = None,
+                common: bool = True) -> pd.Series:
+    """The closes on the last date on or before ``end`` with a close for every ticker (``common``; else for any
+    of them, NaN for the others); that date is the Series' ``name``.
+
+    Looks in ``since .. end`` when given; else in the last two weeks and then, for a source whose data ends
+    earlier (a CSV folder refreshed months ago), in all of its history.  ``DataUnavailable`` when there is none.
     """
-    start, end = period.fetch_span(market_today(services.market.now()))
-    aligned = common_prices(services, tickers, start, end)
-    target = period.start_target(aligned.prices.index[-1])
-    if aligned.prices.index[0] > target and pd.Timestamp(start) > target:
-        needed_start, _ = period.fetch_span(aligned.prices.index[-1].date())
-        aligned = common_prices(services, tickers, needed_start, end)
-    return aligned, resolve_window(period, aligned.prices.index)
+    bars: dict[str, pd.DataFrame] = {}
+    for start in (since,) if since else (end - RECENT, EARLIEST):
+        bars = services.market.bars(tickers, start, end)
+        closes = adj_closes(bars, tickers, common=common)
+        if not closes.empty:
+            return closes.iloc[-1]
+    empty = [t for t in tickers if bars[t].empty]
+    if empty or not common:
+        raise DataUnavailable(f"No prices for {', '.join(empty or tickers)} on or before {end}.")
+    raise DataUnavailable(f"{', '.join(tickers)} have no trading day in common on or before {end}.")
+
+
+def bars_to_last_close(services: Services, tickers: list[str], span: Callable[[dt.date], tuple[dt.date, dt.date]],
+                       *, common: bool = True) -> dict[str, pd.DataFrame]:
+    """Bars of ``tickers`` over ``span(last)``: ``last`` is the last date with a close (of every ticker when
+    ``common``, else of any) on or before the span's end, which is what "the last 3 months" ends at.
+
+    ``span(day)`` is the calendar span a window ending on ``day`` needs, starting ``LOOKBACK_MARGIN`` before
+    the close that opens it (as ``Period.fetch_span``).  It is asked for today first, as data usually reaches
+    today or a few days before (the margin absorbs those).  When the data ends earlier (a CSV folder refreshed
+    months ago), the older side is fetched once more from ``span(last)``, and when ``span(today)`` holds no
+    close at all, ``last_closes`` finds the last one there is.
+    """
+    start, end = span(market_today(services.market.now()))
+    bars = services.market.bars(tickers, start, end)
+    dates = adj_closes(bars, tickers, common=common).index
+    last = dates[-1] if len(dates) else last_closes(services, tickers, end, common=common).name
+    needed, _ = span(last.date())
+    if needed + LOOKBACK_MARGIN < start:
+        bars = services.market.bars(tickers, needed, end)
+    return bars
 
 
 def window_notes(aligned: Aligned, period: Period, window: Window) -> list[str]:

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import re
 
-import pandas as pd
-
-from analysis.charts import MAX_TICKERS
 from analysis.rotation import Regime, momentum_table, size_regime
 from errors import BadRequest
 from handlers.caller import Caller
@@ -23,7 +20,7 @@ from handlers.parse import DEFAULT_BENCHMARK, parse_period, parse_ticker
 from handlers.plots import bars
 from handlers.reply import Action, Reply, Table
 from handlers.services import Services
-from handlers.snapshot import check_tickers, recent_chart, recent_closes
+from handlers.snapshot import check_tickers, left_out_note, recent_chart, recent_closes
 
 USAGE = "/rotation [size|sectors|semis|NAME] [PERIOD] · /rotation set NAME T1 T2 ... · /rotation list"
 BUILT_IN = {
@@ -77,10 +74,10 @@ def rank(services: Services, caller: Caller, name: str, months: int) -> Reply:
     ranked = table[table.index.isin(members)]
     regimes = [size_regime(closes[small], closes[DEFAULT_BENCHMARK])
                for small in SMALL_CAPS if small in closes.columns and name == "size"]
-    shown = list(dict.fromkeys([*ranked.index[: MAX_TICKERS - 1], DEFAULT_BENCHMARK]))
     period = f"{months // 12}y" if months % 12 == 0 else f"{months}m"
-    chart_closes = closes.loc[closes.index[-1] - pd.DateOffset(months=months):, shown]
-    notes = [regime_sentence(r) for r in regimes]
+    # Ranked order, so the chart draws the leaders (and the benchmark) when it cannot draw them all.
+    charted = list(dict.fromkeys([*ranked.index, DEFAULT_BENCHMARK]))
+    notes = [regime_sentence(r) for r in regimes] + left_out_note(charted, DEFAULT_BENCHMARK)
     if missing:
         notes.append(f"No prices for {', '.join(missing)}.")
     leader, laggard = ranked.index[0], ranked.index[-1]
@@ -96,7 +93,7 @@ def rank(services: Services, caller: Caller, name: str, months: int) -> Reply:
                  f"{int((ranked.trend > 0).sum())} of {len(ranked)} trade above their 200-day average.",
         notes=tuple(notes),
         footer=f"as of {closes.index[-1]:%Y-%m-%d} · source: {services.source_label()} · chart: {period}",
-        chart=recent_chart(services, chart_closes.dropna(how="all"), f"Rotation {name} · {period}", DEFAULT_BENCHMARK),
+        chart=recent_chart(services, closes[charted], f"Rotation {name} · {period}", DEFAULT_BENCHMARK, months),
         actions=tuple(Action(f"{t} vs {DEFAULT_BENCHMARK}", f"/compare {t} vs {DEFAULT_BENCHMARK} {period}")
                       for t in ranked.index[:3] if t != DEFAULT_BENCHMARK)
         + tuple(Action(f"Signal card: {s}", f"/signal {s}") for s in SIGNAL_CARDS.get(name, ())),

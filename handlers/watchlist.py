@@ -10,7 +10,7 @@ from handlers.caller import Caller
 from handlers.parse import parse_ticker
 from handlers.reply import Action, Reply
 from handlers.services import Services
-from handlers.snapshot import check_tickers, recent_chart, recent_closes, returns_table
+from handlers.snapshot import check_tickers, left_out_note, recent_chart, recent_closes, returns_table
 from store.teamdata import MAX_WATCHLIST
 
 USAGE = "/watchlist [add|remove TICKER ...]   e.g. /watchlist add SMH SOXX IWM"
@@ -56,7 +56,7 @@ def show(services: Services, caller: Caller) -> Reply:
         text=f"*Watchlist* ({len(closes.columns)} tickers), total returns with dividends reinvested"
         + (" (demo data, not real prices)" if services.market.is_demo else ""),
         table=returns_table(closes, HORIZONS),
-        notes=(f"No prices for {', '.join(missing)}.",) if missing else (),
+        notes=(*left_out_note(list(closes.columns), None), *((f"No prices for {', '.join(missing)}.",) if missing else ())),
         footer=f"as of {end:%Y-%m-%d} · source: {services.source_label()}",
         chart=recent_chart(services, closes, "Watchlist · 3 months", benchmark=None),
         actions=tuple(Action(f"{t} vs SPY", f"/compare {t} vs SPY 1y") for t in list(closes.columns)[:5] if t != "SPY"),

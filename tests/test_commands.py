@@ -25,7 +25,7 @@ from market.calendar import NEW_YORK
 from market.csvdir import CsvFolderProvider
 from market.demo import DemoProvider
 from market.redis_server import EmbeddedRedis
-from tests.expected import closes, trailing_cagrs
+from tests.expected import closes, common_window, total_returns, trailing_cagrs
 from tests.test_cache import Recording
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -245,3 +245,33 @@ def test_the_reply_cache_keeps_raw_numbers_and_plots(services: Services, prices_
     del document["table"]["values"], document["plots"]
     older = Reply.from_bytes(json.dumps(document).encode(), reply.chart.png)
     assert older.table.rows == reply.table.rows and older.table.values == () and older.plots == ()
+
+
+@pytest.mark.parametrize("command, tickers, start_target", [
+    ("/compare QQQ ytd", ["QQQ", "SPY"], dt.date(2025, 12, 31)),
+    ("/compare SMH SPY 6m", ["SMH", "SPY"], dt.date(2026, 1, 14)),
+    ("/compare IWM QQQ vs SPY 3m", ["IWM", "QQQ", "SPY"], dt.date(2026, 4, 14)),
+])
+def test_a_window_under_a_year_is_not_annualised(services: Services, prices_dir: Path, command: str,
+                                                 tickers: list[str], start_target: dt.date) -> None:
+    reply = router.run(command, services)
+    start, end = common_window(prices_dir, tickers, start_target)
+    totals = total_returns(prices_dir, tickers, start, end)
+    assert not reply.is_error, reply.text
+    assert reply.table.columns == ("Ticker", "Total", "Vol", "Max DD", "Sharpe", "Beta", "Corr", "Excess")
+    for ticker in tickers[:-1]:
+        assert row_of(reply, ticker)["Total"] == f"{totals[ticker] * 100:.1f}%"
+        assert row_of(reply, ticker)["Excess"] == f"{(totals[ticker] - totals['SPY']) * 100:+.1f}%"
+    best = max(tickers[:-1], key=totals.get)
+    gap = (totals[best] - totals["SPY"]) * 100
+    assert f"{best} {'beat' if gap >= 0 else 'trailed'} SPY by {abs(gap):.1f} pts " in reply.takeaway
+    assert f"(total return {totals[best] * 100:.1f}% vs {totals['SPY'] * 100:.1f}%)" in reply.takeaway
+    assert "a year" not in reply.plain_text() and "CAGR" not in reply.plain_text()
+    assert f"{start} → {end}" in reply.footer
+
+
+def test_a_window_of_a_year_keeps_cagr_and_excess_a_year(services: Services, prices_dir: Path) -> None:
+    reply = router.run("/compare SMH SPY 1y", services)
+    start, end, smh_cagr, spy_cagr = trailing_cagrs(prices_dir, "SMH", "SPY", 1)
+    assert reply.table.columns[2] == "CAGR" and reply.table.columns[-1] == "Excess/yr"
+    assert f"SMH beat SPY by {(smh_cagr - spy_cagr) * 100:.1f} pts a year over 1y" in reply.takeaway

@@ -326,7 +326,7 @@ def compare_posted(tilt: Tilt, text: str) -> Call:
 FAULTS = {
     "timeout": ("XSD", "Yahoo Finance did not answer (timed out); try again shortly."),
     "persistent 429": ("SOXX", "Yahoo Finance is rate-limiting us; try again in a minute."),
-    "empty answer": ("VB", "No prices for VB between"),
+    "empty answer": ("VB", "No prices for VB on or before"),
     "malformed JSON": ("XLK", "Yahoo Finance did not answer (malformed answer); try again shortly."),
 }
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,11 +11,12 @@ import pytest
 from handlers import router
 from handlers.caller import Caller
 from handlers.services import Services
+from handlers.snapshot import chart_closes, recent_closes
 from market.cache import Cache
 from market.cached import CachedMarket
 from market.csvdir import CsvFolderProvider
 from store.teamdata import TeamStore
-from tests.expected import closes
+from tests.expected import closes, expected_score, months_back
 
 NOW = dt.datetime(2026, 7, 15, 9, 0, tzinfo=ZoneInfo("America/New_York"))
 CALLER = Caller(platform="slack", team="T9", channel="C9", user="U9")
@@ -26,25 +26,6 @@ CALLER = Caller(platform="slack", team="T9", channel="C9", user="U9")
 def services(prices_dir: Path, cache: Cache, store: TeamStore) -> Services:
     return Services(market=CachedMarket(CsvFolderProvider(prices_dir), cache, now=lambda: NOW), cache=cache,
                     team_store=store)
-
-
-def months_back(day: dt.date, months: int) -> dt.date:
-    """The same day ``months`` calendar months earlier, clamped to the end of a shorter month."""
-    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
-    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
-
-
-def expected_score(prices_dir: Path, ticker: str) -> float:
-    """Average of the 1, 3, 6 and 12-month total returns from the ticker's last close (last close on or before)."""
-    series = closes(prices_dir, ticker)
-    days = sorted(series)
-    end = days[-1]
-    returns = []
-    for months in (1, 3, 6, 12):
-        target = end.replace(year=end.year - 1) if months == 12 else months_back(end, months)
-        base = max(d for d in days if d <= target)
-        returns.append(series[end] / series[base] - 1)
-    return sum(returns) / 4
 
 
 def test_size_universe_is_ranked_by_composite_momentum(services: Services, prices_dir: Path) -> None:
@@ -97,3 +78,40 @@ def test_valuation_smallcaps_view(services: Services) -> None:
     assert rows["IJR"]["P/E vs bench"] == f"{(15.9 / 24.17 - 1) * 100:+.0f}%"
     assert rows["IWM"]["Fwd P/E"] == "25.9x" and rows["SPY"]["Fwd P/E"] == "n/a"
     assert "as of 2025-10-31" in reply.footer and "CSV folder prices" in reply.footer
+
+
+SECTORS = ("XLB", "XLC", "XLE", "XLF", "XLI", "XLK", "XLP", "XLRE", "XLU", "XLV", "XLY")
+
+
+@pytest.mark.parametrize("period, months", [("1m", 1), ("6m", 6), ("1y", 12), ("2y", 24)])
+def test_the_rotation_chart_covers_the_requested_period(services: Services, prices_dir: Path, period: str,
+                                                        months: int) -> None:
+    reply = router.run(f"/rotation sectors {period}", services, CALLER)
+    series = {t: closes(prices_dir, t) for t in (*SECTORS, "SPY")}
+    days = sorted(set().union(*series.values()))
+    end = days[-1]
+    start = max(d for d in days if d <= months_back(end, months))
+    assert f"from {start} to {end} ({months} months)" in reply.chart.alt_text
+    assert reply.footer.endswith(f"chart: {period}")
+
+
+def test_rotation_chart_data_is_the_window_rebased_to_its_total_returns(services: Services, prices_dir: Path) -> None:
+    tickers = ["XLK", "XLE", "SPY"]
+    recent, _ = recent_closes(services, tickers, years=2)
+    drawn = chart_closes(recent, 6, tickers)
+    end = max(closes(prices_dir, "SPY"))
+    start = max(d for d in closes(prices_dir, "SPY") if d <= months_back(end, 6))
+    assert drawn.index[0].date() == start and drawn.index[-1].date() == end
+    for ticker in tickers:
+        series = closes(prices_dir, ticker)
+        assert drawn[ticker].iloc[-1] / drawn[ticker].iloc[0] == pytest.approx(series[end] / series[start], rel=1e-12)
+
+
+def test_the_rotation_reply_names_the_tickers_the_chart_leaves_out(services: Services, prices_dir: Path) -> None:
+    reply = router.run("/rotation sectors 6m", services, CALLER)
+    ranked = sorted(SECTORS, key=lambda t: expected_score(prices_dir, t), reverse=True)
+    drawn, left_out = ranked[:7], ranked[7:]
+    assert f"Not in the chart: {', '.join(left_out)} (it draws at most 8 lines: the first ones in the table and SPY)." \
+        in reply.notes
+    assert reply.chart.alt_text.startswith(f"{', '.join([*drawn, 'SPY'])} from ")
+    assert not any("Not in the chart" in note for note in router.run("/rotation size", services, CALLER).notes)
