@@ -29,7 +29,7 @@ from errors import BadRequest, DataUnavailable, TiltError
 from handlers.caller import Caller
 from handlers.format import percent
 from handlers.parse import DEFAULT_BENCHMARK, parse_ticker
-from handlers.reply import Reply, Table
+from handlers.reply import Reply, Table, mention
 from handlers.services import Services
 from market.calendar import market_today
 from store.teamdata import Owner
@@ -54,7 +54,7 @@ def handle(text: str, services: Services, caller: Caller) -> Reply:
         "created_at": time.time(), "entry_date": entry_date.isoformat(), "entry_a": entry_a, "entry_b": entry_b,
         "status": "open"})
     return Reply(
-        text=f"*Call #{call['id']}* by {mention(caller.platform, caller.user)}: {a} over {b} until {until}",
+        text=f"*Call #{call['id']}* by {mention(caller.user)}: {a} over {b} until {until}",
         takeaway=f"Entry {entry_date}: {a} {entry_a:,.2f}, {b} {entry_b:,.2f}. It resolves after {until}'s close; "
                  f"a hit if {a} beats {b} (total return) by then.",
         notes=(f"Note: {note}",) if note else (),
@@ -125,14 +125,14 @@ def resolve(services: Services, call: dict[str, Any]) -> dict[str, Any]:
             "relative": result, "hit": result > 0, "closed_at": time.time()}
 
 
-def result_reply(platform: str, call: dict[str, Any]) -> Reply:
+def result_reply(call: dict[str, Any]) -> Reply:
     """What Tilt posts in the call's thread when it resolves."""
     verdict = "a hit" if call["hit"] else "a miss"
     return Reply(
         text=f"*Call #{call['id']} resolved: {verdict}.* {call['a']} vs {call['b']} "
              f"{percent(call['relative'], signed=True)} from {call['entry_date']} to {call['exit_date']}.",
         notes=(f"{call['a']} {call['entry_a']:,.2f} → {call['exit_a']:,.2f}, {call['b']} {call['entry_b']:,.2f} → "
-               f"{call['exit_b']:,.2f} · called by {mention(platform, call['author'])}",),
+               f"{call['exit_b']:,.2f} · called by {mention(call['author'])}",),
     )
 
 
@@ -150,7 +150,7 @@ def list_calls(text: str, services: Services, caller: Caller) -> Reply:
         status = "open" if call["status"] == "open" else ("hit" if call["hit"] else "miss")
         rows.append((f"#{call['id']}", f"{call['a']} over {call['b']}", call["author"], call["entry_date"],
                      call["until"], percent(result, signed=True), status))
-    notes = [f"Hit rate (closed calls): {line}" for line in hit_rate_lines(caller.platform, calls)]
+    notes = [f"Hit rate (closed calls): {line}" for line in hit_rate_lines(calls)]
     notes += [f"#{c['id']}: {c['note']}" for c in ordered if c.get("note")][:8]
     return Reply(
         text=f"*Team calls*: {sum(c['status'] == 'open' for c in calls)} open, "
@@ -173,11 +173,11 @@ def hit_rates(calls: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
     return rates
 
 
-def hit_rate_lines(platform: str, calls: list[dict[str, Any]]) -> list[str]:
+def hit_rate_lines(calls: list[dict[str, Any]]) -> list[str]:
     rates = hit_rates(calls)
     if not rates:
         return ["none closed yet"]
-    return [", ".join(f"{mention(platform, a)} {h} of {n} ({percent(h / n, 0)})" for a, (h, n) in sorted(rates.items()))]
+    return [", ".join(f"{mention(a)} {h} of {n} ({percent(h / n, 0)})" for a, (h, n) in sorted(rates.items()))]
 
 
 def open_call_lines(services: Services, owner: Owner) -> list[str]:
@@ -190,7 +190,3 @@ def open_call_lines(services: Services, owner: Owner) -> list[str]:
         return []
     return [f"Open calls: {'; '.join(parts)}."] if parts else []
 
-
-def mention(platform: str, user: str) -> str:
-    """How to name a person in chat: ``<@id>`` on Slack and Discord, the plain name elsewhere."""
-    return f"<@{user}>" if platform in ("slack", "discord") else user

@@ -8,7 +8,32 @@ Discord and the console each decide *how*.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
+from typing import Callable
+
+# Tilt's own mention of a person travels in Reply text as the person's id between two private-use characters;
+# each renderer turns it into its platform's mention.  Everything else in a Reply is shown as text, never as
+# markup that notifies or links: ``router.run`` strips these two characters from what people type, so text
+# people typed (a note, a name, a word echoed in an error) cannot mention anyone, whatever it contains.
+_MENTION_OPEN, _MENTION_CLOSE = "\ue000", "\ue001"
+_MENTION = re.compile(f"{_MENTION_OPEN}([^{_MENTION_OPEN}{_MENTION_CLOSE}]*){_MENTION_CLOSE}")
+_MARKERS = re.compile(f"[{_MENTION_OPEN}{_MENTION_CLOSE}]")
+
+
+def mention(user: str) -> str:
+    """Tilt naming ``user`` (a platform id) in a reply: a mention on Slack and Discord, the bare id elsewhere."""
+    return f"{_MENTION_OPEN}{_MARKERS.sub('', user)}{_MENTION_CLOSE}"
+
+
+def render_mentions(text: str, as_mention: Callable[[str], str]) -> str:
+    """``text`` with each of Tilt's mentions written as ``as_mention(user id)``."""
+    return _MENTION.sub(lambda found: as_mention(found.group(1)), text)
+
+
+def unmarked(text: str) -> str:
+    """What a person typed, unable to pass for Tilt's own mentions."""
+    return _MARKERS.sub("", text)
 
 
 @dataclass(frozen=True)
@@ -73,7 +98,7 @@ class Reply:
         if self.table is not None:
             parts.append(self.table.aligned())
         parts.extend(p for p in (self.takeaway, *self.notes, self.usage and f"Usage: {self.usage}", self.footer) if p)
-        return "\n".join(parts)
+        return render_mentions("\n".join(parts), str)
 
     def to_bytes(self) -> tuple[bytes, bytes | None]:
         """Serialise for the reply cache: a JSON document and the chart's PNG (kept apart, unencoded)."""

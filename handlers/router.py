@@ -15,7 +15,7 @@ from errors import BadRequest, TiltError, UnknownTicker
 from handlers import calls, compare, digest, rotation, signal, valuation, watchlist
 from handlers import help as help_command
 from handlers.caller import LOCAL, Caller
-from handlers.reply import Reply, error_reply
+from handlers.reply import Reply, error_reply, unmarked
 from handlers.services import Services
 from metrics import COMMANDS as COMMAND_COUNT
 
@@ -48,7 +48,7 @@ def split_command(text: str) -> tuple[str, str]:
 
 def run(text: str, services: Services, caller: Caller = LOCAL) -> Reply:
     """Answer one command from ``caller``; always returns a ``Reply``, whatever goes wrong."""
-    name, arguments = split_command(text)
+    name, arguments = split_command(unmarked(text))
     if name not in COMMANDS and name not in BUTTON_COMMANDS:
         COMMAND_COUNT.labels("unknown", "user_error").inc()
         known = ", ".join(f"/{c}" for c in COMMANDS)

@@ -19,7 +19,7 @@ import pytest
 
 from handlers import router
 from handlers.caller import Caller
-from handlers.reply import Reply
+from handlers.reply import Reply, mention
 from handlers.services import Services
 from market.cache import Cache, connect
 from market.cached import CachedMarket
@@ -234,8 +234,8 @@ def test_calls_resolve_once_at_expiry_with_hit_rates(services: Services, clock: 
     ana_hits = (results["1"] > 0) + (results["3"] > 0)
     ben_hits = int(results["2"] > 0)
     rates = next(n for n in listed.notes if n.startswith("Hit rate"))
-    assert f"<@U1> {ana_hits} of 2 ({ana_hits / 2 * 100:.0f}%)" in rates
-    assert f"<@U2> {ben_hits} of 1 ({ben_hits * 100:.0f}%)" in rates
+    assert f"{mention('U1')} {ana_hits} of 2 ({ana_hits / 2 * 100:.0f}%)" in rates
+    assert f"{mention('U2')} {ben_hits} of 1 ({ben_hits * 100:.0f}%)" in rates
 
 
 def test_open_calls_appear_in_the_digest(services: Services, clock: Clock, prices_dir: Path) -> None:

@@ -265,8 +265,14 @@ def _uninstaller(installations: InstallationStore | None, forget_team: Callable[
 def command_text(command: str, text: str) -> str:
     """The router's command text: ``/tilt compare SMH`` and ``/compare SMH`` both become ``/compare SMH``."""
     if command == UMBRELLA_COMMAND:
-        return f"/{text.strip() or 'help'}"
-    return f"{command} {text}".strip()
+        return f"/{typed(text).strip() or 'help'}"
+    return f"{command} {typed(text)}".strip()
+
+
+def typed(text: str) -> str:
+    """What the person typed: Slack escapes ``&``, ``<`` and ``>`` in the text it sends (``chat.slack.blocks``
+    escapes them again on the way out, so a note is shown as it was typed, not as ``&amp;lt;``)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def caller(team: str, channel: str, user: str) -> Caller:
@@ -276,7 +282,7 @@ def caller(team: str, channel: str, user: str) -> Caller:
 
 def mention_text(text: str) -> str:
     """``<@U123> compare SMH SPY`` -> ``/compare SMH SPY``."""
-    words = MENTION.sub(" ", text).strip()
+    words = typed(MENTION.sub(" ", text)).strip()
     return f"/{words.lstrip('/') or 'help'}"
 
 

@@ -5,6 +5,16 @@ context at most 10 elements, button value 2,000, at most 50 blocks; ``text``
 beyond 40,000 characters is cut by Slack.  Figures go in Slack's native
 ``table`` block, which renders them aligned on every client; the fallback
 ``text`` carries the same table in a code block for notifications and old clients.
+
+Every string that Slack reads as mrkdwn (``text``, section and context text) goes
+through ``mrkdwn``, which escapes ``&``, ``<`` and ``>`` as Slack documents: a
+``Reply`` is text, so whatever a person typed into it (``<!channel>``,
+``<@U…>``, ``<https://evil|slack.com>``) shows as typed and never pings anyone
+or becomes a masked link.  Escaping the whole rendering, rather than marking
+which parts people typed, means a new command cannot forget it.  Tilt's own
+mentions (``handlers.reply.mention``) are the one markup added back.  Tilt's
+bold, italics and code use no ``&``, ``<`` or ``>``, so they are untouched.
+``table`` cells are ``raw_text``, which Slack never parses.
 """
 
 from __future__ import annotations
@@ -12,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from chat.text import code_block, cut
-from handlers.reply import Reply, Table
+from handlers.reply import Reply, Table, render_mentions
 
 SECTION_LIMIT = 3000
 CONTEXT_ELEMENT_LIMIT = 10
@@ -28,7 +38,13 @@ def fallback_text(reply: Reply) -> str:
     if reply.table is not None:
         parts.append(code_block(reply.table.aligned()))
     parts.extend(p for p in (reply.takeaway, *reply.notes, reply.usage and f"Usage: `{reply.usage}`", reply.footer) if p)
-    return cut("\n".join(parts), TEXT_LIMIT)
+    return cut(mrkdwn("\n".join(parts)), TEXT_LIMIT)
+
+
+def mrkdwn(text: str) -> str:
+    """``text`` for a mrkdwn field: shown as written (``&``, ``<``, ``>`` escaped), with Tilt's mentions as ``<@U…>``."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return render_mentions(escaped, lambda user: f"<@{user}>")
 
 
 def reply_blocks(reply: Reply, *, share_command: str | None = None) -> list[dict[str, Any]]:
@@ -60,11 +76,11 @@ def table_block(table: Table) -> dict[str, Any]:
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": cut(text, SECTION_LIMIT)}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": cut(mrkdwn(text), SECTION_LIMIT)}}
 
 
 def _context(texts: tuple[str, ...]) -> dict[str, Any]:
-    elements = [{"type": "mrkdwn", "text": cut(t, SECTION_LIMIT)} for t in texts[:CONTEXT_ELEMENT_LIMIT]]
+    elements = [{"type": "mrkdwn", "text": cut(mrkdwn(t), SECTION_LIMIT)} for t in texts[:CONTEXT_ELEMENT_LIMIT]]
     return {"type": "context", "elements": elements}
 
 

@@ -1,0 +1,171 @@
+"""Tilt probed at its edges, at the wire: what people type is shown as typed, never as a ping or a disguised link.
+
+One ``bot.py serve`` process with Slack and Discord both configured, on a folder of closes that reach today
+(a call takes its entry from the last two weeks; the shared data end earlier).  Requests go in signed as the
+platforms sign them; what Tilt sends out is read from the Slack and Discord stand-ins.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import pandas as pd
+import pytest
+from nacl.signing import SigningKey
+
+from chat.discord.rest import DiscordRest
+from handlers.reply import Reply
+from tests.discord_standin import DiscordStandIn
+from tests.servers import Answer, send
+from tests.slack_standin import SlackStandIn
+from tests.test_discord import APPLICATION_ID, BOT_TOKEN, interaction, slash
+from tests.test_slack import Tilt as SlackTilt
+from tests.test_slack import calls_in, channel, responses_to
+
+# Everything Slack's mrkdwn turns into a notification or a masked link, and an ampersand.
+HOSTILE = "<!channel> <!here> <@U0EVIL> <https://evil.example|slack.com> R&D"
+RAW_MARKUP = ("<!channel", "<!here", "<@U0EVIL", "<https://evil")
+
+
+def slack_escaped(text: str) -> str:
+    """Slack's documented escaping of text to be shown as written."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class Tilt(SlackTilt):
+    """``bot.py serve`` answering Slack and Discord; ``interact`` sends a signed Discord interaction."""
+
+    def __init__(self, slack: SlackStandIn, discord: DiscordStandIn, redis_url: str, prices: Path, state: Path) -> None:
+        self.discord = discord
+        self.key = SigningKey.generate()
+        super().__init__(slack, redis_url, prices, state)
+
+    def environment(self, *args: Any) -> dict[str, str]:
+        return {**super().environment(*args), "DISCORD_PUBLIC_KEY": self.key.verify_key.encode().hex(),
+                "DISCORD_API_URL": self.discord.api_url, "DISCORD_APPLICATION_ID": APPLICATION_ID,
+                "DISCORD_BOT_TOKEN": BOT_TOKEN}
+
+    def interact(self, sent: dict[str, Any]) -> Answer:
+        body = json.dumps(sent).encode()
+        timestamp = str(int(time.time()))
+        signature = self.key.sign(timestamp.encode() + body).signature.hex()
+        return send(urllib.request.Request(self.url + "/discord/interactions", data=body, method="POST", headers={
+            "Content-Type": "application/json", "X-Signature-Ed25519": signature, "X-Signature-Timestamp": timestamp}))
+
+
+@pytest.fixture(scope="module")
+def recent_prices(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """SMH and SPY closes on each weekday of the last 90 days, up to today."""
+    folder = tmp_path_factory.mktemp("recent-prices")
+    days = pd.bdate_range(end=dt.date.today(), periods=90)
+    for ticker, first in (("SMH", 300.0), ("SPY", 700.0)):
+        closes = first * np.linspace(1.0, 1.1, len(days))
+        pd.DataFrame({"Date": days.strftime("%Y-%m-%d"), "Adj Close": closes}).to_csv(folder / f"{ticker}.csv", index=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def slack() -> Iterator[SlackStandIn]:
+    with SlackStandIn() as standin:
+        yield standin
+
+
+@pytest.fixture(scope="module")
+def discord() -> Iterator[DiscordStandIn]:
+    with DiscordStandIn(bot_token=BOT_TOKEN) as standin:
+        yield standin
+
+
+@pytest.fixture(scope="module")
+def tilt(slack: SlackStandIn, discord: DiscordStandIn, redis_url: str, recent_prices: Path,
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tilt]:
+    server = Tilt(slack, discord, redis_url, recent_prices, tmp_path_factory.mktemp("tilt-security"))
+    yield server
+    server.stop()
+
+
+def mrkdwn_texts(body: dict[str, Any]) -> list[str]:
+    """Every string of a Slack message that Slack reads as mrkdwn: ``text``, sections and context elements."""
+    texts = [body.get("text", "")]
+    for block in body.get("blocks") or []:
+        texts.append((block.get("text") or {}).get("text", ""))
+        texts.extend(e.get("text", "") for e in block.get("elements", []) if e.get("type") == "mrkdwn")
+    return texts
+
+
+def user() -> str:
+    """A person of the test's own (the per-person command budget is shared by every test's U1)."""
+    return f"U{uuid.uuid4().hex[:8].upper()}"
+
+
+# --- Slack: mentions, channel pings and masked links people type -----------------------------
+
+
+@pytest.mark.parametrize("as_sent", [HOSTILE, slack_escaped(HOSTILE)], ids=["raw", "escaped-by-slack"])
+def test_a_call_note_is_posted_as_typed_and_only_tilts_own_mention_pings(tilt: Tilt, slack: SlackStandIn,
+                                                                         as_sent: str) -> None:
+    where, caller = channel(), user()
+    until = dt.date.today() + dt.timedelta(days=30)
+    tilt.command("/call", f"SMH over SPY until {until} {as_sent}", channel=where, user=caller)
+    posted = calls_in(slack, "chat.postMessage", where)[0].body
+    texts = mrkdwn_texts(posted)
+    assert not [markup for markup in RAW_MARKUP for text in texts if markup in text]
+    assert f"Note: {slack_escaped(HOSTILE)}" in posted["text"]  # shown as typed: escaped once, not twice
+    assert f"by <@{caller}>" in posted["blocks"][0]["text"]["text"]  # Tilt's own mention still mentions
+
+    tilt.command("/calls", "", channel=where, user=caller)
+    listed = calls_in(slack, "chat.postMessage", where, count=2)[1].body
+    assert not [markup for markup in RAW_MARKUP for text in mrkdwn_texts(listed) if markup in text]
+    assert slack_escaped(HOSTILE) in listed["text"]
+
+
+def test_words_echoed_in_errors_are_escaped(tilt: Tilt, slack: SlackStandIn) -> None:
+    where = channel()
+    tilt.command("/tilt", "<!here>", channel=where, user=user(), response="echo")
+    shown = responses_to(slack, "echo")[0]
+    assert "I don't know the command `/&lt;!here&gt;`" in shown["text"]
+    assert not [text for text in mrkdwn_texts(shown) if "<!here" in text]
+    # Nor can anyone type what Tilt's own mentions are made of (private-use characters around an id).
+    tilt.command("/tilt", "\ue000U0EVIL\ue001", channel=where, user=user(), response="forged-mention")
+    shown = responses_to(slack, "forged-mention")[0]
+    assert "`/u0evil`" in shown["text"] and not [text for text in mrkdwn_texts(shown) if "<@" in text]
+
+
+# --- Discord: masked links, and no pings from any message ---------------------------------------
+
+
+def test_a_masked_link_typed_into_discord_is_not_a_link(tilt: Tilt, discord: DiscordStandIn) -> None:
+    # The backticks close Tilt's code span around the echoed word; the length puts the headline in the description.
+    word = "x`[notice](https://evil.example)`" + "y" * 260
+    command = slash("digest", user=user(), schedule=word)
+    assert tilt.interact(command).status == 200
+    token = command["token"]
+    sent = discord.wait_for("POST", f"/webhooks/{APPLICATION_ID}/{token}")[-1].payload
+    embed = sent["embeds"][0]
+    assert "[notice]" in embed["description"]
+    assert "](https://evil.example)" not in json.dumps(embed, ensure_ascii=False)
+
+
+def test_every_discord_message_tilt_sends_pings_nobody(tilt: Tilt, discord: DiscordStandIn) -> None:
+    """Follow-ups, private replies, edits in place and channel posts (digests) all say ``parse: []``."""
+    commands = [slash("compare", user=user(), tickers="SMH SPY", period="1m"),  # a follow-up
+                slash("compare", user=user(), tickers="NOPE"),  # a private reply after deleting the placeholder
+                interaction(3, {"custom_id": "/compare SMH SPY 3m", "component_type": 2}, user=user())]
+    commands[2]["message"] = {"id": "1", "interaction_metadata": {"id": "2"}}  # a button under a result: an edit
+    for command in commands:
+        assert tilt.interact(command).status == 200
+    for command, method in zip(commands, ("POST", "POST", "PATCH")):
+        discord.wait_for(method, f"/webhooks/{APPLICATION_ID}/{command['token']}")
+    DiscordRest(discord.api_url, BOT_TOKEN).post_to_channel("555", Reply(text="*Digest*", notes=(HOSTILE,)))
+    messages = [c for c in discord.calls if c.method in ("POST", "PATCH") and "/commands" not in c.path]
+    tokens = [command["token"] for command in commands]
+    assert {c.path.split("/")[3] for c in messages if c.path.startswith("/webhooks/")} >= set(tokens)
+    assert any(c.path.startswith("/channels/555/messages") for c in messages)
+    assert [c.payload.get("allowed_mentions") for c in messages] == [{"parse": []}] * len(messages)
