@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import socket
 import time
 import urllib.request
 import uuid
@@ -21,6 +22,7 @@ import pytest
 from nacl.signing import SigningKey
 
 from chat.discord.rest import DiscordRest
+from chat.web import MAX_CLICK_BYTES, MAX_HEADER_BYTES
 from handlers.reply import Reply
 from tests.discord_standin import DiscordStandIn
 from tests.servers import Answer, send
@@ -169,3 +171,46 @@ def test_every_discord_message_tilt_sends_pings_nobody(tilt: Tilt, discord: Disc
     assert {c.path.split("/")[3] for c in messages if c.path.startswith("/webhooks/")} >= set(tokens)
     assert any(c.path.startswith("/channels/555/messages") for c in messages)
     assert [c.payload.get("allowed_mentions") for c in messages] == [{"parse": []}] * len(messages)
+
+
+# --- bodies and headers too large: refused by the server before they are read -----------------
+
+
+def exchange(tilt: Tilt, sent: bytes) -> bytes:
+    """Send ``sent`` on a fresh connection and read the server's answer until it closes the connection.
+
+    The client sends no more than ``sent``: an answer proves the server did not wait for the rest.
+    """
+    with socket.create_connection(("127.0.0.1", tilt.port), timeout=30) as connection:
+        connection.sendall(sent)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+        return answer
+
+
+def status(answer: bytes) -> int:
+    return int(answer.split(b" ", 2)[1])
+
+
+def test_a_50_mb_body_is_refused_from_its_headers(tilt: Tilt) -> None:
+    headers = (b"POST /slack/events HTTP/1.1\r\nHost: tilt\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+               b"Content-Length: %d\r\n\r\n" % (50 * 1024 * 1024))
+    assert status(exchange(tilt, headers + b"text=")) == 413
+    assert tilt.get("/healthz").status == 200
+
+
+def test_a_chunked_body_is_refused_once_it_passes_the_limit(tilt: Tilt) -> None:
+    # One chunk announcing 100 KB, of which only just over the 64 KB limit is sent (and the end never is).
+    declared, sent = 100 * 1024, MAX_CLICK_BYTES + 1
+    request = (b"POST /discord/interactions HTTP/1.1\r\nHost: tilt\r\nContent-Type: application/json\r\n"
+               b"Transfer-Encoding: chunked\r\n\r\n" + b"%x\r\n" % declared + b"x" * sent)
+    assert status(exchange(tilt, request)) == 413
+
+
+def test_oversized_headers_are_refused(tilt: Tilt) -> None:
+    # Headers of exactly the limit, never ended: the server must not wait for their end (nor read beyond it).
+    start = b"GET /healthz HTTP/1.1\r\nHost: tilt\r\nX-Padding: "
+    request = start + b"p" * (MAX_HEADER_BYTES - len(start))
+    assert status(exchange(tilt, request)) == 431
+    assert tilt.get("/healthz").status == 200
