@@ -40,6 +40,12 @@ BUTTON_COMMANDS: dict[str, tuple[Handler, str]] = {
 }
 
 
+def label(text: str) -> str:
+    """The command's name for metric labels: a known command's, else "unknown" (one series for any junk)."""
+    name = split_command(text)[0]
+    return name if name in COMMANDS or name in BUTTON_COMMANDS else "unknown"
+
+
 def split_command(text: str) -> tuple[str, str]:
     """``"/compare SMH SPY"`` -> ``("compare", "SMH SPY")``; the slash is optional."""
     name, _, rest = text.strip().partition(" ")

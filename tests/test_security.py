@@ -25,7 +25,7 @@ from chat.discord.rest import DiscordRest
 from chat.web import MAX_CLICK_BYTES, MAX_HEADER_BYTES
 from handlers.reply import Reply
 from tests.discord_standin import DiscordStandIn
-from tests.servers import Answer, send
+from tests.servers import Answer, send, wait_until
 from tests.slack_standin import SlackStandIn
 from tests.test_discord import APPLICATION_ID, BOT_TOKEN, interaction, slash
 from tests.test_slack import Tilt as SlackTilt
@@ -214,3 +214,42 @@ def test_oversized_headers_are_refused(tilt: Tilt) -> None:
     request = start + b"p" * (MAX_HEADER_BYTES - len(start))
     assert status(exchange(tilt, request)) == 431
     assert tilt.get("/healthz").status == 200
+
+
+# --- budgets and metrics ---------------------------------------------------------------------------
+
+
+def test_slack_clicks_are_charged_to_the_clickers_budget(tilt: Tilt, slack: SlackStandIn) -> None:
+    where, clicker = channel(), user()
+    names = [f"click-{uuid.uuid4().hex[:8]}" for _ in range(11)]
+    for name in names:
+        assert tilt.click("tilt_rerun:0", "/help", channel=where, message_ts="1.0", ephemeral=True,
+                          response=name, user=clicker).status == 200
+    answers = [responses_to(slack, name)[0]["text"] for name in names]
+    assert not [text for text in answers[:10] if "Slow down" in text]
+    assert "Slow down" in answers[10]
+
+
+def test_discord_clicks_are_charged_to_the_clickers_budget(tilt: Tilt) -> None:
+    clicker = user()
+    answers = [tilt.interact(interaction(3, {"custom_id": "/help", "component_type": 2}, user=clicker)).json()
+               for _ in range(11)]
+    assert [a["type"] for a in answers] == [5] * 10 + [4]
+    assert "Slow down" in answers[10]["data"]["embeds"][0]["title"]
+
+
+def test_metric_labels_are_known_command_names_whatever_people_type(tilt: Tilt, slack: SlackStandIn) -> None:
+    where, typist = channel(), user()
+    junk = [f"zzjunk{uuid.uuid4().hex[:6]}" for _ in range(11)]
+    for word in junk:  # the 11th is over the person's budget: counted as throttled by the web process
+        tilt.command("/tilt", word, channel=where, user=typist, response=word)
+    for word in junk[:10]:
+        responses_to(slack, word)
+    def timed() -> str | None:  # a command's time is recorded just after its answer is delivered
+        metrics = send(urllib.request.Request(tilt.worker_metrics_url)).body.decode()
+        return metrics if 'tilt_command_seconds_count{command="unknown"}' in metrics else None
+
+    worker = wait_until(timed, 20, "the worker's metrics")
+    web = tilt.get("/metrics").body.decode()
+    assert 'tilt_commands_total{command="unknown",outcome="throttled"}' in web
+    assert "zzjunk" not in worker + web

@@ -169,8 +169,8 @@ def build_app(answer: Answer, budget: Budget, *, client: WebClient, signing_secr
         app.command(name)(ack=slack.ack_command, lazy=[slack.on_slash_command])
     app.event("app_mention")(ack=_ack, lazy=[slack.on_mention])
     app.event("message")(ack=_ack, lazy=[slack.on_message])
-    app.action(re.compile(f"^{RERUN_ACTION}:"))(ack=_ack, lazy=[slack.on_rerun])
-    app.action(SHARE_ACTION)(ack=_ack, lazy=[slack.on_share])
+    app.action(re.compile(f"^{RERUN_ACTION}:"))(ack=slack.ack_click, lazy=[slack.on_rerun])
+    app.action(SHARE_ACTION)(ack=slack.ack_click, lazy=[slack.on_share])
     return app
 
 
@@ -307,8 +307,7 @@ class _Listeners:
         if context["tilt_allowed"]:
             ack(response_type="ephemeral", text=WORKING)
         else:
-            COMMAND_COUNT.labels(router.split_command(command_text(command["command"], command.get("text", "")))[0],
-                                 "throttled").inc()
+            COMMAND_COUNT.labels(router.label(command_text(command["command"], command.get("text", ""))), "throttled").inc()
             ack(response_type="ephemeral", text=self.budget.message())
 
     def on_slash_command(self, command: dict[str, Any], client: WebClient, respond: Respond,
@@ -325,7 +324,7 @@ class _Listeners:
             log.error("could not deliver %r: Slack said %s", text, error.response.get("error"))
             _respond(respond, "apology", text=f":warning: I worked out the answer but Slack would not take it ({error.response.get('error')}). "
                          "Please try again in a minute.", response_type="ephemeral", replace_original=True)
-        COMMAND_SECONDS.labels(router.split_command(text)[0]).observe(time.time() - context["tilt_started"])
+        COMMAND_SECONDS.labels(router.label(text)).observe(time.time() - context["tilt_started"])
 
     def _deliver(self, reply: Reply, text: str, where: Where, who: Caller, client: WebClient, respond: Respond) -> None:
         # The ephemeral "working on it" line is left alone: deleting it races its own ack, and Slack drops it anyway.
@@ -366,13 +365,27 @@ class _Listeners:
             self._track(who, reply, where, ts)
         else:
             log.warning("cannot post in %s, where a mention reached us", where.channel)
-        COMMAND_SECONDS.labels(router.split_command(text)[0]).observe(time.monotonic() - started)
+        COMMAND_SECONDS.labels(router.label(text)).observe(time.monotonic() - started)
 
     # --- buttons ----------------------------------------------------------------------------
 
-    def on_rerun(self, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    def ack_click(self, ack: Ack, body: dict[str, Any], context: dict[str, Any]) -> None:
+        """A click runs a command, so it is charged to the clicker's budget like a typed one."""
+        who = _clicker(body)
+        context["tilt_allowed"] = self.budget.allows(who.team, who.user)
+        ack()
+
+    def _click_allowed(self, context: dict[str, Any], respond: Respond) -> bool:
+        """Whether the click's budget allowed it; if not, the clicker is told to slow down (only them)."""
+        if not context.get("tilt_allowed"):
+            _respond(respond, text=self.budget.message(), response_type="ephemeral", replace_original=False)
+        return bool(context.get("tilt_allowed"))
+
+    def on_rerun(self, body: dict[str, Any], client: WebClient, respond: Respond, context: dict[str, Any]) -> None:
         """A button under a result: answer its command in place of the old result (a period switch, a vote
         updating its card); a tracked reply (a new signal card) is a message of its own instead."""
+        if not self._click_allowed(context, respond):
+            return
         who = _clicker(body)
         reply = self.answer(body["actions"][0]["value"], who)
         if reply.track and not reply.ephemeral and not body.get("container", {}).get("is_ephemeral"):
@@ -393,8 +406,10 @@ class _Listeners:
         if reply.chart is not None:
             upload_chart(client, Where(channel=channel, user=body["user"]["id"], thread_ts=ts), reply)
 
-    def on_share(self, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    def on_share(self, body: dict[str, Any], client: WebClient, respond: Respond, context: dict[str, Any]) -> None:
         """"Share in channel" under an ephemeral result: post it for everyone."""
+        if not self._click_allowed(context, respond):
+            return
         reply = self.answer(body["actions"][0]["value"], _clicker(body))
         if reply.ephemeral:  # a problem: show it to the clicker, keep their private result
             _respond(respond, text=fallback_text(reply), blocks=reply_blocks(reply), response_type="ephemeral", replace_original=False)
