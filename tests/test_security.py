@@ -1,7 +1,7 @@
 """Tilt probed at its edges, at the wire: what people type is shown as typed, never as a ping or a disguised link.
 
-One ``bot.py serve`` process with Slack and Discord both configured, on a folder of closes that reach today
-(a call takes its entry from the last two weeks; the shared data end earlier).  Requests go in signed as the
+One ``bot.py serve`` process with Slack and Discord both configured, on closes that reach this week.  Requests
+go in signed as the
 platforms sign them; what Tilt sends out is read from the Slack and Discord stand-ins.
 """
 
@@ -10,25 +10,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 import socket
-import time
 import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
-import numpy as np
-import pandas as pd
 import pytest
-from nacl.signing import SigningKey
 
 from chat.discord.rest import DiscordRest
 from chat.web import MAX_CLICK_BYTES, MAX_HEADER_BYTES
 from handlers.reply import Reply
+from tests import test_faults
 from tests.discord_standin import DiscordStandIn
 from tests.servers import Answer, send, wait_until
 from tests.slack_standin import SlackStandIn
 from tests.test_discord import APPLICATION_ID, BOT_TOKEN, interaction, slash
-from tests.test_slack import Tilt as SlackTilt
 from tests.test_slack import calls_in, channel, responses_to
 
 # Everything Slack's mrkdwn turns into a notification or a masked link, and an ampersand.
@@ -41,48 +37,15 @@ def slack_escaped(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-class Tilt(SlackTilt):
-    """``bot.py serve`` answering Slack and Discord; ``interact`` sends a signed Discord interaction."""
+# The stand-ins, and closes moved forward to this week (a call takes its entry from the latest closes).
+slack, discord, recent_prices = test_faults.slack, test_faults.discord, test_faults.recent_prices
 
-    def __init__(self, slack: SlackStandIn, discord: DiscordStandIn, redis_url: str, prices: Path, state: Path) -> None:
-        self.discord = discord
-        self.key = SigningKey.generate()
-        super().__init__(slack, redis_url, prices, state)
 
-    def environment(self, *args: Any) -> dict[str, str]:
-        return {**super().environment(*args), "DISCORD_PUBLIC_KEY": self.key.verify_key.encode().hex(),
-                "DISCORD_API_URL": self.discord.api_url, "DISCORD_APPLICATION_ID": APPLICATION_ID,
-                "DISCORD_BOT_TOKEN": BOT_TOKEN}
-
+class Tilt(test_faults.SlackAndDiscordTilt):
     def interact(self, sent: dict[str, Any]) -> Answer:
+        """Send ``sent`` as a Discord interaction, signed as Discord signs it."""
         body = json.dumps(sent).encode()
-        timestamp = str(int(time.time()))
-        signature = self.key.sign(timestamp.encode() + body).signature.hex()
-        return send(urllib.request.Request(self.url + "/discord/interactions", data=body, method="POST", headers={
-            "Content-Type": "application/json", "X-Signature-Ed25519": signature, "X-Signature-Timestamp": timestamp}))
-
-
-@pytest.fixture(scope="module")
-def recent_prices(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """SMH and SPY closes on each weekday of the last 90 days, up to today."""
-    folder = tmp_path_factory.mktemp("recent-prices")
-    days = pd.bdate_range(end=dt.date.today(), periods=90)
-    for ticker, first in (("SMH", 300.0), ("SPY", 700.0)):
-        closes = first * np.linspace(1.0, 1.1, len(days))
-        pd.DataFrame({"Date": days.strftime("%Y-%m-%d"), "Adj Close": closes}).to_csv(folder / f"{ticker}.csv", index=False)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as standin:
-        yield standin
-
-
-@pytest.fixture(scope="module")
-def discord() -> Iterator[DiscordStandIn]:
-    with DiscordStandIn(bot_token=BOT_TOKEN) as standin:
-        yield standin
+        return self.discord_post(body, self.signed(body))
 
 
 @pytest.fixture(scope="module")

@@ -70,7 +70,9 @@ class Tilt(ServeProcess):
                 "response_url": self.slack.response_url(response or f"r-{uuid.uuid4().hex[:8]}")}
 
     def click(self, action_id: str, value: str, *, channel: str, message_ts: str, ephemeral: bool, response: str,
-              user: str = "U1") -> Answer:
+              user: str | None = None) -> Answer:
+        """A click on a button, by ``user`` or else a person of its own (a click is charged to their budget)."""
+        user = user or f"U{uuid.uuid4().hex[:8].upper()}"
         payload = {"type": "block_actions", "team": {"id": "T0TEST"}, "user": {"id": user}, "api_app_id": "A0TILT",
                    "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": ephemeral},
                    "channel": {"id": channel}, "message": {"ts": message_ts, "text": "..."}, "trigger_id": "1.2.3",
