@@ -30,9 +30,13 @@ log = logging.getLogger(__name__)
 # A command is a few hundred bytes, so a request over 16 KB is refused, unless it is a click on a
 # button: Slack and Discord send the message the button is on with the click (a 20-ticker digest makes a
 # 15 KB click), so a route that recognises a click takes it up to 64 KB (``within_limit``).  Nothing over
-# 64 KB is read at all.
+# 64 KB is read at all: waitress itself answers 413 as soon as the headers announce more (or, for a chunked
+# body, as soon as it has received more), before the application or its buffers see any of it.
 MAX_BODY_BYTES = 16 * 1024
 MAX_CLICK_BYTES = 64 * 1024
+# Request line and headers: Slack's and Discord's are under 2 KB, a proxy in front adds a few hundred bytes,
+# and the OAuth redirect's query string (code and state) is well under 1 KB.  Waitress answers 431 beyond.
+MAX_HEADER_BYTES = 16 * 1024
 # Connections the kernel holds for the server while every thread is busy (a burst of commands).
 LISTEN_BACKLOG = 1024
 # Threads per process.  An ack is about 1 ms of CPU between sub-millisecond Redis round trips, so more
@@ -89,7 +93,9 @@ def serve(application: WsgiApp, port: int, *, processes: int = 1, threads: int =
     gc.freeze()
 
     def run() -> None:
-        waitress.serve(application, sockets=[listener], threads=threads, ident="tilt")
+        # waitress refuses a body of ``max_request_body_size`` bytes or more: one over the largest Tilt takes.
+        waitress.serve(application, sockets=[listener], threads=threads, ident="tilt",
+                       max_request_body_size=MAX_CLICK_BYTES + 1, max_request_header_size=MAX_HEADER_BYTES)
 
     if processes == 1:
         beside()

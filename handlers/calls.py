@@ -33,7 +33,7 @@ from handlers.format import percent
 from handlers.parse import DEFAULT_BENCHMARK, parse_ticker
 from handlers.plots import bars
 from handlers.prices import RECENT, last_closes
-from handlers.reply import Cell, Reply, Table
+from handlers.reply import Cell, Reply, Table, mention
 from handlers.services import Services
 from market.calendar import market_today
 from store.teamdata import Owner
@@ -63,7 +63,7 @@ def handle(text: str, services: Services, caller: Caller) -> Reply:
         "created_at": time.time(), "entry_date": entry_date.isoformat(), "entry_a": entry_a, "entry_b": entry_b,
         "status": "open"})
     return Reply(
-        text=f"*Call #{call['id']}* by {mention(caller.platform, caller.user)}: {a} over {b} until {until}",
+        text=f"*Call #{call['id']}* by {mention(caller.user)}: {a} over {b} until {until}",
         takeaway=f"Entry {entry_date}: {a} {entry_a:,.2f}, {b} {entry_b:,.2f}. It resolves after {until}'s close; "
                  f"a hit if {a} beats {b} (total return) by then.",
         notes=((f"Note: {note}",) if note else ()) + ((
@@ -82,7 +82,7 @@ def cancel(services: Services, caller: Caller, number: str) -> Reply:
     if call is None:
         raise BadRequest(f"There is no call #{number} here; `/calls` lists them.")
     if call["author"] != caller.user:
-        raise BadRequest(f"Only {mention(caller.platform, call['author'])}, who made call #{number}, can cancel it.")
+        raise BadRequest(f"Only {mention(call['author'])}, who made call #{number}, can cancel it.")
     if call["status"] != "open":
         raise BadRequest(f"Call #{number} is already {call['status']}.")
     services.store.update_call(caller.owner, {**call, "status": "cancelled", "cancelled_at": time.time()})
@@ -148,14 +148,14 @@ def resolve(services: Services, call: dict[str, Any]) -> dict[str, Any]:
             "relative": result, "hit": result > 0, "closed_at": time.time()}
 
 
-def result_reply(platform: str, call: dict[str, Any]) -> Reply:
+def result_reply(call: dict[str, Any]) -> Reply:
     """What Tilt posts in the call's thread when it resolves."""
     verdict = "a hit" if call["hit"] else "a miss"
     return Reply(
         text=f"*Call #{call['id']} resolved: {verdict}.* {call['a']} vs {call['b']} "
              f"{percent(call['relative'], signed=True)} from {call['entry_date']} to {call['exit_date']}.",
         notes=(f"{call['a']} {call['entry_a']:,.2f} → {call['exit_a']:,.2f}, {call['b']} {call['entry_b']:,.2f} → "
-               f"{call['exit_b']:,.2f} · called by {mention(platform, call['author'])}",),
+               f"{call['exit_b']:,.2f} · called by {mention(call['author'])}",),
     )
 
 
@@ -177,7 +177,7 @@ def list_calls(text: str, services: Services, caller: Caller) -> Reply:
         rows.append(((f"#{call['id']}", int(call["id"])), f"{call['a']} over {call['b']}", call["author"],
                      call["entry_date"], call["until"], since_entry, status(call)))
     counts = {state: sum(c["status"] == state for c in calls) for state in ("open", "closed", "cancelled")}
-    notes = [f"Hit rate (closed calls): {line}" for line in hit_rate_lines(caller.platform, calls)]
+    notes = [f"Hit rate (closed calls): {line}" for line in hit_rate_lines(calls)]
     notes += [f"#{c['id']}: {c['note']}" for c in ordered if c.get("note")][:8]
     scored = [c for c in ordered if c["status"] != "cancelled"]
     return Reply(
@@ -209,11 +209,11 @@ def hit_rates(calls: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
     return rates
 
 
-def hit_rate_lines(platform: str, calls: list[dict[str, Any]]) -> list[str]:
+def hit_rate_lines(calls: list[dict[str, Any]]) -> list[str]:
     rates = hit_rates(calls)
     if not rates:
         return ["none closed yet"]
-    return [", ".join(f"{mention(platform, a)} {h} of {n} ({percent(h / n, 0)})" for a, (h, n) in sorted(rates.items()))]
+    return [", ".join(f"{mention(a)} {h} of {n} ({percent(h / n, 0)})" for a, (h, n) in sorted(rates.items()))]
 
 
 def open_call_lines(services: Services, owner: Owner) -> list[str]:
@@ -226,7 +226,3 @@ def open_call_lines(services: Services, owner: Owner) -> list[str]:
         return []
     return [f"Open calls: {'; '.join(parts)}."] if parts else []
 
-
-def mention(platform: str, user: str) -> str:
-    """How to name a person in chat: ``<@id>`` on Slack and Discord, the plain name elsewhere."""
-    return f"<@{user}>" if platform in ("slack", "discord") else user

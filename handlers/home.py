@@ -18,7 +18,7 @@ from handlers import calls, signal
 from handlers.caller import Caller
 from handlers.format import percent
 from handlers.parse import DEFAULT_BENCHMARK
-from handlers.reply import Action, Reply, Table
+from handlers.reply import Action, Reply, Table, channel_mention
 from handlers.services import Services
 from handlers.snapshot import recent_closes, returns_table
 from schedule.timing import Schedule, next_due
@@ -93,7 +93,7 @@ def digest_section(services: Services, caller: Caller, watched: list[str]) -> Re
     if not upcoming:
         return Reply(text="*Digest*: none scheduled. Schedule one in a channel with `/digest weekdays 08:30`.")
     when, first = upcoming[0]
-    return Reply(text=f"*Next digest*: {when:%a %d %b %H:%M %Z} in {channel_mention(caller.platform, first.channel)}"
+    return Reply(text=f"*Next digest*: {when:%a %d %b %H:%M %Z} in {channel_mention(first.channel)}"
                       f" ({Schedule.from_dict(first.schedule).describe()})",
                  notes=(f"{len(upcoming)} digests scheduled in this workspace.",) if len(upcoming) > 1 else ())
 
@@ -104,10 +104,6 @@ def compare_section(services: Services, caller: Caller, watched: list[str]) -> R
     commands = list(dict.fromkeys([*mine, *STANDARD_COMPARES]))[:MAX_BUTTONS]
     return Reply(text="*Compare*: one click, answered in your messages with Tilt",
                  actions=tuple(Action(c.removeprefix("/compare "), c) for c in commands))
-
-
-def channel_mention(platform: str, channel: str) -> str:
-    return f"<#{channel}>" if platform in ("slack", "discord") else channel
 
 
 def _section(name: str, make: Callable[[], Reply]) -> Reply:

@@ -9,8 +9,39 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Callable
+
+# Tilt's own mention of a person (``@`` and their id) or a channel (``#`` and its id) travels in Reply text
+# between two private-use characters; each renderer turns it into its platform's mention.  Everything else in a Reply is shown as text, never as
+# markup that notifies or links: ``router.run`` strips these two characters from what people type, so text
+# people typed (a note, a name, a word echoed in an error) cannot mention anyone, whatever it contains.
+_MENTION_OPEN, _MENTION_CLOSE = "\ue000", "\ue001"
+_MENTION = re.compile(f"{_MENTION_OPEN}([^{_MENTION_OPEN}{_MENTION_CLOSE}]*){_MENTION_CLOSE}")
+_MARKERS = re.compile(f"[{_MENTION_OPEN}{_MENTION_CLOSE}]")
+
+
+def mention(user: str) -> str:
+    """Tilt naming ``user`` (a platform id) in a reply: a mention on Slack and Discord, ``@id`` elsewhere."""
+    return f"{_MENTION_OPEN}@{_MARKERS.sub('', user)}{_MENTION_CLOSE}"
+
+
+def channel_mention(channel: str) -> str:
+    """Tilt naming ``channel`` (a platform id) in a reply: a channel link on Slack and Discord, ``#id`` elsewhere."""
+    return f"{_MENTION_OPEN}#{_MARKERS.sub('', channel)}{_MENTION_CLOSE}"
+
+
+def render_mentions(text: str, as_mention: Callable[[str], str]) -> str:
+    """``text`` with each of Tilt's mentions written as ``as_mention(reference)``, the reference being
+    ``@`` and a person's id or ``#`` and a channel's (``<@U1>`` and ``<#C1>`` on Slack and Discord alike)."""
+    return _MENTION.sub(lambda found: as_mention(found.group(1)), text)
+
+
+def unmarked(text: str) -> str:
+    """What a person typed, unable to pass for Tilt's own mentions."""
+    return _MARKERS.sub("", text)
 
 # A cell given to ``Table.of``: its text alone, or its text and the number it shows (``None``: not a number).
 Cell = str | tuple[str, float | None]
@@ -142,7 +173,7 @@ class Reply:
             parts.append(self.takeaway)
         parts.extend(f"{table.title}\n{table.aligned()}" for table in self.more_tables)
         parts.extend(p for p in (*self.notes, self.usage and f"Usage: {self.usage}", self.footer) if p)
-        return "\n".join(parts)
+        return render_mentions("\n".join(parts), str)
 
     def to_bytes(self) -> tuple[bytes, bytes | None]:
         """Serialise for the reply cache: a JSON document and the chart's PNG (kept apart, unencoded)."""

@@ -16,7 +16,7 @@ from handlers import backtest, calls, compare, digest, rotation, signal, valuati
 from handlers import help as help_command
 from handlers import home as home_page
 from handlers.caller import LOCAL, Caller
-from handlers.reply import Reply, error_reply
+from handlers.reply import Reply, error_reply, unmarked
 from handlers.services import Services
 from metrics import COMMANDS as COMMAND_COUNT
 
@@ -42,6 +42,12 @@ BUTTON_COMMANDS: dict[str, tuple[Handler, str]] = {
 }
 
 
+def label(text: str) -> str:
+    """The command's name for metric labels: a known command's, else "unknown" (one series for any junk)."""
+    name = split_command(text)[0]
+    return name if name in COMMANDS or name in BUTTON_COMMANDS else "unknown"
+
+
 def split_command(text: str) -> tuple[str, str]:
     """``"/compare SMH SPY"`` -> ``("compare", "SMH SPY")``; the slash is optional."""
     name, _, rest = text.strip().partition(" ")
@@ -50,7 +56,7 @@ def split_command(text: str) -> tuple[str, str]:
 
 def run(text: str, services: Services, caller: Caller = LOCAL) -> Reply:
     """Answer one command from ``caller``; always returns a ``Reply``, whatever goes wrong."""
-    name, arguments = split_command(text)
+    name, arguments = split_command(unmarked(text))
     if name not in COMMANDS and name not in BUTTON_COMMANDS:
         COMMAND_COUNT.labels("unknown", "user_error").inc()
         known = ", ".join(f"/{c}" for c in COMMANDS)

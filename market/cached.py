@@ -45,6 +45,13 @@ for all of them together (``market.coordination`` does the waiting):
 The rate limit and the breaker count real provider calls only, so a batch is one
 call whichever process makes it.
 
+A ticker the source does not know is remembered as unknown for
+``UNKNOWN_TICKER_SECONDS`` (an hour): asking again about a mistyped ticker
+does not reach the source, so repeating it costs Yahoo nothing.  An hour,
+because a mistyped ticker stays mistyped while a real one Yahoo did not know
+yet (a listing on its first day) should not be refused for long.  Only a ticker
+with nothing cached is looked up there: one with bars is known.
+
 Fundamentals are cached for 24 hours.  Any Redis failure degrades to the
 uncached provider (see ``market.cache``), fetching in the requesting process
 as if it were the only one.
@@ -74,6 +81,7 @@ from market.provider import Fundamentals, Provider, empty_bars
 from metrics import CACHE_REQUESTS, DATA_SOURCE_ERRORS
 
 FUNDAMENTALS_TTL_SECONDS = 24 * 3600
+UNKNOWN_TICKER_SECONDS = 3600
 # A ticker nobody asked about for a month is dropped from the cache (and fetched again if asked).
 BARS_TTL_SECONDS = 30 * 24 * 3600
 # How long a batch stays open for other processes' tickers: short next to a download, long next to a request's
@@ -188,6 +196,9 @@ class CachedMarket:
         now = self._now()
         today = market_today(now)
         entries = {t: self._load(t) for t in tickers}
+        unknown = [t for t in tickers if entries[t] is None and self.cache.get(self._unknown_key(t)) is not None]
+        if unknown:
+            raise UnknownTicker(unknown, source=self.name)
         plans = {t: self._plan(entries[t], start, min(end, today), now) for t in tickers}
         CACHE_REQUESTS.labels("bars", "hit").inc(sum(1 for spans in plans.values() if not spans))
         CACHE_REQUESTS.labels("bars", "miss").inc(sum(1 for spans in plans.values() if spans))
@@ -297,6 +308,8 @@ class CachedMarket:
             fetched_to_today_at = now if end >= market_today(now) else None
             for ticker, frame in frames.items():
                 self._update(ticker, self._load(ticker), [frame], start, fetched_to_today_at)
+            for ticker in unknown:
+                self.cache.set(self._unknown_key(ticker), b"1", ttl_seconds=UNKNOWN_TICKER_SECONDS)
             return {"unknown": json.dumps(unknown).encode()}
         finally:
             self.cache.eval(_RELEASE, [claims_key, members_prefix + batch_id], [batch_id])
@@ -369,6 +382,9 @@ class CachedMarket:
 
     def _bars_key(self, ticker: str) -> str:
         return f"bars:{self.key}:{ticker}"
+
+    def _unknown_key(self, ticker: str) -> str:
+        return f"unknown:{self.key}:{ticker}"
 
     def _load(self, ticker: str) -> _Entry | None:
         fields = self.cache.get_hash(self._bars_key(ticker))

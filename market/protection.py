@@ -1,7 +1,10 @@
 """Protecting a data source shared by every Tilt process: a rate limit and a circuit breaker, in Redis.
 
 * **Token bucket** (``RateLimit``): each request to the source takes one token
-  (a batch of N tickers is N requests to Yahoo, so N tokens); tokens refill at ``rate`` a second up to ``burst``.  The bucket lives in
+  (a batch of N tickers is N requests to Yahoo, so N tokens); tokens refill at ``rate`` a second up to ``burst``.
+  A batch larger than ``burst`` goes ahead once the bucket is full and leaves it
+  in debt (negative) for the rest, so what comes after waits until the whole
+  batch is paid for: a 50-ticker batch costs 50 tokens, not ``burst``.  The bucket lives in
   Redis (updated atomically by a Lua script), so every web and worker process
   draws from the same one.  A caller waits for a token up to ``max_wait``
   seconds, then gets ``RateLimited``.
@@ -27,8 +30,9 @@ local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens = tonumber(state[1]) or burst
 local at = tonumber(state[2]) or now
 tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local need = math.min(cost, burst)
 local wait = 0
-if tokens >= cost then tokens = tokens - cost else wait = (cost - tokens) / rate end
+if tokens >= need then tokens = tokens - cost else wait = (need - tokens) / rate end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 60)
 return tostring(wait)
@@ -44,8 +48,8 @@ class RateLimit:
     max_wait: float = 5.0
 
     def take(self, cost: int = 1) -> None:
-        """Take ``cost`` tokens (at most ``burst``), waiting up to ``max_wait`` seconds; else ``RateLimited``."""
-        cost = min(cost, self.burst)
+        """Take ``cost`` tokens, waiting up to ``max_wait`` seconds for ``min(cost, burst)`` of them to be there
+        (the rest is owed); else ``RateLimited``."""
         deadline = time.monotonic() + self.max_wait
         while True:
             wait = self.cache.eval(_TAKE, [f"ratelimit:{self.source}"], [self.rate, self.burst, time.time(), cost])

@@ -108,7 +108,7 @@ class Watcher:
             closed = calls_handler.resolve(self.services, call)
             where = self.store.thread(team, f"call:{call['id']}")
             channel, thread = where if where else (call["channel"], None)
-            self.post(team, channel, thread, calls_handler.result_reply(team.platform, closed))
+            self.post(team, channel, thread, calls_handler.result_reply(closed))
             self.store.update_call(team, closed)
 
         return [Followed("resolved", f"{team.platform}:{team.team}", call["id"])] if self._once(stamp, work) else []

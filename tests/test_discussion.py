@@ -19,7 +19,7 @@ import pytest
 
 from handlers import router
 from handlers.caller import Caller
-from handlers.reply import Reply
+from handlers.reply import Reply, mention
 from handlers.services import Services
 from market.cache import Cache, connect
 from market.cached import CachedMarket
@@ -234,8 +234,8 @@ def test_calls_resolve_once_at_expiry_with_hit_rates(services: Services, clock: 
     ana_hits = (results["1"] > 0) + (results["3"] > 0)
     ben_hits = int(results["2"] > 0)
     rates = next(n for n in listed.notes if n.startswith("Hit rate"))
-    assert f"<@U1> {ana_hits} of 2 ({ana_hits / 2 * 100:.0f}%)" in rates
-    assert f"<@U2> {ben_hits} of 1 ({ben_hits * 100:.0f}%)" in rates
+    assert f"{mention('U1')} {ana_hits} of 2 ({ana_hits / 2 * 100:.0f}%)" in rates
+    assert f"{mention('U2')} {ben_hits} of 1 ({ben_hits * 100:.0f}%)" in rates
 
 
 def test_only_the_author_cancels_a_call_and_a_cancelled_call_is_not_scored(services: Services, clock: Clock,
@@ -246,7 +246,7 @@ def test_only_the_author_cancels_a_call_and_a_cancelled_call_is_not_scored(servi
     clock.when = evening("2026-02-02")
 
     refused = router.run("/call cancel 1", services, BEN)
-    assert refused.is_error and refused.ephemeral and "Only <@U1>" in refused.text
+    assert refused.is_error and refused.ephemeral and f"Only {mention('U1')}" in refused.text
     assert row(router.run("/calls", services, ANA), "1")["Status"] == "open"  # Ben changed nothing
 
     cancelled = router.run("/call cancel 1", services, ANA)
@@ -265,7 +265,7 @@ def test_only_the_author_cancels_a_call_and_a_cancelled_call_is_not_scored(servi
     assert listed.text == "*Team calls*: 0 open, 1 closed, 1 cancelled"
     _, _, smh = relative(prices_dir, "SMH", "SPY", dt.date(2026, 1, 15), dt.date(2026, 5, 29))
     hits = int(smh > 0)
-    assert f"<@U1> {hits} of 1 ({hits * 100:.0f}%)" in next(n for n in listed.notes if n.startswith("Hit rate"))
+    assert f"{mention('U1')} {hits} of 1 ({hits * 100:.0f}%)" in next(n for n in listed.notes if n.startswith("Hit rate"))
     assert not any(n.startswith("Open calls") for n in router.run("/digest now", services, ANA).notes)
 
 

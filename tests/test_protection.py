@@ -9,12 +9,18 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import redis as redis_py
 
-from errors import DataUnavailable, RateLimited
+from errors import DataUnavailable, RateLimited, UnknownTicker
+from handlers import router
+from handlers.caller import Caller
+from handlers.services import Services
 from market.cache import Cache, connect
-from market.cached import CachedMarket, served_stale
+from market.cached import UNKNOWN_TICKER_SECONDS, CachedMarket, served_stale
 from market.csvdir import CsvFolderProvider
 from market.protection import Breaker, RateLimit
+from store.teamdata import MAX_WATCHLIST, TeamStore
+from tests.test_cache import Recording
 from tests.test_commands import Flaky
 
 NOW = dt.datetime(2026, 7, 15, 9, 0, tzinfo=ZoneInfo("America/New_York"))
@@ -63,3 +69,44 @@ def test_the_breaker_opens_after_repeated_failures_and_serves_cached_prices(pric
     provider.down = False
     market.bars(["SPY"], dt.date(2025, 1, 1), dt.date(2026, 7, 17))
     assert len(provider.calls) == calls + 1
+
+
+def test_a_batch_larger_than_the_burst_is_charged_in_full(cache: Cache, redis_client: redis_py.Redis,
+                                                          key_prefix: str) -> None:
+    limit = RateLimit(cache, "Yahoo Finance", rate=2.0, burst=10, max_wait=5.0)
+    limit.take(50)  # a full bucket lets a 50-ticker batch go at once, owing 40 tokens
+    tokens = float(redis_client.hget(f"{key_prefix}cache:ratelimit:Yahoo Finance", "tokens"))
+    assert -40.0 <= tokens < -39.0
+    with pytest.raises(RateLimited, match="pacing"):
+        limit.take()  # the debt takes 20 s to repay at 2 a second: longer than anyone waits
+
+
+def test_a_50_ticker_watchlist_add_costs_50_requests(prices_dir: Path, cache: Cache, store: TeamStore,
+                                                     redis_client: redis_py.Redis, key_prefix: str) -> None:
+    tickers = sorted(p.stem for p in prices_dir.glob("*.csv") if p.stem.isalpha())[:MAX_WATCHLIST]
+    burst, rate = 10, 2.0
+    limit = RateLimit(cache, "CSV", rate=rate, burst=burst, max_wait=5.0)
+    services = Services(market=CachedMarket(CsvFolderProvider(prices_dir), cache, now=lambda: NOW, rate_limit=limit),
+                        cache=cache, team_store=store)
+    answer = router.run(f"/watchlist add {' '.join(tickers)}", services, Caller("slack", "T1", "C1", "U1"))
+    assert answer.text.startswith(f"Added {tickers[0]}")
+    tokens = float(redis_client.hget(f"{key_prefix}cache:ratelimit:CSV", "tokens"))
+    assert burst - len(tickers) <= tokens < burst - len(tickers) + 5 * rate  # charged 50, less what refilled since
+
+
+def test_an_unknown_ticker_is_remembered_for_an_hour(prices_dir: Path, cache: Cache, redis_client: redis_py.Redis,
+                                                     key_prefix: str) -> None:
+    provider = Recording(CsvFolderProvider(prices_dir))
+    market = CachedMarket(provider, cache, now=lambda: NOW)
+    window = (dt.date(2026, 6, 1), dt.date(2026, 7, 14))
+    for _ in range(3):
+        with pytest.raises(UnknownTicker) as error:
+            market.bars(["NOPE", "SPY"], *window)
+        assert list(error.value.tickers) == ["NOPE"]
+    assert [c[1] for c in provider.calls if "NOPE" in c[1]] == [("NOPE", "SPY")]  # asked once, then remembered
+    key = f"{key_prefix}cache:unknown:{provider.key}:NOPE"
+    assert UNKNOWN_TICKER_SECONDS - 60 <= redis_client.ttl(key) <= UNKNOWN_TICKER_SECONDS
+    redis_client.delete(key)  # the hour is over: the source is asked again
+    with pytest.raises(UnknownTicker):
+        market.bars(["NOPE"], *window)
+    assert len([c for c in provider.calls if "NOPE" in c[1]]) == 2

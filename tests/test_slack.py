@@ -79,7 +79,9 @@ class Tilt(ServeProcess):
                 "response_url": self.slack.response_url(response or f"r-{uuid.uuid4().hex[:8]}")}
 
     def click(self, action_id: str, value: str, *, channel: str, message_ts: str, ephemeral: bool, response: str,
-              user: str = "U1") -> Answer:
+              user: str | None = None) -> Answer:
+        """A click on a button, by ``user`` or else a person of its own (a click is charged to their budget)."""
+        user = user or f"U{uuid.uuid4().hex[:8].upper()}"
         payload = {"type": "block_actions", "team": {"id": "T0TEST"}, "user": {"id": user}, "api_app_id": "A0TILT",
                    "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": ephemeral},
                    "channel": {"id": channel}, "message": {"ts": message_ts, "text": "..."}, "trigger_id": "1.2.3",
@@ -519,11 +521,7 @@ def test_app_home_shows_the_teams_watchlist_calls_signals_and_next_digest(tilt: 
 
     # A compare button on the Home tab answers in the person's direct messages with Tilt.
     button = next(e for b in blocks if b["type"] == "actions" for e in b["elements"] if e["value"] == "/compare SMH vs SPY 1y")
-    tilt.post("payload=" + json.dumps({
-        "type": "block_actions", "team": {"id": workspace}, "user": {"id": user}, "api_app_id": "A0TILT",
-        "container": {"type": "view", "view_id": "V0HOME"}, "view": {"id": "V0HOME", "type": "home"}, "trigger_id": "1.2.3",
-        "actions": [{"type": "button", "action_id": button["action_id"], "block_id": "b", "value": button["value"],
-                     "action_ts": str(time.time())}]}).replace("%", "%25").replace("&", "%26").replace("+", "%2B"))
+    home_click(tilt, workspace, user, button["action_id"], button["value"])
     dm = "D" + user.lstrip("U")
     answer = calls_in(slack, "chat.postMessage", dm)[0]
     assert "SMH vs SPY" in answer.body["text"] and DATA_TABLE in {b["type"] for b in answer.body["blocks"]}
@@ -534,6 +532,24 @@ def expected_regime(prices_dir: Path, ticker: str) -> str:
     a, b = closes(prices_dir, ticker), closes(prices_dir, "SPY")
     ratio = [a[d] / b[d] for d in sorted(set(a) & set(b))]
     return "leading" if ratio[-1] > sum(ratio[-200:]) / 200 else "lagging"
+
+
+def home_click(tilt: Tilt, workspace: str, user: str, action_id: str, value: str) -> Answer:
+    """A click on a button of the Home tab, as Slack sends it: a view, no channel and no response_url."""
+    return tilt.post("payload=" + json.dumps({
+        "type": "block_actions", "team": {"id": workspace}, "user": {"id": user}, "api_app_id": "A0TILT",
+        "container": {"type": "view", "view_id": "V0HOME"}, "view": {"id": "V0HOME", "type": "home"}, "trigger_id": "1.2.3",
+        "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value,
+                     "action_ts": str(time.time())}]}).replace("%", "%25").replace("&", "%26").replace("+", "%2B"))
+
+
+def test_home_tab_clicks_are_charged_to_the_clickers_budget(tilt: Tilt, slack: SlackStandIn) -> None:
+    workspace, user = workspace_id(), f"U{uuid.uuid4().hex[:6].upper()}"
+    for _ in range(11):
+        assert home_click(tilt, workspace, user, "tilt_home:0:0", "/help").status == 200
+    dm = "D" + user.lstrip("U")
+    texts = [c.body["text"] for c in calls_in(slack, "chat.postMessage", dm, count=11)]
+    assert sum("Slow down" in text for text in texts) == 1 and sum("Tilt" in text for text in texts) >= 10
 
 
 def test_the_messages_tab_publishes_nothing(tilt: Tilt, slack: SlackStandIn) -> None:

@@ -16,7 +16,12 @@ Buttons: 5 per row, labels 80 characters, ``custom_id`` 100.
 
 ``Reply`` text follows Slack's mrkdwn (``*bold*``, ``:warning:``); it becomes
 Discord markdown here (``**bold**``, the emoji itself), since Discord shows
-shortcodes sent by a bot literally.
+shortcodes sent by a bot literally.  Tilt's own mentions become ``<@id>``;
+every message says ``allowed_mentions: {"parse": []}``, so nothing in it
+pings anyone.  A masked link (``[text](https://…)``) anywhere in the text is
+broken with a zero-width space between ``]`` and ``(``: a person's note or a
+word echoed in an error must not become a link whose text hides where it goes
+(a code span does not protect it: the text may close the span itself).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chat.text import code_block, cut, titled_table
-from handlers.reply import Action, Reply
+from handlers.reply import Action, Reply, render_mentions
 
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096
@@ -46,6 +51,7 @@ USAGE_FIELD = "Usage"
 
 _BOLD = re.compile(r"(?<![*\w])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![*\w])")
 _EMOJI = {":warning:": "⚠️"}
+_MASKED_LINK, _BROKEN_LINK = "](", "]\u200b("
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
 _FENCE, _CLOSING_FENCE = "```", "\n```"
 
@@ -125,9 +131,11 @@ def action_rows(actions: tuple[Action, ...]) -> list[dict[str, Any]]:
 
 
 def markdown(text: str) -> str:
-    """Slack mrkdwn -> Discord markdown: ``*bold*`` -> ``**bold**``, ``:warning:`` -> the emoji."""
+    """Slack mrkdwn -> Discord markdown: ``*bold*`` -> ``**bold**``, ``:warning:`` -> the emoji, Tilt's mentions
+    ``<@id>``, and no masked links."""
     for code, emoji in _EMOJI.items():
         text = text.replace(code, emoji)
+    text = render_mentions(text.replace(_MASKED_LINK, _BROKEN_LINK), lambda reference: f"<{reference}>")
     return _BOLD.sub(r"**\1**", text)
 
 

@@ -171,7 +171,7 @@ def job_handler(answer: Answer, rest: DiscordRest, posted: Posted) -> Callable[[
         except DiscordError as error:
             log.error("could not deliver %r to Discord: %s", text, error)
             _apologise(rest, application_id, token)
-        COMMAND_SECONDS.labels(router.split_command(text)[0]).observe(time.time() - payload["started"])
+        COMMAND_SECONDS.labels(router.label(text)).observe(time.time() - payload["started"])
 
     return run
 

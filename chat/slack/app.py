@@ -191,10 +191,10 @@ def build_app(answer: Answer, budget: Budget, *, client: WebClient, signing_secr
         app.command(name)(ack=slack.ack_command, lazy=[slack.on_slash_command])
     app.event("app_mention")(ack=_ack, lazy=[slack.on_mention])
     app.event("message")(ack=_ack, lazy=[slack.on_message])
-    app.action(re.compile(f"^{RERUN_ACTION}:"))(ack=_ack, lazy=[slack.on_rerun])
-    app.action(SHARE_ACTION)(ack=_ack, lazy=[slack.on_share])
+    app.action(re.compile(f"^{RERUN_ACTION}:"))(ack=slack.ack_click, lazy=[slack.on_rerun])
+    app.action(SHARE_ACTION)(ack=slack.ack_click, lazy=[slack.on_share])
     app.event("app_home_opened")(ack=_ack, lazy=[slack.on_home_opened])
-    app.action(re.compile(f"^{HOME_ACTION}:"))(ack=_ack, lazy=[slack.on_home_action])
+    app.action(re.compile(f"^{HOME_ACTION}:"))(ack=slack.ack_click, lazy=[slack.on_home_action])
     return app
 
 
@@ -289,8 +289,14 @@ def _uninstaller(installations: InstallationStore | None, forget_team: Callable[
 def command_text(command: str, text: str) -> str:
     """The router's command text: ``/tilt compare SMH`` and ``/compare SMH`` both become ``/compare SMH``."""
     if command == UMBRELLA_COMMAND:
-        return f"/{text.strip() or 'help'}"
-    return f"{command} {text}".strip()
+        return f"/{typed(text).strip() or 'help'}"
+    return f"{command} {typed(text)}".strip()
+
+
+def typed(text: str) -> str:
+    """What the person typed: Slack escapes ``&``, ``<`` and ``>`` in the text it sends (``chat.slack.blocks``
+    escapes them again on the way out, so a note is shown as it was typed, not as ``&amp;lt;``)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def caller(team: str, channel: str, user: str) -> Caller:
@@ -300,7 +306,7 @@ def caller(team: str, channel: str, user: str) -> Caller:
 
 def mention_text(text: str) -> str:
     """``<@U123> compare SMH SPY`` -> ``/compare SMH SPY``."""
-    words = MENTION.sub(" ", text).strip()
+    words = typed(MENTION.sub(" ", text)).strip()
     return f"/{words.lstrip('/') or 'help'}"
 
 
@@ -328,8 +334,7 @@ class _Listeners:
         if context["tilt_allowed"]:
             ack(response_type="ephemeral", text=WORKING)
         else:
-            COMMAND_COUNT.labels(router.split_command(command_text(command["command"], command.get("text", "")))[0],
-                                 "throttled").inc()
+            COMMAND_COUNT.labels(router.label(command_text(command["command"], command.get("text", ""))), "throttled").inc()
             ack(response_type="ephemeral", text=self.budget.message())
 
     def on_slash_command(self, command: dict[str, Any], client: WebClient, respond: Respond,
@@ -346,7 +351,7 @@ class _Listeners:
             log.error("could not deliver %r: Slack said %s", text, error.response.get("error"))
             _respond(respond, "apology", text=f":warning: I worked out the answer but Slack would not take it ({error.response.get('error')}). "
                          "Please try again in a minute.", response_type="ephemeral", replace_original=True)
-        COMMAND_SECONDS.labels(router.split_command(text)[0]).observe(time.time() - context["tilt_started"])
+        COMMAND_SECONDS.labels(router.label(text)).observe(time.time() - context["tilt_started"])
 
     def _deliver(self, reply: Reply, text: str, where: Where, who: Caller, client: WebClient, respond: Respond) -> None:
         # The ephemeral "working on it" line is left alone: deleting it races its own ack, and Slack drops it anyway.
@@ -401,13 +406,27 @@ class _Listeners:
             self._track(who, reply, where, ts)
         else:
             log.warning("cannot post in %s, where a mention reached us", where.channel)
-        COMMAND_SECONDS.labels(router.split_command(text)[0]).observe(time.monotonic() - started)
+        COMMAND_SECONDS.labels(router.label(text)).observe(time.monotonic() - started)
 
     # --- buttons ----------------------------------------------------------------------------
 
-    def on_rerun(self, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    def ack_click(self, ack: Ack, body: dict[str, Any], context: dict[str, Any]) -> None:
+        """A click runs a command, so it is charged to the clicker's budget like a typed one (a click on the
+        Home tab too, whose payload names no channel)."""
+        context["tilt_allowed"] = self.budget.allows(body.get("team", {}).get("id", ""), body["user"]["id"])
+        ack()
+
+    def _click_allowed(self, context: dict[str, Any], respond: Respond) -> bool:
+        """Whether the click's budget allowed it; if not, the clicker is told to slow down (only them)."""
+        if not context.get("tilt_allowed"):
+            _respond(respond, text=self.budget.message(), response_type="ephemeral", replace_original=False)
+        return bool(context.get("tilt_allowed"))
+
+    def on_rerun(self, body: dict[str, Any], client: WebClient, respond: Respond, context: dict[str, Any]) -> None:
         """A button under a result: answer its command in place of the old result (a period switch, a vote
         updating its card); a tracked reply (a new signal card) is a message of its own instead."""
+        if not self._click_allowed(context, respond):
+            return
         who = _clicker(body)
         reply = self.answer(body["actions"][0]["value"], who)
         if reply.track and not reply.ephemeral and not body.get("container", {}).get("is_ephemeral"):
@@ -428,8 +447,10 @@ class _Listeners:
         if reply.chart is not None:
             upload_chart(client, Where(channel=channel, user=body["user"]["id"], thread_ts=ts), reply)
 
-    def on_share(self, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    def on_share(self, body: dict[str, Any], client: WebClient, respond: Respond, context: dict[str, Any]) -> None:
         """"Share in channel" under an ephemeral result: post it for everyone."""
+        if not self._click_allowed(context, respond):
+            return
         who = _clicker(body)
         reply = self.answer(body["actions"][0]["value"], who)
         if reply.ephemeral:  # a problem: show it to the clicker, keep their private result
@@ -458,10 +479,14 @@ class _Listeners:
                                          lambda blocks: client.views_publish(
                                              user_id=user, view={"type": "home", "blocks": blocks}).status_code))
 
-    def on_home_action(self, body: dict[str, Any], client: WebClient) -> None:
-        """A button on the Home tab: its answer goes to the person's direct messages with Tilt."""
+    def on_home_action(self, body: dict[str, Any], client: WebClient, context: dict[str, Any]) -> None:
+        """A button on the Home tab: its answer goes to the person's direct messages with Tilt (so does
+        "slow down" when the click is over the person's budget: a view has no response_url)."""
         team, user = body.get("team", {}).get("id", ""), body["user"]["id"]
         channel = once("dm", lambda: str(client.conversations_open(users=user)["channel"]["id"]))
+        if not context.get("tilt_allowed"):
+            once("slow down", lambda: client.chat_postMessage(channel=channel, text=self.budget.message()))
+            return
         reply = self.answer(body["actions"][0]["value"], caller(team, channel, user))
         where = Where(channel=channel, user=user, team=team)
         if post_public(client, where, reply, self.kinds) is None:

@@ -13,6 +13,16 @@ generally available on 2026-05-20; a workspace whose Slack refuses them
 table in a code block: ``kinds`` says which of those optional blocks may be
 used (``chat.slack.app`` learns it per workspace).  The fallback ``text``
 always carries the table in a code block for notifications and old clients.
+
+Every string that Slack reads as mrkdwn (``text``, section and context text) goes
+through ``mrkdwn``, which escapes ``&``, ``<`` and ``>`` as Slack documents: a
+``Reply`` is text, so whatever a person typed into it (``<!channel>``,
+``<@U…>``, ``<https://evil|slack.com>``) shows as typed and never pings anyone
+or becomes a masked link.  Escaping the whole rendering, rather than marking
+which parts people typed, means a new command cannot forget it.  Tilt's own
+mentions (``handlers.reply.mention``) are the one markup added back.  Tilt's
+bold, italics and code use no ``&``, ``<`` or ``>``, so they are untouched.
+Table cells are ``raw_text`` or ``raw_number``, which Slack never parses.
 """
 
 from __future__ import annotations
@@ -23,7 +33,7 @@ from typing import Any
 
 from chat.text import code_block, cut, titled_table
 from handlers.home import Home
-from handlers.reply import Plot, Reply, Table
+from handlers.reply import Plot, Reply, Table, render_mentions
 
 SECTION_LIMIT = 3000
 CONTEXT_ELEMENT_LIMIT = 10
@@ -66,7 +76,13 @@ def fallback_text(reply: Reply) -> str:
         parts.append(reply.takeaway)
     parts.extend(titled_table(table) for table in reply.more_tables)
     parts.extend(p for p in (*reply.notes, reply.usage and f"Usage: `{reply.usage}`", reply.footer) if p)
-    return cut("\n".join(parts), TEXT_LIMIT)
+    return cut(mrkdwn("\n".join(parts)), TEXT_LIMIT)
+
+
+def mrkdwn(text: str) -> str:
+    """``text`` for a mrkdwn field: shown as written (``&``, ``<``, ``>`` escaped), with Tilt's mentions as ``<@U…>``."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return render_mentions(escaped, lambda reference: f"<{reference}>")
 
 
 def reply_blocks(reply: Reply, *, share_command: str | None = None, kinds: frozenset[str] = ALL_KINDS,
@@ -175,11 +191,11 @@ def table_block(table: Table) -> dict[str, Any]:
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": cut(text, SECTION_LIMIT)}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": cut(mrkdwn(text), SECTION_LIMIT)}}
 
 
 def _context(texts: tuple[str, ...]) -> dict[str, Any]:
-    elements = [{"type": "mrkdwn", "text": cut(t, SECTION_LIMIT)} for t in texts[:CONTEXT_ELEMENT_LIMIT]]
+    elements = [{"type": "mrkdwn", "text": cut(mrkdwn(t), SECTION_LIMIT)} for t in texts[:CONTEXT_ELEMENT_LIMIT]]
     return {"type": "context", "elements": elements}
 
 
