@@ -192,7 +192,7 @@ class SlackStandIn(LocalServer):
                 with standin._lock:
                     held = standin._holds.pop(method, None)
                 if held is not None:
-                    held.wait(timeout=60)
+                    held.wait(timeout=PATIENCE)
                 failure = standin._failure(method)
                 if failure is not None:
                     status, retry_after, error = failure
