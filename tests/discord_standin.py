@@ -40,7 +40,7 @@ from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.servers import LocalServer
+from tests.servers import PATIENCE, LocalServer
 
 API_PREFIX = "/api/v10"
 EPHEMERAL = 64
@@ -94,7 +94,7 @@ class DiscordStandIn(LocalServer):
         with self._lock:
             self._failures.append((method, path_prefix, status, retry_after))
 
-    def wait_for(self, method: str, path_prefix: str, count: int = 1, timeout: float = 15.0) -> list[Call]:
+    def wait_for(self, method: str, path_prefix: str, count: int = 1, timeout: float = PATIENCE) -> list[Call]:
         """Block until ``count`` calls of ``method`` to ``path_prefix...`` were answered; return them."""
         deadline = time.monotonic() + timeout
         with self._lock:

@@ -19,6 +19,12 @@ import redis as redis_py
 
 from tests.conftest import ROOT
 
+# How long a test waits for anything it expects (a reply, a post, a process coming up or stopping) before
+# failing.  Only a safety net: waits end as soon as what they wait for happens, so a passing run never
+# spends it, while a CI machine whose 2 CPUs are shared by several suites can be many times slower than
+# an idle one (a niced ``bot.py worker`` importing pandas there takes tens of seconds).
+PATIENCE = 120.0
+
 
 class LocalServer:
     """An HTTP server on 127.0.0.1 (a free port) in a thread, running inside ``with``."""
@@ -52,17 +58,17 @@ class Answer:
         return json.loads(self.body)
 
 
-def send(request: urllib.request.Request) -> Answer:
+def send(request: urllib.request.Request, timeout: float = PATIENCE) -> Answer:
     started = time.monotonic()
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return Answer(response.status, response.read(), response.headers.get("Content-Type", ""),
                           time.monotonic() - started)
     except urllib.error.HTTPError as error:
         return Answer(error.code, error.read(), error.headers.get("Content-Type", ""), time.monotonic() - started)
 
 
-def wait_until(condition: Callable[[], Any], timeout: float = 15.0, what: str = "the condition") -> Any:
+def wait_until(condition: Callable[[], Any], timeout: float = PATIENCE, what: str = "the condition") -> Any:
     """Poll ``condition`` until it returns something truthy (returned), failing after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -84,6 +90,32 @@ def ended(pid: int) -> bool:
         return "zombie" in Path(f"/proc/{pid}/status").read_text().split("State:")[1].split("\n")[0]
     except (OSError, IndexError):
         return True
+
+
+def wait_for_workers(redis_url: str, count: int) -> None:
+    """Until ``count`` ``bot.py worker`` processes listen to Tilt's queue (each registers in Redis when it
+    starts working): before that, a web process or scheduler runs jobs itself."""
+    from rq import Queue, Worker
+
+    from jobs.queue import QUEUE_NAME
+
+    queue = Queue(QUEUE_NAME, connection=redis_py.Redis.from_url(redis_url))
+    wait_until(lambda: Worker.count(queue=queue) >= count, what=f"{count} workers to listen to the queue")
+
+
+def stop_processes(processes: list[subprocess.Popen]) -> list[str | None]:
+    """SIGTERM every process and return, once each has ended, what it wrote to a piped stderr.  One still
+    running past the safety net is killed (its return code then says so)."""
+    for process in processes:
+        process.terminate()
+    logs = []
+    for process in processes:
+        try:
+            logs.append(process.communicate(timeout=PATIENCE)[1])
+        except subprocess.TimeoutExpired:
+            process.kill()
+            logs.append(process.communicate()[1])
+    return logs
 
 
 def free_port() -> int:
@@ -120,36 +152,22 @@ class ServeProcess:
                                 stdout=subprocess.DEVNULL, stderr=log.open("w"), start_new_session=True)
 
     def _wait_until_up(self) -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        def up() -> bool:
             if self.process.poll() is not None:
                 raise AssertionError(f"bot.py serve exited: {self.log.read_text()}")
             try:
-                if self.get("/healthz").status == 200:
-                    return
+                return self.get("/healthz").status == 200
             except OSError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("bot.py serve did not come up")
+                return False
+
+        wait_until(up, what="bot.py serve to answer /healthz")
 
     def _wait_for_workers(self) -> None:
         """Until every worker listens to the queue: before that, the web process would run commands itself."""
-        from rq import Queue, Worker
-
-        from jobs.queue import QUEUE_NAME
-
-        queue = Queue(QUEUE_NAME, connection=redis_py.Redis.from_url(self.env["REDIS_URL"]))
-        wait_until(lambda: Worker.count(queue=queue) >= len(self.workers), 30, "the workers to listen")
+        wait_for_workers(self.env["REDIS_URL"], len(self.workers))
 
     def get(self, path: str) -> Answer:
         return send(urllib.request.Request(self.url + path))
 
     def stop(self) -> None:
-        for process in (self.process, *self.workers):
-            process.terminate()
-        for process in (self.process, *self.workers):
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_processes([self.process, *self.workers])

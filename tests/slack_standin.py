@@ -29,7 +29,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
 
-from tests.servers import LocalServer
+from tests.servers import PATIENCE, LocalServer
 
 MAX_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
@@ -124,7 +124,7 @@ class SlackStandIn(LocalServer):
         with self._lock:
             return [c for c in self.calls if c.method == method]
 
-    def wait_for(self, method: str, count: int = 1, timeout: float = 15.0) -> list[Call]:
+    def wait_for(self, method: str, count: int = 1, timeout: float = PATIENCE) -> list[Call]:
         """Block until ``method`` was called ``count`` times; return those calls."""
         deadline = time.monotonic() + timeout
         with self._lock:
@@ -265,7 +265,7 @@ class SlackStandIn(LocalServer):
                 with standin._lock:
                     held = standin._holds.pop(method, None)
                 if held is not None:
-                    held.wait(timeout=60)
+                    held.wait(timeout=PATIENCE)
                 failure = standin._failure(method)
                 if failure is not None:
                     status, retry_after, error = failure

@@ -29,7 +29,7 @@ from market.redis_server import EmbeddedRedis
 from store.teamdata import Owner, TeamStore
 from tests import test_discord
 from tests.discord_standin import DiscordStandIn
-from tests.servers import Answer, free_port, send, wait_until
+from tests.servers import PATIENCE, Answer, free_port, send, wait_until
 from tests.slack_standin import Call, SlackStandIn
 from tests.test_discord import APPLICATION_ID, BOT_TOKEN, slash
 from tests.test_slack import Tilt, calls_in, channel, in_channel, responses_to, table_rows
@@ -68,7 +68,8 @@ def worker_commands(tilt: Tilt) -> float:
 
 
 def quiet(seconds: float = 0.5) -> None:
-    """Give a wrongly queued second answer time to show up before asserting there is none."""
+    """Give a wrongly queued second answer time to show up before asserting there is none.  Only after the
+    test has seen what proves Tilt got that far: the answer (or refusal) that a wrong one would accompany."""
     time.sleep(seconds)
 
 
@@ -94,22 +95,22 @@ class RestartableRedis:
              "--daemonize", "no", "--loglevel", "warning", "--logfile", str(self.data_dir / "redis.log")],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = redis_py.Redis(port=self.port, socket_connect_timeout=0.2)
-        deadline = time.monotonic() + 10
-        while True:
+
+        def answers() -> bool:
             assert self.process.poll() is None, f"redis-server exited: {(self.data_dir / 'redis.log').read_text()}"
             try:
-                if client.ping():
-                    return
+                return client.ping()
             except redis_py.RedisError:
-                assert time.monotonic() < deadline, "redis-server did not start"
-                time.sleep(0.02)
+                return False
+
+        wait_until(answers, what="redis-server to answer")
 
     def stop(self) -> None:
         """SIGTERM, as a service manager stops it: Redis flushes its append-only file and exits."""
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=PATIENCE)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
@@ -255,7 +256,7 @@ def test_team_data_survives_a_redis_restart_and_the_worker_resumes(slack: SlackS
         assert TeamStore(connect(redis.url)).votes(TEAM, card_id) == {ana: "agree", ben: "agree"}
 
         # Commands go to the worker again (the web process retries Redis after 5 s; the worker backs off too).
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + PATIENCE
         while worker_commands(server) <= answered_by_worker:
             assert time.monotonic() < deadline, "the worker answered nothing after Redis came back"
             private(command("/help", "watchlist"))
@@ -314,8 +315,8 @@ def compare_posted(tilt: Tilt, text: str) -> Call:
     """Run ``/compare text`` in a channel of its own; the message posted there (and no problem reported)."""
     where, reply_to = channel(), response_name()
     assert tilt.command("/compare", text, channel=where, user=person(), response=reply_to).json() == WORKING
-    wait_until(lambda: in_channel(tilt.slack, "chat.postMessage", where) or responses(tilt.slack, reply_to), 20,
-               f"an answer to /compare {text}")
+    wait_until(lambda: in_channel(tilt.slack, "chat.postMessage", where) or responses(tilt.slack, reply_to),
+               what=f"an answer to /compare {text}")
     assert not responses(tilt.slack, reply_to), responses(tilt.slack, reply_to)
     [post] = in_channel(tilt.slack, "chat.postMessage", where)
     assert post.answer["ok"]
@@ -344,10 +345,9 @@ def test_data_source_faults_are_told_only_to_the_requester_and_tilt_keeps_answer
         answer = yahoo_tilt.command("/compare", f"{ticker} SPY 3y", channel=where, user=person(), response=reply_to)
         assert answer.status == 200 and answer.json() == WORKING and answer.seconds < 3, fault
         asked[fault] = (where, reply_to)
-        # One after the other, so each is fetched in a batch of its own (a batch's failure is all its waiters').
-        if fault == "timeout":  # the one still fetching when the next arrives: wait until its batch is at Yahoo
-            wait_until(lambda: yahoo.chart_requests("XSD"), 20, "XSD to be asked for")
-        time.sleep(0.3)
+        # One after the other, so each is fetched in a batch of its own (a batch's failure is all its waiters'):
+        # the next is sent once this one's batch is closed and at Yahoo.
+        wait_until(lambda: yahoo.chart_requests(ticker), what=f"{ticker} to be asked for")
 
     def told(fault: str) -> None:
         _, message = FAULTS[fault]
@@ -406,8 +406,8 @@ def test_a_slack_5xx_is_retried_and_the_result_posted_once(tilt: SlackAndDiscord
     where, reply_to = channel(), response_name()
     slack.fail_next("chat.postMessage", status, error=SLACK_ERRORS[status])
     assert tilt.command("/compare", "XLK SPY 2y", channel=where, user=person(), response=reply_to).json() == WORKING
-    wait_until(lambda: len(in_channel(slack, "chat.postMessage", where)) >= 2 or responses(slack, reply_to), 20,
-               "a second try or an apology")
+    wait_until(lambda: len(in_channel(slack, "chat.postMessage", where)) >= 2 or responses(slack, reply_to),
+               what="a second try or an apology")
     assert not responses(slack, reply_to), responses(slack, reply_to)  # nothing to apologise for
     calls_in(slack, "files.completeUploadExternal", where)
     quiet()

@@ -18,7 +18,7 @@ import pytest
 
 from jobs.steps import once, recording
 from market.cache import Cache
-from tests.servers import children_of, ended, wait_until
+from tests.servers import PATIENCE, children_of, ended, wait_until
 from tests.slack_standin import SlackStandIn
 from tests.test_slack import Tilt, calls_in, channel
 from tests.yahoo_standin import YahooStandIn
@@ -49,16 +49,9 @@ def yahoo(yahoo_dir: Path) -> Iterator[YahooStandIn]:
         yield standin
 
 
-def work_horse(tilt: Tilt, timeout: float = 15.0) -> int:
+def work_horse(tilt: Tilt) -> int:
     """The pid of the (only) worker's work horse."""
-    worker = tilt.workers[0].pid
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        children = children_of(worker)
-        if children:
-            return children[0]
-        time.sleep(0.01)
-    raise AssertionError("the worker has no work horse")
+    return wait_until(lambda: children_of(tilt.workers[0].pid), what="the worker's work horse")[0]
 
 
 def test_a_worker_killed_while_fetching_runs_the_job_again_and_posts_once(
@@ -74,7 +67,7 @@ def test_a_worker_killed_while_fetching_runs_the_job_again_and_posts_once(
         post = calls_in(slack, "chat.postMessage", where)[0]
         assert "SMH vs SPY" in post.body["text"]
         calls_in(slack, "files.completeUploadExternal", where)
-        time.sleep(1.0)  # room for a duplicate to show up
+        time.sleep(1.0)  # the result is out, chart and all: room for a duplicate to show up
         assert len([c for c in slack.of("chat.postMessage") if c.body.get("channel") == where]) == 1
         assert len([c for c in slack.of("files.completeUploadExternal") if c.body.get("channel_id") == where]) == 1
     finally:
@@ -93,7 +86,7 @@ def test_a_worker_killed_between_message_and_chart_does_not_post_the_message_twi
         os.kill(work_horse(tilt), signal.SIGKILL)
         release.set()
         completed = calls_in(slack, "files.completeUploadExternal", where)
-        time.sleep(1.0)
+        time.sleep(1.0)  # the retried job is done (chart uploaded): room for a duplicate message to show up
         posts = [c for c in slack.of("chat.postMessage") if c.body.get("channel") == where]
         assert len(posts) == 1 and "XLE vs SPY" in posts[0].body["text"]
         assert len(completed) == 1 and len(slack.of("files.getUploadURLExternal")) == 2
@@ -111,7 +104,7 @@ def test_a_worker_stopped_in_the_middle_of_a_job_finishes_it_first(
         wait_until(lambda: yahoo.chart_requests("XSD"))
         worker, horse = tilt.workers[0], work_horse(tilt)
         worker.terminate()  # SIGTERM, as a deploy sends it
-        assert worker.wait(timeout=20) == 0
+        assert worker.wait(timeout=PATIENCE) == 0
         assert ended(horse)
         posts = [c for c in slack.of("chat.postMessage") if c.body.get("channel") == where]
         assert len(posts) == 1 and "XSD vs SPY" in posts[0].body["text"]
@@ -155,8 +148,7 @@ def test_with_the_embedded_redis_one_process_does_everything(
     finally:
         tilt.stop()  # SIGTERM
     # ... which stops its Redis too, having saved it (the append-only file is there).
-    wait_until(lambda: ended(redis_server), 10,
-               "the embedded redis-server to stop")
+    wait_until(lambda: ended(redis_server), what="the embedded redis-server to stop")
     assert (tmp_path / "tilt" / "redis" / "appendonly.aof").exists()
 
 

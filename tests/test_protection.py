@@ -32,8 +32,9 @@ def test_the_bucket_is_shared_and_refills_at_its_rate(cache: Cache) -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(lambda limit: limit.take(), [first, second] * 7))  # 14 tokens from one bucket of 5
     elapsed = time.monotonic() - started
-    # 5 from the full bucket, 9 more at 10 a second: at least 0.9 s, whichever process takes them.
-    assert 0.85 <= elapsed < 2.0
+    # 5 from the full bucket, 9 more at 10 a second: at least 0.9 s, whichever process takes them.  (A slower
+    # refill would have a take wait beyond max_wait and raise; no upper bound on time: CI may be loaded.)
+    assert 0.85 <= elapsed
 
 
 def test_a_caller_that_would_wait_too_long_is_told_to_slow_down(cache: Cache) -> None:

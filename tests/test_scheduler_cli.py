@@ -17,6 +17,7 @@ from market.redis_server import EmbeddedRedis
 from schedule.timing import Schedule
 from store.teamdata import Owner, TeamStore
 from tests.conftest import ROOT
+from tests.servers import PATIENCE, stop_processes, wait_for_workers
 from tests.slack_standin import SlackStandIn
 
 OWNER = Owner(platform="slack", team="T0TEST", scope="channel:CDIGEST")
@@ -51,18 +52,23 @@ def test_two_scheduler_processes_post_a_due_digest_once(tmp_path: Path, prices_d
         env = environment(redis.url, tmp_path / "state", SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL=slack.api_url,
                           MARKET_DATA_DIR=str(prices_dir), TILT_SCHEDULER_INTERVAL="0.2", TILT_JOBS=jobs)
         workers = [start("worker", env, tmp_path) for _ in range(2 if jobs == "queue" else 0)]
-        schedulers = [start("scheduler", env, tmp_path) for _ in range(2)]
+        schedulers: list[subprocess.Popen] = []
         try:
-            posts = slack.wait_for("chat.postMessage", timeout=60)
-            slack.wait_for("files.completeUploadExternal", timeout=30)
-            time.sleep(2.0)  # ten more ticks of each process: nothing more may be posted
+            # The schedulers start once the workers listen (a slow start-up on a loaded machine would
+            # otherwise have the schedulers post the digest themselves, or stop a worker still starting).
+            wait_for_workers(redis.url, len(workers))
+            schedulers = [start("scheduler", env, tmp_path) for _ in range(2)]
+            slack.wait_for("chat.postMessage")
+            slack.wait_for("files.completeUploadExternal")
+            # The digest is out, chart and all (the last step of the one post ExactlyOnce records as done):
+            # ten more ticks of each scheduler on an idle machine, in which nothing more may be posted.
+            time.sleep(2.0)
             posts = slack.of("chat.postMessage")
         finally:
-            for process in (*schedulers, *workers):
-                process.terminate()
-            logs = [process.communicate(timeout=10)[1] for process in (*schedulers, *workers)]
+            logs = stop_processes([*schedulers, *workers])
             redis.close()
     assert len(posts) == 1, logs
+    assert not any("no worker listens" in log for log in logs)  # queued: the workers posted it
     assert posts[0].body["channel"] == subscription.channel and "Market digest" in posts[0].body["text"]
     assert "XLE" in posts[0].body["text"]  # the conversation's watchlist is in it
     assert all(process.returncode == 0 for process in (*schedulers, *workers))  # SIGTERM stops them cleanly
@@ -77,7 +83,7 @@ def test_export_then_import_through_the_command_line(tmp_path: Path) -> None:
         env = environment(redis.url, tmp_path / "state", MARKET_DATA_DIR=str(tmp_path))
         exported = tmp_path / "tilt.json"
         run = lambda *args: subprocess.run([sys.executable, str(ROOT / "bot.py"), *args], env=env, cwd=tmp_path,  # noqa: E731
-                                           capture_output=True, text=True, timeout=60)
+                                           capture_output=True, text=True, timeout=PATIENCE)
         assert run("export", str(exported)).returncode == 0
         store.client.flushdb()
         restored = run("import", str(exported))
@@ -118,11 +124,9 @@ def test_each_workspace_gets_its_digest_with_its_own_token(tmp_path: Path, price
                           SLACK_API_URL=slack.api_url, MARKET_DATA_DIR=str(prices_dir), TILT_SCHEDULER_INTERVAL="0.2")
         scheduler, worker = start("scheduler", env, tmp_path), start("worker", env, tmp_path)
         try:
-            posts = slack.wait_for("chat.postMessage", count=2, timeout=60)
+            posts = slack.wait_for("chat.postMessage", count=2)
         finally:
-            for process in (scheduler, worker):
-                process.terminate()
-            log = "".join(process.communicate(timeout=10)[1] for process in (scheduler, worker))
+            log = "".join(stop_processes([scheduler, worker]))
             redis.close()
     assert sorted((p.body["channel"], p.authorization) for p in posts) == [
         ("CTALPHA", "Bearer xoxb-TALPHA-1"), ("CTBRAVO", "Bearer xoxb-TBRAVO-1")], log

@@ -22,7 +22,7 @@ from chat.web import MAX_CLICK_BYTES, MAX_HEADER_BYTES
 from handlers.reply import Reply
 from tests import test_faults
 from tests.discord_standin import DiscordStandIn
-from tests.servers import Answer, send, wait_until
+from tests.servers import PATIENCE, Answer, send, wait_until
 from tests.slack_standin import SlackStandIn
 from tests.test_discord import APPLICATION_ID, BOT_TOKEN, interaction, slash
 from tests.test_slack import calls_in, channel, responses_to
@@ -144,7 +144,7 @@ def exchange(tilt: Tilt, sent: bytes) -> bytes:
 
     The client sends no more than ``sent``: an answer proves the server did not wait for the rest.
     """
-    with socket.create_connection(("127.0.0.1", tilt.port), timeout=30) as connection:
+    with socket.create_connection(("127.0.0.1", tilt.port), timeout=PATIENCE) as connection:
         connection.sendall(sent)
         answer = b""
         while chunk := connection.recv(65536):
@@ -212,7 +212,7 @@ def test_metric_labels_are_known_command_names_whatever_people_type(tilt: Tilt, 
         metrics = send(urllib.request.Request(tilt.worker_metrics_url)).body.decode()
         return metrics if 'tilt_command_seconds_count{command="unknown"}' in metrics else None
 
-    worker = wait_until(timed, 20, "the worker's metrics")
+    worker = wait_until(timed, PATIENCE, "the worker's metrics")
     web = tilt.get("/metrics").body.decode()
     assert 'tilt_commands_total{command="unknown",outcome="throttled"}' in web
     assert "zzjunk" not in worker + web

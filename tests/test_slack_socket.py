@@ -22,6 +22,7 @@ import pytest
 from websockets.sync.server import ServerConnection, serve
 
 from tests.conftest import ROOT
+from tests.servers import PATIENCE, stop_processes
 from tests.slack_standin import SlackStandIn
 from tests.test_slack import calls_in, channel, table_rows
 
@@ -51,7 +52,7 @@ class SocketModeSlack:
                                           "accepts_response_payload": envelope_type == "slash_commands"}))
         return envelope_id
 
-    def ack_for(self, envelope_id: str, timeout: float = 5.0) -> dict:
+    def ack_for(self, envelope_id: str, timeout: float = PATIENCE) -> dict:
         while True:
             ack = self.acks.get(timeout=timeout)
             if ack.get("envelope_id") == envelope_id:
@@ -79,13 +80,10 @@ def socket_tilt(request: pytest.FixtureRequest, redis_url: str, prices_dir: Path
                                       stdout=subprocess.DEVNULL, stderr=(tmp_path / f"{mode}.log").open("w"))
                      for mode in modes]
         try:
-            assert link.connected.wait(30), (tmp_path / "socket.log").read_text()
+            assert link.connected.wait(PATIENCE), (tmp_path / "socket.log").read_text()
             yield slack, link
         finally:
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                process.wait(timeout=10)
+            stop_processes(processes)
             link.close()
 
 

@@ -96,8 +96,8 @@ def test_a_killed_process_is_replaced_and_a_stop_leaves_nothing_running(slack: S
         first, second = tilt.children()
         redis_server = tilt.redis_server()
         os.kill(first, signal.SIGKILL)
-        wait_until(lambda: len(tilt.children()) == PROCESSES and first not in tilt.children(), 10,
-                   "a new web process in place of the killed one")
+        wait_until(lambda: len(tilt.children()) == PROCESSES and first not in tilt.children(),
+                   what="a new web process in place of the killed one")
         replacement = next(pid for pid in tilt.children() if pid != second)
         compare_everywhere(tilt, slack, 10)
         assert tilt.get("/healthz").status == 200
@@ -105,5 +105,5 @@ def test_a_killed_process_is_replaced_and_a_stop_leaves_nothing_running(slack: S
     finally:
         tilt.stop()  # SIGTERM to the serve process
     for pid in (second, replacement, redis_server):
-        wait_until(lambda: ended(pid), 15, f"process {pid} to stop")
+        wait_until(lambda: ended(pid), what=f"process {pid} to stop")
     assert (tmp_path / "tilt" / "redis" / "appendonly.aof").exists()  # the embedded Redis saved on its way out

@@ -188,7 +188,7 @@ def test_slow_answer_times_out_as_data_unavailable(stand_in: YahooStandIn, cache
 
     assert not isinstance(caught.value, RateLimited)
     assert "did not answer (timed out)" in str(caught.value)
-    assert elapsed < 3.0
+    assert elapsed < stand_in.delay / 2  # gave up at its own timeout, long before the answer
 
 
 def test_malformed_json_is_data_unavailable_and_not_remembered(
