@@ -14,7 +14,8 @@ import pandas as pd
 
 from handlers.reply import Plot, Series
 
-MAX_POINTS = 60
+# Slack's data_visualization takes at most 20 points a series (and 20 categories).
+MAX_POINTS = 20
 MAX_BARS = 20
 MAX_SERIES = 6
 GROWTH_START = 10_000.0

@@ -51,6 +51,9 @@ MAX_CHARTS = 2
 MAX_CHART_TITLE = 50
 MAX_SERIES = 6
 MAX_CHART_LABEL = 20
+# Points per series, i.e. categories (the data series "Min 1, max 20"; found in two independent renderings of
+# Slack's reference, the official page being cut short where it is stored here).
+MAX_CHART_POINTS = 20
 MAX_AXIS_LABEL = 50
 CHART_TYPES = ("pie", "bar", "area", "line")
 CELL_TYPES = ("raw_text", "raw_number", "rich_text")
@@ -417,6 +420,8 @@ def _data_visualization(block: dict[str, Any]) -> list[str]:
     categories = axis.get("categories") or []
     if not categories or any(not isinstance(c, str) or not 1 <= len(c) <= MAX_CHART_LABEL for c in categories):
         problems.append("axis_config.categories missing, or a category over 20 characters")
+    if len(categories) > MAX_CHART_POINTS:
+        problems.append(f"{len(categories)} categories, over {MAX_CHART_POINTS}")
     problems += [f"axis label {k}" for k in ("x_label", "y_label") if len(axis.get(k) or "") > MAX_AXIS_LABEL]
     if not 1 <= len(series) <= MAX_SERIES:
         problems.append(f"{len(series)} series, not 1-{MAX_SERIES}")

@@ -35,7 +35,7 @@ def test_backtest_is_posted_with_its_tables_and_chart(tilt: Tilt, slack: SlackSt
     assert any(caption.startswith("Contribution to total return") for caption in tables)
     growth = next(b for b in post.body["blocks"] if b["type"] == "data_visualization" and "Growth" in b["title"])
     p1 = next(series for series in growth["chart"]["series"] if series["name"] == "P1")
-    assert len(p1["data"]) <= 60 and abs(p1["data"][-1]["value"] - 10_000 * expected.iloc[-1]) < 0.01
+    assert len(p1["data"]) <= 20 and abs(p1["data"][-1]["value"] - 10_000 * expected.iloc[-1]) < 0.01
     assert "Calendar-year returns" in post.body["text"]  # the plain-text fallback has every table too
 
     complete = calls_in(slack, "files.completeUploadExternal", where)[0]

@@ -29,6 +29,7 @@ import pytest
 
 from chat.slack.blocks import ALL_KINDS, DATA_TABLE, DATA_VISUALIZATION, TABLE, reply_blocks
 from handlers import router
+from handlers.plots import MAX_POINTS
 from handlers.reply import Plot, Reply, Series, Table
 from handlers.services import Services
 from market.cache import Cache, connect
@@ -396,7 +397,7 @@ def test_compare_answers_with_a_sortable_table_and_native_charts(tilt: Tilt, sla
     growth = block(blocks, DATA_VISUALIZATION, 0)
     assert growth["chart"]["type"] == "line" and growth["title"] == "Growth of $10,000 · 10y"
     categories = growth["chart"]["axis_config"]["categories"]
-    assert len(categories) == 60 and categories[0] == start.isoformat() and categories[-1] == end.isoformat()
+    assert len(categories) == MAX_POINTS and categories[0] == start.isoformat() and categories[-1] == end.isoformat()
     smh, spy = closes(prices_dir, "SMH"), closes(prices_dir, "SPY")
     for series, prices in zip(growth["chart"]["series"], (smh, spy)):
         expected = [10_000 * prices[dt.date.fromisoformat(c)] / prices[start] for c in categories]
