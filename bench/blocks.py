@@ -1,4 +1,4 @@
-"""What building Slack's blocks adds to a warm reply: /compare SMH SPY 10y, /rotation sectors, /calls-sized tables.
+"""What building Slack's blocks adds to a warm reply: /compare, /rotation sectors, /backtest (three tables, two charts).
 
 A warm reply comes from the reply cache (``Reply.from_bytes``); the Slack adapter then builds its
 blocks (``chat.slack.blocks.reply_blocks``): the sortable ``data_table`` and the two
@@ -39,7 +39,8 @@ from market.csvdir import CsvFolderProvider  # noqa: E402
 
 SHARED = Path(os.environ.get("TILT_SHARED_DIR", ROOT.parent / "shared"))
 PRICES_DIR = SHARED / "data" / "prices"
-COMMANDS = ("/compare SMH SPY 10y", "/compare SMH SOXX XSD QQQ IWM vs SPY max", "/rotation sectors")
+COMMANDS = ("/compare SMH SPY 10y", "/compare SMH SOXX XSD QQQ IWM vs SPY max", "/rotation sectors",
+            "/backtest SPY 70 IJR 20 SMH 10 ; SPY 60 IWM 20 SOXX 20 quarterly 10y")
 RUNS = 2000
 TARGET_ADDED_MS = 1.0
 
