@@ -10,6 +10,7 @@ scale, drawdowns, rolling 3-year CAGR).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 
 import pandas as pd
@@ -62,7 +63,7 @@ def build(request: BacktestRequest, services: Services) -> Reply:
         notes.append(f"The {late} signal needs {TREND_DAYS} sessions of history first, "
                      f"so the backtest starts {window.start:%Y-%m-%d}.")
     prices = aligned.prices.loc[window.start:window.end]
-    results = [Result(_name(p, i, request.benchmark), p, _simulate(p, prices, request, readings))
+    results = [Result(_name(p, i), p, _simulate(p, prices, request, readings))
                for i, p in enumerate(request.portfolios, start=1)]
     values = pd.DataFrame({r.name: r.simulation.value for r in results})
     if request.benchmark not in values:
@@ -86,7 +87,8 @@ def build(request: BacktestRequest, services: Services) -> Reply:
             png=backtest_chart(values, request.benchmark,
                                ChartLabels(title=title, as_of=f"{window.end:%Y-%m-%d}", source=source,
                                            demo=services.market.is_demo)),
-            filename=f"backtest-{request.period.label.replace(' ', '-')}.png",
+            # Named after the question, so two backtests saved side by side (the console keeps charts) never collide.
+            filename=f"backtest-{hashlib.sha1(request.key.encode()).hexdigest()[:10]}.png",
             title=title,
             alt_text=f"Growth of $10,000, drawdowns and rolling returns of {', '.join(r.name for r in results)} "
                      f"against {request.benchmark} from {window.start:%Y-%m-%d} to {window.end:%Y-%m-%d}.",
@@ -131,7 +133,7 @@ def _simulate(portfolio: Portfolio, prices: pd.DataFrame, request: BacktestReque
     return switching(prices, signal.loc[:prices.index[-1]].dropna().astype(bool), portfolio.on, portfolio.off)
 
 
-def _name(portfolio: Portfolio, number: int, benchmark: str) -> str:
+def _name(portfolio: Portfolio, number: int) -> str:
     """A one-ticker portfolio goes by its ticker; others by number (P1, P2...), described in the notes."""
     if isinstance(portfolio, Mix) and len(portfolio.holdings) == 1:
         return portfolio.holdings[0][0]
