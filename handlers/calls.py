@@ -85,7 +85,8 @@ def cancel(services: Services, caller: Caller, number: str) -> Reply:
         raise BadRequest(f"Only {mention(call['author'])}, who made call #{number}, can cancel it.")
     if call["status"] != "open":
         raise BadRequest(f"Call #{number} is already {call['status']}.")
-    services.store.update_call(caller.owner, {**call, "status": "cancelled", "cancelled_at": time.time()})
+    if not services.store.replace_open_call(caller.owner, {**call, "status": "cancelled", "cancelled_at": time.time()}):
+        raise BadRequest(f"Call #{number} was resolved just now, so it can no longer be cancelled; `/calls` shows it.")
     return Reply(text=f"*Call #{number}* ({call['a']} over {call['b']}) is cancelled: it will not be resolved or "
                       "counted in hit rates.")
 
@@ -137,15 +138,19 @@ def performance(services: Services, call: dict[str, Any]) -> tuple[dt.date, floa
 
 
 def is_due(services: Services, call: dict[str, Any]) -> bool:
+    """Whether the watcher has work on ``call``: open past its date, or closed and not yet announced (the post failed)."""
+    if call["status"] == "closed":
+        return not call.get("announced", True)  # calls closed before this flag existed were announced
     return call["status"] == "open" and market_today(services.market.now()) > dt.date.fromisoformat(call["until"])
 
 
 def resolve(services: Services, call: dict[str, Any]) -> dict[str, Any]:
-    """The call closed at the last shared close on or before ``until`` (not stored: the caller does that)."""
+    """The call closed at the last shared close on or before ``until``, not yet announced (not stored: the caller
+    does that)."""
     day, close_a, close_b = last_common_close(services, call, dt.date.fromisoformat(call["until"]))
     result = relative(call, close_a, close_b)
     return {**call, "status": "closed", "exit_date": day.isoformat(), "exit_a": close_a, "exit_b": close_b,
-            "relative": result, "hit": result > 0, "closed_at": time.time()}
+            "relative": result, "hit": result > 0, "closed_at": time.time(), "announced": False}
 
 
 def result_reply(call: dict[str, Any]) -> Reply:

@@ -105,11 +105,18 @@ class Watcher:
         stamp = f"call:{team.platform}:{team.team}:{call['id']}"
 
         def work() -> None:
-            closed = calls_handler.resolve(self.services, call)
+            closed = call
+            if call["status"] == "open":
+                # Closed before it is announced, and only while still open (atomically): a call its author
+                # cancelled meanwhile stays cancelled and is not announced.  If the post below fails, the call
+                # stays closed and unannounced, and the next try (``is_due``) posts it.
+                closed = calls_handler.resolve(self.services, call)
+                if not self.store.replace_open_call(team, closed):
+                    return
             where = self.store.thread(team, f"call:{call['id']}")
             channel, thread = where if where else (call["channel"], None)
             self.post(team, channel, thread, calls_handler.result_reply(closed))
-            self.store.update_call(team, closed)
+            self.store.update_call(team, {**closed, "announced": True})
 
         return [Followed("resolved", f"{team.platform}:{team.team}", call["id"])] if self._once(stamp, work) else []
 

@@ -231,6 +231,28 @@ class TeamStore:
             raw = self.client.hget(self._team_key(owner, "calls"), call_id)
         return json.loads(raw) if raw else None
 
+    def replace_open_call(self, owner: Owner, call: dict[str, Any]) -> bool:
+        """Store ``call`` over the stored one only while that one is still open, atomically; whether it was.
+
+        Closing (the watcher) and cancelling (the author) both go through here, so whichever comes
+        second sees the first and backs off: a cancelled call is never scored, a scored one never cancelled.
+        """
+        key = self._team_key(owner, "calls")
+        with _storage(), self.client.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    stored = pipe.hget(key, call["id"])
+                    if stored is None or json.loads(stored)["status"] != "open":
+                        pipe.unwatch()
+                        return False
+                    pipe.multi()
+                    pipe.hset(key, call["id"], json.dumps(call))
+                    pipe.execute()
+                    return True
+                except redis.WatchError:
+                    continue  # another call of the team changed meanwhile: read again
+
     def update_call(self, owner: Owner, call: dict[str, Any]) -> None:
         with _storage():
             self.client.hset(self._team_key(owner, "calls"), call["id"], json.dumps(call))

@@ -399,3 +399,35 @@ def test_no_id_reaches_another_workspace(services: Services) -> None:
     router.run("/call IWM over SPY until 2026-07-30 mine", services, ANA)
     assert "mine" not in router.run("/calls", services, other).plain_text()
     assert "mine" in router.run("/calls", services, ANA).plain_text()
+
+
+def test_a_call_cancelled_while_it_resolves_is_either_cancelled_or_scored_never_both(services: Services, clock: Clock,
+                                                                                    prices_dir: Path) -> None:
+    clock.when = evening("2026-01-15")
+    router.run("/call IWM over SPY until 2026-06-30", services, ANA)
+    clock.when = DATA_NOW  # past expiry: the watcher resolves it
+    answers: list[Reply] = []
+
+    class CancellingPoster(ThreadPoster):
+        """Posts the result, but the author cancels the call in that very moment."""
+
+        def __call__(self, team: Owner, channel: str, thread_ts: str | None, reply: Reply) -> None:
+            answers.append(router.run("/call cancel 1", services, ANA))
+            super().__call__(team, channel, thread_ts, reply)
+
+    poster = CancellingPoster(delay=0.0)
+    Watcher(services, poster).tick()
+    status = row(router.run("/calls", services, ANA), "1")["Status"]
+    [cancel] = answers
+    assert cancel.is_error and "closed" in cancel.text  # the cancel came second: refused
+    assert status in ("hit", "miss") and len(poster.posts) == 1
+
+    # The other order: cancelled before the watcher writes, it stays cancelled and nothing is announced.
+    clock.when = evening("2026-01-15")
+    router.run("/call SMH over SPY until 2026-06-30", services, ANA)  # #2
+    clock.when = DATA_NOW
+    stale = next(c for c in services.store.calls(ANA.owner) if c["id"] == "2")
+    assert not router.run("/call cancel 2", services, ANA).is_error
+    quiet = ThreadPoster(delay=0.0)
+    Watcher(services, quiet)._resolve(ANA.owner, stale)  # as a watcher that had read the call before the cancel
+    assert row(router.run("/calls", services, ANA), "2")["Status"] == "cancelled" and quiet.posts == []
