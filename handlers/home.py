@@ -28,6 +28,12 @@ MAX_WATCHED = 20
 # Comparisons offered on every home page, beside the watchlist's own.
 STANDARD_COMPARES = ("/compare SMH vs SPY 10y", "/compare IWM vs SPY 5y", "/compare QQQ vs SPY 3y")
 MAX_BUTTONS = 8
+# Tilts offered as backtests on every home page: a static tilt and the two rules the signals trade.
+STANDARD_BACKTESTS = {
+    "SPY 70 · IJR 20 · SMH 10": "/backtest SPY 100 ; SPY 70 IJR 20 SMH 10 quarterly 10y",
+    "Tactical small caps": "/backtest tactical smallcaps 10y",
+    "Tactical semis": "/backtest tactical semis 10y",
+}
 TITLE = "Tilt: your team's market view"
 
 
@@ -43,7 +49,7 @@ def build(services: Services, caller: Caller) -> Home:
     return Home(title=TITLE, sections=tuple(
         _section(name, lambda make=make: make(services, caller, watched)) for name, make in (
             ("Watchlist", watchlist_section), ("Calls", calls_section), ("Signals", signals_section),
-            ("Digest", digest_section), ("Compare", compare_section))))
+            ("Digest", digest_section), ("Compare", compare_section), ("Backtest", backtest_section))))
 
 
 def watched_tickers(services: Services, caller: Caller) -> list[str]:
@@ -104,6 +110,12 @@ def compare_section(services: Services, caller: Caller, watched: list[str]) -> R
     commands = list(dict.fromkeys([*mine, *STANDARD_COMPARES]))[:MAX_BUTTONS]
     return Reply(text="*Compare*: one click, answered in your messages with Tilt",
                  actions=tuple(Action(c.removeprefix("/compare "), c) for c in commands))
+
+
+def backtest_section(services: Services, caller: Caller, watched: list[str]) -> Reply:
+    """Buttons that backtest a tilt against SPY over 10 years; the answer arrives in the person's messages."""
+    return Reply(text="*Backtest a tilt*: what it would have done against SPY, answered in your messages with Tilt",
+                 actions=tuple(Action(label, command) for label, command in STANDARD_BACKTESTS.items()))
 
 
 def _section(name: str, make: Callable[[], Reply]) -> Reply:

@@ -524,6 +524,15 @@ def test_app_home_shows_the_teams_watchlist_calls_signals_and_next_digest(tilt: 
     answer = calls_in(slack, "chat.postMessage", dm)[0]
     assert "SMH vs SPY" in answer.body["text"] and DATA_TABLE in {b["type"] for b in answer.body["blocks"]}
 
+    # So does a backtest of a tilt: its figures table and its calendar years, as a data table each.
+    tilt_button = next(e for b in blocks if b["type"] == "actions" for e in b["elements"]
+                       if e["value"].startswith("/backtest SPY 100 ; SPY 70 IJR 20 SMH 10"))
+    home_click(tilt, workspace, user, tilt_button["action_id"], tilt_button["value"])
+    backtest = calls_in(slack, "chat.postMessage", dm, count=2)[1]
+    assert backtest.body["text"].startswith("*Backtest vs SPY*")
+    captions = [b["caption"] for b in backtest.body["blocks"] if b["type"] == DATA_TABLE]
+    assert len(captions) == 3 and captions[1].startswith("Calendar-year returns")
+
 
 def expected_regime(prices_dir: Path, ticker: str) -> str:
     """Leading when the ticker/SPY ratio closes above its 200-session simple average on the last common day."""
