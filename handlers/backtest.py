@@ -18,6 +18,7 @@ import pandas as pd
 from analysis.backtest import Simulation, annual_turnover, fixed_mix, switching, time_on
 from analysis.charts import ChartLabels, backtest_chart
 from analysis.compare import Comparison, compare
+from analysis.drawdown import MaxDrawdown
 from analysis.named_signals import SIGNALS, TREND_DAYS, leading_sessions
 from analysis.returns import calendar_year_returns, years_between
 from analysis.takeaway import compare_takeaway
@@ -79,7 +80,8 @@ def build(request: BacktestRequest, services: Services) -> Reply:
         takeaway=compare_takeaway(comparison, request.period.phrase),
         more_tables=(calendar_table(values), contribution_table(results)),
         plots=(growth_plot(values, f"Growth of $10,000 · {request.period.label}"), *calendar_bars(values)),
-        notes=(*_descriptions(results), *_drawdown_dates(comparison), *_tactical_notes(results), *notes),
+        # Window notes first: a shortened window matters more than anything below it (Slack shows 10 notes).
+        notes=(*notes, *_descriptions(results), _drawdown_dates(comparison)),
         footer=(f"{window.start:%Y-%m-%d} → {window.end:%Y-%m-%d} ({years(years_between(window.start, window.end))})"
                 f" · as of {window.end:%Y-%m-%d} · source: {source} · no fees or taxes"
                 + (f" · risk-free {percent(services.risk_free)}" if services.risk_free else "")),
@@ -207,28 +209,26 @@ def contribution_table(results: list[Result]) -> Table:
 
 
 def _descriptions(results: list[Result]) -> list[str]:
+    """What each numbered portfolio holds; for a tactical one, its rule, trades and time in each leg."""
     described = []
     for r in results:
         if isinstance(r.portfolio, Mix) and len(r.portfolio.holdings) > 1:
             described.append(f"{r.name}: " + " · ".join(f"{t} {w:g}%" for t, w in r.portfolio.holdings))
         elif isinstance(r.portfolio, Tactical):
-            spec = SIGNALS[r.portfolio.signal]
-            described.append(f"{r.name}: {r.portfolio.on} while {spec.a}/{spec.b} is above its {TREND_DAYS}-day "
-                             f"average (the /signal {r.portfolio.signal} rule), else {r.portfolio.off}; "
-                             f"decided on the close, traded on the next close")
+            spec, on, off = SIGNALS[r.portfolio.signal], r.portfolio.on, r.portfolio.off
+            described.append(
+                f"{r.name}: {on} while {spec.a}/{spec.b} is above its {TREND_DAYS}-day average (the /signal "
+                f"{r.portfolio.signal} rule), else {off}; decided on the close, traded on the next close. "
+                f"{r.simulation.trades} trades; {percent(time_on(r.simulation, on), 0)} of the time in {on}, "
+                f"{percent(time_on(r.simulation, off), 0)} in {off}")
     return described
 
 
-def _drawdown_dates(comparison: Comparison) -> list[str]:
-    lines = []
-    for name, drawdown in comparison.drawdowns.items():
-        recovered = f"recovered {drawdown.recovery:%Y-%m-%d}" if drawdown.recovery is not None else "not yet recovered"
-        lines.append(f"Max drawdown {name}: {percent(drawdown.depth)} from {drawdown.peak:%Y-%m-%d} "
-                     f"to {drawdown.trough:%Y-%m-%d}, {recovered}")
-    return lines
+def _drawdown_dates(comparison: Comparison) -> str:
+    """Every maximum drawdown's depth, peak, trough and recovery, in one line."""
+    def one(name: str, drawdown: MaxDrawdown) -> str:
+        recovered = f"recovered {drawdown.recovery:%Y-%m-%d}" if drawdown.recovery is not None else "not recovered"
+        return (f"{name} {percent(drawdown.depth)} {drawdown.peak:%Y-%m-%d} → {drawdown.trough:%Y-%m-%d}, "
+                f"{recovered}")
 
-
-def _tactical_notes(results: list[Result]) -> list[str]:
-    return [f"{r.name}: {r.simulation.trades} trades; {percent(time_on(r.simulation, r.portfolio.on), 0)} of the time "
-            f"in {r.portfolio.on}, {percent(time_on(r.simulation, r.portfolio.off), 0)} in {r.portfolio.off}"
-            for r in results if isinstance(r.portfolio, Tactical)]
+    return "Max drawdowns (peak → trough): " + "; ".join(one(n, d) for n, d in comparison.drawdowns.items())

@@ -241,7 +241,12 @@ def test_backtest_reply_matches_bt_and_the_csv_files(services: Services, prices_
     assert year_2016["P1"] == f"{(expected.loc['2016-12-30'] / expected.loc['2015-12-31'] - 1) * 100:.1f}%"
     assert (years_table.rows[0][0], years_table.rows[-1][0]) == ("2015*", "2025*")
     assert "P1: SPY 70% · IJR 20% · SMH 10%" in reply.notes
-    assert any(n.startswith("Max drawdown P1: ") and "2020-03-23" in n for n in reply.notes)
+    drawdowns = next(n for n in reply.notes if n.startswith("Max drawdowns"))
+    for name, value in (("P1", expected), ("SPY", spy)):
+        underwater = value / value.cummax() - 1
+        trough = underwater.idxmin()
+        peak = value.loc[:trough].idxmax()
+        assert f"{name} {underwater.min() * 100:.1f}% {peak:%Y-%m-%d} → {trough:%Y-%m-%d}" in drawdowns
     assert reply.chart is not None and reply.chart.png.startswith(b"\x89PNG")
     assert "2015-10-29 → 2025-10-31" in reply.footer
 
@@ -261,13 +266,20 @@ def test_a_short_window_is_not_annualised(services: Services) -> None:  # noqa: 
     assert "a year" not in reply.plain_text() and "CAGR" not in reply.plain_text()
 
 
-def test_a_tactical_backtest_says_its_trades_and_time_in_each_leg(services: Services) -> None:  # noqa: F811
+def test_a_tactical_backtest_says_its_trades_and_time_in_each_leg(services: Services,  # noqa: F811
+                                                                   prices_dir: Path) -> None:
     reply = router.run("/backtest tactical smallcaps since 2015", services)
     assert not reply.is_error, reply.text
-    line = next(n for n in reply.notes if "trades;" in n)
-    in_iwm, in_spy = (float(part.split("%")[0].split()[-1]) for part in line.split(";")[1].split(","))
-    assert in_iwm + in_spy == pytest.approx(100, abs=1)
-    assert "traded on the next close" in " ".join(reply.notes)
+    # The rule, from the CSV files: IWM/SPY above its 200-session average; held from the next close on.
+    history = frame(prices_dir, ["IWM", "SPY"])
+    ratio = history["IWM"] / history["SPY"]
+    leading = ratio > ratio.rolling(200).mean()
+    held = leading.shift(1).loc["2014-12-31":]  # "since 2015" opens at the last close of 2014
+    trades = int((held != held.shift(1)).iloc[1:-1].sum())  # after the opening purchase; none on the last close
+    in_iwm = float(held.iloc[:-1].mean())
+    expected = f"{trades} trades; {in_iwm * 100:.0f}% of the time in IWM, {(1 - in_iwm) * 100:.0f}% in SPY"
+    assert any(expected in note and "traded on the next close" in note for note in reply.notes), reply.notes
+    assert trades > 10
 
 
 def test_a_holding_with_shorter_history_shortens_the_window_and_says_so(services: Services) -> None:  # noqa: F811
