@@ -602,6 +602,14 @@ def test_the_stand_in_refuses_what_slack_would() -> None:
     assert block_problems([{"type": "divider"}] * 100, limit=100) == []
 
 
+def test_every_note_is_shown_even_past_a_contexts_ten_elements() -> None:
+    notes = tuple(f"note {i}" for i in range(14))
+    [context] = [b for b in reply_blocks(Reply(text="*t*", notes=notes)) if b["type"] == "context"]
+    assert len(context["elements"]) == 10 and block_problems([context]) == []
+    shown = "\n".join(e["text"] for e in context["elements"])
+    assert all(note in shown for note in notes)
+
+
 def test_long_tables_and_titles_render_within_limits() -> None:
     rows = [(f"#{i}", (f"{i}%", i / 100), "") for i in range(150)]
     reply = Reply(text="*" + "headline " * 400 + "*", table=Table.of(("#", "Since", "Note"), rows),

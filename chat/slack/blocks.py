@@ -195,7 +195,9 @@ def _section(text: str) -> dict[str, Any]:
 
 
 def _context(texts: tuple[str, ...]) -> dict[str, Any]:
-    elements = [{"type": "mrkdwn", "text": cut(mrkdwn(t), SECTION_LIMIT)} for t in texts[:CONTEXT_ELEMENT_LIMIT]]
+    # A context holds 10 elements: any further texts share the last one rather than vanish.
+    kept = (*texts[:CONTEXT_ELEMENT_LIMIT - 1], "\n".join(texts[CONTEXT_ELEMENT_LIMIT - 1:]))
+    elements = [{"type": "mrkdwn", "text": cut(mrkdwn(t), SECTION_LIMIT)} for t in kept if t]
     return {"type": "context", "elements": elements}
 
 
