@@ -50,9 +50,8 @@ class Reading:
 def read(name: str, closes: pd.DataFrame) -> Reading:
     """The signal ``name`` on ``closes`` (columns include its two tickers); ``ValueError`` if too short."""
     spec = SIGNALS[name]
-    ratio = (closes[spec.a] / closes[spec.b]).dropna()
-    average = ratio.rolling(TREND_DAYS, min_periods=TREND_DAYS).mean()
-    above = leading_sessions(closes, spec).dropna()
+    ratio, average = _ratio_and_average(closes, spec)
+    above = _above(ratio, average).dropna()
     if above.empty:
         raise ValueError(f"{spec.a}/{spec.b} needs {TREND_DAYS} common sessions")
     flags = above.to_numpy(dtype=bool)
@@ -65,11 +64,20 @@ def read(name: str, closes: pd.DataFrame) -> Reading:
 
 
 def leading_sessions(closes: pd.DataFrame, spec: Spec) -> pd.Series:
-    """Per common session of ``spec.a`` and ``spec.b``: whether ``a`` leads (``R`` above its 200-session average).
+    """Per common session of ``spec.a`` and ``spec.b``: whether ``a`` leads (``R`` above its 200-session average),
+    1.0 or 0.0.
 
     Each session's reading uses closes up to that session only; NaN until the
     average has ``TREND_DAYS`` sessions.  Pure: the backtests trade on it.
     """
+    return _above(*_ratio_and_average(closes, spec))
+
+
+def _ratio_and_average(closes: pd.DataFrame, spec: Spec) -> tuple[pd.Series, pd.Series]:
+    """``R = P_a / P_b`` on the common sessions, and its trailing ``TREND_DAYS``-session simple average."""
     ratio = (closes[spec.a] / closes[spec.b]).dropna()
-    average = ratio.rolling(TREND_DAYS, min_periods=TREND_DAYS).mean()
+    return ratio, ratio.rolling(TREND_DAYS, min_periods=TREND_DAYS).mean()
+
+
+def _above(ratio: pd.Series, average: pd.Series) -> pd.Series:
     return (ratio > average).astype("float64").where(average.notna())
