@@ -29,10 +29,11 @@ from typing import TYPE_CHECKING, Callable, Iterator
 from chat import console
 from config import ConfigError, Settings
 from errors import TiltError
-from handlers import digest, router
-from handlers.budget import Budget
-from handlers.reply import Reply
-from handlers.services import Services
+from handlers import digest
+from handlers.common import router
+from handlers.common.budget import Budget
+from handlers.common.reply import Reply
+from handlers.common.services import Services
 from jobs import queue as jobs_queue
 from jobs.queue import Handler, Jobs, queue_for
 from market.cache import Cache, connect

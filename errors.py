@@ -2,7 +2,7 @@
 
 Every error a user can cause or meet (bad input, unknown ticker, a data source
 that is down) is one of these.  Each carries the sentence the person sees;
-``handlers.router`` is the one place that turns them into an ephemeral reply,
+``handlers.common.router`` is the one place that turns them into an ephemeral reply,
 so no other module formats error messages or lets a traceback through.
 """
 

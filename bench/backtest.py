@@ -6,7 +6,7 @@
   ``RunQuarterly(run_on_end_of_period=True)``) on the same frame; the medians,
   their ratio (target: Tilt at least 50x faster) and the largest difference of
   the daily value series (they must be equal to 1e-9).
-* **cold /backtest**: ``handlers.router.run`` of the same backtest with its
+* **cold /backtest**: ``handlers.common.router.run`` of the same backtest with its
   chart, on an empty Redis prefix and a fresh CSV provider each run (target p50 <= 300 ms).
 * **warm reply**: the same command again, the finished reply from Redis (target p50 <= 2 ms).
 
@@ -34,7 +34,7 @@ import pandas as pd  # noqa: E402
 
 from analysis.backtest import fixed_mix  # noqa: E402
 from bench.compare import PRICES_DIR, redis_bench, summary  # noqa: E402
-from handlers import router  # noqa: E402
+from handlers.common import router  # noqa: E402
 from market.csvdir import CsvFolderProvider  # noqa: E402
 
 WEIGHTS = {"SPY": 0.7, "IJR": 0.2, "SMH": 0.1}

@@ -30,9 +30,9 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from chat.slack.blocks import ALL_KINDS, TABLE, reply_blocks  # noqa: E402
-from handlers import router  # noqa: E402
-from handlers.reply import Reply  # noqa: E402
-from handlers.services import Services  # noqa: E402
+from handlers.common import router  # noqa: E402
+from handlers.common.reply import Reply  # noqa: E402
+from handlers.common.services import Services  # noqa: E402
 from market.cache import Cache  # noqa: E402
 from market.cached import CachedMarket  # noqa: E402
 from market.csvdir import CsvFolderProvider  # noqa: E402

@@ -1,6 +1,6 @@
 """In-process /compare SMH SPY 10y on real prices and a real Redis: cold, warm data, warm reply; chart; peak RSS.
 
-Every figure is one call of ``handlers.router.run("/compare SMH SPY 10y", services)``
+Every figure is one call of ``handlers.common.router.run("/compare SMH SPY 10y", services)``
 (parse, fetch, metrics, takeaway, chart, reply cache), timed with ``time.perf_counter``:
 
 * **cold**: an empty cache (a fresh ``Cache`` key prefix per run) and a fresh
@@ -45,10 +45,10 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from analysis.charts import ChartLabels, compare_chart  # noqa: E402
-from handlers import router  # noqa: E402
-from handlers.parse import parse_compare  # noqa: E402
-from handlers.prices import prices_for_period  # noqa: E402
-from handlers.services import Services  # noqa: E402
+from handlers.common import router  # noqa: E402
+from handlers.common.parse import parse_compare  # noqa: E402
+from handlers.common.prices import prices_for_period  # noqa: E402
+from handlers.common.services import Services  # noqa: E402
 from market.cache import Cache, connect  # noqa: E402
 from market.cached import CachedMarket  # noqa: E402
 from market.csvdir import CsvFolderProvider  # noqa: E402
@@ -181,7 +181,7 @@ def measure(bench: Bench, redis_label: str) -> None:
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     peak_rss_mb = maxrss / (1024 * 1024) if sys.platform == "darwin" else maxrss / 1024
 
-    print(f"{COMMAND}, in process, via handlers.router.run")
+    print(f"{COMMAND}, in process, via handlers.common.router.run")
     print(f"data: {PRICES_DIR} ({len(prices)} closes, {window.start:%Y-%m-%d} -> {window.end:%Y-%m-%d}); "
           f"redis: {redis_label}; clock fixed at {NOW:%Y-%m-%d %H:%M %Z}")
     print()

@@ -83,7 +83,7 @@ import numpy as np  # noqa: E402
 import redis as redis_py  # noqa: E402
 
 from bench.slack import RecordingStandIn, Sent, record_ack, where_of  # noqa: E402
-from handlers.parse import parse_compare  # noqa: E402
+from handlers.common.parse import parse_compare  # noqa: E402
 from market.redis_server import EmbeddedRedis  # noqa: E402
 from tests.servers import children_of  # noqa: E402
 from tests.slack_standin import Call  # noqa: E402

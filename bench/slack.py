@@ -37,7 +37,7 @@ reply cache too).  Then:
 
 Every command has its own channel, user and response URL; teams change every 100
 commands, so the per-user (10/min) and per-team (200/min) budgets of
-``handlers/budget.py`` never bite: throttled answers ("Slow down") are counted
+``handlers/common/budget.py`` never bite: throttled answers ("Slow down") are counted
 and printed (expected 0).  With ``REDIS_URL`` set, "cold" requests are only
 picked among those whose reply (and, for cold data, bars) are not in that Redis.
 
@@ -73,7 +73,7 @@ import numpy as np  # noqa: E402
 import redis as redis_py  # noqa: E402
 from rq.suspension import resume, suspend  # noqa: E402
 
-from handlers.parse import parse_compare  # noqa: E402
+from handlers.common.parse import parse_compare  # noqa: E402
 from market.redis_server import EmbeddedRedis  # noqa: E402
 from tests.servers import Answer  # noqa: E402
 from tests.slack_standin import Call, SlackStandIn  # noqa: E402

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Callable, TextIO
 
-from handlers.reply import Reply
+from handlers.common.reply import Reply
 
 PROGRESS_AFTER_SECONDS = 0.3
 EXIT_WORDS = {"quit", "exit", ":q"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.reply import Table
+from handlers.common.reply import Table
 
 ELLIPSIS = "…"
 

@@ -1,4 +1,4 @@
-"""/backtest: what a tilt away from the benchmark would have done (grammar in ``handlers.backtest_request``).
+"""/backtest: what a tilt away from the benchmark would have done (grammar in ``handlers.common.backtest_request``).
 
 Fixed-weight portfolios drift between rebalances on a schedule; tactical ones
 switch legs on the close after their signal changes (``analysis.backtest``).
@@ -24,15 +24,15 @@ from analysis.returns import calendar_year_returns, years_between
 from analysis.takeaway import compare_takeaway
 from analysis.windows import Window
 from errors import DataUnavailable
-from handlers.backtest_request import BacktestRequest, Mix, Portfolio, Tactical, parse_backtest
-from handlers.caller import Caller
+from handlers.common.backtest_request import BacktestRequest, Mix, Portfolio, Tactical, parse_backtest
+from handlers.common.caller import Caller
+from handlers.common.format import percent, ratio, years
+from handlers.common.plots import MAX_BARS, bars, growth_plot
+from handlers.common.prices import adj_closes, prices_for_period, window_notes
+from handlers.common.reply import Action, Chart, Plot, Reply, Table
+from handlers.common.reply_cache import cached_reply
+from handlers.common.services import Services
 from handlers.compare import FOLLOW_UP_PERIODS
-from handlers.format import percent, ratio, years
-from handlers.plots import MAX_BARS, bars, growth_plot
-from handlers.prices import adj_closes, prices_for_period, window_notes
-from handlers.reply import Action, Chart, Plot, Reply, Table
-from handlers.reply_cache import cached_reply
-from handlers.services import Services
 
 USAGE = ("/backtest TICKER WEIGHT ... [; TICKER WEIGHT ...] [monthly|quarterly|yearly|none] [PERIOD] [vs BENCH]"
          "   e.g. /backtest SPY 70 IJR 20 SMH 10 quarterly 10y · /backtest tactical smallcaps")

@@ -28,13 +28,13 @@ import time
 from typing import Any
 
 from errors import BadRequest, TiltError
-from handlers.caller import Caller
-from handlers.format import percent
-from handlers.parse import DEFAULT_BENCHMARK, parse_ticker
-from handlers.plots import bars
-from handlers.prices import RECENT, last_closes
-from handlers.reply import Cell, Reply, Table, mention
-from handlers.services import Services
+from handlers.common.caller import Caller
+from handlers.common.format import percent
+from handlers.common.parse import DEFAULT_BENCHMARK, parse_ticker
+from handlers.common.plots import bars
+from handlers.common.prices import RECENT, last_closes
+from handlers.common.reply import Cell, Reply, Table, mention
+from handlers.common.services import Services
 from market.calendar import market_today
 from store.teamdata import Owner
 

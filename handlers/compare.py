@@ -6,14 +6,14 @@ from analysis.charts import ChartLabels, compare_chart
 from analysis.compare import Comparison, compare
 from analysis.returns import years_between
 from analysis.takeaway import compare_takeaway
-from handlers.caller import Caller
-from handlers.format import percent, ratio, years
-from handlers.parse import CompareRequest, parse_compare
-from handlers.plots import bars, growth_plot
-from handlers.prices import prices_for_period, window_notes
-from handlers.reply import Action, Chart, Reply, Table
-from handlers.reply_cache import cached_reply
-from handlers.services import Services
+from handlers.common.caller import Caller
+from handlers.common.format import percent, ratio, years
+from handlers.common.parse import CompareRequest, parse_compare
+from handlers.common.plots import bars, growth_plot
+from handlers.common.prices import prices_for_period, window_notes
+from handlers.common.reply import Action, Chart, Reply, Table
+from handlers.common.reply_cache import cached_reply
+from handlers.common.services import Services
 
 USAGE = "/compare TICKER [TICKER ...] [vs BENCH] [PERIOD]   e.g. /compare SMH SPY 10y"
 

@@ -21,13 +21,13 @@ import pandas as pd
 from analysis.returns import trailing_returns
 from analysis.signals import latest_signals
 from errors import BadRequest, DataUnavailable
-from handlers.caller import Caller
 from handlers.calls import open_call_lines
-from handlers.format import multiple, percent
-from handlers.reply import Action, Reply
-from handlers.services import Services
-from handlers.snapshot import left_out_note, recent_chart, recent_closes, returns_table
-from schedule.timing import WEEKDAYS, Schedule, next_due
+from handlers.common.caller import Caller
+from handlers.common.format import multiple, percent
+from handlers.common.reply import Action, Reply
+from handlers.common.services import Services
+from handlers.common.snapshot import left_out_note, recent_chart, recent_closes, returns_table
+from market.timing import WEEKDAYS, Schedule, next_due
 from store.teamdata import Owner
 
 USAGE = "/digest daily|weekdays HH:MM [TIMEZONE] · /digest weekly DAY HH:MM [TIMEZONE] · /digest off|status|now"

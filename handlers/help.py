@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from errors import BadRequest
 from handlers import backtest, calls, compare, digest, rotation, signal, valuation, watchlist
-from handlers.caller import Caller
-from handlers.reply import Reply
-from handlers.services import Services
+from handlers.common.caller import Caller
+from handlers.common.reply import Reply
+from handlers.common.services import Services
 
 USAGE = "/help [command]"
 

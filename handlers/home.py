@@ -15,13 +15,13 @@ from typing import Callable
 from analysis.named_signals import SIGNALS
 from errors import TiltError
 from handlers import calls, signal
-from handlers.caller import Caller
-from handlers.format import percent
-from handlers.parse import DEFAULT_BENCHMARK
-from handlers.reply import Action, Reply, Table, channel_mention
-from handlers.services import Services
-from handlers.snapshot import recent_closes, returns_table
-from schedule.timing import Schedule, next_due
+from handlers.common.caller import Caller
+from handlers.common.format import percent
+from handlers.common.parse import DEFAULT_BENCHMARK
+from handlers.common.reply import Action, Reply, Table, channel_mention
+from handlers.common.services import Services
+from handlers.common.snapshot import recent_closes, returns_table
+from market.timing import Schedule, next_due
 
 HORIZONS = ("1d", "1w", "1m", "3m", "ytd", "1y")
 MAX_WATCHED = 20

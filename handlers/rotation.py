@@ -14,13 +14,13 @@ import re
 
 from analysis.rotation import Regime, momentum_table, size_regime
 from errors import BadRequest
-from handlers.caller import Caller
-from handlers.format import percent
-from handlers.parse import DEFAULT_BENCHMARK, parse_period, parse_ticker
-from handlers.plots import bars
-from handlers.reply import Action, Reply, Table
-from handlers.services import Services
-from handlers.snapshot import check_tickers, left_out_note, recent_chart, recent_closes
+from handlers.common.caller import Caller
+from handlers.common.format import percent
+from handlers.common.parse import DEFAULT_BENCHMARK, parse_period, parse_ticker
+from handlers.common.plots import bars
+from handlers.common.reply import Action, Reply, Table
+from handlers.common.services import Services
+from handlers.common.snapshot import check_tickers, left_out_note, recent_chart, recent_closes
 
 USAGE = "/rotation [size|sectors|semis|NAME] [PERIOD] · /rotation set NAME T1 T2 ... · /rotation list"
 BUILT_IN = {

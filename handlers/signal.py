@@ -18,11 +18,11 @@ from typing import Any
 
 from analysis.named_signals import SIGNALS, Reading, read
 from errors import BadRequest, DataUnavailable
-from handlers.caller import Caller
-from handlers.format import percent
-from handlers.reply import Action, Chart, Reply
-from handlers.services import Services
-from handlers.snapshot import recent_chart, recent_closes
+from handlers.common.caller import Caller
+from handlers.common.format import percent
+from handlers.common.reply import Action, Chart, Reply
+from handlers.common.services import Services
+from handlers.common.snapshot import recent_chart, recent_closes
 
 NAMES = tuple(SIGNALS)  # what /signal takes
 USAGE = f"/signal {'|'.join(NAMES)}"

@@ -8,13 +8,13 @@ import pandas as pd
 
 from analysis.takeaway import valuation_takeaway
 from analysis.valuation import valuation_gaps
-from handlers.caller import Caller
-from handlers.format import NOT_AVAILABLE, money, multiple, percent
-from handlers.parse import ValuationRequest, parse_valuation
-from handlers.plots import bars
-from handlers.reply import Cell, Reply, Table
-from handlers.reply_cache import cached_reply
-from handlers.services import Services
+from handlers.common.caller import Caller
+from handlers.common.format import NOT_AVAILABLE, money, multiple, percent
+from handlers.common.parse import ValuationRequest, parse_valuation
+from handlers.common.plots import bars
+from handlers.common.reply import Cell, Reply, Table
+from handlers.common.reply_cache import cached_reply
+from handlers.common.services import Services
 from market.provider import Fundamentals
 
 USAGE = "/valuation TICKER [TICKER ...] [vs BENCH] · /valuation smallcaps   e.g. /valuation IJR IWM SPY"

@@ -6,11 +6,11 @@ A watchlist belongs to a channel; in a direct message it is the person's own.
 from __future__ import annotations
 
 from errors import BadRequest
-from handlers.caller import Caller
-from handlers.parse import parse_ticker
-from handlers.reply import Action, Reply
-from handlers.services import Services
-from handlers.snapshot import check_tickers, left_out_note, recent_chart, recent_closes, returns_table
+from handlers.common.caller import Caller
+from handlers.common.parse import parse_ticker
+from handlers.common.reply import Action, Reply
+from handlers.common.services import Services
+from handlers.common.snapshot import check_tickers, left_out_note, recent_chart, recent_closes, returns_table
 from store.teamdata import MAX_WATCHLIST
 
 USAGE = "/watchlist [add|remove TICKER ...]   e.g. /watchlist add SMH SOXX IWM"

@@ -23,9 +23,9 @@ import threading
 from dataclasses import dataclass
 from typing import Callable
 
-from handlers.reply import Reply
+from handlers.common.reply import Reply
+from market.timing import Schedule, latest_due
 from schedule.once import ExactlyOnce
-from schedule.timing import Schedule, latest_due
 from store.teamdata import Owner, Subscription, TeamStore
 
 log = logging.getLogger(__name__)

@@ -28,8 +28,8 @@ from typing import Callable
 from analysis.named_signals import SIGNALS, Reading
 from handlers import calls as calls_handler
 from handlers import signal as signal_handler
-from handlers.reply import Reply
-from handlers.services import Services
+from handlers.common.reply import Reply
+from handlers.common.services import Services
 from schedule.once import ExactlyOnce
 from store.teamdata import Owner
 

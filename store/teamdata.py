@@ -49,7 +49,7 @@ class Owner:
 
 @dataclass(frozen=True)
 class Subscription:
-    """A digest schedule for one conversation; ``schedule`` is ``schedule.timing.Schedule`` as a dict."""
+    """A digest schedule for one conversation; ``schedule`` is ``market.timing.Schedule`` as a dict."""
 
     platform: str
     team: str

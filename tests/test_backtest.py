@@ -18,10 +18,10 @@ import pytest
 from analysis.backtest import fixed_mix, rebalance_dates, simulate, switching
 from analysis.named_signals import SIGNALS, leading_sessions
 from errors import BadRequest
-from handlers import router
-from handlers.backtest_request import MAX_HOLDINGS, Mix, Tactical, parse_backtest
-from handlers.reply import Reply
-from handlers.services import Services
+from handlers.common import router
+from handlers.common.backtest_request import MAX_HOLDINGS, Mix, Tactical, parse_backtest
+from handlers.common.reply import Reply
+from handlers.common.services import Services
 from tests.expected import closes
 from tests.test_cache import Recording
 from tests.test_commands import recording, services  # noqa: F401  (fixtures)

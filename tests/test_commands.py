@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from errors import DataUnavailable
-from handlers import router
-from handlers.reply import Reply
-from handlers.services import Services
+from handlers.common import router
+from handlers.common.reply import Reply
+from handlers.common.services import Services
 from market.cache import Cache, connect
 from market.cached import CachedMarket
 from market.calendar import NEW_YORK
@@ -147,7 +147,7 @@ def test_a_data_source_that_is_down_is_explained(cache: Cache) -> None:
 
 
 def test_an_unexpected_failure_is_logged_not_shown(cache: Cache, caplog) -> None:
-    with caplog.at_level(logging.ERROR, logger="handlers.router"):
+    with caplog.at_level(logging.ERROR, logger="handlers.common.router"):
         reply = router.run("/valuation IJR SPY", services_for(Broken(ZeroDivisionError("boom")), cache))
     assert reply.is_error and reply.ephemeral
     assert "boom" not in reply.plain_text() and "ZeroDivisionError" not in reply.plain_text()

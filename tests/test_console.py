@@ -84,7 +84,7 @@ def test_slow_answers_show_progress() -> None:
     import time as clock
 
     from chat.console import answer_with_progress
-    from handlers.reply import Reply
+    from handlers.common.reply import Reply
 
     progress = io.StringIO()
     slow = answer_with_progress(lambda text: clock.sleep(0.6) or Reply(text=text), "/compare X", progress)

@@ -22,9 +22,9 @@ import pytest
 import redis as redis_py
 
 from errors import DataUnavailable, UnknownTicker
-from handlers.reply import Reply, Table
-from handlers.reply_cache import cached_reply, reply_key
-from handlers.services import Services
+from handlers.common.reply import Reply, Table
+from handlers.common.reply_cache import cached_reply, reply_key
+from handlers.common.services import Services
 from market.cache import Cache, connect
 from market.cached import CachedMarket
 from market.coordination import MAX_WAIT_SECONDS, Flight, lease_key

@@ -12,16 +12,16 @@ from zoneinfo import ZoneInfo
 import pytest
 import redis as redis_py
 
-from handlers import router
-from handlers.caller import Caller
-from handlers.reply import Reply
-from handlers.services import Services
+from handlers.common import router
+from handlers.common.caller import Caller
+from handlers.common.reply import Reply
+from handlers.common.services import Services
 from market.cache import Cache, connect
 from market.cached import CachedMarket
 from market.csvdir import CsvFolderProvider
 from market.redis_server import EmbeddedRedis
+from market.timing import Schedule, latest_due, next_due
 from schedule.runner import DigestScheduler
-from schedule.timing import Schedule, latest_due, next_due
 from store.teamdata import Owner, TeamStore
 from tests.expected import closes
 

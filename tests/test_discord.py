@@ -36,9 +36,9 @@ from chat.discord.embeds import (
 from chat.discord.interactions import caller
 from chat.discord.register import command_text
 from chat.discord.rest import DiscordRest
-from handlers import router
-from handlers.caller import Caller
-from handlers.reply import Action, Chart, Reply, Table
+from handlers.common import router
+from handlers.common.caller import Caller
+from handlers.common.reply import Action, Chart, Reply, Table
 from store.teamdata import Owner, TeamStore
 from tests.conftest import ROOT
 from tests.discord_standin import DiscordStandIn, check_commands

@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
-from handlers import router
-from handlers.caller import Caller
-from handlers.reply import Reply, mention
-from handlers.services import Services
+from handlers.common import router
+from handlers.common.caller import Caller
+from handlers.common.reply import Reply, mention
+from handlers.common.services import Services
 from market.cache import Cache, connect
 from market.cached import CachedMarket
 from market.csvdir import CsvFolderProvider

@@ -23,7 +23,7 @@ import pytest
 import redis as redis_py
 
 from errors import StorageUnavailable
-from handlers.reply_cache import STALE_NOTE
+from handlers.common.reply_cache import STALE_NOTE
 from market.cache import connect
 from market.redis_server import EmbeddedRedis
 from store.teamdata import Owner, TeamStore

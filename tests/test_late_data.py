@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from handlers import router
-from handlers.caller import Caller
-from handlers.reply import Reply
-from handlers.services import Services
+from handlers.common import router
+from handlers.common.caller import Caller
+from handlers.common.reply import Reply
+from handlers.common.services import Services
 from market.cache import Cache
 from market.cached import CachedMarket
 from market.csvdir import CsvFolderProvider

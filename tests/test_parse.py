@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from errors import BadRequest
-from handlers.parse import MAX_TICKERS, parse_compare, parse_valuation
+from handlers.common.parse import MAX_TICKERS, parse_compare, parse_valuation
 
 
 @pytest.mark.parametrize("text, tickers, benchmark, period", [

@@ -12,9 +12,9 @@ import pytest
 import redis as redis_py
 
 from errors import DataUnavailable, RateLimited, UnknownTicker
-from handlers import router
-from handlers.caller import Caller
-from handlers.services import Services
+from handlers.common import router
+from handlers.common.caller import Caller
+from handlers.common.services import Services
 from market.cache import Cache, connect
 from market.cached import UNKNOWN_TICKER_SECONDS, CachedMarket, served_stale
 from market.csvdir import CsvFolderProvider

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from handlers import router
-from handlers.caller import Caller
-from handlers.services import Services
-from handlers.snapshot import chart_closes, recent_closes
+from handlers.common import router
+from handlers.common.caller import Caller
+from handlers.common.services import Services
+from handlers.common.snapshot import chart_closes, recent_closes
 from market.cache import Cache
 from market.cached import CachedMarket
 from market.csvdir import CsvFolderProvider

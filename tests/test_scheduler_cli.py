@@ -14,7 +14,7 @@ import pytest
 
 from market.cache import connect
 from market.redis_server import EmbeddedRedis
-from schedule.timing import Schedule
+from market.timing import Schedule
 from store.teamdata import Owner, TeamStore
 from tests.conftest import ROOT
 from tests.servers import PATIENCE, stop_processes, wait_for_workers

@@ -19,7 +19,7 @@ import pytest
 
 from chat.discord.rest import DiscordRest
 from chat.web import MAX_CLICK_BYTES, MAX_HEADER_BYTES
-from handlers.reply import Reply
+from handlers.common.reply import Reply
 from tests import test_faults
 from tests.discord_standin import DiscordStandIn
 from tests.servers import PATIENCE, Answer, send, wait_until

@@ -28,10 +28,10 @@ from urllib.parse import urlencode
 import pytest
 
 from chat.slack.blocks import ALL_KINDS, DATA_TABLE, DATA_VISUALIZATION, TABLE, reply_blocks
-from handlers import router
-from handlers.plots import MAX_POINTS
-from handlers.reply import Plot, Reply, Series, Table
-from handlers.services import Services
+from handlers.common import router
+from handlers.common.plots import MAX_POINTS
+from handlers.common.reply import Plot, Reply, Series, Table
+from handlers.common.services import Services
 from market.cache import Cache, connect
 from market.cached import CachedMarket
 from market.demo import DemoProvider

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chat.text import code_block, cut, titled_table
-from handlers.reply import Action, Reply, render_mentions
+from handlers.common.reply import Action, Reply, render_mentions
 
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096

@@ -6,9 +6,9 @@
    with the application's public key, else 401 (Discord sends bad signatures on
    purpose to check this, and drops an endpoint that accepts them);
 2. PING (type 1) is answered PONG; autocomplete (type 4) at once with up to 25
-   ticker choices (type 8) from ``handlers.suggest``;
+   ticker choices (type 8) from ``handlers.common.suggest``;
 3. a slash command (type 2) or a button (type 3, its ``custom_id`` is the
-   command) becomes command text for ``handlers.router``.  The answer is a
+   command) becomes command text for ``handlers.common.router``.  The answer is a
    deferral at once, well inside Discord's 3 seconds, and the command runs on a
    small thread pool; its reply goes through the interaction webhook (valid 15
    minutes).  A button under an earlier result (a period) replaces that result
@@ -46,11 +46,11 @@ from chat.discord.register import TICKERS, command_text
 from chat.discord.rest import DiscordError, DiscordRest
 from chat.text import cut
 from chat.web import StartResponse, WsgiApp, plain, too_large, within_limit
-from handlers import router
-from handlers.budget import Budget
-from handlers.caller import Caller
-from handlers.reply import Reply, error_reply
-from handlers.suggest import suggest
+from handlers.common import router
+from handlers.common.budget import Budget
+from handlers.common.caller import Caller
+from handlers.common.reply import Reply, error_reply
+from handlers.common.suggest import suggest
 from jobs.queue import Jobs, Payload
 from jobs.steps import once
 from metrics import COMMAND_SECONDS

@@ -16,7 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from chat.discord.rest import DiscordRest
-from handlers import router, signal
+from handlers import signal
+from handlers.common import router
 
 CHAT_INPUT = 1  # command type: a slash command
 STRING, INTEGER = 3, 4  # option types
@@ -53,7 +54,7 @@ _TICKERS = _option(TICKERS, "One or more tickers, e.g. SMH or IJR IWM", required
 _OPTIONAL_TICKERS = {**_TICKERS, "required": False}
 _BENCHMARK = _option(BENCHMARK, "Measured against (default: SPY)", autocomplete=True)
 
-# Every command in handlers.router.COMMANDS, as Discord shows it (tests hold the two lists to each other).
+# Every command in handlers.common.router.COMMANDS, as Discord shows it (tests hold the two lists to each other).
 COMMANDS: list[dict[str, Any]] = [
     _command("compare", "Returns, risk and drawdowns of ETFs or stocks against a benchmark, with a chart",
              _TICKERS, _option(PERIOD, "How far back (default: 10 years)", choices=PERIODS), _BENCHMARK),

@@ -27,7 +27,7 @@ from typing import Any
 import requests
 
 from chat.discord.embeds import Message, message
-from handlers.reply import Reply
+from handlers.common.reply import Reply
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Every entry point does the same three things:
 
 1. acknowledge at once (slash commands: an ephemeral "working on it" line,
    well inside Slack's 3 seconds);
-2. run the command through ``handlers.router`` (platform-neutral);
+2. run the command through ``handlers.common.router`` (platform-neutral);
 3. deliver the ``Reply``: results in the channel (blocks, then the chart as a
    file), problems only to the person who asked.
 
@@ -66,11 +66,11 @@ from chat.slack.blocks import (
 )
 from chat.slack.installations import RedisAuthorizeCache
 from chat.web import StartResponse, WsgiApp, plain, too_large, within_limit
-from handlers import router
-from handlers.budget import Budget
-from handlers.caller import Caller
+from handlers.common import router
+from handlers.common.budget import Budget
+from handlers.common.caller import Caller
+from handlers.common.reply import Reply, error_reply
 from handlers.home import Home
-from handlers.reply import Reply, error_reply
 from jobs.queue import Jobs, Payload
 from jobs.steps import once
 from metrics import COMMAND_SECONDS

@@ -20,7 +20,7 @@ through ``mrkdwn``, which escapes ``&``, ``<`` and ``>`` as Slack documents: a
 ``<@U…>``, ``<https://evil|slack.com>``) shows as typed and never pings anyone
 or becomes a masked link.  Escaping the whole rendering, rather than marking
 which parts people typed, means a new command cannot forget it.  Tilt's own
-mentions (``handlers.reply.mention``) are the one markup added back.  Tilt's
+mentions (``handlers.common.reply.mention``) are the one markup added back.  Tilt's
 bold, italics and code use no ``&``, ``<`` or ``>``, so they are untouched.
 Table cells are ``raw_text`` or ``raw_number``, which Slack never parses.
 """
@@ -32,8 +32,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from chat.text import code_block, cut, titled_table
+from handlers.common.reply import Plot, Reply, Table, render_mentions
 from handlers.home import Home
-from handlers.reply import Plot, Reply, Table, render_mentions
 
 SECTION_LIMIT = 3000
 CONTEXT_ELEMENT_LIMIT = 10

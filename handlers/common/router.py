@@ -15,9 +15,9 @@ from errors import BadRequest, TiltError, UnknownTicker
 from handlers import backtest, calls, compare, digest, rotation, signal, valuation, watchlist
 from handlers import help as help_command
 from handlers import home as home_page
-from handlers.caller import LOCAL, Caller
-from handlers.reply import Reply, error_reply, unmarked
-from handlers.services import Services
+from handlers.common.caller import LOCAL, Caller
+from handlers.common.reply import Reply, error_reply, unmarked
+from handlers.common.services import Services
 from metrics import COMMANDS as COMMAND_COUNT
 
 log = logging.getLogger(__name__)

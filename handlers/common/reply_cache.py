@@ -16,8 +16,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable
 
-from handlers.reply import Reply
-from handlers.services import Services
+from handlers.common.reply import Reply
+from handlers.common.services import Services
 from market.cached import reset_stale, served_stale
 from market.coordination import Flight, Outcome
 from metrics import CACHE_REQUESTS

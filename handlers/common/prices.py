@@ -11,8 +11,8 @@ import pandas as pd
 from analysis.returns import years_between
 from analysis.windows import EARLIEST, LOOKBACK_MARGIN, Period, Window, resolve_window
 from errors import DataUnavailable
-from handlers.format import years
-from handlers.services import Services
+from handlers.common.format import years
+from handlers.common.services import Services
 from market.calendar import market_today
 
 # Where the last close is looked for first: data that reaches today has one within two weeks.

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from handlers.reply import Plot, Series
+from handlers.common.reply import Plot, Series
 
 # Slack's data_visualization takes at most 20 points a series (and 20 categories).
 MAX_POINTS = 20

@@ -24,7 +24,7 @@ from analysis.backtest import Rebalance
 from analysis.named_signals import SIGNALS
 from analysis.windows import Period
 from errors import BadRequest
-from handlers.parse import DEFAULT_BENCHMARK, DEFAULT_PERIOD, parse_ticker, split_period
+from handlers.common.parse import DEFAULT_BENCHMARK, DEFAULT_PERIOD, parse_ticker, split_period
 
 MAX_PORTFOLIOS = 4
 MAX_HOLDINGS = 10

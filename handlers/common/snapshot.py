@@ -10,10 +10,10 @@ from analysis.charts import MAX_TICKERS, ChartLabels, normalised_chart
 from analysis.returns import trailing_returns
 from analysis.windows import LOOKBACK_MARGIN, Period, resolve_window
 from errors import UnknownTicker
-from handlers.format import percent
-from handlers.prices import adj_closes, bars_to_last_close
-from handlers.reply import Chart, Table
-from handlers.services import Services
+from handlers.common.format import percent
+from handlers.common.prices import adj_closes, bars_to_last_close
+from handlers.common.reply import Chart, Table
+from handlers.common.services import Services
 from market.calendar import market_today
 
 CHART_MONTHS = 3
