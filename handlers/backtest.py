@@ -26,6 +26,7 @@ from analysis.windows import Window
 from errors import DataUnavailable
 from handlers.common.backtest_request import BacktestRequest, Mix, Portfolio, Tactical, parse_backtest
 from handlers.common.caller import Caller
+from handlers.common.command import Command, Kind, Option
 from handlers.common.format import percent, ratio, years
 from handlers.common.plots import MAX_BARS, bars, growth_plot
 from handlers.common.prices import adj_closes, prices_for_period, window_notes
@@ -35,7 +36,7 @@ from handlers.common.services import Services
 from handlers.compare import FOLLOW_UP_PERIODS
 
 USAGE = ("/backtest TICKER WEIGHT ... [; TICKER WEIGHT ...] [monthly|quarterly|yearly|none] [PERIOD] [vs BENCH]"
-         "   e.g. /backtest SPY 70 IJR 20 SMH 10 quarterly 10y · /backtest tactical smallcaps")
+         " · /backtest tactical smallcaps|semis [TICKER]")
 # Calendar days of history fetched before the window for a signal's 200-session average (with holidays to spare).
 SIGNAL_LOOKBACK = dt.timedelta(days=TREND_DAYS * 7 // 5 + 30)
 
@@ -232,3 +233,42 @@ def _drawdown_dates(comparison: Comparison) -> str:
                 f"{recovered}")
 
     return "Max drawdowns (peak → trough): " + "; ".join(one(n, d) for n, d in comparison.drawdowns.items())
+
+
+COMMAND = Command(
+    name="backtest",
+    summary="What a tilt away from SPY would have done: weights, rebalancing or a tactical rule",
+    usage=USAGE,
+    examples=(
+        "/backtest SPY 70 IJR 20 SMH 10 quarterly 10y",
+        "/backtest SPY 100 ; SPY 60 IWM 20 SOXX 20 monthly 5y",
+        "/backtest tactical smallcaps IJR since 2010",
+    ),
+    guide=(
+        'What a portfolio would have done against a benchmark (SPY unless `vs`): total return, CAGR, '
+        'volatility, max drawdown with its dates, Sharpe, Sortino, beta, correlation, excess return '
+        "and turnover; calendar-year returns; each holding's contribution; a chart of growth of "
+        '$10,000, drawdowns and rolling 3-year CAGR.\n'
+        'Weights in percent adding up to 100 (`SPY 70 IJR 30` or `SPY:70 IJR:30`), up to 10 holdings;'
+        ' up to 4 portfolios side by side, separated by `;`. Weights drift between rebalances on the '
+        'last trading day of each month, quarter (the default) or year, or never (`none`). `tactical '
+        'smallcaps` holds IWM (or IJR) while the /signal smallcaps rule says small caps lead, else '
+        'SPY; `tactical semis` the same with SMH. A signal seen on a close is traded on the next '
+        'close. Any /compare period, or `from 2020-03-23`, `2015-10-30 to 2025-10-31`. Default 10y. '
+        'No fees or taxes.'
+    ),
+    handle=handle,
+    options=(
+        Option("portfolios", Kind.TEXT, "e.g. SPY 70 IJR 20 SMH 10 ; SPY 100 (up to 4, split by ;) or tactical smallcaps",
+               required=True),
+        Option("rebalance", Kind.CHOICE, "How often weights go back to target (default: quarterly)", prefix="rebalance",
+               choices=(("monthly", "monthly"), ("quarterly", "quarterly"), ("yearly", "yearly"), ("none", "never"))),
+        Option("period", Kind.PERIOD, "10y, ytd, since 2015, 2015-10-30 to 2025-10-31... (default: 10 years)"),
+        Option("benchmark", Kind.BENCHMARK, "Measured against (default: SPY)", prefix="vs"),
+    ),
+    shortcuts=(
+        Action("SPY 70 · IJR 20 · SMH 10", "/backtest SPY 100 ; SPY 70 IJR 20 SMH 10 quarterly 10y"),
+        Action("Tactical small caps", "/backtest tactical smallcaps 10y"),
+        Action("Tactical semis", "/backtest tactical semis 10y"),
+    ),
+)

@@ -28,13 +28,9 @@ from urllib.parse import urlencode
 import pytest
 
 from chat.slack.blocks import ALL_KINDS, DATA_TABLE, DATA_VISUALIZATION, TABLE, reply_blocks
-from handlers.common import router
 from handlers.common.plots import MAX_POINTS
 from handlers.common.reply import Plot, Reply, Series, Table
-from handlers.common.services import Services
-from market.cache import Cache, connect
-from market.cached import CachedMarket
-from market.demo import DemoProvider
+from market.cache import connect
 from market.redis_server import EmbeddedRedis
 from store.teamdata import Owner, TeamStore
 from tests.conftest import ROOT
@@ -342,21 +338,6 @@ def test_tilt_still_answers_when_redis_stops(slack: SlackStandIn, prices_dir: Pa
         assert server.get("/healthz").status == 503
     finally:
         server.stop()
-
-
-def test_the_manifest_declares_every_command() -> None:
-    from chat.slack.app import SLASH_COMMANDS, UMBRELLA_COMMAND
-
-    manifest = (ROOT / "slack" / "manifest.yml").read_text()
-    declared = re.findall(r"^\s+- command: (/\S+)$", manifest, re.M)
-    assert sorted(declared) == sorted([*SLASH_COMMANDS, UMBRELLA_COMMAND])
-    assert help_lists() == {c.lstrip("/") for c in declared if c != UMBRELLA_COMMAND}  # /help offers what exists
-
-
-def help_lists() -> set[str]:
-    """The commands ``/help`` lists: the first command of each of its lines (it is the same on every platform)."""
-    services = Services(market=CachedMarket(DemoProvider(), Cache(None)), cache=Cache(None))
-    return {re.match(r"`/([a-z]+)", line).group(1) for line in router.run("/help", services).notes}
 
 
 # --- Slack-native answers: sortable tables, native charts, their fallback; the App Home tab ----------------

@@ -33,6 +33,7 @@ class Kind(Enum):
     CHOICE = "choice"  # one of ``choices``
     TEXT = "text"  # free text
     INTEGER = "integer"  # a whole number, 1 or more
+    COMMAND = "command"  # the name of one of Tilt's listed commands
 
     @property
     def autocompleted(self) -> bool:
@@ -78,6 +79,11 @@ class Command:
     options: tuple[Option, ...] = ()
     listed: bool = True
     shortcuts: tuple["Action", ...] = ()
+
+    @property
+    def usage_line(self) -> str:
+        """What an error shows under its message: the grammar and the first example."""
+        return f"{self.usage}   e.g. {self.examples[0]}" if self.examples else self.usage
 
     @property
     def usage_hint(self) -> str:
