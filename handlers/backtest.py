@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis.backtest import Simulation, annual_turnover, fixed_mix, switching, time_on
+from analysis.backtest import Simulation, annual_turnover
 from analysis.charts import ChartLabels, backtest_chart
 from analysis.compare import Comparison, compare
 from analysis.drawdown import MaxDrawdown
@@ -24,11 +24,12 @@ from analysis.returns import calendar_year_returns, years_between
 from analysis.takeaway import compare_takeaway
 from analysis.windows import Window
 from errors import DataUnavailable
-from handlers.common.backtest_request import BacktestRequest, Mix, Portfolio, Tactical, parse_backtest
+from handlers.common.backtest_request import BacktestRequest, parse_backtest
 from handlers.common.caller import Caller
 from handlers.common.command import Command, Kind, Option
 from handlers.common.format import percent, ratio, years
 from handlers.common.plots import MAX_BARS, bars, growth_plot
+from handlers.common.portfolios import Portfolio
 from handlers.common.prices import adj_closes, prices_for_period, window_notes
 from handlers.common.reply import Action, Chart, Plot, Reply, Table
 from handlers.common.reply_cache import cached_reply
@@ -58,14 +59,14 @@ def handle(text: str, services: Services, caller: Caller) -> Reply:
 def build(request: BacktestRequest, services: Services) -> Reply:
     aligned, window = prices_for_period(services, request.tickers, request.period)
     notes = window_notes(aligned, request.period, window)
-    signals = {p.signal for p in request.portfolios if isinstance(p, Tactical)}
+    signals = {name for p in request.portfolios for name in p.signals}
     readings = {name: signal_history(services, name, window) for name in sorted(signals)}
     window, late = _start_when_signals_known(window, aligned.prices.index, readings)
     if late:
         notes.append(f"The {late} signal needs {TREND_DAYS} sessions of history first, "
                      f"so the backtest starts {window.start:%Y-%m-%d}.")
     prices = aligned.prices.loc[window.start:window.end]
-    results = [Result(_name(p, i), p, _simulate(p, prices, request, readings))
+    results = [Result(p.name(i), p, p.simulate(prices, request.rebalance, readings))
                for i, p in enumerate(request.portfolios, start=1)]
     values = pd.DataFrame({r.name: r.simulation.value for r in results})
     if request.benchmark not in values:
@@ -127,24 +128,8 @@ def _start_when_signals_known(window: Window, dates: pd.DatetimeIndex,
     return Window(start=start, end=window.end, truncated=window.truncated or bool(late)), late
 
 
-def _simulate(portfolio: Portfolio, prices: pd.DataFrame, request: BacktestRequest,
-              readings: dict[str, pd.Series]) -> Simulation:
-    if isinstance(portfolio, Mix):
-        weights = pd.Series(dict(portfolio.holdings)) / 100.0
-        return fixed_mix(prices, weights, request.rebalance)
-    signal = readings[portfolio.signal]
-    return switching(prices, signal.loc[:prices.index[-1]].dropna().astype(bool), portfolio.on, portfolio.off)
-
-
-def _name(portfolio: Portfolio, number: int) -> str:
-    """A one-ticker portfolio goes by its ticker; others by number (P1, P2...), described in the notes."""
-    if isinstance(portfolio, Mix) and len(portfolio.holdings) == 1:
-        return portfolio.holdings[0][0]
-    return f"P{number}"
-
-
 def _schedule(request: BacktestRequest) -> str:
-    if not any(isinstance(p, Mix) and len(p.holdings) > 1 for p in request.portfolios):
+    if not any(p.rebalanced for p in request.portfolios):
         return "no rebalancing needed"
     return "bought and held" if request.rebalance == "none" else f"rebalanced {request.rebalance}"
 
@@ -211,18 +196,7 @@ def contribution_table(results: list[Result]) -> Table:
 
 def _descriptions(results: list[Result]) -> list[str]:
     """What each numbered portfolio holds; for a tactical one, its rule, trades and time in each leg."""
-    described = []
-    for r in results:
-        if isinstance(r.portfolio, Mix) and len(r.portfolio.holdings) > 1:
-            described.append(f"{r.name}: " + " · ".join(f"{t} {w:g}%" for t, w in r.portfolio.holdings))
-        elif isinstance(r.portfolio, Tactical):
-            spec, on, off = SIGNALS[r.portfolio.signal], r.portfolio.on, r.portfolio.off
-            described.append(
-                f"{r.name}: {on} while {spec.a}/{spec.b} is above its {TREND_DAYS}-day average (the /signal "
-                f"{r.portfolio.signal} rule), else {off}; decided on the close, traded on the next close. "
-                f"{r.simulation.trades} trades; {percent(time_on(r.simulation, on), 0)} of the time in {on}, "
-                f"{percent(time_on(r.simulation, off), 0)} in {off}")
-    return described
+    return [note for r in results if (note := r.portfolio.describe(r.name, r.simulation))]
 
 
 def _drawdown_dates(comparison: Comparison) -> str:
