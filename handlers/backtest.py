@@ -26,7 +26,7 @@ from analysis.windows import Window
 from errors import DataUnavailable
 from handlers.common.backtest_request import BacktestRequest, parse_backtest
 from handlers.common.caller import Caller
-from handlers.common.command import Command, Kind, Option
+from handlers.common.command import BENCHMARK, PERIOD, Command, Kind, Option
 from handlers.common.format import percent, ratio, years
 from handlers.common.plots import MAX_BARS, bars, growth_plot
 from handlers.common.portfolios import Portfolio
@@ -237,8 +237,8 @@ COMMAND = Command(
                required=True),
         Option("rebalance", Kind.CHOICE, "How often weights go back to target (default: quarterly)", prefix="rebalance",
                choices=(("monthly", "monthly"), ("quarterly", "quarterly"), ("yearly", "yearly"), ("none", "never"))),
-        Option("period", Kind.PERIOD, "10y, ytd, since 2015, 2015-10-30 to 2025-10-31... (default: 10 years)"),
-        Option("benchmark", Kind.BENCHMARK, "Measured against (default: SPY)", prefix="vs"),
+        PERIOD,
+        BENCHMARK,
     ),
     shortcuts=(
         Action("SPY 70 · IJR 20 · SMH 10", "/backtest SPY 100 ; SPY 70 IJR 20 SMH 10 quarterly 10y"),

@@ -7,7 +7,7 @@ from analysis.compare import Comparison, compare
 from analysis.returns import years_between
 from analysis.takeaway import compare_takeaway
 from handlers.common.caller import Caller
-from handlers.common.command import Command, Kind, Option
+from handlers.common.command import BENCHMARK, PERIOD, TICKERS, Command
 from handlers.common.format import percent, ratio, years
 from handlers.common.parse import CompareRequest, parse_compare
 from handlers.common.plots import bars, growth_plot
@@ -100,9 +100,9 @@ COMMAND = Command(
     ),
     handle=handle,
     options=(
-        Option("tickers", Kind.TICKERS, "One or more tickers, e.g. SMH or IJR IWM", required=True),
-        Option("benchmark", Kind.BENCHMARK, "Measured against (default: SPY)", prefix="vs"),
-        Option("period", Kind.PERIOD, "10y, ytd, since 2020, 2015-10-30 to 2025-10-31... (default: 10 years)"),
+        TICKERS,
+        BENCHMARK,
+        PERIOD,
     ),
     shortcuts=tuple(Action(text.removeprefix("/compare "), text)
                     for text in ("/compare SMH vs SPY 10y", "/compare IWM vs SPY 5y", "/compare QQQ vs SPY 3y")),

@@ -9,7 +9,7 @@ import pandas as pd
 from analysis.takeaway import valuation_takeaway
 from analysis.valuation import valuation_gaps
 from handlers.common.caller import Caller
-from handlers.common.command import Command, Kind, Option
+from handlers.common.command import BENCHMARK, TICKERS, Command
 from handlers.common.format import NOT_AVAILABLE, money, multiple, percent
 from handlers.common.parse import ValuationRequest, parse_valuation
 from handlers.common.plots import bars
@@ -88,7 +88,7 @@ COMMAND = Command(
     ),
     handle=handle,
     options=(
-        Option("tickers", Kind.TICKERS, "One or more tickers, e.g. SMH or IJR IWM", required=True),
-        Option("benchmark", Kind.BENCHMARK, "Measured against (default: SPY)", prefix="vs"),
+        TICKERS,
+        BENCHMARK,
     ),
 )

@@ -89,3 +89,9 @@ class Command:
     def usage_hint(self) -> str:
         """The first example without its command name (Slack's ``usage_hint``)."""
         return self.examples[0].partition(" ")[2] if self.examples else ""
+
+
+# The options most market commands share, declared once.
+TICKERS = Option("tickers", Kind.TICKERS, "One or more tickers, e.g. SMH or IJR IWM", required=True)
+BENCHMARK = Option("benchmark", Kind.BENCHMARK, "Measured against (default: SPY)", prefix="vs")
+PERIOD = Option("period", Kind.PERIOD, "10y, ytd, since 2015, 2015-10-30 to 2025-10-31... (default: 10 years)")
