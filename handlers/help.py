@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from errors import BadRequest
-from handlers import backtest, calls, compare, digest, rotation, signal, valuation, watchlist
+from handlers import backtest, calls, compare, cycle, digest, rotation, signal, valuation, watchlist
 from handlers.common.caller import Caller
 from handlers.common.reply import Reply
 from handlers.common.services import Services
@@ -64,6 +64,10 @@ GUIDES = {
         "small caps (IWM, IJR) lead SPY and for how many sessions. Universes: size (SPY QQQ IWM IJR VB), sectors "
         "(the 11 Select Sector SPDRs), semis (SMH SOXX XSD), or your team's own.\n"
         "Examples: `/rotation` · `/rotation sectors 6m` · `/rotation set megacaps AAPL MSFT NVDA` · `/rotation list`",
+    ),
+    "cycle": (
+        cycle.USAGE,
+        f"{cycle.COMMAND.guide}\nExamples: " + " · ".join(f"`{example}`" for example in cycle.COMMAND.examples),
     ),
     "signal": (
         signal.USAGE,

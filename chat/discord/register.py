@@ -76,6 +76,8 @@ COMMANDS: list[dict[str, Any]] = [
              _option(UNIVERSE, "size (default), sectors, semis or your team's own; the name to define with set"),
              _option(TICKERS, "With set: the universe's tickers", autocomplete=True),
              _option(PERIOD, "The chart's window (default: 1 year)", choices=ROTATION_PERIODS)),
+    _command("cycle", "How tickers did vs a benchmark in recessions, recoveries, late expansions, rate cuts, hikes",
+             _TICKERS, _BENCHMARK),
     _command("signal", "A signal card to vote on and discuss in its thread",
              _option(SIGNAL, "Which signal", required=True, choices={name: name for name in signal.NAMES})),
     _command("call", "Record a team call (e.g. IWM over SPY until a date), or cancel one of yours",

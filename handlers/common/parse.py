@@ -97,6 +97,24 @@ def parse_valuation(text: str) -> ValuationRequest:
     return ValuationRequest(symbols=_ticker_set(tickers, benchmark))
 
 
+@dataclass(frozen=True)
+class CycleRequest:
+    symbols: TickerSet
+
+    @property
+    def key(self) -> str:
+        return f"cycle|{self.symbols.key}"
+
+
+def parse_cycle(text: str) -> CycleRequest:
+    """``TICKER [TICKER ...] [vs BENCH]``: the phases carry their own dates, so no period; the benchmark is SPY
+    unless named, since the question is how a tilt did against the market (``SMH SOXX``: both against SPY)."""
+    tickers, benchmark, period = _parse(text)
+    if period is not None:
+        raise BadRequest(f"The phases have their own dates; leave out `{period.label}`.")
+    return CycleRequest(symbols=_ticker_set(tickers, benchmark or DEFAULT_BENCHMARK))
+
+
 def _parse(text: str) -> tuple[list[str], str | None, Period | None]:
     words, period = split_period(text.replace(",", " ").split())
     tickers: list[str] = []

@@ -12,7 +12,7 @@ import logging
 from typing import Callable
 
 from errors import BadRequest, TiltError, UnknownTicker
-from handlers import backtest, calls, compare, digest, rotation, signal, valuation, watchlist
+from handlers import backtest, calls, compare, cycle, digest, rotation, signal, valuation, watchlist
 from handlers import help as help_command
 from handlers import home as home_page
 from handlers.common.caller import LOCAL, Caller
@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[Handler, str]] = {
     "watchlist": (watchlist.handle, watchlist.USAGE),
     "digest": (digest.handle, digest.USAGE),
     "rotation": (rotation.handle, rotation.USAGE),
+    "cycle": (cycle.handle, cycle.USAGE),
     "signal": (signal.handle, signal.USAGE),
     "call": (calls.handle, calls.USAGE),
     "calls": (calls.list_calls, calls.LIST_USAGE),
