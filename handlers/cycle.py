@@ -199,9 +199,9 @@ def missing_notes(figures: CycleFigures, prices: pd.DataFrame, as_of: pd.Timesta
         own = prices[[ticker]].dropna()
         short = int(window_returns(own, figures.episodes)[ticker].isna().sum()) - len(unfinished)
         if short > 0:
-            whom = " for every ticker" if ticker == figures.benchmark else ""
-            notes.append(f"{ticker} {history(prices[ticker])}: n/a in {short} episode{'s' if short > 1 else ''}{whom}, "
-                         "left out of its medians, hit rates and counts.")
+            whose = "every ticker's" if ticker == figures.benchmark else "its"
+            notes.append(f"{ticker} {history(prices[ticker])}: n/a in {short} episode{'s' if short > 1 else ''}, "
+                         f"left out of {whose} medians, hit rates and counts.")
     return notes
 
 
