@@ -132,10 +132,10 @@ def summary_table(figures: CycleFigures) -> Table:
     bench = figures.benchmark
     labels = {p.key: p.label for p in PHASE_TYPES}
     rows = (
-        (labels[phase], ticker, (percent(row["median"], signed=True), row["median"]),
-         (f"{row.hits:.0f} of {row['count']:.0f}", row.hits) if row["count"] else ("n/a", None),
-         (percent(row.hits / row["count"], 0), row.hits / row["count"]) if row["count"] else ("n/a", None))
-        for (phase, ticker), row in figures.summary.iterrows()
+        (labels[phase], ticker, (percent(row.median, signed=True), row.median),
+         (f"{row.hits:.0f} of {row.count:.0f}", row.hits) if row.count else ("n/a", None),
+         (percent(row.hits / row.count, 0), row.hits / row.count) if row.count else ("n/a", None))
+        for (phase, ticker), row in zip(figures.summary.index, figures.summary.itertuples(index=False))
     )
     return Table.of(("Phase", "Ticker", f"Median vs {bench}", f"Beat {bench}", "Hit rate"), rows)
 
@@ -146,9 +146,9 @@ def episode_table(figures: CycleFigures) -> Table:
     tickers = list(figures.relative.columns)
     rows = (
         (episode.phase.label, f"{episode.first_day}", f"{episode.last_day}",
-         *((percent(value, signed=True), value) for value in figures.relative.loc[i, tickers]),
-         (percent(figures.benchmark_return[i], signed=True), figures.benchmark_return[i]))
-        for i, episode in enumerate(figures.episodes)
+         *((percent(value, signed=True), value) for value in (*relative, bench_return)))
+        for episode, relative, bench_return in zip(figures.episodes, figures.relative[tickers].to_numpy(),
+                                                   figures.benchmark_return.to_numpy())
     )
     return Table.of(("Phase", "From", "To", *tickers, f"{bench} total"), rows,
                     title=f"Every episode: return relative to {bench}, and {bench}'s own total return")
@@ -228,4 +228,5 @@ COMMAND = Command(
     handle=handle,
     options=(Option("tickers", Kind.TICKERS, "One or more tickers, e.g. IWM IJR", required=True),
              Option("benchmark", Kind.BENCHMARK, "Measured against (default: SPY)", prefix="vs")),
+    shortcuts=(Action("IWM IJR vs SPY through the cycle", "/cycle IWM IJR vs SPY"),),
 )
