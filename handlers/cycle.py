@@ -47,8 +47,8 @@ LAST_DAY = max(e.last_day for e in PHASES)
 TABLE_VERSION = hashlib.sha256(repr(EVENTS).encode()).hexdigest()[:12]
 METHOD_NOTE = ("Relative return per episode: (1 + r) / (1 + r_{bench}) - 1, total returns with dividends "
                "reinvested. A window opens at the last close before the phase's first day and ends at the last close "
-               "on or before its last day. Hit rate: the share of episodes with a figure in which the ticker beat "
-               "{bench}. Past phases only: no forecast.")
+               "on or before its last day. '(2 of 3)': the ticker beat {bench} in 2 of the 3 "
+               "episodes with a figure, its hit rate. Past phases only: no forecast.")
 PHASES_NOTE = ("Recession: NBER peak month to trough month. Early recovery: the 12 months after the trough month. "
                "Late expansion: the 12 months before the peak month. Rate cuts and hikes: from the day of the FOMC "
                "statement announcing a cycle's first move, for 6 or 12 months.")
@@ -73,7 +73,7 @@ def build(request: CycleRequest, services: Services) -> Reply:
     medians = figures.summary["median"].unstack("ticker")
     return Reply(
         text=f"*{names} vs {symbols.benchmark} through the cycle*: median return relative to {symbols.benchmark} "
-             f"in each phase, and how often each beat it"
+             f"in each phase type, and in how many of its episodes each beat {symbols.benchmark}"
              + (" (demo data, not real prices)" if services.market.is_demo else ""),
         table=summary_table(figures),
         takeaway=takeaway(figures),
@@ -127,17 +127,15 @@ def history(closes: pd.Series) -> str:
 
 
 def summary_table(figures: CycleFigures) -> Table:
-    """One row per phase type and ticker: the median relative return, the episodes it beat the benchmark in out
-    of those with a figure, and that share."""
-    bench = figures.benchmark
-    labels = {p.key: p.label for p in PHASE_TYPES}
-    rows = (
-        (labels[phase], ticker, (percent(row.median, signed=True), row.median),
-         (f"{row.hits:.0f} of {row.count:.0f}", row.hits) if row.count else ("n/a", None),
-         (percent(row.hits / row.count, 0), row.hits / row.count) if row.count else ("n/a", None))
-        for (phase, ticker), row in zip(figures.summary.index, figures.summary.itertuples(index=False))
-    )
-    return Table.of(("Phase", "Ticker", f"Median vs {bench}", f"Beat {bench}", "Hit rate"), rows)
+    """One row per phase type, one column per ticker: the median relative return, then in how many of the
+    episodes with a figure the ticker beat the benchmark ("+6.6% (3 of 3)"); the number behind it the median."""
+    tickers = list(figures.relative.columns)
+    summary = figures.summary
+    cells = {key: (percent(row.median, signed=True) + (f" ({row.hits:.0f} of {row.count:.0f})" if row.count else ""),
+                   row.median)
+             for key, row in zip(summary.index, summary.itertuples(index=False))}
+    phases = [p for p in PHASE_TYPES if (p.key, tickers[0]) in cells]
+    return Table.of(("Phase", *tickers), ((p.label, *(cells[(p.key, t)] for t in tickers)) for p in phases))
 
 
 def episode_table(figures: CycleFigures) -> Table:
@@ -195,13 +193,15 @@ def missing_notes(figures: CycleFigures, prices: pd.DataFrame, as_of: pd.Timesta
     unfinished = [e for e in figures.episodes if pd.Timestamp(e.last_day) > as_of]
     notes = [f"Not over at the last close ({as_of:%Y-%m-%d}), so n/a and left out: "
              + "; ".join(f"{e.phase.label} {e.first_day} to {e.last_day}" for e in unfinished)] if unfinished else []
+    short = []
     for ticker in [*figures.relative.columns, figures.benchmark]:
-        own = prices[[ticker]].dropna()
-        short = int(window_returns(own, figures.episodes)[ticker].isna().sum()) - len(unfinished)
-        if short > 0:
-            whose = "every ticker's" if ticker == figures.benchmark else "its"
-            notes.append(f"{ticker} {history(prices[ticker])}: n/a in {short} episode{'s' if short > 1 else ''}, "
-                         f"left out of {whose} medians, hit rates and counts.")
+        count = int(window_returns(prices[[ticker]].dropna(), figures.episodes)[ticker].isna().sum()) - len(unfinished)
+        if count > 0:
+            whom = ", for every ticker" if ticker == figures.benchmark else ""
+            short.append(f"{ticker} {history(prices[ticker])}: n/a in {count} episode{'s' if count > 1 else ''}{whom}")
+    if short:
+        notes.append("Prices that do not cover a phase make it n/a, left out of the median and the count: "
+                     + "; ".join(short) + ".")
     return notes
 
 

@@ -136,18 +136,16 @@ def test_every_episode_is_the_independent_pandas_figure(services: Services, pric
 def test_medians_hit_rates_and_counts_rest_on_the_episodes_with_data(services: Services, prices_dir: Path) -> None:
     reply = router.run("/cycle IWM IJR XSD vs SPY", services)
     prices = read_prices(prices_dir, ["IWM", "IJR", "XSD", "SPY"])
-    rows = rows_by(reply.table, 0, 1)
-    assert reply.table.columns == ("Phase", "Ticker", "Median vs SPY", "Beat SPY", "Hit rate")
-    assert [key[0] for key in rows][::3] == list(PHASE_NAMES)
-    for phase in PHASE_NAMES:
+    assert reply.table.columns == ("Phase", "IJR", "IWM", "XSD")
+    assert [row[0] for row in reply.table.rows] == list(PHASE_NAMES)
+    rows = rows_by(reply.table, 0)
+    for i, phase in enumerate(PHASE_NAMES):
         dates = [(first, last) for name, first, last, _, _ in EPISODES if name == phase]
-        for ticker in ("IWM", "IJR", "XSD"):
+        for column, ticker in enumerate(("IJR", "IWM", "XSD"), start=1):
             figures = pd.Series([expected_relative(prices, ticker, "SPY", *d) for d in dates]).dropna()
-            row = rows[(phase, ticker)]
-            assert row["Median vs SPY"] == shown(figures.median())
-            assert row["Beat SPY"] == f"{(figures > 0).sum()} of {len(figures)}"
-            assert row["Hit rate"] == f"{(figures > 0).mean() * 100:.0f}%"
-    assert rows[("Late expansion", "XSD")]["Beat SPY"].endswith("of 2")  # 2000 left out: XSD began in 2006
+            assert rows[(phase,)][ticker] == f"{shown(figures.median())} ({(figures > 0).sum()} of {len(figures)})"
+            assert reply.table.numbers(i)[column] == pytest.approx(figures.median(), abs=1e-12)
+    assert rows[("Late expansion",)]["XSD"].endswith("of 2)")  # 2000 left out: XSD began in 2006
 
 
 def test_the_takeaway_names_the_counts_and_median_the_table_shows(services: Services, prices_dir: Path) -> None:
@@ -178,7 +176,7 @@ def test_the_reply_states_its_dates_sources_and_gaps_and_is_cached(services: Ser
     assert "(1 + r) / (1 + r_SPY) - 1" in notes and "last close before the phase's first day" in notes
     assert "peaks 2001-03, 2007-12, 2020-02; troughs 2001-11, 2009-06, 2020-04" in notes
     assert "first cuts 2001-01-03, 2007-09-18, 2019-07-31, 2024-09-18; first hikes 2004-06-30, 2015-12-16, 2022-03-16" in notes
-    assert "IWM has prices from 2000-05-26 to 2026-07-14: n/a in 1 episode" in notes
+    assert "IWM has prices from 2000-05-26 to 2026-07-14: n/a in 1 episode." in notes
     assert "-0.0%" not in reply.plain_text()
     assert reply.chart is not None and reply.chart.png.startswith(PNG_SIGNATURE)
     assert reply.actions[1].command == "/compare IWM vs SPY 2020-02-01..2020-04-30"
@@ -296,7 +294,7 @@ def test_a_phase_not_over_at_the_last_close_is_n_a_and_said(prices_dir: Path, tm
     rows = rows_by(reply.more_tables[0], 0, 1)
     assert rows[("Rate cuts, first 12m", "2024-09-18")]["IWM"] == "n/a"
     assert rows[("Rate cuts, first 6m", "2024-09-18")]["IWM"] != "n/a"  # over on 2025-03-17
-    assert rows_by(reply.table, 0)[("Rate cuts, first 12m",)]["Beat SPY"].endswith("of 3")
+    assert rows_by(reply.table, 0)[("Rate cuts, first 12m",)]["IWM"].endswith(" of 3)")
     assert ("Not over at the last close (2025-06-30), so n/a and left out: Rate cuts, first 12m 2024-09-18 to "
             "2025-09-17") in reply.notes
     assert "as of 2025-06-30" in reply.footer
@@ -322,4 +320,5 @@ def test_any_cycle_text_gets_an_answer_or_a_user_error(services: Services, text:
         assert reply.ephemeral and reply.usage == cycle.USAGE and "Something went wrong" not in reply.text
     else:
         assert reply.table is not None and reply.more_tables and reply.chart is not None
-        assert reply.table.rows and all(row[3] == "n/a" or " of " in row[3] for row in reply.table.rows)
+        assert reply.table.rows and all(re.fullmatch(r"n/a|[+-]\d+\.\d% \(\d of \d\)", cell)
+                                        for row in reply.table.rows for cell in row[1:])
