@@ -78,8 +78,9 @@ def build(request: CycleRequest, services: Services) -> Reply:
         table=summary_table(figures),
         takeaway=takeaway(figures),
         more_tables=(episode_table(figures),),
-        notes=(METHOD_NOTE.format(bench=symbols.benchmark), PHASES_NOTE, sources_note(),
-               *missing_notes(figures, prices, as_of)),
+        # Gaps first: where a platform cuts a long reply (Discord with many tickers), it cuts the definitions.
+        notes=(*missing_notes(figures, prices, as_of), METHOD_NOTE.format(bench=symbols.benchmark), sources_note(),
+               PHASES_NOTE),
         footer=f"phases {FIRST_DAY} → {LAST_DAY} · as of {as_of:%Y-%m-%d} · source: {source}",
         chart=Chart(
             png=cycle_chart(figures, labels),
