@@ -57,12 +57,11 @@ FED_PHASES = ((CUTS_6M, 6, "first_cut"), (CUTS_12M, 12, "first_cut"), (HIKES_12M
 
 @dataclass(frozen=True)
 class Episode:
-    """One dated phase: ``first_day`` to ``last_day`` inclusive; ``events`` are the table rows it comes from."""
+    """One dated phase: ``first_day`` to ``last_day`` inclusive."""
 
     phase: PhaseType
     first_day: dt.date
     last_day: dt.date
-    events: tuple[Event, ...]
 
 
 @dataclass(frozen=True)
@@ -87,20 +86,19 @@ def episodes(events: tuple[Event, ...] = EVENTS) -> tuple[Episode, ...]:
     for peak in peaks:
         peak_month = pd.Period(peak.date, freq="M")
         found.append(Episode(LATE_EXPANSION, _first_day(peak_month - AROUND_TURNS_MONTHS),
-                             _first_day(peak_month) - dt.timedelta(days=1), (peak,)))
+                             _first_day(peak_month) - dt.timedelta(days=1)))
         trough = next((t for t in troughs if t.date > peak.date), None)
         if trough is not None:
-            found.append(Episode(RECESSION, _first_day(peak_month), _last_day(pd.Period(trough.date, freq="M")),
-                                 (peak, trough)))
+            found.append(Episode(RECESSION, _first_day(peak_month), _last_day(pd.Period(trough.date, freq="M"))))
     for trough in troughs:
         trough_month = pd.Period(trough.date, freq="M")
         found.append(Episode(EARLY_RECOVERY, _first_day(trough_month + 1),
-                             _last_day(trough_month + AROUND_TURNS_MONTHS), (trough,)))
+                             _last_day(trough_month + AROUND_TURNS_MONTHS)))
     for phase, months, kind in FED_PHASES:
         for move in (e for e in events if e.kind == kind):
             day = dt.date.fromisoformat(move.date)
             found.append(Episode(phase, day, (pd.Timestamp(day) + pd.DateOffset(months=months)).date()
-                                 - dt.timedelta(days=1), (move,)))
+                                 - dt.timedelta(days=1)))
     order = {phase.key: i for i, phase in enumerate(PHASE_TYPES)}
     return tuple(sorted(found, key=lambda e: (order[e.phase.key], e.first_day)))
 
@@ -117,34 +115,23 @@ def episode_windows(dates: pd.DatetimeIndex, phases: tuple[Episode, ...]) -> pd.
     """Each episode's window on the sorted trading ``dates``: columns ``start`` (the last close before its first
     day) and ``end`` (the last close on or before its last day), both NaT where the episode is n/a on these dates
     (no close before it begins, or the dates end before it does)."""
-    opens, closes, known = _window_positions(dates, phases)
-    nat = np.datetime64("NaT")
-    values = dates.to_numpy()
-    return pd.DataFrame({
-        "start": np.where(known, values[np.clip(opens, 0, None)] if len(dates) else nat, nat),
-        "end": np.where(known, values[np.clip(closes, 0, None)] if len(dates) else nat, nat),
-    }).astype("datetime64[ns]")
-
-
-def _window_positions(dates: pd.DatetimeIndex, phases: tuple[Episode, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Positions in ``dates`` of each episode's opening and closing close, and whether the episode is known."""
     first = pd.DatetimeIndex([pd.Timestamp(e.first_day) for e in phases])
     last = pd.DatetimeIndex([pd.Timestamp(e.last_day) for e in phases])
     opens = dates.searchsorted(first, side="left") - 1
     closes = dates.searchsorted(last, side="right") - 1
-    over = (last <= dates[-1]) if len(dates) else np.zeros(len(phases), dtype=bool)
-    return opens, closes, np.asarray((opens >= 0) & (closes > opens) & over)
+    over = np.asarray(last <= dates[-1]) if len(dates) else np.zeros(len(phases), dtype=bool)
+    known = (opens >= 0) & (closes > opens) & over
+    picked = dates.append(pd.DatetimeIndex([pd.NaT]))  # position -1 of the padded index: NaT
+    return pd.DataFrame({"start": picked[np.where(known, opens, -1)], "end": picked[np.where(known, closes, -1)]})
 
 
 def window_returns(prices: pd.DataFrame, phases: tuple[Episode, ...]) -> pd.DataFrame:
     """Total return of each column over each episode's window on ``prices``' dates (which every column has:
     no NaN), ``P_end / P_open - 1``; one row per episode, NaN where it is n/a (see ``episode_windows``)."""
-    opens, closes, known = _window_positions(prices.index, phases)
-    values = prices.to_numpy(dtype="float64")
-    if not len(values):
-        return pd.DataFrame(np.nan, index=range(len(phases)), columns=prices.columns)
-    returns = values[np.clip(closes, 0, None)] / values[np.clip(opens, 0, None)] - 1.0
-    return pd.DataFrame(np.where(known[:, None], returns, np.nan), columns=prices.columns)
+    windows = episode_windows(prices.index, phases)
+    opening = prices.reindex(windows["start"]).to_numpy(dtype="float64")
+    closing = prices.reindex(windows["end"]).to_numpy(dtype="float64")
+    return pd.DataFrame(closing / opening - 1.0, columns=prices.columns)
 
 
 def cycle_figures(prices: pd.DataFrame, benchmark: str, phases: tuple[Episode, ...]) -> CycleFigures:
