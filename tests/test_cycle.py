@@ -186,6 +186,12 @@ def test_the_reply_states_its_dates_sources_and_gaps_and_is_cached(services: Ser
     assert again.plain_text() == reply.plain_text() and again.chart.png == reply.chart.png
 
 
+def test_eight_tickers_are_measured_against_the_benchmark_besides(services: Services) -> None:
+    reply = router.run("/cycle IWM IJR SMH SOXX XSD QQQ VB MDY", services)
+    assert not reply.is_error and reply.table.columns == ("Phase", "IJR", "IWM", "MDY", "QQQ", "SMH", "SOXX", "VB", "XSD")
+    assert reply.more_tables[0].columns[-1] == "SPY total" and reply.chart.png.startswith(PNG_SIGNATURE)
+
+
 def test_demo_replies_say_they_are_not_real(cache: Cache) -> None:
     reply = router.run("/cycle IWM", services_for(DemoProvider(dt.date(2026, 7, 14)), cache))
     assert not reply.is_error and reply.text.endswith("(demo data, not real prices)")
@@ -254,7 +260,8 @@ def test_the_chart_draws_each_median_as_a_bar_and_each_episode_as_a_dot(prices_d
 
 @pytest.mark.parametrize(("command", "fragment"), [
     ("/cycle NOPE", "can't find the ticker NOPE"),
-    ("/cycle IWM IJR SMH SOXX XSD QQQ VB MDY vs SPY", "That is 9 tickers; I compare at most 8"),
+    ("/cycle IWM IJR SMH SOXX XSD QQQ VB MDY IJH", "That is 9 tickers; /cycle measures at most 8 against SPY"),
+    ("/cycle IWM IJR SMH SOXX XSD QQQ VB MDY IJH vs SPY", "That is 9 tickers; /cycle measures at most 8 against SPY"),
     ("/cycle IWM 10y", "The phases have their own dates; leave out `10y`"),
     ("/cycle SPY", "other than itself"),
     ("/cycle", "Name at least one ticker"),

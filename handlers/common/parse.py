@@ -112,7 +112,12 @@ def parse_cycle(text: str) -> CycleRequest:
     tickers, benchmark, period = _parse(text)
     if period is not None:
         raise BadRequest(f"The phases have their own dates; leave out `{period.label}`.")
-    return CycleRequest(symbols=_ticker_set(tickers, benchmark or DEFAULT_BENCHMARK))
+    benchmark = benchmark or DEFAULT_BENCHMARK
+    # Up to 8 tickers typed before `vs`: the benchmark, often not typed at all, does not count against them.
+    measured = {t for t in tickers if t != benchmark}
+    if len(measured) > MAX_TICKERS:
+        raise BadRequest(f"That is {len(measured)} tickers; /cycle measures at most {MAX_TICKERS} against {benchmark}.")
+    return CycleRequest(symbols=_ticker_set(tickers, benchmark, most=MAX_TICKERS + 1))
 
 
 def _parse(text: str) -> tuple[list[str], str | None, Period | None]:
@@ -231,7 +236,8 @@ def _date(text: str) -> dt.date:
     return day
 
 
-def _ticker_set(tickers: list[str], benchmark: str | None) -> TickerSet:
+def _ticker_set(tickers: list[str], benchmark: str | None, most: int = MAX_TICKERS) -> TickerSet:
+    """The tickers and their benchmark (see the module docstring); ``BadRequest`` past ``most`` tickers in all."""
     unique = list(dict.fromkeys(tickers))
     if not unique:
         raise BadRequest("Name at least one ticker, e.g. `SMH`.")
@@ -245,6 +251,6 @@ def _ticker_set(tickers: list[str], benchmark: str | None) -> TickerSet:
     others = tuple(sorted(t for t in unique if t != benchmark))
     if not others:
         raise BadRequest(f"Compare {benchmark} with something other than itself, e.g. `{benchmark} vs QQQ`.")
-    if len(others) + 1 > MAX_TICKERS:
-        raise BadRequest(f"That is {len(others) + 1} tickers; I compare at most {MAX_TICKERS} at a time.")
+    if len(others) + 1 > most:
+        raise BadRequest(f"That is {len(others) + 1} tickers; I compare at most {most} at a time.")
     return TickerSet(tickers=others, benchmark=benchmark)
