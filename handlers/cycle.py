@@ -221,11 +221,12 @@ COMMAND = Command(
     usage=USAGE,
     examples=("/cycle IWM IJR vs SPY", "/cycle SMH SOXX", "/cycle XSD"),
     guide=("Each ticker's return relative to the benchmark, (1 + r) / (1 + r_bench) - 1, in every dated phase of "
-           "the business and rate cycle: late expansions (the 12 months before an NBER peak), recessions (NBER peak "
-           "month to trough month), early recoveries (the 12 months after the trough), and the first 6 and 12 "
-           "months after the Fed's first cut, and the first 12 after its first hike. The median and hit rate per "
-           "phase type rest on the episodes with prices (shown as n/a otherwise), with every episode in a second "
-           "table and a chart. The benchmark is SPY unless you add `vs`. Up to 8 tickers with the benchmark."),
+           "the business and rate cycle: late expansions (the 12 months before an NBER peak month), recessions (NBER "
+           "peak month to trough month), early recoveries (the 12 months after the trough month), the first 6 and 12 "
+           "months from the Fed's first cut of a cycle, and the first 12 months from its first hike. Per phase type: "
+           "the median and in how many episodes the ticker beat the benchmark, over the episodes with prices (n/a "
+           "otherwise); every episode in a second table; a chart. The benchmark is SPY unless you add `vs`. Up to 8 "
+           "tickers besides the benchmark."),
     handle=handle,
     options=(Option("tickers", Kind.TICKERS, "One or more tickers, e.g. IWM IJR", required=True),
              Option("benchmark", Kind.BENCHMARK, "Measured against (default: SPY)", prefix="vs")),
