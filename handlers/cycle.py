@@ -115,7 +115,7 @@ def refuse_tickers_without_phases(figures: CycleFigures, prices: pd.DataFrame) -
     spans = "; ".join(f"{t} {history(prices[t])}" for t in empty)
     role = "the benchmark " if empty == [bench] else ""
     raise BadRequest(f"No phase can be measured for {role}{', '.join(empty)} ({spans}): the phases run "
-                     f"{FIRST_DAY} to {LAST_DAY}, and a phase needs a close before it begins and after it ends. "
+                     f"{FIRST_DAY} to {LAST_DAY}, and a phase needs a close before it begins and prices through its end. "
                      "Pick a ticker with a longer history.")
 
 
