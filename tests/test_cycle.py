@@ -208,6 +208,20 @@ def test_each_episode_has_the_hand_written_dates_and_window(prices_dir: Path) ->
     assert [(f"{s:%Y-%m-%d}", f"{e:%Y-%m-%d}") for s, e in zip(windows.start, windows.end)] == [e[3:] for e in EPISODES]
 
 
+def test_every_event_cites_the_announcement_that_dated_it() -> None:
+    months = {f"{m:02d}": name for m, name in enumerate(("January", "February", "March", "April", "May", "June", "July",
+                                                          "August", "September", "October", "November", "December"), 1)}
+    for event in EVENTS:
+        if event.kind in ("peak", "trough"):
+            year, month = event.date.split("-")
+            assert re.fullmatch(rf"NBER Business Cycle Dating Committee, announcement of \d{{4}}-\d{{2}}-\d{{2}}: "
+                                rf"{event.kind} in {months[month]} {year}", event.source), event
+        else:
+            assert event.source.startswith(f"FOMC statement, {event.date}: federal funds target"), event
+    kinds = [e.kind for e in sorted(EVENTS, key=lambda e: e.date) if e.kind in ("peak", "trough")]
+    assert kinds == ["peak", "trough"] * 3  # each recession's peak comes before its trough
+
+
 def shifted(events, months: int = 1, only: str | None = None):
     """The event table with every date (or the one row dated ``only``) moved ``months`` later."""
     def move(date: str) -> str:
