@@ -8,7 +8,7 @@ labels and the Home tab's buttons all read this list, so none can miss it.
 
 from __future__ import annotations
 
-from handlers import backtest, calls, compare, digest, help, rotation, signal, valuation, watchlist
+from handlers import backtest, calls, compare, cycle, digest, help, rotation, signal, valuation, watchlist
 from handlers.common.command import Command
 
 COMMANDS: tuple[Command, ...] = (
@@ -18,6 +18,7 @@ COMMANDS: tuple[Command, ...] = (
     watchlist.COMMAND,
     digest.COMMAND,
     rotation.COMMAND,
+    cycle.COMMAND,
     signal.COMMAND,
     signal.VOTE,
     calls.CALL,

@@ -14,7 +14,8 @@ from typing import Callable
 
 from analysis.named_signals import SIGNALS
 from errors import TiltError
-from handlers import backtest, calls, compare, signal
+from handlers import calls, compare, signal
+from handlers.catalog import listed
 from handlers.common.caller import Caller
 from handlers.common.format import percent
 from handlers.common.parse import DEFAULT_BENCHMARK
@@ -38,10 +39,10 @@ class Home:
 def build(services: Services, caller: Caller) -> Home:
     """The home page ``caller`` sees: their team's figures (``caller.user`` adds their own watchlist)."""
     watched = watched_tickers(services, caller)
-    return Home(title=TITLE, sections=tuple(
-        _section(name, lambda make=make: make(services, caller, watched)) for name, make in (
-            ("Watchlist", watchlist_section), ("Calls", calls_section), ("Signals", signals_section),
-            ("Digest", digest_section), ("Compare", compare_section), ("Backtest", backtest_section))))
+    team = tuple(_section(name, lambda make=make: make(services, caller, watched)) for name, make in (
+        ("Watchlist", watchlist_section), ("Calls", calls_section), ("Signals", signals_section),
+        ("Digest", digest_section), ("Compare", compare_section)))
+    return Home(title=TITLE, sections=(*team, *shortcut_sections()))
 
 
 def watched_tickers(services: Services, caller: Caller) -> list[str]:
@@ -106,11 +107,12 @@ def compare_section(services: Services, caller: Caller, watched: list[str]) -> R
                  actions=tuple(buttons.values())[:MAX_BUTTONS])
 
 
-def backtest_section(services: Services, caller: Caller, watched: list[str]) -> Reply:
-    """Buttons that backtest a tilt against SPY over 10 years (/backtest's declared shortcuts); the answer
-    arrives in the person's messages."""
-    return Reply(text="*Backtest a tilt*: what it would have done against SPY, answered in your messages with Tilt",
-                 actions=backtest.COMMAND.shortcuts)
+def shortcut_sections() -> tuple[Reply, ...]:
+    """One section of buttons per other command that declares shortcuts (a backtest of a tilt, the cycle
+    lens...); the answers arrive in the person's messages with Tilt."""
+    return tuple(Reply(text=f"*/{command.name}*: {command.summary}, answered in your messages with Tilt",
+                       actions=command.shortcuts[:MAX_BUTTONS])
+                 for command in listed() if command.shortcuts and command.name != compare.COMMAND.name)
 
 
 def _section(name: str, make: Callable[[], Reply]) -> Reply:

@@ -42,7 +42,7 @@ from handlers.common.reply import Action, Chart, Reply, Table
 from store.teamdata import Owner, TeamStore
 from tests.conftest import ROOT
 from tests.discord_standin import DiscordStandIn, check_commands
-from tests.expected import trailing_cagrs
+from tests.expected import closes, trailing_cagrs
 from tests.servers import PATIENCE, Answer, ServeProcess, send, wait_until
 
 APPLICATION_ID = "424242424242424242"
@@ -195,6 +195,25 @@ def test_unknown_ticker_is_shown_only_to_the_requester(tilt: Tilt, discord: Disc
     assert "can't find the ticker NOPE" in embed["title"] and embed["title"].startswith("⚠️")
     assert embed["fields"][0] == {"name": "Usage", "value": "`/compare TICKER [TICKER ...] [vs BENCH] [PERIOD]   e.g. /compare SMH SPY 10y`"}
 
+
+def test_cycle_follows_up_with_its_phase_grid_and_chart(tilt: Tilt, discord: DiscordStandIn, prices_dir: Path) -> None:
+    command = slash("cycle", tickers="IWM IJR", benchmark="SPY")
+    assert tilt.interact(command).json() == {"type": 5}
+    follow_up = discord.wait_for("POST", f"/webhooks/{APPLICATION_ID}/{command['token']}")[0]
+    embed = follow_up.payload["embeds"][0]
+    iwm, spy = closes(prices_dir, "IWM"), closes(prices_dir, "SPY")
+    common = sorted(set(iwm) & set(spy))
+    # The 2020 recession: the last close before 2020-02-01 to the last close on or before 2020-04-30.
+    start, end = max(d for d in common if d.isoformat() < "2020-02-01"), max(d for d in common if d.isoformat() <= "2020-04-30")
+    covid = (iwm[end] / iwm[start]) / (spy[end] / spy[start]) - 1
+    assert embed["title"].startswith("IJR IWM vs SPY through the cycle")
+    assert list(table_rows(embed["description"])) == ["Late expansion", "Recession", "Early recovery",
+                                                      "Rate cuts, first 6m", "Rate cuts, first 12m", "Hikes, first 12m"]
+    assert f"{covid * 100:+.1f}%" in embed["description"]  # the detail table, in the same embed
+    assert "as of 2026-07-14" in embed["footer"]["text"]
+    assert follow_up.files["files[0]"][1].startswith(PNG_SIGNATURE)
+    buttons = [b["custom_id"] for row in follow_up.payload["components"] for b in row["components"]]
+    assert "/compare IJR IWM vs SPY 2020-02-01..2020-04-30" in buttons
 
 def test_valuation_and_help_options_become_command_text(tilt: Tilt, discord: DiscordStandIn) -> None:
     valuation = slash("valuation", tickers="IJR", benchmark="SPY")
