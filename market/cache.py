@@ -94,6 +94,11 @@ class Cache:
         """True the first time ``key`` is seen within ``ttl_seconds`` (and when Redis is down: better twice than never)."""
         return bool(self._call(lambda c: c.set(self.prefix + key, b"1", nx=True, ex=ttl_seconds), True))
 
+    def first_until(self, key: str, expires_at: int) -> bool:
+        """True the first time ``key`` is seen before ``expires_at`` (Unix seconds, Redis's clock), and when Redis is
+        down; a time already past remembers nothing, so every sighting is a first."""
+        return bool(self._call(lambda c: c.set(self.prefix + key, b"1", nx=True, exat=expires_at), True))
+
     def delete(self, key: str) -> None:
         self._call(lambda c: c.delete(self.prefix + key), None)
 

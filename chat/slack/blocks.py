@@ -11,7 +11,7 @@ cells), and a reply's ``plots`` in up to two ``data_visualization`` charts
 generally available on 2026-05-20; a workspace whose Slack refuses them
 (``invalid_blocks``) gets the older one-per-message ``table`` block, or the
 table in a code block: ``kinds`` says which of those optional blocks may be
-used (``chat.slack.app`` learns it per workspace).  The fallback ``text``
+used (``chat.slack.delivery`` learns it per workspace).  The fallback ``text``
 always carries the table in a code block for notifications and old clients.
 
 Every string that Slack reads as mrkdwn (``text``, section and context text) goes
@@ -50,7 +50,7 @@ DATA_TABLE = "data_table"
 DATA_VISUALIZATION = "data_visualization"
 TABLE = "table"
 # The block types a message can do without, the newest first: when Slack refuses a message that uses some,
-# the first of them it used is dropped and the message sent again (``chat.slack.app.send_blocks``).
+# the first of them it used is dropped and the message sent again (``chat.slack.delivery.send_blocks``).
 OPTIONAL_KINDS = (DATA_VISUALIZATION, DATA_TABLE, TABLE)
 ALL_KINDS = frozenset(OPTIONAL_KINDS)
 
