@@ -46,6 +46,7 @@ from market.protection import Breaker, RateLimit
 from market.provider import Provider
 from market.redis_server import redis_url
 from metrics import count_across_processes, forget_all, serve_from_work_horses
+from metrics import serve as serve_metrics
 from schedule.runner import JOB_KIND as DIGEST_JOB
 from schedule.runner import DigestScheduler
 from schedule.watch import Watcher
@@ -203,7 +204,7 @@ def slack_app(settings: Settings, services: Services, jobs: Jobs | None) -> App:
             signing_secret=settings.slack_signing_secret or "", jobs=jobs, oauth=oauth,
             posted=lambda caller, track, channel, ts: router.posted(services, caller, track, channel, ts),
             forget_team=lambda team: _durable(services).delete_team("slack", team),
-            home=lambda caller: router.home(services, caller)))
+            home=lambda caller, channels: router.home(services, caller, channels)))
     except BoltError as error:
         raise ConfigError(f"SLACK_BOT_TOKEN was not accepted by Slack at {settings.slack_api_url} ({error}).") from None
 
@@ -268,7 +269,8 @@ def run_worker(settings: Settings, services: Services) -> int:
                           "is configured, so a worker would have nothing to deliver to.")
     warm_up()
     if settings.metrics_port:
-        serve_from_work_horses(settings.state_dir / "metrics" / str(os.getpid()), settings.metrics_port)
+        serve_from_work_horses(settings.state_dir / "metrics" / str(os.getpid()), settings.metrics_port,
+                               settings.metrics_host)
     log.warning("Tilt worker running %s jobs from %s", ", ".join(handlers), queue_for(services.cache.client).key)
     jobs_queue.run_worker(settings.redis_url, handlers, services.cache)
     return 0
@@ -362,14 +364,18 @@ def run_http(settings: Settings, services: Services) -> int:
                if settings.web_processes > 1 else None)
 
     def beside_server() -> None:
+        # Where the server runs, or where it watches its copies (whose counts ``metrics`` adds up).
+        if settings.metrics_port:
+            serve_metrics(settings.metrics_port, settings.metrics_host, metrics)
         if settings.scheduler_inprocess:
             stop = threading.Event()  # a daemon thread: it ends with the server
             threading.Thread(target=make_scheduler(settings, services, jobs).run_forever,
                              args=(stop, settings.scheduler_interval), name="tilt-scheduler", daemon=True).start()
 
-    log.warning("Tilt listening on port %d in %d process(es) (POST %s, GET /healthz, GET /metrics)",
-                settings.port, settings.web_processes, ", ".join(routes))
-    serve(wsgi_app(routes, services.cache.ping, metrics), settings.port,
+    log.warning("Tilt listening on port %d in %d process(es) (POST %s, GET /healthz)%s", settings.port,
+                settings.web_processes, ", ".join(routes),
+                f"; GET /metrics on {settings.metrics_host}:{settings.metrics_port}" if settings.metrics_port else "")
+    serve(wsgi_app(routes, services.cache.ping), settings.port,
           processes=settings.web_processes, beside=beside_server)
     return 0
 

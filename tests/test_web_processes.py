@@ -67,7 +67,7 @@ def compare_everywhere(tilt: Tilt, slack: SlackStandIn, count: int) -> None:
 
 
 def acks_counted(tilt: Tilt) -> float:
-    found = re.search(r'^tilt_ack_seconds_count\{path="/slack/events"\} (\S+)$', tilt.get("/metrics").body.decode(), re.M)
+    found = re.search(r'^tilt_ack_seconds_count\{path="/slack/events"\} (\S+)$', tilt.metrics(), re.M)
     return float(found.group(1)) if found else 0.0
 
 

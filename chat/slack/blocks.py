@@ -22,7 +22,8 @@ or becomes a masked link.  Escaping the whole rendering, rather than marking
 which parts people typed, means a new command cannot forget it.  Tilt's own
 mentions (``handlers.common.reply.mention``) are the one markup added back.  Tilt's
 bold, italics and code use no ``&``, ``<`` or ``>``, so they are untouched.
-Table cells are ``raw_text`` or ``raw_number``, which Slack never parses.
+Table cells are ``raw_text`` or ``raw_number``, which Slack never parses.  Section and context text
+is ``verbatim``: Slack otherwise turns a bare URL or ``#channel`` in it into a link.
 """
 
 from __future__ import annotations
@@ -191,13 +192,19 @@ def table_block(table: Table) -> dict[str, Any]:
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": cut(mrkdwn(text), SECTION_LIMIT)}}
+    return {"type": "section", "text": _mrkdwn_object(text)}
+
+
+def _mrkdwn_object(text: str) -> dict[str, Any]:
+    """A mrkdwn text object that Slack shows as written: ``verbatim``, so a URL or ``#channel`` someone typed
+    is not made a link (Tilt's own mentions are explicit ``<@U…>`` markup, which verbatim text keeps)."""
+    return {"type": "mrkdwn", "text": cut(mrkdwn(text), SECTION_LIMIT), "verbatim": True}
 
 
 def _context(texts: tuple[str, ...]) -> dict[str, Any]:
     # A context holds 10 elements: any further texts share the last one rather than vanish.
     kept = (*texts[:CONTEXT_ELEMENT_LIMIT - 1], "\n".join(texts[CONTEXT_ELEMENT_LIMIT - 1:]))
-    elements = [{"type": "mrkdwn", "text": cut(mrkdwn(t), SECTION_LIMIT)} for t in kept if t]
+    elements = [_mrkdwn_object(t) for t in kept if t]
     return {"type": "context", "elements": elements}
 
 

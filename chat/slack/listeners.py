@@ -14,7 +14,8 @@ other button answer replaces its message in place (``chat.update``): a period sw
 redraws its card with the new tally.  If Tilt is not in the channel (or cannot see it), the result goes
 back through ``response_url`` with a hint to invite the bot and a "Share in channel" button, which posts
 it publicly through the same URL.  ``app_home_opened`` publishes the App Home tab (``handlers.home``); its
-buttons answer in the person's direct messages with Tilt.
+buttons answer in the person's direct messages with Tilt; its watchlist is that of the channels the person
+is in (``chat.slack.membership``) and their own.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from chat.slack.delivery import (
     upload_chart,
 )
 from chat.slack.manifest import UMBRELLA_COMMAND
+from chat.slack.membership import channels_of
 from chat.slack.settings import SlackSettings
 from handlers.common import router
 from handlers.common.caller import Caller
@@ -216,7 +218,8 @@ class Listeners:
         if not self._first_time(body.get("event_id") or event.get("event_ts")):
             return
         team, user = context.get("team_id") or body.get("team_id", ""), event["user"]
-        page = self.home(Caller(platform=PLATFORM, team=team, channel="", user=user, is_dm=True))
+        page = self.home(Caller(platform=PLATFORM, team=team, channel="", user=user, is_dm=True),
+                         channels_of(client, self.cache, team, user))
         once("home", lambda: send_blocks(self.kinds, "home", team, lambda kinds: home_view(page, kinds)["blocks"],
                                          lambda blocks: client.views_publish(
                                              user_id=user, view={"type": "home", "blocks": blocks}).status_code))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from typing import Iterable
 
 from slack_bolt import App
@@ -13,6 +14,9 @@ from chat.web import StartResponse, WsgiApp, plain, too_large, within_limit
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+# The two headers Slack signs a request with, as Slack writes them: Unix seconds, and v0= and a hex HMAC-SHA256.
+TIMESTAMP = re.compile(r"[0-9]{1,12}")
+SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 
 
 def wsgi_route(app: App) -> WsgiApp:
@@ -23,12 +27,18 @@ def wsgi_route(app: App) -> WsgiApp:
     escapes as ``ValueError`` / ``AttributeError`` / ``TypeError``: that is a malformed request (400),
     not a server error.  (Listener errors never get here: Bolt's dispatch catches them.)
     A click is the one body Slack form-encodes as a single ``payload`` field.
+
+    Signature headers missing, repeated or not shaped as Slack writes them are refused (401) before
+    Bolt sees them: Bolt would fail on a timestamp that is not a number with a 500 and a traceback.
     """
     from slack_bolt.adapter.wsgi import SlackRequestHandler
 
     bolt = SlackRequestHandler(app, path=EVENTS_PATH)
 
     def route(environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == EVENTS_PATH and not signature_headers_well_formed(environ):
+            log.warning("refused a Slack request whose signature headers are missing or malformed")
+            return plain(start_response, "401 Unauthorized", b"invalid request signature\n")
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
         if not within_limit(body, click=body.startswith(b"payload=")):
             return too_large(start_response)
@@ -41,3 +51,9 @@ def wsgi_route(app: App) -> WsgiApp:
 
     return route
 
+
+def signature_headers_well_formed(environ: dict) -> bool:
+    """Whether the request carries each header Slack signs exactly once, shaped as Slack writes it (a repeated
+    header reaches WSGI as its values joined by commas, which neither shape allows)."""
+    return bool(TIMESTAMP.fullmatch(environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", ""))
+                and SIGNATURE.fullmatch(environ.get("HTTP_X_SLACK_SIGNATURE", "")))

@@ -30,8 +30,8 @@ class SlackSettings:
     calls the Web API.  ``jobs`` takes the work after each ack; ``None`` builds the worker copy that does
     that work (no signature check: that was done on arrival).  With ``oauth`` the app serves many
     workspaces, each with the bot token its installation saved.  ``posted`` hears where each tracked reply
-    landed; ``forget_team`` deletes a workspace's data when Tilt is uninstalled; ``home(caller)`` builds
-    the App Home tab a person opens.
+    landed; ``forget_team`` deletes a workspace's data when Tilt is uninstalled; ``home(caller, channels)`` builds
+    the App Home tab a person opens, ``channels`` being those they are in.
     """
 
     answer: Answer
@@ -43,4 +43,4 @@ class SlackSettings:
     oauth: OAuthSettings | None = None
     posted: Posted | None = None
     forget_team: Callable[[str], None] | None = None
-    home: Callable[[Caller], Home] | None = None
+    home: Callable[[Caller, frozenset[str]], Home] | None = None
