@@ -200,8 +200,8 @@ def slack_app(settings: Settings, services: Services, jobs: Jobs | None) -> App:
     try:
         return build_app(SlackSettings(
             answer=lambda text, caller: router.run(text, services, caller), budget=Budget(services.cache),
-            cache=services.cache, client=web_client(None if oauth else settings.slack_bot_token, settings.slack_api_url),
-            signing_secret=settings.slack_signing_secret or "", jobs=jobs, oauth=oauth,
+            cache=services.cache, signing_secret=settings.slack_signing_secret or "", jobs=jobs, oauth=oauth,
+            client=web_client(None if oauth else settings.slack_bot_token, settings.slack_api_url),
             posted=lambda caller, track, channel, ts: router.posted(services, caller, track, channel, ts),
             forget_team=lambda team: _durable(services).delete_team("slack", team),
             home=lambda caller, channels: router.home(services, caller, channels)))

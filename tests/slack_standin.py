@@ -14,7 +14,8 @@ limits) and answers ``not_in_channel`` for channels the bot was not invited to. 
 refuse is answered ``invalid_blocks`` *and* kept in ``problems``: the stand-in fails the test that
 caused it when it stops (and ``check()`` fails it at once), so a fallback cannot hide it.
 
-Knobs: ``not_member`` (channel ids), ``members`` (channel id -> people), ``fail_next(method, status, retry_after, error)``,
+Knobs: ``not_member`` (channel ids), ``members`` (channel id -> people),
+``fail_next(method, status, retry_after, error)``,
 ``hold_next(method)``, ``refuse(kinds, team)``: answer ``invalid_blocks`` to any message or view
 using those block types (as a Slack that does not know them would), for one workspace or all.
 """

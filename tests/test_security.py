@@ -324,7 +324,8 @@ def test_malformed_slack_signature_headers_get_401_and_one_log_line(tilt: Tilt, 
 def test_typed_urls_and_channel_names_are_not_made_links(tilt: Tilt, slack: SlackStandIn) -> None:
     where = channel()
     until = dt.date.today() + dt.timedelta(days=30)
-    tilt.command("/call", f"SMH over SPY until {until} see #general and https://evil.example", channel=where, user=user())
+    note = "see #general and https://evil.example"
+    tilt.command("/call", f"SMH over SPY until {until} {note}", channel=where, user=user())
     posted = calls_in(slack, "chat.postMessage", where)[0].body
     texts = [block["text"] for block in posted["blocks"] if block["type"] == "section"]
     texts += [e for block in posted["blocks"] if block["type"] == "context" for e in block["elements"]]

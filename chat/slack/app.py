@@ -1,11 +1,13 @@
 """Tilt as a Slack app (Bolt): the assembly of its parts.
 
+- ``chat.slack.settings``: what the app is built from, one frozen ``SlackSettings``;
 - ``chat.slack.client``: the Web API client (retries);
-- ``chat.slack.route``: ``POST /slack/events`` as a WSGI route (body limits, malformed requests);
+- ``chat.slack.route``: ``POST /slack/events`` as a WSGI route (signature headers, body limits, malformed bodies);
 - ``chat.slack.replay``: replayed requests refused;
 - ``chat.slack.queued``: each listener's work handed to a job, and run by a worker copy of this app;
 - ``chat.slack.lifecycle``: authorizing from a workspace's installation, forgetting it on uninstall;
 - ``chat.slack.listeners``: what each command, mention, click and Home tab opening does;
+- ``chat.slack.membership``: which channels a person is in (the Home tab's watchlists);
 - ``chat.slack.delivery``: how a ``Reply`` reaches Slack.
 
 A request whose signature was seen before (a replay) is answered with an empty 200 and nothing else.

@@ -31,8 +31,8 @@ def channels_of(client: WebClient, cache: Cache, team: str, user: str) -> frozen
     if kept is not None:
         return frozenset(kept.decode().split(",")) - {""}
     try:
-        channels = frozenset(channel["id"] for page in client.users_conversations(
-            user=user, types=CONVERSATION_TYPES, exclude_archived=True, limit=PAGE_SIZE) for channel in page["channels"])
+        pages = client.users_conversations(user=user, types=CONVERSATION_TYPES, exclude_archived=True, limit=PAGE_SIZE)
+        channels = frozenset(channel["id"] for page in pages for channel in page["channels"])
     except SlackApiError as error:
         log.warning("Slack would not list the channels of %s (%s): their Home tab shows only their own list",
                     user, error.response.get("error"))
