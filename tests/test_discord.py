@@ -72,8 +72,9 @@ class Tilt(ServeProcess):
                                          headers={"Content-Type": "application/json", **(headers or {})})
         return send(request)
 
-    def signed(self, body: bytes, key: SigningKey | None = None) -> dict[str, str]:
-        timestamp = str(int(time.time()))
+    def signed(self, body: bytes, key: SigningKey | None = None, at: int | None = None) -> dict[str, str]:
+        """Discord's signature headers for ``body``, signed at ``at`` (Unix seconds; now unless given)."""
+        timestamp = str(int(time.time()) if at is None else at)
         signature = (key or self.key).sign(timestamp.encode() + body).signature.hex()
         return {"X-Signature-Ed25519": signature, "X-Signature-Timestamp": timestamp}
 

@@ -36,7 +36,7 @@ from market.redis_server import EmbeddedRedis
 from store.teamdata import Owner, TeamStore
 from tests.conftest import ROOT
 from tests.expected import closes, trailing_cagrs
-from tests.servers import Answer, ServeProcess, send, wait_until
+from tests.servers import PATIENCE, Answer, ServeProcess, send, wait_until
 from tests.slack_standin import MAX_DATA_TABLE_ROWS, Call, SlackStandIn, block_problems
 
 SECRET = "test-signing-secret"
@@ -57,11 +57,12 @@ class Tilt(ServeProcess):
                 "SLACK_API_URL": slack.api_url, "MARKET_DATA_DIR": str(prices_dir), "REDIS_URL": redis_url,
                 "TILT_STATE_DIR": str(state)}
 
-    def post(self, body: str, *, timestamp: int | None = None, secret: str = SECRET, content_type: str | None = None) -> Answer:
+    def post(self, body: str, *, timestamp: int | None = None, secret: str = SECRET, content_type: str | None = None,
+             timeout: float = PATIENCE) -> Answer:
         """POST ``body`` to /slack/events, signed as Slack signs it."""
         request = urllib.request.Request(self.url + "/slack/events", data=body.encode(), method="POST", headers={
             "Content-Type": content_type or "application/x-www-form-urlencoded", **signed(body, timestamp, secret)})
-        return send(request)
+        return send(request, timeout)
 
     def command(self, command: str, text: str, *, channel: str, user: str = "U1", response: str | None = None,
                 team: str = "T0TEST", **signing) -> Answer:
@@ -318,7 +319,7 @@ def test_slack_rate_limit_is_waited_out(tilt: Tilt, slack: SlackStandIn) -> None
 
 def test_health_and_metrics(tilt: Tilt) -> None:
     assert tilt.get("/healthz").status == 200
-    web = tilt.get("/metrics").body.decode()
+    web = tilt.metrics()
     assert 'tilt_ack_seconds_bucket{le="0.1",path="/slack/events"}' in web
     # Commands run on the worker, which counts them across its forked work horses.
     worker = send(urllib.request.Request(tilt.worker_metrics_url)).body.decode()
@@ -499,7 +500,10 @@ def test_app_home_shows_the_teams_watchlist_calls_signals_and_next_digest(tilt: 
                                                                         prices_dir: Path) -> None:
     workspace, user, digest_channel = workspace_id(), f"U{uuid.uuid4().hex[:6].upper()}", channel()
     store = TeamStore(connect(redis_url))
-    store.add_to_watchlist(Owner("slack", workspace, f"channel:{channel()}"), ["SMH", "IWM"])
+    theirs, private = channel(), channel()
+    slack.members.update({theirs: {user, "USOMEONEELSE"}, private: {"USOMEONEELSE"}})
+    store.add_to_watchlist(Owner("slack", workspace, f"channel:{theirs}"), ["SMH", "IWM"])
+    store.add_to_watchlist(Owner("slack", workspace, f"channel:{private}"), ["XLP"])  # a channel they are not in
     store.add_to_watchlist(Owner("slack", workspace, f"user:{user}"), ["XLE"])
     store.add_to_watchlist(Owner("slack", workspace, "user:USOMEONEELSE"), ["XLU"])  # private to that person
     spy, iwm = closes(prices_dir, "SPY"), closes(prices_dir, "IWM")
@@ -523,7 +527,13 @@ def test_app_home_shows_the_teams_watchlist_calls_signals_and_next_digest(tilt: 
     last = {t: closes(prices_dir, t) for t in ("SMH", "IWM", "XLE")}
     assert [c["text"] for c in column(watchlist, "Last")] == [f"{p[max(p)]:,.2f}" for p in last.values()]
     assert [c["value"] for c in column(watchlist, "Last")] == pytest.approx([p[max(p)] for p in last.values()])
-    assert [c["text"] for c in column(watchlist, "Ticker")] == ["SMH", "IWM", "XLE"]  # not XLU: someone's own list
+    # Not XLP, from a channel the person is not in; not XLU, someone else's own list.
+    assert [c["text"] for c in column(watchlist, "Ticker")] == ["SMH", "IWM", "XLE"]
+    # Opened again within the minute: the same page, and Slack is not asked again who is in which channel.
+    tilt.event({"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home",
+                "event_ts": str(time.time())}, team=workspace)
+    wait_until(lambda: [c for c in slack.of("views.publish") if c.body["user_id"] == user][1:], what="a second publish")
+    assert [c.body["user"] for c in slack.of("users.conversations")].count(user) == 1
     end = max(set(spy) & set(iwm))
     relative = (iwm[end] / iwm[entry]) / (spy[end] / spy[entry]) - 1
     assert column(calls, "Since entry")[0]["value"] == pytest.approx(relative, rel=1e-9)
