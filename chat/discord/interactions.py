@@ -160,8 +160,9 @@ class _Interactions:
             log.warning("refused a replayed Discord interaction")
             return deferral
         who = caller(interaction)
-        if not self.budget.allows(f"{PLATFORM}:{who.team}", who.user):  # in DMs, a team of one
-            return {"type": CHANNEL_MESSAGE, "data": message(error_reply(self.budget.message()), ephemeral=True).payload}
+        refusal = self.budget.refusal(f"{PLATFORM}:{who.team}", who.user)  # in DMs, a team of one
+        if refusal is not None:
+            return {"type": CHANNEL_MESSAGE, "data": message(error_reply(refusal), ephemeral=True).payload}
         text = command_text(data) if kind == APPLICATION_COMMAND else data["custom_id"]
         self.jobs.submit(JOB_KIND, {"interaction": interaction, "text": text, "in_place": in_place,
                                     "started": time.time()})

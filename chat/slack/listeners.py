@@ -86,12 +86,12 @@ class Listeners:
     def ack_command(self, ack: Ack, command: dict[str, Any], context: dict[str, Any]) -> None:
         """The HTTP answer to a slash command: "working on it", or "slow down" when the budget is spent."""
         context["tilt_started"] = time.time()
-        context["tilt_allowed"] = self.budget.allows(command["team_id"], command["user_id"])
-        if context["tilt_allowed"]:
+        refusal = self._charge(context, command["team_id"], command["user_id"])
+        if refusal is None:
             ack(response_type="ephemeral", text=WORKING)
         else:
             COMMAND_COUNT.labels(router.label(command_text(command["command"], command.get("text", ""))), "throttled").inc()
-            ack(response_type="ephemeral", text=self.budget.message())
+            ack(response_type="ephemeral", text=refusal)
 
     def on_slash_command(self, command: dict[str, Any], client: WebClient, respond: Respond,
                          context: dict[str, Any]) -> None:
@@ -137,8 +137,9 @@ class Listeners:
         team = context.get("team_id") or event.get("team", "")
         where = Where(channel=event["channel"], user=event.get("user", ""), thread_ts=event.get("thread_ts") or event["ts"],
                       team=team)
-        if not self.budget.allows(team, where.user):
-            post_private(client, where, error_reply(self.budget.message()), self.kinds)
+        refusal = self.budget.refusal(team, where.user)
+        if refusal is not None:
+            post_private(client, where, error_reply(refusal), self.kinds)
             return
         text = mention_text(event.get("text", ""))
         who = caller(team, where.channel, where.user)
@@ -156,13 +157,20 @@ class Listeners:
     def ack_click(self, ack: Ack, body: dict[str, Any], context: dict[str, Any]) -> None:
         """A click runs a command, so it is charged to the clicker's budget like a typed one (a click on the
         Home tab too, whose payload names no channel)."""
-        context["tilt_allowed"] = self.budget.allows(body.get("team", {}).get("id", ""), body["user"]["id"])
+        self._charge(context, body.get("team", {}).get("id", ""), body["user"]["id"])
         ack()
+
+    def _charge(self, context: dict[str, Any], team: str, user: str) -> str | None:
+        """Charge a command to its budgets, noting in ``context`` whether it may run and, if not, why (the
+        listener that runs it reads both)."""
+        refusal = self.budget.refusal(team, user)
+        context["tilt_allowed"], context["tilt_refusal"] = refusal is None, refusal or ""
+        return refusal
 
     def _click_allowed(self, context: dict[str, Any], respond: Respond) -> bool:
         """Whether the click's budget allowed it; if not, the clicker is told to slow down (only them)."""
         if not context.get("tilt_allowed"):
-            respond_once(respond, text=self.budget.message(), response_type="ephemeral", replace_original=False)
+            respond_once(respond, text=context.get("tilt_refusal", ""), response_type="ephemeral", replace_original=False)
         return bool(context.get("tilt_allowed"))
 
     def on_rerun(self, body: dict[str, Any], client: WebClient, respond: Respond, context: dict[str, Any]) -> None:
@@ -230,7 +238,7 @@ class Listeners:
         team, user = body.get("team", {}).get("id", ""), body["user"]["id"]
         channel = once("dm", lambda: str(client.conversations_open(users=user)["channel"]["id"]))
         if not context.get("tilt_allowed"):
-            once("slow down", lambda: client.chat_postMessage(channel=channel, text=self.budget.message()))
+            once("slow down", lambda: client.chat_postMessage(channel=channel, text=context.get("tilt_refusal", "")))
             return
         reply = self.answer(body["actions"][0]["value"], caller(team, channel, user))
         where = Where(channel=channel, user=user, team=team)
