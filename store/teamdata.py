@@ -12,6 +12,7 @@ server) and then by scope (a channel, or a person in a DM)::
     tilt:v1:team:{platform}:{team}:calls:team          hash, call id -> call (JSON)
     tilt:v1:team:{platform}:{team}:callseq:team        string, the last call number handed out
     tilt:v1:team:{platform}:{team}:threads:team        hash, "card:<id>" / "call:<id>" -> where it was posted
+    tilt:v1:team:{platform}:{team}:signals:team        hash, signal name -> its definition (JSON)
     tilt:v1:digests                                    set of every subscription key (the scheduler's index)
     tilt:v1:watched                                    set of "{platform}:{team}" with cards or calls (the watcher's index)
 
@@ -35,6 +36,7 @@ from errors import BadRequest, StorageUnavailable
 PREFIX = "tilt:v1:"
 DEMO_PREFIX = PREFIX + "demo:"
 MAX_WATCHLIST = 50
+MAX_SIGNALS = 50
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,87 @@ class TeamStore:
 
     def _votes_key(self, owner: Owner, card_id: str) -> str:
         return self.key(Owner(platform=owner.platform, team=owner.team, scope=card_id), "votes")
+
+    # --- signals a team defined (per team) -------------------------------------------------------
+
+    def signals(self, owner: Owner) -> list[dict[str, Any]]:
+        """The team's own signals, oldest first."""
+        with _storage():
+            raw = self.client.hgetall(self._team_key(owner, "signals"))
+        return sorted((json.loads(v) for v in raw.values()), key=lambda s: (s["created_at"], s["name"]))
+
+    def signal(self, owner: Owner, name: str) -> dict[str, Any] | None:
+        with _storage():
+            raw = self.client.hget(self._team_key(owner, "signals"), name)
+        return json.loads(raw) if raw else None
+
+    def define_signal(self, owner: Owner, signal: dict[str, Any], limit: int = MAX_SIGNALS) -> None:
+        """Keep a new signal (``signal["name"]`` names it) and put the team on the watcher's index, atomically.
+
+        ``BadRequest`` when the name is taken or the team already has ``limit`` signals: checked and written
+        in one transaction, so two people defining at once can neither share a name nor pass the limit.
+        """
+        key = self._team_key(owner, "signals")
+        with _storage(), self.client.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    if pipe.hexists(key, signal["name"]):
+                        raise BadRequest(f"A signal named `{signal['name']}` already exists here; "
+                                         "pick another name or delete it first.")
+                    if pipe.hlen(key) >= limit:
+                        raise BadRequest(f"A workspace holds at most {limit} signals; delete one first "
+                                         "with `/signal delete NAME`.")
+                    pipe.multi()
+                    pipe.hset(key, signal["name"], json.dumps(signal))
+                    pipe.sadd(self._watched, f"{owner.platform}:{owner.team}")
+                    pipe.execute()
+                    return
+                except redis.WatchError:
+                    continue  # another signal of the team changed meanwhile: check again
+                finally:
+                    pipe.reset()
+
+    def delete_signal(self, owner: Owner, name: str, user: str) -> dict[str, Any]:
+        """Delete the signal ``name`` if ``user`` defined it, atomically; returns it.  ``BadRequest`` otherwise."""
+        key = self._team_key(owner, "signals")
+        with _storage(), self.client.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    raw = pipe.hget(key, name)
+                    if raw is None:
+                        raise BadRequest(f"There is no signal `{name}` here; `/signal list` shows them.")
+                    signal = json.loads(raw)
+                    if signal["author"] != user:
+                        raise BadRequest(f"Only the person who defined `{name}` may delete it.")
+                    pipe.multi()
+                    pipe.hdel(key, name)
+                    pipe.execute()
+                    return signal
+                except redis.WatchError:
+                    continue
+                finally:
+                    pipe.reset()
+
+    def update_signal(self, owner: Owner, signal: dict[str, Any]) -> bool:
+        """Store ``signal`` over the one of the same name, only while that one still exists; whether it did
+        (a signal deleted meanwhile stays deleted)."""
+        key = self._team_key(owner, "signals")
+        with _storage(), self.client.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    if not pipe.hexists(key, signal["name"]):
+                        return False
+                    pipe.multi()
+                    pipe.hset(key, signal["name"], json.dumps(signal))
+                    pipe.execute()
+                    return True
+                except redis.WatchError:
+                    continue
+                finally:
+                    pipe.reset()
 
     # --- team calls (per team) ------------------------------------------------------------------
 

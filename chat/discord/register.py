@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Any
 
 from chat.discord.rest import DiscordRest
-from handlers import signal
 from handlers.common import router
 
 CHAT_INPUT = 1  # command type: a slash command
@@ -76,8 +75,8 @@ COMMANDS: list[dict[str, Any]] = [
              _option(UNIVERSE, "size (default), sectors, semis or your team's own; the name to define with set"),
              _option(TICKERS, "With set: the universe's tickers", autocomplete=True),
              _option(PERIOD, "The chart's window (default: 1 year)", choices=ROTATION_PERIODS)),
-    _command("signal", "A signal card to vote on and discuss in its thread",
-             _option(SIGNAL, "Which signal", required=True, choices={name: name for name in signal.NAMES})),
+    _command("signal", "Your workspace's signals: define a rule, see its card, vote and discuss it",
+             _option(SIGNAL, "A name (smallcaps, semis...), list, define NAME RULE, or delete NAME")),
     _command("call", "Record a team call (e.g. IWM over SPY until a date), or cancel one of yours",
              _option(TICKER, "The ticker you expect to beat the benchmark", autocomplete=True),
              _option(UNTIL, "The call's end date, YYYY-MM-DD"),

@@ -1,0 +1,291 @@
+"""/signal define, list, cards, delete; the team's signals in storage; flips watched exactly once.
+
+End to end through the router on the shared CSV prices and a real Redis, with a controllable clock.
+Expected states are computed here with plain pandas on the CSV text (``tests.expected.closes``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from handlers.common import router
+from handlers.common.caller import Caller
+from handlers.common.reply import Reply
+from handlers.common.rule_grammar import GRAMMAR
+from handlers.common.services import Services
+from market.cache import Cache, connect
+from market.cached import CachedMarket
+from market.csvdir import CsvFolderProvider
+from schedule.watch import Watcher
+from store.teamdata import MAX_SIGNALS, Owner, TeamStore
+from tests.expected import closes
+
+NEW_YORK = ZoneInfo("America/New_York")
+DATA_NOW = dt.datetime(2026, 7, 15, 9, 0, tzinfo=NEW_YORK)
+ANA = Caller(platform="slack", team="T1", channel="C1", user="U1")
+BEN = Caller(platform="slack", team="T1", channel="C2", user="U2")
+TEAM = Owner(platform="slack", team="T1", scope="team")
+
+
+class Clock:
+    def __init__(self, when: dt.datetime) -> None:
+        self.when = when
+
+    def __call__(self) -> dt.datetime:
+        return self.when
+
+
+class Poster:
+    """Records posts as (channel, thread ts, text); slow, so concurrent watchers overlap."""
+
+    def __init__(self, delay: float = 0.2) -> None:
+        self.posts: list[tuple[str, str | None, str]] = []
+        self.delay = delay
+        self._lock = threading.Lock()
+
+    def __call__(self, team: Owner, channel: str, thread_ts: str | None, reply: Reply) -> None:
+        time.sleep(self.delay)
+        with self._lock:
+            self.posts.append((channel, thread_ts, reply.plain_text()))
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(DATA_NOW)
+
+
+@pytest.fixture
+def services(prices_dir: Path, store: TeamStore, clock: Clock) -> Services:
+    return Services(market=CachedMarket(CsvFolderProvider(prices_dir), Cache(None), now=clock), cache=Cache(None),
+                    team_store=store)
+
+
+def series(prices_dir: Path, a: str, b: str = "") -> pd.Series:
+    sa = pd.Series(closes(prices_dir, a))
+    if b:
+        sb = pd.Series(closes(prices_dir, b))
+        return (sa / sb).dropna().sort_index()
+    return sa.sort_index()
+
+
+def run_and_last_flip(state: pd.Series) -> tuple[bool, dt.date]:
+    """The state on the last close and the first close of its run (plain pandas)."""
+    changed = state.ne(state.shift()) & state.shift().notna()
+    return bool(state.iloc[-1]), state.index[changed.to_numpy()][-1]
+
+
+def evening(day: str) -> dt.datetime:
+    d = dt.date.fromisoformat(day)
+    return dt.datetime(d.year, d.month, d.day, 18, 0, tzinfo=NEW_YORK)
+
+
+# --- define, card, list, delete ---------------------------------------------------------------
+
+
+def test_a_defined_golden_cross_gets_a_card_that_matches_pandas(services: Services, prices_dir: Path) -> None:
+    card = router.run("/signal define soxx-cross SOXX sma50 above sma200", services, ANA)
+    assert not card.is_error and not card.ephemeral, card.text
+    soxx = series(prices_dir, "SOXX")
+    fast, slow = soxx.rolling(50).mean(), soxx.rolling(200).mean()
+    state = (fast > slow)[slow.notna()]
+    now, since = run_and_last_flip(state)
+    word = "true" if now else "false"
+    assert card.text == f"*Signal: soxx-cross* · SOXX's 50-day simple average is above its 200-day simple average: *{word}*"
+    assert card.takeaway.startswith(f"{word.capitalize()} since the close of {since} (")
+    gap = fast.iloc[-1] / slow.iloc[-1] - 1
+    assert f"is {abs(gap) * 100:.1f}% {'above' if gap > 0 else 'below'} its 200-day simple average" in card.takeaway
+    flips = [d for d in state.index[(state.ne(state.shift()) & state.shift().notna()).to_numpy()]][-5:]
+    assert next(n for n in card.notes if n.startswith("Last flips: ")).count("→") == len(flips) == 5
+    assert str(flips[0]) in " ".join(card.notes) and card.chart.png.startswith(b"\x89PNG")
+    assert card.track.startswith("card:") and [a.label for a in card.actions] == ["Agree (0)", "Disagree (0)"]
+    again = router.run("/signal soxx-cross", services, BEN)
+    assert again.text == card.text and again.track != card.track
+
+
+def test_ratio_momentum_card_states_the_return_in_points(services: Services, prices_dir: Path) -> None:
+    card = router.run("/signal define ijr-mom IJR/SPY momentum 6m above 0%", services, ANA)
+    ratio = series(prices_dir, "IJR", "SPY")
+    ratio.index = pd.to_datetime(ratio.index)
+    base = ratio.asof(ratio.index[-1] - pd.DateOffset(months=6))
+    momentum = ratio.iloc[-1] / base - 1
+    assert card.text.endswith(f"*{'true' if momentum > 0 else 'false'}*")
+    assert f"IJR/SPY's 6-month total return is {momentum * 100:+.1f}%, {abs(momentum) * 100:.1f} points" in card.takeaway
+
+
+def test_list_shows_every_signal_with_its_state_and_is_what_signal_alone_shows(services: Services,
+                                                                               prices_dir: Path) -> None:
+    router.run("/signal define spy600 SPY above 600", services, ANA)
+    listed = router.run("/signal list", services, BEN)
+    assert router.run("/signal", services, BEN).table == listed.table
+    rows = {row[0]: row for row in listed.table.rows}
+    assert list(rows) == ["smallcaps", "semis", "spy600"]
+    spy = series(prices_dir, "SPY")
+    assert rows["spy600"][2] == ("true" if spy.iloc[-1] > 600 else "false")
+    assert rows["spy600"][1] == "`SPY above 600`"
+
+
+def test_only_the_author_deletes_and_the_predefined_stay(services: Services) -> None:
+    router.run("/signal define spy600 SPY above 600", services, ANA)
+    refused = router.run("/signal delete spy600", services, BEN)
+    assert refused.is_error and refused.ephemeral and "Only the person who defined" in refused.text
+    assert GRAMMAR in refused.usage
+    assert router.run("/signal delete smallcaps", services, ANA).is_error
+    gone = router.run("/signal delete spy600", services, ANA)
+    assert not gone.is_error and gone.ephemeral
+    assert services.store.signals(TEAM) == []
+    assert "There is no signal `spy600`" in router.run("/signal spy600", services, ANA).text
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("/signal define x FOOBARX above sma200", "can't find the ticker FOOBARX"),
+    ("/signal define x SPY/FOOBARX above sma200", "can't find the ticker FOOBARX"),
+    ("/signal define x SPY macd above 2", "`macd` is not an indicator"),
+    ("/signal define x SPY above sma0", "between 2 and 1000"),
+    ("/signal define x SPY above sma5000", "between 2 and 1000"),
+    ("/signal define x SPY above 6o0", "`6o0` is not a number"),
+    ("/signal define x SPY above -5", "above 0"),
+    ("/signal define x SPY rsi14 below 130", "between 0 and 100"),
+    ("/signal define x SPY drawdown below 20%", "drawdown below -P%"),
+    ("/signal define x SPY momentum 6m above 5", "is not a percentage"),
+    ("/signal define x SPY momentum 99m above 5%", "up to 52w, 24m or 10y"),
+    ("/signal define Bad_Name SPY above 600", "is not a signal name"),
+    ("/signal define " + "a" * 33 + " SPY above 600", "is not a signal name"),
+    ("/signal define smallcaps SPY above 600", "`smallcaps` is taken"),
+    ("/signal define list SPY above 600", "`list` is taken"),
+    ("/signal define x", "Give a name and a rule"),
+    ("/signal nosuch", "There is no signal `nosuch`"),
+])
+def test_bad_input_gets_a_short_private_message_with_the_grammar(services: Services, text: str,
+                                                                  fragment: str) -> None:
+    reply = router.run(text, services, ANA)
+    assert reply.is_error and reply.ephemeral and fragment in reply.text, reply.text
+    assert GRAMMAR in reply.usage
+    assert services.store.signals(TEAM) == []
+
+
+def test_a_taken_name_is_refused_and_the_first_definition_kept(services: Services) -> None:
+    router.run("/signal define spy600 SPY above 600", services, ANA)
+    refused = router.run("/signal define spy600 QQQ above 500", services, BEN)
+    assert refused.is_error and "already exists" in refused.text and GRAMMAR in refused.usage
+    assert [s["rule"] for s in services.store.signals(TEAM)] == ["SPY above 600"]
+
+
+def test_fifty_signals_at_most_even_when_defined_at_once(services: Services) -> None:
+    texts = [f"/signal define s{i:02d} SPY above {500 + i}" for i in range(MAX_SIGNALS + 6)]
+    people = [Caller(platform="slack", team="T1", channel="C1", user=f"U{i}") for i in range(len(texts))]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        replies = list(pool.map(lambda pair: router.run(pair[0], services, pair[1]), zip(texts, people)))
+    refused = [r for r in replies if r.is_error]
+    assert len(refused) == 6 and all(f"at most {MAX_SIGNALS} signals" in r.text for r in refused)
+    stored = services.store.signals(TEAM)
+    assert len(stored) == MAX_SIGNALS and len({s["name"] for s in stored}) == MAX_SIGNALS
+    assert router.run("/signal define late SPY above 600", services, ANA).is_error
+
+
+def test_one_name_defined_twice_at_once_is_stored_once(services: Services) -> None:
+    texts = ["/signal define same SPY above 600", "/signal define same QQQ above 500"] * 4
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        replies = list(pool.map(lambda t: router.run(t, services, ANA), texts))
+    assert sum(not r.is_error for r in replies) == 1
+    assert [s["name"] for s in services.store.signals(TEAM)] == ["same"]
+
+
+def test_signals_stay_in_their_workspace_and_survive_export_and_import(services: Services, store: TeamStore) -> None:
+    router.run("/signal define spy600 SPY above 600", services, ANA)
+    other = Caller(platform="slack", team="T2", channel="C1", user="U1")
+    assert "There is no signal `spy600`" in router.run("/signal spy600", services, other).text
+    exported = store.export()
+    store.delete_team("slack", "T1")
+    assert store.signals(TEAM) == []
+    store.import_(exported)
+    assert [s["name"] for s in store.signals(TEAM)] == ["spy600"]
+
+
+def test_signals_need_storage(prices_dir: Path) -> None:
+    dead = Services(market=CachedMarket(CsvFolderProvider(prices_dir), Cache(None), now=lambda: DATA_NOW),
+                    cache=Cache(None), team_store=TeamStore(connect("redis://127.0.0.1:1")))
+    for text in ("/signal define spy600 SPY above 600", "/signal list", "/signal delete spy600"):
+        reply = router.run(text, dead, ANA)
+        assert reply.is_error and "can't reach my storage" in reply.text, text
+
+
+WORDS = st.sampled_from(["define", "delete", "list", "smallcaps", "semis", "x", "SPY", "IWM/SPY", "SMH", "above",
+                         "below", "sma200", "ema50", "sma0", "rsi14", "momentum", "6m", "drawdown", "-20%", "0%",
+                         "600", "30", "nan", "inf", "1e400", "/", "%", "-", "a-b", "SPY/SPY", "rsi", "sma"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(st.text(max_size=60), st.lists(WORDS, max_size=8).map(" ".join)))
+def test_any_signal_text_gets_an_answer_or_a_typed_user_error(services: Services, text: str) -> None:
+    reply = router.run(f"/signal {text}", services, ANA)
+    assert isinstance(reply, Reply) and reply.text
+    assert "Something went wrong" not in reply.text, text
+    if reply.is_error:
+        assert reply.ephemeral
+    for name in [s["name"] for s in services.store.signals(TEAM)]:
+        router.run(f"/signal delete {name}", services, ANA)  # keeps the 50-signal limit out of later examples
+
+
+# --- watched --------------------------------------------------------------------------------------
+
+
+def test_a_flip_posts_once_in_the_cards_thread_and_once_where_it_was_defined(services: Services, clock: Clock,
+                                                                              prices_dir: Path) -> None:
+    smh = series(prices_dir, "SMH")
+    change = smh.diff()
+    gain = change.clip(lower=0).ewm(alpha=1 / 14, adjust=False).mean()  # only to find a flip day to stand on
+    rsi = 100 - 100 / (1 + gain / (-change.clip(upper=0)).ewm(alpha=1 / 14, adjust=False).mean())
+    below = (rsi < 30)[200:]
+    flips = below.index[(below != below.shift()).to_numpy()][1:]
+    day = next(d for d in reversed(flips) if below[d])  # a close where SMH's RSI dropped below 30
+    before = below.index[below.index.get_loc(day) - 1]
+
+    clock.when = evening(str(before))
+    card = router.run("/signal define smh-oversold SMH rsi14 below 30", services, ANA)
+    assert card.text.endswith("*false*"), card.text
+    router.posted(services, ANA, card.track, "C1", "1700000000.000100")
+    poster = Poster()
+    assert Watcher(services, poster).tick() == [] and poster.posts == []
+
+    clock.when = evening(str(day))
+    watchers = [Watcher(services, poster, owner=f"w{i}") for i in range(2)]
+    start = threading.Barrier(2)
+
+    def tick(watcher: Watcher) -> list:
+        start.wait()
+        return watcher.tick()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        followed = [f for fs in pool.map(tick, watchers) for f in fs]
+    assert sorted(f.what for f in followed) == ["flip", "signal"]
+    assert len(poster.posts) == 2
+    in_thread = next(p for p in poster.posts if p[1] is not None)
+    in_channel = next(p for p in poster.posts if p[1] is None)
+    assert in_thread[:2] == ("C1", "1700000000.000100") and in_channel[0] == "C1"
+    for _, _, text in poster.posts:
+        assert f"`smh-oversold` is now *true* (since the close of {day})" in text
+    assert watchers[0].tick() == [] and watchers[1].tick() == [] and len(poster.posts) == 2
+    assert services.store.signal(TEAM, "smh-oversold")["state"] is True
+
+
+def test_a_deleted_signal_is_no_longer_announced(services: Services, clock: Clock) -> None:
+    clock.when = evening("2025-04-02")  # SPY closed at 556.69; below 500 from 2025-04-04 (498.27)
+    card = router.run("/signal define spy-500 SPY below 500", services, ANA)
+    router.posted(services, ANA, card.track, "C1", "1700000000.000300")
+    router.run("/signal define kept SPY below 500", services, BEN)  # the same rule, not deleted
+    router.run("/signal delete spy-500", services, ANA)
+    clock.when = evening("2025-04-08")
+    poster = Poster(delay=0.0)
+    Watcher(services, poster).tick()
+    assert [(channel, thread) for channel, thread, _ in poster.posts] == [("C2", None)]
+    assert "`kept` is now *true* (since the close of 2025-04-04)" in poster.posts[0][2]
