@@ -63,9 +63,11 @@ class Subject:
 
     def series(self, closes: pd.DataFrame) -> pd.Series:
         """The subject's closes from ``closes`` (a column per ticker, NaN where a ticker has no close)."""
+        values = closes[self.a].to_numpy(dtype="float64")
         if self.b:
-            return (closes[self.a] / closes[self.b]).dropna()
-        return closes[self.a].dropna()
+            values = values / closes[self.b].to_numpy(dtype="float64")
+        known = ~np.isnan(values)
+        return pd.Series(values[known], index=closes.index[known])
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,8 @@ class Price:
     def words(self) -> str:
         return "the price"
 
-    def compute(self, series: pd.Series) -> pd.Series:
-        return series
+    def compute(self, series: pd.Series) -> np.ndarray:
+        return series.to_numpy()
 
 
 @dataclass(frozen=True)
@@ -93,8 +95,8 @@ class Sma:
     def words(self) -> str:
         return f"its {self.days}-day simple average"
 
-    def compute(self, series: pd.Series) -> pd.Series:
-        return series.rolling(self.days, min_periods=self.days).mean()
+    def compute(self, series: pd.Series) -> np.ndarray:
+        return pd.Series(series.to_numpy()).rolling(self.days, min_periods=self.days).mean().to_numpy()
 
 
 @dataclass(frozen=True)
@@ -108,9 +110,10 @@ class Ema:
     def words(self) -> str:
         return f"its {self.days}-day exponential average"
 
-    def compute(self, series: pd.Series) -> pd.Series:
-        average = series.ewm(span=self.days, adjust=False).mean()
-        return average.where(np.arange(len(series)) >= self.days - 1)
+    def compute(self, series: pd.Series) -> np.ndarray:
+        average = pd.Series(series.to_numpy()).ewm(span=self.days, adjust=False).mean().to_numpy(copy=True)
+        average[:self.days - 1] = np.nan
+        return average
 
 
 PERIOD_UNITS = {"w": "week", "m": "month", "y": "year"}
@@ -128,18 +131,23 @@ class Momentum:
     def words(self) -> str:
         return f"its {self.count}-{PERIOD_UNITS[self.period]} total return"
 
-    def offset(self) -> pd.DateOffset:
+    def start_dates(self, dates: pd.DatetimeIndex) -> np.ndarray:
+        """``t - k units`` for every close ``t``, as days: a month back from 31 March is 28 (or 29) February."""
+        days = dates.to_numpy().astype("datetime64[D]")
         if self.period == "w":
-            return pd.DateOffset(weeks=self.count)
-        return pd.DateOffset(months=self.count * (12 if self.period == "y" else 1))
+            return days - np.timedelta64(7 * self.count, "D")
+        months = days.astype("datetime64[M]")
+        target = months - np.timedelta64(self.count * (12 if self.period == "y" else 1), "M")
+        month_length = (target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")
+        day_of_month = days - months.astype("datetime64[D]")
+        return target.astype("datetime64[D]") + np.minimum(day_of_month, month_length - np.timedelta64(1, "D"))
 
-    def compute(self, series: pd.Series) -> pd.Series:
-        dates = series.index
-        targets = dates - self.offset()
-        start = dates.searchsorted(targets, side="right") - 1  # the last close on or before each target date
+    def compute(self, series: pd.Series) -> np.ndarray:
+        days = series.index.to_numpy().astype("datetime64[D]")
+        start = days.searchsorted(self.start_dates(series.index), side="right") - 1  # last close on or before
         values = series.to_numpy()
         base = np.where(start >= 0, values[np.maximum(start, 0)], np.nan)
-        return pd.Series(values / base - 1.0, index=dates)
+        return values / base - 1.0
 
 
 @dataclass(frozen=True)
@@ -152,8 +160,9 @@ class Drawdown:
     def words(self) -> str:
         return "its drawdown from the highest close so far"
 
-    def compute(self, series: pd.Series) -> pd.Series:
-        return series / series.cummax() - 1.0
+    def compute(self, series: pd.Series) -> np.ndarray:
+        values = series.to_numpy()
+        return values / np.maximum.accumulate(values) - 1.0
 
 
 @dataclass(frozen=True)
@@ -167,25 +176,25 @@ class Rsi:
     def words(self) -> str:
         return f"its {self.days}-day RSI"
 
-    def compute(self, series: pd.Series) -> pd.Series:
-        change = series.diff()
-        gain = _wilder(change.clip(lower=0.0), self.days)
-        loss = _wilder((-change).clip(lower=0.0), self.days)
+    def compute(self, series: pd.Series) -> np.ndarray:
+        change = np.diff(series.to_numpy(), prepend=np.nan)
+        gain = _wilder(np.where(change > 0, change, 0.0), self.days)
+        loss = _wilder(np.where(change < 0, -change, 0.0), self.days)
         with np.errstate(divide="ignore", invalid="ignore"):
             rsi = 100.0 - 100.0 / (1.0 + gain / loss)
-        rsi = rsi.mask(loss.eq(0.0) & gain.gt(0.0), 100.0).mask(loss.eq(0.0) & gain.eq(0.0), 50.0)
-        return rsi.where(gain.notna())
+        rsi = np.where(loss == 0.0, np.where(gain > 0.0, 100.0, 50.0), rsi)
+        return np.where(np.isnan(gain), np.nan, rsi)
 
 
-def _wilder(moves: pd.Series, days: int) -> pd.Series:
-    """Wilder's average of ``moves`` (``moves[0]`` is the undefined first change): seeded on position ``days``
-    with the mean of ``moves[1..days]``, then ``G_t = G_{t-1} + (m_t - G_{t-1}) / days``."""
+def _wilder(moves: np.ndarray, days: int) -> np.ndarray:
+    """Wilder's average of ``moves`` (``moves[0]``, the first close's change, is ignored): seeded on position
+    ``days`` with the mean of ``moves[1..days]``, then ``G_t = G_{t-1} + (m_t - G_{t-1}) / days``."""
     if len(moves) <= days:
-        return pd.Series(np.nan, index=moves.index)
-    seeded = moves.copy()
-    seeded.iloc[:days] = np.nan
-    seeded.iloc[days] = moves.iloc[1:days + 1].mean()
-    return seeded.ewm(alpha=1.0 / days, adjust=False).mean()
+        return np.full(len(moves), np.nan)
+    seeded = moves.astype("float64", copy=True)
+    seeded[:days] = np.nan
+    seeded[days] = moves[1:days + 1].mean()
+    return pd.Series(seeded).ewm(alpha=1.0 / days, adjust=False).mean().to_numpy()
 
 
 Indicator = Union[Price, Sma, Ema, Momentum, Drawdown, Rsi]
@@ -241,84 +250,115 @@ class Rule:
         return self.quantity.unit
 
 
-SeriesMemo = dict[tuple[Subject, Indicator | None], pd.Series]
+# A subject's series (key ``(subject, None)``), and each indicator of it as an array on the same closes.
+SeriesMemo = dict[tuple[Subject, Indicator | None], "pd.Series | np.ndarray"]
 
 
 @dataclass(frozen=True, eq=False)
 class Evaluation:
-    """A rule on every close: ``quantity``, ``threshold`` and ``state`` (bool), on the closes where both are
-    defined."""
+    """A rule on every close where its quantity and threshold are both defined: ``dates``, and per date the
+    quantity, the threshold and the state (arrays; ``quantity``, ``threshold`` and ``state`` as Series)."""
 
     rule: Rule
-    quantity: pd.Series
-    threshold: pd.Series
-    state: pd.Series
+    dates: pd.DatetimeIndex
+    quantities: np.ndarray
+    thresholds: np.ndarray
+    states: np.ndarray
+
+    @property
+    def quantity(self) -> pd.Series:
+        return pd.Series(self.quantities, index=self.dates)
+
+    @property
+    def threshold(self) -> pd.Series:
+        return pd.Series(self.thresholds, index=self.dates)
+
+    @property
+    def state(self) -> pd.Series:
+        return pd.Series(self.states, index=self.dates)
 
     @property
     def known(self) -> bool:
         """Whether the rule has a state on any close (enough history for its indicators)."""
-        return not self.state.empty
+        return len(self.states) > 0
 
     @property
     def as_of(self) -> dt.date:
-        return self.state.index[-1].date()
+        return self.dates[-1].date()
 
     @property
     def now(self) -> bool:
         """The state on the last close."""
-        return bool(self.state.iloc[-1])
+        return bool(self.states[-1])
+
+    @property
+    def flip_positions(self) -> np.ndarray:
+        """Positions of the closes whose state differs from the previous close's."""
+        return np.flatnonzero(self.states[1:] != self.states[:-1]) + 1
 
     @property
     def flips(self) -> pd.Series:
         """The new state on every close where it flipped, indexed by that close."""
-        flags = self.state.to_numpy()
-        changed = np.flatnonzero(flags[1:] != flags[:-1]) + 1
-        return self.state.iloc[changed]
+        where = self.flip_positions
+        return pd.Series(self.states[where], index=self.dates[where])
 
     @property
     def since(self) -> dt.date:
         """The first close of the current run: the last flip, or the first close with a state if it never
         flipped (then the run may be longer than the data)."""
-        flips = self.flips
-        return (flips.index[-1] if len(flips) else self.state.index[0]).date()
+        return self.dates[self._run_start].date()
 
     @property
     def sessions(self) -> int:
         """Closes in the current run, its first and last included."""
-        return int(len(self.state) - self.state.index.searchsorted(pd.Timestamp(self.since)))
+        return int(len(self.states) - self._run_start)
+
+    @property
+    def _run_start(self) -> int:
+        where = self.flip_positions
+        return int(where[-1]) if where.size else 0
 
     @property
     def gap(self) -> float:
         """How far the quantity is from its threshold on the last close: ``quantity / threshold - 1`` for a price
         or an average (the move that would meet it, as a fraction), ``quantity - threshold`` otherwise
         (percentage points as a fraction for momentum and drawdown, RSI points)."""
-        quantity, threshold = float(self.quantity.iloc[-1]), float(self.threshold.iloc[-1])
+        quantity, threshold = float(self.quantities[-1]), float(self.thresholds[-1])
         return quantity / threshold - 1.0 if self.rule.unit == "price" else quantity - threshold
 
     def last_flips(self, count: int = FLIPS_SHOWN) -> list[tuple[dt.date, bool]]:
         """The last ``count`` flips, oldest first: (close, new state)."""
-        return [(day.date(), bool(state)) for day, state in self.flips.iloc[-count:].items()]
+        return [(self.dates[i].date(), bool(self.states[i])) for i in self.flip_positions[-count:]]
 
     def flip_count(self, after: dt.date) -> int:
         """Flips on closes after ``after``."""
-        flips = self.flips
-        return int((flips.index > pd.Timestamp(after)).sum())
+        return int((self.dates[self.flip_positions] > pd.Timestamp(after)).sum())
+
+    def since_date(self, start: pd.Timestamp) -> "Evaluation":
+        """The closes from ``start`` on."""
+        keep = slice(int(self.dates.searchsorted(start)), None)
+        return Evaluation(rule=self.rule, dates=self.dates[keep], quantities=self.quantities[keep],
+                          thresholds=self.thresholds[keep], states=self.states[keep])
 
 
 def evaluate(rule: Rule, closes: pd.DataFrame, memo: SeriesMemo | None = None) -> Evaluation:
     """``rule`` on every close in ``closes`` (a column per ticker of ``rule.tickers``, NaN where a ticker has no
-    close).  ``memo`` keeps each subject's series and each (subject, indicator) series across calls, so rules
+    close).  ``memo`` keeps each subject's series and each (subject, indicator) array across calls, so rules
     that share them compute them once; pass the same dict only with the same ``closes``."""
     memo = {} if memo is None else memo
-    quantity = _indicator(rule.subject, rule.quantity, closes, memo)
+    series = _subject(rule.subject, closes, memo)
+    q = _indicator(rule.subject, rule.quantity, closes, memo)
     if isinstance(rule.threshold, Level):
-        threshold = pd.Series(rule.threshold.amount, index=quantity.index)
+        t = np.full(len(q), rule.threshold.amount)
     else:
-        threshold = _indicator(rule.subject, rule.threshold, closes, memo)
-    known = quantity.notna().to_numpy() & threshold.notna().to_numpy()
-    q, t = quantity[known], threshold[known]
-    state = q > t if rule.direction == "above" else q < t
-    return Evaluation(rule=rule, quantity=q, threshold=t, state=state)
+        t = _indicator(rule.subject, rule.threshold, closes, memo)
+    known = ~np.isnan(q) & ~np.isnan(t)
+    first = int(known.argmax()) if known.any() else len(known)
+    # Indicators are undefined only before enough history, so the defined closes are usually one tail: a slice.
+    keep: slice | np.ndarray = slice(first, None) if known[first:].all() else known
+    q, t = q[keep], t[keep]
+    return Evaluation(rule=rule, dates=series.index[keep], quantities=q, thresholds=t,
+                      states=q > t if rule.direction == "above" else q < t)
 
 
 def evaluate_all(rules: list[Rule], closes: pd.DataFrame) -> dict[Rule, Evaluation]:
@@ -327,12 +367,16 @@ def evaluate_all(rules: list[Rule], closes: pd.DataFrame) -> dict[Rule, Evaluati
     return {rule: evaluate(rule, closes, memo) for rule in dict.fromkeys(rules)}
 
 
-def _indicator(subject: Subject, indicator: Indicator, closes: pd.DataFrame, memo: SeriesMemo) -> pd.Series:
+def _subject(subject: Subject, closes: pd.DataFrame, memo: SeriesMemo) -> pd.Series:
+    if (subject, None) not in memo:
+        memo[(subject, None)] = subject.series(closes)
+    return memo[(subject, None)]
+
+
+def _indicator(subject: Subject, indicator: Indicator, closes: pd.DataFrame, memo: SeriesMemo) -> np.ndarray:
     key = (subject, indicator)
     if key not in memo:
-        if (subject, None) not in memo:
-            memo[(subject, None)] = subject.series(closes)
-        memo[key] = indicator.compute(memo[(subject, None)])
+        memo[key] = indicator.compute(_subject(subject, closes, memo))
     return memo[key]
 
 

@@ -42,10 +42,7 @@ TRUE_SHADE = "#009E73"
 
 def chart_window(evaluation: Evaluation, years: int = CHART_YEARS) -> Evaluation:
     """The evaluation's trailing ``years`` years (all of it when shorter): what the chart draws."""
-    start = evaluation.state.index[-1] - pd.DateOffset(years=years)
-    keep = evaluation.state.index >= start
-    return Evaluation(rule=evaluation.rule, quantity=evaluation.quantity[keep], threshold=evaluation.threshold[keep],
-                      state=evaluation.state[keep])
+    return evaluation.since_date(evaluation.dates[-1] - pd.DateOffset(years=years))
 
 
 def signal_chart(evaluation: Evaluation, labels: ChartLabels, *, quantity_label: str, threshold_label: str) -> bytes:
@@ -58,7 +55,7 @@ def build_signal_figure(evaluation: Evaluation, labels: ChartLabels, *, quantity
                         threshold_label: str) -> Figure:
     """The figure behind ``signal_chart``, on the window given; ``fig.axes[0]`` holds the two lines."""
     scale = 100.0 if evaluation.rule.unit == "percent" else 1.0
-    x = _date_numbers(evaluation.state.index)
+    x = _date_numbers(evaluation.dates)
     height = 0.62  # of the compare figure's, as the one-panel normalised chart
     fig = Figure(figsize=(FIGSIZE_IN[0], FIGSIZE_IN[1] * height), dpi=DPI, facecolor="white")
     FigureCanvasAgg(fig)
@@ -66,11 +63,11 @@ def build_signal_figure(evaluation: Evaluation, labels: ChartLabels, *, quantity
     ax = fig.add_axes((_LEFT, 0.12, 0.96 - _LEFT, top - 0.12))
     _style_axes(ax)
     ax.margins(x=0.0, y=0.05)
-    state = evaluation.state.to_numpy(dtype=bool)
+    state = evaluation.states
     ax.fill_between(x, 0, 1, where=state, transform=ax.get_xaxis_transform(), color=TRUE_SHADE, alpha=0.13,
                     linewidth=0, step="post", zorder=1)
-    quantity = evaluation.quantity.to_numpy(dtype="float64") * scale
-    threshold = evaluation.threshold.to_numpy(dtype="float64") * scale
+    quantity = evaluation.quantities * scale
+    threshold = evaluation.thresholds * scale
     keep = downsample_positions(quantity)
     ax.plot(x[keep], quantity[keep], color=LINE_COLOURS[4], linewidth=2.2, zorder=3)
     line = ax.plot(x, threshold, color=BENCHMARK_COLOUR, linewidth=1.8, zorder=2)[0]

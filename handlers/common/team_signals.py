@@ -83,18 +83,21 @@ def reading(services: Services, rule: Rule) -> Evaluation:
 
 
 class CloseMemo:
-    """The series computed on one set of closes, kept while those closes are unchanged: the watcher ticks many
-    times between two closes, and each distinct series is computed once per close."""
+    """What was computed on one set of closes (each series, each rule's evaluation), kept while those closes are
+    unchanged: the watcher ticks many times between two closes, and each distinct series is computed once
+    per close."""
 
     def __init__(self) -> None:
         self._key: tuple | None = None
-        self._memo: SeriesMemo = {}
+        self.series: SeriesMemo = {}
+        self.evaluations: dict[Rule, Evaluation] = {}
 
-    def on(self, closes: pd.DataFrame) -> SeriesMemo:
+    def on(self, closes: pd.DataFrame) -> "CloseMemo":
+        """This memo, emptied first if ``closes`` differ from the ones it was filled on."""
         key = (tuple(closes.columns), closes.index[-1], int(pd.util.hash_pandas_object(closes).sum()))
         if key != self._key:
-            self._key, self._memo = key, {}
-        return self._memo
+            self._key, self.series, self.evaluations = key, {}, {}
+        return self
 
 
 def readings(services: Services, rules: list[Rule], memo: CloseMemo | None = None) -> dict[Rule, Evaluation | str]:
@@ -107,14 +110,16 @@ def readings(services: Services, rules: list[Rule], memo: CloseMemo | None = Non
         closes, missing = available_history(services, tickers)
     except TiltError as error:
         return {rule: str(error) for rule in distinct}
-    series = (memo or CloseMemo()).on(closes) if len(closes) else {}
+    kept = (memo or CloseMemo()).on(closes) if len(closes) else CloseMemo()
     found: dict[Rule, Evaluation | str] = {}
     for rule in distinct:
         lacking = [t for t in rule.tickers if t in missing]
         try:
             if lacking:
                 raise DataUnavailable(f"No prices for {', '.join(lacking)}.")
-            found[rule] = read(rule, closes, series)
+            if rule not in kept.evaluations:
+                kept.evaluations[rule] = read(rule, closes, kept.series)
+            found[rule] = kept.evaluations[rule]
         except TiltError as error:
             found[rule] = str(error)
     return found
@@ -144,7 +149,7 @@ def distance(evaluation: Evaluation) -> str:
     """Where the quantity stands against its threshold on the last close, in the rule's own terms:
     "the ratio IWM/SPY is 3.2% above its 200-day simple average", "SMH's 14-day RSI is 49.1, 19.1 points above 30"."""
     rule, gap = evaluation.rule, evaluation.gap
-    quantity = float(evaluation.quantity.iloc[-1])
+    quantity = float(evaluation.quantities[-1])
     what = rule.words().rsplit(f" is {rule.direction} ", 1)[0]
     threshold = rule.threshold.words()
     if rule.unit == "price":
