@@ -334,6 +334,12 @@ class Evaluation:
         """Flips on closes after ``after``."""
         return int((self.dates[self.flip_positions] > pd.Timestamp(after)).sum())
 
+    def first_held_after(self, day: dt.date) -> dt.date | None:
+        """The first close after ``day`` on which the rule held, if any (an alert set on ``day`` fires there)."""
+        start = int(self.dates.searchsorted(pd.Timestamp(day), side="right"))
+        held = np.flatnonzero(self.states[start:])
+        return self.dates[start + held[0]].date() if held.size else None
+
     def since_date(self, start: pd.Timestamp) -> "Evaluation":
         """The closes from ``start`` on."""
         keep = slice(int(self.dates.searchsorted(start)), None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from errors import BadRequest
-from handlers import backtest, calls, compare, digest, rotation, signal, valuation, watchlist
+from handlers import alert, backtest, calls, compare, digest, rotation, signal, valuation, watchlist
 from handlers.common.caller import Caller
 from handlers.common.reply import Reply
 from handlers.common.services import Services
@@ -65,14 +65,9 @@ GUIDES = {
         "(the 11 Select Sector SPDRs), semis (SMH SOXX XSD), or your team's own.\n"
         "Examples: `/rotation` · `/rotation sectors 6m` · `/rotation set megacaps AAPL MSFT NVDA` · `/rotation list`",
     ),
-    "signal": (
-        signal.USAGE,
-        "Posts a signal card: whether the signal is leading or lagging and since when, a chart, and Agree / "
-        "Disagree buttons (one vote per person; click the other to change it; the card shows the tally). "
-        "`smallcaps` is IWM vs SPY, `semis` SMH vs SPY: leading while the ratio is above its 200-day average. "
-        "Discuss in the card's thread; Tilt replies there when the signal flips.\n"
-        "Examples: `/signal smallcaps` · `/signal semis`",
-    ),
+    "signal": (signal.USAGE, signal.COMMAND.guide + "\nExamples: " + " · ".join(
+        f"`{e}`" for e in signal.COMMAND.examples)),
+    "alert": (alert.USAGE, alert.COMMAND.guide + "\nExamples: " + " · ".join(f"`{e}`" for e in alert.COMMAND.examples)),
     "call": (
         calls.USAGE,
         "Records a team call with today's closes as entry and you as author: A to beat B (SPY if left out) until "

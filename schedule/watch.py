@@ -13,6 +13,10 @@ every team with cards or calls (``TeamStore.watched_teams``):
   reports it), and cards of a signal since deleted, are left alone.
 * **defined signals**: when a team's own signal flips, Tilt posts once in the
   channel where it was defined, and the signal takes the new state.
+* **alerts**: an active alert whose rule held on a close after the one it was
+  set on fires: it retires (atomically, so an alert cancelled meanwhile stays
+  cancelled) and is posted in its channel mentioning its author.  If the post
+  fails, the fired alert is posted on the next try.
 * **calls**: an open call past its ``until`` date is closed at the expiry
   close (``handlers.calls.resolve``) and the result is posted in its thread
   (or, when its message is unknown, in the channel where it was made).
@@ -26,12 +30,14 @@ back and is tried again after a backoff, as digests are (30 s doubling to 30 min
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Callable
 
 from analysis.rules import PREDEFINED, Evaluation, Rule
 from errors import TiltError
+from handlers import alert as alert_handler
 from handlers import calls as calls_handler
 from handlers import signal as signal_handler
 from handlers.common.reply import Action, Reply
@@ -51,9 +57,9 @@ ThreadPost = Callable[[Owner, str, str | None, Reply], None]
 
 @dataclass(frozen=True)
 class Followed:
-    what: str  # "flip" (a card's thread), "signal" (a defined signal's channel) or "resolved"
+    what: str  # "flip" (a card's thread), "signal" (a defined signal's channel), "alert" or "resolved"
     team: str
-    item: str  # card id, signal name or call number
+    item: str  # card id, signal name, alert number or call number
 
 
 class Watcher:
@@ -67,9 +73,11 @@ class Watcher:
     def tick(self) -> list[Followed]:
         """Announce every flip and resolve every due call; returns what this watcher posted."""
         done: list[Followed] = []
-        teams = [(team, self.store.cards(team), self.store.signals(team)) for team in self.store.watched_teams()]
-        evaluations = self._read([rule for _, cards, defined in teams for rule in _rules(cards, defined)])
-        for team, cards, defined in teams:
+        teams = [(team, self.store.cards(team), self.store.signals(team), _pending(self.store.alerts(team)))
+                 for team in self.store.watched_teams()]
+        evaluations = self._read([rule for _, cards, defined, alerts in teams
+                                  for rule in _rules(cards, defined, alerts)])
+        for team, cards, defined, alerts in teams:
             followed = {s["name"]: s["rule"] for s in defined} | {name: str(r) for name, r in PREDEFINED.items()}
             for card in cards:
                 evaluation = evaluations.get(signal_handler.card_rule(card))
@@ -80,6 +88,15 @@ class Watcher:
                 evaluation = evaluations.get(parse_rule(signal["rule"]))
                 if evaluation is not None and evaluation.now != signal["state"]:
                     done.extend(self._signal_flip(team, signal, evaluation))
+            for alert in alerts:
+                evaluation = evaluations.get(parse_rule(alert["rule"]))
+                if alert["status"] == "fired":
+                    done.extend(self._fire(team, alert))  # fired but its post failed: post it now
+                elif evaluation is not None and (on := evaluation.first_held_after(
+                        dt.date.fromisoformat(alert["set_as_of"]))) is not None:
+                    done.extend(self._fire(team, {**alert, "status": "fired", "fired_on": on.isoformat(),
+                                                  "as_of": evaluation.as_of.isoformat(),
+                                                  "now": distance(evaluation)}))
             for call in self.store.calls(team):
                 if calls_handler.is_due(self.services, call):
                     done.extend(self._resolve(team, call))
@@ -137,6 +154,22 @@ class Watcher:
 
         return [Followed("signal", f"{team.platform}:{team.team}", signal["name"])] if self._once(stamp, work) else []
 
+    def _fire(self, team: Owner, fired: dict) -> list[Followed]:
+        """Retire ``fired`` (unless cancelled meanwhile) and post it in its channel, mentioning its author."""
+        stamp = f"alert:{team.platform}:{team.team}:{fired['id']}"
+
+        def work() -> None:
+            stored = next((a for a in self.store.alerts(team) if a["id"] == fired["id"]), None)
+            if stored is None or stored["status"] == "cancelled" or stored.get("announced"):
+                return
+            if stored["status"] == "active" and not self.store.replace_active_alert(team, fired):
+                return  # cancelled meanwhile
+            posted = fired if stored["status"] == "active" else stored
+            self.post(team, posted["channel"], None, alert_handler.fired_reply(posted, self.services.source_label()))
+            self.store.update_alert(team, {**posted, "announced": True})
+
+        return [Followed("alert", f"{team.platform}:{team.team}", fired["id"])] if self._once(stamp, work) else []
+
     def _resolve(self, team: Owner, call: dict) -> list[Followed]:
         stamp = f"call:{team.platform}:{team.team}:{call['id']}"
 
@@ -161,5 +194,11 @@ class Watcher:
         return self.once.run(stamp, self.services.market.now().timestamp(), work) == "done"
 
 
-def _rules(cards: list[dict], defined: list[dict]) -> list[Rule]:
-    return [*(signal_handler.card_rule(c) for c in cards), *(parse_rule(s["rule"]) for s in defined)]
+def _rules(cards: list[dict], defined: list[dict], alerts: list[dict]) -> list[Rule]:
+    return [*(signal_handler.card_rule(c) for c in cards), *(parse_rule(s["rule"]) for s in defined),
+            *(parse_rule(a["rule"]) for a in alerts)]
+
+
+def _pending(alerts: list[dict]) -> list[dict]:
+    """Alerts still to fire, and fired ones not yet posted."""
+    return [a for a in alerts if a["status"] == "active" or (a["status"] == "fired" and not a.get("announced"))]

@@ -23,10 +23,11 @@ STRING, INTEGER = 3, 4  # option types
 
 TICKERS, TICKER, PERIOD, BENCHMARK, COMMAND = "tickers", "ticker", "period", "benchmark", "command"
 ACTION, SCHEDULE, UNIVERSE, SIGNAL, UNTIL, NOTE, CANCEL = "action", "schedule", "universe", "signal", "until", "note", "cancel"
+RULE = "rule"
 PORTFOLIOS, REBALANCE = "portfolios", "rebalance"
 # Where each option's value goes in the command text, and the word before it; an option not listed here
 # goes after these, in the order its command declares it (so a new command needs only its entry in COMMANDS).
-TEXT_ORDER = ((PORTFOLIOS, ""), (REBALANCE, "rebalance "), (ACTION, ""), (UNIVERSE, ""), (TICKERS, ""), (TICKER, ""), (COMMAND, ""), (SIGNAL, ""),
+TEXT_ORDER = ((PORTFOLIOS, ""), (REBALANCE, "rebalance "), (ACTION, ""), (UNIVERSE, ""), (TICKERS, ""), (TICKER, ""), (COMMAND, ""), (SIGNAL, ""), (RULE, ""),
               (CANCEL, "cancel "), (BENCHMARK, "vs "), (UNTIL, "until "), (PERIOD, ""), (SCHEDULE, ""), (NOTE, ""))
 PERIODS = {"1m": "1 month", "3m": "3 months", "6m": "6 months", "ytd": "year to date", "1y": "1 year",
            "3y": "3 years", "5y": "5 years", "10y": "10 years", "max": "all history"}
@@ -77,6 +78,8 @@ COMMANDS: list[dict[str, Any]] = [
              _option(PERIOD, "The chart's window (default: 1 year)", choices=ROTATION_PERIODS)),
     _command("signal", "Your workspace's signals: define a rule, see its card, vote and discuss it",
              _option(SIGNAL, "A name (smallcaps, semis...), list, define NAME RULE, or delete NAME")),
+    _command("alert", "A one-shot alert: Tilt mentions you here when a rule first holds",
+             _option(RULE, "A rule (e.g. SMH below 250, IWM/SPY above sma200), list, or cancel N", required=True)),
     _command("call", "Record a team call (e.g. IWM over SPY until a date), or cancel one of yours",
              _option(TICKER, "The ticker you expect to beat the benchmark", autocomplete=True),
              _option(UNTIL, "The call's end date, YYYY-MM-DD"),

@@ -12,7 +12,7 @@ import logging
 from typing import Callable
 
 from errors import BadRequest, TiltError, UnknownTicker
-from handlers import backtest, calls, compare, digest, rotation, signal, valuation, watchlist
+from handlers import alert, backtest, calls, compare, digest, rotation, signal, valuation, watchlist
 from handlers import help as help_command
 from handlers import home as home_page
 from handlers.common.caller import LOCAL, Caller
@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[Handler, str]] = {
     "digest": (digest.handle, digest.USAGE),
     "rotation": (rotation.handle, rotation.USAGE),
     "signal": (signal.handle, signal.USAGE),
+    "alert": (alert.handle, alert.USAGE),
     "call": (calls.handle, calls.USAGE),
     "calls": (calls.list_calls, calls.LIST_USAGE),
     "help": (help_command.handle, help_command.USAGE),
