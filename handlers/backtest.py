@@ -9,7 +9,6 @@ scale, drawdowns, rolling 3-year CAGR).
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
@@ -19,25 +18,25 @@ from analysis.backtest import Simulation, annual_turnover, fixed_mix, switching,
 from analysis.charts import ChartLabels, backtest_chart
 from analysis.compare import Comparison, compare
 from analysis.drawdown import MaxDrawdown
-from analysis.named_signals import SIGNALS, TREND_DAYS, leading_sessions
 from analysis.returns import calendar_year_returns, years_between
+from analysis.rules import evaluate
 from analysis.takeaway import compare_takeaway
 from analysis.windows import Window
 from errors import DataUnavailable
-from handlers.common.backtest_request import BacktestRequest, Mix, Portfolio, Tactical, parse_backtest
+from handlers.common.backtest_request import BacktestRequest, Mix, Portfolio, Tactical, parse_backtest, with_signals
 from handlers.common.caller import Caller
 from handlers.common.format import percent, ratio, years
 from handlers.common.plots import MAX_BARS, bars, growth_plot
-from handlers.common.prices import adj_closes, prices_for_period, window_notes
+from handlers.common.prices import prices_for_period, window_notes
 from handlers.common.reply import Action, Chart, Plot, Reply, Table
 from handlers.common.reply_cache import cached_reply
 from handlers.common.services import Services
+from handlers.common.team_signals import find, history
 from handlers.compare import FOLLOW_UP_PERIODS
 
 USAGE = ("/backtest TICKER WEIGHT ... [; TICKER WEIGHT ...] [monthly|quarterly|yearly|none] [PERIOD] [vs BENCH]"
+         " · /backtest tactical SIGNAL [hold X else Y]"
          "   e.g. /backtest SPY 70 IJR 20 SMH 10 quarterly 10y · /backtest tactical smallcaps")
-# Calendar days of history fetched before the window for a signal's 200-session average (with holidays to spare).
-SIGNAL_LOOKBACK = dt.timedelta(days=TREND_DAYS * 7 // 5 + 30)
 
 
 @dataclass(frozen=True)
@@ -50,18 +49,18 @@ class Result:
 
 
 def handle(text: str, services: Services, caller: Caller) -> Reply:
-    request = parse_backtest(text)
+    request = with_signals(parse_backtest(text), lambda name: find(services, caller.owner, name).rule)
     return cached_reply(services, request.key, lambda: build(request, services))
 
 
 def build(request: BacktestRequest, services: Services) -> Reply:
     aligned, window = prices_for_period(services, request.tickers, request.period)
     notes = window_notes(aligned, request.period, window)
-    signals = {p.signal for p in request.portfolios if isinstance(p, Tactical)}
-    readings = {name: signal_history(services, name, window) for name in sorted(signals)}
+    tactical = {p.signal: p for p in request.portfolios if isinstance(p, Tactical)}
+    readings = {name: signal_history(services, p) for name, p in sorted(tactical.items())}
     window, late = _start_when_signals_known(window, aligned.prices.index, readings)
     if late:
-        notes.append(f"The {late} signal needs {TREND_DAYS} sessions of history first, "
+        notes.append(f"The {late} signal has its first reading on {readings[late].index[0]:%Y-%m-%d}, "
                      f"so the backtest starts {window.start:%Y-%m-%d}.")
     prices = aligned.prices.loc[window.start:window.end]
     results = [Result(_name(p, i), p, _simulate(p, prices, request, readings))
@@ -100,12 +99,11 @@ def build(request: BacktestRequest, services: Services) -> Reply:
     )
 
 
-def signal_history(services: Services, name: str, window: Window) -> pd.Series:
-    """The named signal on every session up to the window's end (1.0 leading, 0.0 lagging, NaN not yet known)."""
-    spec = SIGNALS[name]
-    start = window.start.date() - SIGNAL_LOOKBACK
-    tickers = [spec.a, spec.b]
-    return leading_sessions(adj_closes(services.market.bars(tickers, start, window.end.date()), tickers), spec)
+def signal_history(services: Services, portfolio: Tactical) -> pd.Series:
+    """The portfolio's signal on every close it has a reading (1.0 true, 0.0 false), over all the history the
+    data has (a drawdown's peak may be years back); each close's reading uses closes up to it only."""
+    rule = portfolio.rule
+    return evaluate(rule, history(services, list(rule.tickers))).state.astype("float64")
 
 
 def _start_when_signals_known(window: Window, dates: pd.DatetimeIndex,
@@ -215,10 +213,10 @@ def _descriptions(results: list[Result]) -> list[str]:
         if isinstance(r.portfolio, Mix) and len(r.portfolio.holdings) > 1:
             described.append(f"{r.name}: " + " · ".join(f"{t} {w:g}%" for t, w in r.portfolio.holdings))
         elif isinstance(r.portfolio, Tactical):
-            spec, on, off = SIGNALS[r.portfolio.signal], r.portfolio.on, r.portfolio.off
+            on, off = r.portfolio.on, r.portfolio.off
             described.append(
-                f"{r.name}: {on} while {spec.a}/{spec.b} is above its {TREND_DAYS}-day average (the /signal "
-                f"{r.portfolio.signal} rule), else {off}; decided on the close, traded on the next close. "
+                f"{r.name}: {on} while {r.portfolio.rule.words()} (the /signal {r.portfolio.signal} rule), else "
+                f"{off}; decided on the close, traded on the next close. "
                 f"{r.simulation.trades} trades; {percent(time_on(r.simulation, on), 0)} of the time in {on}, "
                 f"{percent(time_on(r.simulation, off), 0)} in {off}")
     return described

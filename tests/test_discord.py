@@ -222,6 +222,8 @@ def test_options_become_the_routers_command_text_and_ids_the_caller() -> None:
         == "/call IWM vs SPY until 2027-06-30 small caps catch up"
     assert command_text(data("call", cancel="3")) == "/call cancel 3"
     assert command_text(data("signal", signal="semis")) == "/signal semis"
+    assert command_text(data("signal", signal="define x SPY above 600")) == "/signal define x SPY above 600"
+    assert command_text(data("alert", rule="IWM/SPY above sma200")) == "/alert IWM/SPY above sma200"
     assert command_text(data("later", days="3", tickers="SMH")) == "/later SMH 3"  # an option Tilt has no place for: last
 
     in_server = slash("watchlist", user="11", channel="22")

@@ -9,10 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import bt
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -289,3 +291,98 @@ def test_a_deleted_signal_is_no_longer_announced(services: Services, clock: Cloc
     Watcher(services, poster).tick()
     assert [(channel, thread) for channel, thread, _ in poster.posts] == [("C2", None)]
     assert "`kept` is now *true* (since the close of 2025-04-04)" in poster.posts[0][2]
+
+
+# --- backtests of a workspace's signals ----------------------------------------------------------
+
+
+def bt_tactical(prices: pd.DataFrame, state: pd.Series, on: str, off: str) -> pd.Series:
+    """bt's value (growth of 1) all in ``on`` from the close after ``state`` reads true, else all in ``off``."""
+    held = state.astype(bool).shift(1).reindex(prices.index)  # the position from each close on: yesterday's reading
+    switches = held.ne(held.shift(1))
+    switches.iloc[-1] = False
+    targets = pd.DataFrame({on: held.astype(float), off: 1.0 - held.astype(float)})[switches]
+    strategy = bt.Strategy("s", [bt.algos.RunDaily(), bt.algos.SelectAll(), bt.algos.WeighTarget(targets),
+                                 bt.algos.Rebalance()])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # bt's own deprecation warnings
+        result = bt.run(bt.Backtest(strategy, prices[[on, off]], integer_positions=False, progress_bar=False))
+    return result.prices["s"].iloc[1:] / 100.0
+
+
+def common(prices_dir: Path, tickers: list[str]) -> pd.DataFrame:
+    joined = pd.concat({t: pd.Series(closes(prices_dir, t)) for t in tickers}, axis=1, join="inner").sort_index()
+    joined.index = pd.DatetimeIndex(joined.index)
+    return joined
+
+
+def backtest_figures(reply: Reply, row: str) -> dict[str, str]:
+    return dict(zip(reply.table.columns, next(r for r in reply.table.rows if r[0] == row)))
+
+
+def test_a_defined_single_ticker_signal_backtests_like_bt(services: Services, prices_dir: Path) -> None:
+    router.run("/signal define soxx-cross SOXX sma50 above sma200", services, ANA)
+    needs_legs = router.run("/backtest tactical soxx-cross 2015-10-30..2025-10-31", services, ANA)
+    assert needs_legs.is_error and "say what to hold" in needs_legs.text
+    reply = router.run("/backtest tactical soxx-cross hold SOXX else SPY 2015-10-30..2025-10-31", services, ANA)
+    assert not reply.is_error, reply.text
+    history = common(prices_dir, ["SOXX", "SPY"])
+    state = (history["SOXX"].rolling(50).mean() > history["SOXX"].rolling(200).mean())[199:]
+    prices = history.loc["2015-10-29":"2025-10-31"]  # the window opens at the last close before its first day
+    expected = bt_tactical(prices, state, "SOXX", "SPY")
+    total = expected.iloc[-1] - 1
+    years = (prices.index[-1] - prices.index[0]).days / 365.25
+    figures = backtest_figures(reply, "P1")
+    assert figures["Total"] == f"{total * 100:.0f}%"
+    assert figures["CAGR"] == f"{((1 + total) ** (1 / years) - 1) * 100:.1f}%"
+    assert any(n.startswith("P1: SOXX while SOXX's 50-day simple average is above its 200-day simple average "
+                            "(the /signal soxx-cross rule), else SPY") for n in reply.notes), reply.notes
+
+
+def test_a_defined_ratio_signal_holds_a_else_b_like_bt(services: Services, prices_dir: Path) -> None:
+    router.run("/signal define ijr-mom IJR/SPY momentum 6m above 0%", services, ANA)
+    reply = router.run("/backtest tactical ijr-mom 2015-10-30..2025-10-31", services, ANA)
+    assert not reply.is_error, reply.text
+    history = common(prices_dir, ["IJR", "SPY"])
+    ratio = history["IJR"] / history["SPY"]
+    base = pd.Series([ratio.asof(d - pd.DateOffset(months=6)) for d in ratio.index], index=ratio.index)
+    state = (ratio / base - 1 > 0)[base.notna()]
+    prices = history.loc["2015-10-29":"2025-10-31"]
+    expected = bt_tactical(prices, state, "IJR", "SPY")
+    assert backtest_figures(reply, "P1")["Total"] == f"{(expected.iloc[-1] - 1) * 100:.0f}%"
+    held = state.shift(1).reindex(prices.index)
+    trades = int((held != held.shift(1)).iloc[1:-1].sum())
+    assert trades > 20 and any(f"{trades} trades" in n for n in reply.notes), reply.notes
+    other = Caller(platform="slack", team="T2", channel="C1", user="U1")
+    assert "There is no signal `ijr-mom`" in router.run("/backtest tactical ijr-mom", services, other).text
+
+
+# --- the digest and the Home tab -----------------------------------------------------------------
+
+
+def test_the_digest_lists_the_signals_and_the_flips_since_the_last_digest(services: Services, clock: Clock) -> None:
+    clock.when = evening("2025-04-02")  # SPY 556.69; it closed below 500 on 2025-04-04 and back above on 2025-04-09
+    router.run("/signal define spy-500 SPY below 500", services, ANA)
+    services.store.subscribe(ANA.owner, "C1", {"kind": "weekdays", "at": "08:30", "tz": "America/New_York",
+                                               "weekday": None})
+
+    def digest_at(day: str) -> list[str]:
+        d = dt.date.fromisoformat(day)
+        clock.when = dt.datetime(d.year, d.month, d.day, 8, 31, tzinfo=NEW_YORK)
+        reply = router.run("/digest now", services, ANA)
+        assert not reply.is_error, reply.text
+        return [n for n in reply.notes if n.startswith(("Signals ", "Flipped", "No signal flipped"))]
+
+    monday = digest_at("2025-04-07")
+    assert "spy-500" in monday[0].split("true: ")[1]
+    assert monday[1] == "Flipped since the last digest (Fri 04 Apr 08:30 New York): spy-500 → true on 2025-04-04."
+    assert digest_at("2025-04-08")[1] == "No signal flipped since the last digest (Mon 07 Apr 08:30 New York)."
+    assert "spy-500 → false on 2025-04-09" in digest_at("2025-04-10")[1]
+
+
+def test_the_home_tab_lists_the_workspaces_signals(services: Services) -> None:
+    router.run("/signal define spy600 SPY above 600", services, ANA)
+    home = router.home(services, BEN)
+    section = next(s for s in home.sections if s.text.startswith("*Signals*"))
+    assert [row[0] for row in section.table.rows] == ["smallcaps", "semis", "spy600"]
+    assert ("Card: spy600", "/signal spy600") in [(a.label, a.command) for a in section.actions]
