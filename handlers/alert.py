@@ -98,7 +98,7 @@ def fired_reply(alert: dict[str, Any], source: str) -> Reply:
                       f"{alert['fired_on']}: {rule.words()}.",
                  takeaway=f"On the close of {alert['as_of']}, {alert['now']}.",
                  notes=(f"Set on the close of {alert['set_as_of']}; it has now retired.",),
-                 footer=f"as of {alert['as_of']} · source: {source}")
+                 footer=f"as of {alert['as_of']} · source: {source}", notify=(alert["author"],))
 
 
 COMMAND = Command(

@@ -36,6 +36,7 @@ from chat.discord.embeds import (
 from chat.discord.interactions import caller
 from chat.discord.register import command_text
 from chat.discord.rest import DiscordRest
+from handlers.alert import fired_reply
 from handlers.common import router
 from handlers.common.caller import Caller
 from handlers.common.reply import Action, Chart, Reply, Table
@@ -420,6 +421,16 @@ def test_post_to_channel_waits_out_a_rate_limit(discord: DiscordStandIn) -> None
     assert sent.payload["embeds"][0]["title"] == "Weekly digest" and "flags" not in sent.payload
     assert sent.files == {"files[0]": ("digest_chart.png", PNG_SIGNATURE + b"chart")}
     assert sent.payload["embeds"][0]["image"]["url"] == "attachment://digest_chart.png"
+
+
+def test_a_fired_alert_pings_its_author_and_nobody_else(discord: DiscordStandIn) -> None:
+    alert = {"id": "4", "rule": "SMH below 250", "author": "4242", "set_as_of": "2025-04-02",
+             "fired_on": "2025-04-04", "as_of": "2025-04-04", "now": "SMH at 200.00 is 20.0% below 250"}
+    DiscordRest(discord.api_url, BOT_TOKEN).post_to_channel("1002", fired_reply(alert, "CSV folder prices"))
+    [sent] = discord.wait_for("POST", "/channels/1002/messages")
+    assert sent.payload["content"] == "<@4242>"
+    assert sent.payload["allowed_mentions"] == {"parse": [], "users": ["4242"]}
+    assert "Alert #4" in sent.payload["embeds"][0]["title"]
 
 
 def test_a_very_long_reply_still_fits_discords_limits(discord: DiscordStandIn) -> None:

@@ -386,3 +386,23 @@ def test_the_home_tab_lists_the_workspaces_signals(services: Services) -> None:
     section = next(s for s in home.sections if s.text.startswith("*Signals*"))
     assert [row[0] for row in section.table.rows] == ["smallcaps", "semis", "spy600"]
     assert ("Card: spy600", "/signal spy600") in [(a.label, a.command) for a in section.actions]
+
+
+def test_the_watcher_computes_each_series_once_per_close_across_workspaces(services: Services, clock: Clock) -> None:
+    clock.when = evening("2025-04-02")
+    for team in ("T1", "T2", "T3"):
+        caller = Caller(platform="slack", team=team, channel="C1", user="U1")
+        router.run("/signal define golden SOXX sma50 above sma200", services, caller)
+        router.run("/signal define rsi SOXX rsi14 below 30", services, caller)
+    watcher = Watcher(services, Poster(delay=0.0))
+    watcher.tick()
+    soxx = next(subject for subject, indicator in watcher.memo.series if indicator is None and str(subject) == "SOXX")
+    # smallcaps/semis have no cards here; each workspace's two rules share SOXX and its averages.
+    assert {str(i) for s, i in watcher.memo.series if s == soxx} == {"None", "sma50", "sma200", "rsi14"}
+    first = dict(watcher.memo.evaluations)
+    watcher.tick()  # the same closes: nothing is recomputed
+    assert all(watcher.memo.evaluations[rule] is evaluation for rule, evaluation in first.items())
+    clock.when = evening("2025-04-03")  # a new close: everything read again, once
+    watcher.tick()
+    assert {e.as_of for e in watcher.memo.evaluations.values()} == {dt.date(2025, 4, 3)}
+    assert not any(watcher.memo.evaluations[rule] is evaluation for rule, evaluation in first.items())
