@@ -235,11 +235,13 @@ class Rule:
 
     def words(self) -> str:
         """The rule in a sentence: "SOXX's 50-day simple average is above its 200-day simple average"."""
+        return f"{self.quantity_words()} is {self.direction} {self.threshold.words()}"
+
+    def quantity_words(self) -> str:
+        """What the rule measures: "the ratio IWM/SPY", "SMH's 14-day RSI"."""
         if isinstance(self.quantity, Price):
-            what = self.subject.words()
-        else:
-            what = self.quantity.words().replace("its ", f"{self.subject}'s ", 1)
-        return f"{what} is {self.direction} {self.threshold.words()}"
+            return self.subject.words()
+        return self.quantity.words().replace("its ", f"{self.subject}'s ", 1)
 
     @property
     def tickers(self) -> tuple[str, ...]:

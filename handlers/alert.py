@@ -1,6 +1,6 @@
 """/alert: one-shot alerts on the signal rules, for the person who sets them.
 
-    /alert SMH below 250                  post here, mentioning you, when the rule first holds after now
+    /alert SMH below 250 [note]           post here, mentioning you, when the rule first holds after now
     /alert IWM/SPY above sma200           any rule /signal define takes
     /alert list                           the workspace's active alerts, and whether each holds now
     /alert cancel N                       cancel alert #N (its author only)
@@ -21,11 +21,11 @@ from errors import BadRequest
 from handlers.common.caller import Caller
 from handlers.common.command import Command, Kind, Option
 from handlers.common.reply import Reply, Table, mention
-from handlers.common.rule_grammar import GRAMMAR, parse_rule
+from handlers.common.rule_grammar import GRAMMAR, parse_rule, parse_rule_and_note
 from handlers.common.services import Services
 from handlers.common.team_signals import distance, reading, readings, state_word
 
-USAGE = f"/alert RULE | list | cancel N; {GRAMMAR}"
+USAGE = f"/alert RULE [note] | list | cancel N; {GRAMMAR}"
 PER_PERSON = 20
 
 
@@ -42,10 +42,10 @@ def handle(text: str, services: Services, caller: Caller) -> Reply:
 
 
 def set_alert(services: Services, caller: Caller, text: str) -> Reply:
-    rule = parse_rule(text)
+    rule, note = parse_rule_and_note(text)
     evaluation = reading(services, rule)  # refuses a ticker without data before anything is stored
     alert = services.store.add_alert(caller.owner, {
-        "rule": str(rule), "author": caller.user, "channel": caller.channel, "created_at": time.time(),
+        "rule": str(rule), "note": note, "author": caller.user, "channel": caller.channel, "created_at": time.time(),
         "set_as_of": evaluation.as_of.isoformat(), "status": "active", "announced": False}, per_person=PER_PERSON)
     holds = (f" It already holds on the close of {evaluation.as_of}, so it fires after the next close if it "
              "still holds then." if evaluation.now else "")
@@ -53,7 +53,7 @@ def set_alert(services: Services, caller: Caller, text: str) -> Reply:
         text=f"Alert #{alert['id']} set: `{rule}`.",
         takeaway=f"I'll post here, mentioning you, on the first close after {evaluation.as_of} on which "
                  f"{rule.words()}; then the alert retires.{holds}",
-        notes=(f"Now: {distance(evaluation)}.",),
+        notes=(f"Now: {distance(evaluation)}.", *((f"Note: {note}",) if note else ())),
         footer=f"as of {evaluation.as_of} · source: {services.source_label()} · cancel with `/alert cancel {alert['id']}`",
         ephemeral=True,
     )
@@ -97,7 +97,8 @@ def fired_reply(alert: dict[str, Any], source: str) -> Reply:
     return Reply(text=f"{mention(alert['author'])} *Alert #{alert['id']}*: `{rule}` held on the close of "
                       f"{alert['fired_on']}: {rule.words()}.",
                  takeaway=f"On the close of {alert['as_of']}, {alert['now']}.",
-                 notes=(f"Set on the close of {alert['set_as_of']}; it has now retired.",),
+                 notes=(*((f"Note: {alert['note']}",) if alert.get("note") else ()),
+                        f"Set on the close of {alert['set_as_of']}; it has now retired."),
                  footer=f"as of {alert['as_of']} · source: {source}", notify=(alert["author"],))
 
 
@@ -108,7 +109,7 @@ COMMAND = Command(
     examples=("/alert SMH below 250", "/alert IWM/SPY above sma200", "/alert list", "/alert cancel 1"),
     guide=(f"An alert takes any rule `/signal define` takes. It fires once, on the first close after it was set "
            f"on which the rule holds: Tilt posts in the channel, mentioning you, and the alert retires. Each person "
-           f"holds up to {PER_PERSON}. " + GRAMMAR[0].upper() + GRAMMAR[1:] + "."),
+           f"holds up to {PER_PERSON}. Words after the rule are a note, posted with it. " + GRAMMAR[0].upper() + GRAMMAR[1:] + "."),
     handle=handle,
     options=(Option("request", Kind.TEXT, "A rule (e.g. SMH below 250), list, or cancel N", required=True),),
 )

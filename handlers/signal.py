@@ -3,7 +3,7 @@
     /signal                               the workspace's signals and their states (also: /signal list)
     /signal NAME                          the card: the rule in words, true or false since which close, how far
                                           from flipping, the last 5 flips, a chart, Agree / Disagree buttons
-    /signal define NAME RULE              a new signal for the workspace, e.g. `soxx-cross SOXX sma50 above sma200`
+    /signal define NAME RULE [note]       a new signal for the workspace, e.g. `soxx-cross SOXX sma50 above sma200`
     /signal delete NAME                   delete one you defined (smallcaps and semis are predefined)
     /vote CARD agree|disagree             (what the card's buttons run; one vote per person, changeable)
 
@@ -16,7 +16,6 @@ adapter updates the card in place with the new tally.
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from typing import Any
@@ -28,7 +27,7 @@ from errors import BadRequest
 from handlers.common.caller import Caller
 from handlers.common.command import Command, Kind, Option
 from handlers.common.reply import Action, Chart, Reply, Table, mention
-from handlers.common.rule_grammar import GRAMMAR, parse_rule
+from handlers.common.rule_grammar import GRAMMAR, SIGNAL_NAME, parse_rule, parse_rule_and_note
 from handlers.common.services import Services
 from handlers.common.team_signals import (
     TeamSignal,
@@ -42,11 +41,10 @@ from handlers.common.team_signals import (
 )
 from store.teamdata import MAX_SIGNALS
 
-USAGE = f"/signal [NAME | list | define NAME RULE | delete NAME]; {GRAMMAR}"
+USAGE = f"/signal [NAME | list | define NAME RULE [note] | delete NAME]; {GRAMMAR}"
 VOTE_USAGE = "/vote CARD agree|disagree"
 CHOICES = ("agree", "disagree")
 VERBS = ("list", "define", "delete")  # words that cannot name a signal
-NAME = re.compile(r"^[a-z0-9-]{1,32}$")
 
 
 def handle(text: str, services: Services, caller: Caller) -> Reply:
@@ -70,17 +68,17 @@ def define(services: Services, caller: Caller, words: list[str]) -> Reply:
     if len(words) < 2:
         raise BadRequest("Give a name and a rule, e.g. `/signal define soxx-cross SOXX sma50 above sma200`.")
     name = words[0].lower()
-    if not NAME.match(name):
+    if not SIGNAL_NAME.match(name):
         raise BadRequest(f"`{words[0][:40]}` is not a signal name: 1 to 32 lower-case letters, digits or -.")
     if name in PREDEFINED or name in VERBS:
         raise BadRequest(f"`{name}` is taken: pick another name.")
-    rule = parse_rule(" ".join(words[1:]))
+    rule, note = parse_rule_and_note(" ".join(words[1:]))
     evaluation = reading(services, rule)
     services.store.define_signal(caller.owner, {
-        "name": name, "rule": str(rule), "author": caller.user, "channel": caller.channel,
+        "name": name, "rule": str(rule), "note": note, "author": caller.user, "channel": caller.channel,
         "created_at": time.time(), "state": evaluation.now, "since": evaluation.since.isoformat(),
         "as_of": evaluation.as_of.isoformat()}, limit=MAX_SIGNALS)
-    signal = TeamSignal(name=name, rule=rule, author=caller.user, channel=caller.channel)
+    signal = TeamSignal(name=name, rule=rule, author=caller.user, channel=caller.channel, note=note)
     return post_card(services, caller, signal, evaluation)
 
 
@@ -120,7 +118,7 @@ def list_signals(services: Services, caller: Caller) -> Reply:
 
 def post_card(services: Services, caller: Caller, signal: TeamSignal, evaluation: Evaluation) -> Reply:
     """A new card for ``signal`` read as ``evaluation``, kept for votes and flips, with its chart."""
-    card = {"id": uuid.uuid4().hex[:10], "signal": signal.name, "rule": str(signal.rule),
+    card = {"id": uuid.uuid4().hex[:10], "signal": signal.name, "rule": str(signal.rule), "note": signal.note,
             **card_reading(evaluation), "source": services.source_label(), "demo": services.market.is_demo,
             "created_by": caller.user, "channel": caller.channel, "created_at": time.time()}
     services.store.add_card(caller.owner, card)
@@ -172,7 +170,8 @@ def card_reply(card: dict[str, Any], votes: dict[str, str], chart: Chart | None 
         text=f"*Signal: {card['signal']}* · {rule.words()}: *{state_word(state)}*{demo}",
         takeaway=f"{state_word(state).capitalize()} since the close of {card['since']} ({card['sessions']} closes)"
                  f"{where}.",
-        notes=(f"Rule: `{rule}`{author}", *((card["flips"],) if card.get("flips") else ()),
+        notes=(f"Rule: `{rule}`{author}", *((f"Note: {card['note']}",) if card.get("note") else ()),
+               *((card["flips"],) if card.get("flips") else ()),
                f"Votes: {agree} agree – {disagree} disagree",
                "Discuss in this thread; Tilt replies here when the signal flips."),
         footer=f"as of {card['as_of']} · source: {card['source']} · card {card['id']}",
@@ -199,13 +198,14 @@ COMMAND = Command(
     name="signal",
     summary="Your workspace's signals: define a rule, see its card, vote and discuss it",
     usage=USAGE,
-    examples=("/signal smallcaps", "/signal define soxx-cross SOXX sma50 above sma200", "/signal list",
+    examples=("/signal smallcaps", "/signal define soxx-cross SOXX sma50 above sma200 semis momentum", "/signal list",
               "/signal delete soxx-cross"),
     guide=("A signal is a rule on a ticker or a ratio, read on every close of all the history the data has. "
            "Its card says whether it holds now and since which close, how far it is from flipping, its last 5 "
            "flips, and draws it; vote Agree / Disagree and discuss in the card's thread. Tilt watches every "
            "signal after each close and posts in the card's thread and where the signal was defined when it "
-           f"flips. `smallcaps` and `semis` are predefined; a workspace defines up to {MAX_SIGNALS} more. "
+           f"flips. `smallcaps` and `semis` are predefined; a workspace defines up to {MAX_SIGNALS} more. Words "
+           "after the rule are a note, shown on its cards and with its flips. "
            + GRAMMAR[0].upper() + GRAMMAR[1:] + "."),
     handle=handle,
     options=(Option("request", Kind.TEXT, "A signal's name, list, define NAME RULE, or delete NAME"),),

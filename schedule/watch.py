@@ -146,7 +146,8 @@ class Watcher:
                 text=f"*Flip:* signal `{signal['name']}` is now *{now}* (since the close of {evaluation.since}): "
                      f"{evaluation.rule.words()}.",
                 takeaway=f"{distance(evaluation)}.",
-                notes=(f"It was {state_word(signal['state'])} since {signal['since']}.",),
+                notes=(*((f"Note: {signal['note']}",) if signal.get("note") else ()),
+                       f"It was {state_word(signal['state'])} since {signal['since']}."),
                 footer=f"as of {evaluation.as_of} · source: {self.services.source_label()}",
                 actions=(Action(f"Card: {signal['name']}", f"/signal {signal['name']}"),)))
             self.store.update_signal(team, {**signal, "state": evaluation.now, "since": evaluation.since.isoformat(),

@@ -84,7 +84,7 @@ def spy_in_april_2025(prices_dir: Path) -> None:
 
 
 def test_an_alert_fires_once_mentioning_its_author_with_two_watchers(services: Services, clock: Clock) -> None:
-    answer = router.run("/alert SPY below 500", services, ANA)
+    answer = router.run("/alert SPY below 500 rebalance into equities", services, ANA)
     assert not answer.is_error and answer.ephemeral and answer.text == "Alert #1 set: `SPY below 500`."
     assert "first close after 2025-04-02" in answer.takeaway
     poster = Poster()
@@ -105,6 +105,7 @@ def test_an_alert_fires_once_mentioning_its_author_with_two_watchers(services: S
     [(channel, thread, reply)] = poster.posts
     assert (channel, thread) == ("C1", None)
     assert reply.text.startswith(f"{mention('U1')} *Alert #1*: `SPY below 500` held on the close of 2025-04-04")
+    assert "Note: rebalance into equities" in reply.notes and reply.notify == ("U1",)
     clock.when = evening("2025-04-10")  # below 500 no longer; fired alerts do not come back either way
     assert watchers[0].tick() == [] and watchers[1].tick() == [] and len(poster.posts) == 1
     assert [a["status"] for a in services.store.alerts(TEAM)] == ["fired"]

@@ -165,6 +165,8 @@ def test_only_the_author_deletes_and_the_predefined_stay(services: Services) -> 
     ("/signal define smallcaps SPY above 600", "`smallcaps` is taken"),
     ("/signal define list SPY above 600", "`list` is taken"),
     ("/signal define x", "Give a name and a rule"),
+    ("/signal define x SPY above 600 " + "why " * 60, "at most 200 characters"),
+    ("/signal x SPY above 600", "takes a signal's name alone"),
     ("/signal nosuch", "There is no signal `nosuch`"),
 ])
 def test_bad_input_gets_a_short_private_message_with_the_grammar(services: Services, text: str,
@@ -253,8 +255,9 @@ def test_a_flip_posts_once_in_the_cards_thread_and_once_where_it_was_defined(ser
     before = below.index[below.index.get_loc(day) - 1]
 
     clock.when = evening(str(before))
-    card = router.run("/signal define smh-oversold SMH rsi14 below 30", services, ANA)
+    card = router.run("/signal define smh-oversold SMH rsi14 below 30 add to SMH when this fires", services, ANA)
     assert card.text.endswith("*false*"), card.text
+    assert "Note: add to SMH when this fires" in card.notes
     router.posted(services, ANA, card.track, "C1", "1700000000.000100")
     poster = Poster()
     assert Watcher(services, poster).tick() == [] and poster.posts == []
@@ -276,6 +279,7 @@ def test_a_flip_posts_once_in_the_cards_thread_and_once_where_it_was_defined(ser
     assert in_thread[:2] == ("C1", "1700000000.000100") and in_channel[0] == "C1"
     for _, _, text in poster.posts:
         assert f"`smh-oversold` is now *true* (since the close of {day})" in text
+    assert "Note: add to SMH when this fires" in in_channel[2]
     assert watchers[0].tick() == [] and watchers[1].tick() == [] and len(poster.posts) == 2
     assert services.store.signal(TEAM, "smh-oversold")["state"] is True
 

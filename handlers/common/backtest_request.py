@@ -28,6 +28,7 @@ from analysis.rules import Rule
 from analysis.windows import Period
 from errors import BadRequest
 from handlers.common.parse import DEFAULT_BENCHMARK, DEFAULT_PERIOD, parse_ticker, split_period
+from handlers.common.rule_grammar import SIGNAL_NAME
 
 MAX_PORTFOLIOS = 4
 MAX_HOLDINGS = 10
@@ -38,7 +39,6 @@ SCHEDULES: dict[str, Rebalance] = {
 }
 # Legs a tactical portfolio may hold while its signal is on (the first is the default); off, it holds the signal's b.
 TACTICAL_LEGS: dict[str, tuple[str, ...]] = {"smallcaps": ("IWM", "IJR"), "semis": ("SMH", "SOXX")}
-_SIGNAL_NAME = re.compile(r"^[a-z0-9-]{1,32}$")
 _WEIGHT = re.compile(r"^(\d+(?:\.\d+)?)%?$")
 _PAIR = re.compile(r"^([^:]+):(.+)$")
 # Weights are entered in percent; a sum within this of 100 is taken as 100 (people type 33.33 three times).
@@ -171,7 +171,7 @@ def _portfolio(words: list[str]) -> Portfolio:
 
 def _tactical(words: list[str]) -> Tactical:
     """``NAME``, ``NAME TICKER`` (the built-ins' other leg: IJR, SOXX) or ``NAME hold X else Y``."""
-    if not words or not _SIGNAL_NAME.match(words[0].lower()):
+    if not words or not SIGNAL_NAME.match(words[0].lower()):
         raise BadRequest("Name the signal to trade on, e.g. `tactical smallcaps` or `tactical soxx-cross hold SOXX "
                          "else SPY` (`/signal list` shows the workspace's).")
     signal, rest = words[0].lower(), [w.lower() for w in words[1:]]

@@ -23,6 +23,8 @@ from handlers.common.parse import parse_ticker
 GRAMMAR = ("rules: `X above|below sma200|ema50` · `X sma50 above|below sma200` · `X above|below 600` · "
            "`X momentum 6m above|below 0%` · `X drawdown below -20%` · `X rsi14 above|below 30` "
            "(X: a ticker like SMH or a ratio like IWM/SPY)")
+MAX_NOTE = 200  # characters of the note a signal or an alert may carry after its rule
+SIGNAL_NAME = re.compile(r"^[a-z0-9-]{1,32}$")  # what names a signal (/signal define, /backtest tactical)
 MIN_DAYS, MAX_DAYS = 2, 1000  # an average or RSI of 1 day is the price; over 1000 days is barely an average
 LIMITS = {"w": 52, "m": 24, "y": 10}  # the longest momentum period per unit
 
@@ -35,38 +37,52 @@ DIRECTIONS = ("above", "below")
 
 def parse_rule(text: str) -> Rule:
     """``"IWM/SPY above sma200"`` -> ``Rule``; ``BadRequest`` says what is wrong (the router adds the grammar)."""
+    rule, rest = parse_rule_and_note(text)
+    if rest:
+        raise BadRequest(f"I don't understand `{rest[:40]}` at the end of the rule.")
+    return rule
+
+
+def parse_rule_and_note(text: str) -> tuple[Rule, str]:
+    """A rule and the words after it (a note, as people write with a TradingView alert), as typed; ``BadRequest``
+    for a note over ``MAX_NOTE`` characters."""
     words = text.split()
     if not words:
         raise BadRequest("Give a rule, e.g. `IWM/SPY above sma200`.")
-    subject, rest = _subject(words[0]), [w.lower() for w in words[1:]]
+    rule, used = _rule(_subject(words[0]), [w.lower() for w in words[1:]])
+    note = " ".join(words[used:])
+    if len(note) > MAX_NOTE:
+        raise BadRequest(f"A note after the rule holds at most {MAX_NOTE} characters; this one has {len(note)}.")
+    return rule, note
+
+
+def _rule(subject: Subject, rest: list[str]) -> tuple[Rule, int]:
+    """The rule ``rest`` spells after its subject, and how many words of the text it took (subject included)."""
     if not rest:
         raise BadRequest(f"`{subject}` needs a condition after it, e.g. `{subject} above sma200`.")
     head, tail = rest[0], rest[1:]
     if head in DIRECTIONS:
-        return _finish(subject, Price(), head, tail, threshold=_price_threshold)
+        return _finish(subject, Price(), head, tail, threshold=_price_threshold), 3
     if head == "momentum":
         if not tail:
             raise BadRequest("Say over which period, e.g. `momentum 6m above 0%`.")
-        return _finish(subject, _momentum(tail[0]), _direction(tail[1:]), tail[2:], threshold=_percent)
+        return _finish(subject, _momentum(tail[0]), _direction(tail[1:]), tail[2:], threshold=_percent), 5
     if head == "drawdown":
         rule = _finish(subject, Drawdown(), _direction(tail), tail[1:], threshold=_percent)
         if rule.direction != "below" or not -100 < rule.threshold.value < 0:
             raise BadRequest("A drawdown rule reads `drawdown below -P%` with P between 0 and 100, e.g. "
                              "`XSD drawdown below -20%`.")
-        return rule
+        return rule, 4
     if _RSI.match(head):
-        rule = _finish(subject, _rsi(head), _direction(tail), tail[1:], threshold=_rsi_level)
-        return rule
+        return _finish(subject, _rsi(head), _direction(tail), tail[1:], threshold=_rsi_level), 4
     if _AVERAGE.match(head):
-        return _finish(subject, _average(head), _direction(tail), tail[1:], threshold=_cross_threshold)
+        return _finish(subject, _average(head), _direction(tail), tail[1:], threshold=_cross_threshold), 4
     raise BadRequest(_unknown_indicator(head))
 
 
 def _finish(subject: Subject, quantity: Indicator, direction: str, tail: list[str], *, threshold) -> Rule:
     if not tail:
         raise BadRequest(f"Say what `{direction}` compares with, e.g. `{subject} {direction} sma200`.")
-    if len(tail) > 1:
-        raise BadRequest(f"I don't understand `{' '.join(tail[1:])}` at the end of the rule.")
     return Rule(subject, quantity, direction, threshold(tail[0]))  # type: ignore[arg-type]
 
 

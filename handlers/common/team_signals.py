@@ -2,7 +2,8 @@
 
 What ``/signal``, ``/alert``, the Home tab, the digest and the watcher share: which signals a team has,
 the closes a set of rules reads (all the history the data has, outer-joined by date), and their
-evaluation with every distinct series computed once (``analysis.rules.evaluate_all``).
+evaluation with every distinct series computed once, and kept while the closes are unchanged
+(``readings``, ``CloseMemo``).
 """
 
 from __future__ import annotations
@@ -31,15 +32,12 @@ class TeamSignal:
     author: str = ""
     channel: str = ""
     created_at: float = 0.0
-
-    @property
-    def predefined(self) -> bool:
-        return not self.author
+    note: str = ""
 
     @classmethod
     def stored(cls, record: dict[str, Any]) -> "TeamSignal":
         return cls(name=record["name"], rule=parse_rule(record["rule"]), author=record["author"],
-                   channel=record["channel"], created_at=record["created_at"])
+                   channel=record["channel"], created_at=record["created_at"], note=record.get("note", ""))
 
 
 def team_signals(services: Services, owner: Owner) -> list[TeamSignal]:
@@ -62,11 +60,16 @@ def find(services: Services, owner: Owner, name: str) -> TeamSignal:
 def history(services: Services, tickers: list[str]) -> pd.DataFrame:
     """Adj Close of ``tickers`` over all the history the data has, to the last close any of them has, a column
     per ticker (NaN where one has no close).  ``UnknownTicker`` / ``DataUnavailable`` for a ticker without prices."""
-    bars = bars_to_last_close(services, tickers, lambda day: (EARLIEST, day), common=False)
+    bars = _all_bars(services, tickers)
     empty = [t for t in tickers if bars[t].empty]
     if empty:
         raise DataUnavailable(f"No prices for {', '.join(empty)}, so I can't read a rule on them.")
     return adj_closes(bars, tickers, common=False)
+
+
+def _all_bars(services: Services, tickers: list[str]) -> dict[str, pd.DataFrame]:
+    """Every bar the data has, to the last close any of the tickers has (``UnknownTicker`` for unknown ones)."""
+    return bars_to_last_close(services, tickers, lambda day: (EARLIEST, day), common=False)
 
 
 def read(rule: Rule, closes: pd.DataFrame, memo: SeriesMemo | None = None) -> Evaluation:
@@ -128,7 +131,7 @@ def readings(services: Services, rules: list[Rule], memo: CloseMemo | None = Non
 def available_history(services: Services, tickers: list[str]) -> tuple[pd.DataFrame, list[str]]:
     """``history`` of the tickers that have prices, and the ones left out (unknown, or without prices)."""
     try:
-        bars = bars_to_last_close(services, tickers, lambda day: (EARLIEST, day), common=False)
+        bars = _all_bars(services, tickers)
     except UnknownTicker as error:
         known = [t for t in tickers if t not in error.tickers]
         if not known:
@@ -150,7 +153,7 @@ def distance(evaluation: Evaluation) -> str:
     "the ratio IWM/SPY is 3.2% above its 200-day simple average", "SMH's 14-day RSI is 49.1, 19.1 points above 30"."""
     rule, gap = evaluation.rule, evaluation.gap
     quantity = float(evaluation.quantities[-1])
-    what = rule.words().rsplit(f" is {rule.direction} ", 1)[0]
+    what = rule.quantity_words()
     threshold = rule.threshold.words()
     if rule.unit == "price":
         shown = percent(abs(gap))
