@@ -20,8 +20,9 @@ from analysis.rules import Drawdown, Ema, Indicator, Level, Momentum, Price, Rsi
 from errors import BadRequest
 from handlers.common.parse import parse_ticker
 
-GRAMMAR = ("rules: `X above|below sma200|ema50` · `X sma50 above|below sma200` · `X above|below 600` · "
-           "`X momentum 6m above|below 0%` · `X drawdown below -20%` · `X rsi14 above|below 30` "
+# Plain text (no code spans): it is shown inside the usage line, which renderers put in a code span of its own.
+GRAMMAR = ("rules: X above|below sma200|ema50 · X sma50 above|below sma200 · X above|below 600 · "
+           "X momentum 6m above|below 0% · X drawdown below -20% · X rsi14 above|below 30 "
            "(X: a ticker like SMH or a ratio like IWM/SPY)")
 MAX_NOTE = 200  # characters of the note a signal or an alert may carry after its rule
 SIGNAL_NAME = re.compile(r"^[a-z0-9-]{1,32}$")  # what names a signal (/signal define, /backtest tactical)
