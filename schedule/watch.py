@@ -78,28 +78,43 @@ class Watcher:
         evaluations = self._read([rule for _, cards, defined, alerts in teams
                                   for rule in _rules(cards, defined, alerts)])
         for team, cards, defined, alerts in teams:
-            followed = {s["name"]: s["rule"] for s in defined} | {name: str(r) for name, r in PREDEFINED.items()}
-            for card in cards:
-                evaluation = evaluations.get(signal_handler.card_rule(card))
-                if (followed.get(card["signal"]) == str(signal_handler.card_rule(card)) and evaluation is not None
-                        and evaluation.now != signal_handler.card_state(card)):
-                    done.extend(self._flip(team, card, evaluation))
+            done.extend(self._cards(team, cards, defined, evaluations))
             for signal in defined:
                 evaluation = evaluations.get(parse_rule(signal["rule"]))
                 if evaluation is not None and evaluation.now != signal["state"]:
                     done.extend(self._signal_flip(team, signal, evaluation))
-            for alert in alerts:
-                evaluation = evaluations.get(parse_rule(alert["rule"]))
-                if alert["status"] == "fired":
-                    done.extend(self._fire(team, alert))  # fired but its post failed: post it now
-                elif evaluation is not None and (on := evaluation.first_held_after(
-                        dt.date.fromisoformat(alert["set_as_of"]))) is not None:
-                    done.extend(self._fire(team, {**alert, "status": "fired", "fired_on": on.isoformat(),
-                                                  "as_of": evaluation.as_of.isoformat(),
-                                                  "now": distance(evaluation)}))
+            done.extend(self._alerts(team, alerts, evaluations))
             for call in self.store.calls(team):
                 if calls_handler.is_due(self.services, call):
                     done.extend(self._resolve(team, call))
+        return done
+
+    def _cards(self, team: Owner, cards: list[dict], defined: list[dict],
+               evaluations: dict[Rule, Evaluation]) -> list[Followed]:
+        """Flips under the cards of signals the team still has (a deleted signal's cards are left alone)."""
+        done: list[Followed] = []
+        followed = {s["name"]: s["rule"] for s in defined} | {name: str(r) for name, r in PREDEFINED.items()}
+        for card in cards:
+            rule = signal_handler.card_rule(card)
+            evaluation = evaluations.get(rule)
+            if (followed.get(card["signal"]) == str(rule) and evaluation is not None
+                    and evaluation.now != signal_handler.card_state(card)):
+                done.extend(self._flip(team, card, evaluation))
+        return done
+
+    def _alerts(self, team: Owner, alerts: list[dict], evaluations: dict[Rule, Evaluation]) -> list[Followed]:
+        """Fire the alerts whose rule held on a close after they were set; post the fired ones not yet posted."""
+        done: list[Followed] = []
+        for alert in alerts:
+            evaluation = evaluations.get(parse_rule(alert["rule"]))
+            if alert["status"] == "fired":
+                done.extend(self._fire(team, alert))  # fired, but its post failed: post it now
+            elif evaluation is not None:
+                on = evaluation.first_held_after(dt.date.fromisoformat(alert["set_as_of"]))
+                if on is not None:
+                    done.extend(self._fire(team, {**alert, "status": "fired", "fired_on": on.isoformat(),
+                                                  "as_of": evaluation.as_of.isoformat(),
+                                                  "now": distance(evaluation)}))
         return done
 
     def _read(self, rules: list[Rule]) -> dict[Rule, Evaluation]:
