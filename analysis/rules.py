@@ -208,7 +208,10 @@ class Level:
     percent: bool = False
 
     def __str__(self) -> str:
-        return f"{self.value:g}%" if self.percent else f"{self.value:g}"
+        """As written, in its shortest form that reads back as the same number (``600``, ``0.8512``, ``-20%``)."""
+        short = f"{self.value:g}"
+        number = short if float(short) == self.value else repr(self.value)
+        return f"{number}%" if self.percent else number
 
     def words(self) -> str:
         return str(self)

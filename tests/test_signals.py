@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from handlers.common import router
 from handlers.common.caller import Caller
 from handlers.common.reply import Reply
-from handlers.common.rule_grammar import GRAMMAR
+from handlers.common.rule_grammar import GRAMMAR, parse_rule
 from handlers.common.services import Services
 from market.cache import Cache, connect
 from market.cached import CachedMarket
@@ -410,3 +410,30 @@ def test_the_watcher_computes_each_series_once_per_close_across_workspaces(servi
     watcher.tick()
     assert {e.as_of for e in watcher.memo.evaluations.values()} == {dt.date(2025, 4, 3)}
     assert not any(watcher.memo.evaluations[rule] is evaluation for rule, evaluation in first.items())
+
+
+# --- the grammar reads back what it wrote ----------------------------------------------------------
+
+SUBJECTS = st.sampled_from(["SPY", "iwm", "IWM/SPY", "smh/soxx", "BRK-B", "^IRX"])
+NUMBERS = st.one_of(st.integers(1, 5000).map(str), st.floats(0.0001, 1e6, allow_nan=False).map(repr),
+                    st.decimals("0.01", "999.99", places=2).map(str))
+RULES = st.one_of(
+    st.tuples(SUBJECTS, st.sampled_from(["above", "below"]), st.sampled_from(["sma2", "sma200", "ema50", "sma1000"])),
+    st.tuples(SUBJECTS, st.sampled_from(["sma50", "ema20"]), st.sampled_from(["above", "below"]),
+              st.sampled_from(["sma200", "ema100"])),
+    st.tuples(SUBJECTS, st.sampled_from(["above", "below"]), NUMBERS),
+    st.tuples(SUBJECTS, st.just("momentum"), st.sampled_from(["1w", "52w", "6m", "24m", "1y", "10y"]),
+              st.sampled_from(["above", "below"]), st.sampled_from(["0%", "-0%", "5%", "-12.5%", "0.001%"])),
+    st.tuples(SUBJECTS, st.just("drawdown"), st.just("below"), st.sampled_from(["-20%", "-0.5%", "-99.9%"])),
+    st.tuples(SUBJECTS, st.sampled_from(["rsi2", "rsi14"]), st.sampled_from(["above", "below"]),
+              st.sampled_from(["0", "30", "70.5", "100"])),
+).map(" ".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(RULES)
+def test_a_rule_reads_back_from_its_own_text(text: str) -> None:
+    """Signals and alerts are stored as the rule's text: it must parse back to the very same rule."""
+    rule = parse_rule(text)
+    assert parse_rule(str(rule)) == rule
+    assert "-0%" not in str(rule) and str(rule) == str(parse_rule(str(rule)))

@@ -141,7 +141,7 @@ def _number(word: str, what: str) -> float:
         value = math.nan
     if not math.isfinite(value):
         raise BadRequest(f"`{word[:20]}` is not a number; {what}.")
-    return value
+    return value + 0.0  # -0 is 0
 
 
 def _price_threshold(word: str) -> Sma | Ema | Level:
