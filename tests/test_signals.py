@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from handlers.common import router
 from handlers.common.caller import Caller
+from handlers.common.format import percent
 from handlers.common.reply import Reply
 from handlers.common.rule_grammar import GRAMMAR, parse_rule
 from handlers.common.services import Services
@@ -437,3 +438,8 @@ def test_a_rule_reads_back_from_its_own_text(text: str) -> None:
     rule = parse_rule(text)
     assert parse_rule(str(rule)) == rule
     assert "-0%" not in str(rule) and str(rule) == str(parse_rule(str(rule)))
+
+
+def test_a_gap_that_rounds_to_zero_reads_zero_not_minus_zero() -> None:
+    assert (percent(-0.00004), percent(-0.00004, signed=True), percent(-0.0004, 0)) == ("0.0%", "+0.0%", "0%")
+    assert percent(-0.0123, signed=True) == "-1.2%"

@@ -12,10 +12,11 @@ def _missing(value: float | None) -> bool:
 
 
 def percent(value: float | None, digits: int = 1, signed: bool = False) -> str:
-    """``0.1234`` -> ``12.3%`` (``+12.3%`` when ``signed``)."""
+    """``0.1234`` -> ``12.3%`` (``+12.3%`` when ``signed``); a value that rounds to zero reads ``0.0%``, never
+    ``-0.0%``."""
     if _missing(value):
         return NOT_AVAILABLE
-    return f"{value * 100:{'+' if signed else ''}.{digits}f}%"
+    return f"{value * 100:{'+' if signed else ''}z.{digits}f}%"
 
 
 def ratio(value: float | None, digits: int = 2) -> str:
