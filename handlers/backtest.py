@@ -9,7 +9,6 @@ scale, drawdowns, rolling 3-year CAGR).
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
@@ -19,27 +18,26 @@ from analysis.backtest import Simulation, annual_turnover
 from analysis.charts import ChartLabels, backtest_chart
 from analysis.compare import Comparison, compare
 from analysis.drawdown import MaxDrawdown
-from analysis.named_signals import SIGNALS, TREND_DAYS, leading_sessions
 from analysis.returns import calendar_year_returns, years_between
+from analysis.rules import Rule, evaluate
 from analysis.takeaway import compare_takeaway
 from analysis.windows import Window
 from errors import DataUnavailable
-from handlers.common.backtest_request import BacktestRequest, parse_backtest
+from handlers.common.backtest_request import BacktestRequest, parse_backtest, with_signals
 from handlers.common.caller import Caller
 from handlers.common.command import BENCHMARK, PERIOD, Command, Kind, Option
 from handlers.common.format import percent, ratio, years
 from handlers.common.plots import MAX_BARS, bars, growth_plot
 from handlers.common.portfolios import Portfolio
-from handlers.common.prices import adj_closes, prices_for_period, window_notes
+from handlers.common.prices import prices_for_period, window_notes
 from handlers.common.reply import Action, Chart, Plot, Reply, Table
 from handlers.common.reply_cache import cached_reply
 from handlers.common.services import Services
+from handlers.common.team_signals import find, history
 from handlers.compare import FOLLOW_UP_PERIODS
 
 USAGE = ("/backtest TICKER WEIGHT ... [; TICKER WEIGHT ...] [monthly|quarterly|yearly|none] [PERIOD] [vs BENCH]"
-         " · /backtest tactical smallcaps|semis [TICKER]")
-# Calendar days of history fetched before the window for a signal's 200-session average (with holidays to spare).
-SIGNAL_LOOKBACK = dt.timedelta(days=TREND_DAYS * 7 // 5 + 30)
+         " · /backtest tactical SIGNAL [hold X else Y]")
 
 
 @dataclass(frozen=True)
@@ -52,18 +50,18 @@ class Result:
 
 
 def handle(text: str, services: Services, caller: Caller) -> Reply:
-    request = parse_backtest(text)
+    request = with_signals(parse_backtest(text), lambda name: find(services, caller.owner, name).rule)
     return cached_reply(services, request.key, lambda: build(request, services))
 
 
 def build(request: BacktestRequest, services: Services) -> Reply:
     aligned, window = prices_for_period(services, request.tickers, request.period)
     notes = window_notes(aligned, request.period, window)
-    signals = {name for p in request.portfolios for name in p.signals}
-    readings = {name: signal_history(services, name, window) for name in sorted(signals)}
+    rules = {name: rule for p in request.portfolios for name, rule in p.rules.items()}
+    readings = {name: signal_history(services, rule) for name, rule in sorted(rules.items())}
     window, late = _start_when_signals_known(window, aligned.prices.index, readings)
     if late:
-        notes.append(f"The {late} signal needs {TREND_DAYS} sessions of history first, "
+        notes.append(f"The {late} signal has its first reading on {readings[late].index[0]:%Y-%m-%d}, "
                      f"so the backtest starts {window.start:%Y-%m-%d}.")
     prices = aligned.prices.loc[window.start:window.end]
     results = [Result(p.name(i), p, p.simulate(prices, request.rebalance, readings))
@@ -102,12 +100,10 @@ def build(request: BacktestRequest, services: Services) -> Reply:
     )
 
 
-def signal_history(services: Services, name: str, window: Window) -> pd.Series:
-    """The named signal on every session up to the window's end (1.0 leading, 0.0 lagging, NaN not yet known)."""
-    spec = SIGNALS[name]
-    start = window.start.date() - SIGNAL_LOOKBACK
-    tickers = [spec.a, spec.b]
-    return leading_sessions(adj_closes(services.market.bars(tickers, start, window.end.date()), tickers), spec)
+def signal_history(services: Services, rule: Rule) -> pd.Series:
+    """A signal's rule on every close it has a reading (1.0 true, 0.0 false), over all the history the data has
+    (a drawdown's peak may be years back); each close's reading uses closes up to it only."""
+    return evaluate(rule, history(services, list(rule.tickers))).state.astype("float64")
 
 
 def _start_when_signals_known(window: Window, dates: pd.DatetimeIndex,
@@ -227,8 +223,9 @@ COMMAND = Command(
         ' up to 4 portfolios side by side, separated by `;`. Weights drift between rebalances on the '
         'last trading day of each month, quarter (the default) or year, or never (`none`). `tactical '
         'smallcaps` holds IWM (or IJR) while the /signal smallcaps rule says small caps lead, else '
-        'SPY; `tactical semis` the same with SMH. A signal seen on a close is traded on the next '
-        'close. Any /compare period, or `from 2020-03-23`, `2015-10-30 to 2025-10-31`. Default 10y. '
+        'SPY; `tactical semis` the same with SMH; `tactical NAME [hold X else Y]` trades any of the '
+        "workspace's own signals (a ratio A/B holds A, else B). A signal seen on a close is traded on "
+        'the next close. Any /compare period, or `from 2020-03-23`, `2015-10-30 to 2025-10-31`. Default 10y. '
         'No fees or taxes.'
     ),
     handle=handle,

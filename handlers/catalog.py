@@ -8,7 +8,7 @@ labels and the Home tab's buttons all read this list, so none can miss it.
 
 from __future__ import annotations
 
-from handlers import backtest, calls, compare, cycle, digest, help, rotation, signal, valuation, watchlist
+from handlers import alert, backtest, calls, compare, cycle, digest, help, rotation, signal, valuation, watchlist
 from handlers.common.command import Command
 
 COMMANDS: tuple[Command, ...] = (
@@ -20,7 +20,8 @@ COMMANDS: tuple[Command, ...] = (
     rotation.COMMAND,
     cycle.COMMAND,
     signal.COMMAND,
-    signal.VOTE,
+    signal.VOTE_COMMAND,
+    alert.COMMAND,
     calls.CALL,
     calls.CALLS,
     help.declare(lambda: COMMANDS),

@@ -7,7 +7,10 @@
 The digest: a market snapshot (``SNAPSHOT`` plus the watchlist: last close and
 1d, 1w, 1m, YTD total returns), the biggest movers, technical signals
 (``analysis.signals``), valuation gaps against SPY where fundamentals are
-known, a three-month chart, and buttons that compare a ticker with SPY.
+known, the team's signals (true / false) and those that flipped since the
+last digest, a three-month chart, and buttons that compare a ticker with SPY.
+"Since the last digest": on a close after the previous due time of the
+conversation's schedule (without one, after the close before the last).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 
 from analysis.returns import trailing_returns
+from analysis.rules import Evaluation
 from analysis.signals import latest_signals
 from errors import BadRequest, DataUnavailable
 from handlers.calls import open_call_lines
@@ -28,7 +32,9 @@ from handlers.common.format import multiple, percent
 from handlers.common.reply import Action, Reply
 from handlers.common.services import Services
 from handlers.common.snapshot import left_out_note, recent_chart, recent_closes, returns_table
-from market.timing import WEEKDAYS, Schedule, next_due
+from handlers.common.team_signals import readings, state_word, team_signals
+from market.calendar import NEW_YORK
+from market.timing import WEEKDAYS, Schedule, latest_due, next_due
 from store.teamdata import Owner
 
 USAGE = "/digest daily|weekdays HH:MM [TIMEZONE] · /digest weekly DAY HH:MM [TIMEZONE] · /digest off|status|now"
@@ -43,6 +49,7 @@ SIGNAL_WORDS = {
     "above_200": "Crossed above the 200-day average", "below_200": "Crossed below the 200-day average",
     "rs_up": f"Relative strength vs {BENCHMARK} turning up", "rs_down": f"Relative strength vs {BENCHMARK} turning down",
 }
+CLOSE = dt.time(16, 0)  # a close's instant, New York time, against which "since the last digest" is read
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
@@ -112,6 +119,7 @@ def build(services: Services, watchlist: list[str], late: dt.timedelta | None = 
              *left_out_note(list(closes.columns), BENCHMARK)]
     if owner is not None:
         notes.extend(open_call_lines(services, owner))
+        notes.extend(team_signal_lines(services, owner))
     if missing:
         notes.append(f"No prices for {', '.join(missing)}.")
     lateness = f" (late: posted {_duration(late)} after its time)" if late else ""
@@ -126,6 +134,38 @@ def build(services: Services, watchlist: list[str], late: dt.timedelta | None = 
         actions=tuple(Action(f"{t} vs {BENCHMARK}", f"/compare {t} vs {BENCHMARK} 1y")
                       for t in [*watchlist, *SNAPSHOT] if t != BENCHMARK and t in closes.columns)[:5],
     )
+
+
+def team_signal_lines(services: Services, owner: Owner) -> list[str]:
+    """The team's signals, true and false, and the flips on closes after the last digest."""
+    signals = team_signals(services, owner)
+    found = readings(services, [s.rule for s in signals])
+    read = [(s.name, e) for s in signals if isinstance(e := found[s.rule], Evaluation)]
+    if not read:
+        return []
+    groups = {word: [name for name, e in read if state_word(e.now) == word] for word in ("true", "false")}
+    lines = ["Signals " + " · ".join(f"{word}: {', '.join(names)}" for word, names in groups.items() if names) + "."]
+    since = _last_digest(services, owner, read[0][1])
+    flipped = [f"{name} → {state_word(state)} on {day}" for name, e in read for day, state in e.last_flips()
+               if dt.datetime.combine(day, CLOSE, NEW_YORK) > since]
+    when = f"{since.astimezone(NEW_YORK):%a %d %b %H:%M} New York"
+    lines.append(f"Flipped since the last digest ({when}): {'; '.join(flipped)}." if flipped
+                 else f"No signal flipped since the last digest ({when}).")
+    return lines
+
+
+def _last_digest(services: Services, owner: Owner, evaluation: Evaluation) -> dt.datetime:
+    """When the conversation's previous digest was due; without a schedule, the close before the last one."""
+    subscription = services.store.subscription(owner)
+    now = services.market.now()
+    if subscription is not None:
+        schedule = Schedule.from_dict(subscription.schedule)
+        current = latest_due(schedule, now)
+        previous = latest_due(schedule, current - dt.timedelta(minutes=1)) if current else None
+        if previous is not None:
+            return previous
+    before = evaluation.dates[-2] if len(evaluation.dates) > 1 else evaluation.dates[-1]
+    return dt.datetime.combine(before.date(), CLOSE, NEW_YORK)
 
 
 def _movers(day: pd.Series) -> str:

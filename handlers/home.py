@@ -1,4 +1,4 @@
-"""A team's home page (Slack's App Home tab): the watchlist, open calls, the live signals, the next digest.
+"""A team's home page (Slack's App Home tab): the watchlist, open calls, the team's signals, the next digest.
 
 Platform-neutral: ``build`` returns a ``Home``, a title and sections that are
 ordinary ``Reply`` values (headline, table, notes, buttons), which an adapter
@@ -12,14 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Collection
 
-from analysis.named_signals import SIGNALS
 from errors import TiltError
 from handlers import calls, compare, signal
 from handlers.catalog import listed
 from handlers.common.caller import Caller
-from handlers.common.format import percent
 from handlers.common.parse import DEFAULT_BENCHMARK
-from handlers.common.reply import Action, Reply, Table, channel_mention
+from handlers.common.reply import Action, Reply, channel_mention
 from handlers.common.services import Services
 from handlers.common.snapshot import recent_closes, returns_table
 from market.timing import Schedule, next_due
@@ -76,14 +74,9 @@ def calls_section(services: Services, caller: Caller, watched: list[str]) -> Rep
 
 
 def signals_section(services: Services, caller: Caller, watched: list[str]) -> Reply:
-    """Each named signal: leading or lagging, since when, how far from its 200-day average."""
-    readings = [signal.current(services, name) for name in SIGNALS]
-    rows = ((r.name, f"{r.spec.a} vs {r.spec.b}", r.state, r.since.isoformat(), (str(r.sessions), r.sessions),
-             (percent(r.vs_average, signed=True), r.vs_average)) for r in readings)
-    return Reply(text="*Signals*: ratio vs its 200-day average",
-                 table=Table.of(("Signal", "Pair", "Regime", "Since", "Sessions", "vs 200d"), rows),
-                 footer=f"as of {max(r.as_of for r in readings)} · source: {services.source_label()}",
-                 actions=tuple(Action(f"Signal card: {name}", f"/signal {name}") for name in SIGNALS))
+    """The workspace's signals as ``/signal list`` shows them: state now, since which close, how far from flipping."""
+    listed = signal.list_signals(services, caller)
+    return Reply(text=listed.text, table=listed.table, footer=listed.footer, actions=listed.actions)
 
 
 def digest_section(services: Services, caller: Caller, watched: list[str]) -> Reply:

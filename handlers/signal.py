@@ -1,13 +1,17 @@
-"""/signal NAME: a signal card the team can vote on and discuss; and the votes cast with its buttons.
+"""/signal: the workspace's signals, predefined and its own; their cards, to vote on and discuss.
 
-    /signal smallcaps      IWM vs SPY: leading or lagging its 200-day average, since when
-    /signal semis          SMH vs SPY, the same reading
-    /vote CARD agree|disagree   (what the card's buttons run; one vote per person, changeable)
+    /signal                               the workspace's signals and their states (also: /signal list)
+    /signal NAME                          the card: the rule in words, true or false since which close, how far
+                                          from flipping, the last 5 flips, a chart, Agree / Disagree buttons
+    /signal define NAME RULE [note]       a new signal for the workspace, e.g. `soxx-cross SOXX sma50 above sma200`
+    /signal delete NAME                   delete one you defined (smallcaps and semis are predefined)
+    /vote CARD agree|disagree             (what the card's buttons run; one vote per person, changeable)
 
-The card is a new message (``Reply.track = "card:<id>"``) so the adapter can
-report where it was posted; the watcher (``schedule.watch``) replies in its
-thread when the signal flips.  A vote answers with the card again, without a
-chart, so the adapter updates the card in place with the new tally.
+Rules are read by ``handlers.common.rule_grammar`` and evaluated on all the history the data has
+(``analysis.rules``).  A card is a new message (``Reply.track = "card:<id>"``) so the adapter can report where
+it was posted; the watcher (``schedule.watch``) replies in its thread when the signal flips, and posts in
+the channel where a signal was defined.  A vote answers with the card again, without a chart, so the
+adapter updates the card in place with the new tally.
 """
 
 from __future__ import annotations
@@ -16,69 +20,159 @@ import time
 import uuid
 from typing import Any
 
-from analysis.named_signals import SIGNALS, Reading, read
-from errors import BadRequest, DataUnavailable
+from analysis.charts import ChartLabels
+from analysis.rules import PREDEFINED, Evaluation, Level, Price, Rule
+from analysis.signal_chart import CHART_YEARS, signal_chart
+from errors import BadRequest
 from handlers.common.caller import Caller
 from handlers.common.command import Command, Kind, Option
-from handlers.common.format import percent
-from handlers.common.reply import Action, Chart, Reply
+from handlers.common.reply import Action, Chart, Reply, Table, mention
+from handlers.common.rule_grammar import GRAMMAR, SIGNAL_NAME, parse_rule, parse_rule_and_note
 from handlers.common.services import Services
-from handlers.common.snapshot import recent_chart, recent_closes
+from handlers.common.team_signals import (
+    TeamSignal,
+    distance,
+    find,
+    flips_line,
+    reading,
+    readings,
+    state_word,
+    team_signals,
+)
+from store.teamdata import MAX_SIGNALS
 
-NAMES = tuple(SIGNALS)  # what /signal takes
-USAGE = f"/signal {'|'.join(NAMES)}"
+USAGE = f"/signal [NAME | list | define NAME RULE [note] | delete NAME]; {GRAMMAR}"
 VOTE_USAGE = "/vote CARD agree|disagree"
 CHOICES = ("agree", "disagree")
-YEARS = 3  # history read for a signal: 200 sessions for the average, the rest for "since when"
+VERBS = ("list", "define", "delete")  # words that cannot name a signal
 
 
 def handle(text: str, services: Services, caller: Caller) -> Reply:
-    name = text.strip().lower()
-    if name not in SIGNALS:
-        raise BadRequest(f"There is no signal `{name or '?'}`. Known: {', '.join(SIGNALS)}.")
-    reading = current(services, name)
-    card = {"id": uuid.uuid4().hex[:10], "signal": name, "state": reading.state, "since": reading.since.isoformat(),
-            "sessions": reading.sessions, "vs_average": reading.vs_average, "as_of": reading.as_of.isoformat(),
-            "source": services.source_label(), "demo": services.market.is_demo, "created_by": caller.user,
-            "channel": caller.channel, "created_at": time.time()}
+    words = text.split()
+    verb = words[0].lower() if words else "list"
+    if verb == "list" and len(words) <= 1:
+        return list_signals(services, caller)
+    if verb == "define":
+        return define(services, caller, words[1:])
+    if verb == "delete":
+        return delete(services, caller, words[1:])
+    if len(words) > 1:
+        raise BadRequest(f"`/signal {verb[:32]}` takes a signal's name alone; to define one, "
+                         f"`/signal define NAME RULE`.")
+    signal = find(services, caller.owner, verb)
+    return post_card(services, caller, signal, reading(services, signal.rule))
+
+
+def define(services: Services, caller: Caller, words: list[str]) -> Reply:
+    """``NAME RULE``: keep the signal for the workspace and post its first card."""
+    if len(words) < 2:
+        raise BadRequest("Give a name and a rule, e.g. `/signal define soxx-cross SOXX sma50 above sma200`.")
+    name = words[0].lower()
+    if not SIGNAL_NAME.match(name):
+        raise BadRequest(f"`{words[0][:40]}` is not a signal name: 1 to 32 lower-case letters, digits or -.")
+    if name in PREDEFINED or name in VERBS:
+        raise BadRequest(f"`{name}` is taken: pick another name.")
+    rule, note = parse_rule_and_note(" ".join(words[1:]))
+    evaluation = reading(services, rule)
+    services.store.define_signal(caller.owner, {
+        "name": name, "rule": str(rule), "note": note, "author": caller.user, "channel": caller.channel,
+        "created_at": time.time(), "state": evaluation.now, "since": evaluation.since.isoformat(),
+        "as_of": evaluation.as_of.isoformat()}, limit=MAX_SIGNALS)
+    signal = TeamSignal(name=name, rule=rule, author=caller.user, channel=caller.channel, note=note)
+    return post_card(services, caller, signal, evaluation)
+
+
+def delete(services: Services, caller: Caller, words: list[str]) -> Reply:
+    if len(words) != 1:
+        raise BadRequest("Say which signal to delete, e.g. `/signal delete soxx-cross`.")
+    name = words[0].lower()
+    if name in PREDEFINED:
+        raise BadRequest(f"`{name}` is predefined: it cannot be deleted.")
+    services.store.delete_signal(caller.owner, name[:64], caller.user)
+    return Reply(text=f"Signal `{name}` deleted. Its cards stay, but Tilt no longer follows them up.",
+                 ephemeral=True)
+
+
+def list_signals(services: Services, caller: Caller) -> Reply:
+    """Every signal of the workspace with its state now, since which close and how far from flipping."""
+    signals = team_signals(services, caller.owner)
+    evaluations = readings(services, [s.rule for s in signals])
+    rows = []
+    for signal in signals:
+        found = evaluations[signal.rule]
+        if isinstance(found, Evaluation):
+            rows.append((signal.name, f"`{signal.rule}`", state_word(found.now), found.since.isoformat(),
+                         distance(found)))
+        else:
+            rows.append((signal.name, f"`{signal.rule}`", "–", "–", found))
+    known = [e for e in evaluations.values() if isinstance(e, Evaluation)]
+    own = len(signals) - len(PREDEFINED)
+    return Reply(
+        text=f"*Signals* in this workspace: {len(PREDEFINED)} predefined, {own} of your own (at most {MAX_SIGNALS})",
+        table=Table.of(("Signal", "Rule", "Now", "Since", "Where it stands"), rows),
+        notes=("A card with chart and votes: `/signal NAME`. Define one: `/signal define NAME RULE`.",),
+        footer=(f"as of {max(e.as_of for e in known)} · source: {services.source_label()}" if known else ""),
+        actions=tuple(Action(f"Card: {s.name}", f"/signal {s.name}") for s in signals[:5]),
+    )
+
+
+def post_card(services: Services, caller: Caller, signal: TeamSignal, evaluation: Evaluation) -> Reply:
+    """A new card for ``signal`` read as ``evaluation``, kept for votes and flips, with its chart."""
+    card = {"id": uuid.uuid4().hex[:10], "signal": signal.name, "rule": str(signal.rule), "note": signal.note,
+            **card_reading(evaluation), "source": services.source_label(), "demo": services.market.is_demo,
+            "created_by": caller.user, "channel": caller.channel, "created_at": time.time()}
     services.store.add_card(caller.owner, card)
-    spec = reading.spec
-    closes, _ = recent_closes(services, [spec.a, spec.b], years=1)
-    chart = recent_chart(services, closes, f"Signal {name} · {spec.a} vs {spec.b}", benchmark=spec.b)
-    return card_reply(card, {}, chart=chart, new=True)
+    return card_reply(card, {}, chart=card_chart(services, signal.name, evaluation), new=True)
 
 
-def current(services: Services, name: str) -> Reading:
-    """The signal ``name`` on the latest prices."""
-    spec = SIGNALS[name]
-    closes, missing = recent_closes(services, [spec.a, spec.b], years=YEARS)
-    if missing:
-        raise DataUnavailable(f"No recent prices for {', '.join(missing)}, so I can't read the {name} signal.")
-    try:
-        return read(name, closes)
-    except ValueError:
-        raise DataUnavailable(f"Not enough history to read the {name} signal.") from None
+def card_reading(evaluation: Evaluation) -> dict[str, Any]:
+    """What a card keeps of a reading, to show it again (votes) and to tell a flip (the watcher)."""
+    return {"state": evaluation.now, "since": evaluation.since.isoformat(), "sessions": evaluation.sessions,
+            "gap": evaluation.gap, "distance": distance(evaluation), "flips": flips_line(evaluation),
+            "as_of": evaluation.as_of.isoformat()}
 
 
-def sentence(spec_label: str, b: str, state: str, since: str, sessions: int, vs_average: float) -> str:
-    where = "above" if vs_average >= 0 else "below"
-    return (f"{spec_label} {state} {b} since {since} ({sessions} sessions): the ratio is "
-            f"{percent(abs(vs_average))} {where} its 200-day average.")
+def card_state(card: dict[str, Any]) -> bool:
+    """The state a card last showed (cards from before rules said "leading" / "lagging")."""
+    return card["state"] in (True, "leading")
+
+
+def card_rule(card: dict[str, Any]) -> Rule:
+    return parse_rule(card["rule"]) if "rule" in card else PREDEFINED[card["signal"]]
+
+
+def quantity_label(rule: Rule) -> str:
+    return str(rule.subject) if isinstance(rule.quantity, Price) else f"{rule.subject} {rule.quantity}"
+
+
+def card_chart(services: Services, name: str, evaluation: Evaluation) -> Chart:
+    rule = evaluation.rule
+    title = f"Signal {name} · {rule}"
+    labels = ChartLabels(title=title, as_of=evaluation.as_of.isoformat(), source=services.source_label(),
+                         demo=services.market.is_demo)
+    threshold = f"{rule.threshold}" if isinstance(rule.threshold, Level) else f"{rule.subject} {rule.threshold}"
+    png = signal_chart(evaluation, labels, quantity_label=quantity_label(rule), threshold_label=threshold)
+    return Chart(png=png, filename=f"signal-{name}.png", title=title,
+                 alt_text=f"{quantity_label(rule)} against {threshold} over the last {CHART_YEARS} years to "
+                          f"{evaluation.as_of}, shaded where `{rule}` held.")
 
 
 def card_reply(card: dict[str, Any], votes: dict[str, str], chart: Chart | None = None, new: bool = False) -> Reply:
-    """The card: what the signal says and since when, the tally, and the Agree / Disagree buttons.
-
-    ``new``: the card's first posting (tracked, so flips can be announced in its thread).
-    """
-    spec = SIGNALS[card["signal"]]
+    """The card: the rule in words, true or false since when, how far from flipping, the last flips, the tally,
+    and the Agree / Disagree buttons.  ``new``: the card's first posting (tracked, so flips reach its thread)."""
+    rule, state = card_rule(card), card_state(card)
     agree = sum(1 for c in votes.values() if c == "agree")
     disagree = sum(1 for c in votes.values() if c == "disagree")
     demo = " (demo data, not real prices)" if card.get("demo") else ""
+    where = f": {card['distance']}" if card.get("distance") else ""
+    author = "" if card["signal"] in PREDEFINED else f" · posted by {mention(card['created_by'])}"
     return Reply(
-        text=f"*Signal: {card['signal']}* · {spec.a} vs {spec.b} is *{card['state']}*{demo}",
-        takeaway=sentence(spec.label, spec.b, card["state"], card["since"], card["sessions"], card["vs_average"]),
-        notes=(f"Votes: {agree} agree – {disagree} disagree",
+        text=f"*Signal: {card['signal']}* · {rule.words()}: *{state_word(state)}*{demo}",
+        takeaway=f"{state_word(state).capitalize()} since the close of {card['since']} ({card['sessions']} closes)"
+                 f"{where}.",
+        notes=(f"Rule: `{rule}`{author}", *((f"Note: {card['note']}",) if card.get("note") else ()),
+               *((card["flips"],) if card.get("flips") else ()),
+               f"Votes: {agree} agree – {disagree} disagree",
                "Discuss in this thread; Tilt replies here when the signal flips."),
         footer=f"as of {card['as_of']} · source: {card['source']} · card {card['id']}",
         chart=chart,
@@ -102,25 +196,20 @@ def vote(text: str, services: Services, caller: Caller) -> Reply:
 
 COMMAND = Command(
     name="signal",
-    summary="A signal card to vote on and discuss in its thread (small caps, semis vs SPY)",
+    summary="Your workspace's signals: define a rule, see its card, vote and discuss it",
     usage=USAGE,
-    examples=("/signal smallcaps", "/signal semis"),
-    guide=(
-        "Posts a signal card: whether the signal is leading or lagging and since when, a chart, and Agree / "
-        "Disagree buttons (one vote per person; click the other to change it; the card shows the tally). "
-        "`smallcaps` is IWM vs SPY, `semis` SMH vs SPY: leading while the ratio is above its 200-day average. "
-        "Discuss in the card's thread; Tilt replies there when the signal flips."
-    ),
+    examples=("/signal smallcaps", "/signal define soxx-cross SOXX sma50 above sma200 semis momentum", "/signal list",
+              "/signal delete soxx-cross"),
+    guide=("A signal is a rule on a ticker or a ratio, read on every close of all the history the data has. "
+           "Its card says whether it holds now and since which close, how far it is from flipping, its last 5 "
+           "flips, and draws it; vote Agree / Disagree and discuss in the card's thread. Tilt watches every "
+           "signal after each close and posts in the card's thread and where the signal was defined when it "
+           f"flips. `smallcaps` and `semis` are predefined; a workspace defines up to {MAX_SIGNALS} more. Words "
+           "after the rule are a note, shown on its cards and with its flips. "
+           + GRAMMAR[0].upper() + GRAMMAR[1:] + "."),
     handle=handle,
-    options=(Option("signal", Kind.CHOICE, "Which signal", required=True, choices=tuple((n, n) for n in NAMES)),),
+    options=(Option("signal", Kind.TEXT, "A signal's name, list, define NAME RULE, or delete NAME"),),
 )
-# What a card's buttons run: routed like any command, never offered in menus or /help.
-VOTE = Command(
-    name="vote",
-    summary="A vote on a signal card (its buttons)",
-    usage=VOTE_USAGE,
-    examples=(),
-    guide="",
-    handle=vote,
-    listed=False,
-)
+
+VOTE_COMMAND = Command(name="vote", summary="Vote on a signal card", usage=VOTE_USAGE,
+                       examples=("/vote CARD agree",), guide="", handle=vote, listed=False)

@@ -12,8 +12,11 @@ server) and then by scope (a channel, or a person in a DM)::
     tilt:v1:team:{platform}:{team}:calls:team          hash, call id -> call (JSON)
     tilt:v1:team:{platform}:{team}:callseq:team        string, the last call number handed out
     tilt:v1:team:{platform}:{team}:threads:team        hash, "card:<id>" / "call:<id>" -> where it was posted
+    tilt:v1:team:{platform}:{team}:signals:team        hash, signal name -> its definition (JSON)
+    tilt:v1:team:{platform}:{team}:alerts:team         hash, alert id -> alert (JSON): active, fired or cancelled
+    tilt:v1:team:{platform}:{team}:alertseq:team       string, the last alert number handed out
     tilt:v1:digests                                    set of every subscription key (the scheduler's index)
-    tilt:v1:watched                                    set of "{platform}:{team}" with cards or calls (the watcher's index)
+    tilt:v1:watched                                    set of "{platform}:{team}" with cards, calls, signals or alerts (the watcher's index)
 
 Every key under ``tilt:v1:team:`` plus the two indexes is what ``export``/``import`` move.
 (``tilt:v1:`` is the default prefix; on the demo market it is ``tilt:v1:demo:``, so demo calls and
@@ -26,7 +29,7 @@ import json
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import redis
 
@@ -35,6 +38,7 @@ from errors import BadRequest, StorageUnavailable
 PREFIX = "tilt:v1:"
 DEMO_PREFIX = PREFIX + "demo:"
 MAX_WATCHLIST = 50
+MAX_SIGNALS = 50
 
 
 @dataclass(frozen=True)
@@ -208,6 +212,121 @@ class TeamStore:
     def _votes_key(self, owner: Owner, card_id: str) -> str:
         return self.key(Owner(platform=owner.platform, team=owner.team, scope=card_id), "votes")
 
+    # --- signals a team defined (per team) -------------------------------------------------------
+
+    def signals(self, owner: Owner) -> list[dict[str, Any]]:
+        """The team's own signals, oldest first."""
+        with _storage():
+            raw = self.client.hgetall(self._team_key(owner, "signals"))
+        return sorted((json.loads(v) for v in raw.values()), key=lambda s: (s["created_at"], s["name"]))
+
+    def signal(self, owner: Owner, name: str) -> dict[str, Any] | None:
+        with _storage():
+            raw = self.client.hget(self._team_key(owner, "signals"), name)
+        return json.loads(raw) if raw else None
+
+    def define_signal(self, owner: Owner, signal: dict[str, Any], limit: int = MAX_SIGNALS) -> None:
+        """Keep a new signal (``signal["name"]`` names it) and put the team on the watcher's index, atomically.
+
+        ``BadRequest`` when the name is taken or the team already has ``limit`` signals: checked and written
+        in one transaction, so two people defining at once can neither share a name nor pass the limit.
+        """
+        def write(stored: dict[str, dict[str, Any]]) -> dict[str, Any]:
+            if signal["name"] in stored:
+                raise BadRequest(f"A signal named `{signal['name']}` already exists here; "
+                                 "pick another name or delete it first.")
+            if len(stored) >= limit:
+                raise BadRequest(f"A workspace holds at most {limit} signals; delete one first "
+                                 "with `/signal delete NAME`.")
+            return signal
+
+        self._change(owner, "signals", signal["name"], write)
+
+    def delete_signal(self, owner: Owner, name: str, user: str) -> dict[str, Any]:
+        """Delete the signal ``name`` if ``user`` defined it, atomically; returns it.  ``BadRequest`` otherwise."""
+        found: list[dict[str, Any]] = []
+
+        def remove(stored: dict[str, dict[str, Any]]) -> None:
+            if name not in stored:
+                raise BadRequest(f"There is no signal `{name}` here; `/signal list` shows them.")
+            if stored[name]["author"] != user:
+                raise BadRequest(f"Only the person who defined `{name}` may delete it.")
+            found.append(stored[name])
+
+        self._change(owner, "signals", name, remove, delete=True)
+        return found[-1]
+
+    def update_signal(self, owner: Owner, signal: dict[str, Any]) -> bool:
+        """Store ``signal`` over the one of the same name, only while that one still exists; whether it did
+        (a signal deleted meanwhile stays deleted)."""
+        return self._change(owner, "signals", signal["name"], lambda stored: signal if signal["name"] in stored else None)
+
+    # --- one-shot alerts (per team) -------------------------------------------------------------
+
+    def add_alert(self, owner: Owner, alert: dict[str, Any], per_person: int) -> dict[str, Any]:
+        """Keep a new alert, numbered 1, 2, ... per team; returns it with its ``id``.  ``BadRequest`` when its
+        author already holds ``per_person`` active alerts (checked and written in one transaction)."""
+        with _storage():
+            number = str(int(self.client.incr(self._team_key(owner, "alertseq"))))
+        alert = {**alert, "id": number}
+
+        def write(stored: dict[str, dict[str, Any]]) -> dict[str, Any]:
+            mine = [a for a in stored.values() if a["author"] == alert["author"] and a["status"] == "active"]
+            if len(mine) >= per_person:
+                raise BadRequest(f"You hold {len(mine)} alerts, the most one person may; cancel one first with "
+                                 "`/alert cancel N`.")
+            return alert
+
+        self._change(owner, "alerts", number, write)
+        return alert
+
+    def alerts(self, owner: Owner) -> list[dict[str, Any]]:
+        with _storage():
+            raw = self.client.hgetall(self._team_key(owner, "alerts"))
+        return sorted((json.loads(v) for v in raw.values()), key=lambda a: int(a["id"]))
+
+    def replace_active_alert(self, owner: Owner, alert: dict[str, Any]) -> bool:
+        """Store ``alert`` over the stored one only while that one is still active, atomically; whether it was.
+
+        Firing (the watcher) and cancelling (the author) both go through here: whichever comes second backs off.
+        """
+        def write(stored: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+            current = stored.get(alert["id"])
+            return alert if current is not None and current["status"] == "active" else None
+
+        return self._change(owner, "alerts", alert["id"], write)
+
+    def update_alert(self, owner: Owner, alert: dict[str, Any]) -> None:
+        with _storage():
+            self.client.hset(self._team_key(owner, "alerts"), alert["id"], json.dumps(alert))
+
+    def _change(self, owner: Owner, kind: str, field: str, decide: Callable[[dict[str, dict[str, Any]]], Any],
+                *, delete: bool = False) -> bool:
+        """Change one entry of the team's ``kind`` hash in one transaction: ``decide(every entry)`` sees them as
+        they are and returns the record to write at ``field`` (or raises, or returns ``None`` for no change);
+        with ``delete`` the entry is removed instead.  Read again when the hash changed meanwhile (WATCH).
+        Whether something was written (the team goes on the watcher's index with it)."""
+        key = self._team_key(owner, kind)
+        with _storage(), self.client.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    stored = {k.decode(): json.loads(v) for k, v in pipe.hgetall(key).items()}
+                    record = decide(stored)
+                    if record is None and not delete:
+                        pipe.unwatch()
+                        return False
+                    pipe.multi()
+                    if delete:
+                        pipe.hdel(key, field)
+                    else:
+                        pipe.hset(key, field, json.dumps(record))
+                        pipe.sadd(self._watched, f"{owner.platform}:{owner.team}")
+                    pipe.execute()
+                    return True
+                except redis.WatchError:
+                    continue  # another entry of the team changed meanwhile: read again
+
     # --- team calls (per team) ------------------------------------------------------------------
 
     def add_call(self, owner: Owner, call: dict[str, Any]) -> dict[str, Any]:
@@ -237,21 +356,11 @@ class TeamStore:
         Closing (the watcher) and cancelling (the author) both go through here, so whichever comes
         second sees the first and backs off: a cancelled call is never scored, a scored one never cancelled.
         """
-        key = self._team_key(owner, "calls")
-        with _storage(), self.client.pipeline() as pipe:
-            while True:
-                try:
-                    pipe.watch(key)
-                    stored = pipe.hget(key, call["id"])
-                    if stored is None or json.loads(stored)["status"] != "open":
-                        pipe.unwatch()
-                        return False
-                    pipe.multi()
-                    pipe.hset(key, call["id"], json.dumps(call))
-                    pipe.execute()
-                    return True
-                except redis.WatchError:
-                    continue  # another call of the team changed meanwhile: read again
+        def write(stored: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+            current = stored.get(call["id"])
+            return call if current is not None and current["status"] == "open" else None
+
+        return self._change(owner, "calls", call["id"], write)
 
     def update_call(self, owner: Owner, call: dict[str, Any]) -> None:
         with _storage():
@@ -273,7 +382,7 @@ class TeamStore:
         return where["channel"], where["ts"]
 
     def watched_teams(self) -> list[Owner]:
-        """Every team with signal cards or calls, as team-wide owners."""
+        """Every team with signal cards, calls, signals or alerts, as team-wide owners."""
         with _storage():
             members = sorted(m.decode() for m in self.client.smembers(self._watched))
         return [Owner(platform=p, team=t, scope="team") for p, _, t in (m.partition(":") for m in members)]

@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 
 from analysis.backtest import fixed_mix, rebalance_dates, simulate, switching
-from analysis.named_signals import SIGNALS, leading_sessions
+from analysis.rules import PREDEFINED, evaluate
 from errors import BadRequest
 from handlers.common import router
-from handlers.common.backtest_request import MAX_HOLDINGS, parse_backtest
+from handlers.common.backtest_request import MAX_HOLDINGS, parse_backtest, with_signals
 from handlers.common.portfolios import Mix, Tactical
 from handlers.common.reply import Reply
 from handlers.common.services import Services
@@ -97,9 +97,14 @@ def test_weights_drift_between_rebalances(window: pd.DataFrame) -> None:
     assert result.weights.loc["2016-12-30"].round(12).to_dict() == WEIGHTS  # rebalanced at the year's last close
 
 
+def smallcaps(history: pd.DataFrame) -> pd.Series:
+    """The smallcaps signal (IWM/SPY above its 200-session average) on each close it has a reading."""
+    return evaluate(PREDEFINED["smallcaps"], history).state
+
+
 def test_tactical_portfolio_equals_bt_trading_the_shifted_signal(prices_dir: Path) -> None:
     history = frame(prices_dir, ["IWM", "SPY"]).loc["2013-01-01":END]
-    signal = leading_sessions(history, SIGNALS["smallcaps"]).dropna().astype(bool)
+    signal = smallcaps(history)
     prices = history.loc[START:END]
 
     ours = switching(prices, signal, on="IWM", off="SPY")
@@ -134,10 +139,10 @@ def test_a_signal_seen_on_day_t_is_traded_at_the_close_of_t_plus_1() -> None:
 def test_no_figure_depends_on_a_later_price(prices_dir: Path) -> None:
     history = frame(prices_dir, ["IWM", "SPY"]).loc["2013-01-01":END]
     cut = pd.Timestamp("2020-03-16")  # a flip-heavy spell
-    full = switching(history.loc[START:], leading_sessions(history, SIGNALS["smallcaps"]).dropna().astype(bool),
+    full = switching(history.loc[START:], smallcaps(history),
                      "IWM", "SPY")
     known = history.loc[:cut]
-    early = switching(known.loc[START:], leading_sessions(known, SIGNALS["smallcaps"]).dropna().astype(bool),
+    early = switching(known.loc[START:], smallcaps(known),
                       "IWM", "SPY")
     assert np.array_equal(full.value.loc[:cut].to_numpy(), early.value.to_numpy())
 
@@ -168,12 +173,18 @@ def test_backtest_requests(text: str, portfolios: list, rebalance: str, period: 
     assert (request.rebalance, request.period.label, request.benchmark) == (rebalance, period, benchmark)
 
 
+def resolved(text: str):
+    return with_signals(parse_backtest(text), PREDEFINED.__getitem__)
+
+
 def test_tactical_requests() -> None:
-    assert parse_backtest("tactical smallcaps").portfolios == (Tactical("smallcaps", "IWM", "SPY"),)
-    assert parse_backtest("tactical smallcaps IJR 5y").portfolios == (Tactical("smallcaps", "IJR", "SPY"),)
-    both = parse_backtest("tactical semis ; SPY 80 SMH 20")
+    assert resolved("tactical smallcaps").portfolios == (Tactical("smallcaps", "IWM", "SPY"),)
+    assert resolved("tactical smallcaps IJR 5y").portfolios == (Tactical("smallcaps", "IJR", "SPY"),)
+    assert resolved("tactical smallcaps hold QQQ else TLT").portfolios == (Tactical("smallcaps", "QQQ", "TLT"),)
+    both = resolved("tactical semis ; SPY 80 SMH 20")
     assert both.portfolios == (Tactical("semis", "SMH", "SPY"), Mix((("SPY", 80.0), ("SMH", 20.0))))
     assert both.tickers == ["SMH", "SPY"]
+    assert resolved("tactical semis hold SMH else SPY").spelled == resolved("tactical semis").spelled
 
 
 def test_spellings_of_one_backtest_share_a_key() -> None:
@@ -181,8 +192,8 @@ def test_spellings_of_one_backtest_share_a_key() -> None:
             == parse_backtest("SPY 70 SMH 10 IJR 20 rebalance quarterly vs spy").key)
     assert parse_backtest("SPY 70 IJR 30").key != parse_backtest("SPY 70 IJR 30 monthly").key
     # The normalised spelling parses back to the same request (follow-up buttons run it).
-    request = parse_backtest("tactical smallcaps IJR ; SPY:60 IWM:40 yearly vs QQQ")
-    assert parse_backtest(request.spelled).key.replace("10y", "") == request.key.replace("10y", "")
+    request = resolved("tactical smallcaps IJR ; SPY:60 IWM:40 yearly vs QQQ")
+    assert resolved(request.spelled).key.replace("10y", "") == request.key.replace("10y", "")
 
 
 @pytest.mark.parametrize("text, fragment", [
@@ -196,8 +207,11 @@ def test_spellings_of_one_backtest_share_a_key() -> None:
     ("SPY 100 ; SPY 100", "the same"),
     ("SPY 100 rebalance", "how often"),
     ("SPY 100 monthly yearly", "one rebalancing schedule"),
-    ("tactical growth", "Name the signal"),
+    ("tactical", "Name the signal"),
+    ("tactical Growth_Fund", "Name the signal"),
     ("tactical smallcaps QQQ", "holds one of IWM, IJR"),
+    ("tactical mine SMH", "Say what to hold"),
+    ("tactical mine hold SMH else SMH", "two different tickers"),
     ("SPY 100 1w", "not a period"),
     ("SPY 100 ;", "tickers and weights"),
     ("", "tickers and weights"),

@@ -37,6 +37,7 @@ from chat.discord.interactions import caller
 from chat.discord.register import command_text
 from chat.discord.rest import DiscordRest
 from handlers import catalog
+from handlers.alert import fired_reply
 from handlers.common.caller import Caller
 from handlers.common.reply import Action, Chart, Reply, Table
 from store.teamdata import Owner, TeamStore
@@ -242,6 +243,8 @@ def test_options_become_the_routers_command_text_and_ids_the_caller() -> None:
         == "/call IWM vs SPY until 2027-06-30 small caps catch up"
     assert command_text(data("call", cancel="3")) == "/call cancel 3"
     assert command_text(data("signal", signal="semis")) == "/signal semis"
+    assert command_text(data("signal", signal="define x SPY above 600")) == "/signal define x SPY above 600"
+    assert command_text(data("alert", rule="IWM/SPY above sma200")) == "/alert IWM/SPY above sma200"
     # Only declared options reach the text: an undeclared command keeps its name (the router says it is unknown).
     assert command_text(data("later", days="3", tickers="SMH")) == "/later"
     assert command_text(data("signal", signal="semis", days="3")) == "/signal semis"
@@ -405,8 +408,8 @@ def test_discord_register_sends_the_command_definitions(discord: DiscordStandIn,
     assert set(commands["watchlist"]) == {"action", "tickers"} and set(commands["digest"]) == {"schedule"}
     assert list(commands["rotation"]) == ["action", "universe", "tickers", "period"]
     assert [c["value"] for c in commands["rotation"]["action"]["choices"]] == ["set", "list"]
-    assert commands["signal"]["signal"]["required"]
-    assert [c["value"] for c in commands["signal"]["signal"]["choices"]] == ["smallcaps", "semis"]
+    assert not commands["signal"]["signal"]["required"] and "choices" not in commands["signal"]["signal"]
+    assert commands["alert"]["rule"]["required"]
     assert set(commands["call"]) == {"ticker", "until", "benchmark", "note", "cancel"} and commands["calls"] == {}
 
 
@@ -458,6 +461,16 @@ def test_post_to_channel_waits_out_a_rate_limit(discord: DiscordStandIn) -> None
     assert sent.payload["embeds"][0]["title"] == "Weekly digest" and "flags" not in sent.payload
     assert sent.files == {"files[0]": ("digest_chart.png", PNG_SIGNATURE + b"chart")}
     assert sent.payload["embeds"][0]["image"]["url"] == "attachment://digest_chart.png"
+
+
+def test_a_fired_alert_pings_its_author_and_nobody_else(discord: DiscordStandIn) -> None:
+    alert = {"id": "4", "rule": "SMH below 250", "author": "4242", "set_as_of": "2025-04-02",
+             "fired_on": "2025-04-04", "as_of": "2025-04-04", "now": "SMH at 200.00 is 20.0% below 250"}
+    DiscordRest(discord.api_url, BOT_TOKEN).post_to_channel("1002", fired_reply(alert, "CSV folder prices"))
+    [sent] = discord.wait_for("POST", "/channels/1002/messages")
+    assert sent.payload["content"] == "<@4242>"
+    assert sent.payload["allowed_mentions"] == {"parse": [], "users": ["4242"]}
+    assert "Alert #4" in sent.payload["embeds"][0]["title"]
 
 
 def test_a_very_long_reply_still_fits_discords_limits(discord: DiscordStandIn) -> None:

@@ -90,15 +90,15 @@ def common_last(series: dict[str, dict[dt.date, float]], on_or_before: dt.date) 
 def test_signal_card_says_what_and_since_when(services: Services, prices_dir: Path) -> None:
     card = router.run("/signal smallcaps", services, ANA)
     assert not card.is_error and not card.ephemeral, card.text
-    # Independently: IWM/SPY against its 200-session average on the CSV closes; the current run's first day.
+    # Independently: IWM/SPY against its 200-session average on all the CSV closes; the current run's first day.
     iwm, spy = closes(prices_dir, "IWM"), closes(prices_dir, "SPY")
-    days = sorted(set(iwm) & set(spy) & {d for d in iwm if d >= dt.date(2023, 7, 1)})
+    days = sorted(set(iwm) & set(spy))
     ratio = pd.Series([iwm[d] / spy[d] for d in days], index=days)
     above = (ratio > ratio.rolling(200).mean())[199:]
     run_start = max((d for d, prev, now in zip(above.index[1:], above.values[:-1], above.values[1:]) if prev != now))
-    state = "leading" if above.iloc[-1] else "lagging"
-    assert f"IWM vs SPY is *{state}*" in card.text
-    assert f"{state} SPY since {run_start}" in card.takeaway
+    state = "true" if above.iloc[-1] else "false"
+    assert card.text == f"*Signal: smallcaps* · the ratio IWM/SPY is above its 200-day simple average: *{state}*"
+    assert card.takeaway.startswith(f"{state.capitalize()} since the close of {run_start} (")
     assert [a.label for a in card.actions] == ["Agree (0)", "Disagree (0)"]
     assert card.track and card.track.startswith("card:") and card.chart.png.startswith(b"\x89PNG")
     assert card.actions[0].command == f"/vote {card.track.split(':')[1]} agree"
@@ -317,7 +317,7 @@ def test_a_flip_posts_exactly_one_thread_reply(services: Services, clock: Clock,
     before, after = last_flip(prices_dir, "IWM", "SPY")
     clock.when = evening(before)
     card = router.run("/signal smallcaps", services, ANA)
-    old_state = "leading" if "is *leading*" in card.text else "lagging"
+    old_state = "true" if card.text.endswith("*true*") else "false"
     router.posted(services, ANA, card.track, "C1", "1700000000.000200")
     untracked = router.run("/signal smallcaps", services, BEN)  # never reported as posted: no thread to reply in
     router.run(f"/vote {card.track.split(':')[1]} agree", services, BEN)
@@ -337,13 +337,13 @@ def test_a_flip_posts_exactly_one_thread_reply(services: Services, clock: Clock,
     assert [f.what for f in followed] == ["flip"]
     assert len(poster.posts) == 1
     platform, channel, thread, text = poster.posts[0]
-    new_state = "lagging" if old_state == "leading" else "leading"
+    new_state = "false" if old_state == "true" else "true"
     assert (platform, channel, thread) == ("slack", "C1", "1700000000.000200")
-    assert f"now *{new_state}* SPY (since {after})" in text and f"it was {old_state}" in text
+    assert f"`smallcaps` is now *{new_state}* (since the close of {after})" in text and f"it was {old_state}" in text
     assert "Votes on this card: 1 agree – 0 disagree" in text
     assert watchers[0].tick() == [] and watchers[1].tick() == [] and len(poster.posts) == 1
-    assert services.store.card(TEAM, card.track.split(":")[1])["state"] == new_state
-    assert services.store.card(TEAM, untracked.track.split(":")[1])["state"] == old_state
+    assert services.store.card(TEAM, card.track.split(":")[1])["state"] == (new_state == "true")
+    assert services.store.card(TEAM, untracked.track.split(":")[1])["state"] == (old_state == "true")
 
 
 def test_rotation_offers_the_signal_card(services: Services) -> None:

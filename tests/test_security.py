@@ -95,6 +95,19 @@ def test_a_call_note_is_posted_as_typed_and_only_tilts_own_mention_pings(tilt: T
     assert slack_escaped(HOSTILE) in listed["text"]
 
 
+def test_a_signal_note_and_an_alert_note_are_shown_as_typed(tilt: Tilt, slack: SlackStandIn) -> None:
+    where, caller = channel(), user()
+    name = f"s{uuid.uuid4().hex[:8]}"
+    tilt.command("/signal", f"define {name} SPY above 600 {HOSTILE}", channel=where, user=caller)
+    card = calls_in(slack, "chat.postMessage", where)[0].body
+    assert not [markup for markup in RAW_MARKUP for text in mrkdwn_texts(card) if markup in text]
+    assert f"Note: {slack_escaped(HOSTILE)}" in card["text"] and f"posted by <@{caller}>" in card["text"]
+    tilt.command("/alert", f"SPY below 100 {HOSTILE}", channel=where, user=caller, response="alert")
+    shown = responses_to(slack, "alert")[0]
+    assert not [markup for markup in RAW_MARKUP for text in mrkdwn_texts(shown) if markup in text]
+    assert f"Note: {slack_escaped(HOSTILE)}" in shown["text"]
+
+
 def test_words_echoed_in_errors_are_escaped(tilt: Tilt, slack: SlackStandIn) -> None:
     where = channel()
     tilt.command("/tilt", "<!here>", channel=where, user=user(), response="echo")

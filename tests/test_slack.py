@@ -256,7 +256,7 @@ def test_signal_card_vote_updates_the_card_in_place(tilt: Tilt, slack: SlackStan
     # A user of its own: the per-person command budget (10 a minute) is shared with the other tests' U1.
     tilt.command("/signal", "smallcaps", channel=where, user=f"U{uuid.uuid4().hex[:6].upper()}", response="signal")
     post = calls_in(slack, "chat.postMessage", where)[0]
-    assert "*Signal: smallcaps* · IWM vs SPY is" in post.body["text"]
+    assert "*Signal: smallcaps* · the ratio IWM/SPY is above its 200-day simple average" in post.body["text"]
     buttons = next(b for b in post.body["blocks"] if b["type"] == "actions")["elements"]
     assert [b["text"]["text"] for b in buttons] == ["Agree (0)", "Disagree (0)"]
     calls_in(slack, "files.completeUploadExternal", where)  # the chart
@@ -563,10 +563,10 @@ def test_app_home_shows_the_teams_watchlist_calls_signals_and_next_digest(tilt: 
 
 
 def expected_regime(prices_dir: Path, ticker: str) -> str:
-    """Leading when the ticker/SPY ratio closes above its 200-session simple average on the last common day."""
+    """True when the ticker/SPY ratio closes above its 200-session simple average on the last common day."""
     a, b = closes(prices_dir, ticker), closes(prices_dir, "SPY")
     ratio = [a[d] / b[d] for d in sorted(set(a) & set(b))]
-    return "leading" if ratio[-1] > sum(ratio[-200:]) / 200 else "lagging"
+    return "true" if ratio[-1] > sum(ratio[-200:]) / 200 else "false"
 
 
 def home_click(tilt: Tilt, workspace: str, user: str, action_id: str, value: str) -> Answer:

@@ -18,7 +18,9 @@ Buttons: 5 per row, labels 80 characters, ``custom_id`` 100.
 Discord markdown here (``**bold**``, the emoji itself), since Discord shows
 shortcodes sent by a bot literally.  Tilt's own mentions become ``<@id>``;
 every message says ``allowed_mentions: {"parse": []}``, so nothing in it
-pings anyone.  A masked link (``[text](https://…)``) anywhere in the text is
+pings anyone, except the people a reply is addressed to (``Reply.notify``, a
+fired alert's author): their mentions go in the message content, the one place
+Discord pings from, and only their ids are allowed.  A masked link (``[text](https://…)``) anywhere in the text is
 broken with a zero-width space between ``]`` and ``(``: a person's note or a
 word echoed in an error must not become a link whose text hides where it goes
 (a code span does not protect it: the text may close the span itself).
@@ -53,6 +55,7 @@ _BOLD = re.compile(r"(?<![*\w])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![*\w])")
 _EMOJI = {":warning:": "⚠️"}
 _MASKED_LINK, _BROKEN_LINK = "](", "]\u200b("
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
+_MARKERLESS = re.compile(r"\D")  # a Discord user id is a snowflake: digits only
 _FENCE, _CLOSING_FENCE = "```", "\n```"
 
 
@@ -87,6 +90,9 @@ def message(reply: Reply, *, ephemeral: bool = False) -> Message:
         payload["attachments"] = [{"id": 0, "filename": filename,
                                    "description": cut(reply.chart.alt_text, ATTACHMENT_DESCRIPTION_LIMIT)}]
         files = (Upload(filename, reply.chart.png),)
+    if reply.notify:
+        payload["content"] = " ".join(f"<@{_MARKERLESS.sub('', user)}>" for user in reply.notify)
+        payload["allowed_mentions"] = {"parse": [], "users": [_MARKERLESS.sub("", user) for user in reply.notify]}
     if ephemeral:
         payload["flags"] = EPHEMERAL
     return Message(payload, files)

@@ -5,6 +5,8 @@
     /backtest SPY 100 ; SPY 70 IJR 20 SMH 10 ; SPY 60 IWM 20 SOXX 20      (up to 4, side by side)
     /backtest tactical smallcaps [IJR]      IWM (or IJR) while small caps lead SPY, else SPY
     /backtest tactical semis                SMH while semiconductors lead SPY, else SPY
+    /backtest tactical NAME [hold X else Y] any of the workspace's signals (/signal): a ratio A/B holds A
+                                            while it is true, else B; a one-ticker rule needs hold/else
 
 * Weights are percentages (``70``, ``70%``, ``12.5``) and must add up to 100;
   a portfolio of one ticker may leave its weight out (100).
@@ -18,14 +20,16 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Callable
 
 from analysis.backtest import Rebalance
-from analysis.named_signals import SIGNALS
+from analysis.rules import Rule
 from analysis.windows import Period
 from errors import BadRequest
 from handlers.common.parse import DEFAULT_BENCHMARK, DEFAULT_PERIOD, parse_ticker, split_period
 from handlers.common.portfolios import TACTICAL_LEGS, Mix, Portfolio, Tactical
+from handlers.common.rule_grammar import SIGNAL_NAME
 
 MAX_PORTFOLIOS = 4
 MAX_HOLDINGS = 10
@@ -63,7 +67,9 @@ class BacktestRequest:
 
     @property
     def key(self) -> str:
-        return f"backtest|{self.spelled}|{self.period.label}"
+        """The question, as the reply cache knows it: a workspace's signal is named by its rule."""
+        rules = "|".join(str(p.rule) for p in self.portfolios if isinstance(p, Tactical))
+        return f"backtest|{self.spelled}|{self.period.label}" + (f"|{rules}" if rules else "")
 
 
 def parse_backtest(text: str) -> BacktestRequest:
@@ -118,16 +124,45 @@ def _portfolio(words: list[str]) -> Portfolio:
 
 
 def _tactical(words: list[str]) -> Tactical:
-    known = ", ".join(f"`tactical {name}`" for name in TACTICAL_LEGS)
-    if not words or words[0].lower() not in TACTICAL_LEGS:
-        raise BadRequest(f"Name the signal to trade on: {known}.")
-    signal, legs = words[0].lower(), TACTICAL_LEGS[words[0].lower()]
-    if len(words) > 2:
-        raise BadRequest(f"A tactical portfolio takes a signal and at most one ticker, e.g. `tactical {signal} {legs[-1]}`.")
-    on = parse_ticker(words[1]) if len(words) == 2 else legs[0]
+    """``NAME``, ``NAME TICKER`` (the built-ins' other leg: IJR, SOXX) or ``NAME hold X else Y``."""
+    if not words or not SIGNAL_NAME.match(words[0].lower()):
+        raise BadRequest("Name the signal to trade on, e.g. `tactical smallcaps` or `tactical soxx-cross hold SOXX "
+                         "else SPY` (`/signal list` shows the workspace's).")
+    signal, rest = words[0].lower(), [w.lower() for w in words[1:]]
+    if not rest:
+        return Tactical(signal=signal)
+    if len(rest) == 4 and rest[0] == "hold" and rest[2] == "else":
+        on, off = parse_ticker(words[2]), parse_ticker(words[4])
+        if on == off:
+            raise BadRequest(f"Hold two different tickers, not {on} both ways.")
+        return Tactical(signal=signal, on=on, off=off)
+    legs = TACTICAL_LEGS.get(signal)
+    if legs is None or len(rest) != 1:
+        raise BadRequest(f"Say what to hold: `tactical {signal} hold SMH else SPY`.")
+    on = parse_ticker(words[1])
     if on not in legs:
-        raise BadRequest(f"`tactical {signal}` holds one of {', '.join(legs)} while the signal is on, not {on}.")
-    return Tactical(signal=signal, on=on, off=SIGNALS[signal].b)
+        raise BadRequest(f"`tactical {signal}` holds one of {', '.join(legs)} while the signal is on, not {on}; "
+                         f"or say `tactical {signal} hold {on} else SPY`.")
+    return Tactical(signal=signal, on=on)
+
+
+def with_signals(request: BacktestRequest, rule_of: Callable[[str], Rule]) -> BacktestRequest:
+    """``request`` with each tactical portfolio's signal looked up (``rule_of(name)``, which raises for an unknown
+    one) and its legs filled in: a ratio A/B holds A while the signal holds, else B (unless said otherwise)."""
+    def resolved(portfolio: Portfolio) -> Portfolio:
+        if not isinstance(portfolio, Tactical):
+            return portfolio
+        rule = rule_of(portfolio.signal)
+        a, b = rule.subject.a, rule.subject.b
+        if not b and not portfolio.off:
+            raise BadRequest(f"`{portfolio.signal}` reads one ticker (`{rule}`): say what to hold, e.g. "
+                             f"`tactical {portfolio.signal} hold {a} else SPY`.")
+        return replace(portfolio, on=portfolio.on or a, off=portfolio.off or b, rule=rule)
+
+    portfolios = tuple(resolved(p) for p in request.portfolios)
+    if len(set(portfolios)) < len(portfolios):
+        raise BadRequest("Two of those portfolios are the same; give each one once.")
+    return replace(request, portfolios=portfolios)
 
 
 def _mix(words: list[str]) -> Mix:

@@ -2,18 +2,18 @@
 
 A kind provides what the backtest needs of it: the tickers it may hold, the named signals it reads,
 its simulation over a window's prices, the name it goes by and the note that describes it.  A new kind
-(say, one switched by a team's own signal) is one new class here and a word in the grammar.
+is one new class here and a word in the grammar.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import pandas as pd
 
 from analysis.backtest import Rebalance, Simulation, fixed_mix, switching, time_on
-from analysis.named_signals import SIGNALS, TREND_DAYS
+from analysis.rules import Rule
 from handlers.common.format import percent
 
 # Legs a tactical portfolio may hold while its signal is on (the first is the default); off, it holds the signal's b.
@@ -30,8 +30,8 @@ class Portfolio(Protocol):
         """How the command spells it, normalised (part of the cache key)."""
 
     @property
-    def signals(self) -> tuple[str, ...]:
-        """The named signals it reads (``analysis.named_signals.SIGNALS``)."""
+    def rules(self) -> dict[str, Rule]:
+        """The signals it reads: each one's rule, by the signal's name."""
 
     @property
     def rebalanced(self) -> bool:
@@ -63,8 +63,8 @@ class Mix:
         return " ".join(f"{ticker} {weight:g}" for ticker, weight in self.holdings)
 
     @property
-    def signals(self) -> tuple[str, ...]:
-        return ()
+    def rules(self) -> dict[str, Rule]:
+        return {}
 
     @property
     def rebalanced(self) -> bool:
@@ -85,25 +85,35 @@ class Mix:
 
 @dataclass(frozen=True)
 class Tactical:
-    """All in ``on`` while the named signal says its ticker leads, else all in ``off``."""
+    """All in ``on`` while the workspace's signal ``signal`` holds, else all in ``off``.
+
+    As parsed, ``on`` and ``off`` are what the text says ("" when left to the signal) and ``rule`` is
+    ``None``; ``backtest_request.with_signals`` fills them from the signal's rule (a ratio A/B: A, else B).
+    """
 
     signal: str
-    on: str
-    off: str
+    on: str = ""
+    off: str = ""
+    rule: Rule | None = field(default=None, compare=False)
 
     @property
     def tickers(self) -> tuple[str, ...]:
-        spec = SIGNALS[self.signal]
-        return tuple(dict.fromkeys((self.on, self.off, spec.a, spec.b)))
+        assert self.rule is not None, "resolve the signal first (with_signals)"
+        return tuple(dict.fromkeys((self.on, self.off, *self.rule.tickers)))
 
     @property
     def spelled(self) -> str:
-        default = TACTICAL_LEGS[self.signal][0]
-        return f"tactical {self.signal}" + ("" if self.on == default else f" {self.on}")
+        default = (self.rule.subject.a, self.rule.subject.b) if self.rule is not None else ("", "")
+        if (self.on, self.off) == default:
+            return f"tactical {self.signal}"
+        if self.off == default[1] and self.on in TACTICAL_LEGS.get(self.signal, ()):
+            return f"tactical {self.signal} {self.on}"
+        return f"tactical {self.signal} hold {self.on} else {self.off}"
 
     @property
-    def signals(self) -> tuple[str, ...]:
-        return (self.signal,)
+    def rules(self) -> dict[str, Rule]:
+        assert self.rule is not None, "resolve the signal first (with_signals)"
+        return {self.signal: self.rule}
 
     @property
     def rebalanced(self) -> bool:
@@ -117,8 +127,8 @@ class Tactical:
         return switching(prices, signal.loc[:prices.index[-1]].dropna().astype(bool), self.on, self.off)
 
     def describe(self, name: str, simulation: Simulation) -> str:
-        spec = SIGNALS[self.signal]
-        return (f"{name}: {self.on} while {spec.a}/{spec.b} is above its {TREND_DAYS}-day average (the /signal "
-                f"{self.signal} rule), else {self.off}; decided on the close, traded on the next close. "
-                f"{simulation.trades} trades; {percent(time_on(simulation, self.on), 0)} of the time in {self.on}, "
+        assert self.rule is not None, "resolve the signal first (with_signals)"
+        return (f"{name}: {self.on} while {self.rule.words()} (the /signal {self.signal} rule), else {self.off}; "
+                f"decided on the close, traded on the next close. {simulation.trades} trades; "
+                f"{percent(time_on(simulation, self.on), 0)} of the time in {self.on}, "
                 f"{percent(time_on(simulation, self.off), 0)} in {self.off}")

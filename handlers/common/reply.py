@@ -163,6 +163,9 @@ class Reply:
     track: str | None = None
     # Native charts of the figures (``Plot``), beside the PNG ``chart``, for platforms that draw them.
     plots: tuple[Plot, ...] = ()
+    # People the reply is addressed to (platform user ids), whom the platform should notify: a fired alert's
+    # author.  Their mention belongs in ``text`` too; Discord pings only these, and only from the message content.
+    notify: tuple[str, ...] = ()
 
     def plain_text(self) -> str:
         """The whole reply as plain text (the fallback every platform can show)."""
