@@ -1,30 +1,40 @@
-"""Shared fixtures: where the shared real data lives, and a real Redis for the tests."""
+"""Shared fixtures: the real market data the tests carry (tests/data), a real Redis, and the servers' stand-ins."""
 
 from __future__ import annotations
 
+import gzip
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("TILT_SHARED_DIR", ROOT.parent / "shared"))
-PRICES_DIR = SHARED / "data" / "prices"
-YAHOO_DIR = SHARED / "data" / "yahoo"
+FIXTURE = ROOT / "tests" / "data"
+
+
+def unpacked(source: Path, target: Path) -> Path:
+    """``source``'s files copied into ``target``, each ``<T>.csv.gz`` decompressed to ``<T>.csv``."""
+    target.mkdir(parents=True)
+    for path in source.iterdir():
+        if path.name.endswith(".csv.gz"):
+            (target / path.name.removesuffix(".gz")).write_bytes(gzip.decompress(path.read_bytes()))
+        else:
+            shutil.copy(path, target)
+    return target
 
 
 @pytest.fixture(scope="session")
-def prices_dir() -> Path:
-    """``../shared/data/prices``: real daily Adj Close for 68 tickers (read in place, never copied)."""
-    assert (PRICES_DIR / "SPY.csv").exists(), f"shared price data not found at {PRICES_DIR}"
-    return PRICES_DIR
+def prices_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture's real daily Adj Close (``tests/data/prices``, see its SOURCES.md) as a folder of plain
+    ``<T>.csv`` files, byte for byte the shared folder's rows; named ``prices`` like the shared folder."""
+    return unpacked(FIXTURE / "prices", tmp_path_factory.mktemp("fixture") / "prices")
 
 
 @pytest.fixture(scope="session")
-def yahoo_dir() -> Path:
-    """``../shared/data/yahoo``: full yfinance columns for nine ETFs, 2014 to 2025-09-29."""
-    assert (YAHOO_DIR / "SPY.csv").exists(), f"shared yahoo data not found at {YAHOO_DIR}"
-    return YAHOO_DIR
+def yahoo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture's full yfinance columns for nine ETFs, 2014 to 2025-09-29 (``tests/data/yahoo``), unpacked."""
+    return unpacked(FIXTURE / "yahoo", tmp_path_factory.mktemp("fixture") / "yahoo")
 
 
 # --- Redis --------------------------------------------------------------------------------------
