@@ -73,14 +73,12 @@ import numpy as np  # noqa: E402
 import redis as redis_py  # noqa: E402
 from rq.suspension import resume, suspend  # noqa: E402
 
+from bench.shared import PRICES_DIR, require_prices  # noqa: E402
 from handlers.common.parse import parse_compare  # noqa: E402
 from market.redis_server import EmbeddedRedis  # noqa: E402
 from tests.servers import Answer  # noqa: E402
 from tests.slack_standin import Call, SlackStandIn  # noqa: E402
 from tests.test_slack import Tilt, signed  # noqa: E402
-
-SHARED = Path(os.environ.get("TILT_SHARED_DIR", ROOT.parent / "shared"))
-PRICES_DIR = SHARED / "data" / "prices"
 
 # Pairs whose data is warmed first; everything that needs "warm data" uses only these tickers.
 WARM_PAIRS = [("SMH", "SPY"), ("QQQ", "SPY"), ("IWM", "SPY"), ("XLK", "SPY"), ("IJR", "SPY"),
@@ -462,9 +460,7 @@ def verdict(met: bool) -> str:
 
 
 def main() -> int:
-    if not (PRICES_DIR / "SPY.csv").exists():
-        print(f"shared price data not found at {PRICES_DIR} (set TILT_SHARED_DIR)", file=sys.stderr)
-        return 2
+    require_prices()
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="tilt-bench-slack-") as tmp:
         configured = os.environ.get("REDIS_URL")
