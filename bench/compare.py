@@ -54,7 +54,7 @@ from market.cache import Cache, connect  # noqa: E402
 from market.cached import CachedMarket  # noqa: E402
 from market.csvdir import CsvFolderProvider  # noqa: E402
 from market.redis_server import EmbeddedRedis  # noqa: E402
-from tests.test_cache import Recording  # noqa: E402
+from tests.doubles import Recording  # noqa: E402
 
 COMMAND = "/compare SMH SPY 10y"
 NOW = dt.datetime(2026, 7, 15, 9, 0, tzinfo=ZoneInfo("America/New_York"))

@@ -2,7 +2,7 @@
 
 Topology (all on this machine, stopped at the end):
 
-* ``--web`` (2) ``python bot.py serve`` processes (``tests.test_slack.Tilt``), each on its own port.
+* ``--web`` (2) ``python bot.py serve`` processes (``tests.slack_app.Tilt``), each on its own port.
   They verify Slack's signature, ack with an ephemeral "Working on it…" and enqueue the work to RQ.
 * ``--workers`` (2) ``python bot.py worker`` processes, started here with the same environment,
   which run the commands and post the results to the Slack Web API.
@@ -87,8 +87,8 @@ from bench.slack import RecordingStandIn, Sent, record_ack, where_of  # noqa: E4
 from handlers.common.parse import parse_compare  # noqa: E402
 from market.redis_server import EmbeddedRedis  # noqa: E402
 from tests.servers import children_of  # noqa: E402
+from tests.slack_app import Tilt  # noqa: E402
 from tests.slack_standin import Call  # noqa: E402
-from tests.test_slack import Tilt  # noqa: E402
 
 BENCHMARK = "SPY"
 WARM_PERIODS = ("max", "10y")  # "max" first: it puts every bar of the ticker in Redis

@@ -1,6 +1,6 @@
 """Tilt's Slack app at the wire: ack latency, time to the posted result, sustained commands a second.
 
-Runs ``python bot.py serve`` as a real process (``tests.test_slack.Tilt``) against
+Runs ``python bot.py serve`` as a real process (``tests.slack_app.Tilt``) against
 the in-process stand-in Slack Web API (``tests.slack_standin.SlackStandIn``), on
 real prices (``$TILT_SHARED_DIR/data/prices``, default ``../shared/data/prices``)
 and a real Redis (``REDIS_URL`` when set, otherwise an embedded redis-server in a
@@ -77,8 +77,8 @@ from bench.shared import PRICES_DIR, require_prices  # noqa: E402
 from handlers.common.parse import parse_compare  # noqa: E402
 from market.redis_server import EmbeddedRedis  # noqa: E402
 from tests.servers import Answer  # noqa: E402
+from tests.slack_app import Tilt, signed  # noqa: E402
 from tests.slack_standin import Call, SlackStandIn  # noqa: E402
-from tests.test_slack import Tilt, signed  # noqa: E402
 
 # Pairs whose data is warmed first; everything that needs "warm data" uses only these tickers.
 WARM_PAIRS = [("SMH", "SPY"), ("QQQ", "SPY"), ("IWM", "SPY"), ("XLK", "SPY"), ("IJR", "SPY"),

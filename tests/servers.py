@@ -17,7 +17,8 @@ from typing import Any, Callable
 
 import redis as redis_py
 
-from tests.conftest import ROOT
+ROOT = Path(__file__).resolve().parents[1]  # the checkout, where bot.py is
+
 
 # How long a test waits for anything it expects (a reply, a post, a process coming up or stopping) before
 # failing.  Only a safety net: waits end as soon as what they wait for happens, so a passing run never

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import bt
 
+from tests.bt_oracle import END, START, WEIGHTS, bt_value, frame, run_bt
+from tests.slack_app import PNG_SIGNATURE, Tilt, calls_in, channel, responses_to, table_rows
 from tests.slack_standin import SlackStandIn
-from tests.test_backtest import END, START, WEIGHTS, bt_value, frame, run_bt
-from tests.test_slack import PNG_SIGNATURE, Tilt, calls_in, channel, responses_to, slack, table_rows, tilt  # noqa: F401
 
 
-def test_backtest_is_posted_with_its_tables_and_chart(tilt: Tilt, slack: SlackStandIn,  # noqa: F811
+def test_backtest_is_posted_with_its_tables_and_chart(tilt: Tilt, slack: SlackStandIn,
                                                        prices_dir: Path) -> None:
     where = channel()
     answer = tilt.command("/backtest", f"SPY 70 IJR 20 SMH 10 quarterly {START}..{END}", channel=where)
@@ -42,7 +42,7 @@ def test_backtest_is_posted_with_its_tables_and_chart(tilt: Tilt, slack: SlackSt
     assert slack.uploads[json.loads(complete.body["files"])[0]["id"]].startswith(PNG_SIGNATURE)
 
 
-def test_a_bad_backtest_is_answered_privately(tilt: Tilt, slack: SlackStandIn) -> None:  # noqa: F811
+def test_a_bad_backtest_is_answered_privately(tilt: Tilt, slack: SlackStandIn) -> None:
     where = channel()
     tilt.command("/backtest", "SPY 70 IJR 20", channel=where, response="bad-weights")
     reply = responses_to(slack, "bad-weights")[0]

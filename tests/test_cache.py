@@ -22,31 +22,7 @@ from market.cached import CachedMarket
 from market.calendar import NEW_YORK, next_close
 from market.csvdir import CsvFolderProvider
 from market.provider import Fundamentals
-
-
-class Recording:
-    """A provider that passes calls to ``inner`` and records ``(method, tickers, start, end)``."""
-
-    def __init__(self, inner: CsvFolderProvider) -> None:
-        self.inner = inner
-        self.name, self.key, self.is_demo = inner.name, inner.key, inner.is_demo
-        self.calls: list[tuple] = []
-
-    def bars(self, tickers, start, end):
-        self.calls.append(("bars", tuple(tickers), start, end))
-        return self.inner.bars(tickers, start, end)
-
-    def fundamentals(self, tickers):
-        self.calls.append(("fundamentals", tuple(tickers)))
-        return self.inner.fundamentals(tickers)
-
-
-class Clock:
-    def __init__(self, when: dt.datetime) -> None:
-        self.when = when
-
-    def __call__(self) -> dt.datetime:
-        return self.when
+from tests.doubles import Clock, Recording
 
 
 def at_new_york(day: str, hour: int = 18) -> dt.datetime:

@@ -23,21 +23,16 @@ from market.redis_server import EmbeddedRedis
 from market.timing import Schedule, latest_due, next_due
 from schedule.runner import DigestScheduler
 from store.teamdata import Owner, TeamStore
+from tests.conftest import DATA_NOW
+from tests.doubles import Clock
 from tests.expected import closes
 
 UTC = dt.timezone.utc
 NEW_YORK = ZoneInfo("America/New_York")
-DATA_NOW = dt.datetime(2026, 7, 15, 9, 0, tzinfo=NEW_YORK)
 
 
 def utc(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-@pytest.fixture
-def services(prices_dir: Path, cache: Cache, store: TeamStore) -> Services:
-    return Services(market=CachedMarket(CsvFolderProvider(prices_dir), cache, now=lambda: DATA_NOW),
-                    cache=cache, team_store=store)
 
 
 CHANNEL = Caller(platform="slack", team="T1", channel="C1", user="U1")
@@ -155,14 +150,6 @@ def test_digest_now_has_snapshot_movers_signals_valuation_and_chart(services: Se
 
 
 # --- the scheduler ------------------------------------------------------------------------------
-
-
-class Clock:
-    def __init__(self, when: dt.datetime) -> None:
-        self.when = when
-
-    def __call__(self) -> dt.datetime:
-        return self.when
 
 
 class Poster:

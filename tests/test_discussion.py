@@ -26,21 +26,14 @@ from market.cached import CachedMarket
 from market.csvdir import CsvFolderProvider
 from schedule.watch import Watcher
 from store.teamdata import Owner, TeamStore
+from tests.conftest import DATA_NOW
+from tests.doubles import Clock
 from tests.expected import closes
 
 NEW_YORK = ZoneInfo("America/New_York")
-DATA_NOW = dt.datetime(2026, 7, 15, 9, 0, tzinfo=NEW_YORK)
 ANA = Caller(platform="slack", team="T1", channel="C1", user="U1")
 BEN = Caller(platform="slack", team="T1", channel="C1", user="U2")
 TEAM = Owner(platform="slack", team="T1", scope="team")
-
-
-class Clock:
-    def __init__(self, when: dt.datetime) -> None:
-        self.when = when
-
-    def __call__(self) -> dt.datetime:
-        return self.when
 
 
 def evening(day: dt.date | str) -> dt.datetime:
@@ -63,15 +56,9 @@ class ThreadPoster:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(DATA_NOW)
-
-
-@pytest.fixture
-def services(prices_dir: Path, store: TeamStore, clock: Clock) -> Services:
-    # Uncached market: the clock moves back and forth in these tests, and the CSV provider filters to "today".
-    return Services(market=CachedMarket(CsvFolderProvider(prices_dir), Cache(None), now=clock), cache=Cache(None),
-                    team_store=store)
+def cache() -> Cache:
+    """No cache: the clock moves back and forth in these tests, and the CSV provider filters to "today"."""
+    return Cache(None)
 
 
 def tally(reply: Reply) -> tuple[int, int]:

@@ -12,20 +12,10 @@ from handlers.common import router
 from handlers.common.caller import Caller
 from handlers.common.services import Services
 from handlers.common.snapshot import chart_closes, recent_closes
-from market.cache import Cache
-from market.cached import CachedMarket
-from market.csvdir import CsvFolderProvider
-from store.teamdata import TeamStore
 from tests.expected import closes, expected_score, months_back
 
 NOW = dt.datetime(2026, 7, 15, 9, 0, tzinfo=ZoneInfo("America/New_York"))
 CALLER = Caller(platform="slack", team="T9", channel="C9", user="U9")
-
-
-@pytest.fixture
-def services(prices_dir: Path, cache: Cache, store: TeamStore) -> Services:
-    return Services(market=CachedMarket(CsvFolderProvider(prices_dir), cache, now=lambda: NOW), cache=cache,
-                    team_store=store)
 
 
 def test_size_universe_is_ranked_by_composite_momentum(services: Services, prices_dir: Path) -> None:
