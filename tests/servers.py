@@ -46,6 +46,24 @@ class LocalServer:
         self._thread.join(timeout=5)
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """A stand-in's request handler: it logs nothing (test output stays readable) and answers with ``respond``."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def respond(self, status: int, payload: bytes, content_type: str | None,
+                headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+
 @dataclass
 class Answer:
     """An HTTP answer as the client saw it, and how long it took."""
@@ -127,7 +145,7 @@ def free_port() -> int:
 
 class ServeProcess:
     """``python bot.py serve`` as a real process on a free port, with ``workers`` ``bot.py worker`` processes
-    beside it (for the queue that ``REDIS_URL`` switches on), from start until ``stop``."""
+    beside it (for the queue that ``REDIS_URL`` switches on), from start until ``stop`` (or the end of ``with``)."""
 
     def __init__(self, env: dict[str, str], state: Path, *, workers: int = 1) -> None:
         self.port = free_port()
@@ -172,3 +190,9 @@ class ServeProcess:
 
     def stop(self) -> None:
         stop_processes([self.process, *self.workers])
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -106,6 +106,20 @@ def test_valuation_reply_shows_the_gap_and_n_a(services: Services) -> None:
     ("/frobnicate", "don't know the command", True),
     ("/help nothing", "no command `nothing`", True),
     ("/compare IJR SPY 1900-01-01..1901-01-01", "No prices for", False),
+    ("/digest hourly 08:00", "not a digest schedule", True),
+    ("/digest daily 8.30", "HH:MM", True),
+    ("/digest daily 25:00", "HH:MM", True),
+    ("/digest daily 08:30 Mars/Olympus", "not a time zone", True),
+    ("/digest weekly 08:00", "which day", True),
+    ("/call IWM over IWM until 2026-12-31", "two different tickers", True),
+    ("/call IWM until 2026-07-01", "future date", True),
+    ("/call IWM until someday", "not a date", True),
+    ("/call IWM over SPY", "until YYYY-MM-DD", True),
+    ("/call NOPE until 2026-12-31", "NOPE", True),
+    ("/rotation nowhere", "no universe `nowhere`", True),
+    ("/rotation set size SPY", "can't be a universe name", True),
+    ("/rotation set mine NOPE", "NOPE", True),
+    ("/rotation sectors 5y", "1m to 2y", True),
 ])
 def test_bad_input_gets_a_private_friendly_message(services: Services, command: str, fragment: str, with_usage: bool) -> None:
     reply = router.run(command, services)

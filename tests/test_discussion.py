@@ -163,17 +163,6 @@ def test_call_performance_matches_the_price_data(services: Services, clock: Cloc
     assert row(router.run("/calls", services, BEN), "1")["Since entry"] == f"{at_expiry * 100:+.1f}%"
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("/call IWM over IWM until 2026-12-31", "two different tickers"),
-    ("/call IWM until 2026-07-01", "future date"),
-    ("/call IWM until someday", "not a date"),
-    ("/call IWM over SPY", "until YYYY-MM-DD"),
-    ("/call NOPE until 2026-12-31", "NOPE"),
-])
-def test_bad_calls_are_refused(services: Services, text: str, fragment: str) -> None:
-    reply = router.run(text, services, ANA)
-    assert reply.is_error and fragment in reply.text and reply.usage, reply.text
-
 
 def test_calls_resolve_once_at_expiry_with_hit_rates(services: Services, clock: Clock, prices_dir: Path) -> None:
     clock.when = evening("2026-01-15")
