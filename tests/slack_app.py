@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from tests.servers import Answer, ServeProcess, send, wait_until
 from tests.slack_standin import Call, SlackStandIn
+from tests.yahoo_standin import YahooStandIn
 
 SECRET = "test-signing-secret"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -70,6 +71,21 @@ class Tilt(ServeProcess):
                     "event_id": event_id or f"Ev{uuid.uuid4().hex[:10]}", "event_time": int(time.time()), "event": event,
                     "authorizations": [{"team_id": team, "user_id": f"U{team}BOT", "is_bot": True}]}
         return self.post(json.dumps(envelope), content_type="application/json")
+
+
+class YahooTilt(Tilt):
+    """Tilt on Yahoo's chart API (the stand-in) instead of a CSV folder, so fetching can be made slow or fail."""
+
+    def __init__(self, slack: SlackStandIn, yahoo: YahooStandIn, redis_url: str, state: Path, *,
+                 workers: int = 1) -> None:
+        self.yahoo = yahoo
+        super().__init__(slack, redis_url, Path("unused"), state, workers=workers)
+
+    def environment(self, slack: SlackStandIn, redis_url: str, prices_dir: Path, state: Path) -> dict[str, str]:
+        env = super().environment(slack, redis_url, prices_dir, state)
+        del env["MARKET_DATA_DIR"]
+        # No pacing: the token bucket is not under test here, and it would only slow the answers down.
+        return {**env, "YAHOO_API_URL": self.yahoo.url, "TILT_YAHOO_RATE": "1000"}
 
 
 def signed(body: str, timestamp: int | None = None, secret: str = SECRET) -> dict[str, str]:

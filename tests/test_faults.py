@@ -29,7 +29,7 @@ from store.teamdata import Owner, TeamStore
 from tests.discord_app import APPLICATION_ID, SlackAndDiscordTilt, interaction, slash
 from tests.discord_standin import DiscordStandIn
 from tests.servers import PATIENCE, Answer, free_port, send, wait_until
-from tests.slack_app import Tilt, calls_in, channel, in_channel, responses_to, table_rows
+from tests.slack_app import Tilt, YahooTilt, calls_in, channel, in_channel, responses_to, table_rows
 from tests.slack_standin import Call, SlackStandIn
 from tests.yahoo_standin import YahooStandIn
 
@@ -209,22 +209,6 @@ def test_team_data_survives_a_redis_restart_and_the_worker_resumes(slack: SlackS
 
 
 # --- 2. the data source fails -------------------------------------------------------------------
-
-
-class YahooTilt(Tilt):
-    """Tilt on Yahoo's chart API (the stand-in), with no CSV folder."""
-
-    def __init__(self, slack: SlackStandIn, yahoo: YahooStandIn, redis_url: str, state: Path, workers: int) -> None:
-        self.yahoo = yahoo
-        self.slack = slack
-        # Tilt.__init__ starts one worker; the faults below run side by side, so start ServeProcess directly.
-        super(Tilt, self).__init__(self.environment(slack, redis_url, Path("unused"), state), state, workers=workers)
-
-    def environment(self, slack: SlackStandIn, redis_url: str, prices_dir: Path, state: Path) -> dict[str, str]:
-        env = super().environment(slack, redis_url, prices_dir, state)
-        del env["MARKET_DATA_DIR"]
-        # No pacing: the token bucket is not under test here, and it would only slow the answers down.
-        return {**env, "YAHOO_API_URL": self.yahoo.url, "TILT_YAHOO_RATE": "1000"}
 
 
 @pytest.fixture(scope="module")

@@ -19,22 +19,9 @@ import pytest
 from jobs.steps import once, recording
 from market.cache import Cache
 from tests.servers import PATIENCE, children_of, ended, wait_until
-from tests.slack_app import Tilt, calls_in, channel, in_channel
+from tests.slack_app import Tilt, YahooTilt, calls_in, channel, in_channel
 from tests.slack_standin import SlackStandIn
 from tests.yahoo_standin import YahooStandIn
-
-
-class YahooTilt(Tilt):
-    """Tilt on Yahoo's chart API (the stand-in) instead of a CSV folder, so fetching can be made slow."""
-
-    def __init__(self, slack: SlackStandIn, yahoo: YahooStandIn, redis_url: str, state: Path) -> None:
-        self.yahoo = yahoo
-        super().__init__(slack, redis_url, Path("unused"), state)
-
-    def environment(self, slack: SlackStandIn, redis_url: str, prices_dir: Path, state: Path) -> dict[str, str]:
-        env = super().environment(slack, redis_url, prices_dir, state)
-        del env["MARKET_DATA_DIR"]
-        return {**env, "YAHOO_API_URL": self.yahoo.url}
 
 
 @pytest.fixture
