@@ -7,6 +7,8 @@
     python bot.py serve                               Slack and/or Discord over HTTP on $PORT
     python bot.py socket                              Slack over Socket Mode ($SLACK_APP_TOKEN)
     python bot.py discord-register [--guild ID]       register the Discord slash commands
+    python bot.py slack-manifest                     write slack/manifest.yml from the commands' declarations
+    python bot.py readme-commands                    rewrite README.md's command table from the same
     python bot.py worker                              run queued commands (RQ workers; needs REDIS_URL)
     python bot.py scheduler                           post digests when they are due
     python bot.py export [FILE] / import FILE         all team data as JSON, and back
@@ -54,6 +56,7 @@ if TYPE_CHECKING:
     from slack_sdk import WebClient
 
 log = logging.getLogger("tilt")
+ROOT = Path(__file__).resolve().parent
 
 # How long an answered Slack event id is remembered, so that Slack's retries of it are ignored.
 EVENT_MEMORY_SECONDS = 3600
@@ -332,6 +335,24 @@ def run_discord_register(settings: Settings, guild: str | None) -> int:
     return 0
 
 
+def run_slack_manifest() -> int:
+    from chat.slack.manifest import manifest
+
+    path = ROOT / "slack" / "manifest.yml"
+    path.write_text(manifest())
+    print(f"Wrote {path.relative_to(ROOT)}.")
+    return 0
+
+
+def run_readme_commands() -> int:
+    from chat.commands_table import updated
+
+    path = ROOT / "README.md"
+    path.write_text(updated(path.read_text()))
+    print(f"Wrote the command table in {path.relative_to(ROOT)}.")
+    return 0
+
+
 def run_http(settings: Settings, services: Services) -> int:
     from chat.web import serve, wsgi_app
 
@@ -384,6 +405,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     restore.add_argument("file")
     discord_register = commands.add_parser("discord-register", help="register the Discord slash commands")
     discord_register.add_argument("--guild", metavar="ID", help="only in this server (appears at once; for trying Tilt out)")
+    commands.add_parser("slack-manifest", help="write slack/manifest.yml from the commands' declarations")
+    commands.add_parser("readme-commands", help="rewrite README.md's command table from the commands' declarations")
     return parser.parse_args(argv)
 
 
@@ -395,6 +418,10 @@ def main(argv: list[str] | None = None) -> int:
     # embedded Redis is saved and stopped.  The scheduler and RQ workers set handlers of their own.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
+        if args.mode == "slack-manifest":  # these two write files of the project: no settings, market or cache
+            return run_slack_manifest()
+        if args.mode == "readme-commands":
+            return run_readme_commands()
         settings = Settings.from_env()
         if args.mode == "discord-register":  # needs no market or cache
             return run_discord_register(settings, args.guild)

@@ -9,7 +9,7 @@ import os
 import shutil
 import uuid
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pandas as pd
 import pytest
@@ -113,10 +113,16 @@ def recording(prices_dir: Path) -> Recording:
     return Recording(CsvFolderProvider(prices_dir))
 
 
+def services_for(provider, cache: Cache, store: TeamStore | None = None,
+                 clock: Callable[[], dt.datetime] = lambda: DATA_NOW) -> Services:
+    """What a command runs on: ``provider`` cached in ``cache``, team data in ``store``, "now" from ``clock``."""
+    return Services(market=CachedMarket(provider, cache, now=clock), cache=cache, team_store=store)
+
+
 @pytest.fixture
 def services(recording: Recording, cache: Cache, store: TeamStore, clock: Clock) -> Services:
     """The fixture's prices cached in the test's Redis, its team data, and ``clock``."""
-    return Services(market=CachedMarket(recording, cache, now=clock), cache=cache, team_store=store)
+    return services_for(recording, cache, store, clock)
 
 
 # --- Tilt running, and the stand-ins it talks to ----------------------------------------------------

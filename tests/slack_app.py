@@ -123,6 +123,12 @@ def responses_to(slack: SlackStandIn, name: str, count: int = 1) -> list[dict]:
     return wait_until(found, what=f"{count} response_url posts to {name}")
 
 
+def uploaded(slack: SlackStandIn, channel_id: str) -> bytes:
+    """The bytes of the file whose upload to ``channel_id`` was completed (once it is)."""
+    complete = calls_in(slack, "files.completeUploadExternal", channel_id)[0]
+    return slack.uploads[json.loads(complete.body["files"])[0]["id"]]
+
+
 def table_rows(blocks: list[dict], kind: str = "data_table") -> dict[str, dict[str, str]]:
     """The figures of the message's table block (``kind``), by row name and column, as displayed."""
     table = next(b for b in blocks if b["type"] == kind)

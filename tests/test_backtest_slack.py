@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import bt
 
 from tests.bt_oracle import END, START, WEIGHTS, bt_value, frame, run_bt
-from tests.slack_app import PNG_SIGNATURE, Tilt, calls_in, channel, responses_to, table_rows
+from tests.slack_app import PNG_SIGNATURE, Tilt, calls_in, channel, responses_to, table_rows, uploaded
 from tests.slack_standin import SlackStandIn
 
 
@@ -38,8 +37,7 @@ def test_backtest_is_posted_with_its_tables_and_chart(tilt: Tilt, slack: SlackSt
     assert len(p1["data"]) <= 20 and abs(p1["data"][-1]["value"] - 10_000 * expected.iloc[-1]) < 0.01
     assert "Calendar-year returns" in post.body["text"]  # the plain-text fallback has every table too
 
-    complete = calls_in(slack, "files.completeUploadExternal", where)[0]
-    assert slack.uploads[json.loads(complete.body["files"])[0]["id"]].startswith(PNG_SIGNATURE)
+    assert uploaded(slack, where).startswith(PNG_SIGNATURE)
 
 
 def test_a_bad_backtest_is_answered_privately(tilt: Tilt, slack: SlackStandIn) -> None:

@@ -25,14 +25,11 @@ from market.csvdir import CsvFolderProvider
 from market.demo import DemoProvider
 from market.redis_server import EmbeddedRedis
 from tests.conftest import DATA_NOW as NOW
+from tests.conftest import services_for
 from tests.doubles import Flaky, Recording
 from tests.expected import closes, common_window, total_returns, trailing_cagrs
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def services_for(provider, cache: Cache) -> Services:
-    return Services(market=CachedMarket(provider, cache, now=lambda: NOW), cache=cache)
 
 
 def row_of(reply: Reply, ticker: str) -> dict[str, str]:
@@ -162,14 +159,6 @@ def test_demo_replies_say_they_are_not_real(cache: Cache) -> None:
     assert "demo data, not real prices" in reply.text
     assert "demo data, not real prices" in reply.footer
     assert router.run("/valuation IJR SPY", services_for(DemoProvider(), cache)).text.endswith("(demo data, not real figures)")
-
-
-def test_help_lists_every_command(services: Services) -> None:
-    reply = router.run("/help", services)
-    assert reply.ephemeral and not reply.is_error
-    text = reply.plain_text()
-    assert all(f"/{name}" in text for name in router.COMMANDS)
-    assert "since 2020" in router.run("help compare", services).plain_text()
 
 
 def test_tilt_answers_while_redis_is_stopped_mid_run(recording: Recording, tmp_path: Path) -> None:

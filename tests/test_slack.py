@@ -24,19 +24,16 @@ from typing import Iterator
 import pytest
 
 from chat.slack.blocks import ALL_KINDS, DATA_TABLE, DATA_VISUALIZATION, TABLE, reply_blocks
-from handlers.common import router
+from handlers import catalog
 from handlers.common.plots import MAX_POINTS
 from handlers.common.reply import Plot, Reply, Series, Table
-from handlers.common.services import Services
-from market.cache import Cache, connect
-from market.cached import CachedMarket
-from market.demo import DemoProvider
+from market.cache import connect
 from market.redis_server import EmbeddedRedis
 from store.teamdata import Owner, TeamStore
 from tests.conftest import ROOT
 from tests.expected import closes, trailing_cagrs
 from tests.servers import Answer, send, wait_until
-from tests.slack_app import PNG_SIGNATURE, Tilt, calls_in, channel, responses_to, table_rows
+from tests.slack_app import PNG_SIGNATURE, Tilt, calls_in, channel, responses_to, table_rows, uploaded
 from tests.slack_standin import MAX_DATA_TABLE_ROWS, SlackStandIn, block_problems
 
 
@@ -230,21 +227,6 @@ def test_tilt_still_answers_when_redis_stops(slack: SlackStandIn, prices_dir: Pa
         server.stop()
 
 
-def test_the_manifest_declares_every_command() -> None:
-    from chat.slack.app import SLASH_COMMANDS, UMBRELLA_COMMAND
-
-    manifest = (ROOT / "slack" / "manifest.yml").read_text()
-    declared = re.findall(r"^\s+- command: (/\S+)$", manifest, re.M)
-    assert sorted(declared) == sorted([*SLASH_COMMANDS, UMBRELLA_COMMAND])
-    assert help_lists() == {c.lstrip("/") for c in declared if c != UMBRELLA_COMMAND}  # /help offers what exists
-
-
-def help_lists() -> set[str]:
-    """The commands ``/help`` lists: the first command of each of its lines (it is the same on every platform)."""
-    services = Services(market=CachedMarket(DemoProvider(), Cache(None)), cache=Cache(None))
-    return {re.match(r"`/([a-z]+)", line).group(1) for line in router.run("/help", services).notes}
-
-
 # --- Slack-native answers: sortable tables, native charts, their fallback; the App Home tab ----------------
 
 
@@ -316,6 +298,39 @@ def test_valuation_figures_sort_as_numbers(tilt: Tilt, slack: SlackStandIn) -> N
     assert [(c["type"], c["text"], c["value"]) for c in pe] == [("raw_number", "15.9x", 15.9), ("raw_number", "24.2x", 24.17)]
     assert table_rows([table])["IJR"]["P/E vs bench"] == f"{(15.9 / 24.17 - 1) * 100:+.0f}%"
 
+
+
+def test_cycle_is_posted_with_its_phase_figures_every_episode_and_a_chart(tilt: Tilt, slack: SlackStandIn,
+                                                                          prices_dir: Path) -> None:
+    where = channel()
+    assert tilt.command("/cycle", "IWM vs SPY", channel=where, team=workspace_id()).status == 200
+    post = calls_in(slack, "chat.postMessage", where)[0]
+    summary, episodes = [b for b in post.body["blocks"] if b["type"] == DATA_TABLE]
+    iwm, spy = closes(prices_dir, "IWM"), closes(prices_dir, "SPY")
+    common = sorted(set(iwm) & set(spy))
+
+    def relative(first: str, last: str) -> float:  # last close before the first day, last on or before the last
+        start = max(d for d in common if d < dt.date.fromisoformat(first))
+        end = max(d for d in common if d <= dt.date.fromisoformat(last))
+        return (iwm[end] / iwm[start]) / (spy[end] / spy[start]) - 1
+
+    recoveries = sorted(relative(*days) for days in (("2001-12-01", "2002-11-30"), ("2009-07-01", "2010-06-30"),
+                                                     ("2020-05-01", "2021-04-30")))
+    cell = next(row for row in summary["rows"] if row[0]["text"] == "Early recovery")[1]
+    assert cell["type"] == "raw_number" and cell["value"] == pytest.approx(recoveries[1], abs=1e-12)
+    assert cell["text"] == f"{recoveries[1] * 100:+.1f}% ({sum(r > 0 for r in recoveries)} of 3)"
+    covid = next(r for r in episodes["rows"][1:] if [c["text"] for c in r[:3]] == ["Recession", "2020-02-01", "2020-04-30"])
+    assert covid[3]["type"] == "raw_number" and covid[3]["value"] == pytest.approx(relative("2020-02-01", "2020-04-30"), abs=1e-12)
+    assert "IWM beat SPY in" in post.body["text"] and "Every episode" in episodes["caption"]
+    assert uploaded(slack, where).startswith(PNG_SIGNATURE)
+
+
+def test_an_unknown_cycle_ticker_is_answered_privately(tilt: Tilt, slack: SlackStandIn) -> None:
+    where = channel()
+    tilt.command("/cycle", "IWM NOPE", channel=where, response="cycle-unknown")
+    reply = responses_to(slack, "cycle-unknown")[0]
+    assert reply["response_type"] == "ephemeral" and "can't find the ticker NOPE" in reply["text"]
+    assert "Usage: `/cycle" in reply["text"]
 
 # --- falling back when Slack refuses the new blocks ---------------------------------------------
 
@@ -402,6 +417,8 @@ def test_app_home_shows_the_teams_watchlist_calls_signals_and_next_digest(tilt: 
     texts = " ".join(b["text"]["text"] for b in blocks if b["type"] == "section")
     assert "*Next digest*: " in texts and f"<#{digest_channel}>" in texts and "08:30" in texts
     assert DATA_VISUALIZATION not in {b["type"] for b in blocks}
+    offered = {e["value"] for b in blocks if b["type"] == "actions" for e in b["elements"]}
+    assert {a.command for c in catalog.listed() for a in c.shortcuts} <= offered  # every declared shortcut
 
     # A compare button on the Home tab answers in the person's direct messages with Tilt.
     button = next(e for b in blocks if b["type"] == "actions" for e in b["elements"] if e["value"] == "/compare SMH vs SPY 1y")

@@ -6,7 +6,7 @@
    with the application's public key, else 401 (Discord sends bad signatures on
    purpose to check this, and drops an endpoint that accepts them);
 2. PING (type 1) is answered PONG; autocomplete (type 4) at once with up to 25
-   ticker choices (type 8) from ``handlers.common.suggest``;
+   ticker and period choices (type 8) from ``handlers.common.suggest``, by the option's declared kind;
 3. a slash command (type 2) or a button (type 3, its ``custom_id`` is the
    command) becomes command text for ``handlers.common.router``.  The answer is a
    deferral at once, well inside Discord's 3 seconds, and the command runs on a
@@ -42,7 +42,7 @@ from nacl.signing import VerifyKey
 
 from chat.discord.embeds import Message, message
 from chat.discord.embeds import plain as unmarked
-from chat.discord.register import TICKERS, command_text
+from chat.discord.register import command_text, option_kind
 from chat.discord.rest import DiscordError, DiscordRest
 from chat.text import cut
 from chat.web import StartResponse, WsgiApp, plain, too_large, within_limit
@@ -50,7 +50,7 @@ from handlers.common import router
 from handlers.common.budget import Budget
 from handlers.common.caller import Caller
 from handlers.common.reply import Reply, error_reply
-from handlers.common.suggest import suggest
+from handlers.common.suggest import for_option
 from jobs.queue import Jobs, Payload
 from jobs.steps import once
 from metrics import COMMAND_SECONDS
@@ -112,16 +112,14 @@ def signed(key: VerifyKey, body: bytes, signature: str, timestamp: str) -> bool:
 
 
 def choices(data: dict[str, Any]) -> list[dict[str, str]]:
-    """Autocomplete choices for the option being typed; in ``tickers`` (several, space-separated) for its last word."""
+    """Autocomplete choices for the option being typed, by its declared kind (tickers, a period)."""
     focused = next((o for o in data.get("options", []) if o.get("focused")), None)
-    if focused is None:
+    kind = option_kind(data, focused["name"]) if focused else None
+    if kind is None:
         return []
-    typed = str(focused.get("value", ""))
-    earlier, _, last = typed.rpartition(" ") if focused["name"] == TICKERS else ("", "", typed)
-    prefix = f"{earlier.strip()} " if earlier.strip() else ""
-    found = [(prefix + s.ticker, s.name) for s in suggest(last.strip(), MAX_CHOICES)]
-    return [{"name": cut(f"{value} · {name}", CHOICE_LIMIT), "value": value} for value, name in found
-            if len(value) <= CHOICE_LIMIT]
+    found = for_option(kind, str(focused.get("value", "")), MAX_CHOICES)
+    return [{"name": cut(f"{s.value} · {s.name}", CHOICE_LIMIT), "value": s.value} for s in found
+            if len(s.value) <= CHOICE_LIMIT]
 
 
 class _Interactions:

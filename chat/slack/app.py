@@ -65,6 +65,7 @@ from chat.slack.blocks import (
     reply_blocks,
 )
 from chat.slack.installations import RedisAuthorizeCache
+from chat.slack.manifest import UMBRELLA_COMMAND, slash_commands
 from chat.web import StartResponse, WsgiApp, plain, too_large, within_limit
 from handlers.common import router
 from handlers.common.budget import Budget
@@ -83,8 +84,6 @@ JOB_KIND = "slack"
 # A signature seen again within Slack's 5-minute replay window (plus clock skew) is a replayed request.
 REPLAY_MEMORY_SECONDS = 600
 # Every command people can type is a slash command of its own (slack/manifest.yml declares the same list).
-SLASH_COMMANDS = tuple(f"/{name}" for name in router.COMMANDS)
-UMBRELLA_COMMAND = "/tilt"
 WORKING = "Working on it…"
 # Errors that mean "you may not post here" rather than "Slack is broken".
 NOT_IN_CHANNEL = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
@@ -187,7 +186,7 @@ def build_app(answer: Answer, budget: Budget, *, client: WebClient, signing_secr
     uninstalled = _uninstaller(oauth.installation_store if oauth else None, forget_team)
     for event in ("app_uninstalled", "tokens_revoked"):
         app.event(event)(ack=_ack, lazy=[uninstalled])
-    for name in (*SLASH_COMMANDS, UMBRELLA_COMMAND):
+    for name in slash_commands():
         app.command(name)(ack=slack.ack_command, lazy=[slack.on_slash_command])
     app.event("app_mention")(ack=_ack, lazy=[slack.on_mention])
     app.event("message")(ack=_ack, lazy=[slack.on_message])

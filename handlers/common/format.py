@@ -12,10 +12,12 @@ def _missing(value: float | None) -> bool:
 
 
 def percent(value: float | None, digits: int = 1, signed: bool = False) -> str:
-    """``0.1234`` -> ``12.3%`` (``+12.3%`` when ``signed``)."""
+    """``0.1234`` -> ``12.3%`` (``+12.3%`` when ``signed``); a value that rounds to zero reads ``0.0%``, never ``-0.0%``."""
     if _missing(value):
         return NOT_AVAILABLE
-    return f"{value * 100:{'+' if signed else ''}.{digits}f}%"
+    # Rounding first and adding 0.0 turns -0.0 into 0.0, so a tiny loss does not print as "-0.0%".
+    shown = round(value * 100, digits) + 0.0
+    return f"{shown:{'+' if signed else ''}.{digits}f}%"
 
 
 def ratio(value: float | None, digits: int = 2) -> str:
