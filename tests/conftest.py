@@ -32,6 +32,7 @@ from tests.slack_standin import SlackStandIn
 FIXTURE = ROOT / "tests" / "data"
 DATA_NOW = dt.datetime(2026, 7, 15, 9, 0, tzinfo=NEW_YORK)  # the morning after the data's last close, 2026-07-14
 
+
 def unpacked(source: Path, target: Path) -> Path:
     """``source``'s files copied into ``target``, each ``<T>.csv.gz`` decompressed to ``<T>.csv``."""
     target.mkdir(parents=True)
@@ -45,8 +46,8 @@ def unpacked(source: Path, target: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def prices_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The fixture's real daily Adj Close (``tests/data/prices``, see its SOURCES.md) as a folder of plain
-    ``<T>.csv`` files, byte for byte the shared folder's rows; named ``prices`` like the shared folder."""
+    """The fixture's real daily Adj Close (``tests/data/prices``, see tests/data/SOURCES.md) as a folder of plain
+    ``<T>.csv`` files, the fixture's rows byte for byte, in a folder named ``prices`` like the shared one."""
     return unpacked(FIXTURE / "prices", tmp_path_factory.mktemp("fixture") / "prices")
 
 
