@@ -46,6 +46,7 @@ from market.protection import Breaker, RateLimit
 from market.provider import Provider
 from market.redis_server import redis_url
 from metrics import count_across_processes, forget_all, serve_from_work_horses
+from metrics import serve as serve_metrics
 from schedule.runner import JOB_KIND as DIGEST_JOB
 from schedule.runner import DigestScheduler
 from schedule.watch import Watcher
@@ -58,8 +59,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("tilt")
 ROOT = Path(__file__).resolve().parent
 
-# How long an answered Slack event id is remembered, so that Slack's retries of it are ignored.
-EVENT_MEMORY_SECONDS = 3600
 # Requests to Yahoo that may go out at once before the rate limit paces them (one cold /compare of 8 tickers).
 SOURCE_BURST = 10
 
@@ -120,8 +119,8 @@ def make_scheduler(settings: Settings, services: Services, jobs: Jobs | None = N
     with queued ``jobs`` it hands due digests to workers instead of building and posting them itself."""
     posters: dict[str, Callable[[str, str, str | None, Reply], None]] = {}
     if settings.slack_bot_token or settings.slack_client_id:
-        from chat.slack.app import poster
         from chat.slack.block_kinds import BlockKinds
+        from chat.slack.delivery import poster
 
         posters["slack"] = poster(slack_clients(settings, services), BlockKinds(services.cache))
     if settings.discord_bot_token:
@@ -189,29 +188,30 @@ def slack_app(settings: Settings, services: Services, jobs: Jobs | None) -> App:
     """
     from slack_bolt.error import BoltError
 
-    from chat.slack.app import build_app, web_client
-    from chat.slack.block_kinds import BlockKinds
+    from chat.slack.app import build_app
+    from chat.slack.client import web_client
     from chat.slack.oauth import oauth_settings
+    from chat.slack.settings import SlackSettings
 
     oauth = None
     if settings.slack_client_id:
         settings.require("SLACK_CLIENT_SECRET")
         oauth = oauth_settings(settings.slack_client_id, settings.slack_client_secret, _durable(services).client)
     try:
-        return build_app(lambda text, caller: router.run(text, services, caller), Budget(services.cache),
-                         client=web_client(None if oauth else settings.slack_bot_token, settings.slack_api_url),
-                         signing_secret=settings.slack_signing_secret or "", oauth=oauth, jobs=jobs,
-                         posted=lambda caller, track, channel, ts: router.posted(services, caller, track, channel, ts),
-                         forget_team=lambda team: _durable(services).delete_team("slack", team),
-                         first_time=lambda key: services.cache.first(key, EVENT_MEMORY_SECONDS),
-                         home=lambda caller: router.home(services, caller), block_kinds=BlockKinds(services.cache))
+        return build_app(SlackSettings(
+            answer=lambda text, caller: router.run(text, services, caller), budget=Budget(services.cache),
+            cache=services.cache, signing_secret=settings.slack_signing_secret or "", jobs=jobs, oauth=oauth,
+            client=web_client(None if oauth else settings.slack_bot_token, settings.slack_api_url),
+            posted=lambda caller, track, channel, ts: router.posted(services, caller, track, channel, ts),
+            forget_team=lambda team: _durable(services).delete_team("slack", team),
+            home=lambda caller, channels: router.home(services, caller, channels)))
     except BoltError as error:
         raise ConfigError(f"SLACK_BOT_TOKEN was not accepted by Slack at {settings.slack_api_url} ({error}).") from None
 
 
 def slack_clients(settings: Settings, services: Services) -> Callable[[str], WebClient]:
     """``client_for(team)`` for posting outside a request: the one bot token, or each installation's own."""
-    from chat.slack.app import web_client
+    from chat.slack.client import web_client
     from chat.slack.installations import RedisInstallationStore
     from chat.slack.oauth import installed_clients
 
@@ -237,7 +237,7 @@ def job_handlers(settings: Settings, services: Services) -> dict[str, Handler]:
     """The handler of each kind of job, for every chat platform that is configured (same in web and worker)."""
     handlers: dict[str, Handler] = {}
     if settings.slack_bot_token or settings.slack_client_id:
-        from chat.slack.app import JOB_KIND, job_handler
+        from chat.slack.queued import JOB_KIND, job_handler
 
         handlers[JOB_KIND] = job_handler(slack_app(settings, services, jobs=None))
     if settings.discord_public_key or settings.discord_bot_token:
@@ -269,7 +269,8 @@ def run_worker(settings: Settings, services: Services) -> int:
                           "is configured, so a worker would have nothing to deliver to.")
     warm_up()
     if settings.metrics_port:
-        serve_from_work_horses(settings.state_dir / "metrics" / str(os.getpid()), settings.metrics_port)
+        serve_from_work_horses(settings.state_dir / "metrics" / str(os.getpid()), settings.metrics_port,
+                               settings.metrics_host)
     log.warning("Tilt worker running %s jobs from %s", ", ".join(handlers), queue_for(services.cache.client).key)
     jobs_queue.run_worker(settings.redis_url, handlers, services.cache)
     return 0
@@ -298,8 +299,8 @@ def http_routes(settings: Settings, services: Services, jobs: Jobs) -> dict:
     client id (many), Discord by its public key."""
     routes = {}
     if settings.slack_bot_token or settings.slack_client_id:
-        from chat.slack.app import EVENTS_PATH, wsgi_route
         from chat.slack.oauth import INSTALL_PATH, REDIRECT_PATH
+        from chat.slack.route import EVENTS_PATH, wsgi_route
 
         slack = wsgi_route(slack_app(settings, services, jobs))
         paths = (EVENTS_PATH, INSTALL_PATH, REDIRECT_PATH) if settings.slack_client_id else (EVENTS_PATH,)
@@ -363,14 +364,18 @@ def run_http(settings: Settings, services: Services) -> int:
                if settings.web_processes > 1 else None)
 
     def beside_server() -> None:
+        # Where the server runs, or where it watches its copies (whose counts ``metrics`` adds up).
+        if settings.metrics_port:
+            serve_metrics(settings.metrics_port, settings.metrics_host, metrics)
         if settings.scheduler_inprocess:
             stop = threading.Event()  # a daemon thread: it ends with the server
             threading.Thread(target=make_scheduler(settings, services, jobs).run_forever,
                              args=(stop, settings.scheduler_interval), name="tilt-scheduler", daemon=True).start()
 
-    log.warning("Tilt listening on port %d in %d process(es) (POST %s, GET /healthz, GET /metrics)",
-                settings.port, settings.web_processes, ", ".join(routes))
-    serve(wsgi_app(routes, services.cache.ping, metrics), settings.port,
+    log.warning("Tilt listening on port %d in %d process(es) (POST %s, GET /healthz)%s", settings.port,
+                settings.web_processes, ", ".join(routes),
+                f"; GET /metrics on {settings.metrics_host}:{settings.metrics_port}" if settings.metrics_port else "")
+    serve(wsgi_app(routes, services.cache.ping), settings.port,
           processes=settings.web_processes, beside=beside_server)
     return 0
 

@@ -10,7 +10,7 @@ and the others still show.  No PNG is drawn here, so the page builds quickly.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Collection
 
 from analysis.named_signals import SIGNALS
 from errors import TiltError
@@ -36,24 +36,26 @@ class Home:
     sections: tuple[Reply, ...]
 
 
-def build(services: Services, caller: Caller) -> Home:
-    """The home page ``caller`` sees: their team's figures (``caller.user`` adds their own watchlist)."""
-    watched = watched_tickers(services, caller)
+def build(services: Services, caller: Caller, member_of: Collection[str]) -> Home:
+    """The home page ``caller`` sees: their team's figures, with the watchlists of the channels they belong to
+    (``member_of``, channel ids) and their own."""
+    watched = watched_tickers(services, caller, member_of)
     team = tuple(_section(name, lambda make=make: make(services, caller, watched)) for name, make in (
         ("Watchlist", watchlist_section), ("Calls", calls_section), ("Signals", signals_section),
         ("Digest", digest_section), ("Compare", compare_section)))
     return Home(title=TITLE, sections=(*team, *shortcut_sections()))
 
 
-def watched_tickers(services: Services, caller: Caller) -> list[str]:
-    """The team's watchlist: every channel's and the person's own, in the order they were added, at most
-    ``MAX_WATCHED`` (people's private lists other than the caller's stay private)."""
+def watched_tickers(services: Services, caller: Caller, member_of: Collection[str]) -> list[str]:
+    """What the person watches: the watchlists of the channels they belong to and their own, in the order they
+    were added, at most ``MAX_WATCHED``.  Other people's lists, and channels the person is not in (a private
+    channel's tickers included), stay out."""
     try:
         lists = services.store.team_watchlists(caller.platform, caller.team)
     except TiltError:
         return []
-    own = f"user:{caller.user}"
-    shared = [t for scope, tickers in lists.items() if scope == own or scope.startswith("channel:") for t in tickers]
+    seen = {f"user:{caller.user}", *(f"channel:{channel}" for channel in member_of)}
+    shared = [t for scope, tickers in lists.items() if scope in seen for t in tickers]
     return list(dict.fromkeys(shared))[:MAX_WATCHED]
 
 

@@ -44,9 +44,10 @@ class DiscordSide:
                                          headers={"Content-Type": "application/json", **(headers or {})})
         return send(request)
 
-    def signed(self, body: bytes, key: SigningKey | None = None) -> dict[str, str]:
-        """Discord's Ed25519 signature headers for ``body`` (signed with ``key``, else the key Tilt knows)."""
-        timestamp = str(int(time.time()))
+    def signed(self, body: bytes, key: SigningKey | None = None, at: int | None = None) -> dict[str, str]:
+        """Discord's Ed25519 signature headers for ``body``, signed with ``key`` (else the key Tilt knows) at ``at``
+        (Unix seconds; now unless given)."""
+        timestamp = str(int(time.time()) if at is None else at)
         signature = (key or self.key).sign(timestamp.encode() + body).signature.hex()
         return {"X-Signature-Ed25519": signature, "X-Signature-Timestamp": timestamp}
 

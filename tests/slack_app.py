@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlencode
 
-from tests.servers import Answer, ServeProcess, send, wait_until
+from tests.servers import PATIENCE, Answer, ServeProcess, send, wait_until
 from tests.slack_standin import Call, SlackStandIn
 from tests.yahoo_standin import YahooStandIn
 
@@ -35,11 +35,12 @@ class Tilt(ServeProcess):
                 "SLACK_API_URL": slack.api_url, "MARKET_DATA_DIR": str(prices_dir), "REDIS_URL": redis_url,
                 "TILT_STATE_DIR": str(state)}
 
-    def post(self, body: str, *, timestamp: int | None = None, secret: str = SECRET, content_type: str | None = None) -> Answer:
+    def post(self, body: str, *, timestamp: int | None = None, secret: str = SECRET, content_type: str | None = None,
+             timeout: float = PATIENCE) -> Answer:
         """POST ``body`` to /slack/events, signed as Slack signs it."""
         request = urllib.request.Request(self.url + "/slack/events", data=body.encode(), method="POST", headers={
             "Content-Type": content_type or "application/x-www-form-urlencoded", **signed(body, timestamp, secret)})
-        return send(request)
+        return send(request, timeout)
 
     def command(self, command: str, text: str, *, channel: str, user: str = "U1", response: str | None = None,
                 team: str = "T0TEST", **signing) -> Answer:
@@ -88,7 +89,7 @@ class YahooTilt(Tilt):
         return {**env, "YAHOO_API_URL": self.yahoo.url, "TILT_YAHOO_RATE": "1000"}
 
 
-def signed(body: str, timestamp: int | None = None, secret: str = SECRET) -> dict[str, str]:
+def signed(body: str, timestamp: int | str | None = None, secret: str = SECRET) -> dict[str, str]:
     """Slack's signature headers for ``body``: v0, HMAC-SHA256 of ``v0:ts:body`` (``ts`` now unless given)."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
     signature = "v0=" + hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()

@@ -204,7 +204,7 @@ def test_slack_rate_limit_is_waited_out(tilt: Tilt, slack: SlackStandIn) -> None
 
 def test_health_and_metrics(tilt: Tilt) -> None:
     assert tilt.get("/healthz").status == 200
-    web = tilt.get("/metrics").body.decode()
+    web = tilt.metrics()
     assert 'tilt_ack_seconds_bucket{le="0.1",path="/slack/events"}' in web
     # Commands run on the worker, which counts them across its forked work horses.
     worker = send(urllib.request.Request(tilt.worker_metrics_url)).body.decode()
@@ -384,7 +384,10 @@ def test_app_home_shows_the_teams_watchlist_calls_signals_and_next_digest(tilt: 
                                                                         prices_dir: Path) -> None:
     workspace, user, digest_channel = workspace_id(), f"U{uuid.uuid4().hex[:6].upper()}", channel()
     store = TeamStore(connect(redis_url))
-    store.add_to_watchlist(Owner("slack", workspace, f"channel:{channel()}"), ["SMH", "IWM"])
+    theirs, private = channel(), channel()
+    slack.members.update({theirs: {user, "USOMEONEELSE"}, private: {"USOMEONEELSE"}})
+    store.add_to_watchlist(Owner("slack", workspace, f"channel:{theirs}"), ["SMH", "IWM"])
+    store.add_to_watchlist(Owner("slack", workspace, f"channel:{private}"), ["XLP"])  # a channel they are not in
     store.add_to_watchlist(Owner("slack", workspace, f"user:{user}"), ["XLE"])
     store.add_to_watchlist(Owner("slack", workspace, "user:USOMEONEELSE"), ["XLU"])  # private to that person
     spy, iwm = closes(prices_dir, "SPY"), closes(prices_dir, "IWM")
@@ -408,7 +411,13 @@ def test_app_home_shows_the_teams_watchlist_calls_signals_and_next_digest(tilt: 
     last = {t: closes(prices_dir, t) for t in ("SMH", "IWM", "XLE")}
     assert [c["text"] for c in column(watchlist, "Last")] == [f"{p[max(p)]:,.2f}" for p in last.values()]
     assert [c["value"] for c in column(watchlist, "Last")] == pytest.approx([p[max(p)] for p in last.values()])
-    assert [c["text"] for c in column(watchlist, "Ticker")] == ["SMH", "IWM", "XLE"]  # not XLU: someone's own list
+    # Not XLP, from a channel the person is not in; not XLU, someone else's own list.
+    assert [c["text"] for c in column(watchlist, "Ticker")] == ["SMH", "IWM", "XLE"]
+    # Opened again within the minute: the same page, and Slack is not asked again who is in which channel.
+    tilt.event({"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home",
+                "event_ts": str(time.time())}, team=workspace)
+    wait_until(lambda: [c for c in slack.of("views.publish") if c.body["user_id"] == user][1:], what="a second publish")
+    assert [c.body["user"] for c in slack.of("users.conversations")].count(user) == 1
     end = max(set(spy) & set(iwm))
     relative = (iwm[end] / iwm[entry]) / (spy[end] / spy[entry]) - 1
     assert column(calls, "Since entry")[0]["value"] == pytest.approx(relative, rel=1e-9)

@@ -64,7 +64,11 @@ PONG, CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, DEFERRED_UPDATE_MESSAGE, AUTOCO
 MAX_CHOICES = 25
 CHOICE_LIMIT = 100  # characters in a choice's name and in its value
 JOB_KIND = "discord"
-# Interaction ids are remembered this long to refuse replays (an interaction token lives 15 minutes).
+# A signed timestamp further than this from now is refused, as Slack's check does: a captured interaction
+# cannot be sent again days later.
+SIGNATURE_WINDOW_SECONDS = 300
+# Interaction ids are remembered this long to refuse replays: longer than the window either side of now in
+# which a signature is accepted (and than an interaction token's 15 minutes).
 REPLAY_MEMORY_SECONDS = 3600
 UNDELIVERED = "I worked out the answer but Discord would not take it. Please try again in a minute."
 
@@ -83,8 +87,13 @@ def interactions_route(public_key: str, budget: Budget, jobs: Jobs, first_time: 
 
     def route(environ: dict, start_response: StartResponse) -> list[bytes]:
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-        if not signed(key, body, environ.get("HTTP_X_SIGNATURE_ED25519", ""), environ.get("HTTP_X_SIGNATURE_TIMESTAMP", "")):
+        timestamp = environ.get("HTTP_X_SIGNATURE_TIMESTAMP", "")
+        if not signed(key, body, environ.get("HTTP_X_SIGNATURE_ED25519", ""), timestamp):
             return plain(start_response, "401 Unauthorized", b"invalid request signature\n")
+        if not recent(timestamp):
+            log.warning("refused a Discord interaction signed at %r, more than %d s from now", timestamp[:20],
+                        SIGNATURE_WINDOW_SECONDS)
+            return plain(start_response, "401 Unauthorized", b"stale request signature\n")
         try:
             interaction = json.loads(body)
         except ValueError:
@@ -109,6 +118,11 @@ def signed(key: VerifyKey, body: bytes, signature: str, timestamp: str) -> bool:
     except (CryptoError, ValueError):  # a wrong signature, or one that is not 64 bytes of hex
         return False
     return True
+
+
+def recent(timestamp: str) -> bool:
+    """Whether ``timestamp`` (Unix seconds, as Discord signs it) is within ``SIGNATURE_WINDOW_SECONDS`` of now."""
+    return timestamp.isdigit() and abs(time.time() - int(timestamp)) <= SIGNATURE_WINDOW_SECONDS
 
 
 def choices(data: dict[str, Any]) -> list[dict[str, str]]:
@@ -146,8 +160,9 @@ class _Interactions:
             log.warning("refused a replayed Discord interaction")
             return deferral
         who = caller(interaction)
-        if not self.budget.allows(f"{PLATFORM}:{who.team}", who.user):  # in DMs, a team of one
-            return {"type": CHANNEL_MESSAGE, "data": message(error_reply(self.budget.message()), ephemeral=True).payload}
+        refusal = self.budget.refusal(f"{PLATFORM}:{who.team}", who.user)  # in DMs, a team of one
+        if refusal is not None:
+            return {"type": CHANNEL_MESSAGE, "data": message(error_reply(refusal), ephemeral=True).payload}
         text = command_text(data) if kind == APPLICATION_COMMAND else data["custom_id"]
         self.jobs.submit(JOB_KIND, {"interaction": interaction, "text": text, "in_place": in_place,
                                     "started": time.time()})

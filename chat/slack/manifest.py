@@ -41,6 +41,9 @@ _TAIL = """oauth_config:
       - im:history        # direct messages to Tilt
       - im:read
       - im:write
+      - channels:read     # which channels a person is in (users.conversations): the Home tab's watchlists
+      - groups:read       # the same for private channels Tilt is in
+      - mpim:read         # and group direct messages
 settings:
   event_subscriptions:
     request_url: https://tilt.example.com/slack/events

@@ -9,6 +9,7 @@ with an apology for the user: never a stack trace in chat.
 from __future__ import annotations
 
 import logging
+from typing import Collection
 
 from errors import BadRequest, TiltError, UnknownTicker
 from handlers import catalog
@@ -70,10 +71,11 @@ def posted(services: Services, caller: Caller, track: str, channel: str, ts: str
         log.warning("could not record where %s was posted (%s %s)", track, channel, ts)
 
 
-def home(services: Services, caller: Caller) -> home_page.Home:
-    """``caller``'s home page (Slack's App Home tab); never raises: a page that fails says so in one line."""
+def home(services: Services, caller: Caller, member_of: Collection[str]) -> home_page.Home:
+    """``caller``'s home page (Slack's App Home tab), with the watchlists of the channels in ``member_of``;
+    never raises: a page that fails says so in one line."""
     try:
-        return home_page.build(services, caller)
+        return home_page.build(services, caller, member_of)
     except Exception:
         log.exception("home page failed for %s:%s", caller.platform, caller.team)
         return home_page.Home(title=home_page.TITLE, sections=(error_reply(
