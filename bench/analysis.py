@@ -22,7 +22,6 @@ Prints figures only; it asserts nothing about timings.  Data: ``../shared/data/p
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 import warnings
@@ -42,9 +41,7 @@ import quantstats.utils as qs_utils  # noqa: E402
 
 from analysis.compare import METRICS, compare  # noqa: E402
 from analysis.windows import Period, resolve_window  # noqa: E402
-
-SHARED = Path(os.environ.get("TILT_SHARED_DIR", ROOT.parent / "shared"))
-PRICES_DIR = SHARED / "data" / "prices"
+from bench.shared import PRICES_DIR, require_prices  # noqa: E402
 
 BENCHMARK = "SPY"
 # 20 tickers with more than 10 years of history: sectors, size, bonds, gold, single stocks.
@@ -61,8 +58,7 @@ TARGET_RATIO = 10.0
 
 def load_prices() -> pd.DataFrame:
     """Adj Close of ``TICKERS`` + SPY on their common dates, cut to the last ``YEARS`` years."""
-    if not (PRICES_DIR / f"{BENCHMARK}.csv").is_file():
-        sys.exit(f"shared price data not found at {PRICES_DIR} (set TILT_SHARED_DIR to the shared folder)")
+    require_prices()
     columns = {}
     for ticker in (*TICKERS, BENCHMARK):
         frame = pd.read_csv(PRICES_DIR / f"{ticker}.csv", index_col="Date", parse_dates=["Date"])

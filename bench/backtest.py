@@ -33,7 +33,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from analysis.backtest import fixed_mix  # noqa: E402
-from bench.compare import PRICES_DIR, redis_bench, summary  # noqa: E402
+from bench.compare import redis_bench, summary  # noqa: E402
+from bench.shared import PRICES_DIR, require_prices  # noqa: E402
 from handlers.common import router  # noqa: E402
 from market.csvdir import CsvFolderProvider  # noqa: E402
 
@@ -69,8 +70,7 @@ def run_bt(prices: pd.DataFrame) -> pd.Series:
 
 
 def main() -> None:
-    if not (PRICES_DIR / "SPY.csv").is_file():
-        sys.exit(f"shared price data not found at {PRICES_DIR} (set TILT_SHARED_DIR to the shared folder)")
+    require_prices()
     warnings.simplefilter("ignore")  # bt's deprecation warnings under pandas 3
     prices = closes()
     weights = pd.Series(WEIGHTS)

@@ -17,7 +17,6 @@ Prints figures only; it asserts nothing about timings.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
+from bench.shared import PRICES_DIR, require_prices  # noqa: E402
 from chat.slack.blocks import ALL_KINDS, TABLE, reply_blocks  # noqa: E402
 from handlers.common import router  # noqa: E402
 from handlers.common.reply import Reply  # noqa: E402
@@ -37,8 +37,6 @@ from market.cache import Cache  # noqa: E402
 from market.cached import CachedMarket  # noqa: E402
 from market.csvdir import CsvFolderProvider  # noqa: E402
 
-SHARED = Path(os.environ.get("TILT_SHARED_DIR", ROOT.parent / "shared"))
-PRICES_DIR = SHARED / "data" / "prices"
 COMMANDS = ("/compare SMH SPY 10y", "/compare SMH SOXX XSD QQQ IWM vs SPY max", "/rotation sectors",
             "/backtest SPY 70 IJR 20 SMH 10 ; SPY 60 IWM 20 SOXX 20 quarterly 10y")
 RUNS = 2000
@@ -56,8 +54,7 @@ def timed(work, runs: int = RUNS) -> np.ndarray:
 
 
 def main() -> None:
-    if not (PRICES_DIR / "SPY.csv").is_file():
-        sys.exit(f"shared price data not found at {PRICES_DIR} (set TILT_SHARED_DIR to the shared folder)")
+    require_prices()
     services = Services(market=CachedMarket(CsvFolderProvider(PRICES_DIR), Cache(None)), cache=Cache(None))
     print(f"block building per warm reply, in process, {RUNS} runs each (ms)")
     print(f"{'command':44}  {'native p50':>10}  {'p90':>6}  {'table p50':>9}  {'added p50':>9}  {'from cache p50':>14}  target")

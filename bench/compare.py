@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from analysis.charts import ChartLabels, compare_chart  # noqa: E402
+from bench.shared import PRICES_DIR, require_prices  # noqa: E402
 from handlers.common import router  # noqa: E402
 from handlers.common.parse import parse_compare  # noqa: E402
 from handlers.common.prices import prices_for_period  # noqa: E402
@@ -53,10 +54,7 @@ from market.cache import Cache, connect  # noqa: E402
 from market.cached import CachedMarket  # noqa: E402
 from market.csvdir import CsvFolderProvider  # noqa: E402
 from market.redis_server import EmbeddedRedis  # noqa: E402
-from tests.test_cache import Recording  # noqa: E402
-
-SHARED = Path(os.environ.get("TILT_SHARED_DIR", ROOT.parent / "shared"))
-PRICES_DIR = SHARED / "data" / "prices"
+from tests.doubles import Recording  # noqa: E402
 
 COMMAND = "/compare SMH SPY 10y"
 NOW = dt.datetime(2026, 7, 15, 9, 0, tzinfo=ZoneInfo("America/New_York"))
@@ -110,8 +108,7 @@ def summary(seconds: list[float]) -> tuple[float, float, float]:
 
 
 def main() -> None:
-    if not (PRICES_DIR / "SPY.csv").is_file():
-        sys.exit(f"shared price data not found at {PRICES_DIR} (set TILT_SHARED_DIR to the shared folder)")
+    require_prices()
     with redis_bench() as (bench, redis_label):
         measure(bench, redis_label)
 

@@ -1,8 +1,8 @@
 """Acks while connections are held open: what idle connections cost a signed slash command.
 
-Runs ``python bot.py serve`` as a real process (``tests.test_slack.Tilt``, with one RQ worker) against
-the stand-in Slack Web API, on real prices (``$TILT_SHARED_DIR/data/prices``, default
-``../shared/data/prices``) and an embedded Redis in a temp dir.  For each count of idle TCP connections
+Runs ``python bot.py serve`` as a real process (``tests.slack_app.Tilt``, with one RQ worker) against
+the stand-in Slack Web API, on the prices the project ships (``tests/data/prices``; ``/help`` reads none)
+and an embedded Redis in a temp dir.  For each count of idle TCP connections
 (opened and left silent), 20 signed ``/help`` commands are sent one after another, each from a person of
 its own; the client's time from sending to the HTTP 200 is printed (median and worst).  The server closes
 idle connections after ``chat.web.IDLE_SECONDS``, so each level is measured right after opening them.
@@ -27,9 +27,10 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 sys.path.insert(0, str(ROOT))
 
 from market.redis_server import EmbeddedRedis  # noqa: E402
-from tests.conftest import PRICES_DIR  # noqa: E402
+from tests.slack_app import Tilt  # noqa: E402
 from tests.slack_standin import SlackStandIn  # noqa: E402
-from tests.test_slack import Tilt  # noqa: E402
+
+PRICES_DIR = ROOT / "tests" / "data" / "prices"
 
 IDLE_LEVELS = (0, 300, 900)
 COMMANDS = 20

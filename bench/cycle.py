@@ -33,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 from analysis.charts import ChartLabels  # noqa: E402
 from analysis.cycle import cycle_figures  # noqa: E402
 from analysis.cycle_chart import cycle_chart  # noqa: E402
-from bench.compare import PRICES_DIR, Bench, redis_bench, summary  # noqa: E402
+from bench.compare import Bench, redis_bench, summary  # noqa: E402
+from bench.shared import PRICES_DIR, require_prices  # noqa: E402
 from handlers import cycle  # noqa: E402
 from handlers.common import router  # noqa: E402
 from handlers.common.services import Services  # noqa: E402
@@ -114,8 +115,7 @@ def measure(bench: Bench, redis_label: str) -> None:
 
 
 def main() -> None:
-    if not (PRICES_DIR / "SPY.csv").is_file():
-        sys.exit(f"shared price data not found at {PRICES_DIR} (set TILT_SHARED_DIR to the shared folder)")
+    require_prices()
     with redis_bench() as (bench, redis_label):
         measure(bench, redis_label)
 

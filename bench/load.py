@@ -2,7 +2,7 @@
 
 Topology (all on this machine, stopped at the end):
 
-* ``--web`` (2) ``python bot.py serve`` processes (``tests.test_slack.Tilt``), each on its own port.
+* ``--web`` (2) ``python bot.py serve`` processes (``tests.slack_app.Tilt``), each on its own port.
   They verify Slack's signature, ack with an ephemeral "Working on it…" and enqueue the work to RQ.
 * ``--workers`` (2) ``python bot.py worker`` processes, started here with the same environment,
   which run the commands and post the results to the Slack Web API.
@@ -82,15 +82,14 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import redis as redis_py  # noqa: E402
 
+from bench.shared import PRICES_DIR, require_prices  # noqa: E402
 from bench.slack import RecordingStandIn, Sent, record_ack, where_of  # noqa: E402
 from handlers.common.parse import parse_compare  # noqa: E402
 from market.redis_server import EmbeddedRedis  # noqa: E402
 from tests.servers import children_of  # noqa: E402
+from tests.slack_app import Tilt  # noqa: E402
 from tests.slack_standin import Call  # noqa: E402
-from tests.test_slack import Tilt  # noqa: E402
 
-SHARED = Path(os.environ.get("TILT_SHARED_DIR", ROOT.parent / "shared"))
-PRICES_DIR = SHARED / "data" / "prices"
 BENCHMARK = "SPY"
 WARM_PERIODS = ("max", "10y")  # "max" first: it puts every bar of the ticker in Redis
 COLD_PERIODS = tuple(f"{n}y" for n in range(1, 21) if f"{n}y" not in WARM_PERIODS)
@@ -556,9 +555,7 @@ def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
     # SIGTERM (timeout, CI) unwinds like Ctrl-C, so every process started below is stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    if not (PRICES_DIR / f"{BENCHMARK}.csv").exists():
-        print(f"shared price data not found at {PRICES_DIR} (set TILT_SHARED_DIR)", file=sys.stderr)
-        return 2
+    require_prices()
     if args.workers and not has_worker_mode():
         print("this bot.py has no `worker` mode; run with --workers 0 (serve runs commands itself)", file=sys.stderr)
         return 2

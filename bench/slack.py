@@ -1,6 +1,6 @@
 """Tilt's Slack app at the wire: ack latency, time to the posted result, sustained commands a second.
 
-Runs ``python bot.py serve`` as a real process (``tests.test_slack.Tilt``) against
+Runs ``python bot.py serve`` as a real process (``tests.slack_app.Tilt``) against
 the in-process stand-in Slack Web API (``tests.slack_standin.SlackStandIn``), on
 real prices (``$TILT_SHARED_DIR/data/prices``, default ``../shared/data/prices``)
 and a real Redis (``REDIS_URL`` when set, otherwise an embedded redis-server in a
@@ -73,14 +73,12 @@ import numpy as np  # noqa: E402
 import redis as redis_py  # noqa: E402
 from rq.suspension import resume, suspend  # noqa: E402
 
+from bench.shared import PRICES_DIR, require_prices  # noqa: E402
 from handlers.common.parse import parse_compare  # noqa: E402
 from market.redis_server import EmbeddedRedis  # noqa: E402
 from tests.servers import Answer  # noqa: E402
+from tests.slack_app import Tilt, signed  # noqa: E402
 from tests.slack_standin import Call, SlackStandIn  # noqa: E402
-from tests.test_slack import Tilt, signed  # noqa: E402
-
-SHARED = Path(os.environ.get("TILT_SHARED_DIR", ROOT.parent / "shared"))
-PRICES_DIR = SHARED / "data" / "prices"
 
 # Pairs whose data is warmed first; everything that needs "warm data" uses only these tickers.
 WARM_PAIRS = [("SMH", "SPY"), ("QQQ", "SPY"), ("IWM", "SPY"), ("XLK", "SPY"), ("IJR", "SPY"),
@@ -462,9 +460,7 @@ def verdict(met: bool) -> str:
 
 
 def main() -> int:
-    if not (PRICES_DIR / "SPY.csv").exists():
-        print(f"shared price data not found at {PRICES_DIR} (set TILT_SHARED_DIR)", file=sys.stderr)
-        return 2
+    require_prices()
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="tilt-bench-slack-") as tmp:
         configured = os.environ.get("REDIS_URL")

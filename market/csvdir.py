@@ -1,9 +1,9 @@
 """A folder of yfinance-format CSV files as a market-data source.
 
-Layout: ``<TICKER>.csv`` per ticker with yfinance's column names, where only
-``Date`` and ``Adj Close`` are required (``../shared/data/prices`` is such a
-folder), plus an optional ``fundamentals.json`` keyed by ticker with yfinance
-``info`` field names and an optional top-level ``as_of`` date.
+Layout: ``<TICKER>.csv`` (or gzip-compressed ``<TICKER>.csv.gz``) per ticker
+with yfinance's column names, where only ``Date`` and ``Adj Close`` are
+required (``tests/data/prices`` is such a folder), plus an optional
+``fundamentals.json`` keyed by ticker with yfinance ``info`` field names and an optional top-level ``as_of`` date.
 
 Files are parsed once and kept in memory, keyed by their modification time, so
 a folder that is refreshed in place is picked up without a restart.
@@ -56,7 +56,8 @@ class CsvFolderProvider:
         }
 
     def _path(self, ticker: str) -> Path:
-        return self.folder / f"{ticker}.csv"
+        plain = self.folder / f"{ticker}.csv"
+        return plain if plain.is_file() else self.folder / f"{ticker}.csv.gz"  # pandas reads either
 
     def _read(self, ticker: str) -> pd.DataFrame:
         path = self._path(ticker)
@@ -67,7 +68,7 @@ class CsvFolderProvider:
             return cached[1]
         try:
             raw = pd.read_csv(path, index_col="Date", parse_dates=["Date"])
-        except (ValueError, OSError) as error:
+        except (ValueError, OSError, EOFError) as error:  # EOFError: a truncated .csv.gz
             raise DataUnavailable(f"{path.name} in {self.name} could not be read ({error}).") from error
         if "Adj Close" not in raw.columns:
             raise DataUnavailable(f"{path.name} in {self.name} has no 'Adj Close' column.")

@@ -40,7 +40,7 @@ from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.servers import PATIENCE, LocalServer
+from tests.servers import PATIENCE, LocalServer, QuietHandler
 
 API_PREFIX = "/api/v10"
 EPHEMERAL = 64
@@ -200,10 +200,7 @@ class DiscordStandIn(LocalServer):
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         standin = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:  # keep test output quiet
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 self._handle()
 
@@ -242,14 +239,7 @@ class DiscordStandIn(LocalServer):
 
             def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
                 data = b"" if body is None else json.dumps(body).encode()
-                self.send_response(status)
-                if data:
-                    self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
+                self.respond(status, data, "application/json" if data else None, headers)
 
         return Handler
 

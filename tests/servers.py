@@ -17,7 +17,8 @@ from typing import Any, Callable
 
 import redis as redis_py
 
-from tests.conftest import ROOT
+ROOT = Path(__file__).resolve().parents[1]  # the checkout, where bot.py is
+
 
 # How long a test waits for anything it expects (a reply, a post, a process coming up or stopping) before
 # failing.  Only a safety net: waits end as soon as what they wait for happens, so a passing run never
@@ -43,6 +44,24 @@ class LocalServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A stand-in's request handler: it logs nothing (test output stays readable) and answers with ``respond``."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def respond(self, status: int, payload: bytes, content_type: str | None,
+                headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
 
 
 @dataclass
@@ -126,7 +145,7 @@ def free_port() -> int:
 
 class ServeProcess:
     """``python bot.py serve`` as a real process on a free port, with ``workers`` ``bot.py worker`` processes
-    beside it (for the queue that ``REDIS_URL`` switches on), from start until ``stop``."""
+    beside it (for the queue that ``REDIS_URL`` switches on), from start until ``stop`` (or the end of ``with``)."""
 
     def __init__(self, env: dict[str, str], state: Path, *, workers: int = 1) -> None:
         self.port = free_port()
@@ -179,3 +198,9 @@ class ServeProcess:
 
     def stop(self) -> None:
         stop_processes([self.process, *self.workers])
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -31,7 +31,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
 
-from tests.servers import PATIENCE, LocalServer
+from tests.servers import PATIENCE, LocalServer, QuietHandler
 
 MAX_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
@@ -259,10 +259,7 @@ class SlackStandIn(LocalServer):
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         standin = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:  # keep test output quiet
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 authorization = self.headers.get("Authorization", "")
@@ -272,7 +269,7 @@ class SlackStandIn(LocalServer):
                     with standin._lock:
                         standin.uploads[file_id] = raw
                     standin._record(Call("upload", authorization, {"file_id": file_id, "size": len(raw)}))
-                    return self._send(200, b"OK", "text/plain")
+                    return self.respond(200, b"OK", "text/plain")
                 if self.path.startswith("/response/"):
                     method, body = "response", json.loads(raw or b"{}")
                     body["_response_url"] = self.path.rsplit("/", 1)[1]
@@ -280,7 +277,7 @@ class SlackStandIn(LocalServer):
                     method = self.path[len("/api/"):].split("?")[0]
                     body = _decode(raw, self.headers.get("Content-Type", ""))
                 else:
-                    return self._send(404, b"not found", "text/plain")
+                    return self.respond(404, b"not found", "text/plain")
                 call = Call(method, authorization, body)
                 standin._record(call)
                 with standin._lock:
@@ -290,20 +287,11 @@ class SlackStandIn(LocalServer):
                 failure = standin._failure(method)
                 if failure is not None:
                     status, retry_after, error = failure
-                    return self._send(status, json.dumps({"ok": False, "error": error}).encode(),
+                    return self.respond(status, json.dumps({"ok": False, "error": error}).encode(),
                                       "application/json", {"Retry-After": str(retry_after)})
                 answer = standin._answer(method, body, authorization)
                 call.answer = answer
-                self._send(200, json.dumps(answer).encode(), "application/json")
-
-            def _send(self, status: int, payload: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(payload)))
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(payload)
+                self.respond(200, json.dumps(answer).encode(), "application/json")
 
         return Handler
 

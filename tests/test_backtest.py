@@ -7,7 +7,6 @@ same closes as Tilt; its series starts at 100 on a dummy row the day before the 
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import bt
@@ -23,33 +22,10 @@ from handlers.common.backtest_request import MAX_HOLDINGS, parse_backtest, with_
 from handlers.common.portfolios import Mix, Tactical
 from handlers.common.reply import Reply
 from handlers.common.services import Services
-from tests.expected import closes
-from tests.test_cache import Recording
-from tests.test_commands import recording, services  # noqa: F401  (fixtures)
+from tests.bt_oracle import END, START, WEIGHTS, bt_value, frame, run_bt
+from tests.doubles import Recording
 
-START, END = "2015-10-30", "2025-10-31"
-WEIGHTS = {"SPY": 0.7, "IJR": 0.2, "SMH": 0.1}
 BT_SCHEDULES = {"monthly": bt.algos.RunMonthly, "quarterly": bt.algos.RunQuarterly, "yearly": bt.algos.RunYearly}
-
-
-def frame(prices_dir: Path, tickers: list[str]) -> pd.DataFrame:
-    """Common closes read from the CSV text with the standard library, not with Tilt's reader."""
-    columns = {t: pd.Series(closes(prices_dir, t)) for t in tickers}
-    joined = pd.concat(columns, axis=1, join="inner").sort_index()
-    joined.index = pd.DatetimeIndex(joined.index)
-    return joined
-
-
-def run_bt(prices: pd.DataFrame, first_algo: bt.core.Algo, weigh: bt.core.Algo) -> bt.backtest.Result:
-    strategy = bt.Strategy("s", [first_algo, bt.algos.SelectAll(), weigh, bt.algos.Rebalance()])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # bt's own deprecation warnings under pandas 3
-        return bt.run(bt.Backtest(strategy, prices, integer_positions=False, progress_bar=False))
-
-
-def bt_value(result: bt.backtest.Result) -> pd.Series:
-    """bt's portfolio value as growth of 1 from the first real date (its dummy first row dropped)."""
-    return result.prices["s"].iloc[1:] / 100.0
 
 
 @pytest.fixture(scope="module")
@@ -233,7 +209,7 @@ def titled(reply: Reply, prefix: str):
     return next(t for t in reply.more_tables if t.title.startswith(prefix))
 
 
-def test_backtest_reply_matches_bt_and_the_csv_files(services: Services, prices_dir: Path) -> None:  # noqa: F811
+def test_backtest_reply_matches_bt_and_the_csv_files(services: Services, prices_dir: Path) -> None:
     reply = router.run(f"/backtest SPY 70 IJR 20 SMH 10 quarterly {START}..{END}", services)
     assert not reply.is_error and not reply.ephemeral, reply.text
 
@@ -266,7 +242,7 @@ def test_backtest_reply_matches_bt_and_the_csv_files(services: Services, prices_
     assert "2015-10-29 → 2025-10-31" in reply.footer
 
 
-def test_a_second_identical_backtest_is_the_cached_reply(services: Services, recording: Recording) -> None:  # noqa: F811
+def test_a_second_identical_backtest_is_the_cached_reply(services: Services, recording: Recording) -> None:
     first = router.run("/backtest SPY 70 IJR 30 5y", services)
     calls = len(recording.calls)
     again = router.run("/backtest ijr:30 spy:70 rebalance quarterly 5y", services)
@@ -274,14 +250,14 @@ def test_a_second_identical_backtest_is_the_cached_reply(services: Services, rec
     assert len(recording.calls) == calls
 
 
-def test_a_short_window_is_not_annualised(services: Services) -> None:  # noqa: F811
+def test_a_short_window_is_not_annualised(services: Services) -> None:
     reply = router.run("/backtest SPY 70 IJR 30 6m", services)
     assert reply.table.columns == ("Portfolio", "Total", "Vol", "Max DD", "Sharpe", "Sortino", "Beta", "Corr",
                                    "Excess", "Turnover")
     assert "a year" not in reply.plain_text() and "CAGR" not in reply.plain_text()
 
 
-def test_a_tactical_backtest_says_its_trades_and_time_in_each_leg(services: Services,  # noqa: F811
+def test_a_tactical_backtest_says_its_trades_and_time_in_each_leg(services: Services,
                                                                    prices_dir: Path) -> None:
     reply = router.run("/backtest tactical smallcaps since 2015", services)
     assert not reply.is_error, reply.text
@@ -297,7 +273,7 @@ def test_a_tactical_backtest_says_its_trades_and_time_in_each_leg(services: Serv
     assert trades > 10
 
 
-def test_a_holding_with_shorter_history_shortens_the_window_and_says_so(services: Services) -> None:  # noqa: F811
+def test_a_holding_with_shorter_history_shortens_the_window_and_says_so(services: Services) -> None:
     reply = router.run("/backtest SPY 50 XLC 50 since 2010", services)
     assert not reply.is_error, reply.text
     assert any("XLC's history starts 2018-06-19" in n for n in reply.notes)
@@ -310,14 +286,14 @@ def test_a_holding_with_shorter_history_shortens_the_window_and_says_so(services
     ("/backtest SPY 110 IJR -10", "can't be negative"),
     ("/backtest " + " ".join(f"T{i} 5" for i in range(11)), "at most 10"),
 ])
-def test_bad_backtests_get_a_private_message_with_the_usage(services: Services, command: str,  # noqa: F811
+def test_bad_backtests_get_a_private_message_with_the_usage(services: Services, command: str,
                                                              fragment: str) -> None:
     reply = router.run(command, services)
     assert reply.is_error and reply.ephemeral and fragment in reply.text
     assert reply.usage.startswith("/backtest")
 
 
-def test_the_follow_up_buttons_run_the_same_backtest_over_another_period(services: Services) -> None:  # noqa: F811
+def test_the_follow_up_buttons_run_the_same_backtest_over_another_period(services: Services) -> None:
     reply = router.run("/backtest SPY 70 IJR 30 yearly 10y", services)
     commands = {a.label: a.command for a in reply.actions}
     assert "10y" not in commands

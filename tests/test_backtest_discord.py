@@ -6,17 +6,17 @@ from pathlib import Path
 
 import bt
 
+from tests.bt_oracle import END, START, WEIGHTS, bt_value, frame, run_bt
+from tests.discord_app import APPLICATION_ID, PNG_SIGNATURE, DiscordTilt, slash, table_rows
 from tests.discord_standin import DiscordStandIn
-from tests.test_backtest import END, START, WEIGHTS, bt_value, frame, run_bt
-from tests.test_discord import APPLICATION_ID, PNG_SIGNATURE, Tilt, discord, slash, table_rows, tilt  # noqa: F401
 
 
-def test_backtest_on_discord_is_followed_up_with_its_tables_and_chart(tilt: Tilt,  # noqa: F811
-                                                                      discord: DiscordStandIn,  # noqa: F811
+def test_backtest_on_discord_is_followed_up_with_its_tables_and_chart(discord_tilt: DiscordTilt,
+                                                                      discord: DiscordStandIn,
                                                                       prices_dir: Path) -> None:
     command = slash("backtest", portfolios="SPY 70 IJR 20 SMH 10", rebalance="quarterly",
                     period=f"{START} to {END}", benchmark="SPY")
-    assert tilt.interact(command).json() == {"type": 5}
+    assert discord_tilt.interact(command).json() == {"type": 5}
 
     follow_up = discord.wait_for("POST", f"/webhooks/{APPLICATION_ID}/{command['token']}")[0]
     embed = follow_up.payload["embeds"][0]

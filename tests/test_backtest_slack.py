@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import bt
 
+from tests.bt_oracle import END, START, WEIGHTS, bt_value, frame, run_bt
+from tests.slack_app import PNG_SIGNATURE, Tilt, calls_in, channel, responses_to, table_rows, uploaded
 from tests.slack_standin import SlackStandIn
-from tests.test_backtest import END, START, WEIGHTS, bt_value, frame, run_bt
-from tests.test_slack import PNG_SIGNATURE, Tilt, calls_in, channel, responses_to, slack, table_rows, tilt  # noqa: F401
 
 
-def test_backtest_is_posted_with_its_tables_and_chart(tilt: Tilt, slack: SlackStandIn,  # noqa: F811
+def test_backtest_is_posted_with_its_tables_and_chart(tilt: Tilt, slack: SlackStandIn,
                                                        prices_dir: Path) -> None:
     where = channel()
     answer = tilt.command("/backtest", f"SPY 70 IJR 20 SMH 10 quarterly {START}..{END}", channel=where)
@@ -38,11 +37,10 @@ def test_backtest_is_posted_with_its_tables_and_chart(tilt: Tilt, slack: SlackSt
     assert len(p1["data"]) <= 20 and abs(p1["data"][-1]["value"] - 10_000 * expected.iloc[-1]) < 0.01
     assert "Calendar-year returns" in post.body["text"]  # the plain-text fallback has every table too
 
-    complete = calls_in(slack, "files.completeUploadExternal", where)[0]
-    assert slack.uploads[json.loads(complete.body["files"])[0]["id"]].startswith(PNG_SIGNATURE)
+    assert uploaded(slack, where).startswith(PNG_SIGNATURE)
 
 
-def test_a_bad_backtest_is_answered_privately(tilt: Tilt, slack: SlackStandIn) -> None:  # noqa: F811
+def test_a_bad_backtest_is_answered_privately(tilt: Tilt, slack: SlackStandIn) -> None:
     where = channel()
     tilt.command("/backtest", "SPY 70 IJR 20", channel=where, response="bad-weights")
     reply = responses_to(slack, "bad-weights")[0]

@@ -22,31 +22,7 @@ from market.cached import CachedMarket
 from market.calendar import NEW_YORK, next_close
 from market.csvdir import CsvFolderProvider
 from market.provider import Fundamentals
-
-
-class Recording:
-    """A provider that passes calls to ``inner`` and records ``(method, tickers, start, end)``."""
-
-    def __init__(self, inner: CsvFolderProvider) -> None:
-        self.inner = inner
-        self.name, self.key, self.is_demo = inner.name, inner.key, inner.is_demo
-        self.calls: list[tuple] = []
-
-    def bars(self, tickers, start, end):
-        self.calls.append(("bars", tuple(tickers), start, end))
-        return self.inner.bars(tickers, start, end)
-
-    def fundamentals(self, tickers):
-        self.calls.append(("fundamentals", tuple(tickers)))
-        return self.inner.fundamentals(tickers)
-
-
-class Clock:
-    def __init__(self, when: dt.datetime) -> None:
-        self.when = when
-
-    def __call__(self) -> dt.datetime:
-        return self.when
+from tests.doubles import Clock, Recording
 
 
 def at_new_york(day: str, hour: int = 18) -> dt.datetime:
@@ -92,16 +68,21 @@ def test_a_repeated_request_is_served_from_redis(shared_market, cache: Cache) ->
     pd.testing.assert_frame_equal(again["SMH"], first["SMH"].loc["2021-01-01":], check_freq=False)
 
 
-@pytest.fixture
-def friday_market(tmp_path: Path, prices_dir: Path, cache: Cache) -> tuple[Path, Recording, Clock, CachedMarket]:
-    """IWM up to Friday 2026-07-10 in a folder of its own, fetched into the cache that evening."""
+def friday_evening_market(tmp_path: Path, prices_dir: Path, cache: Cache, ticker: str,
+                          since: dt.date) -> tuple[Path, Recording, Clock, CachedMarket]:
+    """``ticker`` up to Friday 2026-07-10 in a folder of its own, fetched into the cache from ``since`` that evening."""
     folder = tmp_path / "prices"
-    write_folder(folder, prices_dir, "IWM", "2026-07-10")
+    write_folder(folder, prices_dir, ticker, "2026-07-10")
     provider = Recording(CsvFolderProvider(folder))
     clock = Clock(at_new_york("2026-07-10", 18))
     market = CachedMarket(provider, cache, now=clock)
-    market.bars(["IWM"], dt.date(2026, 1, 1), dt.date(2026, 7, 10))
+    market.bars([ticker], since, dt.date(2026, 7, 10))
     return folder, provider, clock, market
+
+
+@pytest.fixture
+def friday_market(tmp_path: Path, prices_dir: Path, cache: Cache) -> tuple[Path, Recording, Clock, CachedMarket]:
+    return friday_evening_market(tmp_path, prices_dir, cache, "IWM", dt.date(2026, 1, 1))
 
 
 def test_a_new_trading_day_fetches_only_the_new_bars(friday_market, prices_dir: Path) -> None:
@@ -122,12 +103,7 @@ def test_before_the_next_close_nothing_is_refetched(friday_market) -> None:
 
 def test_a_dividend_rescales_the_cached_history(tmp_path: Path, prices_dir: Path, cache: Cache) -> None:
     """After a dividend the source re-scales all older adjusted closes; the stitched series must match it."""
-    folder = tmp_path / "prices"
-    write_folder(folder, prices_dir, "SPY", "2026-07-10")
-    provider = Recording(CsvFolderProvider(folder))
-    clock = Clock(at_new_york("2026-07-10", 18))
-    market = CachedMarket(provider, cache, now=clock)
-    market.bars(["SPY"], dt.date(2025, 1, 1), dt.date(2026, 7, 10))
+    folder, provider, clock, market = friday_evening_market(tmp_path, prices_dir, cache, "SPY", dt.date(2025, 1, 1))
 
     refreshed = write_folder(folder, prices_dir, "SPY", "2026-07-14", scale_before=("2026-07-13", 0.9871))
     clock.when = at_new_york("2026-07-14", 18)

@@ -1,4 +1,4 @@
-"""Comparison charts on real prices from ``../shared/data/prices``.
+"""Comparison charts on real prices from the tests' fixture (``tests/data/prices``).
 
 Expected values are recomputed here from the raw CSV rows, not through the
 module's helpers, so a wrong convention in ``analysis.charts`` cannot agree

@@ -21,29 +21,15 @@ from handlers.common.reply import Reply
 from handlers.common.services import Services
 from market.cache import Cache, connect
 from market.cached import CachedMarket
-from market.calendar import NEW_YORK
 from market.csvdir import CsvFolderProvider
 from market.demo import DemoProvider
 from market.redis_server import EmbeddedRedis
+from tests.conftest import DATA_NOW as NOW
+from tests.conftest import services_for
+from tests.doubles import Flaky, Recording
 from tests.expected import closes, common_window, total_returns, trailing_cagrs
-from tests.test_cache import Recording
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-NOW = dt.datetime(2026, 7, 15, 9, 0, tzinfo=NEW_YORK)
-
-
-def services_for(provider, cache: Cache) -> Services:
-    return Services(market=CachedMarket(provider, cache, now=lambda: NOW), cache=cache)
-
-
-@pytest.fixture
-def recording(prices_dir: Path) -> Recording:
-    return Recording(CsvFolderProvider(prices_dir))
-
-
-@pytest.fixture
-def services(recording: Recording, cache: Cache) -> Services:
-    return services_for(recording, cache)
 
 
 def row_of(reply: Reply, ticker: str) -> dict[str, str]:
@@ -117,6 +103,20 @@ def test_valuation_reply_shows_the_gap_and_n_a(services: Services) -> None:
     ("/frobnicate", "don't know the command", True),
     ("/help nothing", "no command `nothing`", True),
     ("/compare IJR SPY 1900-01-01..1901-01-01", "No prices for", False),
+    ("/digest hourly 08:00", "not a digest schedule", True),
+    ("/digest daily 8.30", "HH:MM", True),
+    ("/digest daily 25:00", "HH:MM", True),
+    ("/digest daily 08:30 Mars/Olympus", "not a time zone", True),
+    ("/digest weekly 08:00", "which day", True),
+    ("/call IWM over IWM until 2026-12-31", "two different tickers", True),
+    ("/call IWM until 2026-07-01", "future date", True),
+    ("/call IWM until someday", "not a date", True),
+    ("/call IWM over SPY", "until YYYY-MM-DD", True),
+    ("/call NOPE until 2026-12-31", "NOPE", True),
+    ("/rotation nowhere", "no universe `nowhere`", True),
+    ("/rotation set size SPY", "can't be a universe name", True),
+    ("/rotation set mine NOPE", "NOPE", True),
+    ("/rotation sectors 5y", "1m to 2y", True),
 ])
 def test_bad_input_gets_a_private_friendly_message(services: Services, command: str, fragment: str, with_usage: bool) -> None:
     reply = router.run(command, services)
@@ -195,18 +195,6 @@ def test_follow_up_actions_survive_the_reply_cache(services: Services) -> None:
     assert [a.label for a in first.actions] == ["1y", "5y", "max"]
     assert cached.actions == first.actions
     assert first.actions[1].command == "/compare SMH vs SPY 5y"
-
-
-class Flaky(Recording):
-    """A provider that can be switched off, as Yahoo sometimes is."""
-
-    down = False
-
-    def bars(self, tickers, start, end):
-        if self.down:
-            self.calls.append(("bars", tuple(tickers), start, end))
-            raise DataUnavailable("Yahoo Finance did not answer (timed out); try again shortly.")
-        return super().bars(tickers, start, end)
 
 
 def test_a_failing_source_falls_back_to_cached_prices_and_says_so(prices_dir: Path, cache: Cache) -> None:

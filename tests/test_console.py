@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -29,12 +30,17 @@ def chart_path(stdout: str) -> Path:
     return Path(line.removeprefix("Chart: "))
 
 
-def test_one_command_on_the_shared_prices(tmp_path: Path, prices_dir: Path) -> None:
-    result = run_bot(["console", "--data-dir", str(prices_dir), "/compare SMH SPY 10y"], tmp_path / "state")
-    assert result.returncode == 0, result.stderr
-    assert "SMH vs SPY" in result.stdout and "CAGR" in result.stdout and "Max DD" in result.stdout
-    assert "as of 2026-07-14" in result.stdout
-    assert chart_path(result.stdout).read_bytes().startswith(PNG_SIGNATURE)
+def test_the_readme_quick_start_runs_on_the_prices_the_project_ships(tmp_path: Path) -> None:
+    quick_start = (ROOT / "README.md").read_text().split("\n## Quick start\n", 1)[1].split("\n## ", 1)[0]
+    commands = [shlex.split(line)[1:] for line in quick_start.splitlines() if line.startswith("./tilt console --data-dir")]
+    assert [args[:3] for args in commands] == [["console", "--data-dir", "tests/data/prices"]] * 2
+    assert commands[0][3] == "/compare SMH SPY 10y"
+    results = [run_bot([*args[:2], str(ROOT / args[2]), *args[3:]], tmp_path / f"state{i}") for i, args in enumerate(commands)]
+    for result in results:
+        assert result.returncode == 0, result.stderr
+        assert "as of 2026-07-14" in result.stdout
+        assert chart_path(result.stdout).read_bytes().startswith(PNG_SIGNATURE)
+    assert "SMH vs SPY" in results[0].stdout and "CAGR" in results[0].stdout and "Max DD" in results[0].stdout
 
 
 def test_cycle_on_the_shared_prices(tmp_path: Path, prices_dir: Path) -> None:

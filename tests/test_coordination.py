@@ -29,6 +29,7 @@ from market.cache import Cache, connect
 from market.cached import CachedMarket
 from market.coordination import MAX_WAIT_SECONDS, Flight, lease_key
 from market.csvdir import CsvFolderProvider
+from tests.conftest import services_for
 from tests.servers import PATIENCE
 
 T = TypeVar("T")
@@ -248,7 +249,7 @@ class Builder:
 
 
 def services_on(cache: Cache, prices_dir: Path) -> Services:
-    return Services(market=CachedMarket(CsvFolderProvider(prices_dir), cache, now=lambda: NOW), cache=cache)
+    return services_for(CsvFolderProvider(prices_dir), cache)
 
 
 def test_a_reply_asked_in_two_processes_at_once_is_built_once(prices_dir: Path, redis_url: str,

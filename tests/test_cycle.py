@@ -1,6 +1,6 @@
-"""/cycle end to end through the router on the shared real prices, and the phase table's dates.
+"""/cycle end to end through the router on the real prices the tests carry, and the phase table's dates.
 
-Every episode's expected figure is computed here with plain pandas from ``../shared/data/prices`` and the
+Every episode's expected figure is computed here with plain pandas from the fixture's prices (``tests/data``) and the
 phase dates written out by hand below (from the NBER and FOMC dates of issue 23 and the month rules), never
 from ``analysis.cycle``.
 """
@@ -29,12 +29,10 @@ from handlers.common.format import percent
 from handlers.common.reply import Reply, Table
 from handlers.common.services import Services
 from market.cache import Cache
-from market.cached import CachedMarket
-from market.calendar import NEW_YORK
 from market.csvdir import CsvFolderProvider
 from market.demo import DemoProvider
+from tests.conftest import services_for
 
-NOW = dt.datetime(2026, 7, 15, 9, 0, tzinfo=NEW_YORK)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 # Phase, first day, last day, and the window on SPY's trading days: the last close before the first day and the
@@ -66,15 +64,6 @@ PHASE_NAMES = ("Late expansion", "Recession", "Early recovery", "Rate cuts, firs
 PLURALS = {"Late expansion": "late expansions", "Recession": "recessions", "Early recovery": "early recoveries",
            "Rate cuts, first 6m": "rate-cut cycles (first 6 months)",
            "Rate cuts, first 12m": "rate-cut cycles (first 12 months)", "Hikes, first 12m": "hiking cycles (first 12 months)"}
-
-
-def services_for(provider, cache: Cache) -> Services:
-    return Services(market=CachedMarket(provider, cache, now=lambda: NOW), cache=cache)
-
-
-@pytest.fixture
-def services(prices_dir: Path, cache: Cache) -> Services:
-    return services_for(CsvFolderProvider(prices_dir), cache)
 
 
 def read_prices(folder: Path, tickers: list[str]) -> pd.DataFrame:

@@ -11,16 +11,12 @@ registration, channel posts).
 from __future__ import annotations
 
 import json
-import os
-import re
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -42,109 +38,44 @@ from handlers.common.caller import Caller
 from handlers.common.reply import Action, Chart, Reply, Table
 from store.teamdata import Owner, TeamStore
 from tests.conftest import ROOT
+from tests.discord_app import (
+    APPLICATION_ID,
+    BOT_TOKEN,
+    EPHEMERAL,
+    PNG_SIGNATURE,
+    DiscordTilt,
+    discord_env,
+    interaction,
+    reply_to,
+    slash,
+    snowflake,
+    table_rows,
+)
 from tests.discord_standin import DiscordStandIn, check_commands
 from tests.expected import closes, trailing_cagrs
-from tests.servers import PATIENCE, Answer, ServeProcess, send, wait_until
-
-APPLICATION_ID = "424242424242424242"
-BOT_TOKEN = "test-bot-token"
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-EPHEMERAL = 64
-
-
-def _env(standin: DiscordStandIn, **settings: str) -> dict[str, str]:
-    """The environment of a bot.py run with only the given settings (no Slack, no stray Discord or data settings)."""
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "MARKET_", "REDIS_"))}
-    return {**inherited, "DISCORD_API_URL": standin.api_url, "DISCORD_APPLICATION_ID": APPLICATION_ID,
-            "DISCORD_BOT_TOKEN": BOT_TOKEN, **settings}
-
-
-class Tilt(ServeProcess):
-    """A running ``bot.py serve`` process and the means to talk to it as Discord does."""
-
-    def __init__(self, discord: DiscordStandIn, redis_url: str, prices_dir: Path, state: Path) -> None:
-        self.key = SigningKey.generate()
-        env = _env(discord, DISCORD_PUBLIC_KEY=self.key.verify_key.encode().hex(),
-                   MARKET_DATA_DIR=str(prices_dir), REDIS_URL=redis_url, TILT_STATE_DIR=str(state))
-        super().__init__(env, state)
-
-    def post(self, body: bytes, *, headers: dict[str, str] | None = None, path: str = "/discord/interactions") -> Answer:
-        request = urllib.request.Request(self.url + path, data=body, method="POST",
-                                         headers={"Content-Type": "application/json", **(headers or {})})
-        return send(request)
-
-    def signed(self, body: bytes, key: SigningKey | None = None, at: int | None = None) -> dict[str, str]:
-        """Discord's signature headers for ``body``, signed at ``at`` (Unix seconds; now unless given)."""
-        timestamp = str(int(time.time()) if at is None else at)
-        signature = (key or self.key).sign(timestamp.encode() + body).signature.hex()
-        return {"X-Signature-Ed25519": signature, "X-Signature-Timestamp": timestamp}
-
-    def interact(self, interaction: dict[str, Any]) -> Answer:
-        body = json.dumps(interaction).encode()
-        return self.post(body, headers=self.signed(body))
-
-
-@pytest.fixture(scope="module")
-def discord() -> Iterator[DiscordStandIn]:
-    with DiscordStandIn(bot_token=BOT_TOKEN) as standin:
-        yield standin
-
-
-@pytest.fixture(scope="module")
-def tilt(discord: DiscordStandIn, redis_url: str, prices_dir: Path, tmp_path_factory) -> Iterator[Tilt]:
-    server = Tilt(discord, redis_url, prices_dir, tmp_path_factory.mktemp("tilt-discord"))
-    yield server
-    server.stop()
-
-
-def snowflake() -> str:
-    return str(uuid.uuid4().int)[:18]
-
-
-def interaction(kind: int, data: dict[str, Any], *, user: str | None = None, channel: str = "888") -> dict[str, Any]:
-    """An interaction as Discord sends it from a server channel, with a token of its own."""
-    return {"type": kind, "id": snowflake(), "application_id": APPLICATION_ID, "token": f"itok-{uuid.uuid4().hex}",
-            "guild_id": "777", "channel_id": channel, "version": 1,
-            "member": {"user": {"id": user or snowflake(), "username": "ana"}}, "data": data}
-
-
-def slash(name: str, *, user: str | None = None, channel: str = "888", **options: str) -> dict[str, Any]:
-    data = {"id": "1", "name": name, "type": 1, "options": [{"name": k, "type": 3, "value": v} for k, v in options.items()]}
-    return interaction(2, data, user=user, channel=channel)
-
-
-def reply_to(discord: DiscordStandIn, command: dict[str, Any]) -> dict[str, Any]:
-    """The (last) follow-up Tilt sent for ``command``."""
-    return discord.wait_for("POST", f"/webhooks/{APPLICATION_ID}/{command['token']}")[-1].payload
-
-
-def table_rows(description: str) -> dict[str, dict[str, str]]:
-    """The aligned table in an embed's code block, by ticker and column (columns are 2+ spaces apart)."""
-    lines = [re.split(r"\s{2,}", line) for line in description.split("```")[1].strip("\n").splitlines()]
-    return {cells[0]: dict(zip(lines[0], cells)) for cells in lines[1:]}
-
+from tests.servers import PATIENCE, wait_until
 
 # --- the endpoint -----------------------------------------------------------------------------
 
 
-def test_ping_is_answered_with_pong(tilt: Tilt) -> None:
-    answer = tilt.interact({"type": 1, "id": "1", "application_id": APPLICATION_ID, "token": "t", "version": 1})
+def test_ping_is_answered_with_pong(discord_tilt: DiscordTilt) -> None:
+    answer = discord_tilt.interact({"type": 1, "id": "1", "application_id": APPLICATION_ID, "token": "t", "version": 1})
     assert answer.status == 200 and answer.json() == {"type": 1}
     assert answer.content_type == "application/json"
-    assert tilt.post(b"{}", path="/slack/events").status == 404  # only the configured platform is served
+    assert discord_tilt.discord_post(b"{}", path="/slack/events").status == 404  # only the configured platform is served
 
 
 @pytest.mark.parametrize("case", ["other key", "tampered body", "no headers", "not hex"])
-def test_bad_signatures_get_401_and_do_nothing(tilt: Tilt, discord: DiscordStandIn, case: str) -> None:
+def test_bad_signatures_get_401_and_do_nothing(discord_tilt: DiscordTilt, discord: DiscordStandIn, case: str) -> None:
     command = slash("compare", tickers="SMH SPY")
     body = json.dumps(command).encode()
     headers = {
-        "other key": tilt.signed(body, SigningKey.generate()),
-        "tampered body": tilt.signed(body.replace(b"SMH SPY", b"QQQ SPY")),
+        "other key": discord_tilt.signed(body, SigningKey.generate()),
+        "tampered body": discord_tilt.signed(body.replace(b"SMH SPY", b"QQQ SPY")),
         "no headers": {},
-        "not hex": {**tilt.signed(body), "X-Signature-Ed25519": "zz" * 64},
+        "not hex": {**discord_tilt.signed(body), "X-Signature-Ed25519": "zz" * 64},
     }[case]
-    answer = tilt.post(body, headers=headers)
+    answer = discord_tilt.discord_post(body, headers=headers)
     assert answer.status == 401
     time.sleep(0.3)  # refused before anything is queued (the 401 is the answer): room for a wrong follow-up anyway
     assert not discord.calls_to(f"/webhooks/{APPLICATION_ID}/{command['token']}")
@@ -153,10 +84,10 @@ def test_bad_signatures_get_401_and_do_nothing(tilt: Tilt, discord: DiscordStand
 # --- commands ---------------------------------------------------------------------------------
 
 
-def test_compare_is_deferred_at_once_then_followed_up_with_embed_and_chart(tilt: Tilt, discord: DiscordStandIn,
+def test_compare_is_deferred_at_once_then_followed_up_with_embed_and_chart(discord_tilt: DiscordTilt, discord: DiscordStandIn,
                                                                            prices_dir: Path) -> None:
     command = slash("compare", tickers="SMH SPY", period="10y", benchmark="SPY")
-    answer = tilt.interact(command)
+    answer = discord_tilt.interact(command)
     assert answer.status == 200 and answer.seconds < 3
     assert answer.json() == {"type": 5} and answer.content_type == "application/json"
 
@@ -183,9 +114,9 @@ def test_compare_is_deferred_at_once_then_followed_up_with_embed_and_chart(tilt:
     assert not seen.ephemeral  # the result replaced the public "thinking…" placeholder
 
 
-def test_unknown_ticker_is_shown_only_to_the_requester(tilt: Tilt, discord: DiscordStandIn) -> None:
+def test_unknown_ticker_is_shown_only_to_the_requester(discord_tilt: DiscordTilt, discord: DiscordStandIn) -> None:
     command = slash("compare", tickers="NOPE SPY")
-    assert tilt.interact(command).json() == {"type": 5}
+    assert discord_tilt.interact(command).json() == {"type": 5}
     token = command["token"]
     follow_up = discord.wait_for("POST", f"/webhooks/{APPLICATION_ID}/{token}")[0]
     deleted = discord.wait_for("DELETE", f"/webhooks/{APPLICATION_ID}/{token}/messages/@original")[0]
@@ -198,9 +129,9 @@ def test_unknown_ticker_is_shown_only_to_the_requester(tilt: Tilt, discord: Disc
     assert embed["fields"][0] == {"name": "Usage", "value": "`/compare TICKER [TICKER ...] [vs BENCH] [PERIOD]   e.g. /compare SMH SPY 10y`"}
 
 
-def test_cycle_follows_up_with_its_phase_grid_and_chart(tilt: Tilt, discord: DiscordStandIn, prices_dir: Path) -> None:
+def test_cycle_follows_up_with_its_phase_grid_and_chart(discord_tilt: DiscordTilt, discord: DiscordStandIn, prices_dir: Path) -> None:
     command = slash("cycle", tickers="IWM IJR", benchmark="SPY")
-    assert tilt.interact(command).json() == {"type": 5}
+    assert discord_tilt.interact(command).json() == {"type": 5}
     follow_up = discord.wait_for("POST", f"/webhooks/{APPLICATION_ID}/{command['token']}")[0]
     embed = follow_up.payload["embeds"][0]
     iwm, spy = closes(prices_dir, "IWM"), closes(prices_dir, "SPY")
@@ -217,11 +148,11 @@ def test_cycle_follows_up_with_its_phase_grid_and_chart(tilt: Tilt, discord: Dis
     buttons = [b["custom_id"] for row in follow_up.payload["components"] for b in row["components"]]
     assert "/compare IJR IWM vs SPY 2020-02-01..2020-04-30" in buttons
 
-def test_valuation_and_help_options_become_command_text(tilt: Tilt, discord: DiscordStandIn) -> None:
+def test_valuation_and_help_options_become_command_text(discord_tilt: DiscordTilt, discord: DiscordStandIn) -> None:
     valuation = slash("valuation", tickers="IJR", benchmark="SPY")
     help_compare = slash("help", command="compare")
-    tilt.interact(valuation)
-    tilt.interact(help_compare)
+    discord_tilt.interact(valuation)
+    discord_tilt.interact(help_compare)
     embed = discord.wait_for("POST", f"/webhooks/{APPLICATION_ID}/{valuation['token']}")[0].payload["embeds"][0]
     assert table_rows(embed["description"])["IJR"]["P/E"] == "15.9x"
     help_reply = discord.wait_for("POST", f"/webhooks/{APPLICATION_ID}/{help_compare['token']}")[0].payload
@@ -256,11 +187,11 @@ def test_options_become_the_routers_command_text_and_ids_the_caller() -> None:
     assert caller(direct).owner.scope == "user:11"  # a DM's watchlist and digest are the person's own
 
 
-def test_direct_messages_work_too(tilt: Tilt, discord: DiscordStandIn) -> None:
+def test_direct_messages_work_too(discord_tilt: DiscordTilt, discord: DiscordStandIn) -> None:
     command = slash("help")
     del command["guild_id"], command["member"]
     command["user"] = {"id": snowflake(), "username": "ana"}
-    assert tilt.interact(command).json() == {"type": 5}
+    assert discord_tilt.interact(command).json() == {"type": 5}
     assert "/compare" in json.dumps(reply_to(discord, command)["embeds"])
 
 
@@ -270,26 +201,26 @@ def in_a_dm(command: dict[str, Any], user: str) -> dict[str, Any]:
     return {**direct, "channel_id": f"dm-{user}", "user": {"id": user, "username": "dm-user"}}
 
 
-def test_each_persons_direct_messages_keep_their_own_team_data(tilt: Tilt, discord: DiscordStandIn) -> None:
+def test_each_persons_direct_messages_keep_their_own_team_data(discord_tilt: DiscordTilt, discord: DiscordStandIn) -> None:
     ana, ben = snowflake(), snowflake()
     # The command text of a button is run as typed, so a click defines the universe without any registered option.
     define = in_a_dm(interaction(3, {"custom_id": "/rotation set anas AAPL MSFT", "component_type": 2}), ana)
-    tilt.interact(define)
+    discord_tilt.interact(define)
     assert "anas" in reply_to(discord, define)["embeds"][0]["title"]
 
     listings = {who: in_a_dm(interaction(3, {"custom_id": "/rotation list", "component_type": 2}), who)
                 for who in (ana, ben)}
     for listing in listings.values():
-        tilt.interact(listing)
+        discord_tilt.interact(listing)
     seen = {who: json.dumps(reply_to(discord, listing)["embeds"]) for who, listing in listings.items()}
     assert "`anas`: AAPL, MSFT" in seen[ana]
     assert "anas" not in seen[ben] and "`sectors`" in seen[ben]  # Ben sees the built-in universes only
 
 
-def test_a_signal_card_gets_a_thread_and_its_vote_buttons_update_it_in_place(tilt: Tilt, discord: DiscordStandIn,
+def test_a_signal_card_gets_a_thread_and_its_vote_buttons_update_it_in_place(discord_tilt: DiscordTilt, discord: DiscordStandIn,
                                                                             redis_url: str) -> None:
     card = slash("signal", signal="smallcaps", channel="889")
-    tilt.interact(card)
+    discord_tilt.interact(card)
     posted = reply_to(discord, card)
     assert "Signal: smallcaps" in posted["embeds"][0]["title"] and posted["attachments"]
     agree, disagree = (b["custom_id"] for row in posted["components"] for b in row["components"])
@@ -309,7 +240,7 @@ def test_a_signal_card_gets_a_thread_and_its_vote_buttons_update_it_in_place(til
         pressed = interaction(3, {"custom_id": custom_id, "component_type": 2}, user=user, channel="889")
         pressed["message"] = {"id": message_id, "interaction_metadata": {"id": card["id"], "type": 2},
                               "embeds": [{**posted["embeds"][0], "image": image}], "attachments": [{"id": "1"}]}
-        assert tilt.interact(pressed).json() == {"type": 6}
+        assert discord_tilt.interact(pressed).json() == {"type": 6}
         return discord.wait_for("PATCH", f"/webhooks/{APPLICATION_ID}/{pressed['token']}/messages/@original")[0].payload
 
     for custom_id, user, tally in ((agree, ana, ("Agree (1)", "Disagree (0)")), (disagree, ben, ("Agree (1)", "Disagree (1)")),
@@ -319,28 +250,28 @@ def test_a_signal_card_gets_a_thread_and_its_vote_buttons_update_it_in_place(til
         assert "attachments" not in edit and edit["embeds"][0]["image"] == image  # the chart stays
 
 
-def test_period_button_edits_the_message_in_place(tilt: Tilt, discord: DiscordStandIn, prices_dir: Path) -> None:
+def test_period_button_edits_the_message_in_place(discord_tilt: DiscordTilt, discord: DiscordStandIn, prices_dir: Path) -> None:
     click = interaction(3, {"custom_id": "/compare SMH vs SPY 5y", "component_type": 2})
     click["message"] = {"id": "5", "interaction_metadata": {"id": "4", "type": 2, "name": "compare"}}  # under a result
-    assert tilt.interact(click).json() == {"type": 6}
+    assert discord_tilt.interact(click).json() == {"type": 6}
     edit = discord.wait_for("PATCH", f"/webhooks/{APPLICATION_ID}/{click['token']}/messages/@original")[0]
     _, _, smh_cagr, _ = trailing_cagrs(prices_dir, "SMH", "SPY", 5)
     assert table_rows(edit.payload["embeds"][0]["description"])["SMH"]["CAGR"] == f"{smh_cagr * 100:.1f}%"
     assert edit.files["files[0]"][1].startswith(PNG_SIGNATURE) and edit.payload["attachments"][0]["id"] == 0
 
 
-def test_a_button_under_a_channel_post_answers_below_it(tilt: Tilt, discord: DiscordStandIn) -> None:
+def test_a_button_under_a_channel_post_answers_below_it(discord_tilt: DiscordTilt, discord: DiscordStandIn) -> None:
     click = interaction(3, {"custom_id": "/compare XLK vs SPY 1y", "component_type": 2})
     click["message"] = {"id": "6", "author": {"id": APPLICATION_ID, "bot": True}}  # e.g. a digest, posted with the bot token
-    assert tilt.interact(click).json() == {"type": 5}
+    assert discord_tilt.interact(click).json() == {"type": 5}
     assert "XLK vs SPY" in reply_to(discord, click)["embeds"][0]["title"]
     assert not discord.calls_to(f"/webhooks/{APPLICATION_ID}/{click['token']}/messages")  # the post is left alone
 
 
-def test_autocomplete_suggests_tickers(tilt: Tilt) -> None:
+def test_autocomplete_suggests_tickers(discord_tilt: DiscordTilt) -> None:
     typing = interaction(4, {"name": "compare", "type": 1, "options": [
         {"name": "tickers", "type": 3, "value": "smh so", "focused": True}]})
-    answer = tilt.interact(typing)
+    answer = discord_tilt.interact(typing)
     assert answer.status == 200 and answer.json()["type"] == 8
     choices = answer.json()["data"]["choices"]
     assert choices[0] == {"name": "smh SOXX · iShares Semiconductor ETF", "value": "smh SOXX"}
@@ -348,39 +279,39 @@ def test_autocomplete_suggests_tickers(tilt: Tilt) -> None:
 
     benchmark = interaction(4, {"name": "compare", "type": 1, "options": [
         {"name": "tickers", "type": 3, "value": "SMH"}, {"name": "benchmark", "type": 3, "value": "", "focused": True}]})
-    choices = tilt.interact(benchmark).json()["data"]["choices"]
+    choices = discord_tilt.interact(benchmark).json()["data"]["choices"]
     assert len(choices) == 25 and choices[0]["value"] == "SPY"
     assert all(len(c["name"]) <= 100 and len(c["value"]) <= 100 for c in choices)
 
 
-def test_autocomplete_suggests_periods_and_keeps_what_was_typed(tilt: Tilt) -> None:
+def test_autocomplete_suggests_periods_and_keeps_what_was_typed(discord_tilt: DiscordTilt) -> None:
     def suggested(typed: str) -> list[str]:
         typing = interaction(4, {"name": "compare", "type": 1, "options": [
             {"name": "tickers", "type": 3, "value": "SMH"}, {"name": "period", "type": 3, "value": typed, "focused": True}]})
-        return [choice["value"] for choice in tilt.interact(typing).json()["data"]["choices"]]
+        return [choice["value"] for choice in discord_tilt.interact(typing).json()["data"]["choices"]]
 
     assert suggested("1")[:3] == ["1", "1m", "1y"] and "10y" in suggested("1")
     assert suggested("since 2021-03-01") == ["since 2021-03-01"]  # offered as typed: the grammar decides
     assert suggested("10y")[0] == "10y" and suggested("")[:4] == ["1m", "3m", "6m", "ytd"]
 
 
-def test_budget_says_slow_down_privately(tilt: Tilt, discord: DiscordStandIn) -> None:
+def test_budget_says_slow_down_privately(discord_tilt: DiscordTilt, discord: DiscordStandIn) -> None:
     user = str(uuid.uuid4().int)[:18]
-    answers = [tilt.interact(slash("help", user=user)) for _ in range(11)]
+    answers = [discord_tilt.interact(slash("help", user=user)) for _ in range(11)]
     assert [a.json()["type"] for a in answers[:10]] == [5] * 10
     throttled = answers[10].json()
     assert throttled["type"] == 4 and throttled["data"]["flags"] == EPHEMERAL
     assert "Slow down" in throttled["data"]["embeds"][0]["title"]
 
 
-def test_an_undeliverable_reply_becomes_an_apology(tilt: Tilt, discord: DiscordStandIn) -> None:
+def test_an_undeliverable_reply_becomes_an_apology(discord_tilt: DiscordTilt, discord: DiscordStandIn) -> None:
     command = slash("compare", tickers="QQQ SPY", period="1y")
     discord.fail_next("POST", f"/webhooks/{APPLICATION_ID}/{command['token']}", status=500)
-    tilt.interact(command)
+    discord_tilt.interact(command)
     failed, apology = discord.wait_for("POST", f"/webhooks/{APPLICATION_ID}/{command['token']}", count=2)
     assert failed.status == 500 and apology.status == 200
     assert "Discord would not take it" in apology.payload["embeds"][0]["title"]
-    assert BOT_TOKEN not in tilt.log.read_text() and command["token"] not in tilt.log.read_text()
+    assert BOT_TOKEN not in discord_tilt.log.read_text() and command["token"] not in discord_tilt.log.read_text()
 
 
 # --- registration, channel posts, limits -----------------------------------------------------
@@ -388,7 +319,7 @@ def test_an_undeliverable_reply_becomes_an_apology(tilt: Tilt, discord: DiscordS
 
 def test_discord_register_sends_the_command_definitions(discord: DiscordStandIn, tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, str(ROOT / "bot.py"), "discord-register", "--guild", "555"],
-                            env=_env(discord, TILT_STATE_DIR=str(tmp_path)), cwd=tmp_path, capture_output=True,
+                            env=discord_env(discord, TILT_STATE_DIR=str(tmp_path)), cwd=tmp_path, capture_output=True,
                             text=True, timeout=PATIENCE)
     assert result.returncode == 0, result.stderr
     listed = [command.name for command in catalog.listed()]
@@ -418,10 +349,10 @@ def test_discord_register_sends_the_command_definitions(discord: DiscordStandIn,
     ("2015-10-30 to 2025-10-31", "2015-10-29", "2025-10-31"),
     ("from 2020-03-23", "2020-03-20", None),
 ])
-def test_discord_takes_every_period_the_grammar_does(tilt: Tilt, discord: DiscordStandIn, prices_dir: Path,
+def test_discord_takes_every_period_the_grammar_does(discord_tilt: DiscordTilt, discord: DiscordStandIn, prices_dir: Path,
                                                      period: str, first: str, last: str | None) -> None:
     command = slash("compare", tickers="QQQ", period=period, benchmark="SPY")
-    tilt.interact(command)
+    discord_tilt.interact(command)
     embed = reply_to(discord, command)["embeds"][0]
     closes = pd.read_csv(prices_dir / "SPY.csv", index_col="Date", parse_dates=True)["Adj Close"]
     # The window opens at the last close before its first day and ends at the last close the data has (or
@@ -433,7 +364,7 @@ def test_discord_takes_every_period_the_grammar_does(tilt: Tilt, discord: Discor
 
 
 def test_discord_register_needs_the_bot_token(discord: DiscordStandIn, tmp_path: Path) -> None:
-    env = {k: v for k, v in _env(discord, TILT_STATE_DIR=str(tmp_path)).items() if k != "DISCORD_BOT_TOKEN"}
+    env = {k: v for k, v in discord_env(discord, TILT_STATE_DIR=str(tmp_path)).items() if k != "DISCORD_BOT_TOKEN"}
     result = subprocess.run([sys.executable, str(ROOT / "bot.py"), "discord-register"], env=env, cwd=tmp_path,
                             capture_output=True, text=True, timeout=PATIENCE)
     assert result.returncode == 2
@@ -443,7 +374,7 @@ def test_discord_register_needs_the_bot_token(discord: DiscordStandIn, tmp_path:
 
 def test_a_malformed_public_key_stops_serve_with_one_line(discord: DiscordStandIn, tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, str(ROOT / "bot.py"), "serve"], capture_output=True, text=True, timeout=PATIENCE,
-                            env=_env(discord, DISCORD_PUBLIC_KEY="not-a-key", TILT_STATE_DIR=str(tmp_path)), cwd=tmp_path)
+                            env=discord_env(discord, DISCORD_PUBLIC_KEY="not-a-key", TILT_STATE_DIR=str(tmp_path)), cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "tilt: DISCORD_PUBLIC_KEY must be the 64 hex digits of the application's public key (General Information)."]

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Callable, Iterator
 from urllib.parse import urlencode
 
-import pandas as pd
 import pytest
 import redis as redis_py
 
@@ -27,12 +26,11 @@ from handlers.common.reply_cache import STALE_NOTE
 from market.cache import connect
 from market.redis_server import EmbeddedRedis
 from store.teamdata import Owner, TeamStore
-from tests import test_discord
+from tests.discord_app import APPLICATION_ID, SlackAndDiscordTilt, interaction, slash
 from tests.discord_standin import DiscordStandIn
 from tests.servers import PATIENCE, Answer, free_port, send, wait_until
+from tests.slack_app import Tilt, YahooTilt, calls_in, channel, in_channel, responses_to, table_rows
 from tests.slack_standin import Call, SlackStandIn
-from tests.test_discord import APPLICATION_ID, BOT_TOKEN, slash
-from tests.test_slack import Tilt, calls_in, channel, in_channel, responses_to, table_rows
 from tests.yahoo_standin import YahooStandIn
 
 WORKING = {"response_type": "ephemeral", "text": "Working on it…"}
@@ -61,9 +59,9 @@ def public_text(call: Call) -> str:
     return call.body.get("text", "") + json.dumps(call.body.get("blocks", []), ensure_ascii=False)
 
 
-def worker_commands(tilt: Tilt) -> float:
+def worker_commands(both_tilt: SlackAndDiscordTilt) -> float:
     """How many commands the (first) worker has answered, from its /metrics."""
-    text = send(urllib.request.Request(tilt.worker_metrics_url)).body.decode()
+    text = send(urllib.request.Request(both_tilt.worker_metrics_url)).body.decode()
     return sum(float(n) for n in re.findall(r"^tilt_commands_total\{[^}]*\} (\S+)$", text, re.M))
 
 
@@ -115,66 +113,6 @@ class RestartableRedis:
                 self.process.kill()
                 self.process.wait()
         self.process = None
-
-
-# --- fixtures -----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as standin:
-        yield standin
-
-
-@pytest.fixture(scope="module")
-def discord() -> Iterator[DiscordStandIn]:
-    with DiscordStandIn(bot_token=BOT_TOKEN) as standin:
-        yield standin
-
-
-class SlackAndDiscordTilt(Tilt):
-    """One ``bot.py serve`` (and worker) answering Slack and Discord, so both are tested on one process pair."""
-
-    def __init__(self, slack: SlackStandIn, discord: DiscordStandIn, redis_url: str, prices_dir: Path,
-                 state: Path) -> None:
-        self.discord = discord
-        self.key = test_discord.SigningKey.generate()
-        super().__init__(slack, redis_url, prices_dir, state)
-
-    def environment(self, slack: SlackStandIn, redis_url: str, prices_dir: Path, state: Path) -> dict[str, str]:
-        return {**super().environment(slack, redis_url, prices_dir, state), "DISCORD_API_URL": self.discord.api_url,
-                "DISCORD_APPLICATION_ID": APPLICATION_ID, "DISCORD_BOT_TOKEN": BOT_TOKEN,
-                "DISCORD_PUBLIC_KEY": self.key.verify_key.encode().hex()}
-
-    signed = test_discord.Tilt.signed  # Discord's Ed25519 signature headers for a body
-
-    def discord_post(self, body: bytes, headers: dict[str, str]) -> Answer:
-        request = urllib.request.Request(self.url + "/discord/interactions", data=body, method="POST",
-                                         headers={"Content-Type": "application/json", **headers})
-        return send(request)
-
-
-@pytest.fixture(scope="module")
-def tilt(slack: SlackStandIn, discord: DiscordStandIn, redis_url: str, prices_dir: Path,
-         tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlackAndDiscordTilt]:
-    """Tilt on the session's Redis (no other Tilt runs beside it there: workers share the queue name)."""
-    server = SlackAndDiscordTilt(slack, discord, redis_url, prices_dir, tmp_path_factory.mktemp("tilt-faults"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def recent_prices(prices_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A few tickers of the shared prices moved forward by whole weeks so the last close is within the past
-    week (``/call`` takes today's closes as entry; the shared files end months ago).  Weekdays are kept."""
-    folder = tmp_path_factory.mktemp("recent-prices")
-    last = pd.read_csv(prices_dir / "SPY.csv", usecols=["Date"], parse_dates=["Date"])["Date"].max()
-    weeks = (pd.Timestamp(dt.date.today()) - last).days // 7
-    for ticker in ("SPY", "IJR", "IWM", "SMH", "VTI", "QQQ"):
-        frame = pd.read_csv(prices_dir / f"{ticker}.csv", parse_dates=["Date"])
-        frame["Date"] = (frame["Date"] + pd.Timedelta(weeks=weeks)).dt.strftime("%Y-%m-%d")
-        frame.to_csv(folder / f"{ticker}.csv", index=False)
-    return folder
 
 
 # --- 1. Redis stopped and started again ----------------------------------------------------------
@@ -273,22 +211,6 @@ def test_team_data_survives_a_redis_restart_and_the_worker_resumes(slack: SlackS
 # --- 2. the data source fails -------------------------------------------------------------------
 
 
-class YahooTilt(Tilt):
-    """Tilt on Yahoo's chart API (the stand-in), with no CSV folder."""
-
-    def __init__(self, slack: SlackStandIn, yahoo: YahooStandIn, redis_url: str, state: Path, workers: int) -> None:
-        self.yahoo = yahoo
-        self.slack = slack
-        # Tilt.__init__ starts one worker; the faults below run side by side, so start ServeProcess directly.
-        super(Tilt, self).__init__(self.environment(slack, redis_url, Path("unused"), state), state, workers=workers)
-
-    def environment(self, slack: SlackStandIn, redis_url: str, prices_dir: Path, state: Path) -> dict[str, str]:
-        env = super().environment(slack, redis_url, prices_dir, state)
-        del env["MARKET_DATA_DIR"]
-        # No pacing: the token bucket is not under test here, and it would only slow the answers down.
-        return {**env, "YAHOO_API_URL": self.yahoo.url, "TILT_YAHOO_RATE": "1000"}
-
-
 @pytest.fixture(scope="module")
 def yahoo(yahoo_dir: Path) -> Iterator[YahooStandIn]:
     with YahooStandIn(yahoo_dir) as standin:
@@ -311,14 +233,14 @@ def yahoo_tilt(slack: SlackStandIn, yahoo: YahooStandIn, yahoo_redis: EmbeddedRe
     server.stop()
 
 
-def compare_posted(tilt: Tilt, text: str) -> Call:
+def compare_posted(both_tilt: SlackAndDiscordTilt, text: str) -> Call:
     """Run ``/compare text`` in a channel of its own; the message posted there (and no problem reported)."""
     where, reply_to = channel(), response_name()
-    assert tilt.command("/compare", text, channel=where, user=person(), response=reply_to).json() == WORKING
-    wait_until(lambda: in_channel(tilt.slack, "chat.postMessage", where) or responses(tilt.slack, reply_to),
+    assert both_tilt.command("/compare", text, channel=where, user=person(), response=reply_to).json() == WORKING
+    wait_until(lambda: in_channel(both_tilt.slack, "chat.postMessage", where) or responses(both_tilt.slack, reply_to),
                what=f"an answer to /compare {text}")
-    assert not responses(tilt.slack, reply_to), responses(tilt.slack, reply_to)
-    [post] = in_channel(tilt.slack, "chat.postMessage", where)
+    assert not responses(both_tilt.slack, reply_to), responses(both_tilt.slack, reply_to)
+    [post] = in_channel(both_tilt.slack, "chat.postMessage", where)
     assert post.answer["ok"]
     return post
 
@@ -401,11 +323,11 @@ SLACK_ERRORS = {500: "internal_error", 502: "bad_gateway", 503: "service_unavail
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
-def test_a_slack_5xx_is_retried_and_the_result_posted_once(tilt: SlackAndDiscordTilt, slack: SlackStandIn,
+def test_a_slack_5xx_is_retried_and_the_result_posted_once(both_tilt: SlackAndDiscordTilt, slack: SlackStandIn,
                                                            status: int) -> None:
     where, reply_to = channel(), response_name()
     slack.fail_next("chat.postMessage", status, error=SLACK_ERRORS[status])
-    assert tilt.command("/compare", "XLK SPY 2y", channel=where, user=person(), response=reply_to).json() == WORKING
+    assert both_tilt.command("/compare", "XLK SPY 2y", channel=where, user=person(), response=reply_to).json() == WORKING
     wait_until(lambda: len(in_channel(slack, "chat.postMessage", where)) >= 2 or responses(slack, reply_to),
                what="a second try or an apology")
     assert not responses(slack, reply_to), responses(slack, reply_to)  # nothing to apologise for
@@ -417,12 +339,12 @@ def test_a_slack_5xx_is_retried_and_the_result_posted_once(tilt: SlackAndDiscord
     assert not responses(slack, reply_to)
 
 
-def test_slack_refusing_beyond_the_retries_is_told_to_the_requester(tilt: SlackAndDiscordTilt,
+def test_slack_refusing_beyond_the_retries_is_told_to_the_requester(both_tilt: SlackAndDiscordTilt,
                                                                     slack: SlackStandIn) -> None:
     where, reply_to = channel(), response_name()
     for _ in range(3):  # the first try and both retries
         slack.fail_next("chat.postMessage", 503, error="service_unavailable")
-    assert tilt.command("/compare", "XLV SPY 2y", channel=where, user=person(), response=reply_to).json() == WORKING
+    assert both_tilt.command("/compare", "XLV SPY 2y", channel=where, user=person(), response=reply_to).json() == WORKING
     [apology] = responses_to(slack, reply_to)
     assert apology["response_type"] == "ephemeral"
     assert "Slack would not take it" in apology["text"] and "try again" in apology["text"]
@@ -437,14 +359,14 @@ def test_slack_refusing_beyond_the_retries_is_told_to_the_requester(tilt: SlackA
 
 
 @pytest.mark.parametrize("age", [0, 120], ids=["fresh", "signed 2 minutes ago"])
-def test_a_replayed_slash_command_is_answered_once(tilt: SlackAndDiscordTilt, slack: SlackStandIn, age: int) -> None:
+def test_a_replayed_slash_command_is_answered_once(both_tilt: SlackAndDiscordTilt, slack: SlackStandIn, age: int) -> None:
     """Within Slack's 300 s window a replay is refused however old the signature already was: memory of a
     signature counted from its arrival, or shorter than the window (60 s), would let the 2-minute-old one run twice."""
     where, reply_to = channel(), response_name()
-    form = urlencode(tilt.command_form("/valuation", "IJR SPY", channel=where, user=person(), response=reply_to))
+    form = urlencode(both_tilt.command_form("/valuation", "IJR SPY", channel=where, user=person(), response=reply_to))
     timestamp = int(time.time()) - age
-    first = tilt.post(form, timestamp=timestamp)
-    replay = tilt.post(form, timestamp=timestamp)  # the same bytes, timestamp and signature
+    first = both_tilt.post(form, timestamp=timestamp)
+    replay = both_tilt.post(form, timestamp=timestamp)  # the same bytes, timestamp and signature
     assert first.status == 200 and first.json() == WORKING
     assert replay.status == 200 and replay.body == b""
     post = calls_in(slack, "chat.postMessage", where)[0]
@@ -453,11 +375,11 @@ def test_a_replayed_slash_command_is_answered_once(tilt: SlackAndDiscordTilt, sl
     assert len(in_channel(slack, "chat.postMessage", where)) == 1 and not responses(slack, reply_to)
 
 
-def test_a_replayed_discord_interaction_is_followed_up_once(tilt: SlackAndDiscordTilt, discord: DiscordStandIn) -> None:
+def test_a_replayed_discord_interaction_is_followed_up_once(both_tilt: SlackAndDiscordTilt, discord: DiscordStandIn) -> None:
     command = slash("compare", tickers="QQQ SPY", period="1y")
     body = json.dumps(command).encode()
-    headers = tilt.signed(body)
-    first, replay = tilt.discord_post(body, headers), tilt.discord_post(body, headers)
+    headers = both_tilt.signed(body)
+    first, replay = both_tilt.discord_post(body, headers), both_tilt.discord_post(body, headers)
     assert first.status == 200 and first.json() == {"type": 5}
     assert replay.status == 200 and replay.json() == {"type": 5}  # a deferral, and nothing else
     webhook = f"/webhooks/{APPLICATION_ID}/{command['token']}"
@@ -479,29 +401,29 @@ def test_a_replayed_discord_interaction_is_followed_up_once(tilt: SlackAndDiscor
     pytest.param("discord", "[1]", None, True, id="discord JSON not an object"),
     pytest.param("discord", '{"type": 2, "id": "12345"}', None, True, id="discord command without data"),
 ])
-def test_a_malformed_body_is_refused_without_harm(tilt: SlackAndDiscordTilt, slack: SlackStandIn,
+def test_a_malformed_body_is_refused_without_harm(both_tilt: SlackAndDiscordTilt, slack: SlackStandIn,
                                                   discord: DiscordStandIn, platform: str, body: str,
                                                   content_type: str | None, signed: bool) -> None:
     seen_slack, seen_discord = len(slack.calls), len(discord.calls_to("/"))
     if platform == "discord":
-        answer = tilt.discord_post(body.encode(), tilt.signed(body.encode()))
+        answer = both_tilt.discord_post(body.encode(), both_tilt.signed(body.encode()))
     elif signed:
-        answer = tilt.post(body, content_type=content_type)
+        answer = both_tilt.post(body, content_type=content_type)
     else:
-        answer = send(urllib.request.Request(tilt.url + "/slack/events", data=body.encode(), method="POST",
+        answer = send(urllib.request.Request(both_tilt.url + "/slack/events", data=body.encode(), method="POST",
                                              headers={"Content-Type": content_type or "application/x-www-form-urlencoded"}))
     # Refused (4xx), or at most an empty 200: never a server error.
     assert 400 <= answer.status < 500 or (answer.status == 200 and answer.body in (b"", b"{}")), answer
     quiet(0.3)
     assert len(slack.calls) == seen_slack and len(discord.calls_to("/")) == seen_discord  # nobody was told anything
-    assert tilt.get("/healthz").status == 200
+    assert both_tilt.get("/healthz").status == 200
 
 
-def test_after_malformed_bodies_the_next_command_is_answered(tilt: SlackAndDiscordTilt) -> None:
+def test_after_malformed_bodies_the_next_command_is_answered(both_tilt: SlackAndDiscordTilt) -> None:
     for body in ('{"te', "payload=not-json-at-all"):
-        tilt.post(body, content_type="application/json" if body.startswith("{") else None)
-    assert tilt.get("/healthz").status == 200
-    assert "SMH vs SPY" in compare_posted(tilt, "SMH SPY 3y").body["text"]
+        both_tilt.post(body, content_type="application/json" if body.startswith("{") else None)
+    assert both_tilt.get("/healthz").status == 200
+    assert "SMH vs SPY" in compare_posted(both_tilt, "SMH SPY 3y").body["text"]
 
 
 def padded(size: int, pad: Callable[[str], str]) -> str:
@@ -511,22 +433,22 @@ def padded(size: int, pad: Callable[[str], str]) -> str:
     return grown
 
 
-def test_a_slash_command_over_16_kb_is_refused_and_one_at_the_limit_is_answered(tilt: SlackAndDiscordTilt,
+def test_a_slash_command_over_16_kb_is_refused_and_one_at_the_limit_is_answered(both_tilt: SlackAndDiscordTilt,
                                                                                slack: SlackStandIn) -> None:
     def command(where: str, size: int) -> str:
         """``/compare SMH SPY 3y`` and trailing spaces (one byte each in a form: ``+``), ``size`` bytes in all."""
-        form = tilt.command_form("/compare", "SMH SPY 3y", channel=where, user=person())
+        form = both_tilt.command_form("/compare", "SMH SPY 3y", channel=where, user=person())
         return padded(size, lambda filler: urlencode({**form, "text": form["text"] + " " * len(filler)}))
 
     at_limit, over_limit = channel(), channel()
-    assert tilt.post(command(over_limit, 16 * 1024 + 1)).status == 413
-    assert tilt.post(command(at_limit, 16 * 1024)).status == 200
+    assert both_tilt.post(command(over_limit, 16 * 1024 + 1)).status == 413
+    assert both_tilt.post(command(at_limit, 16 * 1024)).status == 200
     assert "SMH vs SPY" in calls_in(slack, "chat.postMessage", at_limit)[0].body["text"]
     quiet()
     assert not in_channel(slack, "chat.postMessage", over_limit)
 
 
-def test_a_click_carrying_its_message_is_taken_up_to_64_kb(tilt: SlackAndDiscordTilt, slack: SlackStandIn) -> None:
+def test_a_click_carrying_its_message_is_taken_up_to_64_kb(both_tilt: SlackAndDiscordTilt, slack: SlackStandIn) -> None:
     def rerun_click(where: str, size: int) -> str:
         """A period-button click whose payload carries the whole message, as Slack's do, ``size`` bytes in all."""
         message = {"ts": "1700000000.000100", "text": "", "blocks": []}
@@ -543,23 +465,23 @@ def test_a_click_carrying_its_message_is_taken_up_to_64_kb(tilt: SlackAndDiscord
         return padded(size, with_text)
 
     at_limit, over_limit, over_a_command = channel(), channel(), channel()
-    assert tilt.post(rerun_click(over_limit, 64 * 1024 + 1)).status == 413
-    assert tilt.post(rerun_click(at_limit, 64 * 1024)).status == 200
-    assert tilt.post(rerun_click(over_a_command, 20 * 1024)).status == 200
+    assert both_tilt.post(rerun_click(over_limit, 64 * 1024 + 1)).status == 413
+    assert both_tilt.post(rerun_click(at_limit, 64 * 1024)).status == 200
+    assert both_tilt.post(rerun_click(over_a_command, 20 * 1024)).status == 200
     for where in (at_limit, over_a_command):
         update = calls_in(slack, "chat.update", where)[0]
         assert update.body["ts"] == "1700000000.000100" and "SMH vs SPY" in update.body["text"]
     quiet()
     assert not in_channel(slack, "chat.update", over_limit) and not in_channel(slack, "chat.postMessage", over_limit)
-    assert tilt.get("/healthz").status == 200
+    assert both_tilt.get("/healthz").status == 200
 
 
-def test_discord_takes_commands_up_to_16_kb_and_clicks_up_to_64_kb(tilt: SlackAndDiscordTilt,
+def test_discord_takes_commands_up_to_16_kb_and_clicks_up_to_64_kb(both_tilt: SlackAndDiscordTilt,
                                                                   discord: DiscordStandIn) -> None:
     def post(interaction: dict, size: int) -> Answer:
         """``interaction`` grown to ``size`` bytes by a field Tilt does not read, signed."""
         body = padded(size, lambda filler: json.dumps({**interaction, "padding": filler})).encode()
-        return tilt.discord_post(body, tilt.signed(body))
+        return both_tilt.discord_post(body, both_tilt.signed(body))
 
     def follow_up_title(interaction: dict) -> str:
         return discord.wait_for("POST", f"/webhooks/{APPLICATION_ID}/{interaction['token']}")[0].payload["embeds"][0]["title"]
@@ -568,7 +490,7 @@ def test_discord_takes_commands_up_to_16_kb_and_clicks_up_to_64_kb(tilt: SlackAn
     assert post(over, 16 * 1024 + 1).status == 413
     assert post(at, 16 * 1024).json() == {"type": 5}
     assert "SMH vs SPY" in follow_up_title(at)
-    click = test_discord.interaction(3, {"custom_id": "/compare XLK vs SPY 1y", "component_type": 2})
+    click = interaction(3, {"custom_id": "/compare XLK vs SPY 1y", "component_type": 2})
     click["message"] = {"id": "6", "author": {"id": APPLICATION_ID, "bot": True}}  # a post of Tilt's, carried along
     assert post(click, 20 * 1024).json() == {"type": 5}
     assert "XLK vs SPY" in follow_up_title(click)

@@ -19,28 +19,9 @@ import pytest
 from jobs.steps import once, recording
 from market.cache import Cache
 from tests.servers import PATIENCE, children_of, ended, wait_until
+from tests.slack_app import Tilt, YahooTilt, calls_in, channel, in_channel
 from tests.slack_standin import SlackStandIn
-from tests.test_slack import Tilt, calls_in, channel
 from tests.yahoo_standin import YahooStandIn
-
-
-class YahooTilt(Tilt):
-    """Tilt on Yahoo's chart API (the stand-in) instead of a CSV folder, so fetching can be made slow."""
-
-    def __init__(self, slack: SlackStandIn, yahoo: YahooStandIn, redis_url: str, state: Path) -> None:
-        self.yahoo = yahoo
-        super().__init__(slack, redis_url, Path("unused"), state)
-
-    def environment(self, slack: SlackStandIn, redis_url: str, prices_dir: Path, state: Path) -> dict[str, str]:
-        env = super().environment(slack, redis_url, prices_dir, state)
-        del env["MARKET_DATA_DIR"]
-        return {**env, "YAHOO_API_URL": self.yahoo.url}
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as standin:
-        yield standin
 
 
 @pytest.fixture
@@ -55,49 +36,42 @@ def work_horse(tilt: Tilt) -> int:
 
 
 def test_a_worker_killed_while_fetching_runs_the_job_again_and_posts_once(
-        slack: SlackStandIn, yahoo: YahooStandIn, redis_url: str, tmp_path: Path) -> None:
-    tilt = YahooTilt(slack, yahoo, redis_url, tmp_path / "tilt")
-    try:
+        fresh_slack: SlackStandIn, yahoo: YahooStandIn, redis_url: str, tmp_path: Path) -> None:
+    with YahooTilt(fresh_slack, yahoo, redis_url, tmp_path / "tilt") as tilt:
         where = channel()
         yahoo.delay = 5.0  # the data source hangs: the job is in the middle of fetching
         assert tilt.command("/compare", "SMH SPY 5y", channel=where, user="UKILLFETCH").json()["text"] == "Working on it…"
         wait_until(lambda: yahoo.chart_requests("SMH") or yahoo.chart_requests("SPY"))
         os.kill(work_horse(tilt), signal.SIGKILL)
         yahoo.delay = 0.0
-        post = calls_in(slack, "chat.postMessage", where)[0]
+        post = calls_in(fresh_slack, "chat.postMessage", where)[0]
         assert "SMH vs SPY" in post.body["text"]
-        calls_in(slack, "files.completeUploadExternal", where)
+        calls_in(fresh_slack, "files.completeUploadExternal", where)
         time.sleep(1.0)  # the result is out, chart and all: room for a duplicate to show up
-        assert len([c for c in slack.of("chat.postMessage") if c.body.get("channel") == where]) == 1
-        assert len([c for c in slack.of("files.completeUploadExternal") if c.body.get("channel_id") == where]) == 1
-    finally:
-        tilt.stop()
+        assert len(in_channel(fresh_slack, "chat.postMessage", where)) == 1
+        assert len(in_channel(fresh_slack, "files.completeUploadExternal", where)) == 1
 
 
 def test_a_worker_killed_between_message_and_chart_does_not_post_the_message_twice(
-        slack: SlackStandIn, redis_url: str, prices_dir: Path, tmp_path: Path) -> None:
-    tilt = Tilt(slack, redis_url, prices_dir, tmp_path / "tilt")
-    try:
+        fresh_slack: SlackStandIn, redis_url: str, prices_dir: Path, tmp_path: Path) -> None:
+    with Tilt(fresh_slack, redis_url, prices_dir, tmp_path / "tilt") as tilt:
         where = channel()
-        release = slack.hold_next("files.getUploadURLExternal")  # the message is out, the chart upload hangs
+        release = fresh_slack.hold_next("files.getUploadURLExternal")  # the message is out, the chart upload hangs
         tilt.command("/compare", "XLE SPY 3y", channel=where, user="UKILLCHART")
-        calls_in(slack, "chat.postMessage", where)
-        wait_until(lambda: slack.of("files.getUploadURLExternal"))
+        calls_in(fresh_slack, "chat.postMessage", where)
+        wait_until(lambda: fresh_slack.of("files.getUploadURLExternal"))
         os.kill(work_horse(tilt), signal.SIGKILL)
         release.set()
-        completed = calls_in(slack, "files.completeUploadExternal", where)
+        completed = calls_in(fresh_slack, "files.completeUploadExternal", where)
         time.sleep(1.0)  # the retried job is done (chart uploaded): room for a duplicate message to show up
-        posts = [c for c in slack.of("chat.postMessage") if c.body.get("channel") == where]
+        posts = in_channel(fresh_slack, "chat.postMessage", where)
         assert len(posts) == 1 and "XLE vs SPY" in posts[0].body["text"]
-        assert len(completed) == 1 and len(slack.of("files.getUploadURLExternal")) == 2
-    finally:
-        tilt.stop()
+        assert len(completed) == 1 and len(fresh_slack.of("files.getUploadURLExternal")) == 2
 
 
 def test_a_worker_stopped_in_the_middle_of_a_job_finishes_it_first(
-        slack: SlackStandIn, yahoo: YahooStandIn, redis_url: str, tmp_path: Path) -> None:
-    tilt = YahooTilt(slack, yahoo, redis_url, tmp_path / "tilt")
-    try:
+        fresh_slack: SlackStandIn, yahoo: YahooStandIn, redis_url: str, tmp_path: Path) -> None:
+    with YahooTilt(fresh_slack, yahoo, redis_url, tmp_path / "tilt") as tilt:
         where = channel()
         yahoo.delay = 2.0  # the job is fetching when the stop comes
         tilt.command("/compare", "XSD SPY 5y", channel=where, user="USTOPMID")  # XSD: fetched by no other test here
@@ -106,30 +80,25 @@ def test_a_worker_stopped_in_the_middle_of_a_job_finishes_it_first(
         worker.terminate()  # SIGTERM, as a deploy sends it
         assert worker.wait(timeout=PATIENCE) == 0
         assert ended(horse)
-        posts = [c for c in slack.of("chat.postMessage") if c.body.get("channel") == where]
+        posts = in_channel(fresh_slack, "chat.postMessage", where)
         assert len(posts) == 1 and "XSD vs SPY" in posts[0].body["text"]
-        assert [c for c in slack.of("files.completeUploadExternal") if c.body.get("channel_id") == where]
-    finally:
-        tilt.stop()
+        assert in_channel(fresh_slack, "files.completeUploadExternal", where)
 
 
 def test_without_a_queue_the_web_process_runs_commands_itself(
-        slack: SlackStandIn, redis_url: str, prices_dir: Path, tmp_path: Path) -> None:
+        fresh_slack: SlackStandIn, redis_url: str, prices_dir: Path, tmp_path: Path) -> None:
     class OneProcess(Tilt):
         def environment(self, *args) -> dict[str, str]:
             return {**super().environment(*args), "TILT_JOBS": "inprocess"}
 
-    tilt = OneProcess(slack, redis_url, prices_dir, tmp_path / "tilt", workers=0)
-    try:
+    with OneProcess(fresh_slack, redis_url, prices_dir, tmp_path / "tilt", workers=0) as tilt:
         where = channel()
         tilt.command("/compare", "XLU SPY 2y", channel=where, user="UONEPROCESS")
-        assert "XLU vs SPY" in calls_in(slack, "chat.postMessage", where)[0].body["text"]
-    finally:
-        tilt.stop()
+        assert "XLU vs SPY" in calls_in(fresh_slack, "chat.postMessage", where)[0].body["text"]
 
 
 def test_with_the_embedded_redis_one_process_does_everything(
-        slack: SlackStandIn, prices_dir: Path, tmp_path: Path) -> None:
+        fresh_slack: SlackStandIn, prices_dir: Path, tmp_path: Path) -> None:
     """No REDIS_URL: serve starts its own Redis and works in-process (a single-process install)."""
     class Embedded(Tilt):
         def environment(self, *args) -> dict[str, str]:
@@ -137,32 +106,27 @@ def test_with_the_embedded_redis_one_process_does_everything(
             del env["REDIS_URL"]
             return env
 
-    tilt = Embedded(slack, "unused", prices_dir, tmp_path / "tilt", workers=0)
-    try:
+    # Leaving the block stops it with SIGTERM.
+    with Embedded(fresh_slack, "unused", prices_dir, tmp_path / "tilt", workers=0) as tilt:
         where = channel()
         assert tilt.command("/compare", "SMH SPY 10y", channel=where).json()["text"] == "Working on it…"
-        assert "SMH vs SPY" in calls_in(slack, "chat.postMessage", where)[0].body["text"]
+        assert "SMH vs SPY" in calls_in(fresh_slack, "chat.postMessage", where)[0].body["text"]
         assert tilt.get("/healthz").status == 200  # its own Redis answers
         assert (tmp_path / "tilt" / "redis").is_dir()
         redis_server = children_of(tilt.process.pid)[0]
-    finally:
-        tilt.stop()  # SIGTERM
     # ... which stops its Redis too, having saved it (the append-only file is there).
     wait_until(lambda: ended(redis_server), what="the embedded redis-server to stop")
     assert (tmp_path / "tilt" / "redis" / "appendonly.aof").exists()
 
 
 def test_with_no_worker_listening_the_web_process_answers_itself(
-        slack: SlackStandIn, redis_url: str, prices_dir: Path, tmp_path: Path) -> None:
+        fresh_slack: SlackStandIn, redis_url: str, prices_dir: Path, tmp_path: Path) -> None:
     """Workers all stopped (or crashed): a command must not end at "Working on it…"."""
-    tilt = Tilt(slack, redis_url, prices_dir, tmp_path / "tilt", workers=0)
-    try:
+    with Tilt(fresh_slack, redis_url, prices_dir, tmp_path / "tilt", workers=0) as tilt:
         where = channel()
         tilt.command("/compare", "XLB SPY 2y", channel=where, user="UNOWORKER")
-        assert "XLB vs SPY" in calls_in(slack, "chat.postMessage", where)[0].body["text"]
+        assert "XLB vs SPY" in calls_in(fresh_slack, "chat.postMessage", where)[0].body["text"]
         assert "no worker listens to the tilt queue" in tilt.log.read_text()
-    finally:
-        tilt.stop()
 
 
 # --- once-per-job steps, against a real Redis ---------------------------------------------------

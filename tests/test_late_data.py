@@ -17,10 +17,7 @@ from handlers.common import router
 from handlers.common.caller import Caller
 from handlers.common.reply import Reply
 from handlers.common.services import Services
-from market.cache import Cache
-from market.cached import CachedMarket
-from market.csvdir import CsvFolderProvider
-from store.teamdata import TeamStore
+from tests.doubles import Clock
 from tests.expected import closes, common_window, expected_score, months_back, total_returns
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -29,14 +26,8 @@ ANA = Caller(platform="slack", team="T7", channel="C7", user="U7")
 
 @pytest.fixture(params=[dt.datetime(2026, 12, 4, 9, 0, tzinfo=NEW_YORK), dt.datetime(2027, 11, 15, 9, 0, tzinfo=NEW_YORK)],
                 ids=["months-late", "sixteen-months-late"])
-def now(request: pytest.FixtureRequest) -> dt.datetime:
-    return request.param
-
-
-@pytest.fixture
-def services(prices_dir: Path, cache: Cache, store: TeamStore, now: dt.datetime) -> Services:
-    return Services(market=CachedMarket(CsvFolderProvider(prices_dir), cache, now=lambda: now), cache=cache,
-                    team_store=store)
+def clock(request: pytest.FixtureRequest) -> Clock:
+    return Clock(request.param)
 
 
 def last_common(prices_dir: Path, tickers: list[str]) -> dt.date:
@@ -74,8 +65,8 @@ def test_compare_windows_end_at_the_last_close_the_data_has(services: Services, 
 
 
 def test_a_call_enters_at_the_last_common_close_and_says_so(services: Services, prices_dir: Path,
-                                                            now: dt.datetime) -> None:
-    made = ok(router.run(f"/call SMH over SPY until {now.date() + dt.timedelta(days=90)}", services, ANA))
+                                                            clock: Clock) -> None:
+    made = ok(router.run(f"/call SMH over SPY until {clock.when.date() + dt.timedelta(days=90)}", services, ANA))
     entry = last_common(prices_dir, ["SMH", "SPY"])
     assert f"Entry {entry}: SMH {closes(prices_dir, 'SMH')[entry]:,.2f}, SPY {closes(prices_dir, 'SPY')[entry]:,.2f}" \
         in made.takeaway

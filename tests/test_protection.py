@@ -21,8 +21,7 @@ from market.cached import UNKNOWN_TICKER_SECONDS, CachedMarket, served_stale
 from market.csvdir import CsvFolderProvider
 from market.protection import Breaker, RateLimit
 from store.teamdata import MAX_WATCHLIST, TeamStore
-from tests.test_cache import Recording
-from tests.test_commands import Flaky
+from tests.doubles import Flaky, Recording
 
 NOW = dt.datetime(2026, 7, 15, 9, 0, tzinfo=ZoneInfo("America/New_York"))
 

@@ -12,20 +12,10 @@ from handlers.common import router
 from handlers.common.caller import Caller
 from handlers.common.services import Services
 from handlers.common.snapshot import chart_closes, recent_closes
-from market.cache import Cache
-from market.cached import CachedMarket
-from market.csvdir import CsvFolderProvider
-from store.teamdata import TeamStore
 from tests.expected import closes, expected_score, months_back
 
 NOW = dt.datetime(2026, 7, 15, 9, 0, tzinfo=ZoneInfo("America/New_York"))
 CALLER = Caller(platform="slack", team="T9", channel="C9", user="U9")
-
-
-@pytest.fixture
-def services(prices_dir: Path, cache: Cache, store: TeamStore) -> Services:
-    return Services(market=CachedMarket(CsvFolderProvider(prices_dir), cache, now=lambda: NOW), cache=cache,
-                    team_store=store)
 
 
 def test_size_universe_is_ranked_by_composite_momentum(services: Services, prices_dir: Path) -> None:
@@ -59,16 +49,6 @@ def test_team_universes(services: Services) -> None:
     other_team = Caller(platform="slack", team="T8", channel="C9", user="U9")
     assert router.run("/rotation megacaps", services, other_team).is_error  # universes belong to their team
 
-
-@pytest.mark.parametrize("text, fragment", [
-    ("/rotation nowhere", "no universe `nowhere`"),
-    ("/rotation set size SPY", "can't be a universe name"),
-    ("/rotation set mine NOPE", "NOPE"),
-    ("/rotation sectors 5y", "1m to 2y"),
-])
-def test_rotation_refusals(services: Services, text: str, fragment: str) -> None:
-    reply = router.run(text, services, CALLER)
-    assert reply.is_error and fragment in reply.text
 
 
 def test_valuation_smallcaps_view(services: Services) -> None:

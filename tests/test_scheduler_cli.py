@@ -82,8 +82,11 @@ def test_export_then_import_through_the_command_line(tmp_path: Path) -> None:
         store.subscribe(OWNER, "CDIGEST", Schedule(kind="daily", at="08:30", tz="America/New_York").to_dict())
         env = environment(redis.url, tmp_path / "state", MARKET_DATA_DIR=str(tmp_path))
         exported = tmp_path / "tilt.json"
-        run = lambda *args: subprocess.run([sys.executable, str(ROOT / "bot.py"), *args], env=env, cwd=tmp_path,  # noqa: E731
-                                           capture_output=True, text=True, timeout=PATIENCE)
+
+        def run(*args: str) -> subprocess.CompletedProcess:
+            return subprocess.run([sys.executable, str(ROOT / "bot.py"), *args], env=env, cwd=tmp_path,
+                                  capture_output=True, text=True, timeout=PATIENCE)
+
         assert run("export", str(exported)).returncode == 0
         store.client.flushdb()
         restored = run("import", str(exported))

@@ -12,10 +12,7 @@ fails the test that sent one Slack would refuse.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import json
-import os
 import re
 import time
 import urllib.error
@@ -23,7 +20,6 @@ import urllib.request
 import uuid
 from pathlib import Path
 from typing import Iterator
-from urllib.parse import urlencode
 
 import pytest
 
@@ -36,126 +32,15 @@ from market.redis_server import EmbeddedRedis
 from store.teamdata import Owner, TeamStore
 from tests.conftest import ROOT
 from tests.expected import closes, trailing_cagrs
-from tests.servers import PATIENCE, Answer, ServeProcess, send, wait_until
-from tests.slack_standin import MAX_DATA_TABLE_ROWS, Call, SlackStandIn, block_problems
-
-SECRET = "test-signing-secret"
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-class Tilt(ServeProcess):
-    """A running ``bot.py serve`` process and the means to talk to it as Slack does."""
-
-    def __init__(self, slack: SlackStandIn, redis_url: str, prices_dir: Path, state: Path, *, workers: int = 1) -> None:
-        self.slack = slack
-        super().__init__(self.environment(slack, redis_url, prices_dir, state), state, workers=workers)
-
-    def environment(self, slack: SlackStandIn, redis_url: str, prices_dir: Path, state: Path) -> dict[str, str]:
-        """One workspace: a bot token."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MARKET_", "REDIS_", "DISCORD_"))}
-        return {**env, "SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_SIGNING_SECRET": SECRET,
-                "SLACK_API_URL": slack.api_url, "MARKET_DATA_DIR": str(prices_dir), "REDIS_URL": redis_url,
-                "TILT_STATE_DIR": str(state)}
-
-    def post(self, body: str, *, timestamp: int | None = None, secret: str = SECRET, content_type: str | None = None,
-             timeout: float = PATIENCE) -> Answer:
-        """POST ``body`` to /slack/events, signed as Slack signs it."""
-        request = urllib.request.Request(self.url + "/slack/events", data=body.encode(), method="POST", headers={
-            "Content-Type": content_type or "application/x-www-form-urlencoded", **signed(body, timestamp, secret)})
-        return send(request, timeout)
-
-    def command(self, command: str, text: str, *, channel: str, user: str = "U1", response: str | None = None,
-                team: str = "T0TEST", **signing) -> Answer:
-        return self.post(urlencode(self.command_form(command, text, channel=channel, user=user, response=response,
-                                                     team=team)), **signing)
-
-    def command_form(self, command: str, text: str, *, channel: str, user: str = "U1", response: str | None = None,
-                     team: str = "T0TEST") -> dict[str, str]:
-        """A slash command's fields, as Slack form-encodes them."""
-        return {"token": "deprecated", "team_id": team, "team_domain": "tilt-test", "channel_id": channel,
-                "channel_name": "markets", "user_id": user, "user_name": "ana", "command": command, "text": text,
-                "api_app_id": "A0TILT", "is_enterprise_install": "false", "trigger_id": "1.2.3",
-                "response_url": self.slack.response_url(response or f"r-{uuid.uuid4().hex[:8]}")}
-
-    def click(self, action_id: str, value: str, *, channel: str, message_ts: str, ephemeral: bool, response: str,
-              user: str | None = None) -> Answer:
-        """A click on a button, by ``user`` or else a person of its own (a click is charged to their budget)."""
-        user = user or f"U{uuid.uuid4().hex[:8].upper()}"
-        payload = {"type": "block_actions", "team": {"id": "T0TEST"}, "user": {"id": user}, "api_app_id": "A0TILT",
-                   "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": ephemeral},
-                   "channel": {"id": channel}, "message": {"ts": message_ts, "text": "..."}, "trigger_id": "1.2.3",
-                   "response_url": self.slack.response_url(response),
-                   "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value,
-                                "action_ts": str(time.time())}]}
-        return self.post(urlencode({"payload": json.dumps(payload)}))
-
-    def event(self, event: dict, team: str = "T0TEST", event_id: str | None = None) -> Answer:
-        envelope = {"token": "x", "team_id": team, "api_app_id": "A0TILT", "type": "event_callback",
-                    "event_id": event_id or f"Ev{uuid.uuid4().hex[:10]}", "event_time": int(time.time()), "event": event,
-                    "authorizations": [{"team_id": team, "user_id": f"U{team}BOT", "is_bot": True}]}
-        return self.post(json.dumps(envelope), content_type="application/json")
-
-
-def signed(body: str, timestamp: int | None = None, secret: str = SECRET) -> dict[str, str]:
-    """Slack's signature headers for ``body``: v0, HMAC-SHA256 of ``v0:ts:body`` (``ts`` now unless given)."""
-    ts = str(int(time.time()) if timestamp is None else timestamp)
-    signature = "v0=" + hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
-    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature}
-
-
-@pytest.fixture(scope="module")
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as standin:
-        yield standin
-
-
-@pytest.fixture(scope="module")
-def tilt(slack: SlackStandIn, redis_url: str, prices_dir: Path, tmp_path_factory) -> Iterator[Tilt]:
-    server = Tilt(slack, redis_url, prices_dir, tmp_path_factory.mktemp("tilt"))
-    yield server
-    server.stop()
+from tests.servers import Answer, send, wait_until
+from tests.slack_app import PNG_SIGNATURE, Tilt, calls_in, channel, responses_to, table_rows, uploaded
+from tests.slack_standin import MAX_DATA_TABLE_ROWS, SlackStandIn, block_problems
 
 
 @pytest.fixture(autouse=True)
 def checked(slack: SlackStandIn) -> Iterator[None]:
     yield
     slack.check()
-
-
-def channel() -> str:
-    """A channel of the test's own, so its calls are told apart from any other test's."""
-    return f"C{uuid.uuid4().hex[:8].upper()}"
-
-
-def in_channel(slack: SlackStandIn, method: str, channel_id: str) -> list[Call]:
-    """Every ``method`` call for channel ``channel_id`` so far (failed ones included)."""
-    return [c for c in slack.of(method) if c.body.get("channel") == channel_id or c.body.get("channel_id") == channel_id]
-
-
-def calls_in(slack: SlackStandIn, method: str, channel_id: str, count: int = 1) -> list[Call]:
-    """The ``method`` calls for ``channel_id``, once there are ``count`` of them."""
-    def found() -> list[Call] | None:
-        calls = in_channel(slack, method, channel_id)
-        return calls if len(calls) >= count else None
-
-    return wait_until(found, what=f"{count} {method} for {channel_id}")
-
-
-def responses_to(slack: SlackStandIn, name: str, count: int = 1) -> list[dict]:
-    """The bodies posted to response URL ``name``, once there are ``count`` of them."""
-    def found() -> list[dict] | None:
-        bodies = [c.body for c in slack.of("response") if c.body["_response_url"] == name]
-        return bodies if len(bodies) >= count else None
-
-    return wait_until(found, what=f"{count} response_url posts to {name}")
-
-
-def table_rows(blocks: list[dict], kind: str = "data_table") -> dict[str, dict[str, str]]:
-    """The figures of the message's table block (``kind``), by row name and column, as displayed."""
-    table = next(b for b in blocks if b["type"] == kind)
-    rows = [[cell["text"] for cell in row] for row in table["rows"]]
-    header = rows[0]
-    return {row[0]: dict(zip(header, row)) for row in rows[1:]}
 
 
 # --- slash commands ---------------------------------------------------------------------------
@@ -437,8 +322,7 @@ def test_cycle_is_posted_with_its_phase_figures_every_episode_and_a_chart(tilt: 
     covid = next(r for r in episodes["rows"][1:] if [c["text"] for c in r[:3]] == ["Recession", "2020-02-01", "2020-04-30"])
     assert covid[3]["type"] == "raw_number" and covid[3]["value"] == pytest.approx(relative("2020-02-01", "2020-04-30"), abs=1e-12)
     assert "IWM beat SPY in" in post.body["text"] and "Every episode" in episodes["caption"]
-    complete = calls_in(slack, "files.completeUploadExternal", where)[0]
-    assert slack.uploads[json.loads(complete.body["files"])[0]["id"]].startswith(PNG_SIGNATURE)
+    assert uploaded(slack, where).startswith(PNG_SIGNATURE)
 
 
 def test_an_unknown_cycle_ticker_is_answered_privately(tilt: Tilt, slack: SlackStandIn) -> None:

@@ -23,8 +23,8 @@ from websockets.sync.server import ServerConnection, serve
 
 from tests.conftest import ROOT
 from tests.servers import PATIENCE, stop_processes
+from tests.slack_app import calls_in, channel, table_rows
 from tests.slack_standin import SlackStandIn
-from tests.test_slack import calls_in, channel, table_rows
 
 
 class SocketModeSlack:

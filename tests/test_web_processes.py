@@ -13,13 +13,10 @@ import signal
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Iterator
-
-import pytest
 
 from tests.servers import children_of, ended, wait_until
+from tests.slack_app import Tilt, calls_in, channel
 from tests.slack_standin import SlackStandIn
-from tests.test_slack import Tilt, calls_in, channel
 
 PROCESSES = 2
 
@@ -45,12 +42,6 @@ def _cmdline(pid: int) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return b""
-
-
-@pytest.fixture(scope="module")
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as standin:
-        yield standin
 
 
 def compare_everywhere(tilt: Tilt, slack: SlackStandIn, count: int) -> None:

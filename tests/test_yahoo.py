@@ -1,7 +1,7 @@
 """End-to-end tests of ``market.yahoo`` through yfinance, against the local Yahoo stand-in.
 
 Nothing of ours or of yfinance is mocked: the provider's mirror session sends
-yfinance's requests to ``tests/yahoo_standin.py``, which serves the shared CSV
+yfinance's requests to ``tests/yahoo_standin.py``, which serves the fixture's CSV
 files as Yahoo chart JSON.  Expected bars are read straight from the same CSV
 files with pandas.  The CSV prices are float32 values written as float64
 text, so they survive JSON exactly; we still compare with a 1e-9 relative

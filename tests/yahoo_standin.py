@@ -35,7 +35,7 @@ import json
 import re
 import threading
 from fractions import Fraction
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Mapping
@@ -43,6 +43,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+
+from tests.servers import QuietHandler
 
 NEW_YORK = ZoneInfo("America/New_York")
 _CRUMB = "standin-crumb"
@@ -178,7 +180,7 @@ class YahooStandIn:
         return _json(200, {"quoteResponse": {"result": found, "error": None}})
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     # HTTP/1.0: one request per connection, so no handler thread lingers on a kept-alive socket.
     protocol_version = "HTTP/1.0"
 
@@ -187,20 +189,11 @@ class _Handler(BaseHTTPRequestHandler):
         if answer is None:
             return
         status, content_type, body = answer
-        data = body.encode()
         try:
-            self.send_response(status)
-            self.send_header("Content-Type", f"{content_type};charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            if self.path == "/":
-                self.send_header("Set-Cookie", _A3_COOKIE)
-            self.end_headers()
-            self.wfile.write(data)
+            self.respond(status, body.encode(), f"{content_type};charset=utf-8",
+                         {"Set-Cookie": _A3_COOKIE} if self.path == "/" else None)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client stopped waiting (a timeout test)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # keep test output quiet; ``YahooStandIn.requests`` records what came in
 
 
 def _json(status: int, payload: Any) -> Answer:
