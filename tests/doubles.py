@@ -1,12 +1,17 @@
 """What the tests wrap around real providers (never in place of our own code): a recording of every call, a
-source that can be switched off, and a clock the test moves."""
+source that can be switched off, a clock the test moves, and a poster that records what watchers post."""
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 
 from errors import DataUnavailable
+from handlers.common.reply import Reply
+from market.calendar import NEW_YORK
 from market.csvdir import CsvFolderProvider
+from store.teamdata import Owner
 
 
 class Recording:
@@ -46,3 +51,27 @@ class Clock:
 
     def __call__(self) -> dt.datetime:
         return self.when
+
+
+def evening(day: str) -> dt.datetime:
+    """18:00 in New York on ``day``: after that day's close."""
+    d = dt.date.fromisoformat(day)
+    return dt.datetime(d.year, d.month, d.day, 18, 0, tzinfo=NEW_YORK)
+
+
+class Poster:
+    """Records what a watcher posts as (channel, thread ts, reply); slow (``delay``), so two watchers racing
+    overlap, and failing its first ``failures`` posts, as a channel Tilt was removed from does."""
+
+    def __init__(self, delay: float = 0.2, failures: int = 0) -> None:
+        self.posts: list[tuple[str, str | None, Reply]] = []
+        self.delay, self.failures, self.attempts = delay, failures, 0
+        self._lock = threading.Lock()
+
+    def __call__(self, team: Owner, channel: str, thread_ts: str | None, reply: Reply) -> None:
+        time.sleep(self.delay)
+        with self._lock:
+            self.attempts += 1
+            if self.attempts <= self.failures:
+                raise PermissionError("not_in_channel")
+            self.posts.append((channel, thread_ts, reply))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,11 +23,9 @@ from handlers.common.caller import Caller
 from handlers.common.reply import Reply, mention
 from handlers.common.rule_grammar import GRAMMAR
 from handlers.common.services import Services
-from market.cache import Cache
-from market.cached import CachedMarket
-from market.csvdir import CsvFolderProvider
 from schedule.watch import Watcher
-from store.teamdata import Owner, TeamStore
+from store.teamdata import Owner
+from tests.doubles import Clock, Poster, evening
 from tests.expected import closes
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -37,43 +34,9 @@ BEN = Caller(platform="slack", team="T1", channel="C2", user="U2")
 TEAM = Owner(platform="slack", team="T1", scope="team")
 
 
-class Clock:
-    def __init__(self, when: dt.datetime) -> None:
-        self.when = when
-
-    def __call__(self) -> dt.datetime:
-        return self.when
-
-
-class Poster:
-    def __init__(self, delay: float = 0.2, failures: int = 0) -> None:
-        self.posts: list[tuple[str, str | None, Reply]] = []
-        self.delay, self.failures, self.attempts = delay, failures, 0
-        self._lock = threading.Lock()
-
-    def __call__(self, team: Owner, channel: str, thread_ts: str | None, reply: Reply) -> None:
-        time.sleep(self.delay)
-        with self._lock:
-            self.attempts += 1
-            if self.attempts <= self.failures:
-                raise PermissionError("not_in_channel")
-            self.posts.append((channel, thread_ts, reply))
-
-
-def evening(day: str) -> dt.datetime:
-    d = dt.date.fromisoformat(day)
-    return dt.datetime(d.year, d.month, d.day, 18, 0, tzinfo=NEW_YORK)
-
-
 @pytest.fixture
 def clock() -> Clock:
     return Clock(evening("2025-04-02"))
-
-
-@pytest.fixture
-def services(prices_dir: Path, store: TeamStore, clock: Clock) -> Services:
-    return Services(market=CachedMarket(CsvFolderProvider(prices_dir), Cache(None), now=clock), cache=Cache(None),
-                    team_store=store)
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -31,46 +30,14 @@ from market.cached import CachedMarket
 from market.csvdir import CsvFolderProvider
 from schedule.watch import Watcher
 from store.teamdata import MAX_SIGNALS, Owner, TeamStore
+from tests.conftest import DATA_NOW
+from tests.doubles import Clock, Poster, evening
 from tests.expected import closes
 
 NEW_YORK = ZoneInfo("America/New_York")
-DATA_NOW = dt.datetime(2026, 7, 15, 9, 0, tzinfo=NEW_YORK)
 ANA = Caller(platform="slack", team="T1", channel="C1", user="U1")
 BEN = Caller(platform="slack", team="T1", channel="C2", user="U2")
 TEAM = Owner(platform="slack", team="T1", scope="team")
-
-
-class Clock:
-    def __init__(self, when: dt.datetime) -> None:
-        self.when = when
-
-    def __call__(self) -> dt.datetime:
-        return self.when
-
-
-class Poster:
-    """Records posts as (channel, thread ts, text); slow, so concurrent watchers overlap."""
-
-    def __init__(self, delay: float = 0.2) -> None:
-        self.posts: list[tuple[str, str | None, str]] = []
-        self.delay = delay
-        self._lock = threading.Lock()
-
-    def __call__(self, team: Owner, channel: str, thread_ts: str | None, reply: Reply) -> None:
-        time.sleep(self.delay)
-        with self._lock:
-            self.posts.append((channel, thread_ts, reply.plain_text()))
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(DATA_NOW)
-
-
-@pytest.fixture
-def services(prices_dir: Path, store: TeamStore, clock: Clock) -> Services:
-    return Services(market=CachedMarket(CsvFolderProvider(prices_dir), Cache(None), now=clock), cache=Cache(None),
-                    team_store=store)
 
 
 def series(prices_dir: Path, a: str, b: str = "") -> pd.Series:
@@ -85,11 +52,6 @@ def run_and_last_flip(state: pd.Series) -> tuple[bool, dt.date]:
     """The state on the last close and the first close of its run (plain pandas)."""
     changed = state.ne(state.shift()) & state.shift().notna()
     return bool(state.iloc[-1]), state.index[changed.to_numpy()][-1]
-
-
-def evening(day: str) -> dt.datetime:
-    d = dt.date.fromisoformat(day)
-    return dt.datetime(d.year, d.month, d.day, 18, 0, tzinfo=NEW_YORK)
 
 
 # --- define, card, list, delete ---------------------------------------------------------------
@@ -278,9 +240,9 @@ def test_a_flip_posts_once_in_the_cards_thread_and_once_where_it_was_defined(ser
     in_thread = next(p for p in poster.posts if p[1] is not None)
     in_channel = next(p for p in poster.posts if p[1] is None)
     assert in_thread[:2] == ("C1", "1700000000.000100") and in_channel[0] == "C1"
-    for _, _, text in poster.posts:
-        assert f"`smh-oversold` is now *true* (since the close of {day})" in text
-    assert "Note: add to SMH when this fires" in in_channel[2]
+    for _, _, reply in poster.posts:
+        assert f"`smh-oversold` is now *true* (since the close of {day})" in reply.plain_text()
+    assert "Note: add to SMH when this fires" in in_channel[2].plain_text()
     assert watchers[0].tick() == [] and watchers[1].tick() == [] and len(poster.posts) == 2
     assert services.store.signal(TEAM, "smh-oversold")["state"] is True
 
@@ -295,7 +257,7 @@ def test_a_deleted_signal_is_no_longer_announced(services: Services, clock: Cloc
     poster = Poster(delay=0.0)
     Watcher(services, poster).tick()
     assert [(channel, thread) for channel, thread, _ in poster.posts] == [("C2", None)]
-    assert "`kept` is now *true* (since the close of 2025-04-04)" in poster.posts[0][2]
+    assert "`kept` is now *true* (since the close of 2025-04-04)" in poster.posts[0][2].plain_text()
 
 
 # --- backtests of a workspace's signals ----------------------------------------------------------
