@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Sequence
 
 from errors import DataUnavailable
 from handlers.common.reply import Reply
@@ -75,3 +77,16 @@ class Poster:
             if self.attempts <= self.failures:
                 raise PermissionError("not_in_channel")
             self.posts.append((channel, thread_ts, reply))
+
+
+def tick_together(watchers: Sequence[Any]) -> list:
+    """What ``watchers`` (``schedule.watch.Watcher``) followed up on, ticking at the same moment, as two
+    schedulers racing do."""
+    start = threading.Barrier(len(watchers))
+
+    def tick(watcher: Any) -> list:
+        start.wait()
+        return watcher.tick()
+
+    with ThreadPoolExecutor(max_workers=len(watchers)) as pool:
+        return [followed for each in pool.map(tick, watchers) for followed in each]

@@ -8,8 +8,6 @@ SPY's closes around April 2025 (from the CSV): 556.69 on 2025-04-02, 498.27 on 2
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -25,7 +23,7 @@ from handlers.common.rule_grammar import GRAMMAR
 from handlers.common.services import Services
 from schedule.watch import Watcher
 from store.teamdata import Owner
-from tests.doubles import Clock, Poster, evening
+from tests.doubles import Clock, Poster, evening, tick_together
 from tests.expected import closes
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -56,14 +54,7 @@ def test_an_alert_fires_once_mentioning_its_author_with_two_watchers(services: S
 
     clock.when = evening("2025-04-08")
     watchers = [Watcher(services, poster, owner=f"w{i}") for i in range(2)]
-    start = threading.Barrier(2)
-
-    def tick(watcher: Watcher) -> list:
-        start.wait()
-        return watcher.tick()
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        followed = [f for fs in pool.map(tick, watchers) for f in fs]
+    followed = tick_together(watchers)
     assert [(f.what, f.item) for f in followed] == [("alert", "1")]
     [(channel, thread, reply)] = poster.posts
     assert (channel, thread) == ("C1", None)

@@ -27,7 +27,7 @@ from market.csvdir import CsvFolderProvider
 from schedule.watch import Watcher
 from store.teamdata import Owner, TeamStore
 from tests.conftest import DATA_NOW
-from tests.doubles import Clock
+from tests.doubles import Clock, tick_together
 from tests.expected import closes
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -302,14 +302,7 @@ def test_a_flip_posts_exactly_one_thread_reply(services: Services, clock: Clock,
 
     clock.when = evening(after)
     watchers = [Watcher(services, poster, owner=f"w{i}") for i in range(2)]
-    start = threading.Barrier(2)
-
-    def tick(watcher: Watcher) -> list:
-        start.wait()
-        return watcher.tick()
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        followed = [f for fs in pool.map(tick, watchers) for f in fs]
+    followed = tick_together(watchers)
     assert [f.what for f in followed] == ["flip"]
     assert len(poster.posts) == 1
     platform, channel, thread, text = poster.posts[0]

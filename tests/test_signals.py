@@ -7,7 +7,6 @@ Expected states are computed here with plain pandas on the CSV text (``tests.exp
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -31,7 +30,7 @@ from market.csvdir import CsvFolderProvider
 from schedule.watch import Watcher
 from store.teamdata import MAX_SIGNALS, Owner, TeamStore
 from tests.conftest import DATA_NOW
-from tests.doubles import Clock, Poster, evening
+from tests.doubles import Clock, Poster, evening, tick_together
 from tests.expected import closes
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -227,14 +226,7 @@ def test_a_flip_posts_once_in_the_cards_thread_and_once_where_it_was_defined(ser
 
     clock.when = evening(str(day))
     watchers = [Watcher(services, poster, owner=f"w{i}") for i in range(2)]
-    start = threading.Barrier(2)
-
-    def tick(watcher: Watcher) -> list:
-        start.wait()
-        return watcher.tick()
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        followed = [f for fs in pool.map(tick, watchers) for f in fs]
+    followed = tick_together(watchers)
     assert sorted(f.what for f in followed) == ["flip", "signal"]
     assert len(poster.posts) == 2
     in_thread = next(p for p in poster.posts if p[1] is not None)
