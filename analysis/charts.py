@@ -185,8 +185,11 @@ def _three_panels(
     prices: pd.DataFrame, benchmark: str, labels: ChartLabels, log_scale: bool | None, onto: Figure | None,
     third: Callable[[Axes, np.ndarray, dict[str, str]], None],
 ) -> Figure:
-    """Growth of $10,000 and drawdowns on top, ``third`` drawing the bottom panel; legend, title and footer."""
-    _check_prices(prices, benchmark)
+    """Growth of $10,000 and drawdowns on top, ``third`` drawing the bottom panel; legend, title and footer.
+
+    The benchmark alone is a chart too (a backtest of the market by itself): its lines and a flat 1x.
+    """
+    _check_prices(prices, benchmark, min_columns=1)
     colours = ticker_colours(list(prices.columns), benchmark)
     x = _date_numbers(prices.index)
     growth = growth_of(prices)

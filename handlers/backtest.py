@@ -21,7 +21,6 @@ from analysis.compare import Comparison, compare
 from analysis.drawdown import MaxDrawdown
 from analysis.named_signals import SIGNALS, TREND_DAYS, leading_sessions
 from analysis.returns import calendar_year_returns, years_between
-from analysis.takeaway import compare_takeaway
 from analysis.windows import Window
 from errors import DataUnavailable
 from handlers.common.backtest_request import BacktestRequest, Mix, Portfolio, Tactical, parse_backtest
@@ -32,6 +31,7 @@ from handlers.common.prices import adj_closes, prices_for_period, window_notes
 from handlers.common.reply import Action, Chart, Plot, Reply, Table
 from handlers.common.reply_cache import cached_reply
 from handlers.common.services import Services
+from handlers.common.takeaway import compare_takeaway
 from handlers.compare import FOLLOW_UP_PERIODS
 
 USAGE = ("/backtest TICKER WEIGHT ... [; TICKER WEIGHT ...] [monthly|quarterly|yearly|none] [PERIOD] [vs BENCH]"

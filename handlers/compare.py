@@ -5,7 +5,6 @@ from __future__ import annotations
 from analysis.charts import ChartLabels, compare_chart
 from analysis.compare import Comparison, compare
 from analysis.returns import years_between
-from analysis.takeaway import compare_takeaway
 from handlers.common.caller import Caller
 from handlers.common.format import percent, ratio, years
 from handlers.common.parse import CompareRequest, parse_compare
@@ -14,6 +13,7 @@ from handlers.common.prices import prices_for_period, window_notes
 from handlers.common.reply import Action, Chart, Reply, Table
 from handlers.common.reply_cache import cached_reply
 from handlers.common.services import Services
+from handlers.common.takeaway import compare_takeaway
 
 USAGE = "/compare TICKER [TICKER ...] [vs BENCH] [PERIOD]   e.g. /compare SMH SPY 10y"
 

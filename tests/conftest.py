@@ -76,3 +76,24 @@ def cache(redis_client: redis_py.Redis, key_prefix: str) -> Cache:
 def store(redis_client: redis_py.Redis, key_prefix: str) -> TeamStore:
     """Team data on the real Redis, under the test's own prefix."""
     return TeamStore(redis_client, prefix=key_prefix)
+
+
+# --- Services on the shared CSV prices ----------------------------------------------------------
+
+import datetime as dt
+
+from handlers.common.services import Services
+from market.cached import CachedMarket
+from market.calendar import NEW_YORK
+from market.csvdir import CsvFolderProvider
+
+# The morning after the shared data's last close (2026-07-14).
+CSV_NOW = dt.datetime(2026, 7, 15, 9, 0, tzinfo=NEW_YORK)
+
+
+@pytest.fixture
+def csv_services(prices_dir: Path, cache: Cache, store: TeamStore) -> Services:
+    """What the bot runs on with ``--data-dir`` pointing at the shared prices, the morning after their last close,
+    with team data on the real Redis."""
+    return Services(market=CachedMarket(CsvFolderProvider(prices_dir), cache, now=lambda: CSV_NOW), cache=cache,
+                    team_store=store)

@@ -33,12 +33,25 @@ def prices_for_period(services: Services, tickers: list[str], period: Period) ->
     it resolves to (``DataUnavailable`` when there is none, see ``last_closes``)."""
     bars = bars_to_last_close(services, tickers, period.fetch_span)
     prices = adj_closes(bars, tickers)
+    if period.first_day is not None and (prices.empty or prices.index[-1].date() < period.first_day):
+        raise _no_closes_in(services, tickers, period)
     aligned = Aligned(
         prices=prices,
         first=pd.Series({t: bars[t].index[0] for t in tickers}),
         last=pd.Series({t: bars[t].index[-1] for t in tickers}),
     )
     return aligned, resolve_window(period, prices.index)
+
+
+def _no_closes_in(services: Services, tickers: list[str], period: Period) -> DataUnavailable:
+    """Why a period that starts on ``period.first_day`` holds no close: it starts after the data's last close
+    (named, so the person knows what to ask for instead), or it spans no trading day."""
+    last = last_closes(services, tickers, market_today(services.market.now())).name.date()
+    if last < period.first_day:
+        return DataUnavailable(f"`{period.label}` starts after the last close the data has ({last}), so there are "
+                               f"no prices in it yet. Ask for a period that starts on or before {last}, "
+                               f"e.g. `since {last.year}` or `1y`.")
+    return DataUnavailable(f"{period.label} holds no trading day with prices for {', '.join(tickers)}.")
 
 
 def adj_closes(bars: dict[str, pd.DataFrame], tickers: list[str], *, common: bool = True) -> pd.DataFrame:
