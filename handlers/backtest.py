@@ -25,7 +25,7 @@ from analysis.windows import Window
 from errors import DataUnavailable
 from handlers.common.backtest_request import BacktestRequest, Mix, Portfolio, Tactical, parse_backtest
 from handlers.common.caller import Caller
-from handlers.common.format import percent, ratio, years
+from handlers.common.format import percent, points, ratio, short_weight, years
 from handlers.common.plots import MAX_BARS, bars, growth_plot
 from handlers.common.prices import adj_closes, prices_for_period, window_notes
 from handlers.common.reply import Action, Chart, Plot, Reply, Table
@@ -64,8 +64,8 @@ def build(request: BacktestRequest, services: Services) -> Reply:
         notes.append(f"The {late} signal needs {TREND_DAYS} sessions of history first, "
                      f"so the backtest starts {window.start:%Y-%m-%d}.")
     prices = aligned.prices.loc[window.start:window.end]
-    results = [Result(_name(p, i), p, _simulate(p, prices, request, readings))
-               for i, p in enumerate(request.portfolios, start=1)]
+    results = [Result(name, p, _simulate(p, prices, request, readings))
+               for name, p in zip(_names(request.portfolios), request.portfolios)]
     values = pd.DataFrame({r.name: r.simulation.value for r in results})
     if request.benchmark not in values:
         values[request.benchmark] = prices[request.benchmark] / prices[request.benchmark].iloc[0]
@@ -135,17 +135,30 @@ def _simulate(portfolio: Portfolio, prices: pd.DataFrame, request: BacktestReque
     return switching(prices, signal.loc[:prices.index[-1]].dropna().astype(bool), portfolio.on, portfolio.off)
 
 
-def _name(portfolio: Portfolio, number: int) -> str:
-    """A one-ticker portfolio goes by its ticker; others by number (P1, P2...), described in the notes."""
-    if isinstance(portfolio, Mix) and len(portfolio.holdings) == 1:
+def _name(portfolio: Portfolio) -> str:
+    """How a portfolio is named in tables, legends and notes: its holdings in short form (``SPY70 IJR20 SMH10``),
+    a one-ticker portfolio by its ticker, a tactical one by its rule (``tactical smallcaps``)."""
+    if isinstance(portfolio, Tactical):
+        return portfolio.spelled
+    if len(portfolio.holdings) == 1:
         return portfolio.holdings[0][0]
-    return f"P{number}"
+    return " ".join(f"{ticker}{short_weight(weight)}" for ticker, weight in portfolio.holdings)
+
+
+def _names(portfolios: tuple[Portfolio, ...]) -> list[str]:
+    """Each portfolio's ``_name``, made unique: weights that differ beyond the decimal shown get a number."""
+    names = [_name(p) for p in portfolios]
+    return [f"{n} ({names[:i].count(n) + 1})" if names.count(n) > 1 else n for i, n in enumerate(names)]
 
 
 def _schedule(request: BacktestRequest) -> str:
-    if not any(isinstance(p, Mix) and len(p.holdings) > 1 for p in request.portfolios):
-        return "no rebalancing needed"
-    return "bought and held" if request.rebalance == "none" else f"rebalanced {request.rebalance}"
+    """How the portfolios trade: the fixed mixes' rebalancing, the tactical ones' switching, or neither."""
+    ways = []
+    if any(isinstance(p, Mix) and len(p.holdings) > 1 for p in request.portfolios):
+        ways.append("bought and held" if request.rebalance == "none" else f"rebalanced {request.rebalance}")
+    if any(isinstance(p, Tactical) for p in request.portfolios):
+        ways.append("tactical ones switching on their signal")
+    return ", ".join(ways) or "one holding each, no rebalancing needed"
 
 
 METRIC_COLUMNS = ("Portfolio", "Total", "CAGR", "Vol", "Max DD", "Sharpe", "Sortino", "Beta", "Corr", "Excess/yr",
@@ -200,21 +213,23 @@ def calendar_bars(values: pd.DataFrame) -> tuple[Plot, ...]:
 
 
 def contribution_table(results: list[Result]) -> Table:
-    """Each holding's share of each portfolio's total return, in percentage points of the starting value."""
-    contributions = pd.DataFrame({r.name: r.simulation.contribution for r in results}).fillna(0.0)
-    holdings = contributions.index
-    rows = [(ticker, *((percent(v, signed=True), v) for v in contributions.loc[ticker])) for ticker in holdings]
-    total = ("Total", *((percent(v, signed=True), v) for v in contributions.sum()))
-    return Table.of(("Holding", *contributions.columns), [*rows, total], title="Contribution to total return (pts)")
+    """Each holding's share of each portfolio's total return, in percentage points of the starting value;
+    blank where a portfolio never held the ticker."""
+    contributions = pd.DataFrame({r.name: r.simulation.contribution for r in results})
+    def cell(value: float) -> tuple[str, float | None]:
+        return ("", None) if pd.isna(value) else (points(value), value)
+
+    rows = [(ticker, *(cell(v) for v in contributions.loc[ticker])) for ticker in contributions.index]
+    total = ("Total", *(cell(v) for v in contributions.sum()))
+    return Table.of(("Holding", *contributions.columns), [*rows, total],
+                    title="Contribution to total return (percentage points)")
 
 
 def _descriptions(results: list[Result]) -> list[str]:
-    """What each numbered portfolio holds; for a tactical one, its rule, trades and time in each leg."""
+    """Each tactical portfolio's rule, trades and time in each leg (a mix's name says what it holds)."""
     described = []
     for r in results:
-        if isinstance(r.portfolio, Mix) and len(r.portfolio.holdings) > 1:
-            described.append(f"{r.name}: " + " · ".join(f"{t} {w:g}%" for t, w in r.portfolio.holdings))
-        elif isinstance(r.portfolio, Tactical):
+        if isinstance(r.portfolio, Tactical):
             spec, on, off = SIGNALS[r.portfolio.signal], r.portfolio.on, r.portfolio.off
             described.append(
                 f"{r.name}: {on} while {spec.a}/{spec.b} is above its {TREND_DAYS}-day average (the /signal "

@@ -29,12 +29,12 @@ def percent(value: float | None, digits: int = 1, signed: bool = False) -> str:
     return f"{shown:{'+' if signed and shown != 0 else ''}.{digits}f}%"
 
 
-def points(value: float | None, digits: int = 1, signed: bool = True) -> str:
-    """A share or gap in percentage points: ``0.1234`` -> ``+12.3 pts``."""
+def points(value: float | None, digits: int = 1) -> str:
+    """A share or gap in percentage points, the unit named in the column's title: ``0.1234`` -> ``+12.3``."""
     if _missing(value):
         return NOT_AVAILABLE
     shown = _rounded(value * 100, digits)
-    return f"{shown:{'+' if signed and shown != 0 else ''}.{digits}f} pts"
+    return f"{shown:{'+' if shown != 0 else ''}.{digits}f}"
 
 
 def weight(value: float) -> str:
