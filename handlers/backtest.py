@@ -27,7 +27,7 @@ from handlers.common.backtest_request import BacktestRequest, Mix, Portfolio, Ta
 from handlers.common.caller import Caller
 from handlers.common.format import percent, points, ratio, short_weight, years
 from handlers.common.plots import MAX_BARS, bars, growth_plot
-from handlers.common.prices import adj_closes, prices_for_period, window_notes
+from handlers.common.prices import adj_closes, named_window, prices_for_period, window_notes
 from handlers.common.reply import Action, Chart, Plot, Reply, Table
 from handlers.common.reply_cache import cached_reply
 from handlers.common.services import Services
@@ -71,15 +71,16 @@ def build(request: BacktestRequest, services: Services) -> Reply:
         values[request.benchmark] = prices[request.benchmark] / prices[request.benchmark].iloc[0]
     comparison = compare(values, request.benchmark, services.risk_free)
     source = services.source_label()
-    title = f"Backtest vs {request.benchmark} · {request.period.label}"
+    named = named_window(services, request.tickers, request.period, window)
+    title = f"Backtest vs {request.benchmark} · {named.label}"
     demo = " (demo data, not real prices)" if services.market.is_demo else ""
     return Reply(
-        text=f"*Backtest vs {request.benchmark}*, {request.period.label}, {_schedule(request)}, "
+        text=f"*Backtest vs {request.benchmark}*, {named.label}, {_schedule(request)}, "
              f"total return with dividends reinvested{demo}",
         table=metrics_table(comparison, results),
-        takeaway=compare_takeaway(comparison, request.period.phrase),
+        takeaway=compare_takeaway(comparison, named.phrase),
         more_tables=(calendar_table(values), contribution_table(results)),
-        plots=(growth_plot(values, f"Growth of $10,000 · {request.period.label}"), *calendar_bars(values)),
+        plots=(growth_plot(values, f"Growth of $10,000 · {named.label}"), *calendar_bars(values)),
         # Window notes first: a shortened window matters more than anything below it (Slack shows 10 notes).
         notes=(*notes, *_descriptions(results), _drawdown_dates(comparison)),
         footer=(f"{window.start:%Y-%m-%d} → {window.end:%Y-%m-%d} ({years(years_between(window.start, window.end))})"

@@ -9,7 +9,7 @@ from handlers.common.caller import Caller
 from handlers.common.format import percent, ratio, years
 from handlers.common.parse import CompareRequest, parse_compare
 from handlers.common.plots import bars, growth_plot
-from handlers.common.prices import prices_for_period, window_notes
+from handlers.common.prices import named_window, prices_for_period, window_notes
 from handlers.common.reply import Action, Chart, Reply, Table
 from handlers.common.reply_cache import cached_reply
 from handlers.common.services import Services
@@ -34,18 +34,19 @@ def build(request: CompareRequest, services: Services) -> Reply:
     symbols = request.symbols
     aligned, window = prices_for_period(services, symbols.all, request.period)
     prices = aligned.prices.loc[window.start:window.end]
+    named = named_window(services, symbols.all, request.period, window)
     comparison = compare(prices, symbols.benchmark, services.risk_free)
     source = services.source_label()
     names = " ".join(symbols.tickers)
     labels = ChartLabels(
-        title=f"{names} vs {symbols.benchmark} · {request.period.label}",
+        title=f"{names} vs {symbols.benchmark} · {named.label}",
         as_of=f"{window.end:%Y-%m-%d}", source=source, demo=services.market.is_demo,
     )
     return Reply(
-        text=f"*{names} vs {symbols.benchmark}*, {request.period.label}, total return with dividends reinvested"
+        text=f"*{names} vs {symbols.benchmark}*, {named.label}, total return with dividends reinvested"
         + (" (demo data, not real prices)" if services.market.is_demo else ""),
         table=metrics_table(comparison),
-        takeaway=compare_takeaway(comparison, request.period.phrase),
+        takeaway=compare_takeaway(comparison, named.phrase),
         notes=tuple(window_notes(aligned, request.period, window)),
         footer=(f"{window.start:%Y-%m-%d} → {window.end:%Y-%m-%d} ({years(years_between(window.start, window.end))})"
                 f" · as of {window.end:%Y-%m-%d} · source: {source}"
@@ -59,7 +60,7 @@ def build(request: CompareRequest, services: Services) -> Reply:
         ),
         actions=tuple(Action(period, f"/compare {names} vs {symbols.benchmark} {period}")
                       for period in FOLLOW_UP_PERIODS if period != request.period.label),
-        plots=(growth_plot(prices[[*symbols.tickers[:5], symbols.benchmark]], f"Growth of $10,000 · {request.period.label}"),
+        plots=(growth_plot(prices[[*symbols.tickers[:5], symbols.benchmark]], f"Growth of $10,000 · {named.label}"),
                *bars("CAGR and volatility", list(comparison.table.index),
                      {"CAGR": comparison.table.cagr, "Volatility": comparison.table.volatility}, y_label="%", scale=100)),
     )

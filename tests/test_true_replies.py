@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from handlers.common import router
+from handlers.common.format import percent
 from handlers.common.services import Services
 
 GENERIC = "something went wrong"
@@ -62,3 +63,79 @@ def test_a_backtest_of_the_benchmark_alone_answers_with_its_own_figures(csv_serv
     assert f"{ticker} on its own over 10y: CAGR {cagr * 100:.1f}%, max drawdown {depth * 100:.0f}%" in reply.takeaway
     assert "nothing else" in reply.takeaway
     assert reply.chart is not None and reply.chart.png.startswith(b"\x89PNG")
+
+
+def first_common(prices_dir: Path, tickers: list[str]) -> pd.Timestamp:
+    return max(adj_close(prices_dir, t).index.min() for t in tickers)
+
+
+@pytest.mark.parametrize("period", ["50y", "since 1900"])
+def test_a_window_cut_short_at_its_start_is_named_for_what_it_covers(csv_services: Services, prices_dir: Path,
+                                                                       period: str) -> None:
+    start, end = first_common(prices_dir, ["SMH", "SPY"]), adj_close(prices_dir, "SPY").index.max()
+    length = f"{(end - start).days / 365.25:.1f}y"
+    reply = router.run(f"/compare SMH SPY {period}", csv_services)
+    assert length == "26.1y"
+    assert reply.text.startswith(f"*SMH vs SPY*, all {length} of data,")
+    assert f"over all {length} of data" in reply.takeaway
+    assert f"· all {length} of data" in reply.chart.title
+    assert f"over {period}" not in reply.takeaway and f", {period}," not in reply.text
+
+
+def test_a_range_past_the_data_ends_at_its_last_close_and_says_so(csv_services: Services, prices_dir: Path) -> None:
+    last = adj_close(prices_dir, "SPY").index.max().date().isoformat()
+    reply = router.run("/compare SMH SPY 2020-01-01..2027-12-31", csv_services)
+    assert f", 2020-01-01 to {last} (the data's last close)," in reply.text
+    assert f"from 2020-01-01 to the data's last close on {last}" in reply.takeaway
+    assert "2027-12-31" not in reply.text + reply.takeaway + reply.chart.title
+    backtest = router.run("/backtest SPY 70 SGOV 30 10y", csv_services)
+    start = first_common(prices_dir, ["SGOV", "SPY"])
+    assert backtest.text.startswith(f"*Backtest vs SPY*, all {(pd.Timestamp(last) - start).days / 365.25:.1f}y of data,")
+
+
+def test_a_window_of_days_is_measured_in_days(csv_services: Services) -> None:
+    reply = router.run("/compare SMH SPY 2020-01-01..2020-01-05", csv_services)
+    assert "2019-12-31 → 2020-01-03 (3 days)" in reply.footer and "0.0y" not in reply.footer
+
+
+def test_comparison_words_follow_the_rounded_figures(csv_services: Services, prices_dir: Path) -> None:
+    ivv, spy = adj_close(prices_dir, "IVV"), adj_close(prices_dir, "SPY")
+    end = spy.index.max()
+    depths = {name: f"{(s[s.index[s.index <= end - pd.DateOffset(years=10)][-1]:] / s[s.index[s.index <= end - pd.DateOffset(years=10)][-1]:].cummax() - 1).min() * 100:.0f}%"
+              for name, s in (("IVV", ivv), ("SPY", spy))}
+    assert depths["IVV"] == depths["SPY"] == "-34%"
+    reply = router.run("/compare IVV SPY 10y", csv_services)
+    assert f"with drawdowns about as deep ({depths['IVV']} vs {depths['SPY']})" in reply.takeaway
+    assert "deeper" not in reply.takeaway and "shallower" not in reply.takeaway
+
+
+def test_backtest_tables_name_portfolios_by_holdings_in_one_unit(csv_services: Services, prices_dir: Path) -> None:
+    reply = router.run("/backtest SPY 100 ; SPY 70 IJR 20 SMH 10 ; SPY 33.3333 QQQ 33.3333 IWM 33.3334 10y", csv_services)
+    names = ["SPY", "SPY70 IJR20 SMH10", "IWM33.3 QQQ33.3 SPY33.3"]
+    assert [row[0] for row in reply.table.rows] == names
+    contributions = next(t for t in reply.more_tables if t.title.startswith("Contribution"))
+    assert contributions.title == "Contribution to total return (percentage points)"
+    assert contributions.columns == ("Holding", *names)
+    rows = {row[0]: dict(zip(contributions.columns, row)) for row in contributions.rows}
+    assert rows["QQQ"]["SPY70 IJR20 SMH10"] == "" and rows["SMH"]["IWM33.3 QQQ33.3 SPY33.3"] == ""
+    assert all(not cell.endswith("%") for row in contributions.rows for cell in row[1:])
+    spy = adj_close(prices_dir, "SPY")
+    end = spy.index.max()
+    start = spy.index[spy.index <= end - pd.DateOffset(years=10)][-1]
+    assert rows["Total"]["SPY"] == f"{(spy[end] / spy[start] - 1) * 100:+.1f}"
+    shown = reply.text + reply.takeaway + " ".join(reply.notes)
+    assert "P1" not in shown and "P2" not in shown and "33.3333" not in shown
+
+
+def test_tactical_only_backtests_do_not_claim_no_rebalancing(csv_services: Services) -> None:
+    reply = router.run("/backtest tactical smallcaps ; tactical semis 10y", csv_services)
+    assert "no rebalancing needed" not in reply.text and "switching on their signal" in reply.text
+    assert "one holding each, no rebalancing needed" in router.run("/backtest SPY 100 ; QQQ 100 10y", csv_services).text
+
+
+@pytest.mark.parametrize("value, digits, signed, shown", [
+    (-0.0004, 1, False, "0.0%"), (-0.00004, 1, True, "0.0%"), (-0.004, 0, False, "0%"), (0.0004, 1, True, "0.0%"),
+    (-0.0006, 1, True, "-0.1%"), (0.1234, 1, True, "+12.3%"),
+])
+def test_a_rounded_zero_has_no_sign(value: float, digits: int, signed: bool, shown: str) -> None:
+    assert percent(value, digits, signed) == shown

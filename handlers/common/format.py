@@ -73,7 +73,10 @@ def price(value: float) -> str:
 
 
 def years(value: float) -> str:
-    """A window length: ``10.02`` -> ``10.0y``."""
+    """A window length: ``10.02`` -> ``10.0y``; under 0.1y in days (``0.011`` -> ``4 days``), never ``0.0y``."""
+    if value < 0.05:
+        days = round(value * 365.25)
+        return f"{days} day{'' if days == 1 else 's'}"
     return f"{_rounded(value, 1):.1f}y"
 
 

@@ -101,6 +101,37 @@ def bars_to_last_close(services: Services, tickers: list[str], span: Callable[[d
     return bars
 
 
+@dataclass(frozen=True)
+class Named:
+    """How a reply names the window it used: ``label`` in headlines and chart titles ("10y", "all 26.1y of data"),
+    ``phrase`` in sentences ("over 10y", "over all 26.1y of data")."""
+
+    label: str
+    phrase: str
+
+
+def named_window(services: Services, tickers: list[str], period: Period, window: Window) -> Named:
+    """``period`` named for the window actually used: never "50y" over 26.1 years of data, never "to 2027-12-31"
+    when the data stops on 2026-07-14.
+
+    A window cut short at its start (history shorter than asked) is "all N.Ny of data" (or its dates, for a range
+    that ends inside the data); a range running past the data's last close ends "to that close (the data's last
+    close)".  Anything else keeps the period's own words.
+    """
+    start, end = f"{window.start:%Y-%m-%d}", f"{window.end:%Y-%m-%d}"
+    cut_at_end = period.last_day is not None and period.last_day > window.end.date() and \
+        last_closes(services, tickers, market_today(services.market.now())).name == window.end
+    if window.truncated:
+        if period.last_day is not None and not cut_at_end:
+            return Named(f"{start} to {end}", f"from {start} to {end}")
+        length = years(years_between(window.start, window.end))
+        return Named(f"all {length} of data", f"over all {length} of data")
+    if cut_at_end:
+        return Named(f"{period.first_day} to {end} (the data's last close)",
+                     f"from {period.first_day} to the data's last close on {end}")
+    return Named(period.label, period.phrase)
+
+
 def window_notes(aligned: Aligned, period: Period, window: Window) -> list[str]:
     """Plain sentences for a window that is not quite what was asked for."""
     notes = []
