@@ -139,3 +139,22 @@ def test_tactical_only_backtests_do_not_claim_no_rebalancing(csv_services: Servi
 ])
 def test_a_rounded_zero_has_no_sign(value: float, digits: int, signed: bool, shown: str) -> None:
     assert percent(value, digits, signed) == shown
+
+
+SECTORS = ("XLB", "XLC", "XLE", "XLF", "XLI", "XLK", "XLP", "XLRE", "XLU", "XLV", "XLY")
+
+
+def six_month_return(prices_dir: Path, ticker: str) -> float:
+    series = adj_close(prices_dir, ticker)
+    end = series.index[-1]
+    return series.iloc[-1] / series[:end - pd.DateOffset(months=6)].iloc[-1] - 1
+
+
+def test_rotation_with_a_period_ranks_by_that_period(csv_services: Services, prices_dir: Path) -> None:
+    expected = sorted(SECTORS, key=lambda t: six_month_return(prices_dir, t), reverse=True)
+    reply = router.run("/rotation sectors 6m", csv_services)
+    assert [row[1] for row in reply.table.rows] == expected
+    assert "ranked by 6-month total return" in reply.text and "over 6 months" in reply.takeaway
+    composite = router.run("/rotation sectors", csv_services)
+    assert "ranked by composite momentum" in composite.text
+    assert [row[1] for row in composite.table.rows] != expected  # the two rankings differ on this data

@@ -16,45 +16,39 @@ def _missing(value: float | None) -> bool:
     return value is None or not math.isfinite(value)
 
 
-def _rounded(value: float, digits: int) -> float:
-    """``value`` rounded to ``digits`` decimals, a rounded zero unsigned (``+ 0.0`` turns ``-0.0`` into ``0.0``)."""
-    return round(value, digits) + 0.0
+def _fixed(value: float, digits: int, signed: bool = False) -> str:
+    """``value`` with ``digits`` decimals (``+`` in front when ``signed``), a rounded zero without a sign."""
+    text = f"{value:{'+' if signed else ''}.{digits}f}"
+    return text.lstrip("+-") if float(text) == 0 else text
 
 
 def percent(value: float | None, digits: int = 1, signed: bool = False) -> str:
     """``0.1234`` -> ``12.3%`` (``+12.3%`` when ``signed``); a value that rounds to zero reads ``0.0%``."""
     if _missing(value):
         return NOT_AVAILABLE
-    shown = _rounded(value * 100, digits)
-    return f"{shown:{'+' if signed and shown != 0 else ''}.{digits}f}%"
+    return f"{_fixed(value * 100, digits, signed)}%"
 
 
 def points(value: float | None, digits: int = 1) -> str:
     """A share or gap in percentage points, the unit named in the column's title: ``0.1234`` -> ``+12.3``."""
     if _missing(value):
         return NOT_AVAILABLE
-    shown = _rounded(value * 100, digits)
-    return f"{shown:{'+' if shown != 0 else ''}.{digits}f}"
-
-
-def weight(value: float) -> str:
-    """A portfolio weight given in percent: ``70`` -> ``70%``, ``33.3333`` -> ``33.3%``."""
-    return f"{_rounded(value, 1):g}%"
+    return _fixed(value * 100, digits, signed=True)
 
 
 def short_weight(value: float) -> str:
     """A weight in a portfolio's short name (``SPY70``): whole percent when whole, else one decimal."""
-    return f"{_rounded(value, 1):g}"
+    return f"{float(_fixed(value, 1)):g}"
 
 
 def ratio(value: float | None, digits: int = 2) -> str:
     """A plain ratio such as Sharpe or beta: ``0.8512`` -> ``0.85``."""
-    return NOT_AVAILABLE if _missing(value) else f"{_rounded(value, digits):.{digits}f}"
+    return NOT_AVAILABLE if _missing(value) else _fixed(value, digits)
 
 
 def multiple(value: float | None) -> str:
     """A valuation multiple: ``15.9`` -> ``15.9x``."""
-    return NOT_AVAILABLE if _missing(value) else f"{_rounded(value, 1):.1f}x"
+    return NOT_AVAILABLE if _missing(value) else f"{_fixed(value, 1)}x"
 
 
 def money(value: float | None) -> str:
@@ -63,13 +57,8 @@ def money(value: float | None) -> str:
         return NOT_AVAILABLE
     for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M")):
         if abs(value) >= size:
-            return f"${_rounded(value / size, 1):.1f}{suffix}"
-    return f"${_rounded(value, 0):,.0f}"
-
-
-def price(value: float) -> str:
-    """A close: ``1234.5`` -> ``1,234.50``."""
-    return f"{_rounded(value, 2):,.2f}"
+            return f"${_fixed(value / size, 1)}{suffix}"
+    return f"${value:,.0f}"
 
 
 def years(value: float) -> str:
@@ -77,7 +66,7 @@ def years(value: float) -> str:
     if value < 0.05:
         days = round(value * 365.25)
         return f"{days} day{'' if days == 1 else 's'}"
-    return f"{_rounded(value, 1):.1f}y"
+    return f"{_fixed(value, 1)}y"
 
 
 def same_when_shown(a: float, b: float, digits: int) -> bool:
