@@ -30,6 +30,7 @@ from handlers.common.plots import MAX_BARS, bars, growth_plot
 from handlers.common.prices import adj_closes, named_window, prices_for_period, window_notes
 from handlers.common.reply import Action, Chart, Plot, Reply, Table
 from handlers.common.reply_cache import cached_reply
+from handlers.common.risk_free import risk_free
 from handlers.common.services import Services
 from handlers.common.takeaway import compare_takeaway
 from handlers.compare import FOLLOW_UP_PERIODS
@@ -69,7 +70,8 @@ def build(request: BacktestRequest, services: Services) -> Reply:
     values = pd.DataFrame({r.name: r.simulation.value for r in results})
     if request.benchmark not in values:
         values[request.benchmark] = prices[request.benchmark] / prices[request.benchmark].iloc[0]
-    comparison = compare(values, request.benchmark, services.risk_free)
+    rate = risk_free(services, window)
+    comparison = compare(values, request.benchmark, rate.rate)
     source = services.source_label()
     named = named_window(services, request.tickers, request.period, window)
     title = f"Backtest vs {request.benchmark} · {named.label}"
@@ -84,8 +86,7 @@ def build(request: BacktestRequest, services: Services) -> Reply:
         # Window notes first: a shortened window matters more than anything below it (Slack shows 10 notes).
         notes=(*notes, *_descriptions(results), _drawdown_dates(comparison)),
         footer=(f"{window.start:%Y-%m-%d} → {window.end:%Y-%m-%d} ({years(years_between(window.start, window.end))})"
-                f" · as of {window.end:%Y-%m-%d} · source: {source} · no fees or taxes"
-                + (f" · risk-free {percent(services.risk_free)}" if services.risk_free else "")),
+                f" · as of {window.end:%Y-%m-%d} · source: {source} · no fees or taxes · {rate.said}"),
         chart=Chart(
             png=backtest_chart(values, request.benchmark,
                                ChartLabels(title=title, as_of=f"{window.end:%Y-%m-%d}", source=source,

@@ -12,6 +12,7 @@ from handlers.common.plots import bars, growth_plot
 from handlers.common.prices import named_window, prices_for_period, window_notes
 from handlers.common.reply import Action, Chart, Reply, Table
 from handlers.common.reply_cache import cached_reply
+from handlers.common.risk_free import risk_free
 from handlers.common.services import Services
 from handlers.common.takeaway import compare_takeaway
 
@@ -35,7 +36,8 @@ def build(request: CompareRequest, services: Services) -> Reply:
     aligned, window = prices_for_period(services, symbols.all, request.period)
     prices = aligned.prices.loc[window.start:window.end]
     named = named_window(services, symbols.all, request.period, window)
-    comparison = compare(prices, symbols.benchmark, services.risk_free)
+    rate = risk_free(services, window)
+    comparison = compare(prices, symbols.benchmark, rate.rate)
     source = services.source_label()
     names = " ".join(symbols.tickers)
     labels = ChartLabels(
@@ -49,8 +51,7 @@ def build(request: CompareRequest, services: Services) -> Reply:
         takeaway=compare_takeaway(comparison, named.phrase),
         notes=tuple(window_notes(aligned, request.period, window)),
         footer=(f"{window.start:%Y-%m-%d} → {window.end:%Y-%m-%d} ({years(years_between(window.start, window.end))})"
-                f" · as of {window.end:%Y-%m-%d} · source: {source}"
-                + (f" · risk-free {percent(services.risk_free)}" if services.risk_free else "")),
+                f" · as of {window.end:%Y-%m-%d} · source: {source} · {rate.said}"),
         chart=Chart(
             png=compare_chart(prices, symbols.benchmark, labels),
             filename=f"compare-{'-'.join(symbols.all)}-{request.period.label.replace(' ', '-')}.png".replace("^", ""),

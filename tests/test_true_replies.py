@@ -6,6 +6,8 @@ Expected figures are computed here with plain pandas on the CSV files.
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -158,3 +160,45 @@ def test_rotation_with_a_period_ranks_by_that_period(csv_services: Services, pri
     composite = router.run("/rotation sectors", csv_services)
     assert "ranked by composite momentum" in composite.text
     assert [row[1] for row in composite.table.rows] != expected  # the two rankings differ on this data
+
+
+def test_the_digest_dates_its_p_e_figures(csv_services: Services, prices_dir: Path) -> None:
+    as_of = json.loads((prices_dir / "fundamentals.json").read_text())["as_of"]
+    reply = router.run("/digest now", csv_services)
+    line = next(n for n in reply.notes if n.startswith("Trailing P/E"))
+    assert as_of == "2025-10-31" and f"(P/E as of {as_of})" in line
+    assert f"as of {LAST_CLOSE}" in reply.footer  # the prices' date stays the prices'
+
+
+def sharpe(returns: pd.Series, annual: float) -> float:
+    excess = returns - ((1 + annual) ** (1 / 252) - 1)
+    return excess.mean() / excess.std(ddof=1) * 252 ** 0.5
+
+
+def test_sharpe_ratios_are_measured_against_t_bills_by_default(csv_services: Services, prices_dir: Path) -> None:
+    sgov, spy, bil = (adj_close(prices_dir, t) for t in ("SGOV", "SPY", "BIL"))
+    common = sgov.index.intersection(spy.index)
+    end = common[-1]
+    start = common[common <= end - pd.DateOffset(years=5)][-1]
+    bills = bil[start:end]
+    rate = (bills.iloc[-1] / bills.iloc[0]) ** (365.25 / (bills.index[-1] - bills.index[0]).days) - 1
+    returns = sgov[common][start:end].pct_change().dropna()
+
+    reply = router.run("/compare SGOV SPY 5y", csv_services)
+
+    row = dict(zip(reply.table.columns, next(r for r in reply.table.rows if r[0] == "SGOV")))
+    assert row["Sharpe"] == f"{sharpe(returns, rate):.2f}"
+    assert abs(float(row["Sharpe"])) < 2  # not the 12.4 of a zero rate
+    assert f"risk-free {rate * 100:.1f}% (BIL T-bills, annual)" in reply.footer
+
+
+def test_tilt_risk_free_overrides_the_t_bill_rate(csv_services: Services, prices_dir: Path) -> None:
+    sgov = adj_close(prices_dir, "SGOV")
+    spy = adj_close(prices_dir, "SPY")
+    common = sgov.index.intersection(spy.index)
+    start = common[common <= common[-1] - pd.DateOffset(years=5)][-1]
+    returns = sgov[common][start:].pct_change().dropna()
+    reply = router.run("/compare SGOV SPY 5y", replace(csv_services, risk_free=0.04))
+    row = dict(zip(reply.table.columns, next(r for r in reply.table.rows if r[0] == "SGOV")))
+    assert row["Sharpe"] == f"{sharpe(returns, 0.04):.2f}"
+    assert "risk-free 4.0% (TILT_RISK_FREE, annual)" in reply.footer
