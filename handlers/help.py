@@ -18,8 +18,9 @@ GUIDES = {
         "return and its gap to the benchmark, no CAGR.\n"
         "The benchmark is the ticker after `vs`; else SPY if you list it; else the last ticker; a lone ticker "
         "is compared with SPY. Up to 8 tickers.\n"
-        "Periods: 1m 3m 6m ytd 1y 2y 3y 5y 10y 15y 20y max (any 1-24m or 1-50y), `since 2020`, `from 2020-03-23`, "
-        "`2015-01-01..2025-09-30`, `2015-01-01 to 2025-09-30`. Default 10y.\n"
+        "Periods: 1w 2w mtd 1m qtd 3m 6m ytd 1y 3y 5y 10y max (any 1-52w, 1-24m or 1-50y; `18 months`, `5 years`), "
+        "a year such as `2022`, `since 2020`, `from 2020-03-23`, `2015-01-01..2025-09-30`, "
+        "`from 2020-01-01 to 2022-12-31`. Default 10y. Tickers: `$SPY` and `BRK.B` work too.\n"
         "Examples: `/compare SMH SPY 10y` · `/compare IJR IWM vs SPY since 2020` · `/compare QQQ ytd`",
     ),
     "backtest": (

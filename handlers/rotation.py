@@ -16,7 +16,7 @@ from analysis.rotation import Regime, horizon_label, momentum_table, size_regime
 from errors import BadRequest
 from handlers.common.caller import Caller
 from handlers.common.format import percent
-from handlers.common.parse import DEFAULT_BENCHMARK, parse_period, parse_ticker
+from handlers.common.parse import DEFAULT_BENCHMARK, parse_ticker, split_period
 from handlers.common.plots import bars
 from handlers.common.reply import Action, Reply, Table
 from handlers.common.services import Services
@@ -44,16 +44,16 @@ def handle(text: str, services: Services, caller: Caller) -> Reply:
         return list_universes(services, caller)
     if verb == "set":
         return set_universe(services, caller, words[1:])
-    name, asked = "size", None
-    for word in words:
-        period = parse_period(word)
-        if period is None:
-            name = word.lower()
-        elif period.kind == "trailing" and period.years * 12 + period.months <= 24:
-            asked = period.years * 12 + period.months
-        else:
-            raise BadRequest(f"Rotation ranks over 1m to 2y; `{word}` is outside that.")
-    return rank(services, caller, name, asked)
+    names, period = split_period(words)
+    if len(names) > 1:
+        raise BadRequest(f"Name one universe, not {' '.join(names)}. {USAGE}")
+    asked = None
+    if period is not None:
+        months = period.years * 12 + period.months
+        if period.kind != "trailing" or period.weeks or not 1 <= months <= 24:
+            raise BadRequest(f"Rotation ranks over 1m to 2y; `{period.label}` is outside that.")
+        asked = months
+    return rank(services, caller, names[0].lower() if names else "size", asked)
 
 
 def universe(services: Services, caller: Caller, name: str) -> tuple[str, ...]:

@@ -364,7 +364,8 @@ def test_discord_register_sends_the_command_definitions(discord: DiscordStandIn,
     assert all(o["type"] == 3 for c in commands.values() for o in c.values() if o["name"] != "cancel")
     assert commands["call"]["cancel"]["type"] == 4 and commands["call"]["cancel"]["min_value"] == 1
     assert compare["tickers"]["required"] and compare["tickers"]["autocomplete"] and compare["benchmark"]["autocomplete"]
-    assert [c["value"] for c in compare["period"]["choices"]] == ["1m", "3m", "6m", "ytd", "1y", "3y", "5y", "10y", "max"]
+    assert [c["value"] for c in compare["period"]["choices"]] == ["1w", "mtd", "1m", "qtd", "3m", "6m", "ytd", "1y", "3y",
+                                                                   "5y", "10y", "max"]
     assert set(commands["valuation"]) == {"tickers", "benchmark"}
     assert [c["value"] for c in commands["help"]["command"]["choices"]] == list(router.COMMANDS)
     assert set(commands["watchlist"]) == {"action", "tickers"} and set(commands["digest"]) == {"schedule"}

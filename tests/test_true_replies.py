@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from handlers.common import router
+from handlers.common.caller import LOCAL, Caller
 from handlers.common.format import percent
 from handlers.common.services import Services
 
@@ -202,3 +203,67 @@ def test_tilt_risk_free_overrides_the_t_bill_rate(csv_services: Services, prices
     row = dict(zip(reply.table.columns, next(r for r in reply.table.rows if r[0] == "SGOV")))
     assert row["Sharpe"] == f"{sharpe(returns, 0.04):.2f}"
     assert "risk-free 4.0% (TILT_RISK_FREE, annual)" in reply.footer
+
+
+# --- the grammar people type (issue 26): the same meaning whoever asks, from Slack, Discord or the console ---------
+
+PLATFORMS = (Caller(platform="slack", team="T1", channel="C1", user="U1"),
+             Caller(platform="discord", team="G1", channel="D1", user="U2"), LOCAL)
+
+
+def window_total(prices_dir: Path, ticker: str, start_target: pd.Timestamp, end: pd.Timestamp | None = None) -> str:
+    series = adj_close(prices_dir, ticker)
+    end = series.index[series.index <= (end or series.index[-1])][-1]
+    start = series.index[series.index <= start_target][-1]
+    return f"{(series[end] / series[start] - 1) * 100:.1f}%"
+
+
+LAST = pd.Timestamp(LAST_CLOSE)
+
+
+@pytest.mark.parametrize("period, start_target, end, headline", [
+    ("from 2020-01-01 to 2022-12-31", pd.Timestamp("2019-12-31"), pd.Timestamp("2022-12-31"), "2020-01-01..2022-12-31"),
+    ("mtd", pd.Timestamp("2026-06-30"), None, "mtd"),
+    ("qtd", pd.Timestamp("2026-06-30"), None, "qtd"),
+    ("1w", LAST - pd.DateOffset(weeks=1), None, "1w"),
+    ("2w", LAST - pd.DateOffset(weeks=2), None, "2w"),
+    ("2022", pd.Timestamp("2021-12-31"), pd.Timestamp("2022-12-31"), "2022"),
+    ("18 months", LAST - pd.DateOffset(months=18), None, "18m"),
+])
+def test_every_period_people_type_means_the_same_everywhere(csv_services: Services, prices_dir: Path, period: str,
+                                                             start_target: pd.Timestamp, end: pd.Timestamp | None,
+                                                             headline: str) -> None:
+    expected = window_total(prices_dir, "SMH", start_target, end)
+    for caller in PLATFORMS:
+        reply = router.run(f"/compare $smh SPY {period}", csv_services, caller)
+        assert not reply.is_error, reply.text
+        assert reply.text.startswith(f"*SMH vs SPY*, {headline},")
+        row = dict(zip(reply.table.columns, reply.table.rows[0]))
+        assert row["Ticker"] == "SMH"
+        if "CAGR" not in row:  # under a year the total return has one decimal
+            assert row["Total"] == expected
+
+
+def test_five_years_spelled_out_is_5y(csv_services: Services) -> None:
+    assert router.run("/compare SMH SPY 5 years", csv_services).table == router.run("/compare SMH SPY 5y",
+                                                                                      csv_services).table
+
+
+def test_cashtags_and_share_classes_name_yahoo_tickers(csv_services: Services, prices_dir: Path) -> None:
+    reply = router.run("/compare BRK.B vs $SPY 6m", csv_services)
+    assert reply.text.startswith("*BRK-B vs SPY*, 6m,")
+    end = min(adj_close(prices_dir, t).index[-1] for t in ("BRK-B", "SPY"))  # BRK-B's file ends a day early
+    assert reply.table.rows[0][1] == window_total(prices_dir, "BRK-B", end - pd.DateOffset(months=6))
+    backtest = router.run("/backtest $QQQ 60 BRK.B 40 1y", csv_services)
+    assert backtest.table.rows[0][0] == "QQQ60 BRK-B40"
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("/compare SMH SPY 1.5y", "`1.5y` is not a period I know"),
+    ("/backtest SPY 70 IJR 30 weekly", "the schedules are `monthly`, `quarterly`"),
+])
+def test_what_cannot_be_a_period_or_schedule_is_said(csv_services: Services, text: str, fragment: str) -> None:
+    for caller in PLATFORMS:
+        reply = router.run(text, csv_services, caller)
+        assert reply.is_error and reply.ephemeral and fragment in reply.text
+        assert "ticker" not in reply.text.split(".")[0]

@@ -29,7 +29,8 @@ PORTFOLIOS, REBALANCE = "portfolios", "rebalance"
 # goes after these, in the order its command declares it (so a new command needs only its entry in COMMANDS).
 TEXT_ORDER = ((PORTFOLIOS, ""), (REBALANCE, "rebalance "), (ACTION, ""), (UNIVERSE, ""), (TICKERS, ""), (TICKER, ""), (COMMAND, ""), (SIGNAL, ""),
               (CANCEL, "cancel "), (BENCHMARK, "vs "), (UNTIL, "until "), (PERIOD, ""), (SCHEDULE, ""), (NOTE, ""))
-PERIODS = {"1m": "1 month", "3m": "3 months", "6m": "6 months", "ytd": "year to date", "1y": "1 year",
+PERIODS = {"1w": "1 week", "mtd": "month to date", "1m": "1 month", "qtd": "quarter to date", "3m": "3 months",
+           "6m": "6 months", "ytd": "year to date", "1y": "1 year",
            "3y": "3 years", "5y": "5 years", "10y": "10 years", "max": "all history"}
 ROTATION_PERIODS = {"1m": "1 month", "3m": "3 months", "6m": "6 months", "1y": "1 year", "2y": "2 years"}
 
