@@ -51,7 +51,10 @@ class Settings:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
         if env is None:
+            # The caller's .env first (./tilt runs in the caller's directory), then the project's; neither overrides
+            # what the environment already says.
             load_dotenv(Path.cwd() / ".env")
+            load_dotenv(Path(__file__).resolve().parent / ".env")
             env = dict(os.environ)
         data_dir = env.get("MARKET_DATA_DIR") or None
         return cls(
