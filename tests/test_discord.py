@@ -438,3 +438,13 @@ def test_a_very_long_reply_still_fits_discords_limits(discord: DiscordStandIn) -
     assert posted["embeds"] == sent.payload["embeds"]
     short = message(Reply(text="x" * TITLE_LIMIT)).payload["embeds"][0]
     assert short["title"] == "x" * TITLE_LIMIT
+
+
+def test_a_period_after_the_data_is_answered_privately_with_the_last_close(tilt: Tilt, discord: DiscordStandIn) -> None:
+    command = slash("backtest", portfolios="$SPY 70 BRK.B 30", period="from 2027-01-01 to 2027-06-30")
+    assert tilt.interact(command).json() == {"type": 5}
+    follow_up = discord.wait_for("POST", f"/webhooks/{APPLICATION_ID}/{command['token']}")[0]
+    assert follow_up.payload["flags"] == EPHEMERAL
+    title = follow_up.payload["embeds"][0]["title"]
+    # BRK-B's file ends a day before SPY's: the last close they share is 2026-07-13.
+    assert "starts after the last close the data has (2026-07-13)" in title and "went wrong" not in title
