@@ -113,7 +113,10 @@ def main() -> None:
 
     logging.basicConfig(level=logging.CRITICAL)
     crashes = Crashes()
-    logging.getLogger("handlers.common.router").addHandler(crashes)
+    router_log = logging.getLogger("handlers.common.router")
+    router_log.setLevel(logging.ERROR)  # its tracebacks come here, not to the terminal
+    router_log.propagate = False
+    router_log.addHandler(crashes)
     configured = os.environ.get("REDIS_URL")
     server = None if configured else EmbeddedRedis(Path(tempfile.mkdtemp(prefix="tilt-fuzz-")))
     client = connect(configured or server.url)
