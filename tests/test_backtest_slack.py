@@ -51,3 +51,16 @@ def test_a_bad_backtest_is_answered_privately(tilt: Tilt, slack: SlackStandIn) -
     # The private answer is the command's last act, so by now a public post would have been recorded.
     assert not [c for c in slack.of("chat.postMessage") if c.body.get("channel") == where]
 
+
+
+def test_a_holding_a_portfolio_does_not_own_shows_a_dash_on_slack(tilt: Tilt, slack: SlackStandIn) -> None:  # noqa: F811
+    where = channel()
+    tilt.command("/backtest", "SPY 70 IJR 30 ; QQQ 60 SMH 40 5y", channel=where)
+    post = calls_in(slack, "chat.postMessage", where)[0]
+    tables = {b["caption"]: b for b in post.body["blocks"] if b["type"] == "data_table"}
+    contributions = next(t for caption, t in tables.items() if caption.startswith("Contribution"))
+    header = [cell["text"] for cell in contributions["rows"][0]]
+    assert header == ["Holding", "SPY70 IJR30", "QQQ60 SMH40"]
+    rows = {r[0]["text"]: dict(zip(header, r)) for r in contributions["rows"][1:]}
+    assert rows["QQQ"]["SPY70 IJR30"]["text"] == "—" and rows["IJR"]["QQQ60 SMH40"]["text"] == "—"
+    assert not rows["QQQ"]["QQQ60 SMH40"]["text"].endswith("%")  # points: the unit is in the caption
