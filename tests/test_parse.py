@@ -116,6 +116,7 @@ def test_any_text_parses_or_says_why(text: str) -> None:
 
 def test_mtd_and_decimals_are_never_tickers() -> None:
     assert parse_compare("SMH mtd").symbols.tickers == ("SMH",)
+    assert parse_compare("$MTD SPY mtd").symbols.tickers == ("MTD",)  # a cashtag is a ticker, whatever it reads like
     with pytest.raises(BadRequest, match="`1.5y` is not a period"):
         parse_compare("SMH 1.5y")
 

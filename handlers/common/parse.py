@@ -6,7 +6,7 @@ Grammar shared by the market commands (case-insensitive, commas count as spaces)
 
 * A ticker matches ``^\\^?[A-Z0-9][A-Z0-9.=-]{0,14}$`` after upper-casing
   (``BRK-B``, ``^IRX``, ``EURUSD=X``, ``7203.T``); a cashtag's ``$`` is dropped
-  (``$SPY`` is SPY) and a share class written with a dot is Yahoo's dash
+  (``$SPY`` is SPY; ``$MTD`` is a ticker where ``mtd`` is a period) and a share class written with a dot is Yahoo's dash
   (``BRK.B`` is BRK-B; exchange suffixes such as ``VOD.L`` or ``7203.T`` stay).
 * The benchmark is the ticker after ``vs``; otherwise SPY when it is among the
   tickers (so ``SMH SPY`` and ``SPY SMH`` both mean SMH against the market);
