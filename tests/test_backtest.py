@@ -197,7 +197,7 @@ def test_spellings_of_one_backtest_share_a_key() -> None:
     ("SPY 100 monthly yearly", "one rebalancing schedule"),
     ("tactical growth", "Name the signal"),
     ("tactical smallcaps QQQ", "holds one of IWM, IJR"),
-    ("SPY 100 1w", "not a period"),
+    ("SPY 100 3d", "not a period"),
     ("SPY 100 ;", "tickers and weights"),
     ("", "tickers and weights"),
 ])

@@ -108,7 +108,7 @@ def test_valuation_reply_shows_the_gap_and_n_a(services: Services) -> None:
 @pytest.mark.parametrize("command, fragment, with_usage", [
     ("/compare FOO SPY", "can't find the ticker FOO", True),
     ("/compare SMH 10x", "`10x` is not a period I know", True),
-    ("/compare SMH SPY 1w", "`1w` is not a period I know", True),
+    ("/compare SMH SPY 1.5y", "`1.5y` is not a period I know", True),
     ("/compare SMH SPY 100y", "out of range", True),
     ("/compare SMH 0y", "out of range", True),
     ("/compare A B C D E F G H I", "at most 8", True),
