@@ -10,7 +10,7 @@ from handlers.common.format import percent, ratio, years
 from handlers.common.parse import CompareRequest, parse_compare
 from handlers.common.plots import bars, growth_plot
 from handlers.common.prices import named_window, prices_for_period, window_notes
-from handlers.common.reply import Action, Chart, Reply, Table
+from handlers.common.reply import Action, Chart, Plot, Reply, Table
 from handlers.common.reply_cache import cached_reply
 from handlers.common.risk_free import risk_free
 from handlers.common.services import Services
@@ -62,9 +62,16 @@ def build(request: CompareRequest, services: Services) -> Reply:
         actions=tuple(Action(period, f"/compare {names} vs {symbols.benchmark} {period}")
                       for period in FOLLOW_UP_PERIODS if period != request.period.label),
         plots=(growth_plot(prices[[*symbols.tickers[:5], symbols.benchmark]], f"Growth of $10,000 · {named.label}"),
-               *bars("CAGR and volatility", list(comparison.table.index),
-                     {"CAGR": comparison.table.cagr, "Volatility": comparison.table.volatility}, y_label="%", scale=100)),
+               *return_and_risk_bars(comparison)),
     )
+
+
+def return_and_risk_bars(comparison: Comparison) -> tuple[Plot, ...]:
+    """CAGR and volatility per ticker; under a year total return instead of CAGR, as the table shows."""
+    name, returns = ("CAGR", comparison.table.cagr) if comparison.annualised else \
+        ("Total return", comparison.table.total_return)
+    return bars(f"{name} and volatility", list(comparison.table.index),
+                {name: returns, "Volatility": comparison.table.volatility}, y_label="%", scale=100)
 
 
 def metrics_table(comparison: Comparison) -> Table:

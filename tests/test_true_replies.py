@@ -267,3 +267,12 @@ def test_what_cannot_be_a_period_or_schedule_is_said(csv_services: Services, tex
         reply = router.run(text, csv_services, caller)
         assert reply.is_error and reply.ephemeral and fragment in reply.text
         assert "ticker" not in reply.text.split(".")[0]
+
+
+def test_a_short_window_plots_total_returns_not_cagr(csv_services: Services, prices_dir: Path) -> None:
+    reply = router.run("/compare SMH SPY 1w", csv_services)
+    plot = next(p for p in reply.plots if p.title.endswith("and volatility"))
+    assert plot.title == "Total return and volatility" and plot.series[0].name == "Total return"
+    expected = float(window_total(prices_dir, "SMH", LAST - pd.DateOffset(weeks=1)).rstrip("%"))
+    assert plot.series[0].values[0] == pytest.approx(expected, abs=0.051)  # plots keep two decimals
+    assert router.run("/compare SMH SPY 10y", csv_services).plots[1].title == "CAGR and volatility"
