@@ -106,8 +106,11 @@ def rank(services: Services, caller: Caller, name: str, asked: int | None) -> Re
         actions=tuple(Action(f"{t} vs {DEFAULT_BENCHMARK}", f"/compare {t} vs {DEFAULT_BENCHMARK} {period}")
                       for t in ranked.index[:3] if t != DEFAULT_BENCHMARK)
         + tuple(Action(f"Signal card: {s}", f"/signal {s}") for s in SIGNAL_CARDS.get(name, ())),
+        # The bars show what the table is ranked by.
         plots=bars(f"Rotation {name}: composite momentum", list(ranked.index), {"Score": ranked.score},
-                   y_label="%", scale=100),
+                   y_label="%", scale=100) if asked is None else
+        bars(f"Rotation {name}: {asked}-month return", list(ranked.index),
+             {f"{asked}m": ranked[horizon_label(asked)]}, y_label="%", scale=100),
     )
 
 

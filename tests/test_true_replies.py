@@ -158,6 +158,7 @@ def test_rotation_with_a_period_ranks_by_that_period(csv_services: Services, pri
     reply = router.run("/rotation sectors 6m", csv_services)
     assert [row[1] for row in reply.table.rows] == expected
     assert "ranked by 6-month total return" in reply.text and "over 6 months" in reply.takeaway
+    assert reply.plots[0].title == "Rotation sectors: 6-month return" and reply.plots[0].categories == tuple(expected)
     composite = router.run("/rotation sectors", csv_services)
     assert "ranked by composite momentum" in composite.text
     assert [row[1] for row in composite.table.rows] != expected  # the two rankings differ on this data
