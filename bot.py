@@ -7,6 +7,8 @@
     python bot.py serve                               Slack and/or Discord over HTTP on $PORT
     python bot.py socket                              Slack over Socket Mode ($SLACK_APP_TOKEN)
     python bot.py discord-register [--guild ID]       register the Discord slash commands
+    python bot.py slack-manifest                     write slack/manifest.yml from the commands' declarations
+    python bot.py readme-commands                    rewrite README.md's command table from the same
     python bot.py worker                              run queued commands (RQ workers; needs REDIS_URL)
     python bot.py scheduler                           post digests when they are due
     python bot.py export [FILE] / import FILE         all team data as JSON, and back
@@ -44,6 +46,7 @@ from market.protection import Breaker, RateLimit
 from market.provider import Provider
 from market.redis_server import redis_url
 from metrics import count_across_processes, forget_all, serve_from_work_horses
+from metrics import serve as serve_metrics
 from schedule.runner import JOB_KIND as DIGEST_JOB
 from schedule.runner import DigestScheduler
 from schedule.watch import Watcher
@@ -54,9 +57,8 @@ if TYPE_CHECKING:
     from slack_sdk import WebClient
 
 log = logging.getLogger("tilt")
+ROOT = Path(__file__).resolve().parent
 
-# How long an answered Slack event id is remembered, so that Slack's retries of it are ignored.
-EVENT_MEMORY_SECONDS = 3600
 # Requests to Yahoo that may go out at once before the rate limit paces them (one cold /compare of 8 tickers).
 SOURCE_BURST = 10
 
@@ -117,8 +119,8 @@ def make_scheduler(settings: Settings, services: Services, jobs: Jobs | None = N
     with queued ``jobs`` it hands due digests to workers instead of building and posting them itself."""
     posters: dict[str, Callable[[str, str, str | None, Reply], None]] = {}
     if settings.slack_bot_token or settings.slack_client_id:
-        from chat.slack.app import poster
         from chat.slack.block_kinds import BlockKinds
+        from chat.slack.delivery import poster
 
         posters["slack"] = poster(slack_clients(settings, services), BlockKinds(services.cache))
     if settings.discord_bot_token:
@@ -186,29 +188,30 @@ def slack_app(settings: Settings, services: Services, jobs: Jobs | None) -> App:
     """
     from slack_bolt.error import BoltError
 
-    from chat.slack.app import build_app, web_client
-    from chat.slack.block_kinds import BlockKinds
+    from chat.slack.app import build_app
+    from chat.slack.client import web_client
     from chat.slack.oauth import oauth_settings
+    from chat.slack.settings import SlackSettings
 
     oauth = None
     if settings.slack_client_id:
         settings.require("SLACK_CLIENT_SECRET")
         oauth = oauth_settings(settings.slack_client_id, settings.slack_client_secret, _durable(services).client)
     try:
-        return build_app(lambda text, caller: router.run(text, services, caller), Budget(services.cache),
-                         client=web_client(None if oauth else settings.slack_bot_token, settings.slack_api_url),
-                         signing_secret=settings.slack_signing_secret or "", oauth=oauth, jobs=jobs,
-                         posted=lambda caller, track, channel, ts: router.posted(services, caller, track, channel, ts),
-                         forget_team=lambda team: _durable(services).delete_team("slack", team),
-                         first_time=lambda key: services.cache.first(key, EVENT_MEMORY_SECONDS),
-                         home=lambda caller: router.home(services, caller), block_kinds=BlockKinds(services.cache))
+        return build_app(SlackSettings(
+            answer=lambda text, caller: router.run(text, services, caller), budget=Budget(services.cache),
+            cache=services.cache, signing_secret=settings.slack_signing_secret or "", jobs=jobs, oauth=oauth,
+            client=web_client(None if oauth else settings.slack_bot_token, settings.slack_api_url),
+            posted=lambda caller, track, channel, ts: router.posted(services, caller, track, channel, ts),
+            forget_team=lambda team: _durable(services).delete_team("slack", team),
+            home=lambda caller, channels: router.home(services, caller, channels)))
     except BoltError as error:
         raise ConfigError(f"SLACK_BOT_TOKEN was not accepted by Slack at {settings.slack_api_url} ({error}).") from None
 
 
 def slack_clients(settings: Settings, services: Services) -> Callable[[str], WebClient]:
     """``client_for(team)`` for posting outside a request: the one bot token, or each installation's own."""
-    from chat.slack.app import web_client
+    from chat.slack.client import web_client
     from chat.slack.installations import RedisInstallationStore
     from chat.slack.oauth import installed_clients
 
@@ -234,7 +237,7 @@ def job_handlers(settings: Settings, services: Services) -> dict[str, Handler]:
     """The handler of each kind of job, for every chat platform that is configured (same in web and worker)."""
     handlers: dict[str, Handler] = {}
     if settings.slack_bot_token or settings.slack_client_id:
-        from chat.slack.app import JOB_KIND, job_handler
+        from chat.slack.queued import JOB_KIND, job_handler
 
         handlers[JOB_KIND] = job_handler(slack_app(settings, services, jobs=None))
     if settings.discord_public_key or settings.discord_bot_token:
@@ -266,7 +269,8 @@ def run_worker(settings: Settings, services: Services) -> int:
                           "is configured, so a worker would have nothing to deliver to.")
     warm_up()
     if settings.metrics_port:
-        serve_from_work_horses(settings.state_dir / "metrics" / str(os.getpid()), settings.metrics_port)
+        serve_from_work_horses(settings.state_dir / "metrics" / str(os.getpid()), settings.metrics_port,
+                               settings.metrics_host)
     log.warning("Tilt worker running %s jobs from %s", ", ".join(handlers), queue_for(services.cache.client).key)
     jobs_queue.run_worker(settings.redis_url, handlers, services.cache)
     return 0
@@ -295,8 +299,8 @@ def http_routes(settings: Settings, services: Services, jobs: Jobs) -> dict:
     client id (many), Discord by its public key."""
     routes = {}
     if settings.slack_bot_token or settings.slack_client_id:
-        from chat.slack.app import EVENTS_PATH, wsgi_route
         from chat.slack.oauth import INSTALL_PATH, REDIRECT_PATH
+        from chat.slack.route import EVENTS_PATH, wsgi_route
 
         slack = wsgi_route(slack_app(settings, services, jobs))
         paths = (EVENTS_PATH, INSTALL_PATH, REDIRECT_PATH) if settings.slack_client_id else (EVENTS_PATH,)
@@ -332,6 +336,24 @@ def run_discord_register(settings: Settings, guild: str | None) -> int:
     return 0
 
 
+def run_slack_manifest() -> int:
+    from chat.slack.manifest import manifest
+
+    path = ROOT / "slack" / "manifest.yml"
+    path.write_text(manifest())
+    print(f"Wrote {path.relative_to(ROOT)}.")
+    return 0
+
+
+def run_readme_commands() -> int:
+    from chat.commands_table import updated
+
+    path = ROOT / "README.md"
+    path.write_text(updated(path.read_text()))
+    print(f"Wrote the command table in {path.relative_to(ROOT)}.")
+    return 0
+
+
 def run_http(settings: Settings, services: Services) -> int:
     from chat.web import serve, wsgi_app
 
@@ -342,14 +364,18 @@ def run_http(settings: Settings, services: Services) -> int:
                if settings.web_processes > 1 else None)
 
     def beside_server() -> None:
+        # Where the server runs, or where it watches its copies (whose counts ``metrics`` adds up).
+        if settings.metrics_port:
+            serve_metrics(settings.metrics_port, settings.metrics_host, metrics)
         if settings.scheduler_inprocess:
             stop = threading.Event()  # a daemon thread: it ends with the server
             threading.Thread(target=make_scheduler(settings, services, jobs).run_forever,
                              args=(stop, settings.scheduler_interval), name="tilt-scheduler", daemon=True).start()
 
-    log.warning("Tilt listening on port %d in %d process(es) (POST %s, GET /healthz, GET /metrics)",
-                settings.port, settings.web_processes, ", ".join(routes))
-    serve(wsgi_app(routes, services.cache.ping, metrics), settings.port,
+    log.warning("Tilt listening on port %d in %d process(es) (POST %s, GET /healthz)%s", settings.port,
+                settings.web_processes, ", ".join(routes),
+                f"; GET /metrics on {settings.metrics_host}:{settings.metrics_port}" if settings.metrics_port else "")
+    serve(wsgi_app(routes, services.cache.ping), settings.port,
           processes=settings.web_processes, beside=beside_server)
     return 0
 
@@ -384,6 +410,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     restore.add_argument("file")
     discord_register = commands.add_parser("discord-register", help="register the Discord slash commands")
     discord_register.add_argument("--guild", metavar="ID", help="only in this server (appears at once; for trying Tilt out)")
+    commands.add_parser("slack-manifest", help="write slack/manifest.yml from the commands' declarations")
+    commands.add_parser("readme-commands", help="rewrite README.md's command table from the commands' declarations")
     return parser.parse_args(argv)
 
 
@@ -395,6 +423,10 @@ def main(argv: list[str] | None = None) -> int:
     # embedded Redis is saved and stopped.  The scheduler and RQ workers set handlers of their own.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
+        if args.mode == "slack-manifest":  # these two write files of the project: no settings, market or cache
+            return run_slack_manifest()
+        if args.mode == "readme-commands":
+            return run_readme_commands()
         settings = Settings.from_env()
         if args.mode == "discord-register":  # needs no market or cache
             return run_discord_register(settings, args.guild)

@@ -30,7 +30,10 @@ class Settings:
     risk_free: float | None
     port: int = 3000
     web_processes: int = 1  # WEB_CONCURRENCY: copies of the web server, one per CPU to use (see chat/web.py)
-    metrics_port: int | None = None  # a worker's GET /metrics (web processes serve theirs on PORT)
+    # GET /metrics of a web or worker process, on a port of its own (never on PORT, which faces the internet),
+    # bound to ``metrics_host``: this machine only unless set (to 0.0.0.0 inside a private network).
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
     source_rate: float = 2.0  # requests a second to Yahoo, shared by every process
     scheduler_inprocess: bool = False
     # Commands on RQ workers (``bot.py worker``) rather than in the web process; the default with ``REDIS_URL``.
@@ -67,6 +70,7 @@ class Settings:
             port=_port(env.get("PORT", "3000")),
             web_processes=_count("WEB_CONCURRENCY", env.get("WEB_CONCURRENCY") or "1", 64),
             metrics_port=_port(env["TILT_METRICS_PORT"], "TILT_METRICS_PORT") if env.get("TILT_METRICS_PORT") else None,
+            metrics_host=env.get("TILT_METRICS_HOST") or "127.0.0.1",
             source_rate=_positive("TILT_YAHOO_RATE", env.get("TILT_YAHOO_RATE", "2"), 1000,
                                   "a number of requests a second, e.g. 2"),
             scheduler_inprocess=_scheduler_mode(env.get("TILT_SCHEDULER", "")),

@@ -1,8 +1,9 @@
 """Prometheus metrics, defined once and updated wherever the thing they count happens.
 
-Served as text at ``GET /metrics`` by the web server (``chat/web.py``): acks, and commands run
-in the web process (added up over its processes when it runs several, ``WEB_CONCURRENCY``).  Commands run by an RQ worker are counted there and served by the worker
-(``TILT_METRICS_PORT``, ``serve_from_work_horses``).
+Served as text at ``GET /metrics`` on ``TILT_METRICS_PORT`` (``serve``), bound to ``TILT_METRICS_HOST``
+(this machine only by default), never on the public port: by a web server, its acks and the commands
+it ran (added up over its processes when it runs several, ``WEB_CONCURRENCY``); by an RQ worker, the
+commands its work horses ran (``serve_from_work_horses``).
 """
 
 from __future__ import annotations
@@ -54,13 +55,18 @@ def count_across_processes(directory: Path, process: Callable[[], int] = os.getp
     return registry
 
 
-def serve_from_work_horses(directory: Path, port: int) -> None:
-    """Serve ``GET /metrics`` on ``port`` for an RQ worker, whose jobs run in its work horse (a child).
+def serve(port: int, host: str, registry: CollectorRegistry | None = None) -> None:
+    """Serve ``GET /metrics`` of ``registry`` (this process's own when ``None``) on ``host``:``port``, in a thread."""
+    from prometheus_client import REGISTRY, start_http_server
+
+    start_http_server(port, addr=host, registry=registry or REGISTRY)
+
+
+def serve_from_work_horses(directory: Path, port: int, host: str) -> None:
+    """Serve ``GET /metrics`` on ``host``:``port`` for an RQ worker, whose jobs run in its work horse (a child).
 
     A horse's counters would die with it, so they are counted across processes, under the *worker's*
     pid: a horse that replaces a dead one carries on from the files its predecessor left, so there is
     one set of files per worker.  Call before the horse starts.
     """
-    from prometheus_client import start_http_server
-
-    start_http_server(port, registry=count_across_processes(directory, process=os.getppid))  # in a horse: the worker
+    serve(port, host, count_across_processes(directory, process=os.getppid))  # in a horse: the worker

@@ -6,8 +6,8 @@ innermost frame of Tilt's own code).
 
     .venv/bin/python bench/fuzz.py --examples 3000 [--seed 26] [--commands compare,backtest]
 
-Commands come from the router's lists (``router.COMMANDS``, ``router.BUTTON_COMMANDS``); the examples are shared
-evenly between them.  Redis: ``REDIS_URL`` when set, else an embedded redis-server; keys are deleted at the end.
+Commands come from ``handlers.catalog.COMMANDS`` (what the router routes); the examples are shared evenly
+between them.  Redis: ``REDIS_URL`` when set, else an embedded redis-server; keys are deleted at the end.
 The CSV clock is fixed at 2026-07-15 09:00 New York, the morning after the data's last close.
 """
 
@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from handlers import catalog  # noqa: E402
 from handlers.common import router  # noqa: E402
 from handlers.common.caller import LOCAL, Caller  # noqa: E402
 from handlers.common.services import Services  # noqa: E402
@@ -108,7 +109,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=26)
     parser.add_argument("--commands", default="", help="comma-separated command names (default: every routed one)")
     args = parser.parse_args()
-    names = args.commands.split(",") if args.commands else sorted({*router.COMMANDS, *router.BUTTON_COMMANDS})
+    names = args.commands.split(",") if args.commands else sorted(command.name for command in catalog.COMMANDS)
     per_command = max(1, args.examples // len(names))
 
     logging.basicConfig(level=logging.CRITICAL)

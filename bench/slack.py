@@ -296,7 +296,7 @@ def ms(value: float) -> str:
 def server_ack_buckets(tilt: Tilt) -> dict[float, float]:
     """Cumulative ``tilt_ack_seconds`` bucket counts for POST /slack/events (``le`` in seconds), from /metrics."""
     buckets: dict[float, float] = {}
-    for line in tilt.get("/metrics").body.decode().splitlines():
+    for line in tilt.metrics().splitlines():
         found = re.match(r"^tilt_ack_seconds_bucket\{(.*)\} (\S+)$", line)
         if not found:
             continue

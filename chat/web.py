@@ -4,7 +4,9 @@ Routes:
     POST /slack/events          Slack slash commands, events and interactivity (when Slack is configured)
     GET  /slack/install, /slack/oauth_redirect   "Add to Slack" (when OAuth is configured)
     GET  /healthz               200 when the cache answers, 503 otherwise
-    GET  /metrics               Prometheus text format
+
+Prometheus metrics are not served here, on the port that faces the internet, but on a port of their own
+bound to this machine or a private network (``metrics.serve``, ``TILT_METRICS_PORT``).
 
 Each platform adapter contributes its own routes as plain WSGI callables.
 Served by waitress (a multi-threaded production WSGI server, pure Python),
@@ -16,11 +18,15 @@ from __future__ import annotations
 
 import gc
 import logging
+import resource
 import socket
 import time
 from typing import Callable, Iterable
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from waitress.adjustments import Adjustments
+from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
+from waitress.server import TcpWSGIServer
 
 from children import supervise
 from metrics import ACK_SECONDS
@@ -39,6 +45,19 @@ MAX_CLICK_BYTES = 64 * 1024
 MAX_HEADER_BYTES = 16 * 1024
 # Connections the kernel holds for the server while every thread is busy (a burst of commands).
 LISTEN_BACKLOG = 1024
+# Open connections per process.  Slack opens one per request and a workspace sends at most 200 commands a
+# minute, each acked in milliseconds, so real traffic holds a few dozen; the limit is set far above that so
+# that idle connections someone opens on purpose cannot fill it (waitress's default of 100 could be, and then
+# nothing was accepted, /healthz included).  Polled with poll(), since select() stops at descriptor 1024.
+CONNECTION_LIMIT = 1000
+# A connection that sends nothing for this long is closed (waitress's default is 120 s)...
+IDLE_SECONDS = 10
+# ...and so is one whose request has not fully arrived this long after its first byte, however steadily it
+# trickles in (waitress itself bounds only silence).  Slack gives up on an answer after 3 s, so a request
+# still arriving after 5 s could not be answered in time anyway.
+REQUEST_SECONDS = 5
+# How often both are checked.
+SWEEP_SECONDS = 1
 # Threads per process.  An ack is about 1 ms of CPU between sub-millisecond Redis round trips, so more
 # threads only contend for the GIL: 8 answered 900 acks a second in two processes where 16 answered 700.
 THREADS = 8
@@ -47,10 +66,8 @@ StartResponse = Callable[..., object]
 WsgiApp = Callable[[dict, StartResponse], Iterable[bytes]]
 
 
-def wsgi_app(routes: dict[str, WsgiApp], healthy: Callable[[], bool],
-             metrics: CollectorRegistry | None = None) -> WsgiApp:
-    """One WSGI callable: ``routes`` maps a path to a platform's handler (which checks the method), plus
-    health and ``metrics`` (``None``: this process's own; or a registry adding up several processes)."""
+def wsgi_app(routes: dict[str, WsgiApp], healthy: Callable[[], bool]) -> WsgiApp:
+    """One WSGI callable: ``routes`` maps a path to a platform's handler (which checks the method), plus health."""
 
     def application(environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
@@ -64,9 +81,6 @@ def wsgi_app(routes: dict[str, WsgiApp], healthy: Callable[[], bool],
         if path == "/healthz" and method == "GET":
             ok = healthy()
             return plain(start_response, "200 OK" if ok else "503 Service Unavailable", b"ok\n" if ok else b"cache unreachable\n")
-        if path == "/metrics" and method == "GET":
-            start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST)])
-            return [generate_latest(metrics or REGISTRY)]
         return plain(start_response, "404 Not Found", b"not found\n")
 
     return application
@@ -82,8 +96,7 @@ def serve(application: WsgiApp, port: int, *, processes: int = 1, threads: int =
     place of any that dies, and stops them all when it is stopped.  ``beside`` is called once serving
     is under way, in this process (where the server runs, or where it watches its copies).
     """
-    import waitress
-
+    allow_open_files(CONNECTION_LIMIT + 200)  # the connections, and Redis, logs, and the stand-by copies
     # waitress logs "Task queue depth is N" for every request that waits for a thread: noise under load.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     listener = socket.create_server(("0.0.0.0", port), backlog=LISTEN_BACKLOG)
@@ -94,14 +107,51 @@ def serve(application: WsgiApp, port: int, *, processes: int = 1, threads: int =
 
     def run() -> None:
         # waitress refuses a body of ``max_request_body_size`` bytes or more: one over the largest Tilt takes.
-        waitress.serve(application, sockets=[listener], threads=threads, ident="tilt",
-                       max_request_body_size=MAX_CLICK_BYTES + 1, max_request_header_size=MAX_HEADER_BYTES)
+        adjustments = Adjustments(threads=threads, ident="tilt", max_request_body_size=MAX_CLICK_BYTES + 1,
+                                  max_request_header_size=MAX_HEADER_BYTES, connection_limit=CONNECTION_LIMIT,
+                                  channel_timeout=IDLE_SECONDS, cleanup_interval=SWEEP_SECONDS, asyncore_use_poll=True)
+        BoundedServer(application, _sock=listener, bind_socket=False, adj=adjustments,
+                      sockinfo=(listener.family, listener.type, listener.proto, listener.getsockname())).run()
 
     if processes == 1:
         beside()
         run()
     else:
         supervise(run, processes, what="web process", beside=beside)
+
+
+class _TimedRequest(HTTPRequestParser):
+    """waitress's request parser, made when the first byte of a request arrives: it notes when."""
+
+    def __init__(self, adj: Adjustments) -> None:
+        super().__init__(adj)
+        self.began = time.time()
+
+
+class _TimedChannel(HTTPChannel):
+    parser_class = _TimedRequest
+
+
+class BoundedServer(TcpWSGIServer):
+    """waitress's server, which also closes a connection whose request is still arriving ``REQUEST_SECONDS``
+    after it began (a slow-loris client trickling a byte at a time is never idle)."""
+
+    channel_class = _TimedChannel
+
+    def maintenance(self, now: float) -> None:
+        super().maintenance(now)  # idle connections
+        for channel in list(self.active_channels.values()):
+            arriving = channel.request  # only this loop's thread sets it
+            if arriving is not None and now - arriving.began > REQUEST_SECONDS:
+                channel.will_close = True
+
+
+def allow_open_files(wanted: int) -> None:
+    """Raise this process's limit on open files to ``wanted`` if it is lower and the hard limit allows."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        raised = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
 
 
 def within_limit(body: bytes, click: bool) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis.backtest import Simulation, annual_turnover, fixed_mix, switching, time_on
+from analysis.backtest import Simulation, annual_turnover
 from analysis.charts import ChartLabels, backtest_chart
 from analysis.compare import Comparison, compare
 from analysis.drawdown import MaxDrawdown
@@ -23,10 +23,12 @@ from analysis.named_signals import SIGNALS, TREND_DAYS, leading_sessions
 from analysis.returns import calendar_year_returns, years_between
 from analysis.windows import Window
 from errors import DataUnavailable
-from handlers.common.backtest_request import BacktestRequest, Mix, Portfolio, Tactical, parse_backtest
+from handlers.common.backtest_request import BacktestRequest, parse_backtest
 from handlers.common.caller import Caller
-from handlers.common.format import percent, points, ratio, short_weight, years
+from handlers.common.command import BENCHMARK, PERIOD, Command, Kind, Option
+from handlers.common.format import percent, points, ratio, years
 from handlers.common.plots import MAX_BARS, bars, growth_plot
+from handlers.common.portfolios import Portfolio
 from handlers.common.prices import adj_closes, named_window, prices_for_period, window_notes
 from handlers.common.reply import Action, Chart, Plot, Reply, Table
 from handlers.common.reply_cache import cached_reply
@@ -36,7 +38,7 @@ from handlers.common.takeaway import compare_takeaway
 from handlers.compare import FOLLOW_UP_PERIODS
 
 USAGE = ("/backtest TICKER WEIGHT ... [; TICKER WEIGHT ...] [monthly|quarterly|yearly|none] [PERIOD] [vs BENCH]"
-         "   e.g. /backtest SPY 70 IJR 20 SMH 10 quarterly 10y · /backtest tactical smallcaps")
+         " · /backtest tactical smallcaps|semis [TICKER]")
 # Calendar days of history fetched before the window for a signal's 200-session average (with holidays to spare).
 SIGNAL_LOOKBACK = dt.timedelta(days=TREND_DAYS * 7 // 5 + 30)
 
@@ -58,14 +60,14 @@ def handle(text: str, services: Services, caller: Caller) -> Reply:
 def build(request: BacktestRequest, services: Services) -> Reply:
     aligned, window = prices_for_period(services, request.tickers, request.period)
     notes = window_notes(aligned, request.period, window)
-    signals = {p.signal for p in request.portfolios if isinstance(p, Tactical)}
+    signals = {name for p in request.portfolios for name in p.signals}
     readings = {name: signal_history(services, name, window) for name in sorted(signals)}
     window, late = _start_when_signals_known(window, aligned.prices.index, readings)
     if late:
         notes.append(f"The {late} signal needs {TREND_DAYS} sessions of history first, "
                      f"so the backtest starts {window.start:%Y-%m-%d}.")
     prices = aligned.prices.loc[window.start:window.end]
-    results = [Result(name, p, _simulate(p, prices, request, readings))
+    results = [Result(name, p, p.simulate(prices, request.rebalance, readings))
                for name, p in zip(_names(request.portfolios), request.portfolios)]
     values = pd.DataFrame({r.name: r.simulation.value for r in results})
     if request.benchmark not in values:
@@ -128,37 +130,18 @@ def _start_when_signals_known(window: Window, dates: pd.DatetimeIndex,
     return Window(start=start, end=window.end, truncated=window.truncated or bool(late)), late
 
 
-def _simulate(portfolio: Portfolio, prices: pd.DataFrame, request: BacktestRequest,
-              readings: dict[str, pd.Series]) -> Simulation:
-    if isinstance(portfolio, Mix):
-        weights = pd.Series(dict(portfolio.holdings)) / 100.0
-        return fixed_mix(prices, weights, request.rebalance)
-    signal = readings[portfolio.signal]
-    return switching(prices, signal.loc[:prices.index[-1]].dropna().astype(bool), portfolio.on, portfolio.off)
-
-
-def _name(portfolio: Portfolio) -> str:
-    """How a portfolio is named in tables, legends and notes: its holdings in short form (``SPY70 IJR20 SMH10``),
-    a one-ticker portfolio by its ticker, a tactical one by its rule (``tactical smallcaps``)."""
-    if isinstance(portfolio, Tactical):
-        return portfolio.spelled
-    if len(portfolio.holdings) == 1:
-        return portfolio.holdings[0][0]
-    return " ".join(f"{ticker}{short_weight(weight)}" for ticker, weight in portfolio.holdings)
-
-
 def _names(portfolios: tuple[Portfolio, ...]) -> list[str]:
-    """Each portfolio's ``_name``, made unique: weights that differ beyond the decimal shown get a number."""
-    names = [_name(p) for p in portfolios]
+    """Each portfolio's name, made unique: weights that differ beyond the decimal shown get a number."""
+    names = [p.name() for p in portfolios]
     return [f"{n} ({names[:i].count(n) + 1})" if names.count(n) > 1 else n for i, n in enumerate(names)]
 
 
 def _schedule(request: BacktestRequest) -> str:
     """How the portfolios trade: the fixed mixes' rebalancing, the tactical ones' switching, or neither."""
     ways = []
-    if any(isinstance(p, Mix) and len(p.holdings) > 1 for p in request.portfolios):
+    if any(p.rebalanced for p in request.portfolios):
         ways.append("bought and held" if request.rebalance == "none" else f"rebalanced {request.rebalance}")
-    if any(isinstance(p, Tactical) for p in request.portfolios):
+    if any(p.signals for p in request.portfolios):
         ways.append("tactical ones switching on their signal")
     return ", ".join(ways) or "one holding each, no rebalancing needed"
 
@@ -229,16 +212,7 @@ def contribution_table(results: list[Result]) -> Table:
 
 def _descriptions(results: list[Result]) -> list[str]:
     """Each tactical portfolio's rule, trades and time in each leg (a mix's name says what it holds)."""
-    described = []
-    for r in results:
-        if isinstance(r.portfolio, Tactical):
-            spec, on, off = SIGNALS[r.portfolio.signal], r.portfolio.on, r.portfolio.off
-            described.append(
-                f"{r.name}: {on} while {spec.a}/{spec.b} is above its {TREND_DAYS}-day average (the /signal "
-                f"{r.portfolio.signal} rule), else {off}; decided on the close, traded on the next close. "
-                f"{r.simulation.trades} trades; {percent(time_on(r.simulation, on), 0)} of the time in {on}, "
-                f"{percent(time_on(r.simulation, off), 0)} in {off}")
-    return described
+    return [note for r in results if (note := r.portfolio.describe(r.name, r.simulation))]
 
 
 def _drawdown_dates(comparison: Comparison) -> str:
@@ -249,3 +223,42 @@ def _drawdown_dates(comparison: Comparison) -> str:
                 f"{recovered}")
 
     return "Max drawdowns (peak → trough): " + "; ".join(one(n, d) for n, d in comparison.drawdowns.items())
+
+
+COMMAND = Command(
+    name="backtest",
+    summary="What a tilt away from SPY would have done: weights, rebalancing or a tactical rule",
+    usage=USAGE,
+    examples=(
+        "/backtest SPY 70 IJR 20 SMH 10 quarterly 10y",
+        "/backtest SPY 100 ; SPY 60 IWM 20 SOXX 20 monthly 5y",
+        "/backtest tactical smallcaps IJR since 2010",
+    ),
+    guide=(
+        'What a portfolio would have done against a benchmark (SPY unless `vs`): total return, CAGR, '
+        'volatility, max drawdown with its dates, Sharpe, Sortino, beta, correlation, excess return '
+        "and turnover; calendar-year returns; each holding's contribution; a chart of growth of "
+        '$10,000, drawdowns and rolling 3-year CAGR.\n'
+        'Weights in percent adding up to 100 (`SPY 70 IJR 30` or `SPY:70 IJR:30`), up to 10 holdings;'
+        ' up to 4 portfolios side by side, separated by `;`. Weights drift between rebalances on the '
+        'last trading day of each month, quarter (the default) or year, or never (`none`). `tactical '
+        'smallcaps` holds IWM (or IJR) while the /signal smallcaps rule says small caps lead, else '
+        'SPY; `tactical semis` the same with SMH. A signal seen on a close is traded on the next '
+        'close. Any /compare period, or `from 2020-03-23`, `2015-10-30 to 2025-10-31`. Default 10y. '
+        'No fees or taxes.'
+    ),
+    handle=handle,
+    options=(
+        Option("portfolios", Kind.TEXT, "e.g. SPY 70 IJR 20 SMH 10 ; SPY 100 (up to 4, split by ;) or tactical smallcaps",
+               required=True),
+        Option("rebalance", Kind.CHOICE, "How often weights go back to target (default: quarterly)", prefix="rebalance",
+               choices=(("monthly", "monthly"), ("quarterly", "quarterly"), ("yearly", "yearly"), ("none", "never"))),
+        PERIOD,
+        BENCHMARK,
+    ),
+    shortcuts=(
+        Action("SPY 70 · IJR 20 · SMH 10", "/backtest SPY 100 ; SPY 70 IJR 20 SMH 10 quarterly 10y"),
+        Action("Tactical small caps", "/backtest tactical smallcaps 10y"),
+        Action("Tactical semis", "/backtest tactical semis 10y"),
+    ),
+)

@@ -29,6 +29,7 @@ from typing import Any
 
 from errors import BadRequest, TiltError
 from handlers.common.caller import Caller
+from handlers.common.command import Command, Kind, Option
 from handlers.common.format import percent
 from handlers.common.parse import DEFAULT_BENCHMARK, parse_ticker
 from handlers.common.plots import bars
@@ -231,3 +232,38 @@ def open_call_lines(services: Services, owner: Owner) -> list[str]:
         return []
     return [f"Open calls: {'; '.join(parts)}."] if parts else []
 
+
+
+CALL = Command(
+    name="call",
+    summary="Record a team call (e.g. IWM over SPY until a date), or cancel one of yours",
+    usage=USAGE,
+    examples=(
+        "/call IWM over SPY until 2026-12-31 small caps catch up",
+        "/call SMH until 2027-03-31",
+        "/call cancel 3",
+    ),
+    guide=(
+        "Records a team call with today's closes as entry and you as author: A to beat B (SPY if left out) until "
+        "the date. It resolves itself after that day's close (a hit if A's total return beat B's) and Tilt posts "
+        "the result in the call's thread. Open calls appear in the digest. Its author may withdraw an open call with "
+        "`/call cancel N`: it is then not resolved or counted in hit rates."
+    ),
+    handle=handle,
+    options=(
+        Option("ticker", Kind.TICKER, "The ticker you expect to beat the benchmark"),
+        Option("cancel", Kind.INTEGER, "The number of your open call to cancel (leave the rest out)", prefix="cancel"),
+        Option("benchmark", Kind.BENCHMARK, "To beat (default: SPY)", prefix="vs"),
+        Option("until", Kind.TEXT, "The call's end date, YYYY-MM-DD", prefix="until"),
+        Option("note", Kind.TEXT, "Why, in a sentence"),
+    ),
+)
+CALLS = Command(
+    name="calls",
+    summary="Open and closed team calls, performance since entry, hit rates",
+    usage=LIST_USAGE,
+    examples=("/calls",),
+    guide=("Open and closed calls with the relative return since entry (to the expiry close once closed), and each "
+           "author's hit rate on closed calls."),
+    handle=list_calls,
+)

@@ -6,6 +6,7 @@ from analysis.charts import ChartLabels, compare_chart
 from analysis.compare import Comparison, compare
 from analysis.returns import years_between
 from handlers.common.caller import Caller
+from handlers.common.command import BENCHMARK, PERIOD, TICKERS, Command
 from handlers.common.format import percent, ratio, years
 from handlers.common.parse import CompareRequest, parse_compare
 from handlers.common.plots import bars, growth_plot
@@ -16,7 +17,7 @@ from handlers.common.risk_free import risk_free
 from handlers.common.services import Services
 from handlers.common.takeaway import compare_takeaway
 
-USAGE = "/compare TICKER [TICKER ...] [vs BENCH] [PERIOD]   e.g. /compare SMH SPY 10y"
+USAGE = "/compare TICKER [TICKER ...] [vs BENCH] [PERIOD]"
 
 # The periods offered as one-click follow-ups under a result.
 FOLLOW_UP_PERIODS = ("1y", "5y", "10y", "max")
@@ -90,3 +91,29 @@ def metrics_table(comparison: Comparison) -> Table:
         for ticker, row in table.iterrows()
     )
     return Table.of(COLUMNS if long else SHORT_COLUMNS, rows)
+
+
+COMMAND = Command(
+    name="compare",
+    summary="Returns, risk and drawdowns of ETFs or stocks against a benchmark, with a chart",
+    usage=USAGE,
+    examples=("/compare SMH SPY 10y", "/compare IJR IWM vs SPY since 2020", "/compare QQQ ytd"),
+    guide=(
+        'Total return (dividends reinvested), CAGR, volatility, max drawdown, Sharpe, beta, '
+        'correlation and excess return per year against a benchmark, with a chart. Under a year '
+        'nothing is annualised: total return and its gap to the benchmark, no CAGR.\n'
+        'The benchmark is the ticker after `vs`; else SPY if you list it; else the last ticker; a '
+        'lone ticker is compared with SPY. Up to 8 tickers.\n'
+        'Periods: 1w 2w mtd 1m qtd 3m 6m ytd 1y 3y 5y 10y max (any 1-52w, 1-24m or 1-50y; `18 months`, '
+        '`5 years`), a year such as `2022`, `since 2020`, `from 2020-03-23`, `2015-01-01..2025-09-30`, '
+        '`from 2020-01-01 to 2022-12-31`. Default 10y. Tickers: `$SPY` and `BRK.B` work too.'
+    ),
+    handle=handle,
+    options=(
+        TICKERS,
+        BENCHMARK,
+        PERIOD,
+    ),
+    shortcuts=tuple(Action(text.removeprefix("/compare "), text)
+                    for text in ("/compare SMH vs SPY 10y", "/compare IWM vs SPY 5y", "/compare QQQ vs SPY 3y")),
+)

@@ -23,6 +23,7 @@ from analysis.signals import latest_signals
 from errors import BadRequest, DataUnavailable
 from handlers.calls import open_call_lines
 from handlers.common.caller import Caller
+from handlers.common.command import Command, Kind, Option
 from handlers.common.format import NOT_AVAILABLE, multiple, percent
 from handlers.common.reply import Action, Reply
 from handlers.common.services import Services
@@ -176,3 +177,27 @@ def _valuation_lines(services: Services, tickers: list[str]) -> list[str]:
 def _duration(delta: dt.timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)
     return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+
+
+COMMAND = Command(
+    name="digest",
+    summary="A market digest posted here on a schedule (daily, weekdays, weekly, off, status, now)",
+    usage=USAGE,
+    examples=(
+        "/digest daily 08:30 America/New_York",
+        "/digest weekly mon 08:00 Europe/London",
+        "/digest status",
+        "/digest now",
+        "/digest off",
+    ),
+    guide=(
+        'A market digest posted here on a schedule: SPY, QQQ, IWM, IJR, SMH and the watchlist, '
+        'movers, 52-week highs and lows, moving-average crosses, relative strength turns and '
+        'valuation gaps. Daily digests skip days the New York Stock Exchange is closed; times follow '
+        "the time zone's clock through daylight-saving changes."
+    ),
+    handle=handle,
+    options=(
+        Option("schedule", Kind.TEXT, "daily|weekdays HH:MM [TZ], weekly DAY HH:MM [TZ], off, status (default) or now"),
+    ),
+)

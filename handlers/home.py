@@ -10,11 +10,12 @@ and the others still show.  No PNG is drawn here, so the page builds quickly.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Collection
 
 from analysis.named_signals import SIGNALS
 from errors import TiltError
-from handlers import calls, signal
+from handlers import calls, compare, signal
+from handlers.catalog import listed
 from handlers.common.caller import Caller
 from handlers.common.format import percent
 from handlers.common.parse import DEFAULT_BENCHMARK
@@ -25,15 +26,7 @@ from market.timing import Schedule, next_due
 
 HORIZONS = ("1d", "1w", "1m", "3m", "ytd", "1y")
 MAX_WATCHED = 20
-# Comparisons offered on every home page, beside the watchlist's own.
-STANDARD_COMPARES = ("/compare SMH vs SPY 10y", "/compare IWM vs SPY 5y", "/compare QQQ vs SPY 3y")
 MAX_BUTTONS = 8
-# Tilts offered as backtests on every home page: a static tilt and the two rules the signals trade.
-STANDARD_BACKTESTS = {
-    "SPY 70 · IJR 20 · SMH 10": "/backtest SPY 100 ; SPY 70 IJR 20 SMH 10 quarterly 10y",
-    "Tactical small caps": "/backtest tactical smallcaps 10y",
-    "Tactical semis": "/backtest tactical semis 10y",
-}
 TITLE = "Tilt: your team's market view"
 
 
@@ -43,24 +36,26 @@ class Home:
     sections: tuple[Reply, ...]
 
 
-def build(services: Services, caller: Caller) -> Home:
-    """The home page ``caller`` sees: their team's figures (``caller.user`` adds their own watchlist)."""
-    watched = watched_tickers(services, caller)
-    return Home(title=TITLE, sections=tuple(
-        _section(name, lambda make=make: make(services, caller, watched)) for name, make in (
-            ("Watchlist", watchlist_section), ("Calls", calls_section), ("Signals", signals_section),
-            ("Digest", digest_section), ("Compare", compare_section), ("Backtest", backtest_section))))
+def build(services: Services, caller: Caller, member_of: Collection[str]) -> Home:
+    """The home page ``caller`` sees: their team's figures, with the watchlists of the channels they belong to
+    (``member_of``, channel ids) and their own."""
+    watched = watched_tickers(services, caller, member_of)
+    team = tuple(_section(name, lambda make=make: make(services, caller, watched)) for name, make in (
+        ("Watchlist", watchlist_section), ("Calls", calls_section), ("Signals", signals_section),
+        ("Digest", digest_section), ("Compare", compare_section)))
+    return Home(title=TITLE, sections=(*team, *shortcut_sections()))
 
 
-def watched_tickers(services: Services, caller: Caller) -> list[str]:
-    """The team's watchlist: every channel's and the person's own, in the order they were added, at most
-    ``MAX_WATCHED`` (people's private lists other than the caller's stay private)."""
+def watched_tickers(services: Services, caller: Caller, member_of: Collection[str]) -> list[str]:
+    """What the person watches: the watchlists of the channels they belong to and their own, in the order they
+    were added, at most ``MAX_WATCHED``.  Other people's lists, and channels the person is not in (a private
+    channel's tickers included), stay out."""
     try:
         lists = services.store.team_watchlists(caller.platform, caller.team)
     except TiltError:
         return []
-    own = f"user:{caller.user}"
-    shared = [t for scope, tickers in lists.items() if scope == own or scope.startswith("channel:") for t in tickers]
+    seen = {f"user:{caller.user}", *(f"channel:{channel}" for channel in member_of)}
+    shared = [t for scope, tickers in lists.items() if scope in seen for t in tickers]
     return list(dict.fromkeys(shared))[:MAX_WATCHED]
 
 
@@ -105,17 +100,21 @@ def digest_section(services: Services, caller: Caller, watched: list[str]) -> Re
 
 
 def compare_section(services: Services, caller: Caller, watched: list[str]) -> Reply:
-    """Buttons that run a compare; the answer arrives in the person's direct messages with Tilt."""
-    mine = [f"/compare {t} vs {DEFAULT_BENCHMARK} 1y" for t in watched if t != DEFAULT_BENCHMARK]
-    commands = list(dict.fromkeys([*mine, *STANDARD_COMPARES]))[:MAX_BUTTONS]
+    """Buttons that run a compare (the watchlist's, then /compare's declared shortcuts); the answer arrives in
+    the person's direct messages with Tilt."""
+    mine = [Action(f"{t} vs {DEFAULT_BENCHMARK} 1y", f"/compare {t} vs {DEFAULT_BENCHMARK} 1y")
+            for t in watched if t != DEFAULT_BENCHMARK]
+    buttons = {action.command: action for action in (*mine, *compare.COMMAND.shortcuts)}
     return Reply(text="*Compare*: one click, answered in your messages with Tilt",
-                 actions=tuple(Action(c.removeprefix("/compare "), c) for c in commands))
+                 actions=tuple(buttons.values())[:MAX_BUTTONS])
 
 
-def backtest_section(services: Services, caller: Caller, watched: list[str]) -> Reply:
-    """Buttons that backtest a tilt against SPY over 10 years; the answer arrives in the person's messages."""
-    return Reply(text="*Backtest a tilt*: what it would have done against SPY, answered in your messages with Tilt",
-                 actions=tuple(Action(label, command) for label, command in STANDARD_BACKTESTS.items()))
+def shortcut_sections() -> tuple[Reply, ...]:
+    """One section of buttons per other command that declares shortcuts (a backtest of a tilt, the cycle
+    lens...); the answers arrive in the person's messages with Tilt."""
+    return tuple(Reply(text=f"*/{command.name}*: {command.summary}, answered in your messages with Tilt",
+                       actions=command.shortcuts[:MAX_BUTTONS])
+                 for command in listed() if command.shortcuts and command.name != compare.COMMAND.name)
 
 
 def _section(name: str, make: Callable[[], Reply]) -> Reply:

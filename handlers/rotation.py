@@ -15,6 +15,7 @@ import re
 from analysis.rotation import Regime, horizon_label, momentum_table, size_regime
 from errors import BadRequest
 from handlers.common.caller import Caller
+from handlers.common.command import Command, Kind, Option
 from handlers.common.format import percent
 from handlers.common.parse import DEFAULT_BENCHMARK, parse_ticker, split_period
 from handlers.common.plots import bars
@@ -142,3 +143,26 @@ def list_universes(services: Services, caller: Caller) -> Reply:
     own = services.store.universes(caller.owner)
     lines = [f"`{n}`: {', '.join(t)}" for n, t in {**BUILT_IN, **own}.items()]
     return Reply(text="*Rotation universes*", notes=tuple(lines), ephemeral=True)
+
+
+COMMAND = Command(
+    name="rotation",
+    summary="Rank a universe by momentum, with the small-cap regime; or define your own universe",
+    usage=USAGE,
+    examples=("/rotation sectors 6m", "/rotation", "/rotation set megacaps AAPL MSFT NVDA", "/rotation list"),
+    guide=(
+        'Ranks a universe by composite momentum (the average of 1, 3, 6 and 12-month total returns), '
+        "with each ticker's distance from its 200-day average and 6-month relative strength vs SPY; "
+        'for `size`, whether small caps (IWM, IJR) lead SPY and for how many sessions. Universes: '
+        'size (SPY QQQ IWM IJR VB), sectors (the 11 Select Sector SPDRs), semis (SMH SOXX XSD), or '
+        "your team's own."
+    ),
+    handle=handle,
+    options=(
+        Option("action", Kind.CHOICE, "Define a universe, or list them (leave out to rank)",
+               choices=(("set", "set"), ("list", "list"))),
+        Option("universe", Kind.TEXT, "size (default), sectors, semis or your team's own; the name to define with set"),
+        Option("tickers", Kind.TICKERS, "With set: the universe's tickers"),
+        Option("period", Kind.PERIOD, "The window: 1m, 3m, 6m, 1y, 2y... (default: 1 year)"),
+    ),
+)

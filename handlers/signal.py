@@ -19,6 +19,7 @@ from typing import Any
 from analysis.named_signals import SIGNALS, Reading, read
 from errors import BadRequest, DataUnavailable
 from handlers.common.caller import Caller
+from handlers.common.command import Command, Kind, Option
 from handlers.common.format import percent
 from handlers.common.reply import Action, Chart, Reply
 from handlers.common.services import Services
@@ -97,3 +98,29 @@ def vote(text: str, services: Services, caller: Caller) -> Reply:
         raise BadRequest("That signal card is no longer known here; post a new one with `/signal`.")
     votes = services.store.vote(caller.owner, card["id"], caller.user, words[1].lower())
     return card_reply(card, votes)
+
+
+COMMAND = Command(
+    name="signal",
+    summary="A signal card to vote on and discuss in its thread (small caps, semis vs SPY)",
+    usage=USAGE,
+    examples=("/signal smallcaps", "/signal semis"),
+    guide=(
+        "Posts a signal card: whether the signal is leading or lagging and since when, a chart, and Agree / "
+        "Disagree buttons (one vote per person; click the other to change it; the card shows the tally). "
+        "`smallcaps` is IWM vs SPY, `semis` SMH vs SPY: leading while the ratio is above its 200-day average. "
+        "Discuss in the card's thread; Tilt replies there when the signal flips."
+    ),
+    handle=handle,
+    options=(Option("signal", Kind.CHOICE, "Which signal", required=True, choices=tuple((n, n) for n in NAMES)),),
+)
+# What a card's buttons run: routed like any command, never offered in menus or /help.
+VOTE = Command(
+    name="vote",
+    summary="A vote on a signal card (its buttons)",
+    usage=VOTE_USAGE,
+    examples=(),
+    guide="",
+    handle=vote,
+    listed=False,
+)

@@ -8,6 +8,7 @@ import pandas as pd
 
 from analysis.valuation import valuation_gaps
 from handlers.common.caller import Caller
+from handlers.common.command import BENCHMARK, TICKERS, Command
 from handlers.common.format import NOT_AVAILABLE, money, multiple, percent
 from handlers.common.parse import ValuationRequest, parse_valuation
 from handlers.common.plots import bars
@@ -17,7 +18,7 @@ from handlers.common.services import Services
 from handlers.common.takeaway import valuation_takeaway
 from market.provider import Fundamentals
 
-USAGE = "/valuation TICKER [TICKER ...] [vs BENCH] · /valuation smallcaps   e.g. /valuation IJR IWM SPY"
+USAGE = "/valuation TICKER [TICKER ...] [vs BENCH] · /valuation smallcaps"
 # The index each well-known ETF stands for, named beside its ticker; the figures stay the ETF's.
 INDEXES = {"SPY": "S&P 500", "IVV": "S&P 500", "VOO": "S&P 500", "IJR": "S&P 600", "IWM": "Russell 2000",
            "QQQ": "Nasdaq 100", "MDY": "S&P 400", "IJH": "S&P 400", "DIA": "Dow Jones"}
@@ -73,3 +74,21 @@ def _named(ticker: str) -> str:
 
 def _or_nan(value: float | None) -> float:
     return float("nan") if value is None else value
+
+
+COMMAND = Command(
+    name="valuation",
+    summary="P/E and earnings yield: discount or premium to a benchmark",
+    usage=USAGE,
+    examples=("/valuation IJR IWM SPY", "/valuation IJR IWM QQQ vs SPY", "/valuation smallcaps"),
+    guide=(
+        "Trailing and forward P/E side by side, earnings yield, and each ticker's discount (-) or "
+        'premium (+) to the benchmark, with yield, expense ratio and assets. Missing figures show as '
+        'n/a.'
+    ),
+    handle=handle,
+    options=(
+        TICKERS,
+        BENCHMARK,
+    ),
+)

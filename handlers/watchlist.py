@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from errors import BadRequest
 from handlers.common.caller import Caller
+from handlers.common.command import Command, Kind, Option
 from handlers.common.parse import parse_ticker
 from handlers.common.reply import Action, Reply
 from handlers.common.services import Services
 from handlers.common.snapshot import check_tickers, left_out_note, recent_chart, recent_closes, returns_table
 from store.teamdata import MAX_WATCHLIST
 
-USAGE = "/watchlist [add|remove TICKER ...]   e.g. /watchlist add SMH SOXX IWM"
+USAGE = "/watchlist [add|remove TICKER ...]"
 HORIZONS = ("1d", "1w", "1m", "3m", "ytd", "1y")
 
 
@@ -61,3 +62,20 @@ def show(services: Services, caller: Caller) -> Reply:
         chart=recent_chart(services, closes, "Watchlist · 3 months", benchmark=None),
         actions=tuple(Action(f"{t} vs SPY", f"/compare {t} vs SPY 1y") for t in list(closes.columns)[:5] if t != "SPY"),
     )
+
+
+COMMAND = Command(
+    name="watchlist",
+    summary="This channel's watchlist and its returns; add or remove tickers",
+    usage=USAGE,
+    examples=("/watchlist add SMH SOXX IWM", "/watchlist remove SOXX", "/watchlist"),
+    guide=(
+        "The conversation's tickers to follow (a channel's, or your own in a direct message), up to "
+        '50, with 1d, 1w, 1m, 3m, YTD and 1y total returns and a 3-month chart.'
+    ),
+    handle=handle,
+    options=(
+        Option("action", Kind.CHOICE, "Change the list (leave out to show it)", choices=(("add", "add"), ("remove", "remove"))),
+        Option("tickers", Kind.TICKERS, "One or more tickers, e.g. SMH or IJR IWM"),
+    ),
+)

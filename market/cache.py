@@ -38,6 +38,18 @@ def connect(url: str) -> redis.Redis:
     )
 
 
+# KEYS: the counters in order; ARGV: the window, then each counter's limit.
+_COUNT_UNTIL_OVER = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+    redis.call('SET', key, 0, 'EX', ARGV[1], 'NX')
+    counts[i] = redis.call('INCR', key)
+    if counts[i] > tonumber(ARGV[i + 1]) then break end
+end
+return counts
+"""
+
+
 class Cache:
     """Byte values and hashes in Redis, each call failing soft (see module docstring)."""
 
@@ -90,9 +102,24 @@ class Cache:
 
         return self._call(increment, None)
 
+    def count_until_over(self, limits: tuple[tuple[str, int], ...], window_seconds: int) -> list[int] | None:
+        """Add one to each counter in turn, as ``count`` does, stopping after the first whose new count is over its
+        limit: the counters after it are left as they were (one atomic round trip).
+
+        Returns the new counts of the counters reached, or ``None`` if Redis is down.
+        """
+        counts = self._call(lambda c: c.eval(_COUNT_UNTIL_OVER, len(limits), *(self.prefix + key for key, _ in limits),
+                                             window_seconds, *(limit for _, limit in limits)), None)
+        return None if counts is None else [int(count) for count in counts]
+
     def first(self, key: str, ttl_seconds: int) -> bool:
         """True the first time ``key`` is seen within ``ttl_seconds`` (and when Redis is down: better twice than never)."""
         return bool(self._call(lambda c: c.set(self.prefix + key, b"1", nx=True, ex=ttl_seconds), True))
+
+    def first_until(self, key: str, expires_at: int) -> bool:
+        """True the first time ``key`` is seen before ``expires_at`` (Unix seconds, Redis's clock), and when Redis is
+        down; a time already past remembers nothing, so every sighting is a first."""
+        return bool(self._call(lambda c: c.set(self.prefix + key, b"1", nx=True, exat=expires_at), True))
 
     def delete(self, key: str) -> None:
         self._call(lambda c: c.delete(self.prefix + key), None)

@@ -127,6 +127,8 @@ plain = words(plain_tickers, maybe(st.sampled_from(KNOWN).map(lambda t: f"vs {t}
 
 REQUESTS: dict[str, st.SearchStrategy[str]] = {
     "compare": often(plain, with_garbage(shuffled(tickers, benchmark, maybe(period)))),
+    "cycle": often(words(plain_tickers, maybe(st.sampled_from(KNOWN).map(lambda t: f"vs {t}"))),
+                   with_garbage(shuffled(tickers, benchmark, maybe(period)))),
     "valuation": often(words(plain_tickers, maybe(st.sampled_from(KNOWN).map(lambda t: f"vs {t}"))),
                        with_garbage(st.one_of(shuffled(tickers, benchmark, maybe(period)), st.just("smallcaps")))),
     "backtest": often(words(st.lists(st.one_of(valid_mix, tactical), min_size=1, max_size=4).map(

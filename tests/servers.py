@@ -135,8 +135,12 @@ class ServeProcess:
         self.state = state
         state.mkdir(parents=True, exist_ok=True)
         self.log = state / "serve.log"
-        self.process = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "serve"], env={**env, "PORT": str(self.port)},
-                                        cwd=state, stdout=subprocess.DEVNULL, stderr=self.log.open("w"))
+        # GET /metrics of the web process(es): a port of its own on 127.0.0.1, never the public PORT.
+        self.metrics_port = free_port()
+        self.metrics_url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        serve_env = {**env, "PORT": str(self.port), "TILT_METRICS_PORT": str(self.metrics_port)}
+        self.process = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "serve"], env=serve_env, cwd=state,
+                                        stdout=subprocess.DEVNULL, stderr=self.log.open("w"))
         # The first worker serves its /metrics (commands are counted where they run).
         self.worker_metrics_url = f"http://127.0.0.1:{free_port()}/metrics"
         self.workers = [self.start_worker(metrics=i == 0) for i in range(workers)]
@@ -168,6 +172,10 @@ class ServeProcess:
 
     def get(self, path: str) -> Answer:
         return send(urllib.request.Request(self.url + path))
+
+    def metrics(self) -> str:
+        """The web process's ``GET /metrics``, from its metrics port."""
+        return send(urllib.request.Request(self.metrics_url)).body.decode()
 
     def stop(self) -> None:
         stop_processes([self.process, *self.workers])

@@ -6,14 +6,16 @@ Serves the methods Tilt calls, with Slack's answers in Slack's shapes:
 the upload itself, ``files.completeUploadExternal``, ``apps.connections.open``
 (Socket Mode, handing out ``socket_url``), ``oauth.v2.access`` (turning a
 code from ``grants`` into a bot token of that team); and ``POST
-/response/<id>`` for response URLs; ``conversations.open`` (a direct message's channel) and
-``views.publish`` (the App Home tab).  Like Slack, it enforces the limits Tilt
+/response/<id>`` for response URLs; ``conversations.open`` (a direct message's channel),
+``views.publish`` (the App Home tab) and ``users.conversations`` (the channels a person is in, from
+``members``).  Like Slack, it enforces the limits Tilt
 must respect (a bot token; every block checked by ``block_problems`` against Block Kit's documented
 limits) and answers ``not_in_channel`` for channels the bot was not invited to.  A block Slack would
 refuse is answered ``invalid_blocks`` *and* kept in ``problems``: the stand-in fails the test that
 caused it when it stops (and ``check()`` fails it at once), so a fallback cannot hide it.
 
-Knobs: ``not_member`` (channel ids), ``fail_next(method, status, retry_after, error)``,
+Knobs: ``not_member`` (channel ids), ``members`` (channel id -> people),
+``fail_next(method, status, retry_after, error)``,
 ``hold_next(method)``, ``refuse(kinds, team)``: answer ``invalid_blocks`` to any message or view
 using those block types (as a Slack that does not know them would), for one workspace or all.
 """
@@ -75,6 +77,7 @@ class SlackStandIn(LocalServer):
         self.calls: list[Call] = []
         self.uploads: dict[str, bytes] = {}
         self.not_member: set[str] = set()
+        self.members: dict[str, set[str]] = {}  # channel id -> the people in it (users.conversations)
         self.socket_url: str | None = None  # what apps.connections.open hands out (Socket Mode)
         self.grants: dict[str, str] = {}  # OAuth code -> the workspace (team id) approving the install
         self.tokens: dict[str, str] = {}  # bot token handed out by oauth.v2.access -> its team
@@ -215,7 +218,22 @@ class SlackStandIn(LocalServer):
             return {"ok": True, "channel": {"id": "D" + str(body.get("users", "")).lstrip("U")}}
         if method == "views.publish":
             return {"ok": True, "view": {"id": "V0HOME", "type": "home", "team_id": team}}
+        if method == "users.conversations":
+            return self._conversations_of(body)
         return {"ok": False, "error": "unknown_method"}
+
+    def _conversations_of(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``users.conversations``: the channels ``user`` is in, a page of ``limit`` (at most 1,000) at a time,
+        the rest behind ``response_metadata.next_cursor``, as Slack pages."""
+        limit, start = int(body.get("limit") or 100), int(body.get("cursor") or 0)
+        if not 1 <= limit <= 1000:
+            return {"ok": False, "error": "invalid_limit"}
+        with self._lock:
+            ids = sorted(channel for channel, people in self.members.items() if body.get("user") in people)
+        page = ids[start:start + limit]
+        cursor = str(start + limit) if start + limit < len(ids) else ""
+        return {"ok": True, "channels": [{"id": channel, "is_member": True} for channel in page],
+                "response_metadata": {"next_cursor": cursor}}
 
     def _check_blocks(self, method: str, body: dict[str, Any], team: str | None) -> str | None:
         """``invalid_blocks`` for blocks Slack would refuse (recorded in ``problems``) or types it is told to

@@ -19,7 +19,8 @@ from analysis.backtest import fixed_mix, rebalance_dates, simulate, switching
 from analysis.named_signals import SIGNALS, leading_sessions
 from errors import BadRequest
 from handlers.common import router
-from handlers.common.backtest_request import MAX_HOLDINGS, Mix, Tactical, parse_backtest
+from handlers.common.backtest_request import MAX_HOLDINGS, parse_backtest
+from handlers.common.portfolios import Mix, Tactical
 from handlers.common.reply import Reply
 from handlers.common.services import Services
 from tests.expected import closes

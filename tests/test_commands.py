@@ -161,14 +161,6 @@ def test_demo_replies_say_they_are_not_real(cache: Cache) -> None:
     assert router.run("/valuation IJR SPY", services_for(DemoProvider(), cache)).text.endswith("(demo data, not real figures)")
 
 
-def test_help_lists_every_command(services: Services) -> None:
-    reply = router.run("/help", services)
-    assert reply.ephemeral and not reply.is_error
-    text = reply.plain_text()
-    assert all(f"/{name}" in text for name in router.COMMANDS)
-    assert "since 2020" in router.run("help compare", services).plain_text()
-
-
 def test_tilt_answers_while_redis_is_stopped_mid_run(recording: Recording, tmp_path: Path) -> None:
     server = EmbeddedRedis(tmp_path / "redis")
     services = services_for(recording, Cache(connect(server.url), retry_after=0.0))

@@ -38,6 +38,13 @@ def test_one_command_on_the_shared_prices(tmp_path: Path, prices_dir: Path) -> N
     assert chart_path(result.stdout).read_bytes().startswith(PNG_SIGNATURE)
 
 
+def test_cycle_on_the_shared_prices(tmp_path: Path, prices_dir: Path) -> None:
+    result = run_bot(["console", "--data-dir", str(prices_dir), "/cycle IWM vs SPY"], tmp_path / "state")
+    assert result.returncode == 0, result.stderr
+    assert "IWM vs SPY through the cycle" in result.stdout and "Early recovery" in result.stdout
+    assert "Every episode" in result.stdout and "2020-02-01  2020-04-30" in result.stdout
+    assert chart_path(result.stdout).read_bytes().startswith(PNG_SIGNATURE)
+
 def test_data_dir_from_the_environment(tmp_path: Path, prices_dir: Path) -> None:
     result = run_bot(["console", "/valuation IJR SPY"], tmp_path / "state", MARKET_DATA_DIR=str(prices_dir))
     assert result.returncode == 0, result.stderr

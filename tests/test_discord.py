@@ -22,11 +22,11 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
+import pandas as pd
 import pytest
 import redis as redis_py
 from nacl.signing import SigningKey
 
-from chat.discord import register
 from chat.discord.embeds import (
     DESCRIPTION_LIMIT,
     EMBED_TOTAL_LIMIT,
@@ -36,13 +36,13 @@ from chat.discord.embeds import (
 from chat.discord.interactions import caller
 from chat.discord.register import command_text
 from chat.discord.rest import DiscordRest
-from handlers.common import router
+from handlers import catalog
 from handlers.common.caller import Caller
 from handlers.common.reply import Action, Chart, Reply, Table
 from store.teamdata import Owner, TeamStore
 from tests.conftest import ROOT
 from tests.discord_standin import DiscordStandIn, check_commands
-from tests.expected import trailing_cagrs
+from tests.expected import closes, trailing_cagrs
 from tests.servers import PATIENCE, Answer, ServeProcess, send, wait_until
 
 APPLICATION_ID = "424242424242424242"
@@ -72,8 +72,9 @@ class Tilt(ServeProcess):
                                          headers={"Content-Type": "application/json", **(headers or {})})
         return send(request)
 
-    def signed(self, body: bytes, key: SigningKey | None = None) -> dict[str, str]:
-        timestamp = str(int(time.time()))
+    def signed(self, body: bytes, key: SigningKey | None = None, at: int | None = None) -> dict[str, str]:
+        """Discord's signature headers for ``body``, signed at ``at`` (Unix seconds; now unless given)."""
+        timestamp = str(int(time.time()) if at is None else at)
         signature = (key or self.key).sign(timestamp.encode() + body).signature.hex()
         return {"X-Signature-Ed25519": signature, "X-Signature-Timestamp": timestamp}
 
@@ -196,6 +197,25 @@ def test_unknown_ticker_is_shown_only_to_the_requester(tilt: Tilt, discord: Disc
     assert embed["fields"][0] == {"name": "Usage", "value": "`/compare TICKER [TICKER ...] [vs BENCH] [PERIOD]   e.g. /compare SMH SPY 10y`"}
 
 
+def test_cycle_follows_up_with_its_phase_grid_and_chart(tilt: Tilt, discord: DiscordStandIn, prices_dir: Path) -> None:
+    command = slash("cycle", tickers="IWM IJR", benchmark="SPY")
+    assert tilt.interact(command).json() == {"type": 5}
+    follow_up = discord.wait_for("POST", f"/webhooks/{APPLICATION_ID}/{command['token']}")[0]
+    embed = follow_up.payload["embeds"][0]
+    iwm, spy = closes(prices_dir, "IWM"), closes(prices_dir, "SPY")
+    common = sorted(set(iwm) & set(spy))
+    # The 2020 recession: the last close before 2020-02-01 to the last close on or before 2020-04-30.
+    start, end = max(d for d in common if d.isoformat() < "2020-02-01"), max(d for d in common if d.isoformat() <= "2020-04-30")
+    covid = (iwm[end] / iwm[start]) / (spy[end] / spy[start]) - 1
+    assert embed["title"].startswith("IJR IWM vs SPY through the cycle")
+    assert list(table_rows(embed["description"])) == ["Late expansion", "Recession", "Early recovery",
+                                                      "Rate cuts, first 6m", "Rate cuts, first 12m", "Hikes, first 12m"]
+    assert f"{covid * 100:+.1f}%" in embed["description"]  # the detail table, in the same embed
+    assert "as of 2026-07-14" in embed["footer"]["text"]
+    assert follow_up.files["files[0]"][1].startswith(PNG_SIGNATURE)
+    buttons = [b["custom_id"] for row in follow_up.payload["components"] for b in row["components"]]
+    assert "/compare IJR IWM vs SPY 2020-02-01..2020-04-30" in buttons
+
 def test_valuation_and_help_options_become_command_text(tilt: Tilt, discord: DiscordStandIn) -> None:
     valuation = slash("valuation", tickers="IJR", benchmark="SPY")
     help_compare = slash("help", command="compare")
@@ -222,7 +242,9 @@ def test_options_become_the_routers_command_text_and_ids_the_caller() -> None:
         == "/call IWM vs SPY until 2027-06-30 small caps catch up"
     assert command_text(data("call", cancel="3")) == "/call cancel 3"
     assert command_text(data("signal", signal="semis")) == "/signal semis"
-    assert command_text(data("later", days="3", tickers="SMH")) == "/later SMH 3"  # an option Tilt has no place for: last
+    # Only declared options reach the text: an undeclared command keeps its name (the router says it is unknown).
+    assert command_text(data("later", days="3", tickers="SMH")) == "/later"
+    assert command_text(data("signal", signal="semis", days="3")) == "/signal semis"
 
     in_server = slash("watchlist", user="11", channel="22")
     assert caller(in_server) == Caller(platform="discord", team="777", channel="22", user="11", is_dm=False)
@@ -328,6 +350,17 @@ def test_autocomplete_suggests_tickers(tilt: Tilt) -> None:
     assert all(len(c["name"]) <= 100 and len(c["value"]) <= 100 for c in choices)
 
 
+def test_autocomplete_suggests_periods_and_keeps_what_was_typed(tilt: Tilt) -> None:
+    def suggested(typed: str) -> list[str]:
+        typing = interaction(4, {"name": "compare", "type": 1, "options": [
+            {"name": "tickers", "type": 3, "value": "SMH"}, {"name": "period", "type": 3, "value": typed, "focused": True}]})
+        return [choice["value"] for choice in tilt.interact(typing).json()["data"]["choices"]]
+
+    assert suggested("1")[:3] == ["1", "1m", "1y"] and "10y" in suggested("1")
+    assert suggested("since 2021-03-01") == ["since 2021-03-01"]  # offered as typed: the grammar decides
+    assert suggested("10y")[0] == "10y" and suggested("")[:4] == ["1m", "3m", "6m", "ytd"]
+
+
 def test_budget_says_slow_down_privately(tilt: Tilt, discord: DiscordStandIn) -> None:
     user = str(uuid.uuid4().int)[:18]
     answers = [tilt.interact(slash("help", user=user)) for _ in range(11)]
@@ -355,40 +388,45 @@ def test_discord_register_sends_the_command_definitions(discord: DiscordStandIn,
                             env=_env(discord, TILT_STATE_DIR=str(tmp_path)), cwd=tmp_path, capture_output=True,
                             text=True, timeout=PATIENCE)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"Registered {' '.join(f'/{c}' for c in router.COMMANDS)} in server 555."
+    listed = [command.name for command in catalog.listed()]
+    assert result.stdout.strip() == f"Registered {' '.join(f'/{c}' for c in listed)} in server 555."
     call = discord.wait_for("PUT", f"/applications/{APPLICATION_ID}/guilds/555/commands")[0]
     assert call.authorization == f"Bot {BOT_TOKEN}" and call.status == 200
+    assert check_commands(call.payload) is None
     commands = {c["name"]: {o["name"]: o for o in c.get("options", [])} for c in call.payload}
-    assert set(commands) == set(router.COMMANDS)
+    assert list(commands) == listed and "vote" not in commands  # buttons' commands are not offered
     compare = commands["compare"]
     assert all(o["type"] == 3 for c in commands.values() for o in c.values() if o["name"] != "cancel")
     assert commands["call"]["cancel"]["type"] == 4 and commands["call"]["cancel"]["min_value"] == 1
     assert compare["tickers"]["required"] and compare["tickers"]["autocomplete"] and compare["benchmark"]["autocomplete"]
-    assert [c["value"] for c in compare["period"]["choices"]] == ["1w", "mtd", "1m", "qtd", "3m", "6m", "ytd", "1y", "3y",
-                                                                   "5y", "10y", "max"]
+    assert compare["period"]["autocomplete"] and "choices" not in compare["period"]  # free text, as on Slack
     assert set(commands["valuation"]) == {"tickers", "benchmark"}
-    assert [c["value"] for c in commands["help"]["command"]["choices"]] == list(router.COMMANDS)
+    assert [c["value"] for c in commands["help"]["command"]["choices"]] == listed
     assert set(commands["watchlist"]) == {"action", "tickers"} and set(commands["digest"]) == {"schedule"}
     assert list(commands["rotation"]) == ["action", "universe", "tickers", "period"]
     assert [c["value"] for c in commands["rotation"]["action"]["choices"]] == ["set", "list"]
     assert commands["signal"]["signal"]["required"]
     assert [c["value"] for c in commands["signal"]["signal"]["choices"]] == ["smallcaps", "semis"]
-    assert list(commands["call"]) == ["ticker", "until", "benchmark", "note", "cancel"] and commands["calls"] == {}
+    assert set(commands["call"]) == {"ticker", "until", "benchmark", "note", "cancel"} and commands["calls"] == {}
 
 
-def test_every_command_is_registered_on_discord_and_help_lists_only_those(tilt: Tilt, discord: DiscordStandIn) -> None:
-    registered = [c["name"] for c in register.COMMANDS]
-    assert sorted(registered) == sorted(router.COMMANDS)  # a command added to the router must be registered too
-    assert check_commands(register.COMMANDS) is None
-    for command in register.COMMANDS:  # every option of every command reaches the router's text
-        options = {o["name"]: "1" if o["type"] == 4 else f"v{i}" for i, o in enumerate(command["options"])}
-        text = command_text({"name": command["name"], "options": [{"name": k, "value": v} for k, v in options.items()]})
-        assert all(value in text.split() for value in options.values()), text
-
-    help_command = slash("help")
-    tilt.interact(help_command)
-    lines = reply_to(discord, help_command)["embeds"][0]["description"].split("\n\n")
-    assert {re.match(r"`/([a-z]+)", line).group(1) for line in lines} == set(registered)
+@pytest.mark.parametrize("period, first, last", [
+    ("since 2021-03-01", "2021-02-26", None),
+    ("2015-10-30 to 2025-10-31", "2015-10-29", "2025-10-31"),
+    ("from 2020-03-23", "2020-03-20", None),
+])
+def test_discord_takes_every_period_the_grammar_does(tilt: Tilt, discord: DiscordStandIn, prices_dir: Path,
+                                                     period: str, first: str, last: str | None) -> None:
+    command = slash("compare", tickers="QQQ", period=period, benchmark="SPY")
+    tilt.interact(command)
+    embed = reply_to(discord, command)["embeds"][0]
+    closes = pd.read_csv(prices_dir / "SPY.csv", index_col="Date", parse_dates=True)["Adj Close"]
+    # The window opens at the last close before its first day and ends at the last close the data has (or
+    # on or before its last day): read from the CSV file, not from Tilt.
+    opened = closes.index[closes.index < pd.Timestamp(period.split()[-1] if not last else period.split()[0])][-1]
+    ended = closes.index[closes.index <= pd.Timestamp(last)][-1] if last else closes.index[-1]
+    assert f"{opened:%Y-%m-%d}" == first
+    assert f"{opened:%Y-%m-%d} → {ended:%Y-%m-%d}" in embed["footer"]["text"]
 
 
 def test_discord_register_needs_the_bot_token(discord: DiscordStandIn, tmp_path: Path) -> None:

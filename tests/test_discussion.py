@@ -353,7 +353,8 @@ def test_rotation_offers_the_signal_card(services: Services) -> None:
 
 
 def test_slack_poster_replies_in_the_thread() -> None:
-    from chat.slack.app import poster, web_client
+    from chat.slack.client import web_client
+    from chat.slack.delivery import poster
     from tests.slack_standin import SlackStandIn
 
     with SlackStandIn() as slack:

@@ -2,8 +2,8 @@
 exception.  Requests come from each command's own grammar mixed with garbage (tests/requests.py); they run end
 to end through ``handlers.common.router.run`` on the shared CSV prices and a real Redis.
 
-The commands are enumerated from the router's own lists (``router.COMMANDS`` and ``router.BUTTON_COMMANDS``;
-``handlers/catalog.py`` will replace them), so a new command without a request grammar fails here.
+The commands are enumerated from ``handlers.catalog.COMMANDS`` (what the router routes, buttons' commands
+included), so a new command without a request grammar fails here.
 Fixed seed (``derandomize``) and a bounded number of examples; bench/fuzz.py runs the long campaign.
 """
 
@@ -15,13 +15,14 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from handlers import catalog
 from handlers.common import router
 from handlers.common.caller import LOCAL, Caller
 from handlers.common.reply import Reply
 from handlers.common.services import Services
 from tests.requests import REQUESTS
 
-ROUTED = sorted({*router.COMMANDS, *router.BUTTON_COMMANDS})
+ROUTED = sorted(command.name for command in catalog.COMMANDS)
 # A Slack channel as well as the console: scheduling, votes and calls take different paths on each.
 CALLERS = (Caller(platform="slack", team="T1", channel="C1", user="U1"), LOCAL)
 # Commands that draw charts or read years of prices cost more per request.

@@ -436,10 +436,13 @@ def test_slack_refusing_beyond_the_retries_is_told_to_the_requester(tilt: SlackA
 # --- 4. replayed and malformed requests ---------------------------------------------------------
 
 
-def test_a_replayed_slash_command_is_answered_once(tilt: SlackAndDiscordTilt, slack: SlackStandIn) -> None:
+@pytest.mark.parametrize("age", [0, 120], ids=["fresh", "signed 2 minutes ago"])
+def test_a_replayed_slash_command_is_answered_once(tilt: SlackAndDiscordTilt, slack: SlackStandIn, age: int) -> None:
+    """Within Slack's 300 s window a replay is refused however old the signature already was: memory of a
+    signature counted from its arrival, or shorter than the window (60 s), would let the 2-minute-old one run twice."""
     where, reply_to = channel(), response_name()
     form = urlencode(tilt.command_form("/valuation", "IJR SPY", channel=where, user=person(), response=reply_to))
-    timestamp = int(time.time())
+    timestamp = int(time.time()) - age
     first = tilt.post(form, timestamp=timestamp)
     replay = tilt.post(form, timestamp=timestamp)  # the same bytes, timestamp and signature
     assert first.status == 200 and first.json() == WORKING

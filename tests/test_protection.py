@@ -13,6 +13,7 @@ import redis as redis_py
 
 from errors import DataUnavailable, RateLimited, UnknownTicker
 from handlers.common import router
+from handlers.common.budget import Budget
 from handlers.common.caller import Caller
 from handlers.common.services import Services
 from market.cache import Cache, connect
@@ -111,3 +112,13 @@ def test_an_unknown_ticker_is_remembered_for_an_hour(prices_dir: Path, cache: Ca
     with pytest.raises(UnknownTicker):
         market.bars(["NOPE"], *window)
     assert len([c for c in provider.calls if "NOPE" in c[1]]) == 2
+
+
+def test_a_refused_command_names_the_budget_it_is_over(cache: Cache) -> None:
+    budget = Budget(cache, per_user=2, per_team=3)
+    assert [budget.refusal("T1", "alice") for _ in range(2)] == [None, None]
+    assert "2 commands a minute per person" in budget.refusal("T1", "alice")
+    assert budget.refusal("T1", "bob") is None  # alice's refused third cost the workspace nothing: 3 of 3 counted
+    refused = budget.refusal("T1", "carol")
+    assert "this workspace has asked for more than 3 commands this minute" in refused and "per person" not in refused
+    assert budget.refusal("T2", "carol") is None  # another workspace has budgets of its own

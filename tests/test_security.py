@@ -8,24 +8,28 @@ platforms sign them; what Tilt sends out is read from the Slack and Discord stan
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import json
 import socket
+import time
 import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any, Iterator
+from urllib.parse import urlencode
 
 import pytest
 
 from chat.discord.rest import DiscordRest
-from chat.web import MAX_CLICK_BYTES, MAX_HEADER_BYTES
+from chat.web import MAX_CLICK_BYTES, MAX_HEADER_BYTES, REQUEST_SECONDS
 from handlers.common.reply import Reply
 from tests import test_faults
 from tests.discord_standin import DiscordStandIn
 from tests.servers import PATIENCE, Answer, send, wait_until
 from tests.slack_standin import SlackStandIn
 from tests.test_discord import APPLICATION_ID, BOT_TOKEN, interaction, slash
-from tests.test_slack import calls_in, channel, responses_to
+from tests.test_slack import SECRET, calls_in, channel, responses_to
 
 # Everything Slack's mrkdwn turns into a notification or a masked link, and an ampersand.
 HOSTILE = "<!channel> <!here> <@U0EVIL> <https://evil.example|slack.com> R&D"
@@ -213,6 +217,130 @@ def test_metric_labels_are_known_command_names_whatever_people_type(tilt: Tilt, 
         return metrics if 'tilt_command_seconds_count{command="unknown"}' in metrics else None
 
     worker = wait_until(timed, PATIENCE, "the worker's metrics")
-    web = tilt.get("/metrics").body.decode()
+    web = tilt.metrics()
     assert 'tilt_commands_total{command="unknown",outcome="throttled"}' in web
     assert "zzjunk" not in worker + web
+
+
+# --- holding the door: connection floods, noisy neighbours, stale and malformed requests ---------
+
+WORKING = {"response_type": "ephemeral", "text": "Working on it…"}
+SLACK_ANSWER_SECONDS = 3  # Slack shows the person an error when the ack takes longer
+
+
+def test_300_idle_connections_do_not_keep_a_signed_command_waiting(tilt: Tilt) -> None:
+    idle = [socket.create_connection(("127.0.0.1", tilt.port), timeout=PATIENCE) for _ in range(300)]
+    try:
+        answer = tilt.command("/help", "", channel=channel(), user=user(), timeout=2 * SLACK_ANSWER_SECONDS)
+        assert answer.status == 200 and answer.json() == WORKING
+        assert answer.seconds < SLACK_ANSWER_SECONDS
+        assert send(urllib.request.Request(tilt.url + "/healthz"), SLACK_ANSWER_SECONDS).status == 200
+    finally:
+        for connection in idle:
+            connection.close()
+
+
+def test_a_request_trickling_in_is_cut_off(tilt: Tilt) -> None:
+    """A byte every 0.2 s is never idle, yet the server closes the connection a few seconds after it began."""
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", tilt.port), timeout=0.2) as connection:
+        connection.sendall(b"POST /slack/events HTTP/1.1\r\nHost: tilt\r\n")
+        while time.monotonic() - started < 6 * REQUEST_SECONDS:
+            try:
+                if connection.recv(1024) == b"":
+                    break  # closed by the server
+            except TimeoutError:
+                connection.sendall(b"X")  # still open: one more byte of a header that never ends
+            except ConnectionResetError:
+                break
+        else:
+            pytest.fail(f"the connection was still open {6 * REQUEST_SECONDS} s after its request began")
+    assert tilt.get("/healthz").status == 200
+
+
+def test_one_person_over_their_budget_costs_the_slack_workspace_nothing(tilt: Tilt) -> None:
+    workspace, where, noisy = f"T{uuid.uuid4().hex[:8].upper()}", channel(), user()
+    answers = [tilt.command("/help", "", channel=where, user=noisy, team=workspace).json()["text"] for _ in range(205)]
+    assert answers[:10] == [WORKING["text"]] * 10 and all("Slow down" in text for text in answers[10:])
+    colleague = tilt.command("/help", "", channel=where, user=user(), team=workspace)
+    assert colleague.json() == WORKING
+
+
+def test_one_person_over_their_budget_costs_the_discord_server_nothing(tilt: Tilt) -> None:
+    server, noisy = str(uuid.uuid4().int)[:18], user()
+
+    def help_from(person: str) -> dict[str, Any]:
+        return tilt.interact({**slash("help", user=person), "guild_id": server}).json()
+
+    answers = [help_from(noisy)["type"] for _ in range(205)]
+    assert answers == [5] * 10 + [4] * 195  # a deferral, then "slow down" to the sender only
+    assert help_from(user()) == {"type": 5}
+
+
+@pytest.mark.parametrize("age, status", [(7 * 24 * 3600, 401), (-6 * 60, 401), (4 * 60, 200)],
+                         ids=["signed a week ago", "signed 6 minutes ahead", "signed 4 minutes ago"])
+def test_a_discord_interaction_signed_more_than_5_minutes_off_is_refused(tilt: Tilt, discord: DiscordStandIn,
+                                                                         age: int, status: int) -> None:
+    command = slash("help", user=user())
+    body = json.dumps(command).encode()
+    answer = tilt.discord_post(body, tilt.signed(body, at=int(time.time()) - age))
+    assert answer.status == status
+    if status == 200:
+        assert answer.json() == {"type": 5}
+        discord.wait_for("POST", f"/webhooks/{APPLICATION_ID}/{command['token']}")
+
+
+def raw_post(tilt: Tilt, body: str, headers: list[tuple[str, str]]) -> bytes:
+    """``POST /slack/events`` with exactly ``headers`` (repeats and omissions as given), as raw HTTP."""
+    lines = [b"POST /slack/events HTTP/1.1", b"Host: tilt", b"Connection: close",
+             b"Content-Type: application/x-www-form-urlencoded", b"Content-Length: %d" % len(body.encode()),
+             *(f"{name}: {value}".encode() for name, value in headers)]
+    return exchange(tilt, b"\r\n".join(lines) + b"\r\n\r\n" + body.encode())
+
+
+def slack_signature(body: str, timestamp: str) -> str:
+    return "v0=" + hmac.new(SECRET.encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256).hexdigest()
+
+
+@pytest.mark.parametrize("header, variant", [(header, variant) for header in ("timestamp", "signature")
+                                             for variant in ("garbage", "missing", "duplicated")])
+def test_malformed_slack_signature_headers_get_401_and_one_log_line(tilt: Tilt, header: str, variant: str) -> None:
+    body = urlencode(tilt.command_form("/help", "", channel=channel(), user=user()))
+    timestamp = "abc" if (header, variant) == ("timestamp", "garbage") else str(int(time.time()))
+    headers = {"timestamp": [("X-Slack-Request-Timestamp", timestamp)],
+               "signature": [("X-Slack-Signature", "garbage" if (header, variant) == ("signature", "garbage")
+                              else slack_signature(body, timestamp))]}
+    if variant == "missing":
+        headers[header] = []
+    elif variant == "duplicated":
+        headers[header] = headers[header] * 2
+    logged = tilt.log.stat().st_size
+    answer = raw_post(tilt, body, headers["timestamp"] + headers["signature"])
+    assert status(answer) == 401
+    new = tilt.log.read_text()[logged:]
+    assert "Traceback" not in new and len(new.splitlines()) == 1, new
+
+
+def test_typed_urls_and_channel_names_are_not_made_links(tilt: Tilt, slack: SlackStandIn) -> None:
+    where = channel()
+    until = dt.date.today() + dt.timedelta(days=30)
+    note = "see #general and https://evil.example"
+    tilt.command("/call", f"SMH over SPY until {until} {note}", channel=where, user=user())
+    posted = calls_in(slack, "chat.postMessage", where)[0].body
+    texts = [block["text"] for block in posted["blocks"] if block["type"] == "section"]
+    texts += [e for block in posted["blocks"] if block["type"] == "context" for e in block["elements"]]
+    assert any("https://evil.example" in text["text"] for text in texts)
+    assert [(text["type"], text.get("verbatim")) for text in texts] == [("mrkdwn", True)] * len(texts)
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The local IPv4 addresses (as /proc/net/tcp writes them: hex, little-endian) listening on ``port``."""
+    rows = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+    return {row[1].split(":")[0] for row in rows if row[3] == "0A" and int(row[1].split(":")[1], 16) == port}
+
+
+def test_metrics_are_served_only_on_a_port_of_their_own_bound_to_this_machine(tilt: Tilt) -> None:
+    assert tilt.command("/help", "", channel=channel(), user=user()).status == 200
+    assert tilt.get("/metrics").status == 404
+    assert 'tilt_ack_seconds_count{path="/slack/events"}' in tilt.metrics()
+    assert listening_addresses(tilt.metrics_port) == {"0100007F"}  # 127.0.0.1

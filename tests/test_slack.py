@@ -28,18 +28,15 @@ from urllib.parse import urlencode
 import pytest
 
 from chat.slack.blocks import ALL_KINDS, DATA_TABLE, DATA_VISUALIZATION, TABLE, reply_blocks
-from handlers.common import router
+from handlers import catalog
 from handlers.common.plots import MAX_POINTS
 from handlers.common.reply import Plot, Reply, Series, Table
-from handlers.common.services import Services
-from market.cache import Cache, connect
-from market.cached import CachedMarket
-from market.demo import DemoProvider
+from market.cache import connect
 from market.redis_server import EmbeddedRedis
 from store.teamdata import Owner, TeamStore
 from tests.conftest import ROOT
 from tests.expected import closes, trailing_cagrs
-from tests.servers import Answer, ServeProcess, send, wait_until
+from tests.servers import PATIENCE, Answer, ServeProcess, send, wait_until
 from tests.slack_standin import MAX_DATA_TABLE_ROWS, Call, SlackStandIn, block_problems
 
 SECRET = "test-signing-secret"
@@ -60,11 +57,12 @@ class Tilt(ServeProcess):
                 "SLACK_API_URL": slack.api_url, "MARKET_DATA_DIR": str(prices_dir), "REDIS_URL": redis_url,
                 "TILT_STATE_DIR": str(state)}
 
-    def post(self, body: str, *, timestamp: int | None = None, secret: str = SECRET, content_type: str | None = None) -> Answer:
+    def post(self, body: str, *, timestamp: int | None = None, secret: str = SECRET, content_type: str | None = None,
+             timeout: float = PATIENCE) -> Answer:
         """POST ``body`` to /slack/events, signed as Slack signs it."""
         request = urllib.request.Request(self.url + "/slack/events", data=body.encode(), method="POST", headers={
             "Content-Type": content_type or "application/x-www-form-urlencoded", **signed(body, timestamp, secret)})
-        return send(request)
+        return send(request, timeout)
 
     def command(self, command: str, text: str, *, channel: str, user: str = "U1", response: str | None = None,
                 team: str = "T0TEST", **signing) -> Answer:
@@ -321,7 +319,7 @@ def test_slack_rate_limit_is_waited_out(tilt: Tilt, slack: SlackStandIn) -> None
 
 def test_health_and_metrics(tilt: Tilt) -> None:
     assert tilt.get("/healthz").status == 200
-    web = tilt.get("/metrics").body.decode()
+    web = tilt.metrics()
     assert 'tilt_ack_seconds_bucket{le="0.1",path="/slack/events"}' in web
     # Commands run on the worker, which counts them across its forked work horses.
     worker = send(urllib.request.Request(tilt.worker_metrics_url)).body.decode()
@@ -342,21 +340,6 @@ def test_tilt_still_answers_when_redis_stops(slack: SlackStandIn, prices_dir: Pa
         assert server.get("/healthz").status == 503
     finally:
         server.stop()
-
-
-def test_the_manifest_declares_every_command() -> None:
-    from chat.slack.app import SLASH_COMMANDS, UMBRELLA_COMMAND
-
-    manifest = (ROOT / "slack" / "manifest.yml").read_text()
-    declared = re.findall(r"^\s+- command: (/\S+)$", manifest, re.M)
-    assert sorted(declared) == sorted([*SLASH_COMMANDS, UMBRELLA_COMMAND])
-    assert help_lists() == {c.lstrip("/") for c in declared if c != UMBRELLA_COMMAND}  # /help offers what exists
-
-
-def help_lists() -> set[str]:
-    """The commands ``/help`` lists: the first command of each of its lines (it is the same on every platform)."""
-    services = Services(market=CachedMarket(DemoProvider(), Cache(None)), cache=Cache(None))
-    return {re.match(r"`/([a-z]+)", line).group(1) for line in router.run("/help", services).notes}
 
 
 # --- Slack-native answers: sortable tables, native charts, their fallback; the App Home tab ----------------
@@ -431,6 +414,40 @@ def test_valuation_figures_sort_as_numbers(tilt: Tilt, slack: SlackStandIn) -> N
     assert table_rows([table])["IJR"]["P/E vs bench"] == f"{(15.9 / 24.17 - 1) * 100:+.0f}%"
 
 
+
+def test_cycle_is_posted_with_its_phase_figures_every_episode_and_a_chart(tilt: Tilt, slack: SlackStandIn,
+                                                                          prices_dir: Path) -> None:
+    where = channel()
+    assert tilt.command("/cycle", "IWM vs SPY", channel=where, team=workspace_id()).status == 200
+    post = calls_in(slack, "chat.postMessage", where)[0]
+    summary, episodes = [b for b in post.body["blocks"] if b["type"] == DATA_TABLE]
+    iwm, spy = closes(prices_dir, "IWM"), closes(prices_dir, "SPY")
+    common = sorted(set(iwm) & set(spy))
+
+    def relative(first: str, last: str) -> float:  # last close before the first day, last on or before the last
+        start = max(d for d in common if d < dt.date.fromisoformat(first))
+        end = max(d for d in common if d <= dt.date.fromisoformat(last))
+        return (iwm[end] / iwm[start]) / (spy[end] / spy[start]) - 1
+
+    recoveries = sorted(relative(*days) for days in (("2001-12-01", "2002-11-30"), ("2009-07-01", "2010-06-30"),
+                                                     ("2020-05-01", "2021-04-30")))
+    cell = next(row for row in summary["rows"] if row[0]["text"] == "Early recovery")[1]
+    assert cell["type"] == "raw_number" and cell["value"] == pytest.approx(recoveries[1], abs=1e-12)
+    assert cell["text"] == f"{recoveries[1] * 100:+.1f}% ({sum(r > 0 for r in recoveries)} of 3)"
+    covid = next(r for r in episodes["rows"][1:] if [c["text"] for c in r[:3]] == ["Recession", "2020-02-01", "2020-04-30"])
+    assert covid[3]["type"] == "raw_number" and covid[3]["value"] == pytest.approx(relative("2020-02-01", "2020-04-30"), abs=1e-12)
+    assert "IWM beat SPY in" in post.body["text"] and "Every episode" in episodes["caption"]
+    complete = calls_in(slack, "files.completeUploadExternal", where)[0]
+    assert slack.uploads[json.loads(complete.body["files"])[0]["id"]].startswith(PNG_SIGNATURE)
+
+
+def test_an_unknown_cycle_ticker_is_answered_privately(tilt: Tilt, slack: SlackStandIn) -> None:
+    where = channel()
+    tilt.command("/cycle", "IWM NOPE", channel=where, response="cycle-unknown")
+    reply = responses_to(slack, "cycle-unknown")[0]
+    assert reply["response_type"] == "ephemeral" and "can't find the ticker NOPE" in reply["text"]
+    assert "Usage: `/cycle" in reply["text"]
+
 # --- falling back when Slack refuses the new blocks ---------------------------------------------
 
 
@@ -483,7 +500,10 @@ def test_app_home_shows_the_teams_watchlist_calls_signals_and_next_digest(tilt: 
                                                                         prices_dir: Path) -> None:
     workspace, user, digest_channel = workspace_id(), f"U{uuid.uuid4().hex[:6].upper()}", channel()
     store = TeamStore(connect(redis_url))
-    store.add_to_watchlist(Owner("slack", workspace, f"channel:{channel()}"), ["SMH", "IWM"])
+    theirs, private = channel(), channel()
+    slack.members.update({theirs: {user, "USOMEONEELSE"}, private: {"USOMEONEELSE"}})
+    store.add_to_watchlist(Owner("slack", workspace, f"channel:{theirs}"), ["SMH", "IWM"])
+    store.add_to_watchlist(Owner("slack", workspace, f"channel:{private}"), ["XLP"])  # a channel they are not in
     store.add_to_watchlist(Owner("slack", workspace, f"user:{user}"), ["XLE"])
     store.add_to_watchlist(Owner("slack", workspace, "user:USOMEONEELSE"), ["XLU"])  # private to that person
     spy, iwm = closes(prices_dir, "SPY"), closes(prices_dir, "IWM")
@@ -507,7 +527,13 @@ def test_app_home_shows_the_teams_watchlist_calls_signals_and_next_digest(tilt: 
     last = {t: closes(prices_dir, t) for t in ("SMH", "IWM", "XLE")}
     assert [c["text"] for c in column(watchlist, "Last")] == [f"{p[max(p)]:,.2f}" for p in last.values()]
     assert [c["value"] for c in column(watchlist, "Last")] == pytest.approx([p[max(p)] for p in last.values()])
-    assert [c["text"] for c in column(watchlist, "Ticker")] == ["SMH", "IWM", "XLE"]  # not XLU: someone's own list
+    # Not XLP, from a channel the person is not in; not XLU, someone else's own list.
+    assert [c["text"] for c in column(watchlist, "Ticker")] == ["SMH", "IWM", "XLE"]
+    # Opened again within the minute: the same page, and Slack is not asked again who is in which channel.
+    tilt.event({"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home",
+                "event_ts": str(time.time())}, team=workspace)
+    wait_until(lambda: [c for c in slack.of("views.publish") if c.body["user_id"] == user][1:], what="a second publish")
+    assert [c.body["user"] for c in slack.of("users.conversations")].count(user) == 1
     end = max(set(spy) & set(iwm))
     relative = (iwm[end] / iwm[entry]) / (spy[end] / spy[entry]) - 1
     assert column(calls, "Since entry")[0]["value"] == pytest.approx(relative, rel=1e-9)
@@ -516,6 +542,8 @@ def test_app_home_shows_the_teams_watchlist_calls_signals_and_next_digest(tilt: 
     texts = " ".join(b["text"]["text"] for b in blocks if b["type"] == "section")
     assert "*Next digest*: " in texts and f"<#{digest_channel}>" in texts and "08:30" in texts
     assert DATA_VISUALIZATION not in {b["type"] for b in blocks}
+    offered = {e["value"] for b in blocks if b["type"] == "actions" for e in b["elements"]}
+    assert {a.command for c in catalog.listed() for a in c.shortcuts} <= offered  # every declared shortcut
 
     # A compare button on the Home tab answers in the person's direct messages with Tilt.
     button = next(e for b in blocks if b["type"] == "actions" for e in b["elements"] if e["value"] == "/compare SMH vs SPY 1y")

@@ -6,7 +6,7 @@
    with the application's public key, else 401 (Discord sends bad signatures on
    purpose to check this, and drops an endpoint that accepts them);
 2. PING (type 1) is answered PONG; autocomplete (type 4) at once with up to 25
-   ticker choices (type 8) from ``handlers.common.suggest``;
+   ticker and period choices (type 8) from ``handlers.common.suggest``, by the option's declared kind;
 3. a slash command (type 2) or a button (type 3, its ``custom_id`` is the
    command) becomes command text for ``handlers.common.router``.  The answer is a
    deferral at once, well inside Discord's 3 seconds, and the command runs on a
@@ -42,7 +42,7 @@ from nacl.signing import VerifyKey
 
 from chat.discord.embeds import Message, message
 from chat.discord.embeds import plain as unmarked
-from chat.discord.register import TICKERS, command_text
+from chat.discord.register import command_text, option_kind
 from chat.discord.rest import DiscordError, DiscordRest
 from chat.text import cut
 from chat.web import StartResponse, WsgiApp, plain, too_large, within_limit
@@ -50,7 +50,7 @@ from handlers.common import router
 from handlers.common.budget import Budget
 from handlers.common.caller import Caller
 from handlers.common.reply import Reply, error_reply
-from handlers.common.suggest import suggest
+from handlers.common.suggest import for_option
 from jobs.queue import Jobs, Payload
 from jobs.steps import once
 from metrics import COMMAND_SECONDS
@@ -64,7 +64,11 @@ PONG, CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, DEFERRED_UPDATE_MESSAGE, AUTOCO
 MAX_CHOICES = 25
 CHOICE_LIMIT = 100  # characters in a choice's name and in its value
 JOB_KIND = "discord"
-# Interaction ids are remembered this long to refuse replays (an interaction token lives 15 minutes).
+# A signed timestamp further than this from now is refused, as Slack's check does: a captured interaction
+# cannot be sent again days later.
+SIGNATURE_WINDOW_SECONDS = 300
+# Interaction ids are remembered this long to refuse replays: longer than the window either side of now in
+# which a signature is accepted (and than an interaction token's 15 minutes).
 REPLAY_MEMORY_SECONDS = 3600
 UNDELIVERED = "I worked out the answer but Discord would not take it. Please try again in a minute."
 
@@ -83,8 +87,13 @@ def interactions_route(public_key: str, budget: Budget, jobs: Jobs, first_time: 
 
     def route(environ: dict, start_response: StartResponse) -> list[bytes]:
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-        if not signed(key, body, environ.get("HTTP_X_SIGNATURE_ED25519", ""), environ.get("HTTP_X_SIGNATURE_TIMESTAMP", "")):
+        timestamp = environ.get("HTTP_X_SIGNATURE_TIMESTAMP", "")
+        if not signed(key, body, environ.get("HTTP_X_SIGNATURE_ED25519", ""), timestamp):
             return plain(start_response, "401 Unauthorized", b"invalid request signature\n")
+        if not recent(timestamp):
+            log.warning("refused a Discord interaction signed at %r, more than %d s from now", timestamp[:20],
+                        SIGNATURE_WINDOW_SECONDS)
+            return plain(start_response, "401 Unauthorized", b"stale request signature\n")
         try:
             interaction = json.loads(body)
         except ValueError:
@@ -111,17 +120,20 @@ def signed(key: VerifyKey, body: bytes, signature: str, timestamp: str) -> bool:
     return True
 
 
+def recent(timestamp: str) -> bool:
+    """Whether ``timestamp`` (Unix seconds, as Discord signs it) is within ``SIGNATURE_WINDOW_SECONDS`` of now."""
+    return timestamp.isdigit() and abs(time.time() - int(timestamp)) <= SIGNATURE_WINDOW_SECONDS
+
+
 def choices(data: dict[str, Any]) -> list[dict[str, str]]:
-    """Autocomplete choices for the option being typed; in ``tickers`` (several, space-separated) for its last word."""
+    """Autocomplete choices for the option being typed, by its declared kind (tickers, a period)."""
     focused = next((o for o in data.get("options", []) if o.get("focused")), None)
-    if focused is None:
+    kind = option_kind(data, focused["name"]) if focused else None
+    if kind is None:
         return []
-    typed = str(focused.get("value", ""))
-    earlier, _, last = typed.rpartition(" ") if focused["name"] == TICKERS else ("", "", typed)
-    prefix = f"{earlier.strip()} " if earlier.strip() else ""
-    found = [(prefix + s.ticker, s.name) for s in suggest(last.strip(), MAX_CHOICES)]
-    return [{"name": cut(f"{value} · {name}", CHOICE_LIMIT), "value": value} for value, name in found
-            if len(value) <= CHOICE_LIMIT]
+    found = for_option(kind, str(focused.get("value", "")), MAX_CHOICES)
+    return [{"name": cut(f"{s.value} · {s.name}", CHOICE_LIMIT), "value": s.value} for s in found
+            if len(s.value) <= CHOICE_LIMIT]
 
 
 class _Interactions:
@@ -148,8 +160,9 @@ class _Interactions:
             log.warning("refused a replayed Discord interaction")
             return deferral
         who = caller(interaction)
-        if not self.budget.allows(f"{PLATFORM}:{who.team}", who.user):  # in DMs, a team of one
-            return {"type": CHANNEL_MESSAGE, "data": message(error_reply(self.budget.message()), ephemeral=True).payload}
+        refusal = self.budget.refusal(f"{PLATFORM}:{who.team}", who.user)  # in DMs, a team of one
+        if refusal is not None:
+            return {"type": CHANNEL_MESSAGE, "data": message(error_reply(refusal), ephemeral=True).payload}
         text = command_text(data) if kind == APPLICATION_COMMAND else data["custom_id"]
         self.jobs.submit(JOB_KIND, {"interaction": interaction, "text": text, "in_place": in_place,
                                     "started": time.time()})

@@ -2,7 +2,7 @@
 
 ``data_table`` and ``data_visualization`` became generally available on
 2026-05-20; a Slack that does not know them answers ``invalid_blocks``.  The
-sender (``chat.slack.app.send_blocks``) then drops the newest type the message
+sender (``chat.slack.delivery.send_blocks``) then drops the newest type the message
 used and sends it again, and the types still allowed are kept here in Redis,
 per workspace and surface (``message``, ``home``), for ``MEMORY_SECONDS``, so
 later messages go out right first time and Tilt tries the new blocks again a

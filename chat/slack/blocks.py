@@ -11,7 +11,7 @@ cells), and a reply's ``plots`` in up to two ``data_visualization`` charts
 generally available on 2026-05-20; a workspace whose Slack refuses them
 (``invalid_blocks``) gets the older one-per-message ``table`` block, or the
 table in a code block: ``kinds`` says which of those optional blocks may be
-used (``chat.slack.app`` learns it per workspace).  The fallback ``text``
+used (``chat.slack.delivery`` learns it per workspace).  The fallback ``text``
 always carries the table in a code block for notifications and old clients.
 
 Every string that Slack reads as mrkdwn (``text``, section and context text) goes
@@ -22,7 +22,8 @@ or becomes a masked link.  Escaping the whole rendering, rather than marking
 which parts people typed, means a new command cannot forget it.  Tilt's own
 mentions (``handlers.common.reply.mention``) are the one markup added back.  Tilt's
 bold, italics and code use no ``&``, ``<`` or ``>``, so they are untouched.
-Table cells are ``raw_text`` or ``raw_number``, which Slack never parses.
+Table cells are ``raw_text`` or ``raw_number``, which Slack never parses.  Section and context text
+is ``verbatim``: Slack otherwise turns a bare URL or ``#channel`` in it into a link.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ DATA_TABLE = "data_table"
 DATA_VISUALIZATION = "data_visualization"
 TABLE = "table"
 # The block types a message can do without, the newest first: when Slack refuses a message that uses some,
-# the first of them it used is dropped and the message sent again (``chat.slack.app.send_blocks``).
+# the first of them it used is dropped and the message sent again (``chat.slack.delivery.send_blocks``).
 OPTIONAL_KINDS = (DATA_VISUALIZATION, DATA_TABLE, TABLE)
 ALL_KINDS = frozenset(OPTIONAL_KINDS)
 
@@ -191,13 +192,19 @@ def table_block(table: Table) -> dict[str, Any]:
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": cut(mrkdwn(text), SECTION_LIMIT)}}
+    return {"type": "section", "text": _mrkdwn_object(text)}
+
+
+def _mrkdwn_object(text: str) -> dict[str, Any]:
+    """A mrkdwn text object that Slack shows as written: ``verbatim``, so a URL or ``#channel`` someone typed
+    is not made a link (Tilt's own mentions are explicit ``<@U…>`` markup, which verbatim text keeps)."""
+    return {"type": "mrkdwn", "text": cut(mrkdwn(text), SECTION_LIMIT), "verbatim": True}
 
 
 def _context(texts: tuple[str, ...]) -> dict[str, Any]:
     # A context holds 10 elements: any further texts share the last one rather than vanish.
     kept = (*texts[:CONTEXT_ELEMENT_LIMIT - 1], "\n".join(texts[CONTEXT_ELEMENT_LIMIT - 1:]))
-    elements = [{"type": "mrkdwn", "text": cut(mrkdwn(t), SECTION_LIMIT)} for t in kept if t]
+    elements = [_mrkdwn_object(t) for t in kept if t]
     return {"type": "context", "elements": elements}
 
 

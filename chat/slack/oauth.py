@@ -20,7 +20,7 @@ from chat.slack.installations import RedisInstallationStore, RedisOAuthStateStor
 
 # Must match slack/manifest.yml.
 BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "files:write", "app_mentions:read",
-              "im:history", "im:read", "im:write")
+              "im:history", "im:read", "im:write", "channels:read", "groups:read", "mpim:read")
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 

@@ -25,6 +25,7 @@ from analysis.named_signals import SIGNALS
 from analysis.windows import Period
 from errors import BadRequest
 from handlers.common.parse import DEFAULT_BENCHMARK, DEFAULT_PERIOD, parse_ticker, split_period
+from handlers.common.portfolios import TACTICAL_LEGS, Mix, Portfolio, Tactical
 
 MAX_PORTFOLIOS = 4
 MAX_HOLDINGS = 10
@@ -33,8 +34,6 @@ SCHEDULES: dict[str, Rebalance] = {
     "monthly": "monthly", "quarterly": "quarterly", "yearly": "yearly", "annually": "yearly", "annual": "yearly",
     "none": "none", "never": "none",
 }
-# Legs a tactical portfolio may hold while its signal is on (the first is the default); off, it holds the signal's b.
-TACTICAL_LEGS: dict[str, tuple[str, ...]] = {"smallcaps": ("IWM", "IJR"), "semis": ("SMH", "SOXX")}
 # Words that can only be meant as a schedule ("weekly", "daily", "semiannually"), refused with the list of schedules.
 _SCHEDULE_LIKE = re.compile(r"^[a-z-]{2,}(ly|ually)$")
 _WEIGHT = re.compile(r"^(\d+(?:\.\d+)?)%?$")
@@ -43,42 +42,6 @@ _PAIR = re.compile(r"^([^:]+):(.+)$")
 SUM_TOLERANCE = 0.05
 
 
-@dataclass(frozen=True)
-class Mix:
-    """Fixed weights in percent, largest first (ties by ticker), adding up to 100."""
-
-    holdings: tuple[tuple[str, float], ...]
-
-    @property
-    def tickers(self) -> tuple[str, ...]:
-        return tuple(ticker for ticker, _ in self.holdings)
-
-    @property
-    def spelled(self) -> str:
-        """``SPY 70 IJR 20 SMH 10``: how the command spells it (and how the cache key does)."""
-        return " ".join(f"{ticker} {weight:g}" for ticker, weight in self.holdings)
-
-
-@dataclass(frozen=True)
-class Tactical:
-    """All in ``on`` while the named signal says its ticker leads, else all in ``off``."""
-
-    signal: str
-    on: str
-    off: str
-
-    @property
-    def tickers(self) -> tuple[str, ...]:
-        spec = SIGNALS[self.signal]
-        return tuple(dict.fromkeys((self.on, self.off, spec.a, spec.b)))
-
-    @property
-    def spelled(self) -> str:
-        default = TACTICAL_LEGS[self.signal][0]
-        return f"tactical {self.signal}" + ("" if self.on == default else f" {self.on}")
-
-
-Portfolio = Mix | Tactical
 
 
 @dataclass(frozen=True)

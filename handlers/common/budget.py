@@ -19,14 +19,21 @@ class Budget:
     per_user: int = 10
     per_team: int = 200
 
-    def allows(self, team: str, user: str) -> bool:
-        """Count one command for ``user`` in ``team``; ``False`` once either budget for this minute is spent."""
-        counts = self.cache.count((f"budget:user:{team}:{user}", f"budget:team:{team}"), WINDOW_SECONDS)
-        if counts is None:
-            return True
-        user_count, team_count = counts
-        return user_count <= self.per_user and team_count <= self.per_team
+    def refusal(self, team: str, user: str) -> str | None:
+        """Count one command for ``user`` in ``team``: ``None`` when it may run, else what to tell the person
+        (which budget of this minute is spent, theirs or the workspace's).
 
-    def message(self) -> str:
-        return (f"Slow down a little: I answer up to {self.per_user} commands a minute per person. "
-                "Try again in a minute.")
+        The person's budget is counted first, and a command it refuses is not counted against the
+        workspace: one person over their own budget costs their colleagues nothing.
+        """
+        counts = self.cache.count_until_over(((f"budget:user:{team}:{user}", self.per_user),
+                                              (f"budget:team:{team}", self.per_team)), WINDOW_SECONDS)
+        if counts is None:
+            return None
+        if len(counts) < 2:
+            return (f"Slow down a little: I answer up to {self.per_user} commands a minute per person. "
+                    "Try again in a minute.")
+        if counts[1] > self.per_team:
+            return (f"Slow down a little: this workspace has asked for more than {self.per_team} commands this "
+                    "minute. Try again in a minute.")
+        return None

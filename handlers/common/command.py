@@ -33,6 +33,7 @@ class Kind(Enum):
     CHOICE = "choice"  # one of ``choices``
     TEXT = "text"  # free text
     INTEGER = "integer"  # a whole number, 1 or more
+    COMMAND = "command"  # the name of one of Tilt's listed commands
 
     @property
     def autocompleted(self) -> bool:
@@ -80,6 +81,17 @@ class Command:
     shortcuts: tuple["Action", ...] = ()
 
     @property
+    def usage_line(self) -> str:
+        """What an error shows under its message: the grammar and the first example."""
+        return f"{self.usage}   e.g. {self.examples[0]}" if self.examples else self.usage
+
+    @property
     def usage_hint(self) -> str:
         """The first example without its command name (Slack's ``usage_hint``)."""
         return self.examples[0].partition(" ")[2] if self.examples else ""
+
+
+# The options most market commands share, declared once.
+TICKERS = Option("tickers", Kind.TICKERS, "One or more tickers, e.g. SMH or IJR IWM", required=True)
+BENCHMARK = Option("benchmark", Kind.BENCHMARK, "Measured against (default: SPY)", prefix="vs")
+PERIOD = Option("period", Kind.PERIOD, "10y, ytd, since 2015, 2015-10-30 to 2025-10-31... (default: 10 years)")

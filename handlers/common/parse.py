@@ -112,6 +112,29 @@ def parse_valuation(text: str) -> ValuationRequest:
     return ValuationRequest(symbols=_ticker_set(tickers, benchmark))
 
 
+@dataclass(frozen=True)
+class CycleRequest:
+    symbols: TickerSet
+
+    @property
+    def key(self) -> str:
+        return f"cycle|{self.symbols.key}"
+
+
+def parse_cycle(text: str) -> CycleRequest:
+    """``TICKER [TICKER ...] [vs BENCH]``: the phases carry their own dates, so no period; the benchmark is SPY
+    unless named, since the question is how a tilt did against the market (``SMH SOXX``: both against SPY)."""
+    tickers, benchmark, period = _parse(text)
+    if period is not None:
+        raise BadRequest(f"The phases have their own dates; leave out `{period.label}`.")
+    benchmark = benchmark or DEFAULT_BENCHMARK
+    # Up to 8 tickers typed before `vs`: the benchmark, often not typed at all, does not count against them.
+    measured = {t for t in tickers if t != benchmark}
+    if len(measured) > MAX_TICKERS:
+        raise BadRequest(f"That is {len(measured)} tickers; /cycle measures at most {MAX_TICKERS} against {benchmark}.")
+    return CycleRequest(symbols=_ticker_set(tickers, benchmark, most=MAX_TICKERS + 1))
+
+
 def _parse(text: str) -> tuple[list[str], str | None, Period | None]:
     words, period = split_period(text.replace(",", " ").split())
     tickers: list[str] = []
@@ -245,7 +268,8 @@ def _date(text: str) -> dt.date:
     return day
 
 
-def _ticker_set(tickers: list[str], benchmark: str | None) -> TickerSet:
+def _ticker_set(tickers: list[str], benchmark: str | None, most: int = MAX_TICKERS) -> TickerSet:
+    """The tickers and their benchmark (see the module docstring); ``BadRequest`` past ``most`` tickers in all."""
     unique = list(dict.fromkeys(tickers))
     if not unique:
         raise BadRequest("Name at least one ticker, e.g. `SMH`.")
@@ -259,6 +283,6 @@ def _ticker_set(tickers: list[str], benchmark: str | None) -> TickerSet:
     others = tuple(sorted(t for t in unique if t != benchmark))
     if not others:
         raise BadRequest(f"Compare {benchmark} with something other than itself, e.g. `{benchmark} vs QQQ`.")
-    if len(others) + 1 > MAX_TICKERS:
-        raise BadRequest(f"That is {len(others) + 1} tickers; I compare at most {MAX_TICKERS} at a time.")
+    if len(others) + 1 > most:
+        raise BadRequest(f"That is {len(others) + 1} tickers; I compare at most {most} at a time.")
     return TickerSet(tickers=others, benchmark=benchmark)

@@ -9,11 +9,10 @@ with an apology for the user: never a stack trace in chat.
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from typing import Collection
 
 from errors import BadRequest, TiltError, UnknownTicker
-from handlers import backtest, calls, compare, digest, rotation, signal, valuation, watchlist
-from handlers import help as help_command
+from handlers import catalog
 from handlers import home as home_page
 from handlers.common.caller import LOCAL, Caller
 from handlers.common.reply import Reply, error_reply, unmarked
@@ -22,30 +21,11 @@ from metrics import COMMANDS as COMMAND_COUNT
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[str, Services, Caller], Reply]
-
-COMMANDS: dict[str, tuple[Handler, str]] = {
-    "compare": (compare.handle, compare.USAGE),
-    "backtest": (backtest.handle, backtest.USAGE),
-    "valuation": (valuation.handle, valuation.USAGE),
-    "watchlist": (watchlist.handle, watchlist.USAGE),
-    "digest": (digest.handle, digest.USAGE),
-    "rotation": (rotation.handle, rotation.USAGE),
-    "signal": (signal.handle, signal.USAGE),
-    "call": (calls.handle, calls.USAGE),
-    "calls": (calls.list_calls, calls.LIST_USAGE),
-    "help": (help_command.handle, help_command.USAGE),
-}
-# Commands that buttons run, not people: answered like the others but left out of /help and its lists.
-BUTTON_COMMANDS: dict[str, tuple[Handler, str]] = {
-    "vote": (signal.vote, signal.VOTE_USAGE),
-}
-
 
 def label(text: str) -> str:
     """The command's name for metric labels: a known command's, else "unknown" (one series for any junk)."""
     name = split_command(text)[0]
-    return name if name in COMMANDS or name in BUTTON_COMMANDS else "unknown"
+    return name if catalog.find(name) else "unknown"
 
 
 def split_command(text: str) -> tuple[str, str]:
@@ -57,17 +37,17 @@ def split_command(text: str) -> tuple[str, str]:
 def run(text: str, services: Services, caller: Caller = LOCAL) -> Reply:
     """Answer one command from ``caller``; always returns a ``Reply``, whatever goes wrong."""
     name, arguments = split_command(unmarked(text))
-    if name not in COMMANDS and name not in BUTTON_COMMANDS:
+    command = catalog.find(name)
+    if command is None:
         COMMAND_COUNT.labels("unknown", "user_error").inc()
-        known = ", ".join(f"/{c}" for c in COMMANDS)
-        return error_reply(f"I don't know the command `/{name}`. I know {known}.", usage=help_command.USAGE)
-    handler, usage = COMMANDS.get(name) or BUTTON_COMMANDS[name]
+        known = ", ".join(f"/{c.name}" for c in catalog.listed())
+        return error_reply(f"I don't know the command `/{name}`. I know {known}.", usage=catalog.find("help").usage_line)
     outcome = "ok"
     try:
-        return handler(arguments, services, caller)
+        return command.handle(arguments, services, caller)
     except (BadRequest, UnknownTicker) as error:
         outcome = "user_error"
-        return error_reply(str(error), usage=usage)
+        return error_reply(str(error), usage=command.usage_line)
     except TiltError as error:
         outcome = "unavailable"
         return error_reply(str(error))
@@ -91,10 +71,11 @@ def posted(services: Services, caller: Caller, track: str, channel: str, ts: str
         log.warning("could not record where %s was posted (%s %s)", track, channel, ts)
 
 
-def home(services: Services, caller: Caller) -> home_page.Home:
-    """``caller``'s home page (Slack's App Home tab); never raises: a page that fails says so in one line."""
+def home(services: Services, caller: Caller, member_of: Collection[str]) -> home_page.Home:
+    """``caller``'s home page (Slack's App Home tab), with the watchlists of the channels in ``member_of``;
+    never raises: a page that fails says so in one line."""
     try:
-        return home_page.build(services, caller)
+        return home_page.build(services, caller, member_of)
     except Exception:
         log.exception("home page failed for %s:%s", caller.platform, caller.team)
         return home_page.Home(title=home_page.TITLE, sections=(error_reply(

@@ -1,4 +1,6 @@
-"""Ticker suggestions while someone types (chat platforms' autocomplete), from a small curated list.
+"""Suggestions while someone types an option (chat platforms' autocomplete): tickers and periods.
+
+Tickers come from a small curated list.
 
 The list is the broad-market, size, style, factor, sector, bond and commodity
 ETFs and the mega-cap stocks that tilt questions are usually about, most
@@ -13,10 +15,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from handlers.common.command import Kind
+
 
 @dataclass(frozen=True)
 class Suggestion:
-    ticker: str
+    """A value to offer and the words shown beside it."""
+
+    value: str
     name: str
 
 
@@ -92,9 +98,39 @@ COMMON: tuple[Suggestion, ...] = tuple(Suggestion(ticker, name) for ticker, name
 ))
 
 
+PERIODS: tuple[Suggestion, ...] = tuple(Suggestion(value, name) for value, name in (
+    ("1w", "1 week"), ("mtd", "month to date"), ("1m", "1 month"), ("qtd", "quarter to date"), ("3m", "3 months"),
+    ("6m", "6 months"), ("ytd", "year to date"), ("1y", "1 year"), ("3y", "3 years"), ("5y", "5 years"), ("10y", "10 years"), ("15y", "15 years"), ("20y", "20 years"),
+    ("max", "all history"), ("since 2020", "from the last close of 2019"),
+    ("2015-10-30 to 2025-10-31", "between two dates"),
+))
+
+
 def suggest(typed: str, limit: int = 25) -> list[Suggestion]:
     """At most ``limit`` suggestions for the partly typed ticker or name ``typed`` (all of them, in order, for "")."""
     query = typed.strip().upper()
-    by_ticker = [s for s in COMMON if s.ticker.startswith(query)]
+    by_ticker = [s for s in COMMON if s.value.startswith(query)]
     by_name = [s for s in COMMON if query in s.name.upper() and s not in by_ticker]
     return (by_ticker + by_name)[:limit]
+
+
+def suggest_period(typed: str, limit: int = 25) -> list[Suggestion]:
+    """What was typed (as typed: the grammar decides), then the common periods that start with it."""
+    query = typed.strip().lower()
+    known = [s for s in PERIODS if s.value.startswith(query)]
+    as_typed = [] if not query or any(s.value == query for s in known) else [Suggestion(query, "as typed")]
+    return (as_typed + known)[:limit]
+
+
+def for_option(kind: Kind, typed: str, limit: int = 25) -> list[Suggestion]:
+    """Suggestions for an option of ``kind`` being typed: in a list of tickers, for its last word (the words
+    before it are kept in each value)."""
+    if kind is Kind.PERIOD:
+        return suggest_period(typed, limit)
+    if kind is Kind.TICKERS:
+        earlier, _, last = typed.rpartition(" ")
+        before = f"{earlier.strip()} " if earlier.strip() else ""
+        return [Suggestion(before + s.value, s.name) for s in suggest(last.strip(), limit)]
+    if kind in (Kind.TICKER, Kind.BENCHMARK):
+        return suggest(typed.strip(), limit)
+    return []

@@ -1,0 +1,124 @@
+"""The kinds of portfolio /backtest runs, each knowing how it is simulated, named and described.
+
+A kind provides what the backtest needs of it: the tickers it may hold, the named signals it reads,
+its simulation over a window's prices, the name it goes by and the note that describes it.  A new kind
+(say, one switched by a team's own signal) is one new class here and a word in the grammar.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import pandas as pd
+
+from analysis.backtest import Rebalance, Simulation, fixed_mix, switching, time_on
+from analysis.named_signals import SIGNALS, TREND_DAYS
+from handlers.common.format import percent, short_weight
+
+# Legs a tactical portfolio may hold while its signal is on (the first is the default); off, it holds the signal's b.
+TACTICAL_LEGS: dict[str, tuple[str, ...]] = {"smallcaps": ("IWM", "IJR"), "semis": ("SMH", "SOXX")}
+
+
+class Portfolio(Protocol):
+    @property
+    def tickers(self) -> tuple[str, ...]:
+        """Every ticker whose prices it needs (those it holds, and those its signal reads)."""
+
+    @property
+    def spelled(self) -> str:
+        """How the command spells it, normalised (part of the cache key)."""
+
+    @property
+    def signals(self) -> tuple[str, ...]:
+        """The named signals it reads (``analysis.named_signals.SIGNALS``)."""
+
+    @property
+    def rebalanced(self) -> bool:
+        """Whether the rebalancing schedule applies to it."""
+
+    def name(self) -> str:
+        """What it goes by in tables, legends and notes: what it holds or does, in short form."""
+
+    def simulate(self, prices: pd.DataFrame, rebalance: Rebalance, readings: dict[str, pd.Series]) -> Simulation:
+        """Its value over ``prices`` (one column per ticker), given each signal's reading on every session."""
+
+    def describe(self, name: str, simulation: Simulation) -> str:
+        """The note that says what ``name`` holds and did; empty when its name says it all."""
+
+
+@dataclass(frozen=True)
+class Mix:
+    """Fixed weights in percent, largest first (ties by ticker), adding up to 100."""
+
+    holdings: tuple[tuple[str, float], ...]
+
+    @property
+    def tickers(self) -> tuple[str, ...]:
+        return tuple(ticker for ticker, _ in self.holdings)
+
+    @property
+    def spelled(self) -> str:
+        """``SPY 70 IJR 20 SMH 10``: how the command spells it (and how the cache key does)."""
+        return " ".join(f"{ticker} {weight:g}" for ticker, weight in self.holdings)
+
+    @property
+    def signals(self) -> tuple[str, ...]:
+        return ()
+
+    @property
+    def rebalanced(self) -> bool:
+        return len(self.holdings) > 1
+
+    def name(self) -> str:
+        """Its holdings in short form (``SPY70 IJR20 SMH10``, ``SPY33.3``); a one-ticker portfolio its ticker."""
+        if len(self.holdings) == 1:
+            return self.holdings[0][0]
+        return " ".join(f"{ticker}{short_weight(weight)}" for ticker, weight in self.holdings)
+
+    def simulate(self, prices: pd.DataFrame, rebalance: Rebalance, readings: dict[str, pd.Series]) -> Simulation:
+        return fixed_mix(prices, pd.Series(dict(self.holdings)) / 100.0, rebalance)
+
+    def describe(self, name: str, simulation: Simulation) -> str:
+        return ""  # its name says what it holds
+
+
+@dataclass(frozen=True)
+class Tactical:
+    """All in ``on`` while the named signal says its ticker leads, else all in ``off``."""
+
+    signal: str
+    on: str
+    off: str
+
+    @property
+    def tickers(self) -> tuple[str, ...]:
+        spec = SIGNALS[self.signal]
+        return tuple(dict.fromkeys((self.on, self.off, spec.a, spec.b)))
+
+    @property
+    def spelled(self) -> str:
+        default = TACTICAL_LEGS[self.signal][0]
+        return f"tactical {self.signal}" + ("" if self.on == default else f" {self.on}")
+
+    @property
+    def signals(self) -> tuple[str, ...]:
+        return (self.signal,)
+
+    @property
+    def rebalanced(self) -> bool:
+        return False
+
+    def name(self) -> str:
+        return self.spelled
+
+    def simulate(self, prices: pd.DataFrame, rebalance: Rebalance, readings: dict[str, pd.Series]) -> Simulation:
+        signal = readings[self.signal]
+        return switching(prices, signal.loc[:prices.index[-1]].dropna().astype(bool), self.on, self.off)
+
+    def describe(self, name: str, simulation: Simulation) -> str:
+        spec = SIGNALS[self.signal]
+        return (f"{name}: {self.on} while {spec.a}/{spec.b} is above its {TREND_DAYS}-day average (the /signal "
+                f"{self.signal} rule), else {self.off}; decided on the close, traded on the next close. "
+                f"{simulation.trades} trades; {percent(time_on(simulation, self.on), 0)} of the time in {self.on}, "
+                f"{percent(time_on(simulation, self.off), 0)} in {self.off}")

@@ -1,0 +1,345 @@
+"""/cycle end to end through the router on the shared real prices, and the phase table's dates.
+
+Every episode's expected figure is computed here with plain pandas from ``../shared/data/prices`` and the
+phase dates written out by hand below (from the NBER and FOMC dates of issue 23 and the month rules), never
+from ``analysis.cycle``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analysis.charts import ChartLabels
+from analysis.cycle import cycle_figures, episode_windows, episodes
+from analysis.cycle_chart import build_cycle_figure
+from analysis.cycle_phases import EVENTS
+from handlers import cycle
+from handlers.common import router
+from handlers.common.format import percent
+from handlers.common.reply import Reply, Table
+from handlers.common.services import Services
+from market.cache import Cache
+from market.cached import CachedMarket
+from market.calendar import NEW_YORK
+from market.csvdir import CsvFolderProvider
+from market.demo import DemoProvider
+
+NOW = dt.datetime(2026, 7, 15, 9, 0, tzinfo=NEW_YORK)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+# Phase, first day, last day, and the window on SPY's trading days: the last close before the first day and the
+# last close on or before the last day (2002-11-30 is a Saturday; every other last day is a trading day).
+EPISODES = (
+    ("Late expansion", "2000-03-01", "2001-02-28", "2000-02-29", "2001-02-28"),
+    ("Late expansion", "2006-12-01", "2007-11-30", "2006-11-30", "2007-11-30"),
+    ("Late expansion", "2019-02-01", "2020-01-31", "2019-01-31", "2020-01-31"),
+    ("Recession", "2001-03-01", "2001-11-30", "2001-02-28", "2001-11-30"),
+    ("Recession", "2007-12-01", "2009-06-30", "2007-11-30", "2009-06-30"),
+    ("Recession", "2020-02-01", "2020-04-30", "2020-01-31", "2020-04-30"),
+    ("Early recovery", "2001-12-01", "2002-11-30", "2001-11-30", "2002-11-29"),
+    ("Early recovery", "2009-07-01", "2010-06-30", "2009-06-30", "2010-06-30"),
+    ("Early recovery", "2020-05-01", "2021-04-30", "2020-04-30", "2021-04-30"),
+    ("Rate cuts, first 6m", "2001-01-03", "2001-07-02", "2001-01-02", "2001-07-02"),
+    ("Rate cuts, first 6m", "2007-09-18", "2008-03-17", "2007-09-17", "2008-03-17"),
+    ("Rate cuts, first 6m", "2019-07-31", "2020-01-30", "2019-07-30", "2020-01-30"),
+    ("Rate cuts, first 6m", "2024-09-18", "2025-03-17", "2024-09-17", "2025-03-17"),
+    ("Rate cuts, first 12m", "2001-01-03", "2002-01-02", "2001-01-02", "2002-01-02"),
+    ("Rate cuts, first 12m", "2007-09-18", "2008-09-17", "2007-09-17", "2008-09-17"),
+    ("Rate cuts, first 12m", "2019-07-31", "2020-07-30", "2019-07-30", "2020-07-30"),
+    ("Rate cuts, first 12m", "2024-09-18", "2025-09-17", "2024-09-17", "2025-09-17"),
+    ("Hikes, first 12m", "2004-06-30", "2005-06-29", "2004-06-29", "2005-06-29"),
+    ("Hikes, first 12m", "2015-12-16", "2016-12-15", "2015-12-15", "2016-12-15"),
+    ("Hikes, first 12m", "2022-03-16", "2023-03-15", "2022-03-15", "2023-03-15"),
+)
+PHASE_NAMES = ("Late expansion", "Recession", "Early recovery", "Rate cuts, first 6m", "Rate cuts, first 12m",
+               "Hikes, first 12m")
+PLURALS = {"Late expansion": "late expansions", "Recession": "recessions", "Early recovery": "early recoveries",
+           "Rate cuts, first 6m": "rate-cut cycles (first 6 months)",
+           "Rate cuts, first 12m": "rate-cut cycles (first 12 months)", "Hikes, first 12m": "hiking cycles (first 12 months)"}
+
+
+def services_for(provider, cache: Cache) -> Services:
+    return Services(market=CachedMarket(provider, cache, now=lambda: NOW), cache=cache)
+
+
+@pytest.fixture
+def services(prices_dir: Path, cache: Cache) -> Services:
+    return services_for(CsvFolderProvider(prices_dir), cache)
+
+
+def read_prices(folder: Path, tickers: list[str]) -> pd.DataFrame:
+    return pd.concat({t: pd.read_csv(folder / f"{t}.csv", index_col="Date", parse_dates=True)["Adj Close"]
+                      for t in tickers}, axis=1, sort=True)
+
+
+def expected_relative(prices: pd.DataFrame, ticker: str, bench: str, first: str, last: str) -> float:
+    """Relative return over one phase on the pair's common closes; NaN without a close before it or after its end."""
+    pair = prices[[ticker, bench]].dropna()
+    before, through = pair[pair.index < first], pair[pair.index <= last]
+    if before.empty or pair.index[-1] < pd.Timestamp(last):
+        return math.nan
+    growth = through.iloc[-1] / before.iloc[-1]
+    return growth[ticker] / growth[bench] - 1
+
+
+def expected_total(closes: pd.Series, first: str, last: str) -> float:
+    closes = closes.dropna()
+    return closes[closes.index <= last].iloc[-1] / closes[closes.index < first].iloc[-1] - 1
+
+
+def shown(value: float) -> str:
+    """A relative return as the tables show it: signed, one decimal, never -0.0%."""
+    return "n/a" if math.isnan(value) else f"{round(value * 100, 1) + 0.0:+.1f}%"
+
+
+def rows_by(table: Table, *keys: int) -> dict[tuple[str, ...], dict[str, str]]:
+    return {tuple(row[k] for k in keys): dict(zip(table.columns, row)) for row in table.rows}
+
+
+# --- figures ---------------------------------------------------------------------------------------
+
+
+def test_every_episode_is_the_independent_pandas_figure(services: Services, prices_dir: Path) -> None:
+    reply = router.run("/cycle IWM IJR XSD vs SPY", services)
+    prices = read_prices(prices_dir, ["IWM", "IJR", "XSD", "SPY"])
+    assert not reply.is_error and not reply.ephemeral
+    detail = reply.more_tables[0]
+    assert detail.columns == ("Phase", "From", "To", "IJR", "IWM", "XSD", "SPY total")
+    assert [row[:3] for row in detail.rows] == [episode[:3] for episode in EPISODES]
+    for i, (_, first, last, _, _) in enumerate(EPISODES):
+        for column, ticker in enumerate(("IJR", "IWM", "XSD"), start=3):
+            expected = expected_relative(prices, ticker, "SPY", first, last)
+            assert detail.rows[i][column] == shown(expected), (first, ticker)
+            if math.isnan(expected):
+                assert detail.numbers(i)[column] is None
+            else:
+                assert detail.numbers(i)[column] == pytest.approx(expected, abs=1e-12)
+        assert detail.numbers(i)[6] == pytest.approx(expected_total(prices["SPY"], first, last), abs=1e-12)
+    # Missing history, as the issue names it: IWM and IJR begin 2000-05-26, XSD 2006-02-06.
+    na = {t: {detail.rows[i][1] + " " + detail.rows[i][0] for i in range(len(EPISODES)) if detail.rows[i][c] == "n/a"}
+          for c, t in ((3, "IJR"), (4, "IWM"), (5, "XSD"))}
+    assert na["IWM"] == na["IJR"] == {"2000-03-01 Late expansion"}
+    assert na["XSD"] == {"2000-03-01 Late expansion", "2001-03-01 Recession", "2001-12-01 Early recovery",
+                         "2001-01-03 Rate cuts, first 6m", "2001-01-03 Rate cuts, first 12m", "2004-06-30 Hikes, first 12m"}
+
+
+def test_medians_hit_rates_and_counts_rest_on_the_episodes_with_data(services: Services, prices_dir: Path) -> None:
+    reply = router.run("/cycle IWM IJR XSD vs SPY", services)
+    prices = read_prices(prices_dir, ["IWM", "IJR", "XSD", "SPY"])
+    assert reply.table.columns == ("Phase", "IJR", "IWM", "XSD")
+    assert [row[0] for row in reply.table.rows] == list(PHASE_NAMES)
+    rows = rows_by(reply.table, 0)
+    for i, phase in enumerate(PHASE_NAMES):
+        dates = [(first, last) for name, first, last, _, _ in EPISODES if name == phase]
+        for column, ticker in enumerate(("IJR", "IWM", "XSD"), start=1):
+            figures = pd.Series([expected_relative(prices, ticker, "SPY", *d) for d in dates]).dropna()
+            assert rows[(phase,)][ticker] == f"{shown(figures.median())} ({(figures > 0).sum()} of {len(figures)})"
+            assert reply.table.numbers(i)[column] == pytest.approx(figures.median(), abs=1e-12)
+    assert rows[("Late expansion",)]["XSD"].endswith("of 2)")  # 2000 left out: XSD began in 2006
+
+
+def test_the_takeaway_names_the_counts_and_median_the_table_shows(services: Services, prices_dir: Path) -> None:
+    reply = router.run("/cycle IWM vs SPY", services)
+    prices = read_prices(prices_dir, ["IWM", "SPY"])
+    by_phase = {phase: pd.Series([expected_relative(prices, "IWM", "SPY", f, last)
+                                  for name, f, last, _, _ in EPISODES if name == phase]).dropna()
+                for phase in PHASE_NAMES}
+    beat = re.match(r"IWM beat SPY in (\d) of (\d) (.+?) \(median (\S+)\), and lagged in (\d) of (\d) (.+?) "
+                    r"\(median (\S+)\)\.$", reply.takeaway)
+    assert beat, reply.takeaway
+    won, of, plural, median, lost, of_lost, plural_lost, median_lost = beat.groups()
+    phase = next(p for p in PHASE_NAMES if PLURALS[p] == plural)
+    lagging = next(p for p in PHASE_NAMES if PLURALS[p] == plural_lost)
+    assert (int(won), int(of), median) == ((by_phase[phase] > 0).sum(), len(by_phase[phase]), shown(by_phase[phase].median()))
+    assert (int(lost), int(of_lost), median_lost) == ((by_phase[lagging] < 0).sum(), len(by_phase[lagging]),
+                                                     shown(by_phase[lagging].median()))
+    # The most consistent phases each way: no phase has a larger share of wins (or losses).
+    assert int(won) / int(of) == max((s > 0).mean() for s in by_phase.values())
+    assert int(lost) / int(of_lost) == max((s < 0).mean() for s in by_phase.values())
+
+
+def test_the_reply_states_its_dates_sources_and_gaps_and_is_cached(services: Services) -> None:
+    reply = router.run("/cycle iwm", services)
+    assert reply.text.startswith("*IWM vs SPY through the cycle*")
+    assert reply.footer == "phases 2000-03-01 → 2025-09-17 · as of 2026-07-14 · source: CSV folder prices"
+    notes = "\n".join(reply.notes)
+    assert "(1 + r) / (1 + r_SPY) - 1" in notes and "last close before the phase's first day" in notes
+    assert "peaks 2001-03, 2007-12, 2020-02; troughs 2001-11, 2009-06, 2020-04" in notes
+    assert "first cuts 2001-01-03, 2007-09-18, 2019-07-31, 2024-09-18; first hikes 2004-06-30, 2015-12-16, 2022-03-16" in notes
+    assert "IWM has prices from 2000-05-26 to 2026-07-14: n/a in 1 episode." in notes
+    assert "-0.0%" not in reply.plain_text()
+    assert reply.chart is not None and reply.chart.png.startswith(PNG_SIGNATURE)
+    assert reply.actions[1].command == "/compare IWM vs SPY 2020-02-01..2020-04-30"
+    stored = services.cache.client.keys(f"{services.cache.prefix}reply:*")
+    assert len(stored) == 1 and b"cycle|IWM|SPY" in stored[0]
+    again = router.run("/cycle IWM vs spy", services)
+    assert again.plain_text() == reply.plain_text() and again.chart.png == reply.chart.png
+
+
+def test_eight_tickers_are_measured_against_the_benchmark_besides(services: Services) -> None:
+    reply = router.run("/cycle IWM IJR SMH SOXX XSD QQQ VB MDY", services)
+    assert not reply.is_error and reply.table.columns == ("Phase", "IJR", "IWM", "MDY", "QQQ", "SMH", "SOXX", "VB", "XSD")
+    assert reply.more_tables[0].columns[-1] == "SPY total" and reply.chart.png.startswith(PNG_SIGNATURE)
+
+
+def test_demo_replies_say_they_are_not_real(cache: Cache) -> None:
+    reply = router.run("/cycle IWM", services_for(DemoProvider(dt.date(2026, 7, 14)), cache))
+    assert not reply.is_error and reply.text.endswith("(demo data, not real prices)")
+
+
+# --- the phase table's dates -----------------------------------------------------------------------
+
+
+def test_each_episode_has_the_hand_written_dates_and_window(prices_dir: Path) -> None:
+    spy = read_prices(prices_dir, ["SPY"]).index
+    phases = episodes()
+    assert [(e.phase.label, f"{e.first_day}", f"{e.last_day}") for e in phases] == [e[:3] for e in EPISODES]
+    windows = episode_windows(spy, phases)
+    assert [(f"{s:%Y-%m-%d}", f"{e:%Y-%m-%d}") for s, e in zip(windows.start, windows.end)] == [e[3:] for e in EPISODES]
+
+
+def test_every_event_cites_the_announcement_that_dated_it() -> None:
+    months = {f"{m:02d}": name for m, name in enumerate(("January", "February", "March", "April", "May", "June", "July",
+                                                          "August", "September", "October", "November", "December"), 1)}
+    for event in EVENTS:
+        if event.kind in ("peak", "trough"):
+            year, month = event.date.split("-")
+            assert re.fullmatch(rf"NBER Business Cycle Dating Committee, announcement of \d{{4}}-\d{{2}}-\d{{2}}: "
+                                rf"{event.kind} in {months[month]} {year}", event.source), event
+        else:
+            assert event.source.startswith(f"FOMC statement, {event.date}: federal funds target"), event
+    kinds = [e.kind for e in sorted(EVENTS, key=lambda e: e.date) if e.kind in ("peak", "trough")]
+    assert kinds == ["peak", "trough"] * 3  # each recession's peak comes before its trough
+
+
+def shifted(events, months: int = 1, only: str | None = None):
+    """The event table with every date (or the one row dated ``only``) moved ``months`` later."""
+    def move(date: str) -> str:
+        if len(date) == 7:
+            return str(pd.Period(date, freq="M") + months)
+        return f"{(pd.Timestamp(date) + pd.DateOffset(months=months)).date()}"
+
+    return tuple(dataclasses.replace(e, date=move(e.date)) if only in (None, e.date) else e for e in events)
+
+
+def test_a_phase_shifted_by_one_month_is_caught(prices_dir: Path) -> None:
+    expected = [e[:3] for e in EPISODES]
+    def dated(events) -> list[tuple[str, str, str]]:
+        return [(e.phase.label, f"{e.first_day}", f"{e.last_day}") for e in episodes(events)]
+
+    # One turning point a month late moves exactly the phases it bounds, and the date check sees it.
+    late_trough = dated(shifted(EVENTS, only="2009-06"))
+    assert [i for i, (got, want) in enumerate(zip(late_trough, expected)) if got != want] == [4, 7]
+    # Every row a month late or early: every episode's dates differ, and so does every figure.
+    prices = read_prices(prices_dir, ["IWM", "SPY"])
+    figures = cycle_figures(prices, "SPY", episodes()).relative["IWM"]
+    independent = pd.Series([expected_relative(prices, "IWM", "SPY", f, last) for _, f, last, _, _ in EPISODES])
+    assert np.allclose(figures, independent, rtol=0, atol=1e-12, equal_nan=True)
+    for months in (1, -1):
+        moved = shifted(EVENTS, months)
+        assert all(got != want for got, want in zip(dated(moved), expected))
+        moved_figures = cycle_figures(prices, "SPY", episodes(moved)).relative["IWM"]
+        both = moved_figures.notna() & independent.notna()
+        assert both.sum() >= 18 and (moved_figures[both] - independent[both]).abs().min() > 1e-4
+
+
+def test_the_chart_draws_each_median_as_a_bar_and_each_episode_as_a_dot(prices_dir: Path) -> None:
+    prices = read_prices(prices_dir, ["IWM", "XSD", "SPY"])
+    figures = cycle_figures(prices, "SPY", episodes())
+    fig = build_cycle_figure(figures, ChartLabels(title="IWM XSD vs SPY through the cycle", as_of="2026-07-14",
+                                                  source="CSV folder prices"))
+    ax = fig.axes[0]
+    for container, ticker in zip(ax.containers, ("IWM", "XSD")):
+        assert container.get_label() == ticker
+        medians = [pd.Series([expected_relative(prices, ticker, "SPY", f, last) for name, f, last, _, _ in EPISODES
+                              if name == phase]).median() * 100 for phase in PHASE_NAMES]
+        assert [bar.get_height() for bar in container] == pytest.approx(medians, abs=1e-9)
+    dots = [len(collection.get_offsets()) for collection in ax.collections]
+    assert dots == [19, 14]  # IWM n/a once (2000), XSD six times (before 2006)
+    assert [t.get_text().split("\n")[-1] for t in ax.get_xticklabels()] == ["3 episodes"] * 3 + ["4 episodes"] * 2 + ["3 episodes"]
+
+
+# --- bad input -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("command", "fragment"), [
+    ("/cycle NOPE", "can't find the ticker NOPE"),
+    ("/cycle IWM IJR SMH SOXX XSD QQQ VB MDY IJH", "That is 9 tickers; /cycle measures at most 8 against SPY"),
+    ("/cycle IWM IJR SMH SOXX XSD QQQ VB MDY IJH vs SPY", "That is 9 tickers; /cycle measures at most 8 against SPY"),
+    ("/cycle IWM 10y", "The phases have their own dates; leave out `10y`"),
+    ("/cycle SPY", "other than itself"),
+    ("/cycle", "Name at least one ticker"),
+    ("/cycle IWM vs", "Name a benchmark after `vs`"),
+])
+def test_bad_input_gets_a_short_private_message(services: Services, command: str, fragment: str) -> None:
+    reply = router.run(command, services)
+    assert reply.is_error and reply.ephemeral and fragment in reply.text
+    assert reply.usage == cycle.COMMAND.usage_line and len(reply.text) < 200
+
+
+@pytest.fixture
+def young_market(prices_dir: Path, tmp_path: Path) -> Path:
+    """SPY and IWM as they are, and NEWCO: SPY's closes from 2025-10-01 only (after every phase ended)."""
+    for ticker in ("SPY", "IWM"):
+        (tmp_path / f"{ticker}.csv").symlink_to(prices_dir / f"{ticker}.csv")
+    spy = pd.read_csv(prices_dir / "SPY.csv")
+    spy[spy["Date"] >= "2025-10-01"].to_csv(tmp_path / "NEWCO.csv", index=False)
+    return tmp_path
+
+
+@pytest.mark.parametrize(("command", "fragment"), [
+    ("/cycle NEWCO IWM", "No phase can be measured for NEWCO (NEWCO has prices from 2025-10-01 to 2026-07-14)"),
+    ("/cycle IWM vs NEWCO", "No phase can be measured for the benchmark NEWCO"),
+])
+def test_a_ticker_with_no_data_in_any_phase_is_refused(young_market: Path, cache: Cache, command: str,
+                                                       fragment: str) -> None:
+    reply = router.run(command, services_for(CsvFolderProvider(young_market), cache))
+    assert reply.is_error and reply.ephemeral and fragment in reply.text and reply.usage == cycle.COMMAND.usage_line
+
+
+def test_a_phase_not_over_at_the_last_close_is_n_a_and_said(prices_dir: Path, tmp_path: Path, cache: Cache) -> None:
+    for ticker in ("SPY", "IWM"):
+        closes = pd.read_csv(prices_dir / f"{ticker}.csv")
+        closes[closes["Date"] <= "2025-06-30"].to_csv(tmp_path / f"{ticker}.csv", index=False)
+    reply = router.run("/cycle IWM", services_for(CsvFolderProvider(tmp_path), cache))
+    rows = rows_by(reply.more_tables[0], 0, 1)
+    assert rows[("Rate cuts, first 12m", "2024-09-18")]["IWM"] == "n/a"
+    assert rows[("Rate cuts, first 6m", "2024-09-18")]["IWM"] != "n/a"  # over on 2025-03-17
+    assert rows_by(reply.table, 0)[("Rate cuts, first 12m",)]["IWM"].endswith(" of 3)")
+    assert ("Not over at the last close (2025-06-30), so n/a and left out: Rate cuts, first 12m 2024-09-18 to "
+            "2025-09-17") in reply.notes
+    assert "as of 2025-06-30" in reply.footer
+
+
+def test_percent_never_prints_minus_zero() -> None:
+    assert [percent(v, signed=True) for v in (-0.00001, 0.00001, -0.0006)] == ["+0.0%", "+0.0%", "-0.1%"]
+    assert percent(-0.004, 0) == "0%"
+
+
+# --- any text ---------------------------------------------------------------------------------------
+
+WORDS = st.sampled_from(["IWM", "ijr", "SPY", "XSD", "vs", "VS", "NOPE", "10y", "since", "2020", ",", "???", "é",
+                         "x" * 30, "^IRX", "max", "2015-01-01..2016-01-01"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(st.text(max_size=40), st.lists(WORDS, max_size=6).map(" ".join)))
+def test_any_cycle_text_gets_an_answer_or_a_user_error(services: Services, text: str) -> None:
+    reply = router.run(f"/cycle {text}", services)
+    assert isinstance(reply, Reply)
+    if reply.is_error:
+        assert reply.ephemeral and reply.usage == cycle.COMMAND.usage_line and "Something went wrong" not in reply.text
+    else:
+        assert reply.table is not None and reply.more_tables and reply.chart is not None
+        assert reply.table.rows and all(re.fullmatch(r"n/a|[+-]\d+\.\d% \(\d of \d\)", cell)
+                                        for row in reply.table.rows for cell in row[1:])
