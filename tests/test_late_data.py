@@ -82,7 +82,7 @@ def test_a_call_enters_at_the_last_common_close_and_says_so(services: Services, 
     assert f"The latest common close in CSV folder prices is {entry}, so that is the entry." in made.notes
     assert f"as of {entry}" in made.footer
     listed = ok(router.run("/calls", services, ANA))
-    assert dict(zip(listed.table.columns, listed.table.rows[0]))["Since entry"] == "0.0%"  # a zero carries no sign
+    assert dict(zip(listed.table.columns, listed.table.rows[0]))["Since entry"] == "+0.0%"
     assert f"as of {entry}" in listed.footer
 
 

@@ -137,10 +137,10 @@ def test_tactical_only_backtests_do_not_claim_no_rebalancing(csv_services: Servi
 
 
 @pytest.mark.parametrize("value, digits, signed, shown", [
-    (-0.0004, 1, False, "0.0%"), (-0.00004, 1, True, "0.0%"), (-0.004, 0, False, "0%"), (0.0004, 1, True, "0.0%"),
+    (-0.0004, 1, False, "0.0%"), (-0.00004, 1, True, "+0.0%"), (-0.004, 0, False, "0%"), (0.0004, 1, True, "+0.0%"),
     (-0.0006, 1, True, "-0.1%"), (0.1234, 1, True, "+12.3%"),
 ])
-def test_a_rounded_zero_has_no_sign(value: float, digits: int, signed: bool, shown: str) -> None:
+def test_a_rounded_zero_is_never_negative(value: float, digits: int, signed: bool, shown: str) -> None:
     assert percent(value, digits, signed) == shown
 
 

@@ -17,13 +17,15 @@ def _missing(value: float | None) -> bool:
 
 
 def _fixed(value: float, digits: int, signed: bool = False) -> str:
-    """``value`` with ``digits`` decimals (``+`` in front when ``signed``), a rounded zero without a sign."""
+    """``value`` with ``digits`` decimals (``+`` in front when ``signed``); a rounded zero is never negative
+    (``0.0``, or ``+0.0`` when ``signed``)."""
     text = f"{value:{'+' if signed else ''}.{digits}f}"
-    return text.lstrip("+-") if float(text) == 0 else text
+    return ("+" if signed else "") + text.lstrip("+-") if float(text) == 0 else text
 
 
 def percent(value: float | None, digits: int = 1, signed: bool = False) -> str:
-    """``0.1234`` -> ``12.3%`` (``+12.3%`` when ``signed``); a value that rounds to zero reads ``0.0%``."""
+    """``0.1234`` -> ``12.3%`` (``+12.3%`` when ``signed``); a value that rounds to zero reads ``0.0%`` (``+0.0%``),
+    never ``-0.0%``."""
     if _missing(value):
         return NOT_AVAILABLE
     return f"{_fixed(value * 100, digits, signed)}%"
