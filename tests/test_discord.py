@@ -356,9 +356,10 @@ def test_autocomplete_suggests_periods_and_keeps_what_was_typed(tilt: Tilt) -> N
             {"name": "tickers", "type": 3, "value": "SMH"}, {"name": "period", "type": 3, "value": typed, "focused": True}]})
         return [choice["value"] for choice in tilt.interact(typing).json()["data"]["choices"]]
 
-    assert suggested("1")[:3] == ["1", "1m", "1y"] and "10y" in suggested("1")
+    assert suggested("1")[:4] == ["1", "1w", "1m", "1y"] and "10y" in suggested("1")
     assert suggested("since 2021-03-01") == ["since 2021-03-01"]  # offered as typed: the grammar decides
-    assert suggested("10y")[0] == "10y" and suggested("")[:4] == ["1m", "3m", "6m", "ytd"]
+    assert suggested("10y")[0] == "10y" and suggested("")[:5] == ["1w", "mtd", "1m", "qtd", "3m"]
+    assert suggested("m")[:2] == ["m", "mtd"]
 
 
 def test_budget_says_slow_down_privately(tilt: Tilt, discord: DiscordStandIn) -> None:
