@@ -27,7 +27,7 @@ class Settings:
     yahoo_api_url: str | None
     redis_url: str | None
     state_dir: Path
-    risk_free: float
+    risk_free: float | None
     port: int = 3000
     web_processes: int = 1  # WEB_CONCURRENCY: copies of the web server, one per CPU to use (see chat/web.py)
     # GET /metrics of a web or worker process, on a port of its own (never on PORT, which faces the internet),
@@ -54,7 +54,10 @@ class Settings:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
         if env is None:
+            # The caller's .env first (./tilt runs in the caller's directory), then the project's; neither overrides
+            # what the environment already says.
             load_dotenv(Path.cwd() / ".env")
+            load_dotenv(Path(__file__).resolve().parent / ".env")
             env = dict(os.environ)
         data_dir = env.get("MARKET_DATA_DIR") or None
         return cls(
@@ -62,7 +65,8 @@ class Settings:
             yahoo_api_url=env.get("YAHOO_API_URL") or None,
             redis_url=_redis_url(env.get("REDIS_URL") or None),
             state_dir=Path(env.get("TILT_STATE_DIR") or Path.home() / ".local" / "state" / "tilt"),
-            risk_free=_rate("TILT_RISK_FREE", env.get("TILT_RISK_FREE", "0")),
+            # Unset: Sharpe and Sortino measured against T-bill data over each window (handlers/common/risk_free.py).
+            risk_free=_rate("TILT_RISK_FREE", env["TILT_RISK_FREE"]) if env.get("TILT_RISK_FREE") else None,
             port=_port(env.get("PORT", "3000")),
             web_processes=_count("WEB_CONCURRENCY", env.get("WEB_CONCURRENCY") or "1", 64),
             metrics_port=_port(env["TILT_METRICS_PORT"], "TILT_METRICS_PORT") if env.get("TILT_METRICS_PORT") else None,

@@ -50,6 +50,7 @@ from matplotlib.figure import Figure
 from matplotlib.gridspec import GridSpec
 from matplotlib.lines import Line2D
 from matplotlib.ticker import (
+    FixedLocator,
     FuncFormatter,
     LogLocator,
     MaxNLocator,
@@ -59,7 +60,7 @@ from matplotlib.ticker import (
 
 from analysis.drawdown import drawdown_series
 from analysis.relative import relative_strength
-from analysis.returns import rolling_cagr, spans_a_year
+from analysis.returns import rolling_cagr, spans_a_year, years_between
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable under the common colour-vision deficiencies.
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
@@ -73,6 +74,8 @@ ROLLING_YEARS = 3
 # A rolling 3-year line needs at least a year of points to say anything.
 ROLLING_MIN_YEARS = ROLLING_YEARS + 1
 LOG_SCALE_RATIO = 10.0
+# A window this short (calendar days) gets one date tick per session instead of automatic (hourly) ones.
+SHORT_WINDOW_DAYS = 21
 MAX_TICKERS = 8
 MAX_POINTS_PER_LINE = 2_000
 FIGSIZE_IN = (10.0, 8.0)
@@ -185,8 +188,11 @@ def _three_panels(
     prices: pd.DataFrame, benchmark: str, labels: ChartLabels, log_scale: bool | None, onto: Figure | None,
     third: Callable[[Axes, np.ndarray, dict[str, str]], None],
 ) -> Figure:
-    """Growth of $10,000 and drawdowns on top, ``third`` drawing the bottom panel; legend, title and footer."""
-    _check_prices(prices, benchmark)
+    """Growth of $10,000 and drawdowns on top, ``third`` drawing the bottom panel; legend, title and footer.
+
+    The benchmark alone is a chart too (a backtest of the market by itself): its lines and a flat 1x.
+    """
+    _check_prices(prices, benchmark, min_columns=1)
     colours = ticker_colours(list(prices.columns), benchmark)
     x = _date_numbers(prices.index)
     growth = growth_of(prices)
@@ -199,9 +205,9 @@ def _three_panels(
     _draw_growth(growth_ax, x, growth, colours, benchmark, use_log)
     _draw_drawdown(drawdown_ax, x, drawdown_series(prices) * 100.0, colours, benchmark)
     third(bottom_ax, x, colours)
-    _style_date_axis(bottom_ax)
+    _style_date_axis(bottom_ax, x)
     _add_legend(fig, growth_ax, benchmark, legend_rows)
-    _add_header_and_footer(fig, labels)
+    _add_header_and_footer(fig, labels, prices.index)
     return fig
 
 
@@ -233,9 +239,9 @@ def build_normalised_figure(prices: pd.DataFrame, labels: ChartLabels, *, benchm
         _plot(ax, x, rebased[ticker], colour, benchmark=ticker == benchmark, width=_WIDTH_GROWTH)
     _panel_title(ax, "Rebased to 100 · dividends reinvested")
     _end_labels(ax, x[-1], rebased.iloc[-1], colours, lambda v: f"{v:.0f}")
-    _style_date_axis(ax)
+    _style_date_axis(ax, x)
     _add_legend(fig, ax, benchmark, legend_rows)
-    _add_header_and_footer(fig, labels)
+    _add_header_and_footer(fig, labels, prices.index)
     return fig
 
 
@@ -427,21 +433,47 @@ def _set_value_scale(ax: Axes, log: bool, values: np.ndarray, formatter: Callabl
     low, high = float(values.min()), float(values.max())
     if log:
         ax.set_yscale("log")
-        subs = _log_tick_steps(np.log10(high / low))
-        ax.yaxis.set_major_locator(LogLocator(base=10.0, subs=subs))
         ax.yaxis.set_minor_locator(NullLocator())
         ax.yaxis.set_minor_formatter(NullFormatter())
         pad = (high / low) ** 0.04
         ax.set_ylim(low / pad, high * pad)
+        ax.yaxis.set_major_locator(_log_ticks(low / pad, high * pad))
     else:
         ax.yaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
         pad = (high - low) * 0.06 or abs(high) * 0.01
         ax.set_ylim(low - pad, high + pad)
-    ax.yaxis.set_major_formatter(FuncFormatter(formatter))
+    ax.yaxis.set_major_formatter(FuncFormatter(_distinct(formatter, ax)))
+
+
+def _log_ticks(low: float, high: float) -> LogLocator | FixedLocator:
+    """Ticks for a log axis from ``low`` to ``high``: 3 to 7 labelled values inside it.
+
+    Over several decades 1-2-5 (or 1-3, or decades alone over four), over about one 1-1.5-2-3-4-5-7; under half
+    a decade, where a log locator would leave one or two labels, evenly spaced round values as on a linear axis.
+    """
+    decades = np.log10(high / low)
+    if decades >= 0.5:
+        return LogLocator(base=10.0, subs=_log_tick_steps(decades), numticks=12)
+    ticks = MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(low, high)
+    return FixedLocator(ticks[(ticks >= low) & (ticks <= high)])
+
+
+def _distinct(formatter: Callable[[float, object], str], ax: Axes) -> Callable[[float, object], str]:
+    """``formatter``, or full figures when its short form would print two ticks alike ($10.0k, $10.0k)."""
+    def label(value: float, pos: object) -> str:
+        low, high = ax.get_ylim()
+        shown = [formatter(v, None) for v in ax.yaxis.get_major_locator().tick_values(low, high)]
+        if len(set(shown)) < len(shown):
+            return f"{value:,.2f}".rstrip("0").rstrip(".") if formatter is not _dollars else f"${value:,.0f}"
+        return formatter(value, pos)
+
+    return label
 
 
 def _log_tick_steps(decades: float) -> tuple[float, ...]:
-    # Aim for 3 to 6 labelled ticks: plain decades alone leave one or two ticks on a short log axis.
+    # Aim for 3 to 7 labelled ticks: plain decades alone leave one or two ticks on a short log axis.
+    if decades < 1.2:
+        return (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 7.0)
     if decades < 2.5:
         return (1.0, 2.0, 5.0)
     return (1.0, 3.0) if decades < 4.0 else (1.0,)
@@ -501,10 +533,16 @@ def _spread(wanted: np.ndarray, gap: float, low: float = 0.0, high: float = 1.0)
     return placed
 
 
-def _style_date_axis(ax: Axes) -> None:
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))
+def _style_date_axis(ax: Axes, x: np.ndarray) -> None:
+    """Date ticks: automatic over weeks and more; over a few sessions, the sessions themselves (at most seven,
+    one label a day), so a one-day window draws no hour ticks and no label twice."""
+    if x[-1] - x[0] <= SHORT_WINDOW_DAYS:
+        ax.xaxis.set_major_locator(FixedLocator(x[np.linspace(0, len(x) - 1, min(len(x), 7)).round().astype(int)]))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %d"))
+    else:
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))
     ax.tick_params(axis="x", labelbottom=True)
 
 
@@ -516,15 +554,23 @@ def _add_legend(fig: Figure, growth_ax: Axes, benchmark: str | None, rows: int) 
                columnspacing=1.6, borderaxespad=0.0, labelcolor=_TEXT)
 
 
-def _add_header_and_footer(fig: Figure, labels: ChartLabels) -> None:
+def _add_header_and_footer(fig: Figure, labels: ChartLabels, dates: pd.DatetimeIndex) -> None:
+    """Title on top; the dates drawn, the as-of date and the source in the footer (a forwarded PNG keeps them)."""
     fig.text(_LEFT - 0.01, _TITLE_Y, labels.title, ha="left", va="top", fontsize=_title_size(labels.title),
              fontweight="bold", color=_TEXT, parse_math=False)
-    footer = f"As of {labels.as_of} · Source: {labels.source}"
+    footer = f"{span_text(dates[0], dates[-1])} · As of {labels.as_of} · Source: {labels.source}"
     fig.text(_LEFT - 0.01, 0.012, footer, ha="left", va="bottom", fontsize=_FOOTER_PT, color=_MUTED, parse_math=False)
     fig.text(0.985, 0.012, "Adj Close: dividends reinvested, no fees or taxes", ha="right", va="bottom",
              fontsize=_FOOTER_PT, color=_MUTED, parse_math=False)
     if labels.demo:
         _add_demo_marks(fig)
+
+
+def span_text(start: pd.Timestamp, end: pd.Timestamp) -> str:
+    """``2016-07-14 → 2026-07-14 (10.0y)``; a window under two months in days."""
+    days = (end - start).days
+    length = f"{days} day{'' if days == 1 else 's'}" if days < 60 else f"{years_between(start, end):.1f}y"
+    return f"{start:%Y-%m-%d} → {end:%Y-%m-%d} ({length})"
 
 
 def _title_size(title: str) -> float:

@@ -103,5 +103,5 @@ def build_cycle_figure(figures: CycleFigures, labels: ChartLabels) -> Figure:
                loc="upper left", bbox_to_anchor=(_LEFT - 0.01, _LEGEND_Y), ncol=-(-len(tickers) // legend_rows),
                frameon=False, fontsize=_LEGEND_PT, handlelength=1.6, columnspacing=1.6, borderaxespad=0.0,
                labelcolor=[_label_colour(colours[t]) for t in tickers] if tickers else _TEXT)
-    _add_header_and_footer(fig, labels)
+    _add_header_and_footer(fig, labels, pd.DatetimeIndex([pd.Timestamp(first), pd.Timestamp(last)]))
     return fig

@@ -29,15 +29,26 @@ MOMENTUM_HORIZONS = {"1m": pd.DateOffset(months=1), "3m": pd.DateOffset(months=3
 TREND_DAYS = 200
 
 
-def momentum_table(closes: pd.DataFrame, benchmark: str) -> pd.DataFrame:
-    """One row per ticker, best score first: 1m/3m/6m/12m returns, ``score``, ``trend``, ``relative``."""
-    returns = trailing_returns(closes, MOMENTUM_HORIZONS)
+def momentum_table(closes: pd.DataFrame, benchmark: str, rank_months: int | None = None) -> pd.DataFrame:
+    """One row per ticker: 1m/3m/6m/12m returns, ``score``, ``trend``, ``relative``; best score first, or, with
+    ``rank_months``, best total return over that many months first (its column ``f"{rank_months}m"`` added when
+    it is not one of the four)."""
+    horizons = dict(MOMENTUM_HORIZONS)
+    if rank_months is not None:
+        horizons.setdefault(horizon_label(rank_months), pd.DateOffset(months=rank_months))
+    returns = trailing_returns(closes, horizons)
     table = returns.assign(
         score=returns[list(MOMENTUM_HORIZONS)].mean(axis=1, skipna=False),
         trend=closes.ffill().iloc[-1] / closes.rolling(TREND_DAYS, min_periods=TREND_DAYS).mean().ffill().iloc[-1] - 1.0,
         relative=(1.0 + returns["6m"]) / (1.0 + returns.at[benchmark, "6m"]) - 1.0,
     )
-    return table.sort_values("score", ascending=False, na_position="last")
+    key = "score" if rank_months is None else horizon_label(rank_months)
+    return table.sort_values(key, ascending=False, na_position="last")
+
+
+def horizon_label(months: int) -> str:
+    """The column of a trailing return over ``months``: ``"12m"`` for a year, as ``MOMENTUM_HORIZONS`` names it."""
+    return f"{months}m"
 
 
 @dataclass(frozen=True)

@@ -73,12 +73,12 @@ def build_signal_figure(evaluation: Evaluation, labels: ChartLabels, *, quantity
     line = ax.plot(x, threshold, color=BENCHMARK_COLOUR, linewidth=1.8, zorder=2)[0]
     line.set_dashes(BENCHMARK_DASHES)
     _panel_title(ax, f"{quantity_label}{' (%)' if scale != 1.0 else ''}")
-    _style_date_axis(ax)
+    _style_date_axis(ax, x)
     handles = [Line2D([], [], color=LINE_COLOURS[4], linewidth=2.2),
                Line2D([], [], color=BENCHMARK_COLOUR, linewidth=1.8, dashes=BENCHMARK_DASHES),
                Patch(color=TRUE_SHADE, alpha=0.25)]
     fig.legend(handles, [quantity_label, threshold_label, "rule true"], loc="upper left",
                bbox_to_anchor=(_LEFT - 0.01, _LEGEND_Y), ncol=3, frameon=False, fontsize=_LEGEND_PT,
                borderaxespad=0.0, labelcolor=_TEXT)
-    _add_header_and_footer(fig, labels)
+    _add_header_and_footer(fig, labels, pd.DatetimeIndex(evaluation.dates))
     return fig

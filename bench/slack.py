@@ -412,7 +412,7 @@ class Fresh:
     def __init__(self, url: str) -> None:
         self.client = redis_py.Redis.from_url(url)
         market = f"csv:{PRICES_DIR.resolve()}"
-        risk_free = float(os.environ.get("TILT_RISK_FREE", "0") or 0)
+        risk_free = float(os.environ["TILT_RISK_FREE"]) if os.environ.get("TILT_RISK_FREE") else None
         self._reply = f"tilt:v1:reply:{market}:rf={risk_free}:"
         self._bars = f"tilt:v1:bars:{market}:"
 

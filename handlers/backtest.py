@@ -20,19 +20,20 @@ from analysis.compare import Comparison, compare
 from analysis.drawdown import MaxDrawdown
 from analysis.returns import calendar_year_returns, years_between
 from analysis.rules import Rule, evaluate
-from analysis.takeaway import compare_takeaway
 from analysis.windows import Window
 from errors import DataUnavailable
 from handlers.common.backtest_request import BacktestRequest, parse_backtest, with_signals
 from handlers.common.caller import Caller
 from handlers.common.command import BENCHMARK, PERIOD, Command, Kind, Option
-from handlers.common.format import percent, ratio, years
+from handlers.common.format import percent, points, ratio, years
 from handlers.common.plots import MAX_BARS, bars, growth_plot
 from handlers.common.portfolios import Portfolio
-from handlers.common.prices import prices_for_period, window_notes
+from handlers.common.prices import named_window, prices_for_period, window_notes
 from handlers.common.reply import Action, Chart, Plot, Reply, Table
 from handlers.common.reply_cache import cached_reply
+from handlers.common.risk_free import risk_free
 from handlers.common.services import Services
+from handlers.common.takeaway import compare_takeaway
 from handlers.common.team_signals import find, history
 from handlers.compare import FOLLOW_UP_PERIODS
 
@@ -64,27 +65,28 @@ def build(request: BacktestRequest, services: Services) -> Reply:
         notes.append(f"The {late} signal has its first reading on {readings[late].index[0]:%Y-%m-%d}, "
                      f"so the backtest starts {window.start:%Y-%m-%d}.")
     prices = aligned.prices.loc[window.start:window.end]
-    results = [Result(p.name(i), p, p.simulate(prices, request.rebalance, readings))
-               for i, p in enumerate(request.portfolios, start=1)]
+    results = [Result(name, p, p.simulate(prices, request.rebalance, readings))
+               for name, p in zip(_names(request.portfolios), request.portfolios)]
     values = pd.DataFrame({r.name: r.simulation.value for r in results})
     if request.benchmark not in values:
         values[request.benchmark] = prices[request.benchmark] / prices[request.benchmark].iloc[0]
-    comparison = compare(values, request.benchmark, services.risk_free)
+    rate = risk_free(services, window)
+    comparison = compare(values, request.benchmark, rate.rate)
     source = services.source_label()
-    title = f"Backtest vs {request.benchmark} · {request.period.label}"
+    named = named_window(services, request.tickers, request.period, window)
+    title = f"Backtest vs {request.benchmark} · {named.label}"
     demo = " (demo data, not real prices)" if services.market.is_demo else ""
     return Reply(
-        text=f"*Backtest vs {request.benchmark}*, {request.period.label}, {_schedule(request)}, "
+        text=f"*Backtest vs {request.benchmark}*, {named.label}, {_schedule(request)}, "
              f"total return with dividends reinvested{demo}",
         table=metrics_table(comparison, results),
-        takeaway=compare_takeaway(comparison, request.period.phrase),
+        takeaway=compare_takeaway(comparison, named.phrase),
         more_tables=(calendar_table(values), contribution_table(results)),
-        plots=(growth_plot(values, f"Growth of $10,000 · {request.period.label}"), *calendar_bars(values)),
+        plots=(growth_plot(values, f"Growth of $10,000 · {named.label}"), *calendar_bars(values)),
         # Window notes first: a shortened window matters more than anything below it (Slack shows 10 notes).
         notes=(*notes, *_descriptions(results), _drawdown_dates(comparison)),
         footer=(f"{window.start:%Y-%m-%d} → {window.end:%Y-%m-%d} ({years(years_between(window.start, window.end))})"
-                f" · as of {window.end:%Y-%m-%d} · source: {source} · no fees or taxes"
-                + (f" · risk-free {percent(services.risk_free)}" if services.risk_free else "")),
+                f" · as of {window.end:%Y-%m-%d} · source: {source} · no fees or taxes · {rate.said}"),
         chart=Chart(
             png=backtest_chart(values, request.benchmark,
                                ChartLabels(title=title, as_of=f"{window.end:%Y-%m-%d}", source=source,
@@ -124,10 +126,20 @@ def _start_when_signals_known(window: Window, dates: pd.DatetimeIndex,
     return Window(start=start, end=window.end, truncated=window.truncated or bool(late)), late
 
 
+def _names(portfolios: tuple[Portfolio, ...]) -> list[str]:
+    """Each portfolio's name, made unique: weights that differ beyond the decimal shown get a number."""
+    names = [p.name() for p in portfolios]
+    return [f"{n} ({names[:i].count(n) + 1})" if names.count(n) > 1 else n for i, n in enumerate(names)]
+
+
 def _schedule(request: BacktestRequest) -> str:
-    if not any(p.rebalanced for p in request.portfolios):
-        return "no rebalancing needed"
-    return "bought and held" if request.rebalance == "none" else f"rebalanced {request.rebalance}"
+    """How the portfolios trade: the fixed mixes' rebalancing, the tactical ones' switching, or neither."""
+    ways = []
+    if any(p.rebalanced for p in request.portfolios):
+        ways.append("bought and held" if request.rebalance == "none" else f"rebalanced {request.rebalance}")
+    if any(p.rules for p in request.portfolios):
+        ways.append("tactical ones switching on their signal")
+    return ", ".join(ways) or "one holding each, no rebalancing needed"
 
 
 METRIC_COLUMNS = ("Portfolio", "Total", "CAGR", "Vol", "Max DD", "Sharpe", "Sortino", "Beta", "Corr", "Excess/yr",
@@ -182,16 +194,20 @@ def calendar_bars(values: pd.DataFrame) -> tuple[Plot, ...]:
 
 
 def contribution_table(results: list[Result]) -> Table:
-    """Each holding's share of each portfolio's total return, in percentage points of the starting value."""
-    contributions = pd.DataFrame({r.name: r.simulation.contribution for r in results}).fillna(0.0)
-    holdings = contributions.index
-    rows = [(ticker, *((percent(v, signed=True), v) for v in contributions.loc[ticker])) for ticker in holdings]
-    total = ("Total", *((percent(v, signed=True), v) for v in contributions.sum()))
-    return Table.of(("Holding", *contributions.columns), [*rows, total], title="Contribution to total return (pts)")
+    """Each holding's share of each portfolio's total return, in percentage points of the starting value;
+    blank where a portfolio never held the ticker."""
+    contributions = pd.DataFrame({r.name: r.simulation.contribution for r in results})
+    def cell(value: float) -> tuple[str, float | None]:
+        return ("", None) if pd.isna(value) else (points(value), value)
+
+    rows = [(ticker, *(cell(v) for v in contributions.loc[ticker])) for ticker in contributions.index]
+    total = ("Total", *(cell(v) for v in contributions.sum()))
+    return Table.of(("Holding", *contributions.columns), [*rows, total],
+                    title="Contribution to total return (percentage points)")
 
 
 def _descriptions(results: list[Result]) -> list[str]:
-    """What each numbered portfolio holds; for a tactical one, its rule, trades and time in each leg."""
+    """Each tactical portfolio's rule, trades and time in each leg (a mix's name says what it holds)."""
     return [note for r in results if (note := r.portfolio.describe(r.name, r.simulation))]
 
 

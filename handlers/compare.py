@@ -5,16 +5,17 @@ from __future__ import annotations
 from analysis.charts import ChartLabels, compare_chart
 from analysis.compare import Comparison, compare
 from analysis.returns import years_between
-from analysis.takeaway import compare_takeaway
 from handlers.common.caller import Caller
 from handlers.common.command import BENCHMARK, PERIOD, TICKERS, Command
 from handlers.common.format import percent, ratio, years
 from handlers.common.parse import CompareRequest, parse_compare
 from handlers.common.plots import bars, growth_plot
-from handlers.common.prices import prices_for_period, window_notes
-from handlers.common.reply import Action, Chart, Reply, Table
+from handlers.common.prices import named_window, prices_for_period, window_notes
+from handlers.common.reply import Action, Chart, Plot, Reply, Table
 from handlers.common.reply_cache import cached_reply
+from handlers.common.risk_free import risk_free
 from handlers.common.services import Services
+from handlers.common.takeaway import compare_takeaway
 
 USAGE = "/compare TICKER [TICKER ...] [vs BENCH] [PERIOD]"
 
@@ -35,22 +36,23 @@ def build(request: CompareRequest, services: Services) -> Reply:
     symbols = request.symbols
     aligned, window = prices_for_period(services, symbols.all, request.period)
     prices = aligned.prices.loc[window.start:window.end]
-    comparison = compare(prices, symbols.benchmark, services.risk_free)
+    named = named_window(services, symbols.all, request.period, window)
+    rate = risk_free(services, window)
+    comparison = compare(prices, symbols.benchmark, rate.rate)
     source = services.source_label()
     names = " ".join(symbols.tickers)
     labels = ChartLabels(
-        title=f"{names} vs {symbols.benchmark} · {request.period.label}",
+        title=f"{names} vs {symbols.benchmark} · {named.label}",
         as_of=f"{window.end:%Y-%m-%d}", source=source, demo=services.market.is_demo,
     )
     return Reply(
-        text=f"*{names} vs {symbols.benchmark}*, {request.period.label}, total return with dividends reinvested"
+        text=f"*{names} vs {symbols.benchmark}*, {named.label}, total return with dividends reinvested"
         + (" (demo data, not real prices)" if services.market.is_demo else ""),
         table=metrics_table(comparison),
-        takeaway=compare_takeaway(comparison, request.period.phrase),
+        takeaway=compare_takeaway(comparison, named.phrase),
         notes=tuple(window_notes(aligned, request.period, window)),
         footer=(f"{window.start:%Y-%m-%d} → {window.end:%Y-%m-%d} ({years(years_between(window.start, window.end))})"
-                f" · as of {window.end:%Y-%m-%d} · source: {source}"
-                + (f" · risk-free {percent(services.risk_free)}" if services.risk_free else "")),
+                f" · as of {window.end:%Y-%m-%d} · source: {source} · {rate.said}"),
         chart=Chart(
             png=compare_chart(prices, symbols.benchmark, labels),
             filename=f"compare-{'-'.join(symbols.all)}-{request.period.label.replace(' ', '-')}.png".replace("^", ""),
@@ -60,10 +62,17 @@ def build(request: CompareRequest, services: Services) -> Reply:
         ),
         actions=tuple(Action(period, f"/compare {names} vs {symbols.benchmark} {period}")
                       for period in FOLLOW_UP_PERIODS if period != request.period.label),
-        plots=(growth_plot(prices[[*symbols.tickers[:5], symbols.benchmark]], f"Growth of $10,000 · {request.period.label}"),
-               *bars("CAGR and volatility", list(comparison.table.index),
-                     {"CAGR": comparison.table.cagr, "Volatility": comparison.table.volatility}, y_label="%", scale=100)),
+        plots=(growth_plot(prices[[*symbols.tickers[:5], symbols.benchmark]], f"Growth of $10,000 · {named.label}"),
+               *return_and_risk_bars(comparison)),
     )
+
+
+def return_and_risk_bars(comparison: Comparison) -> tuple[Plot, ...]:
+    """CAGR and volatility per ticker; under a year total return instead of CAGR, as the table shows."""
+    name, returns = ("CAGR", comparison.table.cagr) if comparison.annualised else \
+        ("Total return", comparison.table.total_return)
+    return bars(f"{name} and volatility", list(comparison.table.index),
+                {name: returns, "Volatility": comparison.table.volatility}, y_label="%", scale=100)
 
 
 def metrics_table(comparison: Comparison) -> Table:
@@ -95,8 +104,9 @@ COMMAND = Command(
         'nothing is annualised: total return and its gap to the benchmark, no CAGR.\n'
         'The benchmark is the ticker after `vs`; else SPY if you list it; else the last ticker; a '
         'lone ticker is compared with SPY. Up to 8 tickers.\n'
-        'Periods: 1m 3m 6m ytd 1y 2y 3y 5y 10y 15y 20y max (any 1-24m or 1-50y), `since 2020`, `from '
-        '2020-03-23`, `2015-01-01..2025-09-30`, `2015-01-01 to 2025-09-30`. Default 10y.'
+        'Periods: 1w 2w mtd 1m qtd 3m 6m ytd 1y 3y 5y 10y max (any 1-52w, 1-24m or 1-50y; `18 months`, '
+        '`5 years`), a year such as `2022`, `since 2020`, `from 2020-03-23`, `2015-01-01..2025-09-30`, '
+        '`from 2020-01-01 to 2022-12-31`. Default 10y. Tickers: `$SPY` and `BRK.B` work too.'
     ),
     handle=handle,
     options=(

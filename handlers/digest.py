@@ -28,12 +28,13 @@ from errors import BadRequest, DataUnavailable
 from handlers.calls import open_call_lines
 from handlers.common.caller import Caller
 from handlers.common.command import Command, Kind, Option
-from handlers.common.format import multiple, percent
+from handlers.common.format import NOT_AVAILABLE, multiple, percent
 from handlers.common.reply import Action, Reply
 from handlers.common.services import Services
 from handlers.common.snapshot import left_out_note, recent_chart, recent_closes, returns_table
 from handlers.common.team_signals import readings, state_word, team_signals
 from market.calendar import NEW_YORK
+from market.provider import Fundamentals
 from market.timing import WEEKDAYS, Schedule, latest_due, next_due
 from store.teamdata import Owner
 
@@ -187,17 +188,30 @@ def _signal_lines(closes: pd.DataFrame) -> list[str]:
 
 
 def _valuation_lines(services: Services, tickers: list[str]) -> list[str]:
-    """One line of P/E gaps to SPY for the tickers with known figures; nothing when the source has none."""
+    """One line of P/E gaps to SPY for the tickers with known figures, each figure with its own as-of date (one
+    date for all when they share it: P/E figures are often months older than the prices above them); nothing
+    when the source has none."""
     try:
         facts = services.market.fundamentals(tickers)
     except DataUnavailable:
         return []
-    benchmark_pe = facts[BENCHMARK].trailing_pe if BENCHMARK in facts else None
-    if not benchmark_pe:
+    benchmark = facts.get(BENCHMARK)
+    if benchmark is None or not benchmark.trailing_pe:
         return []
-    gaps = [f"{t} {multiple(f.trailing_pe)} ({percent(f.trailing_pe / benchmark_pe - 1, 0, signed=True)})"
-            for t, f in facts.items() if t != BENCHMARK and f.trailing_pe and f.trailing_pe > 0]
-    return [f"Trailing P/E vs {BENCHMARK} at {multiple(benchmark_pe)}: {', '.join(gaps)}."] if gaps else []
+    known = {t: f for t, f in facts.items() if t != BENCHMARK and f.trailing_pe and f.trailing_pe > 0}
+    if not known:
+        return []
+    dates = {f.as_of for f in (benchmark, *known.values())}
+
+    def dated(fact: Fundamentals) -> str:
+        return "" if len(dates) == 1 else f", as of {fact.as_of or NOT_AVAILABLE}"
+
+    gaps = [f"{t} {multiple(f.trailing_pe)} ({percent(f.trailing_pe / benchmark.trailing_pe - 1, 0, signed=True)}"
+            f"{dated(f)})" for t, f in known.items()]
+    shared = f" (P/E as of {dates.pop() or NOT_AVAILABLE})" if len(dates) == 1 else ""
+    return [f"Trailing P/E vs {BENCHMARK} at {multiple(benchmark.trailing_pe)}"
+            + (f" as of {benchmark.as_of or NOT_AVAILABLE}" if not shared else "")
+            + f"{shared}: {', '.join(gaps)}."]
 
 
 def _duration(delta: dt.timedelta) -> str:

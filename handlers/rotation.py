@@ -4,20 +4,20 @@
     /rotation set NAME T1 T2 ...        define or replace a team universe
     /rotation list                      the universes this team can use
 
-PERIOD (1m to 2y) only sets the chart's window, default 1y; the ranking always
-uses the composite score of ``analysis.rotation``.
+Without a PERIOD the ranking is the composite momentum score of ``analysis.rotation`` and the chart covers 1y;
+with one (1m to 2y) both the ranking (total return over that period) and the chart follow it.
 """
 
 from __future__ import annotations
 
 import re
 
-from analysis.rotation import Regime, momentum_table, size_regime
+from analysis.rotation import Regime, horizon_label, momentum_table, size_regime
 from errors import BadRequest
 from handlers.common.caller import Caller
 from handlers.common.command import Command, Kind, Option
 from handlers.common.format import percent
-from handlers.common.parse import DEFAULT_BENCHMARK, parse_period, parse_ticker
+from handlers.common.parse import DEFAULT_BENCHMARK, parse_ticker, split_period
 from handlers.common.plots import bars
 from handlers.common.reply import Action, Reply, Table
 from handlers.common.services import Services
@@ -45,16 +45,16 @@ def handle(text: str, services: Services, caller: Caller) -> Reply:
         return list_universes(services, caller)
     if verb == "set":
         return set_universe(services, caller, words[1:])
-    name, months = "size", 12
-    for word in words:
-        period = parse_period(word)
-        if period is None:
-            name = word.lower()
-        elif period.kind == "trailing" and period.years * 12 + period.months <= 24:
-            months = period.years * 12 + period.months
-        else:
-            raise BadRequest(f"The rotation chart covers 1m to 2y; `{word}` is outside that.")
-    return rank(services, caller, name, months)
+    names, period = split_period(words)
+    if len(names) > 1:
+        raise BadRequest(f"Name one universe, not {' '.join(names)}. {USAGE}")
+    asked = None
+    if period is not None:
+        months = period.years * 12 + period.months
+        if period.kind != "trailing" or period.weeks or not 1 <= months <= 24:
+            raise BadRequest(f"Rotation ranks over 1m to 2y; `{period.label}` is outside that.")
+        asked = months
+    return rank(services, caller, names[0].lower() if names else "size", asked)
 
 
 def universe(services: Services, caller: Caller, name: str) -> tuple[str, ...]:
@@ -67,11 +67,18 @@ def universe(services: Services, caller: Caller, name: str) -> tuple[str, ...]:
     return tuple(own[name])
 
 
-def rank(services: Services, caller: Caller, name: str, months: int) -> Reply:
+def rank(services: Services, caller: Caller, name: str, asked: int | None) -> Reply:
+    """The universe ranked by composite momentum, or by total return over ``asked`` months when a period was given;
+    the chart covers that period (1y by default)."""
     members = universe(services, caller, name)
     tickers = list(dict.fromkeys([*members, DEFAULT_BENCHMARK]))
     closes, missing = recent_closes(services, tickers, years=2)
-    table = momentum_table(closes, DEFAULT_BENCHMARK)
+    months = asked or 12
+    table = momentum_table(closes, DEFAULT_BENCHMARK, rank_months=asked)
+    horizons = ("1m", "3m", "6m", "12m")
+    extra = (horizon_label(asked),) if asked and horizon_label(asked) not in horizons else ()
+    basis = ("composite momentum (average of 1, 3, 6 and 12-month total returns)" if asked is None else
+             f"{asked}-month total return (the composite momentum score beside it)")
     ranked = table[table.index.isin(members)]
     regimes = [size_regime(closes[small], closes[DEFAULT_BENCHMARK])
                for small in SMALL_CAPS if small in closes.columns and name == "size"]
@@ -83,14 +90,16 @@ def rank(services: Services, caller: Caller, name: str, months: int) -> Reply:
         notes.append(f"No prices for {', '.join(missing)}.")
     leader, laggard = ranked.index[0], ranked.index[-1]
     return Reply(
-        text=f"*Rotation: {name}* ranked by composite momentum (average of 1, 3, 6 and 12-month total returns)"
+        text=f"*Rotation: {name}* ranked by {basis}"
         + (" (demo data, not real prices)" if services.market.is_demo else ""),
-        table=Table.of(COLUMNS, (
-            ((str(i), i), t, (percent(r.score), r.score), *((percent(r[h], signed=True), r[h]) for h in ("1m", "3m", "6m", "12m")),
+        table=Table.of((*COLUMNS[:3], *extra, *COLUMNS[3:]), (
+            ((str(i), i), t, (percent(r.score), r.score),
+             *((percent(r[h], signed=True), r[h]) for h in (*extra, *horizons)),
              (percent(r.trend, signed=True), r.trend),
              ("—", None) if t == DEFAULT_BENCHMARK else (percent(r.relative, signed=True), r.relative))
             for i, (t, r) in enumerate(ranked.iterrows(), start=1))),
-        takeaway=f"{leader} leads the {name} universe and {laggard} trails it; "
+        takeaway=f"{leader} leads the {name} universe and {laggard} trails it"
+                 + ("" if asked is None else f" over {asked} months") + "; "
                  f"{int((ranked.trend > 0).sum())} of {len(ranked)} trade above their 200-day average.",
         notes=tuple(notes),
         footer=f"as of {closes.index[-1]:%Y-%m-%d} · source: {services.source_label()} · chart: {period}",
@@ -98,8 +107,11 @@ def rank(services: Services, caller: Caller, name: str, months: int) -> Reply:
         actions=tuple(Action(f"{t} vs {DEFAULT_BENCHMARK}", f"/compare {t} vs {DEFAULT_BENCHMARK} {period}")
                       for t in ranked.index[:3] if t != DEFAULT_BENCHMARK)
         + tuple(Action(f"Signal card: {s}", f"/signal {s}") for s in SIGNAL_CARDS.get(name, ())),
+        # The bars show what the table is ranked by.
         plots=bars(f"Rotation {name}: composite momentum", list(ranked.index), {"Score": ranked.score},
-                   y_label="%", scale=100),
+                   y_label="%", scale=100) if asked is None else
+        bars(f"Rotation {name}: {asked}-month return", list(ranked.index),
+             {f"{asked}m": ranked[horizon_label(asked)]}, y_label="%", scale=100),
     )
 
 

@@ -6,7 +6,6 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from analysis.takeaway import valuation_takeaway
 from analysis.valuation import valuation_gaps
 from handlers.common.caller import Caller
 from handlers.common.command import BENCHMARK, TICKERS, Command
@@ -16,6 +15,7 @@ from handlers.common.plots import bars
 from handlers.common.reply import Cell, Reply, Table
 from handlers.common.reply_cache import cached_reply
 from handlers.common.services import Services
+from handlers.common.takeaway import valuation_takeaway
 from market.provider import Fundamentals
 
 USAGE = "/valuation TICKER [TICKER ...] [vs BENCH] · /valuation smallcaps"

@@ -180,6 +180,7 @@ class CachedMarket:
         self.name = provider.name
         self.key = provider.key
         self.is_demo = provider.is_demo
+        self.bills = provider.bills
         self._now = now or (lambda: dt.datetime.now(dt.timezone.utc))
 
     def now(self) -> dt.datetime:

@@ -26,6 +26,7 @@ class CsvFolderProvider:
     """Reads ``<TICKER>.csv`` files from ``folder``; see the module docstring for the format."""
 
     is_demo = False
+    bills = "BIL"  # its file may be missing: then no T-bill data, and replies say so
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)

@@ -54,6 +54,7 @@ class DemoProvider:
     name = "demo data, not real prices"
     key = "demo"
     is_demo = True
+    bills = ""  # no synthetic T-bills: a made-up rate would look like a real one
 
     def __init__(self, today: dt.date | None = None) -> None:
         self._dates = pd.bdate_range(FIRST_DAY, today or dt.date.today(), name="Date")

@@ -102,12 +102,15 @@ class Provider(Protocol):
     """A market-data source.
 
     ``name`` labels figures in replies ("Yahoo Finance"); ``key`` is a stable
-    identifier that namespaces the cache, so two sources never share entries.
+    identifier that namespaces the cache, so two sources never share entries;
+    ``bills`` names its T-bill series (``handlers.common.risk_free``).
     """
 
     name: str
     key: str
     is_demo: bool
+    # The source's T-bill series that risk-free rates come from ("^IRX", a yield in percent; "BIL", a fund), or "".
+    bills: str
 
     def bars(self, tickers: list[str], start: dt.date, end: dt.date) -> dict[str, pd.DataFrame]: ...
 

@@ -89,6 +89,7 @@ class YahooProvider:
 
     name = "Yahoo Finance"
     is_demo = False
+    bills = "^IRX"
 
     def __init__(
         self,

@@ -21,7 +21,7 @@ class Recording:
 
     def __init__(self, inner: CsvFolderProvider) -> None:
         self.inner = inner
-        self.name, self.key, self.is_demo = inner.name, inner.key, inner.is_demo
+        self.name, self.key, self.is_demo, self.bills = inner.name, inner.key, inner.is_demo, inner.bills
         self.calls: list[tuple] = []
 
     def bars(self, tickers, start, end):

@@ -188,7 +188,7 @@ def test_spellings_of_one_backtest_share_a_key() -> None:
     ("tactical smallcaps QQQ", "holds one of IWM, IJR"),
     ("tactical mine SMH", "Say what to hold"),
     ("tactical mine hold SMH else SMH", "two different tickers"),
-    ("SPY 100 1w", "not a period"),
+    ("SPY 100 3d", "not a period"),
     ("SPY 100 ;", "tickers and weights"),
     ("", "tickers and weights"),
 ])
@@ -219,21 +219,22 @@ def test_backtest_reply_matches_bt_and_the_csv_files(services: Services, prices_
                                bt.algos.WeighSpecified(**WEIGHTS)))
     total = expected.iloc[-1] - 1
     years = (prices.index[-1] - prices.index[0]).days / 365.25
-    assert cell(reply, "P1", "Total") == f"{total * 100:.0f}%"
-    assert cell(reply, "P1", "CAGR") == f"{((1 + total) ** (1 / years) - 1) * 100:.1f}%"
+    assert cell(reply, "SPY70 IJR20 SMH10", "Total") == f"{total * 100:.0f}%"
+    assert cell(reply, "SPY70 IJR20 SMH10", "CAGR") == f"{((1 + total) ** (1 / years) - 1) * 100:.1f}%"
     spy = prices["SPY"]
     assert cell(reply, "SPY", "Total") == f"{(spy.iloc[-1] / spy.iloc[0] - 1) * 100:.0f}%"
 
     contributions = titled(reply, "Contribution")
-    assert contributions.rows[-1] == ("Total", f"{total * 100:+.1f}%")
+    assert contributions.title == "Contribution to total return (percentage points)"
+    assert contributions.rows[-1] == ("Total", f"{total * 100:+.1f}")
     years_table = titled(reply, "Calendar-year")
     year_2016 = dict(zip(years_table.columns, next(r for r in years_table.rows if r[0] == "2016")))
     assert year_2016["SPY"] == f"{(spy.loc['2016-12-30'] / spy.loc['2015-12-31'] - 1) * 100:.1f}%"
-    assert year_2016["P1"] == f"{(expected.loc['2016-12-30'] / expected.loc['2015-12-31'] - 1) * 100:.1f}%"
+    assert year_2016["SPY70 IJR20 SMH10"] == f"{(expected.loc['2016-12-30'] / expected.loc['2015-12-31'] - 1) * 100:.1f}%"
     assert (years_table.rows[0][0], years_table.rows[-1][0]) == ("2015*", "2025*")
-    assert "P1: SPY 70% · IJR 20% · SMH 10%" in reply.notes
+    assert not any(note.startswith("P1") for note in reply.notes)  # the name says what it holds
     drawdowns = next(n for n in reply.notes if n.startswith("Max drawdowns"))
-    for name, value in (("P1", expected), ("SPY", spy)):
+    for name, value in (("SPY70 IJR20 SMH10", expected), ("SPY", spy)):
         underwater = value / value.cummax() - 1
         trough = underwater.idxmin()
         peak = value.loc[:trough].idxmax()

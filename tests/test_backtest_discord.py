@@ -24,7 +24,7 @@ def test_backtest_on_discord_is_followed_up_with_its_tables_and_chart(discord_ti
     prices = frame(prices_dir, list(WEIGHTS)).loc["2015-10-29":END]
     expected = bt_value(run_bt(prices, bt.algos.RunQuarterly(run_on_end_of_period=True),
                                bt.algos.WeighSpecified(**WEIGHTS)))
-    assert rows["P1"]["Total"] == f"{(expected.iloc[-1] - 1) * 100:.0f}%"
+    assert rows["SPY70 IJR20 SMH10"]["Total"] == f"{(expected.iloc[-1] - 1) * 100:.0f}%"
     assert "**Calendar-year returns" in embed["description"] and "2015-10-29 → 2025-10-31" in embed["footer"]["text"]
     assert follow_up.files["files[0]"][1].startswith(PNG_SIGNATURE)
     assert "flags" not in follow_up.payload  # posted for everyone

@@ -28,6 +28,7 @@ from analysis.charts import (
     MAX_POINTS_PER_LINE,
     OKABE_ITO,
     ChartLabels,
+    build_backtest_figure,
     build_compare_figure,
     compare_chart,
     downsample_positions,
@@ -218,12 +219,11 @@ def test_downsample_keeps_ends_and_extremes() -> None:
     [
         (lambda f: f, "VOO"),
         (lambda f: f.assign(SMH=f["SMH"].where(f.index != f.index[5])), "SPY"),
-        (lambda f: f[["SPY"]], "SPY"),
         (lambda f: f.iloc[:1], "SPY"),
         (lambda f: f.iloc[::-1], "SPY"),
         (lambda f: pd.concat([f.add_suffix(str(i)) for i in range(3)], axis=1).assign(SPY=f["SPY"]), "SPY"),
     ],
-    ids=["unknown-benchmark", "nan", "benchmark-only", "one-row", "unsorted", "too-many-tickers"],
+    ids=["unknown-benchmark", "nan", "one-row", "unsorted", "too-many-tickers"],
 )
 def test_bad_input_is_refused(semis_10y: pd.DataFrame, mutate, benchmark: str) -> None:
     with pytest.raises(ValueError):
@@ -251,3 +251,51 @@ def test_compare_chart_reuses_figures_and_draws_what_a_new_one_draws(semis_10y: 
     drawn = [compare_chart(frame, "SPY", labels) for frame, labels in [(eight_25y, eight_labels), (semis_10y, LABELS)] * 3]
     assert drawn[0::2] == [render_png(build_compare_figure(eight_25y, "SPY", eight_labels))] * 3
     assert drawn[1::2] == [render_png(build_compare_figure(semis_10y, "SPY", LABELS))] * 3
+
+
+# --- what a chart says about its own window and values (issue 26) -----------------------------------------------
+
+
+def _texts(fig: Figure) -> list[str]:
+    return [t.get_text() for t in fig.texts]
+
+
+def _y_labels(fig: Figure, panel: int = 0) -> list[str]:
+    fig.canvas.draw()
+    ax = fig.axes[panel]
+    low, high = ax.get_ylim()
+    return [t.get_text() for t in ax.get_yticklabels() if t.get_visible() and low <= t.get_position()[1] <= high]
+
+
+def test_every_chart_shows_its_date_range_and_as_of_date(prices_dir: Path) -> None:
+    frame = _aligned(prices_dir, ["SGOV", "SPY"], years=10)  # asked for 10y, SGOV has 6.1
+    start, end = frame.index[0], frame.index[-1]
+    length = (end - start).days / 365.25
+    footer = next(t for t in _texts(build_compare_figure(frame, "SPY", LABELS)) if t.startswith(f"{start:%Y-%m-%d}"))
+    assert footer.startswith(f"{start:%Y-%m-%d} → {end:%Y-%m-%d} ({length:.1f}y) · As of 2026-07-14")
+    assert f"({length:.1f}y)" == "(6.1y)"
+    alone = build_backtest_figure(frame[["SPY"]], "SPY", LABELS)  # the benchmark alone is a chart too
+    assert any(t.startswith(f"{start:%Y-%m-%d} → {end:%Y-%m-%d}") for t in _texts(alone))
+
+
+@pytest.mark.parametrize("tickers", [["QQQ", "SPY"], EIGHT])
+def test_log_axes_label_enough_values_across_the_lines(prices_dir: Path, tickers: list[str]) -> None:
+    frame = _aligned(prices_dir, tickers, years=10)
+    growth = 10_000 * frame / frame.iloc[0]
+    fig = build_backtest_figure(frame, "SPY", LABELS)
+    labels = _y_labels(fig)
+    values = [float(t.replace("$", "").replace("k", "e3").replace(",", "")) for t in labels]
+    assert fig.axes[0].get_yscale() == "log"
+    assert len(labels) >= 4 and len(set(labels)) == len(labels)
+    assert max(values) >= growth.to_numpy().max() / 2 and min(values) <= growth.to_numpy().min() * 2
+
+
+def test_a_one_day_window_draws_no_hour_ticks_or_repeated_labels(prices_dir: Path) -> None:
+    frame = _aligned(prices_dir, ["QQQ", "SPY"]).iloc[-2:]
+    fig = build_compare_figure(frame, "SPY", LABELS)
+    fig.canvas.draw()
+    dates = [t.get_text() for t in fig.axes[2].get_xticklabels() if t.get_text()]
+    assert dates == [f"{d:%b %d}" for d in frame.index]
+    growth = _y_labels(fig)
+    assert len(set(growth)) == len(growth) >= 2
+    assert any(t.endswith("(1 day) · As of 2026-07-14 · Source: Yahoo Finance") for t in _texts(fig))

@@ -94,7 +94,7 @@ def test_valuation_reply_shows_the_gap_and_n_a(services: Services) -> None:
 @pytest.mark.parametrize("command, fragment, with_usage", [
     ("/compare FOO SPY", "can't find the ticker FOO", True),
     ("/compare SMH 10x", "`10x` is not a period I know", True),
-    ("/compare SMH SPY 1w", "`1w` is not a period I know", True),
+    ("/compare SMH SPY 1.5y", "`1.5y` is not a period I know", True),
     ("/compare SMH SPY 100y", "out of range", True),
     ("/compare SMH 0y", "out of range", True),
     ("/compare A B C D E F G H I", "at most 8", True),
@@ -129,7 +129,7 @@ def test_bad_input_gets_a_private_friendly_message(services: Services, command: 
 class Broken:
     """A data source that is down, or that fails in a way nobody planned for."""
 
-    name, key, is_demo = "Broken", "broken", False
+    name, key, is_demo, bills = "Broken", "broken", False, "BIL"
 
     def __init__(self, error: Exception) -> None:
         self.error = error
@@ -186,7 +186,8 @@ def test_identical_requests_arriving_together_are_computed_once(prices_dir: Path
     with ThreadPoolExecutor(max_workers=6) as pool:
         replies = list(pool.map(lambda text: router.run(text, services), ["/compare XLE SPY 3y", "/compare spy xle 3Y"] * 3))
     assert len({r.plain_text() for r in replies}) == 1 and not replies[0].is_error
-    assert [c[0] for c in provider.calls] == ["bars"]  # one computation, one batched fetch
+    # One computation: one batched fetch of the prices, one of the T-bills the Sharpe ratios are measured against.
+    assert [c[:2] for c in provider.calls] == [("bars", ("XLE", "SPY")), ("bars", ("BIL",))]
 
 
 def test_follow_up_actions_survive_the_reply_cache(services: Services) -> None:
@@ -208,7 +209,8 @@ def test_a_failing_source_falls_back_to_cached_prices_and_says_so(prices_dir: Pa
     assert not degraded.is_error and "did not answer" in degraded.notes[-1]
     assert "as of 2026-07-14" in degraded.footer and "as of 2026-07-14" in fresh.footer
     again = router.run("/compare IJR SPY 2y", services)
-    assert provider.calls[-1][0] == "bars" and len([c for c in provider.calls if c[0] == "bars"]) == 3  # not cached
+    prices = [c for c in provider.calls if c[:2] == ("bars", ("IJR", "SPY"))]
+    assert provider.calls[-1][0] == "bars" and len(prices) == 3  # not cached
     assert "did not answer" in again.notes[-1]
     never_cached = router.run("/compare XLU SPY 2y", services)
     assert never_cached.is_error and "did not answer" in never_cached.text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import pty
 import shlex
 import subprocess
 import sys
@@ -151,3 +152,37 @@ def test_demo_and_real_data_keep_their_own_calls_and_charts(tmp_path: Path, pric
     real_chart = chart_path(run_bot([*real, "/compare SMH SPY 10y"], state).stdout)
     assert demo_chart != real_chart
     assert demo_chart.read_bytes() != real_chart.read_bytes()  # neither overwrote the other
+
+
+def test_replies_read_as_plain_terminal_text_without_slack_markup(tmp_path: Path, prices_dir: Path) -> None:
+    error = run_bot(["console", "--data-dir", str(prices_dir), "/compare NOPE SPY"], tmp_path / "state")
+    answer = run_bot(["console", "--data-dir", str(prices_dir), "/compare SMH SPY 10y"], tmp_path / "state")
+    assert error.stdout.startswith("\u26a0 I can't find the ticker NOPE")
+    assert answer.stdout.startswith("SMH vs SPY, 10y, total return")
+    for shown in (error.stdout, answer.stdout):  # piped, not a terminal: no colour codes
+        assert ":warning:" not in shown and "*SMH" not in shown and "\033[" not in shown
+
+
+def test_a_terminal_gets_bold_and_colour(tmp_path: Path, prices_dir: Path) -> None:
+    reader, writer = pty.openpty()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("TILT_") and k != "NO_COLOR"}
+    subprocess.run([sys.executable, str(ROOT / "bot.py"), "console", "--data-dir", str(prices_dir),
+                    "/compare SMH SPY 1.5y"], stdout=writer, stderr=subprocess.PIPE, timeout=120,
+                   env={**environment, "TILT_STATE_DIR": str(tmp_path / "state")})
+    os.close(writer)
+    shown = os.read(reader, 65536).decode()
+    os.close(reader)
+    assert shown.startswith("\u26a0 \033[36m1.5y\033[0m is not a period I know")
+
+
+def test_tilt_reads_relative_paths_from_the_callers_directory(tmp_path: Path, prices_dir: Path) -> None:
+    """``./tilt`` run from elsewhere: ``--data-dir`` relative to where it was typed, not to the project."""
+    caller = tmp_path / "elsewhere"
+    caller.mkdir()
+    relative = os.path.relpath(prices_dir, caller)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("TILT_") and k != "MARKET_DATA_DIR"}
+    result = subprocess.run([str(ROOT / "tilt"), "console", "--data-dir", relative, "/valuation IJR SPY"],
+                            capture_output=True, text=True, timeout=600, cwd=caller,
+                            env={**environment, "TILT_STATE_DIR": str(tmp_path / "state")})
+    assert result.returncode == 0, result.stderr
+    assert "15.9x" in result.stdout

@@ -45,7 +45,7 @@ class Counting:
 
     def __init__(self, folder: Path, *, delay: float = 0.0, down: bool = False) -> None:
         self.inner = CsvFolderProvider(folder)
-        self.name, self.key, self.is_demo = self.inner.name, self.inner.key, self.inner.is_demo
+        self.name, self.key, self.is_demo, self.bills = self.inner.name, self.inner.key, self.inner.is_demo, "BIL"
         self.delay, self.down = delay, down
         self.calls: list[tuple[str, ...]] = []
         self.started = threading.Event()

@@ -132,7 +132,7 @@ def test_digest_now_has_snapshot_movers_signals_valuation_and_chart(services: Se
     row = dict(zip(digest.table.columns, digest.table.rows[0]))
     assert row["ytd"] == f"{(spy[days[-1]] / spy[year_end] - 1) * 100:+.1f}%"
     assert digest.takeaway.startswith("Biggest movers on the day")
-    valuation = next(note for note in digest.notes if note.startswith("Trailing P/E vs SPY at 24.2x:"))
+    valuation = next(note for note in digest.notes if note.startswith("Trailing P/E vs SPY at 24.2x (P/E as of 2025-10-31):"))
     assert f"IJR 15.9x ({(15.9 / 24.17 - 1) * 100:+.0f}%)" in valuation and "QQQ" not in valuation  # QQQ: no P/E
     assert digest.chart.png.startswith(b"\x89PNG")
     assert [a.command for a in digest.actions][0] == "/compare XLE vs SPY 1y"

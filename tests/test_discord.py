@@ -290,9 +290,10 @@ def test_autocomplete_suggests_periods_and_keeps_what_was_typed(discord_tilt: Di
             {"name": "tickers", "type": 3, "value": "SMH"}, {"name": "period", "type": 3, "value": typed, "focused": True}]})
         return [choice["value"] for choice in discord_tilt.interact(typing).json()["data"]["choices"]]
 
-    assert suggested("1")[:3] == ["1", "1m", "1y"] and "10y" in suggested("1")
+    assert suggested("1")[:4] == ["1", "1w", "1m", "1y"] and "10y" in suggested("1")
     assert suggested("since 2021-03-01") == ["since 2021-03-01"]  # offered as typed: the grammar decides
-    assert suggested("10y")[0] == "10y" and suggested("")[:4] == ["1m", "3m", "6m", "ytd"]
+    assert suggested("10y")[0] == "10y" and suggested("")[:5] == ["1w", "mtd", "1m", "qtd", "3m"]
+    assert suggested("m")[:2] == ["m", "mtd"]
 
 
 def test_budget_says_slow_down_privately(discord_tilt: DiscordTilt, discord: DiscordStandIn) -> None:
@@ -420,3 +421,14 @@ def test_a_very_long_reply_still_fits_discords_limits(discord: DiscordStandIn) -
     assert posted["embeds"] == sent.payload["embeds"]
     short = message(Reply(text="x" * TITLE_LIMIT)).payload["embeds"][0]
     assert short["title"] == "x" * TITLE_LIMIT
+
+
+def test_a_period_after_the_data_is_answered_privately_with_the_last_close(discord_tilt: DiscordTilt,
+                                                                          discord: DiscordStandIn) -> None:
+    command = slash("backtest", portfolios="$SPY 70 BRK.B 30", period="from 2027-01-01 to 2027-06-30")
+    assert discord_tilt.interact(command).json() == {"type": 5}
+    follow_up = discord.wait_for("POST", f"/webhooks/{APPLICATION_ID}/{command['token']}")[0]
+    assert follow_up.payload["flags"] == EPHEMERAL
+    title = follow_up.payload["embeds"][0]["title"]
+    # BRK-B's file ends a day before SPY's: the last close they share is 2026-07-13.
+    assert "starts after the last close the data has (2026-07-13)" in title and "went wrong" not in title

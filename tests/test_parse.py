@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from errors import BadRequest
+from handlers.common.backtest_request import parse_backtest
 from handlers.common.parse import MAX_TICKERS, parse_compare, parse_valuation
 
 
@@ -27,6 +28,16 @@ from handlers.common.parse import MAX_TICKERS, parse_compare, parse_valuation
     ("IJR from 2020-03-23 vs SPY", ("IJR",), "SPY", "since 2020-03-23"),
     ("IJR FROM 2020", ("IJR",), "SPY", "since 2020"),
     ("brk-b ^irx eurusd=x 7203.t vs spy", ("7203.T", "BRK-B", "EURUSD=X", "^IRX"), "SPY", "10y"),
+    ("IJR from 2020-01-01 to 2022-12-31", ("IJR",), "SPY", "2020-01-01..2022-12-31"),
+    ("IJR mtd", ("IJR",), "SPY", "mtd"),
+    ("IJR QTD", ("IJR",), "SPY", "qtd"),
+    ("IJR 1w", ("IJR",), "SPY", "1w"),
+    ("IJR 2w", ("IJR",), "SPY", "2w"),
+    ("IJR 2022", ("IJR",), "SPY", "2022"),
+    ("IJR 5 years", ("IJR",), "SPY", "5y"),
+    ("IJR 18 months", ("IJR",), "SPY", "18m"),
+    ("$smh $SPY", ("SMH",), "SPY", "10y"),
+    ("BRK.B VOD.L 7203.T vs $SPY", ("7203.T", "BRK-B", "VOD.L"), "SPY", "10y"),
 ])
 def test_compare_requests(text: str, tickers: tuple[str, ...], benchmark: str, period: str) -> None:
     request = parse_compare(text)
@@ -62,7 +73,10 @@ def test_range_dates_are_parsed() -> None:
     ("SMH 2025-13-01..2026-01-01", "not a date"),
     ("SMH since 1850", "too early"),
     ("SMH 100y", "out of range"),
-    ("SMH SPY 1w", "not a period I know"),
+    ("SMH SPY 1.5y", "not a period I know. Use whole units"),
+    ("SMH SPY 60w", "out of range"),
+    ("SMH SPY 100 years", "out of range"),
+    ("SMH SPY from 2020-01-01 to", "end date after"),
     ("SMH 3d", "not a period I know"),
     ("SMH from", "after `from`"),
     ("SMH from soon", "needs a year"),
@@ -98,3 +112,17 @@ def test_any_text_parses_or_says_why(text: str) -> None:
         else:
             assert 1 <= len(request.symbols.all) <= MAX_TICKERS
             assert request.symbols.benchmark not in request.symbols.tickers
+
+
+def test_mtd_and_decimals_are_never_tickers() -> None:
+    assert parse_compare("SMH mtd").symbols.tickers == ("SMH",)
+    assert parse_compare("$MTD SPY mtd").symbols.tickers == ("MTD",)  # a cashtag is a ticker, whatever it reads like
+    with pytest.raises(BadRequest, match="`1.5y` is not a period"):
+        parse_compare("SMH 1.5y")
+
+
+@pytest.mark.parametrize("schedule", ["daily", "biweekly", "semiannually"])  # weekly: being added to the engine
+def test_an_unknown_schedule_is_refused_with_the_schedules(schedule: str) -> None:
+    with pytest.raises(BadRequest, match=f"`{schedule}` is not a rebalancing schedule I know; the schedules are "
+                                         "`monthly`, `quarterly`, `yearly`"):
+        parse_backtest(f"SPY 70 IJR 30 {schedule}")

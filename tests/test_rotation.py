@@ -89,7 +89,13 @@ def test_rotation_chart_data_is_the_window_rebased_to_its_total_returns(services
 
 def test_the_rotation_reply_names_the_tickers_the_chart_leaves_out(services: Services, prices_dir: Path) -> None:
     reply = router.run("/rotation sectors 6m", services, CALLER)
-    ranked = sorted(SECTORS, key=lambda t: expected_score(prices_dir, t), reverse=True)
+
+    def six_months(ticker: str) -> float:  # a period given: ranked by its total return
+        series = closes(prices_dir, ticker)
+        end = max(series)
+        return series[end] / series[max(d for d in series if d <= months_back(end, 6))] - 1
+
+    ranked = sorted(SECTORS, key=six_months, reverse=True)
     drawn, left_out = ranked[:7], ranked[7:]
     assert f"Not in the chart: {', '.join(left_out)} (it draws at most 8 lines: the first ones in the table and SPY)." \
         in reply.notes

@@ -291,10 +291,10 @@ def test_a_defined_single_ticker_signal_backtests_like_bt(services: Services, pr
     expected = bt_tactical(prices, state, "SOXX", "SPY")
     total = expected.iloc[-1] - 1
     years = (prices.index[-1] - prices.index[0]).days / 365.25
-    figures = backtest_figures(reply, "P1")
+    figures = backtest_figures(reply, "tactical soxx-cross hold SOXX else SPY")  # named by its rule
     assert figures["Total"] == f"{total * 100:.0f}%"
     assert figures["CAGR"] == f"{((1 + total) ** (1 / years) - 1) * 100:.1f}%"
-    assert any(n.startswith("P1: SOXX while SOXX's 50-day simple average is above its 200-day simple average "
+    assert any(n.startswith("tactical soxx-cross hold SOXX else SPY: SOXX while SOXX's 50-day simple average is above its 200-day simple average "
                             "(the /signal soxx-cross rule), else SPY") for n in reply.notes), reply.notes
 
 
@@ -308,7 +308,7 @@ def test_a_defined_ratio_signal_holds_a_else_b_like_bt(services: Services, price
     state = (ratio / base - 1 > 0)[base.notna()]
     prices = history.loc["2015-10-29":"2025-10-31"]
     expected = bt_tactical(prices, state, "IJR", "SPY")
-    assert backtest_figures(reply, "P1")["Total"] == f"{(expected.iloc[-1] - 1) * 100:.0f}%"
+    assert backtest_figures(reply, "tactical ijr-mom")["Total"] == f"{(expected.iloc[-1] - 1) * 100:.0f}%"
     held = state.shift(1).reindex(prices.index)
     trades = int((held != held.shift(1)).iloc[1:-1].sum())
     assert trades > 20 and any(f"{trades} trades" in n for n in reply.notes), reply.notes

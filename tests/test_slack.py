@@ -529,3 +529,10 @@ def test_long_tables_and_titles_render_within_limits() -> None:
                               tuple(Series(f"series with a long name {i}", (1.0, 2.0, 3.0)) for i in range(2))),) * 3)
     for kinds in (ALL_KINDS, ALL_KINDS - {DATA_VISUALIZATION}, frozenset({TABLE}), frozenset()):
         assert block_problems(reply_blocks(reply, kinds=kinds, share_command="/x")) == [], kinds
+
+
+def test_a_period_after_the_data_is_answered_privately_with_the_last_close(tilt: Tilt, slack: SlackStandIn) -> None:
+    tilt.command("/compare", "$QQQ SPY since 2027", channel=channel(), response="after-the-data")
+    reply = responses_to(slack, "after-the-data")[0]
+    assert reply["response_type"] == "ephemeral"
+    assert "`since 2027` starts after the last close the data has (2026-07-14)" in reply["text"]

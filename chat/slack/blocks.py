@@ -186,7 +186,7 @@ def _raw_number(text: str, value: float | None) -> dict[str, Any]:
 
 def table_block(table: Table) -> dict[str, Any]:
     """Slack's ``table`` block: header row then data rows, names left-aligned and figures right-aligned."""
-    rows = [[{"type": "raw_text", "text": cell} for cell in row] for row in (table.columns, *table.rows)]
+    rows = [[_raw_text(cell) for cell in row] for row in (table.columns, *table.rows)]  # Slack refuses empty text
     settings = [{"align": "left"}] + [{"align": "right"} for _ in table.columns[1:]]
     return {"type": "table", "rows": rows, "column_settings": settings}
 

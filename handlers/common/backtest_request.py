@@ -38,6 +38,8 @@ SCHEDULES: dict[str, Rebalance] = {
     "monthly": "monthly", "quarterly": "quarterly", "yearly": "yearly", "annually": "yearly", "annual": "yearly",
     "none": "none", "never": "none",
 }
+# Words that can only be meant as a schedule ("weekly", "daily", "semiannually"), refused with the list of schedules.
+_SCHEDULE_LIKE = re.compile(r"^[a-z-]{2,}(ly|ually)$")
 _WEIGHT = re.compile(r"^(\d+(?:\.\d+)?)%?$")
 _PAIR = re.compile(r"^([^:]+):(.+)$")
 # Weights are entered in percent; a sum within this of 100 is taken as 100 (people type 33.33 three times).
@@ -90,16 +92,19 @@ def parse_backtest(text: str) -> BacktestRequest:
 def _take_schedule(words: list[str]) -> tuple[list[str], Rebalance | None]:
     rest: list[str] = []
     found: list[Rebalance] = []
+    known = ", ".join(f"`{name}`" for name in SCHEDULES)
     for word in words:
         lowered = word.lower()
         if lowered in SCHEDULES:
             found.append(SCHEDULES[lowered])
+        elif _SCHEDULE_LIKE.match(lowered):
+            raise BadRequest(f"`{word}` is not a rebalancing schedule I know; the schedules are {known}.")
         elif lowered != "rebalance":
             rest.append(word)
     if "rebalance" in (w.lower() for w in words) and not found:
-        raise BadRequest("Say how often to rebalance: `rebalance monthly`, `quarterly`, `yearly` or `none`.")
+        raise BadRequest(f"Say how often to rebalance: `rebalance` and one of {known}.")
     if len(found) > 1:
-        raise BadRequest("Give one rebalancing schedule: monthly, quarterly, yearly or none.")
+        raise BadRequest(f"Give one rebalancing schedule: one of {known}.")
     return rest, found[0] if found else None
 
 

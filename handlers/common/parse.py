@@ -5,18 +5,23 @@ Grammar shared by the market commands (case-insensitive, commas count as spaces)
     TICKER [TICKER ...] [vs BENCH] [PERIOD]
 
 * A ticker matches ``^\\^?[A-Z0-9][A-Z0-9.=-]{0,14}$`` after upper-casing
-  (``BRK-B``, ``^IRX``, ``EURUSD=X``, ``7203.T``).
+  (``BRK-B``, ``^IRX``, ``EURUSD=X``, ``7203.T``); a cashtag's ``$`` is dropped
+  (``$SPY`` is SPY; ``$MTD`` is a ticker where ``mtd`` is a period) and a share class written with a dot is Yahoo's dash
+  (``BRK.B`` is BRK-B; exchange suffixes such as ``VOD.L`` or ``7203.T`` stay).
 * The benchmark is the ticker after ``vs``; otherwise SPY when it is among the
   tickers (so ``SMH SPY`` and ``SPY SMH`` both mean SMH against the market);
   otherwise the last ticker when two or more are given; a lone ticker is
   compared with SPY.
-* PERIOD is ``Nm`` (1-24 months), ``Ny`` (1-50 years), ``ytd``, ``max``,
-  ``since YYYY``, ``since YYYY-MM-DD`` (``from`` means the same as ``since``),
-  ``YYYY-MM-DD..YYYY-MM-DD`` or ``YYYY-MM-DD to YYYY-MM-DD``.
-* Words that can only be meant as a period (``ytd``, ``max``, ``since``,
-  ``from``, ``to``, a number with a unit such as ``1w`` or ``100y``, a bare
-  date) are never tickers: when they do not make a period they are refused
-  with a period error, not looked up as a ticker.
+* PERIOD is ``Nw`` (1-52 weeks), ``Nm`` (1-24 months), ``Ny`` (1-50 years),
+  each also spelled out (``2 weeks``, ``18 months``, ``5 years``), ``mtd``,
+  ``qtd``, ``ytd``, ``max``, a calendar year (``2022``), ``since YYYY``,
+  ``since YYYY-MM-DD`` (``from`` means the same as ``since``),
+  ``YYYY-MM-DD..YYYY-MM-DD``, ``YYYY-MM-DD to YYYY-MM-DD`` or
+  ``from YYYY-MM-DD to YYYY-MM-DD``.
+* Words that can only be meant as a period (``mtd``, ``qtd``, ``ytd``, ``max``,
+  ``since``, ``from``, ``to``, a number with a unit such as ``1w``, ``1.5y`` or
+  ``100y``, a bare date) are never tickers: when they do not make a period they
+  are refused with a period error, not looked up as a ticker.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from analysis.windows import Period
+from analysis.windows import TO_DATE, Period
 from errors import BadRequest
 
 TICKER = re.compile(r"^\^?[A-Z0-9][A-Z0-9.=-]{0,14}$")
@@ -33,13 +38,23 @@ MAX_TICKERS = 8
 DEFAULT_BENCHMARK = "SPY"
 DEFAULT_PERIOD = Period.trailing(years=10)
 
+_WEEKS = re.compile(r"^(\d{1,4})w$")
 _MONTHS = re.compile(r"^(\d{1,4})m$")
 _YEARS = re.compile(r"^(\d{1,4})y$")
+# A calendar year on its own ("2022"): four digits from the 1900s to the 2100s (weights and counts are smaller).
+_YEAR = re.compile(r"^(19|20|21)\d{2}$")
+# Units spelled out after a number ("5 years", "18 months", "2 weeks"), as the short unit letter.
+_UNITS = {"year": "y", "years": "y", "yr": "y", "yrs": "y", "month": "m", "months": "m", "mo": "m", "mos": "m",
+          "week": "w", "weeks": "w", "wk": "w", "wks": "w"}
+_CASHTAG = re.compile(r"^\$(?=[A-Za-z^])")
+# A share class after a dot (BRK.B, BF.B): Yahoo writes it with a dash; one-letter exchange suffixes (.L, .T) stay.
+_SHARE_CLASS = re.compile(r"^([A-Z]+)\.([ABC])$")
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # A number with a unit ("1w", "100y", "3d"): meant as a period even when it is not one we take.
-_PERIODISH = re.compile(r"^\d+[a-z]+$")
-PERIOD_HELP = "Periods: 1m-24m, 1y-50y, ytd, max, since 2020, from 2020-03-23, 2015-01-01..2025-09-30 or 2015-01-01 to 2025-09-30."
+_PERIODISH = re.compile(r"^\d+(\.\d+)?[a-z]+$")
+PERIOD_HELP = ("Periods: 1w-52w, 1m-24m, 1y-50y (or `5 years`, `18 months`), mtd, qtd, ytd, max, a year like 2022, "
+               "since 2020, from 2020-03-23, 2015-01-01..2025-09-30 or from 2015-01-01 to 2025-09-30.")
 
 
 @dataclass(frozen=True)
@@ -153,7 +168,15 @@ def split_period(tokens: list[str]) -> tuple[list[str], Period | None]:
         if word in ("since", "from"):
             if following is None:
                 raise BadRequest(f"Give a year or date after `{word}`, e.g. `{word} 2020`.")
-            found, position = _since(word, following), position + 2
+            if position + 2 < len(tokens) and tokens[position + 2].lower() in ("to", "until"):
+                if position + 3 >= len(tokens):
+                    raise BadRequest(f"Give the end date after `{word} {following} to`, e.g. "
+                                     f"`from 2020-01-01 to 2022-12-31`.")
+                found, position = _range(following, tokens[position + 3].lower()), position + 4
+            else:
+                found, position = _since(word, following), position + 2
+        elif word.isdigit() and following in _UNITS:
+            found, position = parse_period(f"{word}{_UNITS[following]}"), position + 2
         elif _DATE.match(word) and following == "to":
             if position + 2 >= len(tokens):
                 raise BadRequest(f"Give the end date after `{word} to`, e.g. `{word} to 2025-10-31`.")
@@ -178,11 +201,13 @@ def _refuse_periodish(word: str) -> None:
         raise BadRequest(f"`{word}` on its own is not a period: say `since {word}` or `{word} to YYYY-MM-DD`. "
                          f"{PERIOD_HELP}")
     if _PERIODISH.match(word):
-        raise BadRequest(f"`{word}` is not a period I know. {PERIOD_HELP}")
+        whole = " Use whole units: `18m` is a year and a half." if "." in word else ""
+        raise BadRequest(f"`{word}` is not a period I know.{whole} {PERIOD_HELP}")
 
 
 def parse_ticker(word: str) -> str:
-    ticker = word.upper()
+    """The ticker ``word`` names, in Yahoo's spelling (``$spy`` -> ``SPY``, ``BRK.B`` -> ``BRK-B``)."""
+    ticker = _SHARE_CLASS.sub(r"\1-\2", _CASHTAG.sub("", word).upper())
     if not TICKER.match(ticker):
         shown = word if len(word) <= 20 else word[:20] + "..."
         raise BadRequest(f"`{shown}` is not a ticker (letters, digits and . = - ^, e.g. SMH, BRK-B, ^IRX).")
@@ -192,10 +217,17 @@ def parse_ticker(word: str) -> str:
 def parse_period(word: str) -> Period | None:
     """The period ``word`` names, ``None`` if it does not look like one, ``BadRequest`` if out of range."""
     word = word.lower()
-    if word == "ytd":
-        return Period.ytd()
+    if word in TO_DATE:
+        return {"ytd": Period.ytd, "qtd": Period.qtd, "mtd": Period.mtd}[word]()
     if word == "max":
         return Period.max()
+    if _YEAR.match(word):
+        return Period.calendar_year(int(word))
+    if match := _WEEKS.match(word):
+        weeks = int(match[1])
+        if not 1 <= weeks <= 52:
+            raise BadRequest(f"`{word}` is out of range: use 1w to 52w, or months like 18m.")
+        return Period.trailing(weeks=weeks)
     if match := _MONTHS.match(word):
         months = int(match[1])
         if not 1 <= months <= 24:

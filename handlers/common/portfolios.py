@@ -14,7 +14,7 @@ import pandas as pd
 
 from analysis.backtest import Rebalance, Simulation, fixed_mix, switching, time_on
 from analysis.rules import Rule
-from handlers.common.format import percent
+from handlers.common.format import percent, short_weight
 
 # Legs a tactical portfolio may hold while its signal is on (the first is the default); off, it holds the signal's b.
 TACTICAL_LEGS: dict[str, tuple[str, ...]] = {"smallcaps": ("IWM", "IJR"), "semis": ("SMH", "SOXX")}
@@ -37,8 +37,8 @@ class Portfolio(Protocol):
     def rebalanced(self) -> bool:
         """Whether the rebalancing schedule applies to it."""
 
-    def name(self, number: int) -> str:
-        """What it goes by in tables and on the chart, as the ``number``-th portfolio of a request."""
+    def name(self) -> str:
+        """What it goes by in tables, legends and notes: what it holds or does, in short form."""
 
     def simulate(self, prices: pd.DataFrame, rebalance: Rebalance, readings: dict[str, pd.Series]) -> Simulation:
         """Its value over ``prices`` (one column per ticker), given each signal's reading on every session."""
@@ -70,17 +70,17 @@ class Mix:
     def rebalanced(self) -> bool:
         return len(self.holdings) > 1
 
-    def name(self, number: int) -> str:
-        """A one-ticker portfolio goes by its ticker; others by number (P1, P2...), described in the notes."""
-        return self.holdings[0][0] if len(self.holdings) == 1 else f"P{number}"
+    def name(self) -> str:
+        """Its holdings in short form (``SPY70 IJR20 SMH10``, ``SPY33.3``); a one-ticker portfolio its ticker."""
+        if len(self.holdings) == 1:
+            return self.holdings[0][0]
+        return " ".join(f"{ticker}{short_weight(weight)}" for ticker, weight in self.holdings)
 
     def simulate(self, prices: pd.DataFrame, rebalance: Rebalance, readings: dict[str, pd.Series]) -> Simulation:
         return fixed_mix(prices, pd.Series(dict(self.holdings)) / 100.0, rebalance)
 
     def describe(self, name: str, simulation: Simulation) -> str:
-        if len(self.holdings) == 1:
-            return ""
-        return f"{name}: " + " · ".join(f"{ticker} {weight:g}%" for ticker, weight in self.holdings)
+        return ""  # its name says what it holds
 
 
 @dataclass(frozen=True)
@@ -119,8 +119,8 @@ class Tactical:
     def rebalanced(self) -> bool:
         return False
 
-    def name(self, number: int) -> str:
-        return f"P{number}"
+    def name(self) -> str:
+        return self.spelled
 
     def simulate(self, prices: pd.DataFrame, rebalance: Rebalance, readings: dict[str, pd.Series]) -> Simulation:
         signal = readings[self.signal]

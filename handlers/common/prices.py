@@ -33,12 +33,25 @@ def prices_for_period(services: Services, tickers: list[str], period: Period) ->
     it resolves to (``DataUnavailable`` when there is none, see ``last_closes``)."""
     bars = bars_to_last_close(services, tickers, period.fetch_span)
     prices = adj_closes(bars, tickers)
+    if period.first_day is not None and (prices.empty or prices.index[-1].date() < period.first_day):
+        raise _no_closes_in(services, tickers, period)
     aligned = Aligned(
         prices=prices,
         first=pd.Series({t: bars[t].index[0] for t in tickers}),
         last=pd.Series({t: bars[t].index[-1] for t in tickers}),
     )
     return aligned, resolve_window(period, prices.index)
+
+
+def _no_closes_in(services: Services, tickers: list[str], period: Period) -> DataUnavailable:
+    """Why a period that starts on ``period.first_day`` holds no close: it starts after the data's last close
+    (named, so the person knows what to ask for instead), or it spans no trading day."""
+    last = last_closes(services, tickers, market_today(services.market.now())).name.date()
+    if last < period.first_day:
+        return DataUnavailable(f"`{period.label}` starts after the last close the data has ({last}), so there are "
+                               f"no prices in it yet. Ask for a period that starts on or before {last}, "
+                               f"e.g. `since {last.year}` or `1y`.")
+    return DataUnavailable(f"{period.label} holds no trading day with prices for {', '.join(tickers)}.")
 
 
 def adj_closes(bars: dict[str, pd.DataFrame], tickers: list[str], *, common: bool = True) -> pd.DataFrame:
@@ -86,6 +99,37 @@ def bars_to_last_close(services: Services, tickers: list[str], span: Callable[[d
     if needed + LOOKBACK_MARGIN < start:
         bars = services.market.bars(tickers, needed, end)
     return bars
+
+
+@dataclass(frozen=True)
+class Named:
+    """How a reply names the window it used: ``label`` in headlines and chart titles ("10y", "all 26.1y of data"),
+    ``phrase`` in sentences ("over 10y", "over all 26.1y of data")."""
+
+    label: str
+    phrase: str
+
+
+def named_window(services: Services, tickers: list[str], period: Period, window: Window) -> Named:
+    """``period`` named for the window actually used: never "50y" over 26.1 years of data, never "to 2027-12-31"
+    when the data stops on 2026-07-14.
+
+    A window cut short at its start (history shorter than asked) is "all N.Ny of data" (or its dates, for a range
+    that ends inside the data); a range running past the data's last close ends "to that close (the data's last
+    close)".  Anything else keeps the period's own words.
+    """
+    start, end = f"{window.start:%Y-%m-%d}", f"{window.end:%Y-%m-%d}"
+    cut_at_end = period.last_day is not None and period.last_day > window.end.date() and \
+        last_closes(services, tickers, market_today(services.market.now())).name == window.end
+    if window.truncated:
+        if period.last_day is not None and not cut_at_end:
+            return Named(f"{start} to {end}", f"from {start} to {end}")
+        length = years(years_between(window.start, window.end))
+        return Named(f"all {length} of data", f"over all {length} of data")
+    if cut_at_end:
+        return Named(f"{period.first_day} to {end} (the data's last close)",
+                     f"from {period.first_day} to the data's last close on {end}")
+    return Named(period.label, period.phrase)
 
 
 def window_notes(aligned: Aligned, period: Period, window: Window) -> list[str]:

@@ -167,15 +167,16 @@ class Reply:
     # author.  Their mention belongs in ``text`` too; Discord pings only these, and only from the message content.
     notify: tuple[str, ...] = ()
 
-    def plain_text(self) -> str:
-        """The whole reply as plain text (the fallback every platform can show)."""
-        parts = [self.text]
+    def plain_text(self, prose: Callable[[str], str] = str) -> str:
+        """The whole reply as plain text (the fallback every platform can show); ``prose`` rewrites the sentences
+        (headline, takeaway, notes, usage, footer), never the tables (a terminal turns Slack markup into its own)."""
+        parts = [prose(self.text)]
         if self.table is not None:
             parts.append(self.table.aligned())
         if self.takeaway:
-            parts.append(self.takeaway)
+            parts.append(prose(self.takeaway))
         parts.extend(f"{table.title}\n{table.aligned()}" for table in self.more_tables)
-        parts.extend(p for p in (*self.notes, self.usage and f"Usage: {self.usage}", self.footer) if p)
+        parts.extend(prose(p) for p in (*self.notes, self.usage and f"Usage: {self.usage}", self.footer) if p)
         return render_mentions("\n".join(parts), str)
 
     def to_bytes(self) -> tuple[bytes, bytes | None]:

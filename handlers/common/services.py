@@ -14,7 +14,8 @@ from store.teamdata import TeamStore
 class Services:
     market: CachedMarket
     cache: Cache
-    risk_free: float = 0.0
+    # None: from T-bill data over each window (handlers.common.risk_free); a number: TILT_RISK_FREE's override.
+    risk_free: float | None = None
     team_store: TeamStore | None = None
 
     @property

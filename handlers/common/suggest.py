@@ -99,8 +99,8 @@ COMMON: tuple[Suggestion, ...] = tuple(Suggestion(ticker, name) for ticker, name
 
 
 PERIODS: tuple[Suggestion, ...] = tuple(Suggestion(value, name) for value, name in (
-    ("1m", "1 month"), ("3m", "3 months"), ("6m", "6 months"), ("ytd", "year to date"), ("1y", "1 year"),
-    ("3y", "3 years"), ("5y", "5 years"), ("10y", "10 years"), ("15y", "15 years"), ("20y", "20 years"),
+    ("1w", "1 week"), ("mtd", "month to date"), ("1m", "1 month"), ("qtd", "quarter to date"), ("3m", "3 months"),
+    ("6m", "6 months"), ("ytd", "year to date"), ("1y", "1 year"), ("3y", "3 years"), ("5y", "5 years"), ("10y", "10 years"), ("15y", "15 years"), ("20y", "20 years"),
     ("max", "all history"), ("since 2020", "from the last close of 2019"),
     ("2015-10-30 to 2025-10-31", "between two dates"),
 ))

@@ -32,7 +32,7 @@ ROOT = HERE.parents[1]
 WHOLE = frozenset({
     "SPY", "QQQ", "IWM", "IJR", "VB", "SMH", "SOXX", "XSD",
     "XLB", "XLC", "XLE", "XLF", "XLI", "XLK", "XLP", "XLRE", "XLU", "XLV", "XLY",
-    "AAPL", "MSFT", "NVDA", "TSLA", "BRK-B", "DIA", "VTI", "GLD", "TLT", "SGOV", "AGG", "BIL",
+    "AAPL", "MSFT", "NVDA", "TSLA", "BRK-B", "DIA", "VTI", "GLD", "TLT", "SGOV", "AGG", "BIL", "IVV",
 })
 TAIL_FROM = "2024-07-01"
 GZ = ".csv.gz"
