@@ -14,8 +14,9 @@ import bt
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.optimize import brentq
 
-from analysis.backtest import fixed_mix, rebalance_dates, simulate, switching
+from analysis.backtest import Trading, fixed_mix, money_weighted_return, rebalance_dates, simulate, switching, with_fees
 from analysis.named_signals import SIGNALS, leading_sessions
 from errors import BadRequest
 from handlers.common import router
@@ -145,6 +146,129 @@ def test_simulate_refuses_a_first_trade_after_the_first_date(window: pd.DataFram
     targets = pd.DataFrame([[1.0, 0.0, 0.0]], index=[window.index[5]], columns=list(WEIGHTS))
     with pytest.raises(ValueError, match="first trade"):
         simulate(window, targets)
+
+
+def test_weekly_rebalancing_equals_bt_run_weekly(window: pd.DataFrame) -> None:
+    expected = bt_value(run_bt(window, bt.algos.RunWeekly(run_on_end_of_period=True),
+                               bt.algos.WeighSpecified(**WEIGHTS)))
+    ours = fixed_mix(window, pd.Series(WEIGHTS), "weekly")
+    assert np.abs(ours.value.to_numpy() - expected.to_numpy()).max() < 1e-9
+    assert ours.trades > 500  # ten years of weeks
+
+
+class AddCash(bt.core.Algo):
+    """bt's way of adding money: ``adjust`` the strategy's capital (a flow, not a return) on given dates."""
+
+    def __init__(self, dates: pd.DatetimeIndex, amount: float) -> None:
+        super().__init__()
+        self.dates, self.amount = set(dates), amount
+
+    def __call__(self, target) -> bool:
+        if target.now in self.dates:
+            target.adjust(self.amount)
+        return True
+
+
+def test_contributions_equal_bt_adding_cash_and_the_irr_solves_its_equation(window: pd.DataFrame) -> None:
+    quarter_ends = rebalance_dates(window.index, "quarterly")
+    strategy = bt.Strategy("s", [AddCash(quarter_ends, 1000.0), bt.algos.RunQuarterly(run_on_end_of_period=True),
+                                 bt.algos.SelectAll(), bt.algos.WeighSpecified(**WEIGHTS), bt.algos.Rebalance()])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = bt.run(bt.Backtest(strategy, window, integer_positions=False, progress_bar=False,
+                                    initial_capital=10_000.0))
+    dollars = result.backtests["s"].strategy.values.iloc[1:]
+    added = pd.Series(1000.0, index=quarter_ends).reindex(window.index, fill_value=0.0)
+    # The money arrives at the close: a day's return is the value less that day's contribution over yesterday's.
+    # (bt's own index divides by yesterday's value plus the contribution instead, as if it came in the day before.)
+    time_weighted = ((dollars - added) / dollars.shift(1)).fillna(1.0).cumprod()
+
+    ours = fixed_mix(window, pd.Series(WEIGHTS), "quarterly", Trading(add=0.1, add_schedule="quarterly"))
+
+    assert np.abs(ours.balance.to_numpy() * 10_000 - dollars.to_numpy()).max() < 1e-6
+    assert np.abs(ours.value.to_numpy() - time_weighted.to_numpy()).max() < 1e-9
+    # Invested at each rebalance, the new money leaves the time-weighted path exactly that of no contributions.
+    assert np.abs(ours.value.to_numpy() - fixed_mix(window, pd.Series(WEIGHTS), "quarterly").value).max() < 1e-9
+    assert len(ours.flows) == len(quarter_ends) == 40
+    # The money-weighted return: the rate at which every dollar put in grows to the final balance.
+    start, end = window.index[0], window.index[-1]
+
+    def surplus(rate: float) -> float:
+        grown = 10_000 * (1 + rate) ** ((end - start).days / 365.25)
+        grown += sum(1000 * (1 + rate) ** ((end - d).days / 365.25) for d in quarter_ends)
+        return grown - dollars.iloc[-1]
+
+    assert abs(money_weighted_return(ours) - brentq(surplus, -0.5, 1.0, xtol=1e-14)) < 1e-10
+
+
+def trade_by_trade(prices: pd.DataFrame, weights: dict[str, float], schedule: pd.DatetimeIndex, cost: float,
+                   band: float, flows: dict[pd.Timestamp, float]) -> pd.Series:
+    """An independent account, day by day: units held; on a scheduled date, trade back to target when some
+    weight is ``band`` or more off it (always on a contribution date), paying ``cost`` on every unit traded so
+    the portfolio is on target after paying (the cost fraction found by a root search, not by iteration)."""
+    target = pd.Series(weights)
+    units = target / prices.iloc[0]
+    values = []
+    for date, row in prices.iterrows():
+        held = units * row
+        added = flows.get(date, 0.0)
+        weights_now = held / held.sum()
+        if added or (date in schedule and (weights_now - target).abs().max() >= band - 1e-12):
+            base = held.sum() + added
+            drifted = held / base
+            share = brentq(lambda f: f - cost * (target * (1 - f) - drifted).abs().sum(), 0.0, 0.5, xtol=1e-16) \
+                if cost else 0.0
+            units = target * base * (1 - share) / row
+        values.append(float((units * row).sum()))
+    return pd.Series(values, index=prices.index)
+
+
+@pytest.mark.parametrize("rebalance, trading", [
+    ("quarterly", Trading(cost=0.001)),
+    ("weekly", Trading(cost=0.0025)),
+    ("monthly", Trading(band=0.05)),
+    ("monthly", Trading(cost=0.001, band=0.03, add=0.1, add_schedule="yearly")),
+])
+def test_costs_bands_and_contributions_equal_an_account_kept_day_by_day(window: pd.DataFrame, rebalance: str,
+                                                                        trading: Trading) -> None:
+    schedule = rebalance_dates(window.index, rebalance)
+    flows = {d: trading.add for d in rebalance_dates(window.index, trading.add_schedule)} if trading.add else {}
+    expected = trade_by_trade(window, WEIGHTS, schedule, trading.cost, trading.band, flows)
+
+    ours = fixed_mix(window, pd.Series(WEIGHTS), rebalance, trading)
+
+    assert np.abs(ours.balance.to_numpy() - expected.to_numpy()).max() < 1e-9
+    profit = ours.contribution.sum() - ours.costs.sum()
+    assert abs(profit - (ours.balance.iloc[-1] - 1 - ours.flows.sum())) < 1e-9
+    if trading.band:
+        assert 0 < ours.trades - len(ours.flows) < len(schedule)  # the band skips most scheduled dates
+
+
+def test_costs_come_close_to_bt_commissions_on_the_value_traded(window: pd.DataFrame) -> None:
+    """bt charges each trade's commission to that holding (so it ends short of target) and pays for the opening
+    purchase; Tilt pays from the whole portfolio and opens for free. Net of the opening fee the two agree closely."""
+    strategy = bt.Strategy("s", [bt.algos.RunQuarterly(run_on_end_of_period=True), bt.algos.SelectAll(),
+                                 bt.algos.WeighSpecified(**WEIGHTS), bt.algos.Rebalance()])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = bt.run(bt.Backtest(strategy, window, integer_positions=False, progress_bar=False,
+                                    commissions=lambda quantity, price: abs(quantity) * price * 0.001))
+    expected = bt_value(result) * 1.001  # the opening purchase's commission, paid on 1 / 1.001 of value bought
+    ours = fixed_mix(window, pd.Series(WEIGHTS), "quarterly", Trading(cost=0.001))
+    free = fixed_mix(window, pd.Series(WEIGHTS), "quarterly")
+    assert np.abs(ours.value.to_numpy() / expected.to_numpy() - 1).max() < 1e-5
+    assert 0.0005 < 1 - ours.value.iloc[-1] / free.value.iloc[-1] < 0.005  # the cost itself is far larger
+
+
+def test_fees_are_taken_daily(window: pd.DataFrame) -> None:
+    ratios = pd.Series({"SPY": 0.0009, "SMH": 0.0035})
+    net = with_fees(window, ratios)
+    daily = window.pct_change().iloc[1:]
+    net_daily = net.pct_change().iloc[1:]
+    # Each day the holding returns its gross return less ratio/252 of its value; a holding without a ratio pays none.
+    assert np.allclose(net_daily["SPY"], (1 + daily["SPY"]) * (1 - 0.0009 / 252) - 1, rtol=0, atol=1e-14)
+    assert np.allclose(net_daily["SMH"], (1 + daily["SMH"]) * (1 - 0.0035 / 252) - 1, rtol=0, atol=1e-14)
+    assert net["IJR"].equals(window["IJR"])
 
 
 # --- the grammar -----------------------------------------------------------------------------------
