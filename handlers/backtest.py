@@ -24,17 +24,19 @@ from analysis.returns import calendar_year_returns, years_between
 from analysis.takeaway import compare_takeaway
 from analysis.windows import Window
 from errors import DataUnavailable
-from handlers.common.backtest_request import BacktestRequest, Mix, Portfolio, Tactical, parse_backtest
+from handlers.common.backtest_request import STARTING_AMOUNT, BacktestRequest, Mix, Portfolio, Tactical, parse_backtest
 from handlers.common.caller import Caller
-from handlers.common.format import percent, ratio, years
+from handlers.common.execution import execution_notes, net_of_fees, trading
+from handlers.common.format import money, percent, ratio, years
 from handlers.common.plots import MAX_BARS, bars, growth_plot
 from handlers.common.prices import adj_closes, prices_for_period, window_notes
-from handlers.common.reply import Action, Chart, Plot, Reply, Table
+from handlers.common.reply import Action, Cell, Chart, Plot, Reply, Table
 from handlers.common.reply_cache import cached_reply
 from handlers.common.services import Services
 from handlers.compare import FOLLOW_UP_PERIODS
 
-USAGE = ("/backtest TICKER WEIGHT ... [; TICKER WEIGHT ...] [monthly|quarterly|yearly|none] [PERIOD] [vs BENCH]"
+USAGE = ("/backtest TICKER WEIGHT ... [; TICKER WEIGHT ...] [weekly|monthly|quarterly|yearly|none] [PERIOD] "
+         "[vs BENCH | vs TICKER WEIGHT ...] [cost Nbp] [band N] [fees] [add N monthly|quarterly|yearly]"
          "   e.g. /backtest SPY 70 IJR 20 SMH 10 quarterly 10y · /backtest tactical smallcaps")
 # Calendar days of history fetched before the window for a signal's 200-session average (with holidays to spare).
 SIGNAL_LOOKBACK = dt.timedelta(days=TREND_DAYS * 7 // 5 + 30)
@@ -64,11 +66,14 @@ def build(request: BacktestRequest, services: Services) -> Reply:
         notes.append(f"The {late} signal needs {TREND_DAYS} sessions of history first, "
                      f"so the backtest starts {window.start:%Y-%m-%d}.")
     prices = aligned.prices.loc[window.start:window.end]
-    results = [Result(_name(p, i), p, _simulate(p, prices, request, readings))
+    held = [t for p in request.portfolios for t in p.tickers if t in prices]
+    traded, fee_notes = net_of_fees(services, prices, list(dict.fromkeys(held)), request.execution)
+    results = [Result(_name(p, i), p, _simulate(p, traded, request, readings))
                for i, p in enumerate(request.portfolios, start=1)]
     values = pd.DataFrame({r.name: r.simulation.value for r in results})
     if request.benchmark not in values:
-        values[request.benchmark] = prices[request.benchmark] / prices[request.benchmark].iloc[0]
+        values[request.benchmark] = benchmark_value(prices, request)
+    notes += fee_notes + execution_notes({r.name: r.simulation for r in results}, request.execution)
     comparison = compare(values, request.benchmark, services.risk_free)
     source = services.source_label()
     title = f"Backtest vs {request.benchmark} · {request.period.label}"
@@ -83,7 +88,7 @@ def build(request: BacktestRequest, services: Services) -> Reply:
         # Window notes first: a shortened window matters more than anything below it (Slack shows 10 notes).
         notes=(*notes, *_descriptions(results), _drawdown_dates(comparison)),
         footer=(f"{window.start:%Y-%m-%d} → {window.end:%Y-%m-%d} ({years(years_between(window.start, window.end))})"
-                f" · as of {window.end:%Y-%m-%d} · source: {source} · no fees or taxes"
+                f" · as of {window.end:%Y-%m-%d} · source: {source} · {_frictions(request)}"
                 + (f" · risk-free {percent(services.risk_free)}" if services.risk_free else "")),
         chart=Chart(
             png=backtest_chart(values, request.benchmark,
@@ -130,9 +135,25 @@ def _simulate(portfolio: Portfolio, prices: pd.DataFrame, request: BacktestReque
               readings: dict[str, pd.Series]) -> Simulation:
     if isinstance(portfolio, Mix):
         weights = pd.Series(dict(portfolio.holdings)) / 100.0
-        return fixed_mix(prices, weights, request.rebalance)
+        return fixed_mix(prices, weights, request.rebalance, trading(request.execution))
     signal = readings[portfolio.signal]
-    return switching(prices, signal.loc[:prices.index[-1]].dropna().astype(bool), portfolio.on, portfolio.off)
+    return switching(prices, signal.loc[:prices.index[-1]].dropna().astype(bool), portfolio.on, portfolio.off,
+                     trading(request.execution).cost)
+
+
+def benchmark_value(prices: pd.DataFrame, request: BacktestRequest) -> pd.Series:
+    """The benchmark's growth of 1: its price, or a blend rebalanced on the portfolios' schedule (no frictions)."""
+    if request.blend is None:
+        return prices[request.benchmark] / prices[request.benchmark].iloc[0]
+    weights = pd.Series(dict(request.blend.holdings)) / 100.0
+    return fixed_mix(prices, weights, request.rebalance).value
+
+
+def _frictions(request: BacktestRequest) -> str:
+    execution = request.execution
+    words = ([f"costs {execution.cost_bp:g}bp"] if execution.cost_bp else ["no trading costs"]) \
+        + (["expense ratios taken daily"] if execution.fees else []) + ["no taxes"]
+    return ", ".join(words)
 
 
 def _name(portfolio: Portfolio, number: int) -> str:
@@ -200,12 +221,26 @@ def calendar_bars(values: pd.DataFrame) -> tuple[Plot, ...]:
 
 
 def contribution_table(results: list[Result]) -> Table:
-    """Each holding's share of each portfolio's total return, in percentage points of the starting value."""
+    """Each holding's share of each portfolio's profit, and trading costs when any were paid: in percentage points
+    of the starting value, or in dollars of the $10,000 start when money was added (points of a start that is
+    later outgrown by contributions mean little)."""
     contributions = pd.DataFrame({r.name: r.simulation.contribution for r in results}).fillna(0.0)
-    holdings = contributions.index
-    rows = [(ticker, *((percent(v, signed=True), v) for v in contributions.loc[ticker])) for ticker in holdings]
-    total = ("Total", *((percent(v, signed=True), v) for v in contributions.sum()))
-    return Table.of(("Holding", *contributions.columns), [*rows, total], title="Contribution to total return (pts)")
+    costs = pd.Series({r.name: r.simulation.costs.sum() for r in results})
+    if costs.any():
+        contributions.loc["Trading costs"] = -costs
+    in_dollars = any(not r.simulation.flows.empty for r in results)
+
+    def shown(v: float) -> Cell:
+        if not in_dollars:
+            return percent(v, signed=True), v
+        dollars = v * STARTING_AMOUNT
+        return ("-" if dollars < 0 else "") + money(abs(dollars)), dollars
+
+    rows = [(holding, *(shown(v) for v in contributions.loc[holding])) for holding in contributions.index]
+    total = ("Total", *(shown(v) for v in contributions.sum()))
+    title = ("Profit by holding ($, money added excluded)" if in_dollars
+             else "Contribution to total return (pts)")
+    return Table.of(("Holding", *contributions.columns), [*rows, total], title=title)
 
 
 def _descriptions(results: list[Result]) -> list[str]:

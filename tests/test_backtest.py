@@ -291,6 +291,25 @@ def test_backtest_requests(text: str, portfolios: list, rebalance: str, period: 
     assert (request.rebalance, request.period.label, request.benchmark) == (rebalance, period, benchmark)
 
 
+@pytest.mark.parametrize("text, spelled", [
+    ("SPY 70 IJR 30 weekly cost 10bp band 5 fees add $1,000 monthly vs SPY 60 AGG 40 5y",
+     "SPY 70 IJR 30 rebalance weekly cost 10bp band 5 fees add 1000 monthly vs SPY 60 AGG 40"),
+    ("add 1k quarterly SPY 70 IJR 30 cost 10 bp band 5% yearly",
+     "SPY 70 IJR 30 rebalance yearly cost 10bp band 5 add 1000 quarterly vs SPY"),
+    ("SPY 70 IJR 30 cost 0.25%", "SPY 70 IJR 30 rebalance quarterly cost 25bp vs SPY"),
+    ("COST 50 SPY 50", "COST 50 SPY 50 rebalance quarterly vs SPY"),  # Costco with a weight, not a cost
+    ("SPY 70 IJR 30 vs AGG 40 SPY 60", "SPY 70 IJR 30 rebalance quarterly vs SPY 60 AGG 40"),
+])
+def test_the_words_of_a_real_world_backtest(text: str, spelled: str) -> None:
+    assert parse_backtest(text).spelled == spelled
+
+
+def test_a_blended_benchmark_is_named_by_its_tickers_and_weights() -> None:
+    request = parse_backtest("SPY 70 IJR 30 vs SPY 60 AGG 40")
+    assert (request.benchmark, request.tickers) == ("SPY/AGG 60/40", ["IJR", "SPY", "AGG"])
+    assert parse_backtest("SPY 70 IJR 30 vs QQQ").blend is None
+
+
 def test_tactical_requests() -> None:
     assert parse_backtest("tactical smallcaps").portfolios == (Tactical("smallcaps", "IWM", "SPY"),)
     assert parse_backtest("tactical smallcaps IJR 5y").portfolios == (Tactical("smallcaps", "IJR", "SPY"),)
@@ -324,6 +343,16 @@ def test_spellings_of_one_backtest_share_a_key() -> None:
     ("SPY 100 1w", "not a period"),
     ("SPY 100 ;", "tickers and weights"),
     ("", "tickers and weights"),
+    ("SPY 70 IJR 30 cost", "trading cost in basis points"),
+    ("SPY 70 IJR 30 cost cheap", "trading cost in basis points"),
+    ("SPY 70 IJR 30 cost 900bp", "at most 200bp"),
+    ("SPY 70 IJR 30 band", "band in percentage points"),
+    ("SPY 70 IJR 30 band 0", "more than 0"),
+    ("SPY 70 IJR 30 add 1000", r"how often to add \$1,000"),
+    ("SPY 70 IJR 30 add 1000 weekly", "how often to add"),
+    ("SPY 70 IJR 30 add monthly", "amount and how often"),
+    ("SPY 70 IJR 30 vs SPY 60 AGG 30", "adds up to 90%, not 100%"),
+    ("SPY 70 IJR 30 band 5 band 3", "once"),
 ])
 def test_bad_backtests_are_refused_with_a_reason(text: str, fragment: str) -> None:
     with pytest.raises(BadRequest, match=fragment):
@@ -418,6 +447,10 @@ def test_a_holding_with_shorter_history_shortens_the_window_and_says_so(services
     ("/backtest SPY 70 IJR 20", "add up to 90%"),
     ("/backtest SPY 110 IJR -10", "can't be negative"),
     ("/backtest " + " ".join(f"T{i} 5" for i in range(11)), "at most 10"),
+    ("/backtest SPY 70 IJR 30 cost", "trading cost"),
+    ("/backtest SPY 70 IJR 30 band", "band in percentage points"),
+    ("/backtest SPY 70 IJR 30 add 500", "how often to add"),
+    ("/backtest SPY 70 IJR 30 vs SPY 50 AGG 40", "not 100%"),
 ])
 def test_bad_backtests_get_a_private_message_with_the_usage(services: Services, command: str,  # noqa: F811
                                                              fragment: str) -> None:
@@ -433,3 +466,44 @@ def test_the_follow_up_buttons_run_the_same_backtest_over_another_period(service
     again = router.run(commands["5y"], services)
     assert not again.is_error and "5y" in again.text and "rebalanced yearly" in again.text
 
+
+
+def test_weekly_rebalancing_and_a_blended_benchmark_equal_bt(services: Services, prices_dir: Path) -> None:  # noqa: F811
+    reply = router.run(f"/backtest SPY 70 IJR 30 weekly {START}..{END} vs SPY 60 AGG 40", services)
+    assert not reply.is_error, reply.text
+    prices = frame(prices_dir, ["SPY", "IJR", "AGG"]).loc["2015-10-29":END]
+    weekly = bt.algos.RunWeekly
+    mix = bt_value(run_bt(prices[["SPY", "IJR"]], weekly(run_on_end_of_period=True),
+                          bt.algos.WeighSpecified(SPY=0.7, IJR=0.3)))
+    blend = bt_value(run_bt(prices[["SPY", "AGG"]], weekly(run_on_end_of_period=True),
+                            bt.algos.WeighSpecified(SPY=0.6, AGG=0.4)))
+    assert cell(reply, "P1", "Total") == f"{(mix.iloc[-1] - 1) * 100:.0f}%"
+    assert cell(reply, "SPY/AGG 60/40", "Total") == f"{(blend.iloc[-1] - 1) * 100:.0f}%"
+    assert "vs SPY/AGG 60/40" in reply.text and "rebalanced weekly" in reply.text
+
+
+def test_contributions_say_the_final_value_and_both_returns(services: Services, prices_dir: Path) -> None:  # noqa: F811
+    reply = router.run(f"/backtest SPY 70 IJR 20 SMH 10 add 1000 quarterly {START}..{END}", services)
+    assert not reply.is_error, reply.text
+    prices = frame(prices_dir, list(WEIGHTS)).loc["2015-10-29":END]
+    quarter_ends = rebalance_dates(prices.index, "quarterly")
+    strategy = bt.Strategy("s", [AddCash(quarter_ends, 1000.0), bt.algos.RunQuarterly(run_on_end_of_period=True),
+                                 bt.algos.SelectAll(), bt.algos.WeighSpecified(**WEIGHTS), bt.algos.Rebalance()])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = bt.run(bt.Backtest(strategy, prices, integer_positions=False, progress_bar=False,
+                                    initial_capital=10_000.0))
+    final = result.backtests["s"].strategy.values.iloc[-1]
+    note = next(n for n in reply.notes if n.startswith("P1: $10,000 plus $1,000 quarterly"))
+    assert f"(40 times, $50,000 in all) grew to ${final:,.0f}" in note, note
+    assert "money-weighted return" in note and "a year, time-weighted" in note
+
+
+def test_costs_and_fees_are_named_in_the_notes_and_footer(services: Services) -> None:  # noqa: F811
+    reply = router.run("/backtest SPY 70 IJR 30 cost 10bp fees band 5 5y", services)
+    assert not reply.is_error, reply.text
+    assert any(n.startswith("Trading costs 10bp of the value traded") for n in reply.notes), reply.notes
+    assert any(n.startswith("Band 5 points") for n in reply.notes)
+    # The shared fundamentals carry no expense ratio: the note says so rather than inventing one.
+    assert "Fees: no expense ratio known for SPY, IJR, so no fee is taken." in reply.notes
+    assert "costs 10bp" in reply.footer and "expense ratios taken daily" in reply.footer
