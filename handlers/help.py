@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from errors import BadRequest
-from handlers import backtest, calls, compare, digest, rotation, signal, valuation, watchlist
+from handlers import backtest, calls, compare, digest, rotation, signal, tilt, valuation, watchlist
 from handlers.common.caller import Caller
 from handlers.common.reply import Reply
 from handlers.common.services import Services
@@ -36,6 +36,7 @@ GUIDES = {
         "Examples: `/backtest SPY 70 IJR 20 SMH 10` · `/backtest SPY 100 ; SPY 60 IWM 20 SOXX 20 monthly 5y` · "
         "`/backtest tactical smallcaps IJR since 2010`",
     ),
+    "tilt": (tilt.USAGE, tilt.COMMAND.guide + "\nExamples: " + " · ".join(f"`{e}`" for e in tilt.COMMAND.examples)),
     "valuation": (
         valuation.USAGE,
         "Trailing and forward P/E side by side, earnings yield, and each ticker's discount (-) or premium (+) "

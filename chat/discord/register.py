@@ -24,10 +24,10 @@ STRING, INTEGER = 3, 4  # option types
 
 TICKERS, TICKER, PERIOD, BENCHMARK, COMMAND = "tickers", "ticker", "period", "benchmark", "command"
 ACTION, SCHEDULE, UNIVERSE, SIGNAL, UNTIL, NOTE, CANCEL = "action", "schedule", "universe", "signal", "until", "note", "cancel"
-PORTFOLIOS, REBALANCE = "portfolios", "rebalance"
+PORTFOLIOS, REBALANCE, SWEEP, STEP = "portfolios", "rebalance", "sweep", "step"
 # Where each option's value goes in the command text, and the word before it; an option not listed here
 # goes after these, in the order its command declares it (so a new command needs only its entry in COMMANDS).
-TEXT_ORDER = ((PORTFOLIOS, ""), (REBALANCE, "rebalance "), (ACTION, ""), (UNIVERSE, ""), (TICKERS, ""), (TICKER, ""), (COMMAND, ""), (SIGNAL, ""),
+TEXT_ORDER = ((PORTFOLIOS, ""), (SWEEP, ""), (STEP, "step "), (REBALANCE, "rebalance "), (ACTION, ""), (UNIVERSE, ""), (TICKERS, ""), (TICKER, ""), (COMMAND, ""), (SIGNAL, ""),
               (CANCEL, "cancel "), (BENCHMARK, "vs "), (UNTIL, "until "), (PERIOD, ""), (SCHEDULE, ""), (NOTE, ""))
 PERIODS = {"1m": "1 month", "3m": "3 months", "6m": "6 months", "ytd": "year to date", "1y": "1 year",
            "3y": "3 years", "5y": "5 years", "10y": "10 years", "max": "all history"}
@@ -62,9 +62,18 @@ COMMANDS: list[dict[str, Any]] = [
              _option(PORTFOLIOS, "e.g. SPY 70 IJR 20 SMH 10 ; SPY 100 (up to 4, split by ;) or tactical smallcaps",
                      required=True),
              _option(REBALANCE, "How often weights go back to target (default: quarterly)",
-                     choices={"monthly": "monthly", "quarterly": "quarterly", "yearly": "yearly", "none": "never"}),
+                     choices={"weekly": "weekly", "monthly": "monthly", "quarterly": "quarterly", "yearly": "yearly",
+                              "none": "never"}),
              _option(PERIOD, "10y, ytd, since 2015, 2015-10-30 to 2025-10-31... (default: 10 years)"),
              _BENCHMARK),
+    _command("tilt", "How much to tilt: each size from 0 to N points into another holding, against the one it left",
+             _option(SWEEP, "FROM, then each destination and its range: SPY IJR 0-40 or SPY IJR 0-30 SMH 0-20",
+                      required=True),
+             _option(STEP, "Points between sizes (default: 10)", kind=INTEGER),
+             _option(PERIOD, "10y, ytd, since 2015, 2015-10-30 to 2025-10-31... (default: 10 years)"),
+             _option(REBALANCE, "How often weights go back to target (default: quarterly)",
+                     choices={"weekly": "weekly", "monthly": "monthly", "quarterly": "quarterly", "yearly": "yearly",
+                              "none": "never"})),
     _command("valuation", "P/E and earnings yield: discount or premium to a benchmark", _TICKERS, _BENCHMARK),
     _command("watchlist", "This channel's watchlist and its returns; add or remove tickers",
              _option(ACTION, "Change the list (leave out to show it)", choices={"add": "add", "remove": "remove"}),

@@ -82,9 +82,10 @@ EVENTS_PATH = "/slack/events"
 JOB_KIND = "slack"
 # A signature seen again within Slack's 5-minute replay window (plus clock skew) is a replayed request.
 REPLAY_MEMORY_SECONDS = 600
-# Every command people can type is a slash command of its own (slack/manifest.yml declares the same list).
-SLASH_COMMANDS = tuple(f"/{name}" for name in router.COMMANDS)
+# Every command people can type is a slash command of its own (slack/manifest.yml declares the same list);
+# /tilt is also the umbrella (``/tilt compare SMH``), declared once.
 UMBRELLA_COMMAND = "/tilt"
+SLASH_COMMANDS = tuple(f"/{name}" for name in router.COMMANDS if f"/{name}" != UMBRELLA_COMMAND)
 WORKING = "Working on it…"
 # Errors that mean "you may not post here" rather than "Slack is broken".
 NOT_IN_CHANNEL = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
@@ -287,9 +288,10 @@ def _uninstaller(installations: InstallationStore | None, forget_team: Callable[
 
 
 def command_text(command: str, text: str) -> str:
-    """The router's command text: ``/tilt compare SMH`` and ``/compare SMH`` both become ``/compare SMH``."""
+    """The router's command text: ``/tilt compare SMH`` and ``/compare SMH`` both become ``/compare SMH``;
+    ``/tilt SPY IJR 0-40`` (a first word that is no command's name) is the /tilt sweep."""
     if command == UMBRELLA_COMMAND:
-        return f"/{typed(text).strip() or 'help'}"
+        return router.umbrella(typed(text))
     return f"{command} {typed(text)}".strip()
 
 
@@ -305,9 +307,8 @@ def caller(team: str, channel: str, user: str) -> Caller:
 
 
 def mention_text(text: str) -> str:
-    """``<@U123> compare SMH SPY`` -> ``/compare SMH SPY``."""
-    words = typed(MENTION.sub(" ", text)).strip()
-    return f"/{words.lstrip('/') or 'help'}"
+    """``<@U123> compare SMH SPY`` -> ``/compare SMH SPY``; ``<@U123> SPY IJR 0-40`` -> ``/tilt SPY IJR 0-40``."""
+    return router.umbrella(typed(MENTION.sub(" ", text)))
 
 
 class _Listeners:

@@ -12,7 +12,7 @@ import logging
 from typing import Callable
 
 from errors import BadRequest, TiltError, UnknownTicker
-from handlers import backtest, calls, compare, digest, rotation, signal, valuation, watchlist
+from handlers import backtest, calls, compare, digest, rotation, signal, tilt, valuation, watchlist
 from handlers import help as help_command
 from handlers import home as home_page
 from handlers.common.caller import LOCAL, Caller
@@ -27,6 +27,7 @@ Handler = Callable[[str, Services, Caller], Reply]
 COMMANDS: dict[str, tuple[Handler, str]] = {
     "compare": (compare.handle, compare.USAGE),
     "backtest": (backtest.handle, backtest.USAGE),
+    "tilt": (tilt.handle, tilt.USAGE),
     "valuation": (valuation.handle, valuation.USAGE),
     "watchlist": (watchlist.handle, watchlist.USAGE),
     "digest": (digest.handle, digest.USAGE),
@@ -52,6 +53,19 @@ def split_command(text: str) -> tuple[str, str]:
     """``"/compare SMH SPY"`` -> ``("compare", "SMH SPY")``; the slash is optional."""
     name, _, rest = text.strip().partition(" ")
     return name.lstrip("/").lower(), rest.strip()
+
+
+def umbrella(text: str) -> str:
+    """The command text for ``/tilt TEXT`` typed where /tilt is the app's one command (Slack's umbrella, a
+    mention): ``compare SMH`` runs /compare when its first word names a command, anything else is the
+    /tilt sweep (``SPY IJR 0-40``), and nothing at all is /help."""
+    words = text.strip()
+    if not words:
+        return "/help"
+    name = words.split()[0].lstrip("/").lower()
+    if name in COMMANDS or name in BUTTON_COMMANDS:
+        return f"/{words.lstrip('/')}"
+    return f"/tilt {words}"
 
 
 def run(text: str, services: Services, caller: Caller = LOCAL) -> Reply:
