@@ -205,6 +205,15 @@ def test_umbrella_command_runs_valuation(tilt: Tilt, slack: SlackStandIn) -> Non
     assert rows["IJR"]["P/E"] == "15.9x" and rows["IJR"]["P/E vs bench"] == f"{(15.9 / 24.17 - 1) * 100:+.0f}%"
 
 
+def test_umbrella_command_without_a_command_name_is_the_sweep(tilt: Tilt, slack: SlackStandIn) -> None:
+    where = channel()
+    tilt.command("/tilt", "SPY IJR 0-20 5y", channel=where)
+    posted = calls_in(slack, "chat.postMessage", where)[0].body
+    assert "How much to tilt SPY into IJR" in posted["text"]
+    rows = table_rows(posted["blocks"])
+    assert set(rows) >= {"SPY 100", "SPY 90 IJR 10", "SPY 80 IJR 20"}
+
+
 @pytest.mark.parametrize("signing", [{"secret": "wrong-secret"}, {"timestamp": int(time.time()) - 6 * 60}])
 def test_badly_signed_or_stale_requests_get_401_and_do_nothing(tilt: Tilt, slack: SlackStandIn, signing: dict) -> None:
     where = channel()
