@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from analysis.charts import (
     _FOOTER_PT,
@@ -31,6 +32,7 @@ DPI = 100
 POINT_COLOUR = OKABE_ITO[4]
 # A diverging map that reads under the common colour-vision deficiencies (blue below 0, orange above).
 HEATMAP = "PuOr_r"
+PERCENTILES = (5, 25, 50, 75, 95)
 
 
 def sweep_line_chart(sizes: list[str], excess: np.ndarray, tracking: np.ndarray, rolling: list[np.ndarray],
@@ -40,13 +42,13 @@ def sweep_line_chart(sizes: list[str], excess: np.ndarray, tracking: np.ndarray,
     fig = _figure(labels)
     scatter, spread = fig.subplots(1, 2, gridspec_kw={"left": 0.07, "right": 0.98, "top": 0.83, "bottom": 0.17,
                                                       "wspace": 0.22})
+    scatter.xaxis.set_major_locator(MaxNLocator(5))
     scatter.plot(tracking * 100, excess * 100, "-o", color=POINT_COLOUR, markersize=7, linewidth=1.2)
     for name, x, y in zip(sizes, tracking * 100, excess * 100):
         scatter.annotate(name, (x, y), textcoords="offset points", xytext=(6, 6), fontsize=10, color=_TEXT)
     _style(scatter, "Excess return vs tracking error (% a year)", "Tracking error", "Excess return")
     if any(len(r) for r in rolling):
-        spread.boxplot([r * 100 for r in rolling], tick_labels=sizes, whis=(5, 95), showfliers=False,
-                       medianprops={"color": POINT_COLOUR, "linewidth": 2})
+        _draw_boxes(spread, sizes, rolling)
         _style(spread, "Rolling 3-year excess (% a year)", x_label, "")
     else:
         spread.axis("off")
@@ -75,11 +77,25 @@ def sweep_grid_chart(rows: list[str], columns: list[str], excess: np.ndarray, in
     ax.set_yticks(range(len(rows)), rows, fontsize=_TICK_PT)
     ax.set_xlabel(column_label, fontsize=_TICK_PT, color=_TEXT)
     ax.set_ylabel(row_label, fontsize=_TICK_PT, color=_TEXT)
-    ax.set_title("Excess return a year over the benchmark (and information ratio)", fontsize=13, color=_TEXT,
-                 loc="left")
+    _panel_title(ax, "Excess return a year over the benchmark (and information ratio)")
     bar = fig.colorbar(image, ax=ax, fraction=0.05, pad=0.03)
     bar.set_label("% a year", fontsize=11, color=_TEXT)
     return render_png(fig)
+
+
+def _draw_boxes(ax, sizes: list[str], rolling: list[np.ndarray]) -> None:
+    """Boxes from the 25th to the 75th percentile with the median, whiskers to the 5th and 95th: one collection
+    per part for all sizes (matplotlib's ``boxplot`` makes several artists per box, each measured on draw)."""
+    x = np.arange(len(sizes), dtype="float64")
+    q = np.array([np.percentile(r * 100, PERCENTILES) if len(r) else [np.nan] * 5 for r in rolling])
+    ax.bar(x, q[:, 3] - q[:, 1], bottom=q[:, 1], width=0.5, facecolor="none", edgecolor=_TEXT, linewidth=1.0)
+    ax.vlines(np.concatenate([x, x]), np.concatenate([q[:, 0], q[:, 3]]), np.concatenate([q[:, 1], q[:, 4]]),
+              color=_TEXT, linewidth=1.0)
+    ax.hlines(np.concatenate([q[:, 0], q[:, 4]]), np.concatenate([x, x]) - 0.12, np.concatenate([x, x]) + 0.12,
+              color=_TEXT, linewidth=1.0)
+    ax.hlines(q[:, 2], x - 0.25, x + 0.25, color=POINT_COLOUR, linewidth=2.2)
+    ax.set_xticks(x, sizes)
+    ax.set_xlim(-0.6, len(sizes) - 0.4)
 
 
 def _figure(labels: ChartLabels) -> Figure:
@@ -96,10 +112,18 @@ def _figure(labels: ChartLabels) -> Figure:
     return fig
 
 
+def _panel_title(ax, title: str) -> None:
+    # Text placed in axes coordinates, not ``set_title``: matplotlib re-measures a title's position on every draw.
+    ax.text(0.0, 1.03, title, transform=ax.transAxes, ha="left", va="bottom", fontsize=13, color=_TEXT,
+            parse_math=False)
+
+
 def _style(ax, title: str, x_label: str, y_label: str) -> None:
-    ax.set_title(title, fontsize=13, color=_TEXT, loc="left")
+    _panel_title(ax, title)
     ax.set_xlabel(x_label, fontsize=_TICK_PT, color=_TEXT)
     ax.set_ylabel(y_label, fontsize=_TICK_PT, color=_TEXT)
     ax.grid(True, color=_GRID, linewidth=0.8)
     ax.tick_params(labelsize=_TICK_PT - 1)
+    # Five or so ticks an axis: each tick is a handful of artists to build and measure on every draw.
+    ax.yaxis.set_major_locator(MaxNLocator(5))
 
