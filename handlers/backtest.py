@@ -28,6 +28,7 @@ from handlers.common.backtest_request import STARTING_AMOUNT, BacktestRequest, M
 from handlers.common.caller import Caller
 from handlers.common.execution import execution_notes, net_of_fees, trading
 from handlers.common.format import money, percent, ratio, years
+from handlers.common.odds import odds_table, tearsheet_tables
 from handlers.common.plots import MAX_BARS, bars, growth_plot
 from handlers.common.prices import adj_closes, prices_for_period, window_notes
 from handlers.common.reply import Action, Cell, Chart, Plot, Reply, Table
@@ -83,7 +84,8 @@ def build(request: BacktestRequest, services: Services) -> Reply:
              f"total return with dividends reinvested{demo}",
         table=metrics_table(comparison, results),
         takeaway=compare_takeaway(comparison, request.period.phrase),
-        more_tables=(calendar_table(values), contribution_table(results)),
+        more_tables=(calendar_table(values), contribution_table(results), *odds_table(values, request.benchmark),
+                     *tearsheet_tables(values, request.benchmark)),
         plots=(growth_plot(values, f"Growth of $10,000 · {request.period.label}"), *calendar_bars(values)),
         # Window notes first: a shortened window matters more than anything below it (Slack shows 10 notes).
         notes=(*notes, *_descriptions(results), _drawdown_dates(comparison)),

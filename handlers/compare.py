@@ -8,6 +8,7 @@ from analysis.returns import years_between
 from analysis.takeaway import compare_takeaway
 from handlers.common.caller import Caller
 from handlers.common.format import percent, ratio, years
+from handlers.common.odds import odds_table
 from handlers.common.parse import CompareRequest, parse_compare
 from handlers.common.plots import bars, growth_plot
 from handlers.common.prices import prices_for_period, window_notes
@@ -46,6 +47,7 @@ def build(request: CompareRequest, services: Services) -> Reply:
         + (" (demo data, not real prices)" if services.market.is_demo else ""),
         table=metrics_table(comparison),
         takeaway=compare_takeaway(comparison, request.period.phrase),
+        more_tables=odds_table(prices, symbols.benchmark),
         notes=tuple(window_notes(aligned, request.period, window)),
         footer=(f"{window.start:%Y-%m-%d} → {window.end:%Y-%m-%d} ({years(years_between(window.start, window.end))})"
                 f" · as of {window.end:%Y-%m-%d} · source: {source}"

@@ -507,3 +507,55 @@ def test_costs_and_fees_are_named_in_the_notes_and_footer(services: Services) ->
     # The shared fundamentals carry no expense ratio: the note says so rather than inventing one.
     assert "Fees: no expense ratio known for SPY, IJR, so no fee is taken." in reply.notes
     assert "costs 10bp" in reply.footer and "expense ratios taken daily" in reply.footer
+
+
+def test_tear_sheet_equals_quantstats_and_counts_made_here(services: Services, prices_dir: Path) -> None:  # noqa: F811
+    import quantstats as qs
+
+    reply = router.run(f"/backtest SPY 70 IJR 20 SMH 10 quarterly {START}..{END}", services)
+    assert not reply.is_error, reply.text
+    prices = frame(prices_dir, list(WEIGHTS)).loc["2015-10-29":END]
+    value = bt_value(run_bt(prices, bt.algos.RunQuarterly(run_on_end_of_period=True),
+                            bt.algos.WeighSpecified(**WEIGHTS)))
+    spy = prices["SPY"] / prices["SPY"].iloc[0]
+    daily = value.pct_change().iloc[1:]
+
+    # The five worst drawdowns: quantstats' episodes, which start the close after our peak and end the close
+    # before our recovery.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        details = qs.stats.drawdown_details(qs.stats.to_drawdown_series(daily)).sort_values("max drawdown").head(5)
+    dates = value.index
+    drawdowns = titled(reply, "Five worst drawdowns")
+    ours = [dict(zip(drawdowns.columns, r)) for r in drawdowns.rows if r[0] == "P1"]
+    assert len(ours) == 5
+    for row, (_, theirs) in zip(ours, details.iterrows()):
+        assert row["Depth"] == f"{theirs['max drawdown']:.1f}%"
+        assert row["Peak"] == f"{dates[dates.get_loc(pd.Timestamp(theirs['start'])) - 1]:%Y-%m-%d}"
+        assert row["Trough"] == theirs["valley"]
+        assert row["Recovered"] == f"{dates[dates.get_loc(pd.Timestamp(theirs['end'])) + 1]:%Y-%m-%d}"
+
+    risk = dict(zip(titled(reply, "Capture").columns, next(r for r in titled(reply, "Capture").rows if r[0] == "P1")))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert risk["CVaR 95% (daily)"] == f"{qs.stats.cvar(daily, method='historical') * 100:.2f}%"
+    # Capture, which quantstats lacks: monthly returns by calendar month, geometric averages annualised.
+    months = pd.DataFrame({"p": value, "b": spy}).resample("ME").last()
+    months = months.pct_change().fillna(months.iloc[0] / pd.Series({"p": value.iloc[0], "b": spy.iloc[0]}) - 1)
+
+    def annual(r: pd.Series) -> float:
+        return float(np.prod(1 + r) ** (12 / len(r)) - 1)
+
+    up, down = months[months["b"] > 0], months[months["b"] < 0]
+    assert risk["Up capture"] == f"{annual(up['p']) / annual(up['b']):.2f}"
+    assert risk["Down capture"] == f"{annual(down['p']) / annual(down['b']):.2f}"
+
+    # Rolling odds: every 1-, 3- and 5-year window, from the last close on or before (end - N years).
+    odds = titled(reply, "Rolling windows beating SPY")
+    row = dict(zip(odds.columns, next(r for r in odds.rows if r[0] == "P1")))
+    for years in (1, 3, 5):
+        ends = [d for d in dates if d - pd.DateOffset(years=years) >= dates[0]]
+        starts = [dates[dates <= d - pd.DateOffset(years=years)][-1] for d in ends]
+        won = [(value[e] / value[s]) ** (1 / years) - (spy[e] / spy[s]) ** (1 / years) > 1e-9
+               for s, e in zip(starts, ends)]
+        assert row[f"Won {years}y"] == f"{np.mean(won) * 100:.0f}%"

@@ -540,7 +540,8 @@ def test_app_home_shows_the_teams_watchlist_calls_signals_and_next_digest(tilt: 
     backtest = calls_in(slack, "chat.postMessage", dm, count=2)[1]
     assert backtest.body["text"].startswith("*Backtest vs SPY*")
     captions = [b["caption"] for b in backtest.body["blocks"] if b["type"] == DATA_TABLE]
-    assert len(captions) == 3 and captions[1].startswith("Calendar-year returns")
+    assert captions[1].startswith("Calendar-year returns") and captions[2].startswith("Contribution")
+    assert [c.split(" ")[0] for c in captions[3:]] == ["Rolling", "Capture", "Five"]  # odds and tear sheet
 
 
 def expected_regime(prices_dir: Path, ticker: str) -> str:

@@ -225,3 +225,23 @@ def test_any_text_gets_an_answer_or_says_what_to_fix(shared_services: Services, 
 def test_parse_errors_are_bad_requests() -> None:
     with pytest.raises(BadRequest):
         parse_tilt("SPY IJR 0-40 step 0")
+
+
+def test_compare_shows_the_rolling_odds_where_the_window_is_long_enough(services: Services, prices_dir: Path) -> None:
+    reply = router.run("/compare SMH IJR SPY 4y", services)
+    assert not reply.is_error, reply.text
+    odds = next(t for t in reply.more_tables if t.title.startswith("Rolling windows beating SPY"))
+    assert odds.columns == ("Line", "Won 1y", "Won 3y")  # no 5-year window in 4 years
+    prices = pd.concat({t: pd.Series(closes(prices_dir, t)) for t in ("SMH", "SPY")}, axis=1, join="inner")
+    prices.index = pd.DatetimeIndex(prices.index)
+    start = reply.footer.split(" → ")[0]
+    window = prices.sort_index().loc[start:]
+    dates = window.index
+    ends = [d for d in dates if d - pd.DateOffset(years=3) >= dates[0]]
+    won = []
+    for end in ends:
+        begin = dates[dates <= end - pd.DateOffset(years=3)][-1]
+        growth = (window.loc[end] / window.loc[begin]) ** (1 / 3)
+        won.append(growth["SMH"] - growth["SPY"] > 1e-9)
+    assert dict(zip(odds.columns, next(r for r in odds.rows if r[0] == "SMH")))["Won 3y"] == f"{np.mean(won) * 100:.0f}%"
+    assert not router.run("/compare SMH SPY 6m", services).more_tables  # no window of a year in six months
