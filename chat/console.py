@@ -21,13 +21,18 @@ Answer = Callable[[str], Reply]
 
 
 def render(reply: Reply, charts_dir: Path) -> str:
-    """The reply as terminal text; the chart is written to ``charts_dir`` and its path shown."""
+    """The reply as terminal text; the chart (and an attached file) is written to ``charts_dir`` and its path shown."""
     text = reply.plain_text()
     if reply.chart is not None:
         charts_dir.mkdir(parents=True, exist_ok=True)
         path = charts_dir / reply.chart.filename
         path.write_bytes(reply.chart.png)
         text += f"\nChart: {path}"
+    if reply.attachment is not None:
+        charts_dir.mkdir(parents=True, exist_ok=True)
+        path = charts_dir / reply.attachment.filename
+        path.write_text(reply.attachment.text)
+        text += f"\n{reply.attachment.title}: {path}"
     return text
 
 

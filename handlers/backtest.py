@@ -27,6 +27,7 @@ from errors import DataUnavailable
 from handlers.common.backtest_request import STARTING_AMOUNT, BacktestRequest, Mix, Portfolio, Tactical, parse_backtest
 from handlers.common.caller import Caller
 from handlers.common.execution import execution_notes, net_of_fees, trading
+from handlers.common.export import values_csv
 from handlers.common.format import money, percent, ratio, years
 from handlers.common.odds import odds_table, tearsheet_tables
 from handlers.common.plots import MAX_BARS, bars, growth_plot
@@ -37,7 +38,7 @@ from handlers.common.services import Services
 from handlers.compare import FOLLOW_UP_PERIODS
 
 USAGE = ("/backtest TICKER WEIGHT ... [; TICKER WEIGHT ...] [weekly|monthly|quarterly|yearly|none] [PERIOD] "
-         "[vs BENCH | vs TICKER WEIGHT ...] [cost Nbp] [band N] [fees] [add N monthly|quarterly|yearly]"
+         "[vs BENCH | vs TICKER WEIGHT ...] [cost Nbp] [band N] [fees] [add N monthly|quarterly|yearly] [csv]"
          "   e.g. /backtest SPY 70 IJR 20 SMH 10 quarterly 10y · /backtest tactical smallcaps")
 # Calendar days of history fetched before the window for a signal's 200-session average (with holidays to spare).
 SIGNAL_LOOKBACK = dt.timedelta(days=TREND_DAYS * 7 // 5 + 30)
@@ -104,6 +105,7 @@ def build(request: BacktestRequest, services: Services) -> Reply:
         ),
         actions=tuple(Action(period, f"/backtest {request.spelled} {period}")
                       for period in FOLLOW_UP_PERIODS if period != request.period.label),
+        attachment=values_csv(values, request.key, "backtest") if request.csv else None,
     )
 
 

@@ -23,6 +23,7 @@ from errors import BadRequest
 from handlers.common.caller import Caller
 from handlers.common.command import Command, Kind, Option
 from handlers.common.execution import execution_notes, net_of_fees, trading
+from handlers.common.export import values_csv
 from handlers.common.format import percent, ratio, years
 from handlers.common.prices import prices_for_period, window_notes
 from handlers.common.reply import Action, Cell, Chart, Reply, Table
@@ -32,7 +33,7 @@ from handlers.common.tilt_request import TiltRequest, parse_tilt
 from handlers.compare import FOLLOW_UP_PERIODS
 
 USAGE = ("/tilt FROM TO LOW-HIGH [TO LOW-HIGH] [step N] [PERIOD] [weekly|monthly|quarterly|yearly|none] "
-         "[cost Nbp] [band N] [fees]   e.g. /tilt SPY IJR 0-40 · /tilt SPY IJR 0-30 SMH 0-20 step 10 10y")
+         "[cost Nbp] [band N] [fees] [csv]   e.g. /tilt SPY IJR 0-40 · /tilt SPY IJR 0-30 SMH 0-20 step 10 10y")
 ROLLING_YEARS = 3
 # Annual tracking error below which a row is FROM itself (a portfolio of FROM alone: floating-point noise).
 SAME_AS_SOURCE = 1e-10
@@ -88,6 +89,7 @@ def build(request: TiltRequest, services: Services) -> Reply:
                              f"{window.start:%Y-%m-%d} to {window.end:%Y-%m-%d}."),
         actions=tuple(Action(period, f"/tilt {request.spelled} {period}")
                       for period in FOLLOW_UP_PERIODS if period != request.period.label),
+        attachment=values_csv(values, request.key, "tilt") if request.csv else None,
     )
 
 

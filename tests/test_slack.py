@@ -205,6 +205,16 @@ def test_umbrella_command_runs_valuation(tilt: Tilt, slack: SlackStandIn) -> Non
     assert rows["IJR"]["P/E"] == "15.9x" and rows["IJR"]["P/E vs bench"] == f"{(15.9 / 24.17 - 1) * 100:+.0f}%"
 
 
+def test_the_csv_word_posts_a_file_after_the_chart(tilt: Tilt, slack: SlackStandIn) -> None:
+    where = channel()
+    tilt.command("/backtest", "SPY 70 IJR 30 5y csv", channel=where)
+    calls_in(slack, "chat.postMessage", where)
+    completed = calls_in(slack, "files.completeUploadExternal", where, count=2)
+    chart, export = (slack.uploads[json.loads(c.body["files"])[0]["id"]] for c in completed[:2])
+    assert chart.startswith(PNG_SIGNATURE)
+    assert export.decode().startswith("Date,P1,SPY,P1 monthly return %,SPY monthly return %")
+
+
 def test_umbrella_command_without_a_command_name_is_the_sweep(tilt: Tilt, slack: SlackStandIn) -> None:
     where = channel()
     tilt.command("/tilt", "SPY IJR 0-20 5y", channel=where)

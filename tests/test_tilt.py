@@ -245,3 +245,44 @@ def test_compare_shows_the_rolling_odds_where_the_window_is_long_enough(services
         won.append(growth["SMH"] - growth["SPY"] > 1e-9)
     assert dict(zip(odds.columns, next(r for r in odds.rows if r[0] == "SMH")))["Won 3y"] == f"{np.mean(won) * 100:.0f}%"
     assert not router.run("/compare SMH SPY 6m", services).more_tables  # no window of a year in six months
+
+
+# --- the csv word ----------------------------------------------------------------------------------
+
+def test_csv_attaches_the_daily_values_and_monthly_returns(services: Services, prices_dir: Path,
+                                                           tmp_path: Path) -> None:
+    import io
+
+    from chat.console import render
+    from chat.discord.embeds import message
+    from tests.discord_standin import check_message
+
+    reply = router.run(f"/backtest SPY 70 IJR 30 csv {RANGE}", services)
+    assert not reply.is_error and reply.attachment is not None, reply.text
+    table = pd.read_csv(io.StringIO(reply.attachment.text), index_col="Date", parse_dates=True)
+    prices = frame(prices_dir, ["SPY", "IJR"])
+    value = bt_mix(prices, {"SPY": 0.7, "IJR": 0.3})
+    assert np.abs(table["P1"].to_numpy() - value.to_numpy() * 10_000).max() < 1e-5
+    month_ends = value.groupby(value.index.to_period("M")).tail(1)
+    expected = (month_ends / month_ends.shift(1) - 1).dropna() * 100
+    monthly = table["P1 monthly return %"].dropna()
+    assert np.abs(monthly.loc[expected.index].to_numpy() - expected.to_numpy()).max() < 1e-5
+    assert list(table.columns) == ["P1", "SPY", "P1 monthly return %", "SPY monthly return %"]
+    # Without the word there is no file; the cached reply keeps it.
+    assert router.run(f"/backtest SPY 70 IJR 30 {RANGE}", services).attachment is None
+    assert router.run(f"/backtest SPY 70 IJR 30 {RANGE} csv", services).attachment == reply.attachment
+
+    # The console writes it beside the chart; Discord attaches it beside the chart, as it would take it.
+    shown = render(reply, tmp_path)
+    path = tmp_path / reply.attachment.filename
+    assert path.read_text() == reply.attachment.text and str(path) in shown
+    sent = message(reply)
+    files = {f"files[{i}]": (u.filename, u.data) for i, u in enumerate(sent.files)}
+    assert check_message(sent.payload, files, allowed_flags=0) is None
+    assert files["files[1]"] == (reply.attachment.filename, reply.attachment.text.encode())
+
+
+def test_a_tilt_exports_every_size(services: Services) -> None:
+    reply = router.run(f"/tilt SPY IJR 0-20 csv {RANGE}", services)
+    header = reply.attachment.text.splitlines()[0].split(",")
+    assert header[:5] == ["Date", "SPY 100", "SPY 90 IJR 10", "SPY 80 IJR 20", "SPY"]

@@ -87,6 +87,11 @@ def message(reply: Reply, *, ephemeral: bool = False) -> Message:
         payload["attachments"] = [{"id": 0, "filename": filename,
                                    "description": cut(reply.chart.alt_text, ATTACHMENT_DESCRIPTION_LIMIT)}]
         files = (Upload(filename, reply.chart.png),)
+    if reply.attachment is not None:
+        name = _UNSAFE_FILENAME.sub("_", reply.attachment.filename)
+        payload["attachments"].append({"id": len(files), "filename": name,
+                                       "description": cut(reply.attachment.title, ATTACHMENT_DESCRIPTION_LIMIT)})
+        files = (*files, Upload(name, reply.attachment.text.encode(), "text/csv"))
     if ephemeral:
         payload["flags"] = EPHEMERAL
     return Message(payload, files)

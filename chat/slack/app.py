@@ -447,6 +447,8 @@ class _Listeners:
                                                                              blocks=blocks).status_code))
         if reply.chart is not None:
             upload_chart(client, Where(channel=channel, user=body["user"]["id"], thread_ts=ts), reply)
+        if reply.attachment is not None:
+            upload_attachment(client, Where(channel=channel, user=body["user"]["id"], thread_ts=ts), reply)
 
     def on_share(self, body: dict[str, Any], client: WebClient, respond: Respond, context: dict[str, Any]) -> None:
         """"Share in channel" under an ephemeral result: post it for everyone."""
@@ -531,6 +533,8 @@ def post_public(client: WebClient, where: Where, reply: Reply, kinds: BlockKinds
         raise
     if reply.chart is not None:
         upload_chart(client, where, reply)
+    if reply.attachment is not None:
+        upload_attachment(client, where, reply)
     return ts
 
 
@@ -554,6 +558,14 @@ def upload_chart(client: WebClient, where: Where, reply: Reply) -> None:
     once("chart", lambda: client.files_upload_v2(channel=where.channel, thread_ts=where.thread_ts, file=chart.png,
                                                  filename=chart.filename, title=chart.title,
                                                  alt_txt=chart.alt_text).status_code)
+
+
+def upload_attachment(client: WebClient, where: Where, reply: Reply) -> None:
+    """The reply's file (a CSV export) in the channel (or thread), after the chart."""
+    attachment = reply.attachment
+    once("attachment", lambda: client.files_upload_v2(channel=where.channel, thread_ts=where.thread_ts,
+                                                      content=attachment.text, filename=attachment.filename,
+                                                      title=attachment.title).status_code)
 
 
 def post_private(client: WebClient, where: Where, reply: Reply, kinds: BlockKinds | None = None) -> None:

@@ -20,6 +20,7 @@
   target; ``fees``: each holding's expense ratio taken daily; ``add 1000 monthly``
   (``$1,000``, ``quarterly``, ``yearly``): money added to a $10,000 start.
   ``cost`` needs its unit: ``cost 10`` is the ticker COST with a weight of 10.
+* ``csv`` attaches the daily values and monthly returns (``handlers.common.export``).
 * ``vs SPY 60 AGG 40``: a blended benchmark, rebalanced on the portfolios' schedule
   (no costs, fees or contributions); its weights add up to 100.
 """
@@ -33,6 +34,7 @@ from analysis.backtest import Rebalance
 from analysis.named_signals import SIGNALS
 from analysis.windows import Period
 from errors import BadRequest
+from handlers.common.export import take_csv
 from handlers.common.parse import DEFAULT_BENCHMARK, DEFAULT_PERIOD, parse_ticker, split_period
 
 MAX_PORTFOLIOS = 4
@@ -130,6 +132,7 @@ class BacktestRequest:
     benchmark: str
     execution: Execution = FRICTIONLESS
     blend: Mix | None = None  # a blended benchmark (``benchmark`` is then its name)
+    csv: bool = False  # attach the daily values and monthly returns
 
     @property
     def tickers(self) -> list[str]:
@@ -144,7 +147,7 @@ class BacktestRequest:
         portfolios = " ; ".join(p.spelled for p in self.portfolios)
         execution = f" {self.execution.spelled}" if self.execution.spelled else ""
         benchmark = self.blend.spelled if self.blend else self.benchmark
-        return f"{portfolios} rebalance {self.rebalance}{execution} vs {benchmark}"
+        return f"{portfolios} rebalance {self.rebalance}{execution} vs {benchmark}" + (" csv" if self.csv else "")
 
     @property
     def key(self) -> str:
@@ -154,6 +157,7 @@ class BacktestRequest:
 def parse_backtest(text: str) -> BacktestRequest:
     """``BacktestRequest`` for the command text, or ``BadRequest`` saying what to fix."""
     words, execution = take_execution(words_of(text))
+    words, csv = take_csv(words)
     words, period = split_period(words)
     words, rebalance = take_schedule(words)
     words, benchmark = _take_benchmark(words)
@@ -166,7 +170,7 @@ def parse_backtest(text: str) -> BacktestRequest:
     blend = benchmark if isinstance(benchmark, Mix) and len(benchmark.holdings) > 1 else None
     name = blend_name(blend) if blend else (benchmark.tickers[0] if benchmark else DEFAULT_BENCHMARK)
     return BacktestRequest(portfolios=portfolios, rebalance=rebalance or DEFAULT_REBALANCE,
-                           period=period or DEFAULT_PERIOD, benchmark=name, execution=execution, blend=blend)
+                           period=period or DEFAULT_PERIOD, benchmark=name, execution=execution, blend=blend, csv=csv)
 
 
 def words_of(text: str) -> list[str]:

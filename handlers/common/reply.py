@@ -134,6 +134,16 @@ class Chart:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A text file sent with the reply (the ``csv`` word's export): a file on Slack, an attachment on Discord,
+    a path in the console."""
+
+    filename: str
+    text: str
+    title: str
+
+
+@dataclass(frozen=True)
 class Action:
     """A follow-up the reader can run with one click: ``command`` is the full command text."""
 
@@ -163,6 +173,7 @@ class Reply:
     track: str | None = None
     # Native charts of the figures (``Plot``), beside the PNG ``chart``, for platforms that draw them.
     plots: tuple[Plot, ...] = ()
+    attachment: Attachment | None = None
 
     def plain_text(self) -> str:
         """The whole reply as plain text (the fallback every platform can show)."""
@@ -185,6 +196,7 @@ class Reply:
             if self.chart else None,
             "actions": [[a.label, a.command] for a in self.actions],
             "plots": [p.to_dict() for p in self.plots],
+            "attachment": vars(self.attachment) if self.attachment else None,
         }
         return json.dumps(document).encode(), self.chart.png if self.chart else None
 
@@ -200,6 +212,7 @@ class Reply:
             chart=Chart(png=png, **chart) if chart and png is not None else None,
             actions=tuple(Action(label, command) for label, command in data["actions"]),
             plots=tuple(Plot.from_dict(p) for p in data.get("plots", ())),
+            attachment=Attachment(**data["attachment"]) if data.get("attachment") else None,
         )
 
 

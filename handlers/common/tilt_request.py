@@ -29,6 +29,7 @@ from handlers.common.backtest_request import (
     take_schedule,
     words_of,
 )
+from handlers.common.export import take_csv
 from handlers.common.parse import DEFAULT_PERIOD, parse_ticker, split_period
 
 DEFAULT_STEP = 10.0
@@ -65,6 +66,7 @@ class TiltRequest:
     period: Period
     rebalance: Rebalance
     execution: Execution = FRICTIONLESS
+    csv: bool = False  # attach every size's daily values and monthly returns
 
     @property
     def tickers(self) -> list[str]:
@@ -90,7 +92,7 @@ class TiltRequest:
     def spelled(self) -> str:
         execution = f" {self.execution.spelled}" if self.execution.spelled else ""
         return (f"{self.source} {' '.join(d.spelled for d in self.destinations)} step {self.step:g} "
-                f"rebalance {self.rebalance}{execution}")
+                f"rebalance {self.rebalance}{execution}" + (" csv" if self.csv else ""))
 
     @property
     def key(self) -> str:
@@ -100,6 +102,7 @@ class TiltRequest:
 def parse_tilt(text: str) -> TiltRequest:
     """``TiltRequest`` for the command text, or ``BadRequest`` saying what to fix."""
     words, execution = take_execution(words_of(text))
+    words, csv = take_csv(words)
     words, step = _take_step(words)
     words, period = split_period(words)
     words, rebalance = take_schedule(words)
@@ -126,7 +129,7 @@ def parse_tilt(text: str) -> TiltRequest:
             raise BadRequest(f"A step of {step:g} doesn't divide {d.spelled} ({span:g} points); "
                              f"choose a step such as {_divisor(span):g}.")
     request = TiltRequest(source=source, destinations=destinations, step=step, period=period or DEFAULT_PERIOD,
-                          rebalance=rebalance or DEFAULT_REBALANCE, execution=execution)
+                          rebalance=rebalance or DEFAULT_REBALANCE, execution=execution, csv=csv)
     if len(request.cells) > MAX_CELLS:
         raise BadRequest(f"That is {len(request.cells)} portfolios; I sweep at most {MAX_CELLS}. "
                          "Use a larger step or narrower ranges.")
