@@ -19,9 +19,11 @@ from analysis.backtest import Simulation, annual_turnover, fixed_mix, switching,
 from analysis.charts import ChartLabels, backtest_chart
 from analysis.compare import Comparison, compare
 from analysis.drawdown import MaxDrawdown
+from analysis.monthly_chart import monthly_heatmap, stacked
 from analysis.named_signals import SIGNALS, TREND_DAYS, leading_sessions
 from analysis.returns import calendar_year_returns, years_between
 from analysis.takeaway import compare_takeaway
+from analysis.tearsheet import monthly_returns
 from analysis.windows import Window
 from errors import DataUnavailable
 from handlers.common.backtest_request import STARTING_AMOUNT, BacktestRequest, Mix, Portfolio, Tactical, parse_backtest
@@ -94,14 +96,18 @@ def build(request: BacktestRequest, services: Services) -> Reply:
                 f" · as of {window.end:%Y-%m-%d} · source: {source} · {_frictions(request)}"
                 + (f" · risk-free {percent(services.risk_free)}" if services.risk_free else "")),
         chart=Chart(
-            png=backtest_chart(values, request.benchmark,
-                               ChartLabels(title=title, as_of=f"{window.end:%Y-%m-%d}", source=source,
-                                           demo=services.market.is_demo)),
+            png=stacked(backtest_chart(values, request.benchmark,
+                                       ChartLabels(title=title, as_of=f"{window.end:%Y-%m-%d}", source=source,
+                                                   demo=services.market.is_demo,
+                                                   basis=f"Adj Close: dividends reinvested, {_frictions(request)}")),
+                        monthly_heatmap(monthly_returns(values[results[0].name]),
+                                        f"{results[0].name} monthly returns (%)")),
             # Named after the question, so two backtests saved side by side (the console keeps charts) never collide.
             filename=f"backtest-{hashlib.sha1(request.key.encode()).hexdigest()[:10]}.png",
             title=title,
             alt_text=f"Growth of $10,000, drawdowns and rolling returns of {', '.join(r.name for r in results)} "
-                     f"against {request.benchmark} from {window.start:%Y-%m-%d} to {window.end:%Y-%m-%d}.",
+                     f"against {request.benchmark} from {window.start:%Y-%m-%d} to {window.end:%Y-%m-%d}, "
+                     f"and a heatmap of {results[0].name}'s monthly returns.",
         ),
         actions=tuple(Action(period, f"/backtest {request.spelled} {period}")
                       for period in FOLLOW_UP_PERIODS if period != request.period.label),

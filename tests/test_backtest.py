@@ -14,6 +14,10 @@ import bt
 import numpy as np
 import pandas as pd
 import pytest
+
+# Imported with the module, as in test_analysis: importing quantstats restyles matplotlib (its rcParams), which
+# must not change between two charts of one test run.
+import quantstats as qs
 from scipy.optimize import brentq
 
 from analysis.backtest import Trading, fixed_mix, money_weighted_return, rebalance_dates, simulate, switching, with_fees
@@ -510,8 +514,6 @@ def test_costs_and_fees_are_named_in_the_notes_and_footer(services: Services) ->
 
 
 def test_tear_sheet_equals_quantstats_and_counts_made_here(services: Services, prices_dir: Path) -> None:  # noqa: F811
-    import quantstats as qs
-
     reply = router.run(f"/backtest SPY 70 IJR 20 SMH 10 quarterly {START}..{END}", services)
     assert not reply.is_error, reply.text
     prices = frame(prices_dir, list(WEIGHTS)).loc["2015-10-29":END]
@@ -559,3 +561,25 @@ def test_tear_sheet_equals_quantstats_and_counts_made_here(services: Services, p
         won = [(value[e] / value[s]) ** (1 / years) - (spy[e] / spy[s]) ** (1 / years) > 1e-9
                for s, e in zip(starts, ends)]
         assert row[f"Won {years}y"] == f"{np.mean(won) * 100:.0f}%"
+
+
+def test_the_chart_ends_with_a_heatmap_of_the_first_portfolios_monthly_returns(services: Services,  # noqa: F811
+                                                                               prices_dir: Path) -> None:
+    import io
+
+    from PIL import Image
+
+    from analysis.charts import DPI, FIGSIZE_IN
+    from analysis.monthly_chart import monthly_grid
+    from analysis.tearsheet import monthly_returns
+
+    reply = router.run(f"/backtest SPY 70 IJR 20 SMH 10 {START}..{END}", services)
+    # The three panels (FIGSIZE_IN at DPI), then the heatmap below them.
+    assert Image.open(io.BytesIO(reply.chart.png)).height > FIGSIZE_IN[1] * DPI + 300
+    assert "heatmap of P1's monthly returns" in reply.chart.alt_text
+    value = bt_value(run_bt(frame(prices_dir, list(WEIGHTS)).loc["2015-10-29":END],
+                            bt.algos.RunQuarterly(run_on_end_of_period=True), bt.algos.WeighSpecified(**WEIGHTS)))
+    grid = monthly_grid(monthly_returns(value))
+    month_end = value.resample("ME").last()
+    assert abs(grid.loc[2020, 3] - (month_end["2020-03"].iloc[0] / month_end["2020-02"].iloc[0] - 1)) < 1e-12
+    assert grid.loc[2015].isna().sum() == 9 and grid.shape == (11, 12)  # Oct 2015 is partial; Nov, Dec follow
