@@ -40,9 +40,10 @@ def sweep_line_chart(sizes: list[str], excess: np.ndarray, tracking: np.ndarray,
     """One destination: ``excess`` and ``tracking`` a year (fractions) per size, ``rolling`` each size's
     rolling 3-year excess (fractions; empty arrays when the window is under 3 years)."""
     fig = _figure(labels)
-    scatter, spread = fig.subplots(1, 2, gridspec_kw={"left": 0.07, "right": 0.98, "top": 0.83, "bottom": 0.17,
-                                                      "wspace": 0.22})
+    # Fixed places in figure fractions: no layout engine or grid to solve on each render.
+    scatter, spread = fig.add_axes((0.07, 0.17, 0.39, 0.66)), fig.add_axes((0.57, 0.17, 0.41, 0.66))
     scatter.xaxis.set_major_locator(MaxNLocator(5))
+    scatter.margins(0.12)  # room for the size labels beside the outer points
     scatter.plot(tracking * 100, excess * 100, "-o", color=POINT_COLOUR, markersize=7, linewidth=1.2)
     for name, x, y in zip(sizes, tracking * 100, excess * 100):
         scatter.annotate(name, (x, y), textcoords="offset points", xytext=(6, 6), fontsize=10, color=_TEXT)
@@ -104,7 +105,7 @@ def _figure(labels: ChartLabels) -> Figure:
              fontweight="bold", color=_TEXT, parse_math=False)
     fig.text(_LEFT - 0.06, 0.015, f"As of {labels.as_of} · Source: {labels.source}", ha="left", va="bottom",
              fontsize=_FOOTER_PT - 1, color=_MUTED, parse_math=False)
-    fig.text(0.985, 0.015, "Adj Close: dividends reinvested", ha="right", va="bottom", fontsize=_FOOTER_PT - 1,
+    fig.text(0.985, 0.015, labels.basis, ha="right", va="bottom", fontsize=_FOOTER_PT - 1,
              color=_MUTED, parse_math=False)
     if labels.demo:
         fig.text(0.5, 0.5, DEMO_TEXT, ha="center", va="center", rotation=20, fontsize=36, fontweight="bold",

@@ -70,8 +70,12 @@ def build(request: TiltRequest, services: Services) -> Reply:
     largest = request.label(request.cells[-1])
     period_words = f"{years(years_between(window.start, window.end))}, {_schedule(request)}"
     title = f"Tilting {source} into {' and '.join(d.ticker for d in request.destinations)} · {request.period.label}"
+    execution = request.execution
+    basis = ", ".join(["Adj Close: dividends reinvested",
+                       f"costs {execution.cost_bp:g}bp" if execution.cost_bp else "no trading costs",
+                       *(["expense ratios taken daily"] if execution.fees else [])])
     labels = ChartLabels(title=title, as_of=f"{window.end:%Y-%m-%d}", source=services.source_label(),
-                         demo=services.market.is_demo)
+                         demo=services.market.is_demo, basis=basis)
     demo = " (demo data, not real prices)" if services.market.is_demo else ""
     return Reply(
         text=f"*How much to tilt {source} into {' and '.join(d.ticker for d in request.destinations)}*, "
