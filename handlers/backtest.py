@@ -240,13 +240,15 @@ def contribution_table(results: list[Result]) -> Table:
         contributions.loc["Trading costs"] = -costs
     in_dollars = any(not r.simulation.flows.empty for r in results)
 
-    def shown(v: float) -> Cell:
-        if not in_dollars:
-            return percent(v, signed=True), v
+    def shown(v: float, digits: int = 1) -> Cell:
+        if not in_dollars:  # + 0.0 after rounding: never "-0.0%"
+            return percent(round(v, digits + 2) + 0.0, digits, signed=True), v
         dollars = v * STARTING_AMOUNT
         return ("-" if dollars < 0 else "") + money(abs(dollars)), dollars
 
-    rows = [(holding, *(shown(v) for v in contributions.loc[holding])) for holding in contributions.index]
+    # Costs are small: two decimals, so 10bp a year shows as more than nothing.
+    rows = [(holding, *(shown(v, 2 if holding == "Trading costs" else 1) for v in contributions.loc[holding]))
+            for holding in contributions.index]
     total = ("Total", *(shown(v) for v in contributions.sum()))
     title = ("Profit by holding ($, money added excluded)" if in_dollars
              else "Contribution to total return (pts)")

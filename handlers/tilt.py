@@ -105,7 +105,8 @@ def _row(name: str, t: pd.Series, rolling: pd.Series | None, itself: bool) -> tu
     worst, best = (rolling.min(), rolling.max()) if won is not None else (None, None)
     return (name, (percent(t.cagr), t.cagr), (percent(t.volatility), t.volatility),
             (percent(t.max_drawdown, 0), t.max_drawdown), (_signed(t.excess_return), t.excess_return),
-            (percent(t.tracking_error), t.tracking_error), (ratio(t.information_ratio), t.information_ratio),
+            (percent(t.tracking_error), t.tracking_error),
+            (ratio(_unsigned_zero(t.information_ratio, 2)), t.information_ratio),
             (percent(won, 0), won) if won is not None else ("—", None),
             (_signed(worst), worst) if worst is not None else ("—", None),
             (_signed(best), best) if best is not None else ("—", None))
@@ -130,9 +131,9 @@ def takeaway(request: TiltRequest, table: pd.DataFrame) -> str:
         return f"No size moved away from {source}, so there is nothing to compare."
     best = tilted.idxmax()
     row = table.loc[best]
-    figures = (f"{best} ({ratio(row.information_ratio)}: {_unsigned_zero(row.excess_return * 100):+.1f} pts a year "
+    figures = (f"{best} ({ratio(_unsigned_zero(row.information_ratio, 2))}: {_unsigned_zero(row.excess_return * 100):+.1f} pts a year "
                f"of excess return for {row.tracking_error * 100:.1f} pts of tracking error)")
-    if round(row.information_ratio, 2) > 0:
+    if _unsigned_zero(row.information_ratio, 2) > 0:
         lead = f"Best information ratio: {figures}."
     else:
         lead = f"No size beat {source} over {request.period.label}; the least bad information ratio: {figures}."
