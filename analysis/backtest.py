@@ -147,8 +147,12 @@ def fixed_mix(prices: pd.DataFrame, weights: pd.Series, rebalance: Rebalance,
     prices = prices[weights.index]
     w = weights.to_numpy(dtype="float64")
     scheduled = prices.index.get_indexer(rebalance_dates(prices.index, rebalance))
-    added = prices.index.get_indexer(rebalance_dates(prices.index, trading.add_schedule))
-    added = added[added > 0] if trading.add else added[:0]
+    if not trading.add:
+        added = scheduled[:0]
+    else:  # the same dates as the schedule, or a schedule of their own (computed once)
+        added = scheduled if trading.add_schedule == rebalance else \
+            prices.index.get_indexer(rebalance_dates(prices.index, trading.add_schedule))
+        added = added[added > 0]
     if trading.band > 0:
         scheduled = _outside_band(prices.to_numpy(dtype="float64"), w, scheduled, np.asarray(added), trading.band)
     trade_at = np.union1d(np.union1d([0], scheduled), added).astype(int)
