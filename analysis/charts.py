@@ -107,6 +107,7 @@ class ChartLabels:
     as_of: str
     source: str
     demo: bool = False
+    basis: str = "Adj Close: dividends reinvested, no fees or taxes"  # what the figures include, bottom right
 
 
 def compare_chart(
@@ -560,7 +561,7 @@ def _add_header_and_footer(fig: Figure, labels: ChartLabels, dates: pd.DatetimeI
              fontweight="bold", color=_TEXT, parse_math=False)
     footer = f"{span_text(dates[0], dates[-1])} · As of {labels.as_of} · Source: {labels.source}"
     fig.text(_LEFT - 0.01, 0.012, footer, ha="left", va="bottom", fontsize=_FOOTER_PT, color=_MUTED, parse_math=False)
-    fig.text(0.985, 0.012, "Adj Close: dividends reinvested, no fees or taxes", ha="right", va="bottom",
+    fig.text(0.985, 0.012, labels.basis, ha="right", va="bottom",
              fontsize=_FOOTER_PT, color=_MUTED, parse_math=False)
     if labels.demo:
         _add_demo_marks(fig)

@@ -48,13 +48,19 @@ def terminal_markup(text: str, colour: bool) -> str:
 
 
 def render(reply: Reply, charts_dir: Path, colour: bool = False) -> str:
-    """The reply as terminal text (``terminal_markup``); the chart is written to ``charts_dir`` and its path shown."""
+    """The reply as terminal text (``terminal_markup``); the chart (and an attached file) is written to
+    ``charts_dir`` and its path shown."""
     text = reply.plain_text(lambda prose: terminal_markup(prose, colour))
     if reply.chart is not None:
         charts_dir.mkdir(parents=True, exist_ok=True)
         path = charts_dir / reply.chart.filename
         path.write_bytes(reply.chart.png)
         text += f"\nChart: {path}"
+    if reply.attachment is not None:
+        charts_dir.mkdir(parents=True, exist_ok=True)
+        path = charts_dir / reply.attachment.filename
+        path.write_text(reply.attachment.text)
+        text += f"\n{reply.attachment.title}: {path}"
     return text
 
 

@@ -14,22 +14,27 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis.backtest import Simulation, annual_turnover
+from analysis.backtest import Simulation, annual_turnover, fixed_mix
 from analysis.charts import ChartLabels, backtest_chart
 from analysis.compare import Comparison, compare
 from analysis.drawdown import MaxDrawdown
+from analysis.monthly_chart import monthly_heatmap, stacked
 from analysis.returns import calendar_year_returns, years_between
 from analysis.rules import Rule, evaluate
+from analysis.tearsheet import monthly_returns
 from analysis.windows import Window
 from errors import DataUnavailable
-from handlers.common.backtest_request import BacktestRequest, parse_backtest, with_signals
+from handlers.common.backtest_request import REBALANCE, STARTING_AMOUNT, BacktestRequest, parse_backtest, with_signals
 from handlers.common.caller import Caller
 from handlers.common.command import BENCHMARK, PERIOD, Command, Kind, Option
-from handlers.common.format import percent, points, ratio, years
+from handlers.common.execution import execution_notes, net_of_fees, trading
+from handlers.common.export import values_csv
+from handlers.common.format import money, percent, points, ratio, years
+from handlers.common.odds import odds_table, tearsheet_tables
 from handlers.common.plots import MAX_BARS, bars, growth_plot
 from handlers.common.portfolios import Portfolio
 from handlers.common.prices import named_window, prices_for_period, window_notes
-from handlers.common.reply import Action, Chart, Plot, Reply, Table
+from handlers.common.reply import Action, Cell, Chart, Plot, Reply, Table
 from handlers.common.reply_cache import cached_reply
 from handlers.common.risk_free import risk_free
 from handlers.common.services import Services
@@ -37,7 +42,8 @@ from handlers.common.takeaway import compare_takeaway
 from handlers.common.team_signals import find, history
 from handlers.compare import FOLLOW_UP_PERIODS
 
-USAGE = ("/backtest TICKER WEIGHT ... [; TICKER WEIGHT ...] [monthly|quarterly|yearly|none] [PERIOD] [vs BENCH]"
+USAGE = ("/backtest TICKER WEIGHT ... [; TICKER WEIGHT ...] [weekly|monthly|quarterly|yearly|none] [PERIOD] "
+         "[vs BENCH | vs TICKER WEIGHT ...] [cost Nbp] [band N] [fees] [add N monthly|quarterly|yearly] [csv]"
          " · /backtest tactical SIGNAL [hold X else Y]")
 
 
@@ -65,11 +71,14 @@ def build(request: BacktestRequest, services: Services) -> Reply:
         notes.append(f"The {late} signal has its first reading on {readings[late].index[0]:%Y-%m-%d}, "
                      f"so the backtest starts {window.start:%Y-%m-%d}.")
     prices = aligned.prices.loc[window.start:window.end]
-    results = [Result(name, p, p.simulate(prices, request.rebalance, readings))
+    held = [t for p in request.portfolios for t in p.tickers if t in prices]
+    traded, fee_notes = net_of_fees(services, prices, list(dict.fromkeys(held)), request.execution)
+    results = [Result(name, p, p.simulate(traded, request.rebalance, readings, trading(request.execution)))
                for name, p in zip(_names(request.portfolios), request.portfolios)]
     values = pd.DataFrame({r.name: r.simulation.value for r in results})
     if request.benchmark not in values:
-        values[request.benchmark] = prices[request.benchmark] / prices[request.benchmark].iloc[0]
+        values[request.benchmark] = benchmark_value(prices, request)
+    notes += fee_notes + execution_notes({r.name: r.simulation for r in results}, request.execution)
     rate = risk_free(services, window)
     comparison = compare(values, request.benchmark, rate.rate)
     source = services.source_label()
@@ -81,24 +90,30 @@ def build(request: BacktestRequest, services: Services) -> Reply:
              f"total return with dividends reinvested{demo}",
         table=metrics_table(comparison, results),
         takeaway=compare_takeaway(comparison, named.phrase),
-        more_tables=(calendar_table(values), contribution_table(results)),
+        more_tables=(calendar_table(values), contribution_table(results), *odds_table(values, request.benchmark),
+                     *tearsheet_tables(values, request.benchmark)),
         plots=(growth_plot(values, f"Growth of $10,000 · {named.label}"), *calendar_bars(values)),
         # Window notes first: a shortened window matters more than anything below it (Slack shows 10 notes).
         notes=(*notes, *_descriptions(results), _drawdown_dates(comparison)),
         footer=(f"{window.start:%Y-%m-%d} → {window.end:%Y-%m-%d} ({years(years_between(window.start, window.end))})"
-                f" · as of {window.end:%Y-%m-%d} · source: {source} · no fees or taxes · {rate.said}"),
+                f" · as of {window.end:%Y-%m-%d} · source: {source} · {_frictions(request)} · {rate.said}"),
         chart=Chart(
-            png=backtest_chart(values, request.benchmark,
-                               ChartLabels(title=title, as_of=f"{window.end:%Y-%m-%d}", source=source,
-                                           demo=services.market.is_demo)),
+            png=stacked(backtest_chart(values, request.benchmark,
+                                       ChartLabels(title=title, as_of=f"{window.end:%Y-%m-%d}", source=source,
+                                                   demo=services.market.is_demo,
+                                                   basis=f"Adj Close: dividends reinvested, {_frictions(request)}")),
+                        monthly_heatmap(monthly_returns(values[results[0].name]),
+                                        f"{results[0].name} monthly returns (%)")),
             # Named after the question, so two backtests saved side by side (the console keeps charts) never collide.
             filename=f"backtest-{hashlib.sha1(request.key.encode()).hexdigest()[:10]}.png",
             title=title,
             alt_text=f"Growth of $10,000, drawdowns and rolling returns of {', '.join(r.name for r in results)} "
-                     f"against {request.benchmark} from {window.start:%Y-%m-%d} to {window.end:%Y-%m-%d}.",
+                     f"against {request.benchmark} from {window.start:%Y-%m-%d} to {window.end:%Y-%m-%d}, "
+                     f"and a heatmap of {results[0].name}'s monthly returns.",
         ),
         actions=tuple(Action(period, f"/backtest {request.spelled} {period}")
                       for period in FOLLOW_UP_PERIODS if period != request.period.label),
+        attachment=values_csv(values, request.key, "backtest") if request.csv else None,
     )
 
 
@@ -130,6 +145,21 @@ def _names(portfolios: tuple[Portfolio, ...]) -> list[str]:
     """Each portfolio's name, made unique: weights that differ beyond the decimal shown get a number."""
     names = [p.name() for p in portfolios]
     return [f"{n} ({names[:i].count(n) + 1})" if names.count(n) > 1 else n for i, n in enumerate(names)]
+
+
+def benchmark_value(prices: pd.DataFrame, request: BacktestRequest) -> pd.Series:
+    """The benchmark's growth of 1: its price, or a blend rebalanced on the portfolios' schedule (no frictions)."""
+    if request.blend is None:
+        return prices[request.benchmark] / prices[request.benchmark].iloc[0]
+    weights = pd.Series(dict(request.blend.holdings)) / 100.0
+    return fixed_mix(prices, weights, request.rebalance).value
+
+
+def _frictions(request: BacktestRequest) -> str:
+    execution = request.execution
+    words = ([f"costs {execution.cost_bp:g}bp"] if execution.cost_bp else ["no trading costs"]) \
+        + (["expense ratios taken daily"] if execution.fees else []) + ["no taxes"]
+    return ", ".join(words)
 
 
 def _schedule(request: BacktestRequest) -> str:
@@ -194,16 +224,30 @@ def calendar_bars(values: pd.DataFrame) -> tuple[Plot, ...]:
 
 
 def contribution_table(results: list[Result]) -> Table:
-    """Each holding's share of each portfolio's total return, in percentage points of the starting value;
-    blank where a portfolio never held the ticker."""
+    """Each holding's share of each portfolio's profit, and trading costs when any were paid: in percentage points
+    of the starting value, or in dollars of the $10,000 start when money was added (points of a start that is
+    later outgrown by contributions mean little); blank where a portfolio never held the ticker."""
     contributions = pd.DataFrame({r.name: r.simulation.contribution for r in results})
-    def cell(value: float) -> tuple[str, float | None]:
-        return ("", None) if pd.isna(value) else (points(value), value)
+    costs = pd.Series({r.name: r.simulation.costs.sum() for r in results})
+    if costs.any():
+        contributions.loc["Trading costs"] = -costs
+    in_dollars = any(not r.simulation.flows.empty for r in results)
 
-    rows = [(ticker, *(cell(v) for v in contributions.loc[ticker])) for ticker in contributions.index]
+    def cell(value: float, digits: int = 1) -> Cell:
+        if pd.isna(value):
+            return "", None
+        if not in_dollars:
+            return points(value, digits), value
+        dollars = value * STARTING_AMOUNT
+        return ("-" if dollars < 0 else "") + money(abs(dollars)), dollars
+
+    # Costs are small: two decimals, so 10bp a year shows as more than nothing.
+    rows = [(holding, *(cell(v, 2 if holding == "Trading costs" else 1) for v in contributions.loc[holding]))
+            for holding in contributions.index]
     total = ("Total", *(cell(v) for v in contributions.sum()))
-    return Table.of(("Holding", *contributions.columns), [*rows, total],
-                    title="Contribution to total return (percentage points)")
+    title = ("Profit by holding ($, money added excluded)" if in_dollars
+             else "Contribution to total return (percentage points)")
+    return Table.of(("Holding", *contributions.columns), [*rows, total], title=title)
 
 
 def _descriptions(results: list[Result]) -> list[str]:
@@ -248,8 +292,7 @@ COMMAND = Command(
     options=(
         Option("portfolios", Kind.TEXT, "e.g. SPY 70 IJR 20 SMH 10 ; SPY 100 (up to 4, split by ;) or tactical smallcaps",
                required=True),
-        Option("rebalance", Kind.CHOICE, "How often weights go back to target (default: quarterly)", prefix="rebalance",
-               choices=(("monthly", "monthly"), ("quarterly", "quarterly"), ("yearly", "yearly"), ("none", "never"))),
+        REBALANCE,
         PERIOD,
         BENCHMARK,
     ),

@@ -8,12 +8,13 @@ labels and the Home tab's buttons all read this list, so none can miss it.
 
 from __future__ import annotations
 
-from handlers import alert, backtest, calls, compare, cycle, digest, help, rotation, signal, valuation, watchlist
+from handlers import alert, backtest, calls, compare, cycle, digest, help, rotation, signal, tilt, valuation, watchlist
 from handlers.common.command import Command
 
 COMMANDS: tuple[Command, ...] = (
     compare.COMMAND,
     backtest.COMMAND,
+    tilt.COMMAND,
     valuation.COMMAND,
     watchlist.COMMAND,
     digest.COMMAND,

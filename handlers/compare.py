@@ -8,6 +8,7 @@ from analysis.returns import years_between
 from handlers.common.caller import Caller
 from handlers.common.command import BENCHMARK, PERIOD, TICKERS, Command
 from handlers.common.format import percent, ratio, years
+from handlers.common.odds import odds_table
 from handlers.common.parse import CompareRequest, parse_compare
 from handlers.common.plots import bars, growth_plot
 from handlers.common.prices import named_window, prices_for_period, window_notes
@@ -50,6 +51,7 @@ def build(request: CompareRequest, services: Services) -> Reply:
         + (" (demo data, not real prices)" if services.market.is_demo else ""),
         table=metrics_table(comparison),
         takeaway=compare_takeaway(comparison, named.phrase),
+        more_tables=odds_table(prices, symbols.benchmark),
         notes=tuple(window_notes(aligned, request.period, window)),
         footer=(f"{window.start:%Y-%m-%d} → {window.end:%Y-%m-%d} ({years(years_between(window.start, window.end))})"
                 f" · as of {window.end:%Y-%m-%d} · source: {source} · {rate.said}"),

@@ -119,6 +119,8 @@ zone = maybe(st.sampled_from(("UTC", "Europe/London", "America/New_York", "Mars/
 day = st.sampled_from(("mon", "Monday", "fri", "sun", "funday", "TUE"))
 universe = st.sampled_from(("size", "sectors", "semis", "mine", "SIZE", "list", "set", "nothing"))
 signal_name = st.sampled_from(("smallcaps", "semis", "SmallCaps", "momentum", "", "list", "golden", "a-b"))
+size_range = often(st.sampled_from(("0-40", "0-30", "10-20", "0-20")),
+                   st.sampled_from(("0-100", "-10-20", "0-101", "40-0", "0-35", "0", "x-y", "0-", "100-100")))
 subject = often(ticker, st.builds(lambda a, b: f"{a}/{b}", ticker, ticker))
 indicator = st.sampled_from(("sma200", "ema50", "sma0", "sma5000", "rsi14", "rsi", "600", "-5", "nan", "1e400"))
 rule = st.one_of(
@@ -155,6 +157,9 @@ REQUESTS: dict[str, st.SearchStrategy[str]] = {
     )),
     "signal": with_garbage(st.one_of(signal_name, words(st.just("define"), signal_name, rule, note),
                                      words(st.sampled_from(("delete", "list")), signal_name))),
+    "tilt": with_garbage(words(ticker, ticker, size_range, maybe(words(ticker, size_range)),
+                              maybe(st.builds(lambda n: f"step {n}", st.sampled_from(("5", "10", "7", "0", "-1", "x")))),
+                              maybe(period), schedule)),
     "alert": with_garbage(st.one_of(words(rule, note), st.sampled_from(("list", "cancel 1", "cancel x", "cancel")))),
     "call": with_garbage(st.one_of(
         words(ticker, maybe(st.builds(lambda t: f"over {t}", ticker)), often(st.just("until"), st.just("by")),

@@ -42,14 +42,17 @@ class Tilt(ServeProcess):
             "Content-Type": content_type or "application/x-www-form-urlencoded", **signed(body, timestamp, secret)})
         return send(request, timeout)
 
-    def command(self, command: str, text: str, *, channel: str, user: str = "U1", response: str | None = None,
+    def command(self, command: str, text: str, *, channel: str, user: str | None = None, response: str | None = None,
                 team: str = "T0TEST", **signing) -> Answer:
+        """A signed slash command from ``user``, or else a person of its own: the per-person budget (10 a minute)
+        is then never shared between tests, however slowly they run."""
         return self.post(urlencode(self.command_form(command, text, channel=channel, user=user, response=response,
                                                      team=team)), **signing)
 
-    def command_form(self, command: str, text: str, *, channel: str, user: str = "U1", response: str | None = None,
-                     team: str = "T0TEST") -> dict[str, str]:
-        """A slash command's fields, as Slack form-encodes them."""
+    def command_form(self, command: str, text: str, *, channel: str, user: str | None = None,
+                     response: str | None = None, team: str = "T0TEST") -> dict[str, str]:
+        """A slash command's fields, as Slack form-encodes them (from a person of its own unless ``user``)."""
+        user = user or f"U{uuid.uuid4().hex[:8].upper()}"
         return {"token": "deprecated", "team_id": team, "team_domain": "tilt-test", "channel_id": channel,
                 "channel_name": "markets", "user_id": user, "user_name": "ana", "command": command, "text": text,
                 "api_app_id": "A0TILT", "is_enterprise_install": "false", "trigger_id": "1.2.3",

@@ -7,6 +7,7 @@ same closes as Tilt; its series starts at 100 on a dummy row the day before the 
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import bt
@@ -14,7 +15,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.backtest import fixed_mix, rebalance_dates, simulate, switching
+# Imported with the module, as in test_analysis: importing quantstats restyles matplotlib (its rcParams), which
+# must not change between two charts of one test run.
+import quantstats as qs
+from scipy.optimize import brentq
+
+from analysis.backtest import Trading, fixed_mix, money_weighted_return, rebalance_dates, simulate, switching, with_fees
 from analysis.rules import PREDEFINED, evaluate
 from errors import BadRequest
 from handlers.common import router
@@ -129,6 +135,129 @@ def test_simulate_refuses_a_first_trade_after_the_first_date(window: pd.DataFram
         simulate(window, targets)
 
 
+def test_weekly_rebalancing_equals_bt_run_weekly(window: pd.DataFrame) -> None:
+    expected = bt_value(run_bt(window, bt.algos.RunWeekly(run_on_end_of_period=True),
+                               bt.algos.WeighSpecified(**WEIGHTS)))
+    ours = fixed_mix(window, pd.Series(WEIGHTS), "weekly")
+    assert np.abs(ours.value.to_numpy() - expected.to_numpy()).max() < 1e-9
+    assert ours.trades > 500  # ten years of weeks
+
+
+class AddCash(bt.core.Algo):
+    """bt's way of adding money: ``adjust`` the strategy's capital (a flow, not a return) on given dates."""
+
+    def __init__(self, dates: pd.DatetimeIndex, amount: float) -> None:
+        super().__init__()
+        self.dates, self.amount = set(dates), amount
+
+    def __call__(self, target) -> bool:
+        if target.now in self.dates:
+            target.adjust(self.amount)
+        return True
+
+
+def test_contributions_equal_bt_adding_cash_and_the_irr_solves_its_equation(window: pd.DataFrame) -> None:
+    quarter_ends = rebalance_dates(window.index, "quarterly")
+    strategy = bt.Strategy("s", [AddCash(quarter_ends, 1000.0), bt.algos.RunQuarterly(run_on_end_of_period=True),
+                                 bt.algos.SelectAll(), bt.algos.WeighSpecified(**WEIGHTS), bt.algos.Rebalance()])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = bt.run(bt.Backtest(strategy, window, integer_positions=False, progress_bar=False,
+                                    initial_capital=10_000.0))
+    dollars = result.backtests["s"].strategy.values.iloc[1:]
+    added = pd.Series(1000.0, index=quarter_ends).reindex(window.index, fill_value=0.0)
+    # The money arrives at the close: a day's return is the value less that day's contribution over yesterday's.
+    # (bt's own index divides by yesterday's value plus the contribution instead, as if it came in the day before.)
+    time_weighted = ((dollars - added) / dollars.shift(1)).fillna(1.0).cumprod()
+
+    ours = fixed_mix(window, pd.Series(WEIGHTS), "quarterly", Trading(add=0.1, add_schedule="quarterly"))
+
+    assert np.abs(ours.balance.to_numpy() * 10_000 - dollars.to_numpy()).max() < 1e-6
+    assert np.abs(ours.value.to_numpy() - time_weighted.to_numpy()).max() < 1e-9
+    # Invested at each rebalance, the new money leaves the time-weighted path exactly that of no contributions.
+    assert np.abs(ours.value.to_numpy() - fixed_mix(window, pd.Series(WEIGHTS), "quarterly").value).max() < 1e-9
+    assert len(ours.flows) == len(quarter_ends) == 40
+    # The money-weighted return: the rate at which every dollar put in grows to the final balance.
+    start, end = window.index[0], window.index[-1]
+
+    def surplus(rate: float) -> float:
+        grown = 10_000 * (1 + rate) ** ((end - start).days / 365.25)
+        grown += sum(1000 * (1 + rate) ** ((end - d).days / 365.25) for d in quarter_ends)
+        return grown - dollars.iloc[-1]
+
+    assert abs(money_weighted_return(ours) - brentq(surplus, -0.5, 1.0, xtol=1e-14)) < 1e-10
+
+
+def trade_by_trade(prices: pd.DataFrame, weights: dict[str, float], schedule: pd.DatetimeIndex, cost: float,
+                   band: float, flows: dict[pd.Timestamp, float]) -> pd.Series:
+    """An independent account, day by day: units held; on a scheduled date, trade back to target when some
+    weight is ``band`` or more off it (always on a contribution date), paying ``cost`` on every unit traded so
+    the portfolio is on target after paying (the cost fraction found by a root search, not by iteration)."""
+    target = pd.Series(weights)
+    units = target / prices.iloc[0]
+    values = []
+    for date, row in prices.iterrows():
+        held = units * row
+        added = flows.get(date, 0.0)
+        weights_now = held / held.sum()
+        if added or (date in schedule and (weights_now - target).abs().max() >= band - 1e-12):
+            base = held.sum() + added
+            drifted = held / base
+            share = brentq(lambda f: f - cost * (target * (1 - f) - drifted).abs().sum(), 0.0, 0.5, xtol=1e-16) \
+                if cost else 0.0
+            units = target * base * (1 - share) / row
+        values.append(float((units * row).sum()))
+    return pd.Series(values, index=prices.index)
+
+
+@pytest.mark.parametrize("rebalance, trading", [
+    ("quarterly", Trading(cost=0.001)),
+    ("weekly", Trading(cost=0.0025)),
+    ("monthly", Trading(band=0.05)),
+    ("monthly", Trading(cost=0.001, band=0.03, add=0.1, add_schedule="yearly")),
+])
+def test_costs_bands_and_contributions_equal_an_account_kept_day_by_day(window: pd.DataFrame, rebalance: str,
+                                                                        trading: Trading) -> None:
+    schedule = rebalance_dates(window.index, rebalance)
+    flows = {d: trading.add for d in rebalance_dates(window.index, trading.add_schedule)} if trading.add else {}
+    expected = trade_by_trade(window, WEIGHTS, schedule, trading.cost, trading.band, flows)
+
+    ours = fixed_mix(window, pd.Series(WEIGHTS), rebalance, trading)
+
+    assert np.abs(ours.balance.to_numpy() - expected.to_numpy()).max() < 1e-9
+    profit = ours.contribution.sum() - ours.costs.sum()
+    assert abs(profit - (ours.balance.iloc[-1] - 1 - ours.flows.sum())) < 1e-9
+    if trading.band:
+        assert 0 < ours.trades - len(ours.flows) < len(schedule)  # the band skips most scheduled dates
+
+
+def test_costs_come_close_to_bt_commissions_on_the_value_traded(window: pd.DataFrame) -> None:
+    """bt charges each trade's commission to that holding (so it ends short of target) and pays for the opening
+    purchase; Tilt pays from the whole portfolio and opens for free. Net of the opening fee the two agree closely."""
+    strategy = bt.Strategy("s", [bt.algos.RunQuarterly(run_on_end_of_period=True), bt.algos.SelectAll(),
+                                 bt.algos.WeighSpecified(**WEIGHTS), bt.algos.Rebalance()])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = bt.run(bt.Backtest(strategy, window, integer_positions=False, progress_bar=False,
+                                    commissions=lambda quantity, price: abs(quantity) * price * 0.001))
+    expected = bt_value(result) * 1.001  # the opening purchase's commission, paid on 1 / 1.001 of value bought
+    ours = fixed_mix(window, pd.Series(WEIGHTS), "quarterly", Trading(cost=0.001))
+    free = fixed_mix(window, pd.Series(WEIGHTS), "quarterly")
+    assert np.abs(ours.value.to_numpy() / expected.to_numpy() - 1).max() < 1e-5
+    assert 0.0005 < 1 - ours.value.iloc[-1] / free.value.iloc[-1] < 0.005  # the cost itself is far larger
+
+
+def test_fees_are_taken_daily(window: pd.DataFrame) -> None:
+    ratios = pd.Series({"SPY": 0.0009, "SMH": 0.0035})
+    net = with_fees(window, ratios)
+    daily = window.pct_change().iloc[1:]
+    net_daily = net.pct_change().iloc[1:]
+    # Each day the holding returns its gross return less ratio/252 of its value; a holding without a ratio pays none.
+    assert np.allclose(net_daily["SPY"], (1 + daily["SPY"]) * (1 - 0.0009 / 252) - 1, rtol=0, atol=1e-14)
+    assert np.allclose(net_daily["SMH"], (1 + daily["SMH"]) * (1 - 0.0035 / 252) - 1, rtol=0, atol=1e-14)
+    assert net["IJR"].equals(window["IJR"])
+
+
 # --- the grammar -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text, portfolios, rebalance, period, benchmark", [
@@ -151,6 +280,25 @@ def test_backtest_requests(text: str, portfolios: list, rebalance: str, period: 
 
 def resolved(text: str):
     return with_signals(parse_backtest(text), PREDEFINED.__getitem__)
+
+
+@pytest.mark.parametrize("text, spelled", [
+    ("SPY 70 IJR 30 weekly cost 10bp band 5 fees add $1,000 monthly vs SPY 60 AGG 40 5y",
+     "SPY 70 IJR 30 rebalance weekly cost 10bp band 5 fees add 1000 monthly vs SPY 60 AGG 40"),
+    ("add 1k quarterly SPY 70 IJR 30 cost 10 bp band 5% yearly",
+     "SPY 70 IJR 30 rebalance yearly cost 10bp band 5 add 1000 quarterly vs SPY"),
+    ("SPY 70 IJR 30 cost 0.25%", "SPY 70 IJR 30 rebalance quarterly cost 25bp vs SPY"),
+    ("COST 50 SPY 50", "COST 50 SPY 50 rebalance quarterly vs SPY"),  # Costco with a weight, not a cost
+    ("SPY 70 IJR 30 vs AGG 40 SPY 60", "SPY 70 IJR 30 rebalance quarterly vs SPY 60 AGG 40"),
+])
+def test_the_words_of_a_real_world_backtest(text: str, spelled: str) -> None:
+    assert parse_backtest(text).spelled == spelled
+
+
+def test_a_blended_benchmark_is_named_by_its_tickers_and_weights() -> None:
+    request = parse_backtest("SPY 70 IJR 30 vs SPY 60 AGG 40")
+    assert (request.benchmark, request.tickers) == ("SPY/AGG 60/40", ["IJR", "SPY", "AGG"])
+    assert parse_backtest("SPY 70 IJR 30 vs QQQ").blend is None
 
 
 def test_tactical_requests() -> None:
@@ -191,6 +339,16 @@ def test_spellings_of_one_backtest_share_a_key() -> None:
     ("SPY 100 3d", "not a period"),
     ("SPY 100 ;", "tickers and weights"),
     ("", "tickers and weights"),
+    ("SPY 70 IJR 30 cost", "trading cost in basis points"),
+    ("SPY 70 IJR 30 cost cheap", "trading cost in basis points"),
+    ("SPY 70 IJR 30 cost 900bp", "at most 200bp"),
+    ("SPY 70 IJR 30 band", "band in percentage points"),
+    ("SPY 70 IJR 30 band 0", "more than 0"),
+    ("SPY 70 IJR 30 add 1000", r"how often to add \$1,000"),
+    ("SPY 70 IJR 30 add 1000 weekly", "how often to add"),
+    ("SPY 70 IJR 30 add monthly", "amount and how often"),
+    ("SPY 70 IJR 30 vs SPY 60 AGG 30", "adds up to 90%, not 100%"),
+    ("SPY 70 IJR 30 band 5 band 3", "once"),
 ])
 def test_bad_backtests_are_refused_with_a_reason(text: str, fragment: str) -> None:
     with pytest.raises(BadRequest, match=fragment):
@@ -286,6 +444,10 @@ def test_a_holding_with_shorter_history_shortens_the_window_and_says_so(services
     ("/backtest SPY 70 IJR 20", "add up to 90%"),
     ("/backtest SPY 110 IJR -10", "can't be negative"),
     ("/backtest " + " ".join(f"T{i} 5" for i in range(11)), "at most 10"),
+    ("/backtest SPY 70 IJR 30 cost", "trading cost"),
+    ("/backtest SPY 70 IJR 30 band", "band in percentage points"),
+    ("/backtest SPY 70 IJR 30 add 500", "how often to add"),
+    ("/backtest SPY 70 IJR 30 vs SPY 50 AGG 40", "not 100%"),
 ])
 def test_bad_backtests_get_a_private_message_with_the_usage(services: Services, command: str,
                                                              fragment: str) -> None:
@@ -301,3 +463,116 @@ def test_the_follow_up_buttons_run_the_same_backtest_over_another_period(service
     again = router.run(commands["5y"], services)
     assert not again.is_error and "5y" in again.text and "rebalanced yearly" in again.text
 
+
+
+def test_weekly_rebalancing_and_a_blended_benchmark_equal_bt(services: Services, prices_dir: Path) -> None:  # noqa: F811
+    reply = router.run(f"/backtest SPY 70 IJR 30 weekly {START}..{END} vs SPY 60 AGG 40", services)
+    assert not reply.is_error, reply.text
+    prices = frame(prices_dir, ["SPY", "IJR", "AGG"]).loc["2015-10-29":END]
+    weekly = bt.algos.RunWeekly
+    mix = bt_value(run_bt(prices[["SPY", "IJR"]], weekly(run_on_end_of_period=True),
+                          bt.algos.WeighSpecified(SPY=0.7, IJR=0.3)))
+    blend = bt_value(run_bt(prices[["SPY", "AGG"]], weekly(run_on_end_of_period=True),
+                            bt.algos.WeighSpecified(SPY=0.6, AGG=0.4)))
+    assert cell(reply, "SPY70 IJR30", "Total") == f"{(mix.iloc[-1] - 1) * 100:.0f}%"
+    assert cell(reply, "SPY/AGG 60/40", "Total") == f"{(blend.iloc[-1] - 1) * 100:.0f}%"
+    assert "vs SPY/AGG 60/40" in reply.text and "rebalanced weekly" in reply.text
+
+
+def test_contributions_say_the_final_value_and_both_returns(services: Services, prices_dir: Path) -> None:  # noqa: F811
+    reply = router.run(f"/backtest SPY 70 IJR 20 SMH 10 add 1000 quarterly {START}..{END}", services)
+    assert not reply.is_error, reply.text
+    prices = frame(prices_dir, list(WEIGHTS)).loc["2015-10-29":END]
+    quarter_ends = rebalance_dates(prices.index, "quarterly")
+    strategy = bt.Strategy("s", [AddCash(quarter_ends, 1000.0), bt.algos.RunQuarterly(run_on_end_of_period=True),
+                                 bt.algos.SelectAll(), bt.algos.WeighSpecified(**WEIGHTS), bt.algos.Rebalance()])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = bt.run(bt.Backtest(strategy, prices, integer_positions=False, progress_bar=False,
+                                    initial_capital=10_000.0))
+    final = result.backtests["s"].strategy.values.iloc[-1]
+    note = next(n for n in reply.notes if n.startswith("SPY70 IJR20 SMH10: $10,000 plus $1,000 quarterly"))
+    assert f"(40 times, $50,000 in all) grew to ${final:,.0f}" in note, note
+    assert "money-weighted return" in note and "a year, time-weighted" in note
+
+
+def test_costs_and_fees_are_named_in_the_notes_and_footer(services: Services) -> None:  # noqa: F811
+    reply = router.run("/backtest SPY 70 IJR 30 cost 10bp fees band 5 5y", services)
+    assert not reply.is_error, reply.text
+    assert any(n.startswith("Trading costs 10bp of the value traded") for n in reply.notes), reply.notes
+    assert any(n.startswith("Band 5 points") for n in reply.notes)
+    # The shared fundamentals carry no expense ratio: the note says so rather than inventing one.
+    assert "Fees: no expense ratio known for SPY, IJR, so no fee is taken." in reply.notes
+    assert "costs 10bp" in reply.footer and "expense ratios taken daily" in reply.footer
+
+
+def test_tear_sheet_equals_quantstats_and_counts_made_here(services: Services, prices_dir: Path) -> None:  # noqa: F811
+    reply = router.run(f"/backtest SPY 70 IJR 20 SMH 10 quarterly {START}..{END}", services)
+    assert not reply.is_error, reply.text
+    prices = frame(prices_dir, list(WEIGHTS)).loc["2015-10-29":END]
+    value = bt_value(run_bt(prices, bt.algos.RunQuarterly(run_on_end_of_period=True),
+                            bt.algos.WeighSpecified(**WEIGHTS)))
+    spy = prices["SPY"] / prices["SPY"].iloc[0]
+    daily = value.pct_change().iloc[1:]
+
+    # The five worst drawdowns: quantstats' episodes, which start the close after our peak and end the close
+    # before our recovery.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        details = qs.stats.drawdown_details(qs.stats.to_drawdown_series(daily)).sort_values("max drawdown").head(5)
+    dates = value.index
+    drawdowns = titled(reply, "Five worst drawdowns")
+    ours = [dict(zip(drawdowns.columns, r)) for r in drawdowns.rows if r[0] == "SPY70 IJR20 SMH10"]
+    assert len(ours) == 5
+    for row, (_, theirs) in zip(ours, details.iterrows()):
+        assert row["Depth"] == f"{theirs['max drawdown']:.1f}%"
+        assert row["Peak"] == f"{dates[dates.get_loc(pd.Timestamp(theirs['start'])) - 1]:%Y-%m-%d}"
+        assert row["Trough"] == theirs["valley"]
+        assert row["Recovered"] == f"{dates[dates.get_loc(pd.Timestamp(theirs['end'])) + 1]:%Y-%m-%d}"
+
+    risk = dict(zip(titled(reply, "Capture").columns, next(r for r in titled(reply, "Capture").rows if r[0] == "SPY70 IJR20 SMH10")))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert risk["CVaR 95% (daily)"] == f"{qs.stats.cvar(daily, method='historical') * 100:.2f}%"
+    # Capture, which quantstats lacks: monthly returns by calendar month, geometric averages annualised.
+    months = pd.DataFrame({"p": value, "b": spy}).resample("ME").last()
+    months = months.pct_change().fillna(months.iloc[0] / pd.Series({"p": value.iloc[0], "b": spy.iloc[0]}) - 1)
+
+    def annual(r: pd.Series) -> float:
+        return float(np.prod(1 + r) ** (12 / len(r)) - 1)
+
+    up, down = months[months["b"] > 0], months[months["b"] < 0]
+    assert risk["Up capture"] == f"{annual(up['p']) / annual(up['b']):.2f}"
+    assert risk["Down capture"] == f"{annual(down['p']) / annual(down['b']):.2f}"
+
+    # Rolling odds: every 1-, 3- and 5-year window, from the last close on or before (end - N years).
+    odds = titled(reply, "Rolling windows beating SPY")
+    row = dict(zip(odds.columns, next(r for r in odds.rows if r[0] == "SPY70 IJR20 SMH10")))
+    for years in (1, 3, 5):
+        ends = [d for d in dates if d - pd.DateOffset(years=years) >= dates[0]]
+        starts = [dates[dates <= d - pd.DateOffset(years=years)][-1] for d in ends]
+        won = [(value[e] / value[s]) ** (1 / years) - (spy[e] / spy[s]) ** (1 / years) > 1e-9
+               for s, e in zip(starts, ends)]
+        assert row[f"Won {years}y"] == f"{np.mean(won) * 100:.0f}%"
+
+
+def test_the_chart_ends_with_a_heatmap_of_the_first_portfolios_monthly_returns(services: Services,  # noqa: F811
+                                                                               prices_dir: Path) -> None:
+    import io
+
+    from PIL import Image
+
+    from analysis.charts import DPI, FIGSIZE_IN
+    from analysis.monthly_chart import monthly_grid
+    from analysis.tearsheet import monthly_returns
+
+    reply = router.run(f"/backtest SPY 70 IJR 20 SMH 10 {START}..{END}", services)
+    # The three panels (FIGSIZE_IN at DPI), then the heatmap below them.
+    assert Image.open(io.BytesIO(reply.chart.png)).height > FIGSIZE_IN[1] * DPI + 300
+    assert "heatmap of SPY70 IJR20 SMH10's monthly returns" in reply.chart.alt_text
+    value = bt_value(run_bt(frame(prices_dir, list(WEIGHTS)).loc["2015-10-29":END],
+                            bt.algos.RunQuarterly(run_on_end_of_period=True), bt.algos.WeighSpecified(**WEIGHTS)))
+    grid = monthly_grid(monthly_returns(value))
+    month_end = value.resample("ME").last()
+    assert abs(grid.loc[2020, 3] - (month_end["2020-03"].iloc[0] / month_end["2020-02"].iloc[0] - 1)) < 1e-12
+    assert grid.loc[2015].isna().sum() == 9 and grid.shape == (11, 12)  # Oct 2015 is partial; Nov, Dec follow

@@ -331,7 +331,7 @@ def test_discord_register_sends_the_command_definitions(discord: DiscordStandIn,
     commands = {c["name"]: {o["name"]: o for o in c.get("options", [])} for c in call.payload}
     assert list(commands) == listed and "vote" not in commands  # buttons' commands are not offered
     compare = commands["compare"]
-    assert all(o["type"] == 3 for c in commands.values() for o in c.values() if o["name"] != "cancel")
+    assert all(o["type"] == 3 for c in commands.values() for o in c.values() if o["name"] not in ("cancel", "step"))
     assert commands["call"]["cancel"]["type"] == 4 and commands["call"]["cancel"]["min_value"] == 1
     assert compare["tickers"]["required"] and compare["tickers"]["autocomplete"] and compare["benchmark"]["autocomplete"]
     assert compare["period"]["autocomplete"] and "choices" not in compare["period"]  # free text, as on Slack

@@ -121,8 +121,8 @@ def test_mtd_and_decimals_are_never_tickers() -> None:
         parse_compare("SMH 1.5y")
 
 
-@pytest.mark.parametrize("schedule", ["daily", "biweekly", "semiannually"])  # weekly: being added to the engine
+@pytest.mark.parametrize("schedule", ["daily", "biweekly", "semiannually"])
 def test_an_unknown_schedule_is_refused_with_the_schedules(schedule: str) -> None:
     with pytest.raises(BadRequest, match=f"`{schedule}` is not a rebalancing schedule I know; the schedules are "
-                                         "`monthly`, `quarterly`, `yearly`"):
+                                         "`weekly`, `monthly`, `quarterly`, `yearly`"):
         parse_backtest(f"SPY 70 IJR 30 {schedule}")

@@ -94,14 +94,15 @@ def test_a_signal_note_and_an_alert_note_are_shown_as_typed(both_tilt: SlackAndD
 
 def test_words_echoed_in_errors_are_escaped(both_tilt: SlackAndDiscordTilt, slack: SlackStandIn) -> None:
     where = channel()
-    both_tilt.command("/tilt", "<!here>", channel=where, user=user(), response="echo")
+    # /tilt SPY IJR WORD: the sweep echoes a range it can't read.
+    both_tilt.command("/tilt", "SPY IJR <!here>", channel=where, user=user(), response="echo")
     shown = responses_to(slack, "echo")[0]
-    assert "I don't know the command `/&lt;!here&gt;`" in shown["text"]
+    assert "`&lt;!here&gt;` is not a range of points" in shown["text"]
     assert not [text for text in mrkdwn_texts(shown) if "<!here" in text]
     # Nor can anyone type what Tilt's own mentions are made of (private-use characters around an id).
-    both_tilt.command("/tilt", "\ue000U0EVIL\ue001", channel=where, user=user(), response="forged-mention")
+    both_tilt.command("/tilt", "SPY IJR \ue000U0EVIL\ue001", channel=where, user=user(), response="forged-mention")
     shown = responses_to(slack, "forged-mention")[0]
-    assert "`/u0evil`" in shown["text"] and not [text for text in mrkdwn_texts(shown) if "<@" in text]
+    assert "is not a range of points" in shown["text"] and not [text for text in mrkdwn_texts(shown) if "<@" in text]
 
 
 # --- Discord: masked links, and no pings from any message ---------------------------------------
@@ -205,17 +206,19 @@ def test_discord_clicks_are_charged_to_the_clickers_budget(both_tilt: SlackAndDi
 def test_metric_labels_are_known_command_names_whatever_people_type(both_tilt: SlackAndDiscordTilt, slack: SlackStandIn) -> None:
     where, typist = channel(), user()
     junk = [f"zzjunk{uuid.uuid4().hex[:6]}" for _ in range(11)]
+    # Slack's /tilt takes any words (a first word that is no command's name is the /tilt sweep): whatever is
+    # typed after it is counted under "tilt", never under the words themselves.
     for word in junk:  # the 11th is over the person's budget: counted as throttled by the web process
         both_tilt.command("/tilt", word, channel=where, user=typist, response=word)
     for word in junk[:10]:
         responses_to(slack, word)
     def timed() -> str | None:  # a command's time is recorded just after its answer is delivered
         metrics = send(urllib.request.Request(both_tilt.worker_metrics_url)).body.decode()
-        return metrics if 'tilt_command_seconds_count{command="unknown"}' in metrics else None
+        return metrics if 'tilt_command_seconds_count{command="tilt"}' in metrics else None
 
     worker = wait_until(timed, PATIENCE, "the worker's metrics")
     web = both_tilt.metrics()
-    assert 'tilt_commands_total{command="unknown",outcome="throttled"}' in web
+    assert 'tilt_commands_total{command="tilt",outcome="throttled"}' in web
     assert "zzjunk" not in worker + web
 
 

@@ -88,6 +88,25 @@ def test_umbrella_command_runs_valuation(tilt: Tilt, slack: SlackStandIn) -> Non
     assert rows["IJR"]["P/E"] == "15.9x" and rows["IJR"]["P/E vs bench"] == f"{(15.9 / 24.17 - 1) * 100:+.0f}%"
 
 
+def test_the_csv_word_posts_a_file_after_the_chart(tilt: Tilt, slack: SlackStandIn) -> None:
+    where = channel()
+    tilt.command("/backtest", "SPY 70 IJR 30 5y csv", channel=where)
+    calls_in(slack, "chat.postMessage", where)
+    completed = calls_in(slack, "files.completeUploadExternal", where, count=2)
+    chart, export = (slack.uploads[json.loads(c.body["files"])[0]["id"]] for c in completed[:2])
+    assert chart.startswith(PNG_SIGNATURE)
+    assert export.decode().startswith("Date,SPY70 IJR30,SPY,SPY70 IJR30 monthly return %,SPY monthly return %")
+
+
+def test_umbrella_command_without_a_command_name_is_the_sweep(tilt: Tilt, slack: SlackStandIn) -> None:
+    where = channel()
+    tilt.command("/tilt", "SPY IJR 0-20 5y", channel=where)
+    posted = calls_in(slack, "chat.postMessage", where)[0].body
+    assert "How much to tilt SPY into IJR" in posted["text"]
+    rows = table_rows(posted["blocks"])
+    assert set(rows) >= {"SPY 100", "SPY 90 IJR 10", "SPY 80 IJR 20"}
+
+
 @pytest.mark.parametrize("signing", [{"secret": "wrong-secret"}, {"timestamp": int(time.time()) - 6 * 60}])
 def test_badly_signed_or_stale_requests_get_401_and_do_nothing(tilt: Tilt, slack: SlackStandIn, signing: dict) -> None:
     where = channel()
@@ -443,7 +462,8 @@ def test_app_home_shows_the_teams_watchlist_calls_signals_and_next_digest(tilt: 
     backtest = calls_in(slack, "chat.postMessage", dm, count=2)[1]
     assert backtest.body["text"].startswith("*Backtest vs SPY*")
     captions = [b["caption"] for b in backtest.body["blocks"] if b["type"] == DATA_TABLE]
-    assert len(captions) == 3 and captions[1].startswith("Calendar-year returns")
+    assert captions[1].startswith("Calendar-year returns") and captions[2].startswith("Contribution")
+    assert [c.split(" ")[0] for c in captions[3:]] == ["Rolling", "Capture", "Five"]  # odds and tear sheet
 
 
 def expected_regime(prices_dir: Path, ticker: str) -> str:

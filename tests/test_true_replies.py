@@ -261,7 +261,7 @@ def test_cashtags_and_share_classes_name_yahoo_tickers(services: Services, price
 
 @pytest.mark.parametrize("text, fragment", [
     ("/compare SMH SPY 1.5y", "`1.5y` is not a period I know"),
-    ("/backtest SPY 70 IJR 30 weekly", "the schedules are `monthly`, `quarterly`"),
+    ("/backtest SPY 70 IJR 30 daily", "the schedules are `weekly`, `monthly`, `quarterly`"),
 ])
 def test_what_cannot_be_a_period_or_schedule_is_said(services: Services, text: str, fragment: str) -> None:
     for caller in PLATFORMS:

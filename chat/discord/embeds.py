@@ -93,6 +93,11 @@ def message(reply: Reply, *, ephemeral: bool = False) -> Message:
     if reply.notify:
         payload["content"] = " ".join(f"<@{_MARKERLESS.sub('', user)}>" for user in reply.notify)
         payload["allowed_mentions"] = {"parse": [], "users": [_MARKERLESS.sub("", user) for user in reply.notify]}
+    if reply.attachment is not None:
+        name = _UNSAFE_FILENAME.sub("_", reply.attachment.filename)
+        payload["attachments"].append({"id": len(files), "filename": name,
+                                       "description": cut(reply.attachment.title, ATTACHMENT_DESCRIPTION_LIMIT)})
+        files = (*files, Upload(name, reply.attachment.text.encode(), "text/csv"))
     if ephemeral:
         payload["flags"] = EPHEMERAL
     return Message(payload, files)

@@ -74,8 +74,7 @@ def post_public(client: WebClient, where: Where, reply: Reply, kinds: BlockKinds
         if error.response.get("error") in NOT_IN_CHANNEL:
             return None
         raise
-    if reply.chart is not None:
-        upload_chart(client, where, reply)
+    upload_files(client, where, reply)
     return ts
 
 
@@ -93,12 +92,18 @@ def poster(client_for: Callable[[str], WebClient],
     return post
 
 
-def upload_chart(client: WebClient, where: Where, reply: Reply) -> None:
-    """The chart as a file in the channel (or thread): files.getUploadURLExternal, upload, complete."""
-    chart = reply.chart
-    once("chart", lambda: client.files_upload_v2(channel=where.channel, thread_ts=where.thread_ts, file=chart.png,
-                                                 filename=chart.filename, title=chart.title,
-                                                 alt_txt=chart.alt_text).status_code)
+def upload_files(client: WebClient, where: Where, reply: Reply) -> None:
+    """The reply's chart, then its attachment (a CSV export), as files in the channel (or thread):
+    files.getUploadURLExternal, upload, complete."""
+    chart, attachment = reply.chart, reply.attachment
+    if chart is not None:
+        once("chart", lambda: client.files_upload_v2(channel=where.channel, thread_ts=where.thread_ts, file=chart.png,
+                                                     filename=chart.filename, title=chart.title,
+                                                     alt_txt=chart.alt_text).status_code)
+    if attachment is not None:
+        once("attachment", lambda: client.files_upload_v2(channel=where.channel, thread_ts=where.thread_ts,
+                                                          content=attachment.text, filename=attachment.filename,
+                                                          title=attachment.title).status_code)
 
 
 def post_private(client: WebClient, where: Where, reply: Reply, kinds: BlockKinds | None = None) -> None:

@@ -39,7 +39,7 @@ from chat.slack.delivery import (
     respond_once,
     respond_reply,
     send_blocks,
-    upload_chart,
+    upload_files,
 )
 from chat.slack.manifest import UMBRELLA_COMMAND
 from chat.slack.membership import channels_of
@@ -196,8 +196,7 @@ class Listeners:
         once("update", lambda: send_blocks(self.kinds, "message", who.team, lambda kinds: reply_blocks(reply, kinds=kinds),
                                            lambda blocks: client.chat_update(channel=channel, ts=ts, text=fallback_text(reply),
                                                                              blocks=blocks).status_code))
-        if reply.chart is not None:
-            upload_chart(client, Where(channel=channel, user=body["user"]["id"], thread_ts=ts), reply)
+        upload_files(client, Where(channel=channel, user=body["user"]["id"], thread_ts=ts), reply)
 
     def on_share(self, body: dict[str, Any], client: WebClient, respond: Respond, context: dict[str, Any]) -> None:
         """"Share in channel" under an ephemeral result: post it for everyone."""
@@ -247,9 +246,10 @@ class Listeners:
 
 
 def command_text(command: str, text: str) -> str:
-    """The router's command text: ``/tilt compare SMH`` and ``/compare SMH`` both become ``/compare SMH``."""
+    """The router's command text: ``/tilt compare SMH`` and ``/compare SMH`` both become ``/compare SMH``;
+    ``/tilt SPY IJR 0-40`` (a first word that is no command's name) is the /tilt sweep."""
     if command == UMBRELLA_COMMAND:
-        return f"/{typed(text).strip() or 'help'}"
+        return router.umbrella(typed(text))
     return f"{command} {typed(text)}".strip()
 
 
@@ -270,6 +270,5 @@ def clicker(body: dict[str, Any]) -> Caller:
 
 
 def mention_text(text: str) -> str:
-    """``<@U123> compare SMH SPY`` -> ``/compare SMH SPY``."""
-    words = typed(MENTION.sub(" ", text)).strip()
-    return f"/{words.lstrip('/') or 'help'}"
+    """``<@U123> compare SMH SPY`` -> ``/compare SMH SPY``; ``<@U123> SPY IJR 0-40`` -> ``/tilt SPY IJR 0-40``."""
+    return router.umbrella(typed(MENTION.sub(" ", text)))

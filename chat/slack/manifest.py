@@ -1,7 +1,7 @@
 """Slack's app manifest (``slack/manifest.yml``), its ``slash_commands`` derived from the commands' declarations.
 
 ``python bot.py slack-manifest`` writes it; a test holds the committed file equal to ``manifest()``, so
-the manifest cannot drift from the code.  ``/tilt`` is the umbrella for a workspace where a name is taken:
+the manifest cannot drift from the code.  ``/tilt`` (the sweep of ``handlers/tilt.py``) is also the umbrella for a workspace where a name is taken:
 ``/tilt compare SMH SPY`` runs ``/compare SMH SPY``.
 """
 
@@ -63,9 +63,7 @@ settings:
 def manifest() -> str:
     """The whole manifest, as committed in ``slack/manifest.yml``."""
     commands = [_slash_command(f"/{c.name}", c.summary, c.usage_hint) for c in catalog.listed()]
-    umbrella = _slash_command(UMBRELLA_COMMAND, "Any Tilt command, for workspaces where a name is taken",
-                              "compare SMH SPY 10y")
-    return _HEAD + "  slash_commands:\n" + "".join([*commands, umbrella]) + _TAIL
+    return _HEAD + "  slash_commands:\n" + "".join(commands) + _TAIL
 
 
 def _slash_command(command: str, description: str, usage_hint: str) -> str:
@@ -82,5 +80,6 @@ def _quoted(text: str) -> str:
 
 
 def slash_commands() -> tuple[str, ...]:
-    """The slash commands Tilt's Slack app listens to: every listed command, and the umbrella."""
-    return (*(f"/{c.name}" for c in catalog.listed()), UMBRELLA_COMMAND)
+    """The slash commands Tilt's Slack app listens to: every listed command (``/tilt`` among them, which is
+    also the umbrella)."""
+    return tuple(f"/{c.name}" for c in catalog.listed())

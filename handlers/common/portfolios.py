@@ -12,7 +12,7 @@ from typing import Protocol
 
 import pandas as pd
 
-from analysis.backtest import Rebalance, Simulation, fixed_mix, switching, time_on
+from analysis.backtest import NO_FRICTION, Rebalance, Simulation, Trading, fixed_mix, switching, time_on
 from analysis.rules import Rule
 from handlers.common.format import percent, short_weight
 
@@ -40,8 +40,10 @@ class Portfolio(Protocol):
     def name(self) -> str:
         """What it goes by in tables, legends and notes: what it holds or does, in short form."""
 
-    def simulate(self, prices: pd.DataFrame, rebalance: Rebalance, readings: dict[str, pd.Series]) -> Simulation:
-        """Its value over ``prices`` (one column per ticker), given each signal's reading on every session."""
+    def simulate(self, prices: pd.DataFrame, rebalance: Rebalance, readings: dict[str, pd.Series],
+                 trading: Trading = NO_FRICTION) -> Simulation:
+        """Its value over ``prices`` (one column per ticker), given each signal's reading on every session and
+        what trading costs (costs, drift bands, money added)."""
 
     def describe(self, name: str, simulation: Simulation) -> str:
         """The note that says what ``name`` holds and did; empty when its name says it all."""
@@ -76,8 +78,9 @@ class Mix:
             return self.holdings[0][0]
         return " ".join(f"{ticker}{short_weight(weight)}" for ticker, weight in self.holdings)
 
-    def simulate(self, prices: pd.DataFrame, rebalance: Rebalance, readings: dict[str, pd.Series]) -> Simulation:
-        return fixed_mix(prices, pd.Series(dict(self.holdings)) / 100.0, rebalance)
+    def simulate(self, prices: pd.DataFrame, rebalance: Rebalance, readings: dict[str, pd.Series],
+                 trading: Trading = NO_FRICTION) -> Simulation:
+        return fixed_mix(prices, pd.Series(dict(self.holdings)) / 100.0, rebalance, trading)
 
     def describe(self, name: str, simulation: Simulation) -> str:
         return ""  # its name says what it holds
@@ -122,9 +125,10 @@ class Tactical:
     def name(self) -> str:
         return self.spelled
 
-    def simulate(self, prices: pd.DataFrame, rebalance: Rebalance, readings: dict[str, pd.Series]) -> Simulation:
+    def simulate(self, prices: pd.DataFrame, rebalance: Rebalance, readings: dict[str, pd.Series],
+                 trading: Trading = NO_FRICTION) -> Simulation:
         signal = readings[self.signal]
-        return switching(prices, signal.loc[:prices.index[-1]].dropna().astype(bool), self.on, self.off)
+        return switching(prices, signal.loc[:prices.index[-1]].dropna().astype(bool), self.on, self.off, trading.cost)
 
     def describe(self, name: str, simulation: Simulation) -> str:
         assert self.rule is not None, "resolve the signal first (with_signals)"

@@ -134,6 +134,16 @@ class Chart:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A text file sent with the reply (the ``csv`` word's export): a file on Slack, an attachment on Discord,
+    a path in the console."""
+
+    filename: str
+    text: str
+    title: str
+
+
+@dataclass(frozen=True)
 class Action:
     """A follow-up the reader can run with one click: ``command`` is the full command text."""
 
@@ -166,6 +176,7 @@ class Reply:
     # People the reply is addressed to (platform user ids), whom the platform should notify: a fired alert's
     # author.  Their mention belongs in ``text`` too; Discord pings only these, and only from the message content.
     notify: tuple[str, ...] = ()
+    attachment: Attachment | None = None
 
     def plain_text(self, prose: Callable[[str], str] = str) -> str:
         """The whole reply as plain text (the fallback every platform can show); ``prose`` rewrites the sentences
@@ -189,6 +200,7 @@ class Reply:
             if self.chart else None,
             "actions": [[a.label, a.command] for a in self.actions],
             "plots": [p.to_dict() for p in self.plots],
+            "attachment": vars(self.attachment) if self.attachment else None,
         }
         return json.dumps(document).encode(), self.chart.png if self.chart else None
 
@@ -204,6 +216,7 @@ class Reply:
             chart=Chart(png=png, **chart) if chart and png is not None else None,
             actions=tuple(Action(label, command) for label, command in data["actions"]),
             plots=tuple(Plot.from_dict(p) for p in data.get("plots", ())),
+            attachment=Attachment(**data["attachment"]) if data.get("attachment") else None,
         )
 
 

@@ -34,6 +34,18 @@ def split_command(text: str) -> tuple[str, str]:
     return name.lstrip("/").lower(), rest.strip()
 
 
+def umbrella(text: str) -> str:
+    """The command text for ``/tilt TEXT`` typed where /tilt is the app's one command (Slack's umbrella, a
+    mention): ``compare SMH`` runs /compare when its first word names a command, anything else is the
+    /tilt sweep (``SPY IJR 0-40``), and nothing at all is /help."""
+    words = text.strip()
+    if not words:
+        return "/help"
+    if catalog.find(words.split()[0].lstrip("/").lower()):
+        return f"/{words.lstrip('/')}"
+    return f"/tilt {words}"
+
+
 def run(text: str, services: Services, caller: Caller = LOCAL) -> Reply:
     """Answer one command from ``caller``; always returns a ``Reply``, whatever goes wrong."""
     name, arguments = split_command(unmarked(text))
