@@ -21,10 +21,11 @@ import quantstats as qs
 from analysis.compare import compare
 from analysis.drawdown import max_drawdown
 from analysis.relative import relative_strength
-from analysis.returns import calendar_year_returns, rolling_return, spans_a_year
+from analysis.returns import calendar_year_returns, rolling_cagr, rolling_return, spans_a_year
 from analysis.signals import latest_signals
 from analysis.valuation import valuation_gaps
 from analysis.windows import Period, resolve_window
+from tests.expected import trailing_pe
 
 REL = 1e-9
 
@@ -165,6 +166,20 @@ def test_rolling_one_year_return(prices_dir: Path) -> None:
     assert result.iloc[:200].isna().sum() > 0  # the first year has no base yet
 
 
+def test_rolling_three_year_cagr(prices_dir: Path) -> None:
+    """The bottom panel of the backtest chart: each point the growth rate of the 3 calendar years up to it."""
+    closes = read_closes(prices_dir, "SMH")
+    days = [d for d in sorted(closes) if d >= dt.date(2015, 6, 1)]
+    series = pd.Series([closes[d] for d in days], index=pd.DatetimeIndex(days))
+    result = rolling_cagr(series)
+    for day in (dt.date(2020, 3, 23), dt.date(2022, 12, 30), days[-1]):
+        base = max(d for d in days if d <= years_back(day, 3))
+        assert result[pd.Timestamp(day)] == pytest.approx((closes[day] / closes[base]) ** (1 / 3) - 1, rel=REL)
+    # NaN until the series reaches 3 years back: the first figure is on the first day 3 years after the start.
+    first = min(d for d in days if years_back(d, 3) >= days[0])
+    assert result.first_valid_index() == pd.Timestamp(first)
+
+
 def test_relative_strength_ratio(smh_spy_10y) -> None:
     closes, days = smh_spy_10y
     result = relative_strength(frame(closes, days), "SPY")
@@ -174,13 +189,14 @@ def test_relative_strength_ratio(smh_spy_10y) -> None:
     assert "SPY" not in result.columns
 
 
-def test_valuation_gaps_from_the_shared_fundamentals() -> None:
-    """S&P 600 (IJR) at 15.9x vs S&P 500 (SPY) at 24.17x: a 34% discount."""
-    gaps = valuation_gaps(pd.Series({"IJR": 15.9, "IWM": 34.32, "SPY": 24.17}),
+def test_valuation_gaps_from_the_shared_fundamentals(prices_dir: Path) -> None:
+    """S&P 600 (IJR) and Russell 2000 (IWM) against the S&P 500 (SPY), on the P/Es of fundamentals.json."""
+    ijr, iwm, spy = (trailing_pe(prices_dir, t) for t in ("IJR", "IWM", "SPY"))
+    gaps = valuation_gaps(pd.Series({"IJR": ijr, "IWM": iwm, "SPY": spy}),
                           pd.Series({"IJR": None, "IWM": 25.95, "SPY": None}, dtype="float64"), "SPY")
-    assert gaps.at["IJR", "trailing_vs_benchmark"] == pytest.approx(15.9 / 24.17 - 1, rel=REL)
-    assert gaps.at["IWM", "trailing_vs_benchmark"] == pytest.approx(34.32 / 24.17 - 1, rel=REL)
-    assert gaps.at["IJR", "earnings_yield"] == pytest.approx(1 / 15.9, rel=REL)
+    assert gaps.at["IJR", "trailing_vs_benchmark"] == pytest.approx(ijr / spy - 1, rel=REL)
+    assert gaps.at["IWM", "trailing_vs_benchmark"] == pytest.approx(iwm / spy - 1, rel=REL)
+    assert gaps.at["IJR", "earnings_yield"] == pytest.approx(1 / ijr, rel=REL)
     assert math.isnan(gaps.at["IWM", "forward_vs_benchmark"])  # SPY has no forward P/E: n/a, not guessed
     assert math.isnan(gaps.at["IJR", "forward_pe"])
 
@@ -204,8 +220,9 @@ def spy_dates(prices_dir: Path) -> pd.DatetimeIndex:
     (Period.trailing(months=3), "2026-04-14", "2026-07-14"),
     (Period.trailing(months=1), "2026-06-12", "2026-07-14"),  # 14 June 2026 is a Sunday: last close before it
     (Period.ytd(), "2025-12-31", "2026-07-14"),
-    (Period.since(dt.date(2020, 1, 1)), "2019-12-31", "2026-07-14"),
-    (Period.between(dt.date(2015, 1, 1), dt.date(2025, 9, 30)), "2014-12-31", "2025-09-30"),
+    # Ranges open at the close before their first day, which is a trading day here (1 January never is).
+    (Period.since(dt.date(2020, 3, 23)), "2020-03-20", "2026-07-14"),
+    (Period.between(dt.date(2015, 10, 30), dt.date(2025, 10, 31)), "2015-10-29", "2025-10-31"),
     (Period.max(), "1993-01-29", "2026-07-14"),
 ])
 def test_windows_follow_trailing_return_conventions(spy_dates, period: Period, start: str, end: str) -> None:

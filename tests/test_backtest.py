@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.backtest import fixed_mix, rebalance_dates, simulate, switching
+from analysis.backtest import annual_turnover, fixed_mix, rebalance_dates, simulate, switching
 from analysis.named_signals import SIGNALS, leading_sessions
 from errors import BadRequest
 from handlers.common import router
@@ -141,6 +141,18 @@ def test_no_figure_depends_on_a_later_price(prices_dir: Path) -> None:
     assert np.array_equal(full.value.loc[:cut].to_numpy(), early.value.to_numpy())
 
 
+def test_turnover_is_one_way_by_hand_on_two_holdings() -> None:
+    """50/50 in A and B; A rises 20% by the month's last close, so the portfolio is 0.6 A + 0.5 B = 1.1.
+    Rebalancing sells 0.05 of A and buys 0.05 of B: one-way, 0.05 / 1.1 = 1/22 of the portfolio is traded."""
+    dates = pd.DatetimeIndex(["2024-01-30", "2024-01-31", "2024-02-01"])
+    prices = pd.DataFrame({"A": [100.0, 120.0, 120.0], "B": [100.0, 100.0, 100.0]}, index=dates)
+    result = fixed_mix(prices, pd.Series({"A": 0.5, "B": 0.5}), "monthly")
+    assert list(result.turnover.index) == [dates[1]]
+    assert result.turnover.iloc[0] == pytest.approx(1 / 22, rel=1e-12)
+    # "Turnover/yr": what was traded over the window's length, 2 days, in years of 365.25 days.
+    assert annual_turnover(result) == pytest.approx((1 / 22) / (2 / 365.25), rel=1e-12)
+
+
 def test_simulate_refuses_a_first_trade_after_the_first_date(window: pd.DataFrame) -> None:
     targets = pd.DataFrame([[1.0, 0.0, 0.0]], index=[window.index[5]], columns=list(WEIGHTS))
     with pytest.raises(ValueError, match="first trade"):
@@ -186,6 +198,7 @@ def test_spellings_of_one_backtest_share_a_key() -> None:
 
 @pytest.mark.parametrize("text, fragment", [
     ("SPY 70 IJR 20", "add up to 90%, not 100%"),
+    ("SPY 70 IJR 29.5", "add up to 99.5%, not 100%"),  # half a point off is a typo, not rounding: never rescaled
     ("SPY 70 IJR 40 SMH -10", "can't be negative"),
     (" ".join(f"T{i} 5" for i in range(MAX_HOLDINGS + 1)), "at most 10"),
     ("SPY 100 ; QQQ 100 ; IWM 100 ; IJR 100 ; SMH 100", "at most 4"),

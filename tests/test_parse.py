@@ -27,6 +27,8 @@ from handlers.common.parse import MAX_TICKERS, parse_compare, parse_valuation
     ("IJR from 2020-03-23 vs SPY", ("IJR",), "SPY", "since 2020-03-23"),
     ("IJR FROM 2020", ("IJR",), "SPY", "since 2020"),
     ("brk-b ^irx eurusd=x 7203.t vs spy", ("7203.T", "BRK-B", "EURUSD=X", "^IRX"), "SPY", "10y"),
+    ("reliance.ns vs ^nsei", ("RELIANCE.NS",), "^NSEI", "10y"),  # longer than 8 characters
+    ("ABCDEFGHIJ.1234 SPY", ("ABCDEFGHIJ.1234",), "SPY", "10y"),  # 15 characters: the longest a ticker may be
 ])
 def test_compare_requests(text: str, tickers: tuple[str, ...], benchmark: str, period: str) -> None:
     request = parse_compare(text)
@@ -50,6 +52,7 @@ def test_range_dates_are_parsed() -> None:
     ("SPY vs SPY", "other than itself"),
     (" ".join(f"T{i}" for i in range(MAX_TICKERS + 1)), "at most 8"),
     ("$$$", "not a ticker"),
+    ("ABCDEFGHIJ.12345 SPY", "not a ticker"),  # 16 characters
     ("SMH 0y", "out of range"),
     ("SMH 99y", "out of range"),
     ("SMH 30m", "out of range"),
