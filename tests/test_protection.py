@@ -44,10 +44,43 @@ def test_a_caller_that_would_wait_too_long_is_told_to_slow_down(cache: Cache) ->
         limit.take()
 
 
-def test_without_redis_the_limit_lets_calls_through() -> None:
+def test_without_redis_the_limit_lets_calls_through(cache: Cache) -> None:
+    # With Redis, a bucket of 1 refilling once in 1000 s refuses the second call; without Redis it fails open.
+    on_redis = RateLimit(cache, "Yahoo Finance", rate=0.001, burst=1, max_wait=0.1)
+    on_redis.take()
+    with pytest.raises(RateLimited):
+        on_redis.take()
     limit = RateLimit(Cache(connect("redis://127.0.0.1:1")), "Yahoo Finance", rate=0.001, burst=1, max_wait=0.1)
+    taken = 0
     for _ in range(3):
         limit.take()
+        taken += 1
+    assert taken == 3
+
+
+def test_a_quiet_spell_refills_the_bucket_to_its_burst_and_no_further(cache: Cache, redis_client: redis_py.Redis,
+                                                                    key_prefix: str) -> None:
+    limit = RateLimit(cache, "Yahoo Finance", rate=1.0, burst=3, max_wait=0.5)
+    limit.take(3)
+    key = f"{key_prefix}cache:ratelimit:Yahoo Finance"
+    redis_client.hset(key, "at", str(time.time() - 3600))  # the last take an hour ago: 3600 tokens' worth of quiet
+    limit.take(3)  # the full bucket: 3 at once
+    assert float(redis_client.hget(key, "tokens")) < 1.0
+    with pytest.raises(RateLimited, match="pacing"):
+        limit.take()  # the 4th waits a second for its token: longer than max_wait
+
+
+def test_an_empty_cached_frame_is_no_stale_fallback(prices_dir: Path, cache: Cache) -> None:
+    provider = Flaky(CsvFolderProvider(prices_dir))
+    clock = {"now": NOW}
+    market = CachedMarket(provider, cache, now=lambda: clock["now"])
+    assert market.bars(["SPY"], dt.date(2026, 7, 11), dt.date(2026, 7, 12))["SPY"].empty  # a weekend: cached empty
+    provider.down = True
+    clock["now"] = NOW + dt.timedelta(days=2)
+    # The cache holds no bar of the week asked for: the source's failure is the answer, not an empty table.
+    with pytest.raises(DataUnavailable, match="did not answer"):
+        market.bars(["SPY"], dt.date(2026, 7, 11), dt.date(2026, 7, 17))
+    assert not served_stale()
 
 
 def test_the_breaker_opens_after_repeated_failures_and_serves_cached_prices(prices_dir: Path, cache: Cache) -> None:

@@ -38,7 +38,7 @@ from market.demo import DemoProvider
 from market.redis_server import EmbeddedRedis
 from store.teamdata import Owner, TeamStore
 from tests.conftest import ROOT
-from tests.expected import closes, trailing_cagrs
+from tests.expected import closes, trailing_cagrs, trailing_pe
 from tests.servers import Answer, ServeProcess, send, wait_until
 from tests.slack_standin import MAX_DATA_TABLE_ROWS, Call, SlackStandIn, block_problems
 
@@ -198,11 +198,12 @@ def test_errors_go_only_to_the_requester_with_usage(tilt: Tilt, slack: SlackStan
     assert not [c for c in slack.of("chat.postMessage") if c.body.get("channel") == where]
 
 
-def test_umbrella_command_runs_valuation(tilt: Tilt, slack: SlackStandIn) -> None:
+def test_umbrella_command_runs_valuation(tilt: Tilt, slack: SlackStandIn, prices_dir: Path) -> None:
     where = channel()
     tilt.command("/tilt", "valuation IJR SPY", channel=where)
     rows = table_rows(calls_in(slack, "chat.postMessage", where)[0].body["blocks"])
-    assert rows["IJR"]["P/E"] == "15.9x" and rows["IJR"]["P/E vs bench"] == f"{(15.9 / 24.17 - 1) * 100:+.0f}%"
+    ijr, spy = trailing_pe(prices_dir, "IJR"), trailing_pe(prices_dir, "SPY")
+    assert rows["IJR"]["P/E"] == f"{ijr:.1f}x" and rows["IJR"]["P/E vs bench"] == f"{(ijr / spy - 1) * 100:+.0f}%"
 
 
 @pytest.mark.parametrize("signing", [{"secret": "wrong-secret"}, {"timestamp": int(time.time()) - 6 * 60}])
@@ -422,13 +423,15 @@ def test_rotation_ranking_is_a_bar_chart_in_table_order(tilt: Tilt, slack: Slack
     assert [p["value"] for p in chart["series"][0]["data"]] == pytest.approx([s * 100 for s in scores], abs=0.006)
 
 
-def test_valuation_figures_sort_as_numbers(tilt: Tilt, slack: SlackStandIn) -> None:
+def test_valuation_figures_sort_as_numbers(tilt: Tilt, slack: SlackStandIn, prices_dir: Path) -> None:
     where = channel()
     tilt.command("/valuation", "IJR SPY", channel=where, team=workspace_id())
     table = block(calls_in(slack, "chat.postMessage", where)[0].body["blocks"], DATA_TABLE)
     pe = column(table, "P/E")
-    assert [(c["type"], c["text"], c["value"]) for c in pe] == [("raw_number", "15.9x", 15.9), ("raw_number", "24.2x", 24.17)]
-    assert table_rows([table])["IJR"]["P/E vs bench"] == f"{(15.9 / 24.17 - 1) * 100:+.0f}%"
+    ijr, spy = trailing_pe(prices_dir, "IJR"), trailing_pe(prices_dir, "SPY")
+    assert [(c["type"], c["text"], c["value"]) for c in pe] == [("raw_number", f"{ijr:.1f}x", ijr),
+                                                                ("raw_number", f"{spy:.1f}x", spy)]
+    assert table_rows([table])["IJR"]["P/E vs bench"] == f"{(ijr / spy - 1) * 100:+.0f}%"
 
 
 # --- falling back when Slack refuses the new blocks ---------------------------------------------
