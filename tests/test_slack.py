@@ -152,6 +152,14 @@ def responses_to(slack: SlackStandIn, name: str, count: int = 1) -> list[dict]:
     return wait_until(found, what=f"{count} response_url posts to {name}")
 
 
+def settled(tilt: Tilt, slack: SlackStandIn) -> None:
+    """Wait until every job queued so far has run: a marker command queued now is answered after them (its one
+    worker takes jobs in order), so whatever they would post, a late duplicate too, is in once its answer is."""
+    marker = f"marker-{uuid.uuid4().hex[:8]}"
+    tilt.command("/help", "", channel=channel(), user=f"U{uuid.uuid4().hex[:8].upper()}", response=marker)
+    responses_to(slack, marker)
+
+
 def table_rows(blocks: list[dict], kind: str = "data_table") -> dict[str, dict[str, str]]:
     """The figures of the message's table block (``kind``), by row name and column, as displayed."""
     table = next(b for b in blocks if b["type"] == kind)
@@ -194,7 +202,7 @@ def test_errors_go_only_to_the_requester_with_usage(tilt: Tilt, slack: SlackStan
     assert "can't find the ticker NOPE" in reply["text"] and "Usage: `/compare" in reply["text"]
     tilt.command("/compare", "SMH 0y", channel=where, response="bad-period")
     assert "out of range" in responses_to(slack, "bad-period")[0]["text"]
-    time.sleep(0.3)  # both answers are in: room for a wrong channel post beside them
+    settled(tilt, slack)  # both jobs have run to the end: a wrong channel post beside them would be in
     assert not [c for c in slack.of("chat.postMessage") if c.body.get("channel") == where]
 
 
@@ -211,7 +219,7 @@ def test_badly_signed_or_stale_requests_get_401_and_do_nothing(tilt: Tilt, slack
     where = channel()
     answer = tilt.command("/compare", "SMH SPY", channel=where, response="forged", **signing)
     assert answer.status == 401
-    time.sleep(0.3)  # refused before anything is queued (the 401 is the answer): room for a wrong post anyway
+    settled(tilt, slack)  # refused before anything is queued (the 401 is the answer); had it been, it has run
     assert not [c for c in slack.calls if c.body.get("channel") == where or c.body.get("_response_url") == "forged"]
 
 
@@ -275,7 +283,7 @@ def test_signal_card_vote_updates_the_card_in_place(tilt: Tilt, slack: SlackStan
     assert "Votes: 1 agree – 0 disagree" in update.body["text"]
     labels = [b["text"]["text"] for b in next(b for b in update.body["blocks"] if b["type"] == "actions")["elements"]]
     assert labels == ["Agree (1)", "Disagree (0)"]
-    time.sleep(0.3)  # the vote's update is in: room for a wrong second chart or card
+    settled(tilt, slack)  # the vote's job has run to the end: a wrong second chart or card would be in
     assert len(calls_in(slack, "files.completeUploadExternal", where)) == 1  # no second chart for a vote
     assert len(calls_in(slack, "chat.postMessage", where)) == 1  # and no second card
 
@@ -295,7 +303,7 @@ def test_a_retried_event_is_answered_once(tilt: Tilt, slack: SlackStandIn) -> No
     assert tilt.event(mention, event_id=event_id).status == 200
     assert tilt.event(mention, event_id=event_id).status == 200  # Slack's retry: same event id
     calls_in(slack, "chat.postMessage", where)
-    time.sleep(0.5)  # the first is answered (a duplicate would have been queued with it): room for the duplicate
+    settled(tilt, slack)  # a duplicate would have been queued with the first: it has run too
     assert len([c for c in slack.of("chat.postMessage") if c.body.get("channel") == where]) == 1
 
 
