@@ -21,11 +21,11 @@ import quantstats as qs
 from analysis.compare import compare
 from analysis.drawdown import max_drawdown
 from analysis.relative import relative_strength
-from analysis.returns import calendar_year_returns, rolling_cagr, rolling_return, spans_a_year
+from analysis.returns import calendar_year_returns, rolling_cagr, rolling_return, spans_a_year, trailing_returns
 from analysis.signals import latest_signals
 from analysis.valuation import valuation_gaps
 from analysis.windows import Period, resolve_window
-from tests.expected import trailing_pe
+from tests.expected import months_back, trailing_pe
 
 REL = 1e-9
 
@@ -159,7 +159,7 @@ def test_rolling_one_year_return(prices_dir: Path) -> None:
     closes = read_closes(prices_dir, "QQQ")
     days = [d for d in sorted(closes) if d >= dt.date(2018, 1, 1)]
     series = pd.Series([closes[d] for d in days], index=pd.DatetimeIndex(days))
-    result = rolling_return(series, years=1)
+    result = rolling_return(series)  # one year unless told
     for day in (dt.date(2020, 3, 23), dt.date(2022, 12, 30), days[-1]):
         base = max(d for d in days if d <= years_back(day, 1))
         assert result[pd.Timestamp(day)] == pytest.approx(closes[day] / closes[base] - 1, rel=REL)
@@ -178,6 +178,37 @@ def test_rolling_three_year_cagr(prices_dir: Path) -> None:
     # NaN until the series reaches 3 years back: the first figure is on the first day 3 years after the start.
     first = min(d for d in days if years_back(d, 3) >= days[0])
     assert result.first_valid_index() == pd.Timestamp(first)
+
+
+def test_trailing_returns_of_the_watchlist_table(prices_dir: Path) -> None:
+    """Each horizon from each ticker's own last close: AGG's file ends a day before SMH's."""
+    closes = {t: read_closes(prices_dir, t) for t in ("SMH", "AGG")}
+    days = sorted(set(closes["SMH"]) | set(closes["AGG"]))
+    prices = pd.DataFrame({t: [c.get(d, math.nan) for d in days] for t, c in closes.items()},
+                          index=pd.DatetimeIndex(days))
+    result = trailing_returns(prices)
+    for ticker, series in closes.items():
+        dates = sorted(series)
+        end = dates[-1]
+        targets = {"1w": end - dt.timedelta(days=7), "1m": months_back(end, 1), "3m": months_back(end, 3),
+                   "ytd": dt.date(end.year - 1, 12, 31), "1y": years_back(end, 1)}
+        bases = {"1d": dates[-2], **{h: max(d for d in dates if d <= t) for h, t in targets.items()}}
+        for horizon, base in bases.items():
+            assert result.at[ticker, horizon] == pytest.approx(series[end] / series[base] - 1, rel=REL), horizon
+    assert max(closes["AGG"]) < max(closes["SMH"])  # so a shared "last date" would have shown a wrong AGG row
+
+
+def test_a_horizon_reaching_before_the_first_close_is_missing(prices_dir: Path) -> None:
+    closes = read_closes(prices_dir, "SPY")
+    end = max(closes)
+    base = max(d for d in closes if d <= years_back(end, 1))
+    for first, known in ((base, True), (min(d for d in closes if d > base), False)):
+        days = [d for d in sorted(closes) if d >= first]
+        result = trailing_returns(pd.DataFrame({"SPY": [closes[d] for d in days]}, index=pd.DatetimeIndex(days)))
+        assert math.isnan(result.at["SPY", "1y"]) is not known
+        assert result.at["SPY", "1d"] == pytest.approx(closes[end] / closes[days[-2]] - 1, rel=REL)
+    alone = trailing_returns(pd.DataFrame({"SPY": [closes[end]]}, index=pd.DatetimeIndex([end])))
+    assert math.isnan(alone.at["SPY", "1d"])  # a single close has no previous one
 
 
 def test_relative_strength_ratio(smh_spy_10y) -> None:
