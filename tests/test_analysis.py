@@ -19,7 +19,7 @@ import pytest
 import quantstats as qs
 
 from analysis.compare import compare
-from analysis.drawdown import max_drawdown
+from analysis.drawdown import drawdown_series, max_drawdown
 from analysis.relative import relative_strength
 from analysis.returns import calendar_year_returns, rolling_cagr, rolling_return, spans_a_year, trailing_returns
 from analysis.signals import latest_signals
@@ -142,6 +142,26 @@ def test_max_drawdown_still_under_water_has_no_recovery() -> None:
     result = max_drawdown(series)
     assert (result.depth, result.peak, result.trough, result.recovery) == (
         pytest.approx(90 / 120 - 1), series.index[1], series.index[2], None)
+    assert drawdown_series(series).tolist() == pytest.approx([0.0, 0.0, 90 / 120 - 1, 110 / 120 - 1], abs=1e-15)
+
+
+@pytest.mark.parametrize("after_trough, recovery", [
+    ([120.0], 3),  # back at the peak's close exactly: recovered that day
+    ([130.0], 3),  # above it the next day: the peak is still the high before the trough
+    ([119.0, 121.0], 4),
+])
+def test_max_drawdown_recovers_on_the_first_close_at_or_above_the_peak(after_trough: list[float],
+                                                                       recovery: int) -> None:
+    values = [100.0, 120.0, 90.0, *after_trough]
+    series = pd.Series(values, index=pd.bdate_range("2024-01-01", periods=len(values)))
+    result = max_drawdown(series)
+    assert (result.peak, result.trough, result.recovery) == (series.index[1], series.index[2], series.index[recovery])
+
+
+def test_a_series_that_never_falls_has_no_drawdown_and_no_recovery() -> None:
+    series = pd.Series([100.0, 101.0, 102.0], index=pd.bdate_range("2024-01-01", periods=3))
+    result = max_drawdown(series)
+    assert (result.depth, result.recovery) == (0.0, None)
 
 
 def test_calendar_year_returns(prices_dir: Path) -> None:
