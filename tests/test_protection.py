@@ -16,7 +16,7 @@ from handlers.common import router
 from handlers.common.caller import Caller
 from handlers.common.services import Services
 from market.cache import Cache, connect
-from market.cached import UNKNOWN_TICKER_SECONDS, CachedMarket, served_stale
+from market.cached import UNKNOWN_TICKER_SECONDS, CachedMarket, reset_stale, served_stale
 from market.csvdir import CsvFolderProvider
 from market.protection import Breaker, RateLimit
 from store.teamdata import MAX_WATCHLIST, TeamStore
@@ -78,6 +78,7 @@ def test_an_empty_cached_frame_is_no_stale_fallback(prices_dir: Path, cache: Cac
     provider.down = True
     clock["now"] = NOW + dt.timedelta(days=2)
     # The cache holds no bar of the week asked for: the source's failure is the answer, not an empty table.
+    reset_stale()  # a new request, as the router starts each one
     with pytest.raises(DataUnavailable, match="did not answer"):
         market.bars(["SPY"], dt.date(2026, 7, 11), dt.date(2026, 7, 17))
     assert not served_stale()
