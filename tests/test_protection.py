@@ -106,6 +106,29 @@ def test_the_breaker_opens_after_repeated_failures_and_serves_cached_prices(pric
     assert len(provider.calls) == calls + 1
 
 
+def test_breaker_failures_count_within_their_window_only(cache: Cache, redis_client: redis_py.Redis,
+                                                          key_prefix: str) -> None:
+    breaker = Breaker(cache, "CSV", threshold=3, window=60, cool_down=30)
+    breaker.failed()
+    # The failures counted so far are forgotten a window after the first: sparse failures never open it.
+    assert 0 < redis_client.ttl(f"{key_prefix}cache:breaker:CSV:failures") <= 60
+    breaker.failed()
+    breaker.check()  # 2 of 3: still closed
+    breaker.failed()
+    with pytest.raises(DataUnavailable, match="has been failing"):
+        breaker.check()
+
+
+def test_without_redis_the_breaker_never_opens() -> None:
+    breaker = Breaker(Cache(connect("redis://127.0.0.1:1")), "CSV", threshold=1)
+    let_through = 0
+    for _ in range(3):
+        breaker.failed()  # counted nowhere, and no error of its own
+        breaker.check()  # fails open: the source is still asked
+        let_through += 1
+    assert let_through == 3
+
+
 def test_a_batch_larger_than_the_burst_is_charged_in_full(cache: Cache, redis_client: redis_py.Redis,
                                                           key_prefix: str) -> None:
     limit = RateLimit(cache, "Yahoo Finance", rate=2.0, burst=10, max_wait=5.0)
