@@ -229,6 +229,19 @@ def test_a_horizon_reaching_before_the_first_close_is_missing(prices_dir: Path) 
         assert result.at["SPY", "1d"] == pytest.approx(closes[end] / closes[days[-2]] - 1, rel=REL)
     alone = trailing_returns(pd.DataFrame({"SPY": [closes[end]]}, index=pd.DatetimeIndex([end])))
     assert math.isnan(alone.at["SPY", "1d"])  # a single close has no previous one
+    last_two = sorted(closes)[-2:]
+    pair = trailing_returns(pd.DataFrame({"SPY": [closes[d] for d in last_two]}, index=pd.DatetimeIndex(last_two)))
+    assert pair.at["SPY", "1d"] == pytest.approx(closes[end] / closes[last_two[0]] - 1, rel=REL)
+
+
+def test_trailing_returns_over_the_horizons_asked_for(prices_dir: Path) -> None:
+    closes = read_closes(prices_dir, "QQQ")
+    days = sorted(closes)
+    result = trailing_returns(pd.DataFrame({"QQQ": [closes[d] for d in days]}, index=pd.DatetimeIndex(days)),
+                              {"6m": pd.DateOffset(months=6)})
+    base = max(d for d in days if d <= months_back(days[-1], 6))
+    assert list(result.columns) == ["6m"]
+    assert result.at["QQQ", "6m"] == pytest.approx(closes[days[-1]] / closes[base] - 1, rel=REL)
 
 
 def test_relative_strength_ratio(smh_spy_10y) -> None:
