@@ -97,6 +97,17 @@ def test_bad_input_is_refused_with_a_reason(text: str, fragment: str) -> None:
     assert fragment in str(refused.value)
 
 
+@pytest.mark.parametrize("text, message", [
+    ("", "Name at least one ticker, e.g. `SMH`."),
+    ("SMH vs", "Name a benchmark after `vs`, e.g. `vs SPY`."),
+    ("SMH vs QQQ vs SPY", "Give one benchmark after `vs`."),
+])
+def test_refusals_read_as_written(text: str, message: str) -> None:
+    with pytest.raises(BadRequest) as refused:
+        parse_compare(text)
+    assert str(refused.value) == message
+
+
 def test_valuation_takes_no_period() -> None:
     assert parse_valuation("IJR IWM SPY").symbols.all == ["IJR", "IWM", "SPY"]
     assert parse_valuation("IJR SPY vs QQQ").symbols.all == ["IJR", "SPY", "QQQ"]  # the benchmark named wins

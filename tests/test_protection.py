@@ -61,8 +61,10 @@ def test_without_redis_the_limit_lets_calls_through(cache: Cache) -> None:
 def test_a_quiet_spell_refills_the_bucket_to_its_burst_and_no_further(cache: Cache, redis_client: redis_py.Redis,
                                                                     key_prefix: str) -> None:
     limit = RateLimit(cache, "Yahoo Finance", rate=1.0, burst=3, max_wait=0.5)
-    limit.take(3)
     key = f"{key_prefix}cache:ratelimit:Yahoo Finance"
+    limit.take()  # one token unless told
+    assert 2.0 <= float(redis_client.hget(key, "tokens")) < 2.5
+    limit.take(2)
     redis_client.hset(key, "at", str(time.time() - 3600))  # the last take an hour ago: 3600 tokens' worth of quiet
     limit.take(3)  # the full bucket: 3 at once
     assert float(redis_client.hget(key, "tokens")) < 1.0
