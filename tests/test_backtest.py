@@ -196,27 +196,60 @@ def test_spellings_of_one_backtest_share_a_key() -> None:
     assert parse_backtest(request.spelled).key.replace("10y", "") == request.key.replace("10y", "")
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("SPY 70 IJR 20", "add up to 90%, not 100%"),
-    ("SPY 70 IJR 29.5", "add up to 99.5%, not 100%"),  # half a point off is a typo, not rounding: never rescaled
-    ("SPY 70 IJR 40 SMH -10", "can't be negative"),
-    (" ".join(f"T{i} 5" for i in range(MAX_HOLDINGS + 1)), "at most 10"),
-    ("SPY 100 ; QQQ 100 ; IWM 100 ; IJR 100 ; SMH 100", "at most 4"),
-    ("SPY 70 IJR", "Give every holding a weight"),
-    ("SPY 50 SPY 50", "more than once"),
-    ("SPY seventy IJR 30", "not a weight"),
-    ("SPY 100 ; SPY 100", "the same"),
-    ("SPY 100 rebalance", "how often"),
-    ("SPY 100 monthly yearly", "one rebalancing schedule"),
-    ("tactical growth", "Name the signal"),
-    ("tactical smallcaps QQQ", "holds one of IWM, IJR"),
-    ("SPY 100 1w", "not a period"),
-    ("SPY 100 ;", "tickers and weights"),
-    ("", "tickers and weights"),
+@pytest.mark.parametrize("text, message", [
+    ("SPY 70 IJR 20", "The weights of `SPY 70 IJR 20` add up to 90%, not 100%."),
+    # Half a point off is a typo, not rounding: never rescaled.
+    ("SPY 70 IJR 29.5", "The weights of `SPY 70 IJR 29.5` add up to 99.5%, not 100%."),
+    ("SPY 70 IJR 40 SMH -10", "Weights can't be negative (`SMH -10`): Tilt backtests long-only portfolios."),
+    (" ".join(f"T{i} 5" for i in range(MAX_HOLDINGS + 1)), "That portfolio has 11 holdings; I take at most 10."),
+    ("SPY 100 ; QQQ 100 ; IWM 100 ; IJR 100 ; SMH 100", "That is 5 portfolios; I backtest at most 4 side by side."),
+    ("SPY 70 IJR", "Give every holding a weight, e.g. `SPY 70 IJR 30` (I read `SPY 70 IJR`)."),
+    ("SPY 25 SPY 25 IJR 25 IJR 25", "IJR, SPY appears more than once in a portfolio; give each holding once."),
+    ("spy seventy ijr 30", "`seventy` is not a weight for SPY: give a percentage, e.g. `SPY 70`."),
+    ("SPY 100 ; SPY 100", "Two of those portfolios are the same; give each one once."),
+    ("SPY 100 rebalance", "Say how often to rebalance: `rebalance monthly`, `quarterly`, `yearly` or `none`."),
+    ("SPY 100 monthly yearly", "Give one rebalancing schedule: monthly, quarterly, yearly or none."),
+    ("SPY 100 vs QQQ vs IWM", "Give one benchmark after `vs`."),
+    ("SPY 100 vs", "Name a benchmark after `vs`, e.g. `vs SPY`."),
+    ("SPY 100 vs ; QQQ 100", "Name a benchmark after `vs`, e.g. `vs SPY`."),
+    ("tactical growth", "Name the signal to trade on: `tactical smallcaps`, `tactical semis`."),
+    ("tactical semis SMH SOXX", "A tactical portfolio takes a signal and at most one ticker, e.g. `tactical semis SOXX`."),
+    ("tactical smallcaps QQQ", "`tactical smallcaps` holds one of IWM, IJR while the signal is on, not QQQ."),
+    ("SPY 100 ;", "Give each portfolio as tickers and weights, e.g. `SPY 70 IJR 20 SMH 10`."),
+    ("", "Give each portfolio as tickers and weights, e.g. `SPY 70 IJR 20 SMH 10`."),
 ])
-def test_bad_backtests_are_refused_with_a_reason(text: str, fragment: str) -> None:
-    with pytest.raises(BadRequest, match=fragment):
+def test_bad_backtests_are_refused_with_a_reason(text: str, message: str) -> None:
+    with pytest.raises(BadRequest) as refused:
         parse_backtest(text)
+    assert str(refused.value) == message
+
+
+def test_a_word_only_a_period_could_be_is_refused_as_one() -> None:
+    with pytest.raises(BadRequest, match="not a period"):
+        parse_backtest("SPY 100 1w")
+
+
+@pytest.mark.parametrize("text, holdings", [
+    ("SPY 60, IJR 40", (("SPY", 60.0), ("IJR", 40.0))),  # commas count as spaces
+    ("SPY 50 IJR 50", (("IJR", 50.0), ("SPY", 50.0))),  # equal weights in ticker order
+    ("SPY 100 IJR 0", (("SPY", 100.0),)),  # a zero weight is no holding
+    ("SPY 99 IJR 1", (("SPY", 99.0), ("IJR", 1.0))),
+    # Within 0.05 points of 100: rescaled to 100, to 4 decimals (70 / 99.96 and 29.96 / 99.96).
+    ("SPY 70 IJR 29.96", (("SPY", 70.028), ("IJR", 29.972))),
+    (" ".join(f"T{i} 10" for i in range(MAX_HOLDINGS)), tuple((f"T{i}", 10.0) for i in range(MAX_HOLDINGS))),
+])
+def test_mixes_as_typed(text: str, holdings: tuple) -> None:
+    assert parse_backtest(text).portfolios == (Mix(holdings),)
+
+
+@pytest.mark.parametrize("text", ["SPY 70 IJR 30 versus QQQ", "SPY 70 IJR 30 vs. qqq", "SPY 70 vs QQQ IJR 30"])
+def test_the_benchmark_may_be_named_anywhere(text: str) -> None:
+    request = parse_backtest(text)
+    assert (request.benchmark, request.portfolios) == ("QQQ", (Mix((("SPY", 70.0), ("IJR", 30.0))),))
+
+
+def test_four_portfolios_side_by_side() -> None:
+    assert len(parse_backtest("SPY 100 ; QQQ 100 ; IWM 100 ; IJR 100").portfolios) == 4
 
 
 # --- the command -----------------------------------------------------------------------------------
