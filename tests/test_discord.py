@@ -423,6 +423,27 @@ def test_post_to_channel_waits_out_a_rate_limit(discord: DiscordStandIn) -> None
     assert sent.payload["embeds"][0]["image"]["url"] == "attachment://digest_chart.png"
 
 
+def test_a_message_pings_nobody_and_carries_its_buttons_chart_and_flags() -> None:
+    commands = [f"/compare SMH SPY {n}y" for n in range(1, 8)]
+    actions = tuple(Action(label=c.split()[-1], command=c) for c in commands) + (Action("again", commands[0]),)
+    chart = Chart(png=PNG_SIGNATURE, filename="smh spy.png", title="SMH vs SPY", alt_text="SMH ahead of SPY")
+    sent = message(Reply(text="*SMH vs SPY* @everyone", actions=actions, chart=chart), ephemeral=True).payload
+    assert sent["allowed_mentions"] == {"parse": []}  # no @everyone, role or user is ever pinged
+    assert sent["flags"] == 64  # Discord's EPHEMERAL: only the person who asked sees it
+    assert sent["attachments"] == [{"id": 0, "filename": "smh_spy.png", "description": "SMH ahead of SPY"}]
+    # One grey button per distinct command, five to a row (Discord's limit), in order.
+    rows = sent["components"]
+    assert [[b["custom_id"] for b in row["components"]] for row in rows] == [commands[:5], commands[5:]]
+    assert rows[0] == {"type": 1, "components": [{"type": 2, "style": 2, "label": c.split()[-1], "custom_id": c}
+                                                  for c in commands[:5]]}
+    plain, refused = (message(Reply(text="ok", is_error=e, usage="/compare TICKER" if e else "")).payload
+                      for e in (False, True))
+    assert plain["attachments"] == [] and plain["components"] == [] and "flags" not in plain
+    assert plain["embeds"][0]["color"] != refused["embeds"][0]["color"]
+    assert not plain["embeds"][0].get("fields")
+    assert refused["embeds"][0]["fields"] == [{"name": "Usage", "value": "`/compare TICKER`"}]
+
+
 def test_a_very_long_reply_still_fits_discords_limits(discord: DiscordStandIn) -> None:
     rows = tuple((f"T{i:03d}", "12.3%", "4.5%") for i in range(400))
     reply = Reply(text="*" + "headline " * 100 + "end*", table=Table(("Ticker", "Total", "CAGR"), rows),
