@@ -28,9 +28,12 @@ from nacl.signing import SigningKey
 
 from chat.discord import register
 from chat.discord.embeds import (
+    CUSTOM_ID_LIMIT,
     DESCRIPTION_LIMIT,
     EMBED_TOTAL_LIMIT,
     TITLE_LIMIT,
+    action_rows,
+    fit,
     message,
 )
 from chat.discord.interactions import caller
@@ -38,7 +41,7 @@ from chat.discord.register import command_text
 from chat.discord.rest import DiscordRest
 from handlers.common import router
 from handlers.common.caller import Caller
-from handlers.common.reply import Action, Chart, Reply, Table
+from handlers.common.reply import Action, Chart, Reply, Table, mention
 from store.teamdata import Owner, TeamStore
 from tests.conftest import ROOT
 from tests.discord_standin import DiscordStandIn, check_commands
@@ -442,6 +445,29 @@ def test_a_message_pings_nobody_and_carries_its_buttons_chart_and_flags() -> Non
     assert plain["embeds"][0]["color"] != refused["embeds"][0]["color"]
     assert not plain["embeds"][0].get("fields")
     assert refused["embeds"][0]["fields"] == [{"name": "Usage", "value": "`/compare TICKER`"}]
+
+
+def test_an_embed_shows_each_part_once_in_discords_markdown() -> None:
+    table = Table(("Ticker", "Total"), (("SMH", "210%"),))
+    years = Table(("Year", "SMH"), (("2025", "40.1%"),), title="Calendar years")
+    embed = message(Reply(text="*`SMH` vs SPY* for <@U1>", table=table, more_tables=(years,), takeaway="*SMH* led",
+                          notes=(f"asked by {mention('U7')}",))).payload["embeds"][0]
+    assert embed["title"] == "SMH vs SPY for <@U1>"  # no markdown in a title: * and backticks dropped
+    parts = embed["description"].split("\n\n")
+    assert parts[0].startswith("```") and "SMH" in parts[0] and "210%" in parts[0]  # the table, in a code block
+    assert parts[1] == "**SMH** led"
+    assert "Calendar years" in parts[2] and "40.1%" in parts[2]
+    assert parts[3] == "asked by <@U7>"  # Tilt's mention of a person, as Discord writes one
+    assert "vs SPY" not in embed["description"]  # the headline is the title, not repeated below
+
+
+def test_a_cut_description_closes_its_code_block_and_a_fitting_one_is_whole() -> None:
+    assert fit("x" * 10, 10) == "x" * 10
+    assert fit("```\n" + "y" * 50, 20) == "```\n" + "y" * 11 + "…\n```"  # 20 characters, the block closed
+    # Room for a closing fence is kept either way (16 characters); both fences there: nothing to close.
+    assert fit("```a```" + "z" * 50, 20) == "```a```" + "z" * 8 + "…"
+    assert len(action_rows((Action("long", "/" + "c" * (CUSTOM_ID_LIMIT - 1)),))) == 1  # 100 characters: a button
+    assert action_rows((Action("long", "/" + "c" * CUSTOM_ID_LIMIT),)) == []  # 101 cannot be a custom_id
 
 
 def test_a_very_long_reply_still_fits_discords_limits(discord: DiscordStandIn) -> None:
