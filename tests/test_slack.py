@@ -27,10 +27,10 @@ from urllib.parse import urlencode
 
 import pytest
 
-from chat.slack.blocks import ALL_KINDS, DATA_TABLE, DATA_VISUALIZATION, TABLE, reply_blocks
+from chat.slack.blocks import ALL_KINDS, DATA_TABLE, DATA_VISUALIZATION, TABLE, fallback_text, mrkdwn, reply_blocks
 from handlers.common import router
 from handlers.common.plots import MAX_POINTS
-from handlers.common.reply import Plot, Reply, Series, Table
+from handlers.common.reply import Plot, Reply, Series, Table, channel_mention, mention
 from handlers.common.services import Services
 from market.cache import Cache, connect
 from market.cached import CachedMarket
@@ -628,3 +628,14 @@ def test_long_tables_and_titles_render_within_limits() -> None:
                               tuple(Series(f"series with a long name {i}", (1.0, 2.0, 3.0)) for i in range(2))),) * 3)
     for kinds in (ALL_KINDS, ALL_KINDS - {DATA_VISUALIZATION}, frozenset({TABLE}), frozenset()):
         assert block_problems(reply_blocks(reply, kinds=kinds, share_command="/x")) == [], kinds
+
+
+def test_text_is_shown_as_written_and_mentions_as_slack_writes_them() -> None:
+    # Slack reads &, < and > as markup: escaped as its docs say, so `<!channel>` typed in a note pings nobody.
+    assert mrkdwn("P&L <!channel> a->b") == "P&amp;L &lt;!channel&gt; a-&gt;b"
+    assert mrkdwn(f"by {mention('U7')} in {channel_mention('C9')}") == "by <@U7> in <#C9>"
+    text = fallback_text(Reply(text="*SMH vs SPY*", table=Table(("Ticker", "Total"), (("SMH", "210%"),)),
+                               takeaway="SMH & co led", notes=("a note",), usage="/compare TICKER", footer="as of x"))
+    lines = text.split("\n")
+    assert lines[0] == "*SMH vs SPY*" and lines[1] == "```" and "SMH & co" not in text and "SMH &amp; co led" in lines
+    assert lines[-3:] == ["a note", "Usage: `/compare TICKER`", "as of x"]
