@@ -28,6 +28,7 @@ from urllib.parse import urlencode
 import pytest
 
 from chat.slack.blocks import ALL_KINDS, DATA_TABLE, DATA_VISUALIZATION, TABLE, fallback_text, mrkdwn, reply_blocks
+from chat.text import cut, titled_table
 from handlers.common import router
 from handlers.common.plots import MAX_POINTS
 from handlers.common.reply import Plot, Reply, Series, Table, channel_mention, mention
@@ -639,3 +640,6 @@ def test_text_is_shown_as_written_and_mentions_as_slack_writes_them() -> None:
     lines = text.split("\n")
     assert lines[0] == "*SMH vs SPY*" and lines[1] == "```" and "SMH & co" not in text and "SMH &amp; co led" in lines
     assert lines[-3:] == ["a note", "Usage: `/compare TICKER`", "as of x"]
+    assert (cut("abc", 3), cut("abcd", 3)) == ("abc", "ab…")  # whole when it fits, else cut with an ellipsis
+    untitled = titled_table(Table(("Ticker",), (("SMH",),)))
+    assert untitled.startswith("```") and titled_table(Table(("Ticker",), (("SMH",),), title="T")) == f"*T*\n{untitled}"
