@@ -468,6 +468,9 @@ def test_a_cut_description_closes_its_code_block_and_a_fitting_one_is_whole() ->
     assert fit("```a```" + "z" * 50, 20) == "```a```" + "z" * 8 + "…"
     assert len(action_rows((Action("long", "/" + "c" * (CUSTOM_ID_LIMIT - 1)),))) == 1  # 100 characters: a button
     assert action_rows((Action("long", "/" + "c" * CUSTOM_ID_LIMIT),)) == []  # 101 cannot be a custom_id
+    # A usage line of 1022 characters fills a field (1024, Discord's limit) with its backticks, uncut.
+    field = message(Reply(text="x", usage="u" * 1022)).payload["embeds"][0]["fields"][0]
+    assert field["value"] == "`" + "u" * 1022 + "`"
 
 
 def test_a_very_long_reply_still_fits_discords_limits(discord: DiscordStandIn) -> None:
