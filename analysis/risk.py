@@ -29,13 +29,13 @@ def annual_volatility(returns: pd.DataFrame | pd.Series) -> pd.Series | float:
     return returns.std(ddof=1) * np.sqrt(TRADING_DAYS)
 
 
-def sharpe_ratio(returns: pd.DataFrame | pd.Series, risk_free: float = 0.0) -> pd.Series | float:
+def sharpe_ratio(returns: pd.DataFrame | pd.Series, risk_free: float) -> pd.Series | float:
     """Annualised Sharpe ratio, ``mean(r - rf_d) / std(r - rf_d, ddof=1) * sqrt(252)``."""
     excess = returns - daily_risk_free(risk_free)
     return excess.mean() / excess.std(ddof=1) * np.sqrt(TRADING_DAYS)
 
 
-def sortino_ratio(returns: pd.DataFrame | pd.Series, risk_free: float = 0.0) -> pd.Series | float:
+def sortino_ratio(returns: pd.DataFrame | pd.Series, risk_free: float) -> pd.Series | float:
     """Annualised Sortino ratio, ``mean(x) / sqrt(sum(min(x, 0)^2) / N) * sqrt(252)``, ``x = r - rf_d``.
 
     The downside deviation divides by all ``N`` observations, not only the

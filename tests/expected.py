@@ -5,12 +5,18 @@ from __future__ import annotations
 import calendar
 import csv
 import datetime as dt
+import json
 from pathlib import Path
 
 
 def closes(folder: Path, ticker: str) -> dict[dt.date, float]:
     with open(folder / f"{ticker}.csv", newline="") as handle:
         return {dt.date.fromisoformat(r["Date"]): float(r["Adj Close"]) for r in csv.DictReader(handle)}
+
+
+def trailing_pe(folder: Path, ticker: str) -> float:
+    """The trailing P/E that ``fundamentals.json`` in the prices folder gives ``ticker``."""
+    return float(json.loads((folder / "fundamentals.json").read_text())[ticker]["trailingPE"])
 
 
 def trailing_cagrs(folder: Path, ticker: str, benchmark: str, years: int) -> tuple[dt.date, dt.date, float, float]:

@@ -150,14 +150,16 @@ class ServeProcess:
     def __init__(self, env: dict[str, str], state: Path, *, workers: int = 1) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = env
+        # The servers run Tilt's code as it is: under ./tilt mutate, mutmut's switch of the mutant in play stays
+        # in the test process (mutants are measured by the tests that call the code in process).
+        self.env = {k: v for k, v in env.items() if k != "MUTANT_UNDER_TEST"}
         self.state = state
         state.mkdir(parents=True, exist_ok=True)
         self.log = state / "serve.log"
         # GET /metrics of the web process(es): a port of its own on 127.0.0.1, never the public PORT.
         self.metrics_port = free_port()
         self.metrics_url = f"http://127.0.0.1:{self.metrics_port}/metrics"
-        serve_env = {**env, "PORT": str(self.port), "TILT_METRICS_PORT": str(self.metrics_port)}
+        serve_env = {**self.env, "PORT": str(self.port), "TILT_METRICS_PORT": str(self.metrics_port)}
         self.process = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "serve"], env=serve_env, cwd=state,
                                         stdout=subprocess.DEVNULL, stderr=self.log.open("w"))
         # The first worker serves its /metrics (commands are counted where they run).

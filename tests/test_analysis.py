@@ -19,12 +19,13 @@ import pytest
 import quantstats as qs
 
 from analysis.compare import compare
-from analysis.drawdown import max_drawdown
+from analysis.drawdown import drawdown_series, max_drawdown
 from analysis.relative import relative_strength
-from analysis.returns import calendar_year_returns, rolling_return, spans_a_year
+from analysis.returns import calendar_year_returns, rolling_cagr, rolling_return, spans_a_year, trailing_returns
 from analysis.signals import latest_signals
 from analysis.valuation import valuation_gaps
 from analysis.windows import Period, resolve_window
+from tests.expected import months_back, trailing_pe
 
 REL = 1e-9
 
@@ -141,6 +142,26 @@ def test_max_drawdown_still_under_water_has_no_recovery() -> None:
     result = max_drawdown(series)
     assert (result.depth, result.peak, result.trough, result.recovery) == (
         pytest.approx(90 / 120 - 1), series.index[1], series.index[2], None)
+    assert drawdown_series(series).tolist() == pytest.approx([0.0, 0.0, 90 / 120 - 1, 110 / 120 - 1], abs=1e-15)
+
+
+@pytest.mark.parametrize("after_trough, recovery", [
+    ([120.0], 3),  # back at the peak's close exactly: recovered that day
+    ([130.0], 3),  # above it the next day: the peak is still the high before the trough
+    ([119.0, 121.0], 4),
+])
+def test_max_drawdown_recovers_on_the_first_close_at_or_above_the_peak(after_trough: list[float],
+                                                                       recovery: int) -> None:
+    values = [100.0, 120.0, 90.0, *after_trough]
+    series = pd.Series(values, index=pd.bdate_range("2024-01-01", periods=len(values)))
+    result = max_drawdown(series)
+    assert (result.peak, result.trough, result.recovery) == (series.index[1], series.index[2], series.index[recovery])
+
+
+def test_a_series_that_never_falls_has_no_drawdown_and_no_recovery() -> None:
+    series = pd.Series([100.0, 101.0, 102.0], index=pd.bdate_range("2024-01-01", periods=3))
+    result = max_drawdown(series)
+    assert (result.depth, result.recovery) == (0.0, None)
 
 
 def test_calendar_year_returns(prices_dir: Path) -> None:
@@ -158,11 +179,69 @@ def test_rolling_one_year_return(prices_dir: Path) -> None:
     closes = read_closes(prices_dir, "QQQ")
     days = [d for d in sorted(closes) if d >= dt.date(2018, 1, 1)]
     series = pd.Series([closes[d] for d in days], index=pd.DatetimeIndex(days))
-    result = rolling_return(series, years=1)
+    result = rolling_return(series)  # one year unless told
     for day in (dt.date(2020, 3, 23), dt.date(2022, 12, 30), days[-1]):
         base = max(d for d in days if d <= years_back(day, 1))
         assert result[pd.Timestamp(day)] == pytest.approx(closes[day] / closes[base] - 1, rel=REL)
     assert result.iloc[:200].isna().sum() > 0  # the first year has no base yet
+
+
+def test_rolling_three_year_cagr(prices_dir: Path) -> None:
+    """The bottom panel of the backtest chart: each point the growth rate of the 3 calendar years up to it."""
+    closes = read_closes(prices_dir, "SMH")
+    days = [d for d in sorted(closes) if d >= dt.date(2015, 6, 1)]
+    series = pd.Series([closes[d] for d in days], index=pd.DatetimeIndex(days))
+    result = rolling_cagr(series)
+    for day in (dt.date(2020, 3, 23), dt.date(2022, 12, 30), days[-1]):
+        base = max(d for d in days if d <= years_back(day, 3))
+        assert result[pd.Timestamp(day)] == pytest.approx((closes[day] / closes[base]) ** (1 / 3) - 1, rel=REL)
+    # NaN until the series reaches 3 years back: the first figure is on the first day 3 years after the start.
+    first = min(d for d in days if years_back(d, 3) >= days[0])
+    assert result.first_valid_index() == pd.Timestamp(first)
+
+
+def test_trailing_returns_of_the_watchlist_table(prices_dir: Path) -> None:
+    """Each horizon from each ticker's own last close: AGG's file ends a day before SMH's."""
+    closes = {t: read_closes(prices_dir, t) for t in ("SMH", "AGG")}
+    days = sorted(set(closes["SMH"]) | set(closes["AGG"]))
+    prices = pd.DataFrame({t: [c.get(d, math.nan) for d in days] for t, c in closes.items()},
+                          index=pd.DatetimeIndex(days))
+    result = trailing_returns(prices)
+    for ticker, series in closes.items():
+        dates = sorted(series)
+        end = dates[-1]
+        targets = {"1w": end - dt.timedelta(days=7), "1m": months_back(end, 1), "3m": months_back(end, 3),
+                   "ytd": dt.date(end.year - 1, 12, 31), "1y": years_back(end, 1)}
+        bases = {"1d": dates[-2], **{h: max(d for d in dates if d <= t) for h, t in targets.items()}}
+        for horizon, base in bases.items():
+            assert result.at[ticker, horizon] == pytest.approx(series[end] / series[base] - 1, rel=REL), horizon
+    assert max(closes["AGG"]) < max(closes["SMH"])  # so a shared "last date" would have shown a wrong AGG row
+
+
+def test_a_horizon_reaching_before_the_first_close_is_missing(prices_dir: Path) -> None:
+    closes = read_closes(prices_dir, "SPY")
+    end = max(closes)
+    base = max(d for d in closes if d <= years_back(end, 1))
+    for first, known in ((base, True), (min(d for d in closes if d > base), False)):
+        days = [d for d in sorted(closes) if d >= first]
+        result = trailing_returns(pd.DataFrame({"SPY": [closes[d] for d in days]}, index=pd.DatetimeIndex(days)))
+        assert math.isnan(result.at["SPY", "1y"]) is not known
+        assert result.at["SPY", "1d"] == pytest.approx(closes[end] / closes[days[-2]] - 1, rel=REL)
+    alone = trailing_returns(pd.DataFrame({"SPY": [closes[end]]}, index=pd.DatetimeIndex([end])))
+    assert math.isnan(alone.at["SPY", "1d"])  # a single close has no previous one
+    last_two = sorted(closes)[-2:]
+    pair = trailing_returns(pd.DataFrame({"SPY": [closes[d] for d in last_two]}, index=pd.DatetimeIndex(last_two)))
+    assert pair.at["SPY", "1d"] == pytest.approx(closes[end] / closes[last_two[0]] - 1, rel=REL)
+
+
+def test_trailing_returns_over_the_horizons_asked_for(prices_dir: Path) -> None:
+    closes = read_closes(prices_dir, "QQQ")
+    days = sorted(closes)
+    result = trailing_returns(pd.DataFrame({"QQQ": [closes[d] for d in days]}, index=pd.DatetimeIndex(days)),
+                              {"6m": pd.DateOffset(months=6)})
+    base = max(d for d in days if d <= months_back(days[-1], 6))
+    assert list(result.columns) == ["6m"]
+    assert result.at["QQQ", "6m"] == pytest.approx(closes[days[-1]] / closes[base] - 1, rel=REL)
 
 
 def test_relative_strength_ratio(smh_spy_10y) -> None:
@@ -174,13 +253,14 @@ def test_relative_strength_ratio(smh_spy_10y) -> None:
     assert "SPY" not in result.columns
 
 
-def test_valuation_gaps_from_the_shared_fundamentals() -> None:
-    """S&P 600 (IJR) at 15.9x vs S&P 500 (SPY) at 24.17x: a 34% discount."""
-    gaps = valuation_gaps(pd.Series({"IJR": 15.9, "IWM": 34.32, "SPY": 24.17}),
+def test_valuation_gaps_from_the_shared_fundamentals(prices_dir: Path) -> None:
+    """S&P 600 (IJR) and Russell 2000 (IWM) against the S&P 500 (SPY), on the P/Es of fundamentals.json."""
+    ijr, iwm, spy = (trailing_pe(prices_dir, t) for t in ("IJR", "IWM", "SPY"))
+    gaps = valuation_gaps(pd.Series({"IJR": ijr, "IWM": iwm, "SPY": spy}),
                           pd.Series({"IJR": None, "IWM": 25.95, "SPY": None}, dtype="float64"), "SPY")
-    assert gaps.at["IJR", "trailing_vs_benchmark"] == pytest.approx(15.9 / 24.17 - 1, rel=REL)
-    assert gaps.at["IWM", "trailing_vs_benchmark"] == pytest.approx(34.32 / 24.17 - 1, rel=REL)
-    assert gaps.at["IJR", "earnings_yield"] == pytest.approx(1 / 15.9, rel=REL)
+    assert gaps.at["IJR", "trailing_vs_benchmark"] == pytest.approx(ijr / spy - 1, rel=REL)
+    assert gaps.at["IWM", "trailing_vs_benchmark"] == pytest.approx(iwm / spy - 1, rel=REL)
+    assert gaps.at["IJR", "earnings_yield"] == pytest.approx(1 / ijr, rel=REL)
     assert math.isnan(gaps.at["IWM", "forward_vs_benchmark"])  # SPY has no forward P/E: n/a, not guessed
     assert math.isnan(gaps.at["IJR", "forward_pe"])
 
@@ -204,8 +284,9 @@ def spy_dates(prices_dir: Path) -> pd.DatetimeIndex:
     (Period.trailing(months=3), "2026-04-14", "2026-07-14"),
     (Period.trailing(months=1), "2026-06-12", "2026-07-14"),  # 14 June 2026 is a Sunday: last close before it
     (Period.ytd(), "2025-12-31", "2026-07-14"),
-    (Period.since(dt.date(2020, 1, 1)), "2019-12-31", "2026-07-14"),
-    (Period.between(dt.date(2015, 1, 1), dt.date(2025, 9, 30)), "2014-12-31", "2025-09-30"),
+    # Ranges open at the close before their first day, which is a trading day here (1 January never is).
+    (Period.since(dt.date(2020, 3, 23)), "2020-03-20", "2026-07-14"),
+    (Period.between(dt.date(2015, 10, 30), dt.date(2025, 10, 31)), "2015-10-29", "2025-10-31"),
     (Period.max(), "1993-01-29", "2026-07-14"),
 ])
 def test_windows_follow_trailing_return_conventions(spy_dates, period: Period, start: str, end: str) -> None:

@@ -20,7 +20,16 @@ import pytest
 import quantstats as qs
 from scipy.optimize import brentq
 
-from analysis.backtest import Trading, fixed_mix, money_weighted_return, rebalance_dates, simulate, switching, with_fees
+from analysis.backtest import (
+    Trading,
+    annual_turnover,
+    fixed_mix,
+    money_weighted_return,
+    rebalance_dates,
+    simulate,
+    switching,
+    with_fees,
+)
 from analysis.rules import PREDEFINED, evaluate
 from errors import BadRequest
 from handlers.common import router
@@ -127,6 +136,18 @@ def test_no_figure_depends_on_a_later_price(prices_dir: Path) -> None:
     early = switching(known.loc[START:], smallcaps(known),
                       "IWM", "SPY")
     assert np.array_equal(full.value.loc[:cut].to_numpy(), early.value.to_numpy())
+
+
+def test_turnover_is_one_way_by_hand_on_two_holdings() -> None:
+    """50/50 in A and B; A rises 20% by the month's last close, so the portfolio is 0.6 A + 0.5 B = 1.1.
+    Rebalancing sells 0.05 of A and buys 0.05 of B: one-way, 0.05 / 1.1 = 1/22 of the portfolio is traded."""
+    dates = pd.DatetimeIndex(["2024-01-30", "2024-01-31", "2024-02-01"])
+    prices = pd.DataFrame({"A": [100.0, 120.0, 120.0], "B": [100.0, 100.0, 100.0]}, index=dates)
+    result = fixed_mix(prices, pd.Series({"A": 0.5, "B": 0.5}), "monthly")
+    assert list(result.turnover.index) == [dates[1]]
+    assert result.turnover.iloc[0] == pytest.approx(1 / 22, rel=1e-12)
+    # "Turnover/yr": what was traded over the window's length, 2 days, in years of 365.25 days.
+    assert annual_turnover(result) == pytest.approx((1 / 22) / (2 / 365.25), rel=1e-12)
 
 
 def test_simulate_refuses_a_first_trade_after_the_first_date(window: pd.DataFrame) -> None:
@@ -322,6 +343,10 @@ def test_spellings_of_one_backtest_share_a_key() -> None:
 
 @pytest.mark.parametrize("text, fragment", [
     ("SPY 70 IJR 20", "add up to 90%, not 100%"),
+    ("SPY 70 IJR 29.5", "add up to 99.5%, not 100%"),  # half a point off is a typo, not rounding: never rescaled
+    ("SPY 100 vs QQQ vs IWM", "Give one benchmark after `vs`"),
+    ("SPY 100 vs", "Name a benchmark after `vs`"),
+    ("SPY 100 vs ; QQQ 100", "Name a benchmark after `vs`"),
     ("SPY 70 IJR 40 SMH -10", "can't be negative"),
     (" ".join(f"T{i} 5" for i in range(MAX_HOLDINGS + 1)), "at most 10"),
     ("SPY 100 ; QQQ 100 ; IWM 100 ; IJR 100 ; SMH 100", "at most 4"),
@@ -353,6 +378,29 @@ def test_spellings_of_one_backtest_share_a_key() -> None:
 def test_bad_backtests_are_refused_with_a_reason(text: str, fragment: str) -> None:
     with pytest.raises(BadRequest, match=fragment):
         parse_backtest(text)
+
+
+@pytest.mark.parametrize("text, holdings", [
+    ("SPY 60, IJR 40", (("SPY", 60.0), ("IJR", 40.0))),  # commas count as spaces
+    ("SPY 50 IJR 50", (("IJR", 50.0), ("SPY", 50.0))),  # equal weights in ticker order
+    ("SPY 100 IJR 0", (("SPY", 100.0),)),  # a zero weight is no holding
+    ("SPY 99 IJR 1", (("SPY", 99.0), ("IJR", 1.0))),
+    # Within 0.05 points of 100: rescaled to 100, to 4 decimals (70 / 99.96 and 29.96 / 99.96).
+    ("SPY 70 IJR 29.96", (("SPY", 70.028), ("IJR", 29.972))),
+    (" ".join(f"T{i} 10" for i in range(MAX_HOLDINGS)), tuple((f"T{i}", 10.0) for i in range(MAX_HOLDINGS))),
+])
+def test_mixes_as_typed(text: str, holdings: tuple) -> None:
+    assert parse_backtest(text).portfolios == (Mix(holdings),)
+
+
+@pytest.mark.parametrize("text", ["SPY 70 IJR 30 versus QQQ", "SPY 70 IJR 30 vs. qqq", "SPY 70 vs QQQ IJR 30"])
+def test_the_benchmark_may_be_named_anywhere(text: str) -> None:
+    request = parse_backtest(text)
+    assert (request.benchmark, request.portfolios) == ("QQQ", (Mix((("SPY", 70.0), ("IJR", 30.0))),))
+
+
+def test_four_portfolios_side_by_side() -> None:
+    assert len(parse_backtest("SPY 100 ; QQQ 100 ; IWM 100 ; IJR 100").portfolios) == 4
 
 
 # --- the command -----------------------------------------------------------------------------------

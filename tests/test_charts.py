@@ -150,6 +150,17 @@ def test_relative_strength_ends_at_ratio_of_total_returns(prices_dir: Path, semi
     assert any(list(ln.get_ydata()) == [1.0, 1.0] for ln in fig.axes[2].get_lines())
 
 
+def test_backtest_bottom_panel_is_the_rolling_three_year_cagr(prices_dir: Path, semis_10y: pd.DataFrame) -> None:
+    last = semis_10y.index[-1]
+    smh = _read(prices_dir, "SMH").loc[semis_10y.index]
+    base = smh.loc[:last - pd.DateOffset(years=3)].iloc[-1]  # the last close 3 calendar years back
+    line = _line(build_backtest_figure(semis_10y, "SPY", LABELS), 2, "SMH")
+    assert line.get_ydata()[-1] == pytest.approx(100.0 * ((smh[last] / base) ** (1 / 3) - 1), rel=1e-9)
+    # The line starts once 3 years of history lie behind a point.
+    first = semis_10y.index[semis_10y.index >= semis_10y.index[0] + pd.DateOffset(years=3)][0]
+    assert line.get_xdata()[0] == mdates.date2num(first)
+
+
 def test_drawdown_panel_keeps_the_deepest_trough_in_percent(prices_dir: Path) -> None:
     prices = _aligned(prices_dir, ["SMH", "SPY"])
     values = _read(prices_dir, "SMH").loc[prices.index].to_numpy()

@@ -27,7 +27,7 @@ from market.redis_server import EmbeddedRedis
 from tests.conftest import DATA_NOW as NOW
 from tests.conftest import services_for
 from tests.doubles import Flaky, Recording
-from tests.expected import closes, common_window, total_returns, trailing_cagrs
+from tests.expected import closes, common_window, total_returns, trailing_cagrs, trailing_pe
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -81,13 +81,14 @@ def test_series_ending_on_different_days_end_together(services: Services) -> Non
     assert "as of 2026-07-13" in reply.footer
 
 
-def test_valuation_reply_shows_the_gap_and_n_a(services: Services) -> None:
+def test_valuation_reply_shows_the_gap_and_n_a(services: Services, prices_dir: Path) -> None:
     reply = router.run("/valuation IJR IWM SPY", services)
-    assert row_of(reply, "IJR")["P/E"] == "15.9x"
-    assert row_of(reply, "IJR")["P/E vs bench"] == f"{(15.9 / 24.17 - 1) * 100:+.0f}%"
+    ijr, spy = trailing_pe(prices_dir, "IJR"), trailing_pe(prices_dir, "SPY")
+    assert row_of(reply, "IJR")["P/E"] == f"{ijr:.1f}x"
+    assert row_of(reply, "IJR")["P/E vs bench"] == f"{(ijr / spy - 1) * 100:+.0f}%"
     assert row_of(reply, "IJR")["Fwd P/E"] == "n/a"
     assert row_of(reply, "SPY")["P/E vs bench"] == "—"
-    assert "IJR trades at 15.9x" in reply.takeaway and "discount" in reply.takeaway
+    assert f"IJR trades at {ijr:.1f}x" in reply.takeaway and "discount" in reply.takeaway
     assert "as of 2025-10-31" in reply.footer
 
 
@@ -161,14 +162,18 @@ def test_demo_replies_say_they_are_not_real(cache: Cache) -> None:
     assert router.run("/valuation IJR SPY", services_for(DemoProvider(), cache)).text.endswith("(demo data, not real figures)")
 
 
-def test_tilt_answers_while_redis_is_stopped_mid_run(recording: Recording, tmp_path: Path) -> None:
+def test_tilt_answers_while_redis_is_stopped_mid_run(recording: Recording, tmp_path: Path, prices_dir: Path) -> None:
     server = EmbeddedRedis(tmp_path / "redis")
     services = services_for(recording, Cache(connect(server.url), retry_after=0.0))
     before = router.run("/compare IJR SPY 5y", services)
     server.close()
     during = router.run("/compare IJR SPY 3y", services)
     assert not before.is_error and not during.is_error
-    assert row_of(during, "IJR")["CAGR"] != row_of(before, "IJR")["CAGR"]
+    # Each answer is the figure for its own window, computed afresh without Redis, not a stale or cached one.
+    for reply, years in ((before, 5), (during, 3)):
+        _, _, ijr_cagr, spy_cagr = trailing_cagrs(prices_dir, "IJR", "SPY", years)
+        assert (row_of(reply, "IJR")["CAGR"], row_of(reply, "SPY")["CAGR"]) == (f"{ijr_cagr * 100:.1f}%",
+                                                                                f"{spy_cagr * 100:.1f}%")
     assert not services.cache.available
 
 

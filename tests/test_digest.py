@@ -25,7 +25,7 @@ from schedule.runner import DigestScheduler
 from store.teamdata import Owner, TeamStore
 from tests.conftest import DATA_NOW
 from tests.doubles import Clock
-from tests.expected import closes
+from tests.expected import closes, months_back, trailing_pe
 
 UTC = dt.timezone.utc
 NEW_YORK = ZoneInfo("America/New_York")
@@ -80,22 +80,43 @@ def test_watchlist_add_remove_show(services: Services, prices_dir: Path) -> None
     row = dict(zip(shown.table.columns, shown.table.rows[0]))
     assert row["1d"] == f"{(smh[days[-1]] / smh[days[-2]] - 1) * 100:+.1f}%"
     assert row["1y"] == f"{(smh[days[-1]] / smh[one_year_base] - 1) * 100:+.1f}%"
+    one_month_base = max(d for d in days if d <= months_back(days[-1], 1))  # a calendar month, not 4 weeks
+    assert row["1m"] == f"{(smh[days[-1]] / smh[one_month_base] - 1) * 100:+.1f}%"
     assert shown.chart is not None and shown.chart.png.startswith(b"\x89PNG")
+
+
+def shown_watchlist(services: Services, caller: Caller) -> list[str]:
+    """The tickers ``/watchlist`` shows ``caller``, as they would read them; [] for an empty watchlist."""
+    reply = router.run("/watchlist", services, caller)
+    return [] if reply.table is None else [row[0] for row in reply.table.rows]
 
 
 def test_watchlists_belong_to_their_channel_or_person(services: Services) -> None:
     router.run("/watchlist add QQQ", services, CHANNEL)
     router.run("/watchlist add GLD", services, DM)
     other_channel = Caller(platform="slack", team="T1", channel="C2", user="U1")
-    assert services.store.watchlist(CHANNEL.owner) == ["QQQ"]
-    assert services.store.watchlist(DM.owner) == ["GLD"]
-    assert services.store.watchlist(other_channel.owner) == []
+    assert shown_watchlist(services, CHANNEL) == ["QQQ"]
+    assert shown_watchlist(services, DM) == ["GLD"]
+    assert shown_watchlist(services, other_channel) == []
+
+
+def test_watchlists_of_two_workspaces_stay_apart(services: Services) -> None:
+    # The same channel and user ids in another Slack workspace, and on Discord, are other people's channels.
+    other_team = Caller(platform="slack", team="T2", channel="C1", user="U1")
+    discord = Caller(platform="discord", team="T1", channel="C1", user="U1")
+    router.run("/watchlist add SMH", services, CHANNEL)
+    router.run("/watchlist add XLE", services, other_team)
+    assert shown_watchlist(services, CHANNEL) == ["SMH"]
+    assert shown_watchlist(services, other_team) == ["XLE"]
+    assert shown_watchlist(services, discord) == []
+    router.run("/watchlist remove SMH", services, other_team)  # not in T2's list: T1's stays
+    assert shown_watchlist(services, CHANNEL) == ["SMH"]
 
 
 def test_watchlist_refuses_unknown_tickers_and_more_than_50(services: Services) -> None:
     refused = router.run("/watchlist add SMH NOPE", services, CHANNEL)
     assert refused.is_error and "NOPE" in refused.text
-    assert services.store.watchlist(CHANNEL.owner) == []  # nothing added when any ticker is unknown
+    assert shown_watchlist(services, CHANNEL) == []  # nothing added when any ticker is unknown
     too_many = router.run("/watchlist add " + " ".join(f"T{i}" for i in range(51)), services, CHANNEL)
     assert too_many.is_error and "at most 50" in too_many.text
 
@@ -131,9 +152,12 @@ def test_digest_now_has_snapshot_movers_signals_valuation_and_chart(services: Se
     year_end = max(d for d in days if d.year == 2025)
     row = dict(zip(digest.table.columns, digest.table.rows[0]))
     assert row["ytd"] == f"{(spy[days[-1]] / spy[year_end] - 1) * 100:+.1f}%"
+    one_month_base = max(d for d in days if d <= months_back(days[-1], 1))
+    assert row["1m"] == f"{(spy[days[-1]] / spy[one_month_base] - 1) * 100:+.1f}%"
     assert digest.takeaway.startswith("Biggest movers on the day")
-    valuation = next(note for note in digest.notes if note.startswith("Trailing P/E vs SPY at 24.2x (P/E as of 2025-10-31):"))
-    assert f"IJR 15.9x ({(15.9 / 24.17 - 1) * 100:+.0f}%)" in valuation and "QQQ" not in valuation  # QQQ: no P/E
+    ijr, spy = trailing_pe(prices_dir, "IJR"), trailing_pe(prices_dir, "SPY")
+    valuation = next(note for note in digest.notes if note.startswith(f"Trailing P/E vs SPY at {spy:.1f}x (P/E as of "))
+    assert f"IJR {ijr:.1f}x ({(ijr / spy - 1) * 100:+.0f}%)" in valuation and "QQQ" not in valuation  # QQQ: no P/E
     assert digest.chart.png.startswith(b"\x89PNG")
     assert [a.command for a in digest.actions][0] == "/compare XLE vs SPY 1y"
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -24,9 +23,12 @@ import redis as redis_py
 from nacl.signing import SigningKey
 
 from chat.discord.embeds import (
+    CUSTOM_ID_LIMIT,
     DESCRIPTION_LIMIT,
     EMBED_TOTAL_LIMIT,
     TITLE_LIMIT,
+    action_rows,
+    fit,
     message,
 )
 from chat.discord.interactions import caller
@@ -35,7 +37,7 @@ from chat.discord.rest import DiscordRest
 from handlers import catalog
 from handlers.alert import fired_reply
 from handlers.common.caller import Caller
-from handlers.common.reply import Action, Chart, Reply, Table
+from handlers.common.reply import Action, Chart, Reply, Table, mention
 from store.teamdata import Owner, TeamStore
 from tests.conftest import ROOT
 from tests.discord_app import (
@@ -52,7 +54,7 @@ from tests.discord_app import (
     table_rows,
 )
 from tests.discord_standin import DiscordStandIn, check_commands
-from tests.expected import closes, trailing_cagrs
+from tests.expected import closes, trailing_cagrs, trailing_pe
 from tests.servers import PATIENCE, wait_until
 
 # --- the endpoint -----------------------------------------------------------------------------
@@ -77,7 +79,9 @@ def test_bad_signatures_get_401_and_do_nothing(discord_tilt: DiscordTilt, discor
     }[case]
     answer = discord_tilt.discord_post(body, headers=headers)
     assert answer.status == 401
-    time.sleep(0.3)  # refused before anything is queued (the 401 is the answer): room for a wrong follow-up anyway
+    marker = slash("help")  # queued after anything the refused request could have queued: answered after it
+    discord_tilt.interact(marker)
+    reply_to(discord, marker)
     assert not discord.calls_to(f"/webhooks/{APPLICATION_ID}/{command['token']}")
 
 
@@ -148,13 +152,15 @@ def test_cycle_follows_up_with_its_phase_grid_and_chart(discord_tilt: DiscordTil
     buttons = [b["custom_id"] for row in follow_up.payload["components"] for b in row["components"]]
     assert "/compare IJR IWM vs SPY 2020-02-01..2020-04-30" in buttons
 
-def test_valuation_and_help_options_become_command_text(discord_tilt: DiscordTilt, discord: DiscordStandIn) -> None:
+
+def test_valuation_and_help_options_become_command_text(discord_tilt: DiscordTilt, discord: DiscordStandIn,
+                                                        prices_dir: Path) -> None:
     valuation = slash("valuation", tickers="IJR", benchmark="SPY")
     help_compare = slash("help", command="compare")
     discord_tilt.interact(valuation)
     discord_tilt.interact(help_compare)
     embed = discord.wait_for("POST", f"/webhooks/{APPLICATION_ID}/{valuation['token']}")[0].payload["embeds"][0]
-    assert table_rows(embed["description"])["IJR"]["P/E"] == "15.9x"
+    assert table_rows(embed["description"])["IJR"]["P/E"] == f"{trailing_pe(prices_dir, 'IJR'):.1f}x"
     help_reply = discord.wait_for("POST", f"/webhooks/{APPLICATION_ID}/{help_compare['token']}")[0].payload
     assert help_reply["flags"] == EPHEMERAL and "**" not in help_reply["embeds"][0]["title"]
     assert "/compare TICKER" in help_reply["embeds"][0]["title"] and "Periods:" in help_reply["embeds"][0]["description"]
@@ -403,6 +409,53 @@ def test_a_fired_alert_pings_its_author_and_nobody_else(discord: DiscordStandIn)
     assert sent.payload["content"] == "<@4242>"
     assert sent.payload["allowed_mentions"] == {"parse": [], "users": ["4242"]}
     assert "Alert #4" in sent.payload["embeds"][0]["title"]
+
+
+def test_a_message_pings_nobody_and_carries_its_buttons_chart_and_flags() -> None:
+    commands = [f"/compare SMH SPY {n}y" for n in range(1, 8)]
+    actions = tuple(Action(label=c.split()[-1], command=c) for c in commands) + (Action("again", commands[0]),)
+    chart = Chart(png=PNG_SIGNATURE, filename="smh spy.png", title="SMH vs SPY", alt_text="SMH ahead of SPY")
+    sent = message(Reply(text="*SMH vs SPY* @everyone", actions=actions, chart=chart), ephemeral=True).payload
+    assert sent["allowed_mentions"] == {"parse": []}  # no @everyone, role or user is ever pinged
+    assert sent["flags"] == 64  # Discord's EPHEMERAL: only the person who asked sees it
+    assert sent["attachments"] == [{"id": 0, "filename": "smh_spy.png", "description": "SMH ahead of SPY"}]
+    # One grey button per distinct command, five to a row (Discord's limit), in order.
+    rows = sent["components"]
+    assert [[b["custom_id"] for b in row["components"]] for row in rows] == [commands[:5], commands[5:]]
+    assert rows[0] == {"type": 1, "components": [{"type": 2, "style": 2, "label": c.split()[-1], "custom_id": c}
+                                                  for c in commands[:5]]}
+    plain, refused = (message(Reply(text="ok", is_error=e, usage="/compare TICKER" if e else "")).payload
+                      for e in (False, True))
+    assert plain["attachments"] == [] and plain["components"] == [] and "flags" not in plain
+    assert plain["embeds"][0]["color"] != refused["embeds"][0]["color"]
+    assert not plain["embeds"][0].get("fields")
+    assert refused["embeds"][0]["fields"] == [{"name": "Usage", "value": "`/compare TICKER`"}]
+
+
+def test_an_embed_shows_each_part_once_in_discords_markdown() -> None:
+    table = Table(("Ticker", "Total"), (("SMH", "210%"),))
+    years = Table(("Year", "SMH"), (("2025", "40.1%"),), title="Calendar years")
+    embed = message(Reply(text="*`SMH` vs SPY* for <@U1>", table=table, more_tables=(years,), takeaway="*SMH* led",
+                          notes=(f"asked by {mention('U7')}",))).payload["embeds"][0]
+    assert embed["title"] == "SMH vs SPY for <@U1>"  # no markdown in a title: * and backticks dropped
+    parts = embed["description"].split("\n\n")
+    assert parts[0].startswith("```") and "SMH" in parts[0] and "210%" in parts[0]  # the table, in a code block
+    assert parts[1] == "**SMH** led"
+    assert "Calendar years" in parts[2] and "40.1%" in parts[2]
+    assert parts[3] == "asked by <@U7>"  # Tilt's mention of a person, as Discord writes one
+    assert "vs SPY" not in embed["description"]  # the headline is the title, not repeated below
+
+
+def test_a_cut_description_closes_its_code_block_and_a_fitting_one_is_whole() -> None:
+    assert fit("x" * 10, 10) == "x" * 10
+    assert fit("```\n" + "y" * 50, 20) == "```\n" + "y" * 11 + "…\n```"  # 20 characters, the block closed
+    # Room for a closing fence is kept either way (16 characters); both fences there: nothing to close.
+    assert fit("```a```" + "z" * 50, 20) == "```a```" + "z" * 8 + "…"
+    assert len(action_rows((Action("long", "/" + "c" * (CUSTOM_ID_LIMIT - 1)),))) == 1  # 100 characters: a button
+    assert action_rows((Action("long", "/" + "c" * CUSTOM_ID_LIMIT),)) == []  # 101 cannot be a custom_id
+    # A usage line of 1022 characters fills a field (1024, Discord's limit) with its backticks, uncut.
+    field = message(Reply(text="x", usage="u" * 1022)).payload["embeds"][0]["fields"][0]
+    assert field["value"] == "`" + "u" * 1022 + "`"
 
 
 def test_a_very_long_reply_still_fits_discords_limits(discord: DiscordStandIn) -> None:

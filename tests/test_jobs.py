@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 import uuid
 from pathlib import Path
 from typing import Iterator
@@ -19,7 +18,7 @@ import pytest
 from jobs.steps import once, recording
 from market.cache import Cache
 from tests.servers import PATIENCE, children_of, ended, wait_until
-from tests.slack_app import Tilt, YahooTilt, calls_in, channel, in_channel
+from tests.slack_app import Tilt, YahooTilt, calls_in, channel, in_channel, settled
 from tests.slack_standin import SlackStandIn
 from tests.yahoo_standin import YahooStandIn
 
@@ -47,7 +46,7 @@ def test_a_worker_killed_while_fetching_runs_the_job_again_and_posts_once(
         post = calls_in(fresh_slack, "chat.postMessage", where)[0]
         assert "SMH vs SPY" in post.body["text"]
         calls_in(fresh_slack, "files.completeUploadExternal", where)
-        time.sleep(1.0)  # the result is out, chart and all: room for a duplicate to show up
+        settled(tilt, fresh_slack)  # the retried job and any further run of it are over: a duplicate would be in
         assert len(in_channel(fresh_slack, "chat.postMessage", where)) == 1
         assert len(in_channel(fresh_slack, "files.completeUploadExternal", where)) == 1
 
@@ -63,7 +62,7 @@ def test_a_worker_killed_between_message_and_chart_does_not_post_the_message_twi
         os.kill(work_horse(tilt), signal.SIGKILL)
         release.set()
         completed = calls_in(fresh_slack, "files.completeUploadExternal", where)
-        time.sleep(1.0)  # the retried job is done (chart uploaded): room for a duplicate message to show up
+        settled(tilt, fresh_slack)  # the retried job and any further run of it are over: a duplicate would be in
         posts = in_channel(fresh_slack, "chat.postMessage", where)
         assert len(posts) == 1 and "XLE vs SPY" in posts[0].body["text"]
         assert len(completed) == 1 and len(fresh_slack.of("files.getUploadURLExternal")) == 2

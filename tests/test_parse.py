@@ -38,6 +38,16 @@ from handlers.common.parse import MAX_TICKERS, parse_compare, parse_valuation
     ("IJR 18 months", ("IJR",), "SPY", "18m"),
     ("$smh $SPY", ("SMH",), "SPY", "10y"),
     ("BRK.B VOD.L 7203.T vs $SPY", ("7203.T", "BRK-B", "VOD.L"), "SPY", "10y"),
+    ("reliance.ns vs ^nsei", ("RELIANCE.NS",), "^NSEI", "10y"),  # longer than 8 characters
+    ("ABCDEFGHIJ.1234 SPY", ("ABCDEFGHIJ.1234",), "SPY", "10y"),  # 15 characters: the longest a ticker may be
+    ("SMH versus QQQ 1m", ("SMH",), "QQQ", "1m"),
+    ("smh vs. qqq 24M", ("SMH",), "QQQ", "24m"),
+    ("IWM IJR SMH 1y", ("IJR", "IWM"), "SMH", "1y"),  # no SPY: the last ticker is the benchmark
+    ("SMH 50y", ("SMH",), "SPY", "50y"),
+    ("SMH since 2020 QQQ", ("SMH",), "QQQ", "since 2020"),  # the word after the period is a ticker again
+    ("SMH since 1900", ("SMH",), "SPY", "since 1900"),
+    (" ".join(f"T{i}" for i in range(MAX_TICKERS)), tuple(f"T{i}" for i in range(MAX_TICKERS - 1)),
+     f"T{MAX_TICKERS - 1}", "10y"),
 ])
 def test_compare_requests(text: str, tickers: tuple[str, ...], benchmark: str, period: str) -> None:
     request = parse_compare(text)
@@ -56,20 +66,29 @@ def test_range_dates_are_parsed() -> None:
 
 
 @pytest.mark.parametrize("text, fragment", [
-    ("", "at least one ticker"),
+    ("", "Name at least one ticker, e.g. `SMH`."),
     ("SPY", "other than itself"),
     ("SPY vs SPY", "other than itself"),
-    (" ".join(f"T{i}" for i in range(MAX_TICKERS + 1)), "at most 8"),
+    (" ".join(f"T{i}" for i in range(MAX_TICKERS + 1)), "That is 9 tickers; I compare at most 8 at a time."),
     ("$$$", "not a ticker"),
+    ("ABCDEFGHIJ.12345 SPY", "not a ticker"),  # 16 characters
     ("SMH 0y", "out of range"),
     ("SMH 99y", "out of range"),
     ("SMH 30m", "out of range"),
+    ("SMH 0m", "out of range"),
+    ("SMH 25m", "`25m` is out of range: use 1m to 24m"),
+    ("SMH 51y", "`51y` is out of range: use 1y to 50y"),
     ("SMH 5y 3y", "one period"),
-    ("SMH vs", "after `vs`"),
-    ("SMH vs QQQ vs SPY", "one benchmark"),
+    ("SMH vs", "Name a benchmark after `vs`, e.g. `vs SPY`."),
+    ("SMH vs QQQ vs SPY", "Give one benchmark after `vs`."),
     ("SMH since", "after `since`"),
-    ("SMH since last-week", "needs a year"),
+    ("SMH since last-week", "`since last-week` needs a year"),
     ("SMH 2025-01-01..2015-01-01", "must come before"),
+    ("SMH 2020-01-02..2020-01-02", "must come before"),  # a range of one day has no return
+    ("SMH 2020-01-01 to soon", "`soon` is not a date"),
+    ("SMH SPY until", "`until` needs dates around it"),
+    ("x" * 20, f"`{'x' * 20}` is not a ticker"),  # shown whole up to 20 characters
+    ("x" * 21, f"`{'x' * 20}...` is not a ticker"),
     ("SMH 2025-13-01..2026-01-01", "not a date"),
     ("SMH since 1850", "too early"),
     ("SMH 100y", "out of range"),
@@ -87,14 +106,33 @@ def test_range_dates_are_parsed() -> None:
     ("SMH 2020-01-01 to 2021-01-01 5y", "one period"),
 ])
 def test_bad_input_is_refused_with_a_reason(text: str, fragment: str) -> None:
-    with pytest.raises(BadRequest, match=fragment):
+    with pytest.raises(BadRequest) as refused:
         parse_compare(text)
+    assert fragment in str(refused.value)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "Name at least one ticker, e.g. `SMH`."),
+    ("SMH vs", "Name a benchmark after `vs`, e.g. `vs SPY`."),
+    ("SMH vs QQQ vs SPY", "Give one benchmark after `vs`."),
+])
+def test_refusals_read_as_written(text: str, message: str) -> None:
+    with pytest.raises(BadRequest) as refused:
+        parse_compare(text)
+    assert str(refused.value) == message
 
 
 def test_valuation_takes_no_period() -> None:
     assert parse_valuation("IJR IWM SPY").symbols.all == ["IJR", "IWM", "SPY"]
-    with pytest.raises(BadRequest, match="leave out the period"):
+    assert parse_valuation("IJR SPY vs QQQ").symbols.all == ["IJR", "SPY", "QQQ"]  # the benchmark named wins
+    with pytest.raises(BadRequest) as refused:
         parse_valuation("IJR SPY 5y")
+    assert str(refused.value) == "Valuations are today's figures; leave out the period."
+
+
+def test_the_smallcaps_valuation_view() -> None:
+    for text in ("smallcaps", " SmallCaps "):
+        assert parse_valuation(text).symbols.all == ["IJR", "IWM", "SPY"]
 
 
 TOKENS = st.sampled_from(["SMH", "spy", "vs", "since", "2020", "10y", "ytd", "max", "0m", "2015-01-01..2016-01-01",

@@ -17,7 +17,7 @@ from handlers.common.budget import Budget
 from handlers.common.caller import Caller
 from handlers.common.services import Services
 from market.cache import Cache, connect
-from market.cached import UNKNOWN_TICKER_SECONDS, CachedMarket, served_stale
+from market.cached import UNKNOWN_TICKER_SECONDS, CachedMarket, reset_stale, served_stale
 from market.csvdir import CsvFolderProvider
 from market.protection import Breaker, RateLimit
 from store.teamdata import MAX_WATCHLIST, TeamStore
@@ -44,10 +44,46 @@ def test_a_caller_that_would_wait_too_long_is_told_to_slow_down(cache: Cache) ->
         limit.take()
 
 
-def test_without_redis_the_limit_lets_calls_through() -> None:
+def test_without_redis_the_limit_lets_calls_through(cache: Cache) -> None:
+    # With Redis, a bucket of 1 refilling once in 1000 s refuses the second call; without Redis it fails open.
+    on_redis = RateLimit(cache, "Yahoo Finance", rate=0.001, burst=1, max_wait=0.1)
+    on_redis.take()
+    with pytest.raises(RateLimited):
+        on_redis.take()
     limit = RateLimit(Cache(connect("redis://127.0.0.1:1")), "Yahoo Finance", rate=0.001, burst=1, max_wait=0.1)
+    taken = 0
     for _ in range(3):
         limit.take()
+        taken += 1
+    assert taken == 3
+
+
+def test_a_quiet_spell_refills_the_bucket_to_its_burst_and_no_further(cache: Cache, redis_client: redis_py.Redis,
+                                                                    key_prefix: str) -> None:
+    limit = RateLimit(cache, "Yahoo Finance", rate=1.0, burst=3, max_wait=0.5)
+    key = f"{key_prefix}cache:ratelimit:Yahoo Finance"
+    limit.take()  # one token unless told
+    assert 2.0 <= float(redis_client.hget(key, "tokens")) < 2.5
+    limit.take(2)
+    redis_client.hset(key, "at", str(time.time() - 3600))  # the last take an hour ago: 3600 tokens' worth of quiet
+    limit.take(3)  # the full bucket: 3 at once
+    assert float(redis_client.hget(key, "tokens")) < 1.0
+    with pytest.raises(RateLimited, match="pacing"):
+        limit.take()  # the 4th waits a second for its token: longer than max_wait
+
+
+def test_an_empty_cached_frame_is_no_stale_fallback(prices_dir: Path, cache: Cache) -> None:
+    provider = Flaky(CsvFolderProvider(prices_dir))
+    clock = {"now": NOW}
+    market = CachedMarket(provider, cache, now=lambda: clock["now"])
+    assert market.bars(["SPY"], dt.date(2026, 7, 11), dt.date(2026, 7, 12))["SPY"].empty  # a weekend: cached empty
+    provider.down = True
+    clock["now"] = NOW + dt.timedelta(days=2)
+    # The cache holds no bar of the week asked for: the source's failure is the answer, not an empty table.
+    reset_stale()  # a new request, as the router starts each one
+    with pytest.raises(DataUnavailable, match="did not answer"):
+        market.bars(["SPY"], dt.date(2026, 7, 11), dt.date(2026, 7, 17))
+    assert not served_stale()
 
 
 def test_the_breaker_opens_after_repeated_failures_and_serves_cached_prices(prices_dir: Path, cache: Cache) -> None:
@@ -70,6 +106,29 @@ def test_the_breaker_opens_after_repeated_failures_and_serves_cached_prices(pric
     provider.down = False
     market.bars(["SPY"], dt.date(2025, 1, 1), dt.date(2026, 7, 17))
     assert len(provider.calls) == calls + 1
+
+
+def test_breaker_failures_count_within_their_window_only(cache: Cache, redis_client: redis_py.Redis,
+                                                          key_prefix: str) -> None:
+    breaker = Breaker(cache, "CSV", threshold=3, window=60, cool_down=30)
+    breaker.failed()
+    # The failures counted so far are forgotten a window after the first: sparse failures never open it.
+    assert 0 < redis_client.ttl(f"{key_prefix}cache:breaker:CSV:failures") <= 60
+    breaker.failed()
+    breaker.check()  # 2 of 3: still closed
+    breaker.failed()
+    with pytest.raises(DataUnavailable, match="has been failing"):
+        breaker.check()
+
+
+def test_without_redis_the_breaker_never_opens() -> None:
+    breaker = Breaker(Cache(connect("redis://127.0.0.1:1")), "CSV", threshold=1)
+    let_through = 0
+    for _ in range(3):
+        breaker.failed()  # counted nowhere, and no error of its own
+        breaker.check()  # fails open: the source is still asked
+        let_through += 1
+    assert let_through == 3
 
 
 def test_a_batch_larger_than_the_burst_is_charged_in_full(cache: Cache, redis_client: redis_py.Redis,

@@ -61,6 +61,14 @@ def test_csv_folder_picks_up_a_rewritten_file(tmp_path: Path) -> None:
     assert len(provider.bars(["ABC"], dt.date(2020, 1, 1), dt.date(2020, 12, 31))["ABC"]) == 2
 
 
+def test_a_row_without_adj_close_is_no_bar(tmp_path: Path) -> None:
+    # A source's row with a close but no adjusted close (Yahoo's newest bar at times): no price to compute with.
+    (tmp_path / "GAP.csv").write_text("Date,Close,Adj Close\n2020-01-02,1.0,1.0\n2020-01-03,1.1,\n2020-01-06,1.2,1.2\n")
+    bars = CsvFolderProvider(tmp_path).bars(["GAP"], dt.date(2020, 1, 1), dt.date(2020, 1, 31))["GAP"]
+    assert list(bars.index) == [pd.Timestamp("2020-01-02"), pd.Timestamp("2020-01-06")]
+    assert bars["Adj Close"].tolist() == [1.0, 1.2]
+
+
 def test_demo_market_is_deterministic_and_bounded() -> None:
     one = DemoProvider(today=dt.date(2026, 7, 15)).bars(["SMH", "SPY"], dt.date(2016, 1, 1), dt.date(2026, 7, 15))
     two = DemoProvider(today=dt.date(2026, 7, 15)).bars(["SMH", "SPY"], dt.date(2016, 1, 1), dt.date(2026, 7, 15))

@@ -12,7 +12,7 @@ from handlers.common import router
 from handlers.common.caller import Caller
 from handlers.common.services import Services
 from handlers.common.snapshot import chart_closes, recent_closes
-from tests.expected import closes, expected_score, months_back
+from tests.expected import closes, expected_score, months_back, trailing_pe
 
 NOW = dt.datetime(2026, 7, 15, 9, 0, tzinfo=ZoneInfo("America/New_York"))
 CALLER = Caller(platform="slack", team="T9", channel="C9", user="U9")
@@ -51,11 +51,12 @@ def test_team_universes(services: Services) -> None:
 
 
 
-def test_valuation_smallcaps_view(services: Services) -> None:
+def test_valuation_smallcaps_view(services: Services, prices_dir: Path) -> None:
     reply = router.run("/valuation smallcaps", services, CALLER)
     assert reply.text.startswith("*Valuation: S&P 600 (IJR), Russell 2000 (IWM) vs S&P 500 (SPY)*")
     rows = {row[0]: dict(zip(reply.table.columns, row)) for row in reply.table.rows}
-    assert rows["IJR"]["P/E vs bench"] == f"{(15.9 / 24.17 - 1) * 100:+.0f}%"
+    ijr, spy = trailing_pe(prices_dir, "IJR"), trailing_pe(prices_dir, "SPY")
+    assert rows["IJR"]["P/E vs bench"] == f"{(ijr / spy - 1) * 100:+.0f}%"
     assert rows["IWM"]["Fwd P/E"] == "25.9x" and rows["SPY"]["Fwd P/E"] == "n/a"
     assert "as of 2025-10-31" in reply.footer and "CSV folder prices" in reply.footer
 

@@ -23,17 +23,18 @@ from typing import Iterator
 
 import pytest
 
-from chat.slack.blocks import ALL_KINDS, DATA_TABLE, DATA_VISUALIZATION, TABLE, reply_blocks
+from chat.slack.blocks import ALL_KINDS, DATA_TABLE, DATA_VISUALIZATION, TABLE, fallback_text, mrkdwn, reply_blocks
+from chat.text import cut, titled_table
 from handlers import catalog
 from handlers.common.plots import MAX_POINTS
-from handlers.common.reply import Plot, Reply, Series, Table
+from handlers.common.reply import Plot, Reply, Series, Table, channel_mention, mention
 from market.cache import connect
 from market.redis_server import EmbeddedRedis
 from store.teamdata import Owner, TeamStore
 from tests.conftest import ROOT
-from tests.expected import closes, trailing_cagrs
+from tests.expected import closes, trailing_cagrs, trailing_pe
 from tests.servers import Answer, send, wait_until
-from tests.slack_app import PNG_SIGNATURE, Tilt, calls_in, channel, responses_to, table_rows, uploaded
+from tests.slack_app import PNG_SIGNATURE, Tilt, calls_in, channel, responses_to, settled, table_rows, uploaded
 from tests.slack_standin import MAX_DATA_TABLE_ROWS, SlackStandIn, block_problems
 
 
@@ -77,15 +78,16 @@ def test_errors_go_only_to_the_requester_with_usage(tilt: Tilt, slack: SlackStan
     assert "can't find the ticker NOPE" in reply["text"] and "Usage: `/compare" in reply["text"]
     tilt.command("/compare", "SMH 0y", channel=where, response="bad-period")
     assert "out of range" in responses_to(slack, "bad-period")[0]["text"]
-    time.sleep(0.3)  # both answers are in: room for a wrong channel post beside them
+    settled(tilt, slack)  # both jobs have run to the end: a wrong channel post beside them would be in
     assert not [c for c in slack.of("chat.postMessage") if c.body.get("channel") == where]
 
 
-def test_umbrella_command_runs_valuation(tilt: Tilt, slack: SlackStandIn) -> None:
+def test_umbrella_command_runs_valuation(tilt: Tilt, slack: SlackStandIn, prices_dir: Path) -> None:
     where = channel()
     tilt.command("/tilt", "valuation IJR SPY", channel=where)
     rows = table_rows(calls_in(slack, "chat.postMessage", where)[0].body["blocks"])
-    assert rows["IJR"]["P/E"] == "15.9x" and rows["IJR"]["P/E vs bench"] == f"{(15.9 / 24.17 - 1) * 100:+.0f}%"
+    ijr, spy = trailing_pe(prices_dir, "IJR"), trailing_pe(prices_dir, "SPY")
+    assert rows["IJR"]["P/E"] == f"{ijr:.1f}x" and rows["IJR"]["P/E vs bench"] == f"{(ijr / spy - 1) * 100:+.0f}%"
 
 
 def test_the_csv_word_posts_a_file_after_the_chart(tilt: Tilt, slack: SlackStandIn) -> None:
@@ -112,7 +114,7 @@ def test_badly_signed_or_stale_requests_get_401_and_do_nothing(tilt: Tilt, slack
     where = channel()
     answer = tilt.command("/compare", "SMH SPY", channel=where, response="forged", **signing)
     assert answer.status == 401
-    time.sleep(0.3)  # refused before anything is queued (the 401 is the answer): room for a wrong post anyway
+    settled(tilt, slack)  # refused before anything is queued (the 401 is the answer); had it been, it has run
     assert not [c for c in slack.calls if c.body.get("channel") == where or c.body.get("_response_url") == "forged"]
 
 
@@ -176,7 +178,7 @@ def test_signal_card_vote_updates_the_card_in_place(tilt: Tilt, slack: SlackStan
     assert "Votes: 1 agree – 0 disagree" in update.body["text"]
     labels = [b["text"]["text"] for b in next(b for b in update.body["blocks"] if b["type"] == "actions")["elements"]]
     assert labels == ["Agree (1)", "Disagree (0)"]
-    time.sleep(0.3)  # the vote's update is in: room for a wrong second chart or card
+    settled(tilt, slack)  # the vote's job has run to the end: a wrong second chart or card would be in
     assert len(calls_in(slack, "files.completeUploadExternal", where)) == 1  # no second chart for a vote
     assert len(calls_in(slack, "chat.postMessage", where)) == 1  # and no second card
 
@@ -196,7 +198,7 @@ def test_a_retried_event_is_answered_once(tilt: Tilt, slack: SlackStandIn) -> No
     assert tilt.event(mention, event_id=event_id).status == 200
     assert tilt.event(mention, event_id=event_id).status == 200  # Slack's retry: same event id
     calls_in(slack, "chat.postMessage", where)
-    time.sleep(0.5)  # the first is answered (a duplicate would have been queued with it): room for the duplicate
+    settled(tilt, slack)  # a duplicate would have been queued with the first: it has run too
     assert len([c for c in slack.of("chat.postMessage") if c.body.get("channel") == where]) == 1
 
 
@@ -309,13 +311,15 @@ def test_rotation_ranking_is_a_bar_chart_in_table_order(tilt: Tilt, slack: Slack
     assert [p["value"] for p in chart["series"][0]["data"]] == pytest.approx([s * 100 for s in scores], abs=0.006)
 
 
-def test_valuation_figures_sort_as_numbers(tilt: Tilt, slack: SlackStandIn) -> None:
+def test_valuation_figures_sort_as_numbers(tilt: Tilt, slack: SlackStandIn, prices_dir: Path) -> None:
     where = channel()
     tilt.command("/valuation", "IJR SPY", channel=where, team=workspace_id())
     table = block(calls_in(slack, "chat.postMessage", where)[0].body["blocks"], DATA_TABLE)
     pe = column(table, "P/E")
-    assert [(c["type"], c["text"], c["value"]) for c in pe] == [("raw_number", "15.9x", 15.9), ("raw_number", "24.2x", 24.17)]
-    assert table_rows([table])["IJR"]["P/E vs bench"] == f"{(15.9 / 24.17 - 1) * 100:+.0f}%"
+    ijr, spy = trailing_pe(prices_dir, "IJR"), trailing_pe(prices_dir, "SPY")
+    assert [(c["type"], c["text"], c["value"]) for c in pe] == [("raw_number", f"{ijr:.1f}x", ijr),
+                                                                ("raw_number", f"{spy:.1f}x", spy)]
+    assert table_rows([table])["IJR"]["P/E vs bench"] == f"{(ijr / spy - 1) * 100:+.0f}%"
 
 
 
@@ -556,3 +560,17 @@ def test_a_period_after_the_data_is_answered_privately_with_the_last_close(tilt:
     reply = responses_to(slack, "after-the-data")[0]
     assert reply["response_type"] == "ephemeral"
     assert "`since 2027` starts after the last close the data has (2026-07-14)" in reply["text"]
+
+
+def test_text_is_shown_as_written_and_mentions_as_slack_writes_them() -> None:
+    # Slack reads &, < and > as markup: escaped as its docs say, so `<!channel>` typed in a note pings nobody.
+    assert mrkdwn("P&L <!channel> a->b") == "P&amp;L &lt;!channel&gt; a-&gt;b"
+    assert mrkdwn(f"by {mention('U7')} in {channel_mention('C9')}") == "by <@U7> in <#C9>"
+    text = fallback_text(Reply(text="*SMH vs SPY*", table=Table(("Ticker", "Total"), (("SMH", "210%"),)),
+                               takeaway="SMH & co led", notes=("a note",), usage="/compare TICKER", footer="as of x"))
+    lines = text.split("\n")
+    assert lines[0] == "*SMH vs SPY*" and lines[1] == "```" and "SMH & co" not in text and "SMH &amp; co led" in lines
+    assert lines[-3:] == ["a note", "Usage: `/compare TICKER`", "as of x"]
+    assert (cut("abc", 3), cut("abcd", 3)) == ("abc", "ab…")  # whole when it fits, else cut with an ellipsis
+    untitled = titled_table(Table(("Ticker",), (("SMH",),)))
+    assert untitled.startswith("```") and "SMH" in untitled and titled_table(Table(("Ticker",), (("SMH",),), title="T")) == f"*T*\n{untitled}"

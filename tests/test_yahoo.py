@@ -129,6 +129,18 @@ def test_mixed_call_names_only_the_unknown_tickers(provider: YahooProvider) -> N
     assert caught.value.tickers == ("NOPE", "ZZZZ")
 
 
+def test_a_delisted_ticker_is_unknown_not_empty(provider: YahooProvider, stand_in: YahooStandIn) -> None:
+    window = (dt.date(2020, 1, 2), dt.date(2020, 1, 31))
+    assert not provider.bars(["VB"], *window)["VB"].empty  # listed: yfinance caches its timezone
+    stand_in.delisted.add("VB")
+    before = len(stand_in.chart_requests("VB"))
+    # yfinance knows the timezone, so Yahoo's "No data found" comes on the window itself ("prices missing").
+    with pytest.raises(UnknownTicker) as caught:
+        provider.bars(["VB"], dt.date(2021, 1, 4), dt.date(2021, 1, 29))
+    assert caught.value.tickers == ("VB",)
+    assert any("period1=" in r for r in stand_in.chart_requests("VB")[before:])
+
+
 def test_weekend_window_gives_an_empty_frame(provider: YahooProvider) -> None:
     frame = provider.bars(["SPY"], dt.date(2019, 6, 1), dt.date(2019, 6, 2))["SPY"]
 

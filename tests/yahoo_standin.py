@@ -9,9 +9,11 @@ here with its path and query, so one server answers for all of Yahoo's hosts:
   yfinance uses to look up the timezone): chart JSON built from
   ``<data_dir>/<T>.csv`` (yfinance's column names), bars stamped at 09:30
   New York time.  As Yahoo answers: an unknown symbol is HTTP 404 "Not
-  Found"; a window that ends before the first bar is HTTP 400 "Data doesn't
-  exist ..."; a window without bars is a result with ``meta`` and empty
-  ``indicators``.
+  Found" / "No data found, symbol may be delisted", for the timezone lookup
+  and for a window alike (so yfinance, finding no timezone, stops at the
+  lookup, as with Yahoo); a window that ends before the first bar is HTTP 400
+  "Data doesn't exist ..."; a window without bars is a result with ``meta``
+  and empty ``indicators``.
 * ``GET /v10/finance/quoteSummary/{T}?modules=``: the requested modules that
   ``quote_summaries[T]`` holds (modules Yahoo lacks are left out); a symbol
   with a CSV but no entry has a bare ``quoteType`` module; any other symbol
@@ -22,7 +24,10 @@ here with its path and query, so one server answers for all of Yahoo's hosts:
 Knobs, for the chart endpoint (set them on the instance): ``rate_limited``
 (the next N chart requests get HTTP 429), ``delay`` (seconds before each
 chart answer), ``malformed`` and ``empty`` (symbols whose chart is truncated
-JSON, or a result without bars), and per symbol: ``throttled`` (symbols whose
+JSON, or a result without bars), ``delisted`` (symbols whose chart now answers
+as an unknown symbol's: yfinance, which cached their timezone while they were
+listed, skips the lookup and meets Yahoo's "No data found" on the window itself),
+and per symbol: ``throttled`` (symbols whose
 every chart request gets HTTP 429) and ``slow`` (symbol -> seconds before its
 chart answers).  ``requests`` records every request's path and query in
 arrival order.
@@ -71,6 +76,7 @@ class YahooStandIn:
         self.delay = 0.0
         self.malformed: set[str] = set()
         self.empty: set[str] = set()
+        self.delisted: set[str] = set()
         self.throttled: set[str] = set()
         self.slow: dict[str, float] = {}
         self.answered_429 = 0
@@ -140,7 +146,7 @@ class YahooStandIn:
         if delay and self._stopping.wait(delay):
             return None
         bars = self._bars(symbol)
-        if bars is None:
+        if bars is None or symbol in self.delisted:
             return _json(404, _chart_error("Not Found", "No data found, symbol may be delisted"))
         if symbol in self.malformed:
             return 200, "application/json", '{"chart":{"result":[{"meta":{"currency":"USD","symb'
