@@ -40,6 +40,7 @@ from bench.compare import redis_bench, summary  # noqa: E402
 from bench.shared import PRICES_DIR, require_prices  # noqa: E402
 from handlers.common import router  # noqa: E402
 from market.csvdir import CsvFolderProvider  # noqa: E402
+from tests.bt_oracle import AddCash  # noqa: E402
 
 WEIGHTS = {"SPY": 0.7, "IJR": 0.2, "SMH": 0.1}
 START, END = "2015-10-30", "2025-10-31"
@@ -63,17 +64,6 @@ def timed(work, runs: int) -> tuple[list[float], object]:
         result = work()
         seconds.append(time.perf_counter() - started)
     return seconds, result
-
-
-class AddCash(bt.core.Algo):
-    def __init__(self, dates: pd.DatetimeIndex, amount: float) -> None:
-        super().__init__()
-        self.dates, self.amount = set(dates), amount
-
-    def __call__(self, target) -> bool:
-        if target.now in self.dates:
-            target.adjust(self.amount)
-        return True
 
 
 def run_bt(prices: pd.DataFrame, schedule=bt.algos.RunQuarterly, cost: float = 0.0, add: float = 0.0) -> pd.Series:

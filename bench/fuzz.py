@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from bench.shared import PRICES_DIR, require_prices  # noqa: E402
 from handlers import catalog  # noqa: E402
 from handlers.common import router  # noqa: E402
 from handlers.common.caller import LOCAL, Caller  # noqa: E402
@@ -45,8 +46,6 @@ from market.redis_server import EmbeddedRedis  # noqa: E402
 from store.teamdata import TeamStore  # noqa: E402
 from tests.requests import REQUESTS  # noqa: E402
 
-SHARED = Path(os.environ.get("TILT_SHARED_DIR", ROOT.parent / "shared"))
-PRICES_DIR = SHARED / "data" / "prices"
 NOW = dt.datetime(2026, 7, 15, 9, 0, tzinfo=ZoneInfo("America/New_York"))
 CALLERS = (Caller(platform="slack", team="T1", channel="C1", user="U1"), LOCAL)
 GENERIC = "something went wrong"
@@ -104,6 +103,7 @@ def campaign(name: str, examples: int, seed: int, services: Services, crashes: C
 
 
 def main() -> None:
+    require_prices()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=3000, help="requests in all, shared evenly between commands")
     parser.add_argument("--seed", type=int, default=26)

@@ -38,6 +38,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 sys.path.insert(0, str(ROOT))
 
 from analysis.rules import evaluate_all  # noqa: E402
+from bench.shared import PRICES_DIR, require_prices  # noqa: E402
 from handlers.common import router  # noqa: E402
 from handlers.common.caller import Caller  # noqa: E402
 from handlers.common.rule_grammar import parse_rule  # noqa: E402
@@ -50,8 +51,6 @@ from market.redis_server import EmbeddedRedis  # noqa: E402
 from schedule.watch import Watcher  # noqa: E402
 from store.teamdata import Owner, TeamStore  # noqa: E402
 
-SHARED = Path(os.environ.get("TILT_SHARED_DIR", ROOT.parent / "shared"))
-PRICES_DIR = SHARED / "data" / "prices"
 NOW = dt.datetime(2026, 7, 15, 9, 0, tzinfo=ZoneInfo("America/New_York"))
 TICKERS = ("SPY", "QQQ", "IWM", "IJR", "SMH", "SOXX", "XSD", "PSI", "IGV", "VGT", "XLK", "XLE", "XLF", "XLV", "XLI",
            "XLY", "XLP", "XLU", "XLB", "XLRE", "MDY", "IJH", "VB", "VTV", "VUG", "MTUM", "QUAL", "USMV", "EFA", "EEM")
@@ -79,6 +78,7 @@ def random_rule(rng: random.Random, last: dict[str, float]) -> str:
 
 
 def main() -> None:
+    require_prices()
     server = None
     url = os.environ.get("REDIS_URL")
     if not url:

@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
 
-from bench.compare import PRICES_DIR, redis_bench, summary  # noqa: E402
+from bench.compare import redis_bench, summary  # noqa: E402
+from bench.shared import PRICES_DIR, require_prices  # noqa: E402
 from handlers.common import router  # noqa: E402
 from market.csvdir import CsvFolderProvider  # noqa: E402
 
@@ -44,8 +45,7 @@ def timed(work, runs: int) -> list[float]:
 
 
 def main() -> None:
-    if not (PRICES_DIR / "SPY.csv").is_file():
-        sys.exit(f"shared price data not found at {PRICES_DIR} (set TILT_SHARED_DIR to the shared folder)")
+    require_prices()
     with redis_bench() as (bench, redis_label):
         def cold(command: str) -> list[float]:
             return timed(lambda: router.run(command, bench.services(CsvFolderProvider(PRICES_DIR))), COLD_RUNS)

@@ -37,3 +37,16 @@ def run_bt(prices: pd.DataFrame, first_algo: bt.core.Algo, weigh: bt.core.Algo) 
 def bt_value(result: bt.backtest.Result) -> pd.Series:
     """bt's portfolio value as growth of 1 from the first real date (its dummy first row dropped)."""
     return result.prices["s"].iloc[1:] / 100.0
+
+
+class AddCash(bt.core.Algo):
+    """bt's way of adding money: ``adjust`` the strategy's capital (a flow, not a return) on given dates."""
+
+    def __init__(self, dates: pd.DatetimeIndex, amount: float) -> None:
+        super().__init__()
+        self.dates, self.amount = set(dates), amount
+
+    def __call__(self, target) -> bool:
+        if target.now in self.dates:
+            target.adjust(self.amount)
+        return True

@@ -37,7 +37,7 @@ from handlers.common.backtest_request import MAX_HOLDINGS, parse_backtest, with_
 from handlers.common.portfolios import Mix, Tactical
 from handlers.common.reply import Reply
 from handlers.common.services import Services
-from tests.bt_oracle import END, START, WEIGHTS, bt_value, frame, run_bt
+from tests.bt_oracle import END, START, WEIGHTS, AddCash, bt_value, frame, run_bt
 from tests.doubles import Recording
 
 BT_SCHEDULES = {"monthly": bt.algos.RunMonthly, "quarterly": bt.algos.RunQuarterly, "yearly": bt.algos.RunYearly}
@@ -162,19 +162,6 @@ def test_weekly_rebalancing_equals_bt_run_weekly(window: pd.DataFrame) -> None:
     ours = fixed_mix(window, pd.Series(WEIGHTS), "weekly")
     assert np.abs(ours.value.to_numpy() - expected.to_numpy()).max() < 1e-9
     assert ours.trades > 500  # ten years of weeks
-
-
-class AddCash(bt.core.Algo):
-    """bt's way of adding money: ``adjust`` the strategy's capital (a flow, not a return) on given dates."""
-
-    def __init__(self, dates: pd.DatetimeIndex, amount: float) -> None:
-        super().__init__()
-        self.dates, self.amount = set(dates), amount
-
-    def __call__(self, target) -> bool:
-        if target.now in self.dates:
-            target.adjust(self.amount)
-        return True
 
 
 def test_contributions_equal_bt_adding_cash_and_the_irr_solves_its_equation(window: pd.DataFrame) -> None:
