@@ -13,6 +13,7 @@ from pathlib import Path
 import bt
 import pandas as pd
 
+from analysis.backtest import rebalance_dates
 from tests.expected import closes
 
 START, END = "2015-10-30", "2025-10-31"
@@ -50,3 +51,16 @@ class AddCash(bt.core.Algo):
         if target.now in self.dates:
             target.adjust(self.amount)
         return True
+
+
+def bt_adding_quarterly(prices: pd.DataFrame, amount: float) -> pd.Series:
+    """bt's account value, in dollars from $10,000, of ``WEIGHTS`` rebalanced quarterly with ``amount`` added at
+    each quarter's last close (its own way: ``AddCash``, then the rebalance invests it)."""
+    strategy = bt.Strategy("s", [AddCash(rebalance_dates(prices.index, "quarterly"), amount),
+                                 bt.algos.RunQuarterly(run_on_end_of_period=True), bt.algos.SelectAll(),
+                                 bt.algos.WeighSpecified(**WEIGHTS), bt.algos.Rebalance()])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = bt.run(bt.Backtest(strategy, prices, integer_positions=False, progress_bar=False,
+                                    initial_capital=10_000.0))
+    return result.backtests["s"].strategy.values

@@ -121,8 +121,9 @@ universe = st.sampled_from(("size", "sectors", "semis", "mine", "SIZE", "list", 
 signal_name = st.sampled_from(("smallcaps", "semis", "SmallCaps", "momentum", "", "list", "golden", "a-b"))
 size_range = often(st.sampled_from(("0-40", "0-30", "10-20", "0-20")),
                    st.sampled_from(("0-100", "-10-20", "0-101", "40-0", "0-35", "0", "x-y", "0-", "100-100")))
-subject = often(ticker, st.builds(lambda a, b: f"{a}/{b}", ticker, ticker))
-indicator = st.sampled_from(("sma200", "ema50", "sma0", "sma5000", "rsi14", "rsi", "600", "-5", "nan", "1e400"))
+subject = often(ticker, st.one_of(st.builds(lambda a, b: f"{a}/{b}", ticker, ticker), st.just("SPY/SPY")))
+indicator = st.sampled_from(("sma200", "ema50", "sma0", "sma5000", "rsi14", "rsi", "sma", "600", "-5", "nan", "inf",
+                             "1e400", "%", "/", "-"))
 rule = st.one_of(
     words(subject, st.sampled_from(("above", "below", "over")), indicator),
     words(subject, st.sampled_from(("sma50", "sma20", "ema10")), st.sampled_from(("above", "below")), indicator),

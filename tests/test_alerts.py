@@ -12,14 +12,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from handlers.alert import PER_PERSON
 from handlers.common import router
 from handlers.common.caller import Caller
-from handlers.common.reply import Reply, mention
-from handlers.common.rule_grammar import GRAMMAR
+from handlers.common.reply import mention
 from handlers.common.services import Services
 from schedule.watch import Watcher
 from store.teamdata import Owner
@@ -131,20 +128,3 @@ def test_bad_alerts_are_refused_privately_with_the_grammar(services: Services, c
     reply = router.run(text, services, ANA)
     assert reply.is_error and reply.ephemeral and fragment in reply.text, reply.text
     assert services.store.alerts(TEAM) == []
-
-
-WORDS = st.sampled_from(["list", "cancel", "1", "#2", "SPY", "IWM/SPY", "above", "below", "sma200", "rsi14", "30",
-                         "momentum", "6m", "0%", "drawdown", "-20%", "500", "x", "nan", "%", "/"])
-
-
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.one_of(st.text(max_size=60), st.lists(WORDS, max_size=7).map(" ".join)))
-def test_any_alert_text_gets_an_answer_or_a_typed_user_error(services: Services, text: str) -> None:
-    reply = router.run(f"/alert {text}", services, ANA)
-    assert isinstance(reply, Reply) and reply.text
-    assert "Something went wrong" not in reply.text, text
-    if reply.is_error:
-        assert reply.ephemeral
-    for alert in services.store.alerts(TEAM):
-        router.run(f"/alert cancel {alert['id']}", services, ANA)  # keeps the per-person limit out of later examples
-    assert GRAMMAR in (router.run("/alert", services, ANA).usage or "")

@@ -37,7 +37,7 @@ from handlers.common.backtest_request import MAX_HOLDINGS, parse_backtest, with_
 from handlers.common.portfolios import Mix, Tactical
 from handlers.common.reply import Reply
 from handlers.common.services import Services
-from tests.bt_oracle import END, START, WEIGHTS, AddCash, bt_value, frame, run_bt
+from tests.bt_oracle import END, START, WEIGHTS, bt_adding_quarterly, bt_value, frame, run_bt
 from tests.doubles import Recording
 
 BT_SCHEDULES = {"monthly": bt.algos.RunMonthly, "quarterly": bt.algos.RunQuarterly, "yearly": bt.algos.RunYearly}
@@ -166,13 +166,7 @@ def test_weekly_rebalancing_equals_bt_run_weekly(window: pd.DataFrame) -> None:
 
 def test_contributions_equal_bt_adding_cash_and_the_irr_solves_its_equation(window: pd.DataFrame) -> None:
     quarter_ends = rebalance_dates(window.index, "quarterly")
-    strategy = bt.Strategy("s", [AddCash(quarter_ends, 1000.0), bt.algos.RunQuarterly(run_on_end_of_period=True),
-                                 bt.algos.SelectAll(), bt.algos.WeighSpecified(**WEIGHTS), bt.algos.Rebalance()])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = bt.run(bt.Backtest(strategy, window, integer_positions=False, progress_bar=False,
-                                    initial_capital=10_000.0))
-    dollars = result.backtests["s"].strategy.values.iloc[1:]
+    dollars = bt_adding_quarterly(window, 1000.0).iloc[1:]
     added = pd.Series(1000.0, index=quarter_ends).reindex(window.index, fill_value=0.0)
     # The money arrives at the close: a day's return is the value less that day's contribution over yesterday's.
     # (bt's own index divides by yesterday's value plus the contribution instead, as if it came in the day before.)
@@ -500,7 +494,7 @@ def test_the_follow_up_buttons_run_the_same_backtest_over_another_period(service
 
 
 
-def test_weekly_rebalancing_and_a_blended_benchmark_equal_bt(services: Services, prices_dir: Path) -> None:  # noqa: F811
+def test_weekly_rebalancing_and_a_blended_benchmark_equal_bt(services: Services, prices_dir: Path) -> None:
     reply = router.run(f"/backtest SPY 70 IJR 30 weekly {START}..{END} vs SPY 60 AGG 40", services)
     assert not reply.is_error, reply.text
     prices = frame(prices_dir, ["SPY", "IJR", "AGG"]).loc["2015-10-29":END]
@@ -514,24 +508,17 @@ def test_weekly_rebalancing_and_a_blended_benchmark_equal_bt(services: Services,
     assert "vs SPY/AGG 60/40" in reply.text and "rebalanced weekly" in reply.text
 
 
-def test_contributions_say_the_final_value_and_both_returns(services: Services, prices_dir: Path) -> None:  # noqa: F811
+def test_contributions_say_the_final_value_and_both_returns(services: Services, prices_dir: Path) -> None:
     reply = router.run(f"/backtest SPY 70 IJR 20 SMH 10 add 1000 quarterly {START}..{END}", services)
     assert not reply.is_error, reply.text
     prices = frame(prices_dir, list(WEIGHTS)).loc["2015-10-29":END]
-    quarter_ends = rebalance_dates(prices.index, "quarterly")
-    strategy = bt.Strategy("s", [AddCash(quarter_ends, 1000.0), bt.algos.RunQuarterly(run_on_end_of_period=True),
-                                 bt.algos.SelectAll(), bt.algos.WeighSpecified(**WEIGHTS), bt.algos.Rebalance()])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = bt.run(bt.Backtest(strategy, prices, integer_positions=False, progress_bar=False,
-                                    initial_capital=10_000.0))
-    final = result.backtests["s"].strategy.values.iloc[-1]
+    final = bt_adding_quarterly(prices, 1000.0).iloc[-1]
     note = next(n for n in reply.notes if n.startswith("SPY70 IJR20 SMH10: $10,000 plus $1,000 quarterly"))
     assert f"(40 times, $50,000 in all) grew to ${final:,.0f}" in note, note
     assert "money-weighted return" in note and "a year, time-weighted" in note
 
 
-def test_costs_and_fees_are_named_in_the_notes_and_footer(services: Services) -> None:  # noqa: F811
+def test_costs_and_fees_are_named_in_the_notes_and_footer(services: Services) -> None:
     reply = router.run("/backtest SPY 70 IJR 30 cost 10bp fees band 5 5y", services)
     assert not reply.is_error, reply.text
     assert any(n.startswith("Trading costs 10bp of the value traded") for n in reply.notes), reply.notes
@@ -541,7 +528,7 @@ def test_costs_and_fees_are_named_in_the_notes_and_footer(services: Services) ->
     assert "costs 10bp" in reply.footer and "expense ratios taken daily" in reply.footer
 
 
-def test_tear_sheet_equals_quantstats_and_counts_made_here(services: Services, prices_dir: Path) -> None:  # noqa: F811
+def test_tear_sheet_equals_quantstats_and_counts_made_here(services: Services, prices_dir: Path) -> None:
     reply = router.run(f"/backtest SPY 70 IJR 20 SMH 10 quarterly {START}..{END}", services)
     assert not reply.is_error, reply.text
     prices = frame(prices_dir, list(WEIGHTS)).loc["2015-10-29":END]
@@ -591,7 +578,7 @@ def test_tear_sheet_equals_quantstats_and_counts_made_here(services: Services, p
         assert row[f"Won {years}y"] == f"{np.mean(won) * 100:.0f}%"
 
 
-def test_the_chart_ends_with_a_heatmap_of_the_first_portfolios_monthly_returns(services: Services,  # noqa: F811
+def test_the_chart_ends_with_a_heatmap_of_the_first_portfolios_monthly_returns(services: Services,
                                                                                prices_dir: Path) -> None:
     import io
 

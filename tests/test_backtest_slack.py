@@ -51,7 +51,7 @@ def test_a_bad_backtest_is_answered_privately(tilt: Tilt, slack: SlackStandIn) -
 
 
 
-def test_a_holding_a_portfolio_does_not_own_shows_a_dash_on_slack(tilt: Tilt, slack: SlackStandIn) -> None:  # noqa: F811
+def test_a_holding_a_portfolio_does_not_own_shows_a_dash_on_slack(tilt: Tilt, slack: SlackStandIn) -> None:
     where = channel()
     tilt.command("/backtest", "SPY 70 IJR 30 ; QQQ 60 SMH 40 5y", channel=where)
     post = calls_in(slack, "chat.postMessage", where)[0]

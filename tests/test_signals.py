@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import bt
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from handlers.common import router
@@ -183,26 +183,6 @@ def test_signals_need_storage(prices_dir: Path) -> None:
     for text in ("/signal define spy600 SPY above 600", "/signal list", "/signal delete spy600"):
         reply = router.run(text, dead, ANA)
         assert reply.is_error and "can't reach my storage" in reply.text, text
-
-
-WORDS = st.sampled_from(["define", "delete", "list", "smallcaps", "semis", "x", "SPY", "IWM/SPY", "SMH", "above",
-                         "below", "sma200", "ema50", "sma0", "rsi14", "momentum", "6m", "drawdown", "-20%", "0%",
-                         "600", "30", "nan", "inf", "1e400", "/", "%", "-", "a-b", "SPY/SPY", "rsi", "sma"])
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.one_of(st.text(max_size=60), st.lists(WORDS, max_size=8).map(" ".join)))
-def test_any_signal_text_gets_an_answer_or_a_typed_user_error(services: Services, text: str) -> None:
-    reply = router.run(f"/signal {text}", services, ANA)
-    assert isinstance(reply, Reply) and reply.text
-    assert "Something went wrong" not in reply.text, text
-    if reply.is_error:
-        assert reply.ephemeral
-    for name in [s["name"] for s in services.store.signals(TEAM)]:
-        router.run(f"/signal delete {name}", services, ANA)  # keeps the 50-signal limit out of later examples
-
-
-# --- watched --------------------------------------------------------------------------------------
 
 
 def test_a_flip_posts_once_in_the_cards_thread_and_once_where_it_was_defined(services: Services, clock: Clock,
