@@ -93,6 +93,7 @@ _MUTED = "#555555"
 _GRID = "#DDDDDD"
 _TITLE_PT, _PANEL_PT, _TICK_PT, _LEGEND_PT, _END_LABEL_PT, _FOOTER_PT = 20, 13, 12, 12, 12, 11
 _TITLE_MIN_PT, _TITLE_FULL_CHARS = 13, 50
+_FOOTER_FULL_CHARS = 106  # about this many footer characters fit the width at full size
 _WIDTH_GROWTH, _WIDTH_PANEL = 2.6, 1.8
 # Idle compare figures kept for reuse (each holds a ~4.6 MB canvas): as many as charts drawn at once, in practice.
 IDLE_FIGURES = 4
@@ -559,10 +560,11 @@ def _add_header_and_footer(fig: Figure, labels: ChartLabels, dates: pd.DatetimeI
     """Title on top; the dates drawn, the as-of date and the source in the footer (a forwarded PNG keeps them)."""
     fig.text(_LEFT - 0.01, _TITLE_Y, labels.title, ha="left", va="top", fontsize=_title_size(labels.title),
              fontweight="bold", color=_TEXT, parse_math=False)
-    footer = f"{span_text(dates[0], dates[-1])} · As of {labels.as_of} · Source: {labels.source}"
-    fig.text(_LEFT - 0.01, 0.012, footer, ha="left", va="bottom", fontsize=_FOOTER_PT, color=_MUTED, parse_math=False)
-    fig.text(0.985, 0.012, labels.basis, ha="right", va="bottom",
-             fontsize=_FOOTER_PT, color=_MUTED, parse_math=False)
+    footer = " · ".join(part for part in (span_text(dates[0], dates[-1]), f"As of {labels.as_of}",
+                                          f"Source: {labels.source}", labels.basis) if part)
+    # One line, shrunk when long (a basis naming costs and fees), so its parts never run into each other.
+    size = min(_FOOTER_PT, _FOOTER_PT * _FOOTER_FULL_CHARS / len(footer))
+    fig.text(_LEFT - 0.01, 0.012, footer, ha="left", va="bottom", fontsize=size, color=_MUTED, parse_math=False)
     if labels.demo:
         _add_demo_marks(fig)
 

@@ -35,7 +35,8 @@ def monthly_heatmap(returns: pd.Series, title: str) -> bytes:
     ax.imshow(grid.to_numpy(), cmap=HEATMAP, vmin=-limit, vmax=limit, aspect="auto")
     for (i, j), value in np.ndenumerate(grid.to_numpy()):
         if np.isfinite(value):
-            ax.text(j, i, f"{round(value, 1) + 0.0:.1f}",  # + 0.0: never "-0.0" ha="center", va="center", fontsize=8,
+            # + 0.0 after rounding: never "-0.0".
+            ax.text(j, i, f"{round(value, 1) + 0.0:.1f}", ha="center", va="center", fontsize=8,
                     color="white" if abs(value) > 0.6 * limit else _TEXT)
     ax.set_xticks(range(12), MONTHS, fontsize=_TICK_PT - 2)
     ax.set_yticks(range(rows), [str(y) for y in grid.index], fontsize=_TICK_PT - 2)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import matplotlib.dates as mdates
@@ -309,4 +310,15 @@ def test_a_one_day_window_draws_no_hour_ticks_or_repeated_labels(prices_dir: Pat
     assert dates == [f"{d:%b %d}" for d in frame.index]
     growth = _y_labels(fig)
     assert len(set(growth)) == len(growth) >= 2
-    assert any(t.endswith("(1 day) · As of 2026-07-14 · Source: Yahoo Finance") for t in _texts(fig))
+    assert any("(1 day) · As of 2026-07-14 · Source: Yahoo Finance" in t for t in _texts(fig))
+
+
+def test_a_long_footer_is_one_line_inside_the_figure(prices_dir: Path) -> None:
+    frame = _aligned(prices_dir, ["QQQ", "SPY"], years=10)
+    basis = "Adj Close: dividends reinvested, costs 10bp, expense ratios taken daily, no taxes"
+    fig = build_backtest_figure(frame, "SPY", replace(LABELS, basis=basis))
+    fig.canvas.draw()
+    [footer] = [t for t in fig.texts if t.get_text().startswith(f"{frame.index[0]:%Y-%m-%d}")]
+    assert footer.get_text().endswith(f"Source: {LABELS.source} · {basis}")  # the basis is part of the one line
+    box = footer.get_window_extent()
+    assert 0 <= box.x0 and box.x1 <= fig.bbox.x1  # shrunk to fit: nothing runs off the edge, nothing overlaps
