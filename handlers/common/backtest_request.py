@@ -126,7 +126,7 @@ class BacktestRequest:
     @property
     def key(self) -> str:
         """The question, as the reply cache knows it: a workspace's signal is named by its rule."""
-        rules = "|".join(str(p.rule) for p in self.portfolios if isinstance(p, Tactical))
+        rules = "|".join(str(rule) for p in self.portfolios for rule in p.rules.values())
         return f"backtest|{self.spelled}|{self.period.label}" + (f"|{rules}" if rules else "")
 
 
@@ -310,17 +310,7 @@ def _tactical(words: list[str]) -> Tactical:
 def with_signals(request: BacktestRequest, rule_of: Callable[[str], Rule]) -> BacktestRequest:
     """``request`` with each tactical portfolio's signal looked up (``rule_of(name)``, which raises for an unknown
     one) and its legs filled in: a ratio A/B holds A while the signal holds, else B (unless said otherwise)."""
-    def resolved(portfolio: Portfolio) -> Portfolio:
-        if not isinstance(portfolio, Tactical):
-            return portfolio
-        rule = rule_of(portfolio.signal)
-        a, b = rule.subject.a, rule.subject.b
-        if not b and not portfolio.off:
-            raise BadRequest(f"`{portfolio.signal}` reads one ticker (`{rule}`): say what to hold, e.g. "
-                             f"`tactical {portfolio.signal} hold {a} else SPY`.")
-        return replace(portfolio, on=portfolio.on or a, off=portfolio.off or b, rule=rule)
-
-    portfolios = tuple(resolved(p) for p in request.portfolios)
+    portfolios = tuple(p.resolved(rule_of) for p in request.portfolios)
     if len(set(portfolios)) < len(portfolios):
         raise BadRequest("Two of those portfolios are the same; give each one once.")
     return replace(request, portfolios=portfolios)

@@ -7,13 +7,14 @@ is one new class here and a word in the grammar.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import dataclass, field, replace
+from typing import Callable, Protocol
 
 import pandas as pd
 
 from analysis.backtest import NO_FRICTION, Rebalance, Simulation, Trading, fixed_mix, switching, time_on
 from analysis.rules import Rule
+from errors import BadRequest
 from handlers.common.format import percent, short_weight
 
 # Legs a tactical portfolio may hold while its signal is on (the first is the default); off, it holds the signal's b.
@@ -36,6 +37,9 @@ class Portfolio(Protocol):
     @property
     def rebalanced(self) -> bool:
         """Whether the rebalancing schedule applies to it."""
+
+    def resolved(self, rule_of: Callable[[str], Rule]) -> Portfolio:
+        """Itself with the signals it names looked up (``rule_of(name)`` raises for an unknown one)."""
 
     def name(self) -> str:
         """What it goes by in tables, legends and notes: what it holds or does, in short form."""
@@ -67,6 +71,9 @@ class Mix:
     @property
     def rules(self) -> dict[str, Rule]:
         return {}
+
+    def resolved(self, rule_of: Callable[[str], Rule]) -> Mix:
+        return self
 
     @property
     def rebalanced(self) -> bool:
@@ -121,6 +128,16 @@ class Tactical:
     @property
     def rebalanced(self) -> bool:
         return False
+
+    def resolved(self, rule_of: Callable[[str], Rule]) -> Tactical:
+        """With its signal's rule, and its legs filled in: a ratio A/B holds A while it holds, else B (unless
+        said otherwise); a one-ticker rule must say what to hold."""
+        rule = rule_of(self.signal)
+        a, b = rule.subject.a, rule.subject.b
+        if not b and not self.off:
+            raise BadRequest(f"`{self.signal}` reads one ticker (`{rule}`): say what to hold, e.g. "
+                             f"`tactical {self.signal} hold {a} else SPY`.")
+        return replace(self, on=self.on or a, off=self.off or b, rule=rule)
 
     def name(self) -> str:
         return self.spelled
