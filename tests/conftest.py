@@ -10,6 +10,7 @@ import shutil
 import uuid
 from pathlib import Path
 from typing import Callable, Iterator
+from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 import pytest
@@ -65,11 +66,20 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Redis for the whole run: ``REDIS_URL`` when set, else an embedded redis-server we start and stop."""
     configured = os.environ.get("REDIS_URL")
     if configured:
-        yield configured
+        yield own_database(configured)
         return
     server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
     yield server.url
     server.close()
+
+
+def own_database(url: str) -> str:
+    """``url`` with a Redis database of this pytest-xdist worker's own (worker ``gwN`` takes database N + 1):
+    each worker runs Tilt processes of its own, and their job queues, named alike, must not meet."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is None:
+        return url
+    return urlunsplit(urlsplit(url)._replace(path=f"/{int(worker.removeprefix('gw')) + 1}"))
 
 
 @pytest.fixture

@@ -127,12 +127,14 @@ def responses_to(slack: SlackStandIn, name: str, count: int = 1) -> list[dict]:
     return wait_until(found, what=f"{count} response_url posts to {name}")
 
 
-def settled(tilt: Tilt, slack: SlackStandIn) -> None:
+def settled(tilt: Tilt, slack: SlackStandIn) -> str:
     """Wait until every job queued so far has run: a marker command queued now is answered after them (its one
-    worker takes jobs in order), so whatever they would post, a late duplicate too, is in once its answer is."""
+    worker takes jobs in order), so whatever they would post, a late duplicate too, is in once its answer is.
+    Returns the marker's response name (its one post is the marker's own)."""
     marker = f"marker-{uuid.uuid4().hex[:8]}"
     tilt.command("/help", "", channel=channel(), response=marker)
     responses_to(slack, marker)
+    return marker
 
 
 def uploaded(slack: SlackStandIn, channel_id: str) -> bytes:

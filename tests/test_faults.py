@@ -29,7 +29,7 @@ from store.teamdata import Owner, TeamStore
 from tests.discord_app import APPLICATION_ID, SlackAndDiscordTilt, interaction, slash
 from tests.discord_standin import DiscordStandIn
 from tests.servers import PATIENCE, Answer, free_port, send, wait_until
-from tests.slack_app import Tilt, YahooTilt, calls_in, channel, in_channel, responses_to, table_rows
+from tests.slack_app import Tilt, YahooTilt, calls_in, channel, in_channel, responses_to, settled, table_rows
 from tests.slack_standin import Call, SlackStandIn
 from tests.yahoo_standin import YahooStandIn
 
@@ -63,12 +63,6 @@ def worker_commands(both_tilt: SlackAndDiscordTilt) -> float:
     """How many commands the (first) worker has answered, from its /metrics."""
     text = send(urllib.request.Request(both_tilt.worker_metrics_url)).body.decode()
     return sum(float(n) for n in re.findall(r"^tilt_commands_total\{[^}]*\} (\S+)$", text, re.M))
-
-
-def quiet(seconds: float = 0.5) -> None:
-    """Give a wrongly queued second answer time to show up before asserting there is none.  Only after the
-    test has seen what proves Tilt got that far: the answer (or refusal) that a wrong one would accompany."""
-    time.sleep(seconds)
 
 
 class RestartableRedis:
@@ -167,8 +161,7 @@ def test_team_data_survives_a_redis_restart_and_the_worker_resumes(slack: SlackS
         [reply] = responses_to(slack, refused)
         assert reply["response_type"] == "ephemeral" and STORAGE_DOWN in reply["text"]
         assert "Traceback" not in json.dumps(reply) and "Error" not in reply["text"]
-        assert server.get("/healthz").status == 503
-        quiet()
+        assert server.get("/healthz").status == 503  # the refusal was the job's last word: it posts nothing after it
         assert len(in_channel(slack, "chat.postMessage", where)) == posts_before + 1
         assert worker_commands(server) == answered_by_worker  # the web process answered those itself
 
@@ -332,7 +325,7 @@ def test_a_slack_5xx_is_retried_and_the_result_posted_once(both_tilt: SlackAndDi
                what="a second try or an apology")
     assert not responses(slack, reply_to), responses(slack, reply_to)  # nothing to apologise for
     calls_in(slack, "files.completeUploadExternal", where)
-    quiet()
+    settled(both_tilt, slack)  # what was queued with it, a duplicate too, has run
     failed, posted = in_channel(slack, "chat.postMessage", where)
     assert failed.answer is None and posted.answer["ok"] and "XLK vs SPY" in posted.body["text"]
     assert len(in_channel(slack, "files.completeUploadExternal", where)) == 1  # one chart
@@ -348,7 +341,7 @@ def test_slack_refusing_beyond_the_retries_is_told_to_the_requester(both_tilt: S
     [apology] = responses_to(slack, reply_to)
     assert apology["response_type"] == "ephemeral"
     assert "Slack would not take it" in apology["text"] and "try again" in apology["text"]
-    quiet()
+    settled(both_tilt, slack)  # what was queued with it, a duplicate too, has run
     attempts = in_channel(slack, "chat.postMessage", where)
     assert len(attempts) == 3 and all(a.answer is None for a in attempts)
     assert not in_channel(slack, "files.getUploadURLExternal", where) and not in_channel(slack, "files.completeUploadExternal", where)
@@ -371,11 +364,12 @@ def test_a_replayed_slash_command_is_answered_once(both_tilt: SlackAndDiscordTil
     assert replay.status == 200 and replay.body == b""
     post = calls_in(slack, "chat.postMessage", where)[0]
     assert table_rows(post.body["blocks"])["IJR"]["P/E"] == "15.9x"
-    quiet()
+    settled(both_tilt, slack)  # what was queued with it, a duplicate too, has run
     assert len(in_channel(slack, "chat.postMessage", where)) == 1 and not responses(slack, reply_to)
 
 
-def test_a_replayed_discord_interaction_is_followed_up_once(both_tilt: SlackAndDiscordTilt, discord: DiscordStandIn) -> None:
+def test_a_replayed_discord_interaction_is_followed_up_once(both_tilt: SlackAndDiscordTilt, discord: DiscordStandIn,
+                                                            slack: SlackStandIn) -> None:
     command = slash("compare", tickers="QQQ SPY", period="1y")
     body = json.dumps(command).encode()
     headers = both_tilt.signed(body)
@@ -385,7 +379,7 @@ def test_a_replayed_discord_interaction_is_followed_up_once(both_tilt: SlackAndD
     webhook = f"/webhooks/{APPLICATION_ID}/{command['token']}"
     follow_up = discord.wait_for("POST", webhook)[0]
     assert follow_up.status == 200 and "QQQ vs SPY" in follow_up.payload["embeds"][0]["title"]
-    quiet()
+    settled(both_tilt, slack)  # what was queued with it, a duplicate too, has run
     assert len(discord.calls_to(webhook)) == 1
 
 
@@ -414,8 +408,9 @@ def test_a_malformed_body_is_refused_without_harm(both_tilt: SlackAndDiscordTilt
                                              headers={"Content-Type": content_type or "application/x-www-form-urlencoded"}))
     # Refused (4xx), or at most an empty 200: never a server error.
     assert 400 <= answer.status < 500 or (answer.status == 200 and answer.body in (b"", b"{}")), answer
-    quiet(0.3)
-    assert len(slack.calls) == seen_slack and len(discord.calls_to("/")) == seen_discord  # nobody was told anything
+    marker = settled(both_tilt, slack)  # had the body been queued, it has run
+    told = [c for c in slack.calls[seen_slack:] if c.body.get("_response_url") != marker]
+    assert not told and len(discord.calls_to("/")) == seen_discord  # nobody was told anything
     assert both_tilt.get("/healthz").status == 200
 
 
@@ -444,7 +439,7 @@ def test_a_slash_command_over_16_kb_is_refused_and_one_at_the_limit_is_answered(
     assert both_tilt.post(command(over_limit, 16 * 1024 + 1)).status == 413
     assert both_tilt.post(command(at_limit, 16 * 1024)).status == 200
     assert "SMH vs SPY" in calls_in(slack, "chat.postMessage", at_limit)[0].body["text"]
-    quiet()
+    settled(both_tilt, slack)  # what was queued with it, a duplicate too, has run
     assert not in_channel(slack, "chat.postMessage", over_limit)
 
 
@@ -471,13 +466,13 @@ def test_a_click_carrying_its_message_is_taken_up_to_64_kb(both_tilt: SlackAndDi
     for where in (at_limit, over_a_command):
         update = calls_in(slack, "chat.update", where)[0]
         assert update.body["ts"] == "1700000000.000100" and "SMH vs SPY" in update.body["text"]
-    quiet()
+    settled(both_tilt, slack)  # what was queued with it, a duplicate too, has run
     assert not in_channel(slack, "chat.update", over_limit) and not in_channel(slack, "chat.postMessage", over_limit)
     assert both_tilt.get("/healthz").status == 200
 
 
 def test_discord_takes_commands_up_to_16_kb_and_clicks_up_to_64_kb(both_tilt: SlackAndDiscordTilt,
-                                                                  discord: DiscordStandIn) -> None:
+                                                                  discord: DiscordStandIn, slack: SlackStandIn) -> None:
     def post(interaction: dict, size: int) -> Answer:
         """``interaction`` grown to ``size`` bytes by a field Tilt does not read, signed."""
         body = padded(size, lambda filler: json.dumps({**interaction, "padding": filler})).encode()
@@ -494,5 +489,5 @@ def test_discord_takes_commands_up_to_16_kb_and_clicks_up_to_64_kb(both_tilt: Sl
     click["message"] = {"id": "6", "author": {"id": APPLICATION_ID, "bot": True}}  # a post of Tilt's, carried along
     assert post(click, 20 * 1024).json() == {"type": 5}
     assert "XLK vs SPY" in follow_up_title(click)
-    quiet()
+    settled(both_tilt, slack)  # what was queued with it, a duplicate too, has run
     assert not discord.calls_to(f"/webhooks/{APPLICATION_ID}/{over['token']}")

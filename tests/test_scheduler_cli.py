@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from market.redis_server import EmbeddedRedis
 from market.timing import Schedule
 from store.teamdata import Owner, TeamStore
 from tests.conftest import ROOT
-from tests.servers import PATIENCE, stop_processes, wait_for_workers
+from tests.servers import PATIENCE, stop_processes, wait_for_workers, wait_until
 from tests.slack_standin import SlackStandIn
 
 OWNER = Owner(platform="slack", team="T0TEST", scope="channel:CDIGEST")
@@ -60,9 +59,12 @@ def test_two_scheduler_processes_post_a_due_digest_once(tmp_path: Path, prices_d
             schedulers = [start("scheduler", env, tmp_path) for _ in range(2)]
             slack.wait_for("chat.postMessage")
             slack.wait_for("files.completeUploadExternal")
-            # The digest is out, chart and all (the last step of the one post ExactlyOnce records as done):
-            # ten more ticks of each scheduler on an idle machine, in which nothing more may be posted.
-            time.sleep(2.0)
+            # The digest is out, chart and all.  Once it is recorded done and no process holds its lease, no
+            # scheduler or worker can post it again (each checks the record under the lease), so the posts so
+            # far are all there will be.
+            wait_until(lambda: any(store.client.scan_iter(match=f"{store.prefix}sched:done:*"))
+                       and not any(store.client.scan_iter(match=f"{store.prefix}sched:lease:*")),
+                       what="the digest recorded done, with no lease held")
             posts = slack.of("chat.postMessage")
         finally:
             logs = stop_processes([*schedulers, *workers])

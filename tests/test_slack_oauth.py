@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import http.client
 import os
-import time
 import uuid
 from pathlib import Path
 from typing import Iterator
@@ -22,7 +21,7 @@ from market.cache import connect
 from market.redis_server import EmbeddedRedis
 from store.teamdata import Owner, TeamStore
 from tests.servers import PATIENCE, wait_until
-from tests.slack_app import SECRET, Tilt, calls_in, channel
+from tests.slack_app import SECRET, Tilt, calls_in, channel, responses_to
 from tests.slack_standin import SlackStandIn
 
 TEAMS = ("TALPHA", "TBRAVO")
@@ -114,10 +113,12 @@ def test_uninstall_removes_the_workspace_and_its_data(oauth_tilt: OAuthTilt, fre
     assert not [k for k in store.client.scan_iter(match="tilt:v1:slack:install:*TALPHA*")]
 
     posted_before = len(fresh_slack.of("chat.postMessage"))
-    # Answered empty at once (no installation authorizes it: no "Working on it…", nothing queued); then
-    # room for a wrong post anyway.
+    # Answered empty at once (no installation authorizes it: no "Working on it…", nothing queued).  Had it been
+    # queued anyway, the one worker would have run it before a command queued after it, and posted by then.
     assert oauth_tilt.command("/compare", "SMH SPY 1y", channel=channel(), team="TALPHA").body == b""
-    time.sleep(1.0)
+    marker = f"marker-{uuid.uuid4().hex[:8]}"
+    oauth_tilt.command("/help", "", channel=channel(), team="TBRAVO", response=marker)
+    responses_to(fresh_slack, marker)
     assert len(fresh_slack.of("chat.postMessage")) == posted_before  # nothing is posted there any more
 
 
