@@ -22,6 +22,7 @@ from market.csvdir import CsvFolderProvider
 from market.protection import Breaker, RateLimit
 from store.teamdata import MAX_WATCHLIST, TeamStore
 from tests.doubles import Flaky, Recording
+from tests.servers import wait_until
 
 NOW = dt.datetime(2026, 7, 15, 9, 0, tzinfo=ZoneInfo("America/New_York"))
 
@@ -102,7 +103,8 @@ def test_the_breaker_opens_after_repeated_failures_and_serves_cached_prices(pric
     assert answer["SPY"].index[-1] == dt.datetime(2026, 7, 14) and served_stale()
     with pytest.raises(DataUnavailable, match="has been failing"):
         market.bars(["XLU"], dt.date(2025, 1, 1), dt.date(2026, 7, 17))  # nothing cached to fall back on
-    time.sleep(1.1)  # cool-down over: the source is tried again
+    wait_until(lambda: cache.get("breaker:CSV:open") is None, what="the 1-second cool-down to end")
+    # Cool-down over: the source is tried again.
     provider.down = False
     market.bars(["SPY"], dt.date(2025, 1, 1), dt.date(2026, 7, 17))
     assert len(provider.calls) == calls + 1
