@@ -51,9 +51,10 @@ def timed(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, subpr
     return time.perf_counter() - started, result
 
 
-def ready_in(stderr: str, name: str) -> str:
-    found = re.search(rf"{name} dependencies ready in (\d+) s", stderr)
-    return f"{found.group(1)} s" if found else "?"
+def said(stderr: str, what: str) -> str:
+    """The seconds ./tilt said WHAT took ("run dependencies ready", "uv fetched"), or "-" when it did not say."""
+    found = re.search(rf"{what} in (\d+) s", stderr)
+    return f"{found.group(1)} s" if found else "-"
 
 
 def one_run(installer: str, test: bool) -> dict[str, str]:
@@ -69,7 +70,8 @@ def one_run(installer: str, test: bool) -> dict[str, str]:
         if first.returncode != 0 or "SMH vs SPY" not in first.stdout:
             sys.exit(f"the first run did not answer (exit {first.returncode}):\n{first.stderr[-3000:]}")
         figures = {"load": f"{load:.1f}", "first run": f"{seconds:.1f} s",
-                   "installing": ready_in(first.stderr, "run"), ".venv": f"{megabytes(clone / '.venv')} MB",
+                   "installing": said(first.stderr, "run dependencies ready"),
+                   "of which fetching uv": said(first.stderr, "uv fetched"), ".venv": f"{megabytes(clone / '.venv')} MB",
                    "largest (MB)": largest(next((clone / ".venv" / "lib").glob("python3*/site-packages"))),
                    "caches beyond .venv": f"{megabytes(caches, clone / '.venv')} MB"}
         seconds, second = timed(["./tilt", *COMMAND], clone, env)
@@ -78,7 +80,7 @@ def one_run(installer: str, test: bool) -> dict[str, str]:
             seconds, tested = timed(["./tilt", "test", "-q", "--co", "tests/test_parse.py"], clone, env)
             if tested.returncode != 0:
                 sys.exit(f"the first ./tilt test failed (exit {tested.returncode}):\n{tested.stderr[-3000:]}")
-            figures |= {"first ./tilt test": f"{seconds:.1f} s (test extra {ready_in(tested.stderr, 'test')})",
+            figures |= {"first ./tilt test": f"{seconds:.1f} s (test extra {said(tested.stderr, 'test dependencies ready')})",
                         ".venv with tests": f"{megabytes(clone / '.venv')} MB"}
         return figures
 
