@@ -71,7 +71,8 @@ def one_run(installer: str, test: bool) -> dict[str, str]:
             sys.exit(f"the first run did not answer (exit {first.returncode}):\n{first.stderr[-3000:]}")
         figures = {"load": f"{load:.1f}", "first run": f"{seconds:.1f} s",
                    "installing": said(first.stderr, "run dependencies ready"),
-                   "of which fetching uv": said(first.stderr, "uv fetched"), ".venv": f"{megabytes(clone / '.venv')} MB",
+                   "of which fetching uv": said(first.stderr, "uv fetched"),
+                   ".venv": f"{megabytes(clone / '.venv')} MB",
                    "largest (MB)": largest(next((clone / ".venv" / "lib").glob("python3*/site-packages"))),
                    "caches beyond .venv": f"{megabytes(caches, clone / '.venv')} MB"}
         seconds, second = timed(["./tilt", *COMMAND], clone, env)
@@ -80,7 +81,8 @@ def one_run(installer: str, test: bool) -> dict[str, str]:
             seconds, tested = timed(["./tilt", "test", "-q", "--co", "tests/test_parse.py"], clone, env)
             if tested.returncode != 0:
                 sys.exit(f"the first ./tilt test failed (exit {tested.returncode}):\n{tested.stderr[-3000:]}")
-            figures |= {"first ./tilt test": f"{seconds:.1f} s (test extra {said(tested.stderr, 'test dependencies ready')})",
+            extra = said(tested.stderr, "test dependencies ready")
+            figures |= {"first ./tilt test": f"{seconds:.1f} s (test extra {extra})",
                         ".venv with tests": f"{megabytes(clone / '.venv')} MB"}
         return figures
 
