@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analysis.backtest import Simulation, annual_turnover, fixed_mix
-from analysis.charts import ChartLabels, backtest_chart
+from analysis.charts import ChartLabels
 from analysis.compare import Comparison, compare
 from analysis.drawdown import MaxDrawdown
-from analysis.monthly_chart import monthly_heatmap, stacked
+from analysis.monthly_chart import backtest_monthly_chart
 from analysis.returns import calendar_year_returns, years_between
 from analysis.rules import Rule, evaluate
 from analysis.tearsheet import monthly_returns
@@ -98,12 +98,12 @@ def build(request: BacktestRequest, services: Services) -> Reply:
         footer=(f"{window.start:%Y-%m-%d} → {window.end:%Y-%m-%d} ({years(years_between(window.start, window.end))})"
                 f" · as of {window.end:%Y-%m-%d} · source: {source} · {_frictions(request)} · {rate.said}"),
         chart=Chart(
-            png=stacked(backtest_chart(values, request.benchmark,
+            png=backtest_monthly_chart(values, request.benchmark,
                                        ChartLabels(title=title, as_of=f"{window.end:%Y-%m-%d}", source=source,
                                                    demo=services.market.is_demo,
-                                                   basis=f"Adj Close: dividends reinvested, {_frictions(request)}")),
-                        monthly_heatmap(monthly_returns(values[results[0].name]),
-                                        f"{results[0].name} monthly returns (%)")),
+                                                   basis=f"Adj Close: dividends reinvested, {_frictions(request)}"),
+                                       monthly_returns(values[results[0].name]),
+                                       f"{results[0].name} monthly returns (%)"),
             # Named after the question, so two backtests saved side by side (the console keeps charts) never collide.
             filename=f"backtest-{hashlib.sha1(request.key.encode()).hexdigest()[:10]}.png",
             title=title,
