@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis.backtest import Simulation, annual_turnover, fixed_mix
+from analysis.backtest import Simulation, annual_turnover
 from analysis.charts import ChartLabels
 from analysis.compare import Comparison, compare
 from analysis.drawdown import MaxDrawdown
@@ -27,12 +27,12 @@ from errors import DataUnavailable
 from handlers.common.backtest_request import REBALANCE, STARTING_AMOUNT, BacktestRequest, parse_backtest, with_signals
 from handlers.common.caller import Caller
 from handlers.common.command import BENCHMARK, PERIOD, Command, Kind, Option
-from handlers.common.execution import execution_notes, net_of_fees, trading
+from handlers.common.execution import benchmark_value, execution_notes, net_of_fees, trading
 from handlers.common.export import values_csv
 from handlers.common.format import money, percent, points, ratio, years
 from handlers.common.odds import odds_table, tearsheet_tables
 from handlers.common.plots import MAX_BARS, bars, growth_plot
-from handlers.common.portfolios import Portfolio
+from handlers.common.portfolios import Mix, Portfolio
 from handlers.common.prices import named_window, prices_for_period, window_notes
 from handlers.common.reply import Action, Cell, Chart, Plot, Reply, Table
 from handlers.common.reply_cache import cached_reply
@@ -77,7 +77,8 @@ def build(request: BacktestRequest, services: Services) -> Reply:
                for name, p in zip(_names(request.portfolios), request.portfolios)]
     values = pd.DataFrame({r.name: r.simulation.value for r in results})
     if request.benchmark not in values:
-        values[request.benchmark] = benchmark_value(prices, request)
+        values[request.benchmark] = benchmark_value(prices, request.blend or Mix(((request.benchmark, 100.0),)),
+                                                    request.rebalance, request.execution)
     notes += fee_notes + execution_notes({r.name: r.simulation for r in results}, request.execution)
     rate = risk_free(services, window)
     comparison = compare(values, request.benchmark, rate.rate)
@@ -145,14 +146,6 @@ def _names(portfolios: tuple[Portfolio, ...]) -> list[str]:
     """Each portfolio's name, made unique: weights that differ beyond the decimal shown get a number."""
     names = [p.name() for p in portfolios]
     return [f"{n} ({names[:i].count(n) + 1})" if names.count(n) > 1 else n for i, n in enumerate(names)]
-
-
-def benchmark_value(prices: pd.DataFrame, request: BacktestRequest) -> pd.Series:
-    """The benchmark's growth of 1: its price, or a blend rebalanced on the portfolios' schedule (no frictions)."""
-    if request.blend is None:
-        return prices[request.benchmark] / prices[request.benchmark].iloc[0]
-    weights = pd.Series(dict(request.blend.holdings)) / 100.0
-    return fixed_mix(prices, weights, request.rebalance).value
 
 
 def _frictions(request: BacktestRequest) -> str:
