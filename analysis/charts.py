@@ -564,12 +564,13 @@ def _fitted_labels(ax: Axes, names: list[str], values: list[str]) -> tuple[float
         font = FontProperties(size=size, weight="bold")
         return renderer.get_text_width_height_descent(text, font, ismath=False)[0]
 
-    texts = [f"{name} {value}" for name, value in zip(names, values)]
-    widest = max(width(text, _END_LABEL_PT) for text in texts)
+    widest = max(width(f"{name} {value}", _END_LABEL_PT) for name, value in zip(names, values))
     size = max(_END_LABEL_MIN_PT, min(_END_LABEL_PT, _END_LABEL_PT * room / widest))
     fitted = []
-    for name, value, text in zip(names, values, texts):
-        cut = len(name)
+    for name, value in zip(names, values):
+        text = f"{name} {value}"
+        # Past the smallest size, a first cut in proportion to the overflow, then a character at a time.
+        cut = min(len(name), int(len(name) * room / width(text, size)) + 1)
         while cut > 1 and width(text, size) > room:
             cut -= 1
             text = f"{name[:cut].rstrip()}… {value}"
