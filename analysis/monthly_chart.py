@@ -21,7 +21,7 @@ from matplotlib.figure import Figure, SubFigure
 from matplotlib.font_manager import FontProperties
 from matplotlib.path import Path
 from matplotlib.textpath import TextPath
-from matplotlib.transforms import Affine2D
+from matplotlib.transforms import Affine2D, Transform
 
 from analysis.charts import (
     _TEXT,
@@ -39,7 +39,7 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 # The heatmap's height in inches: a margin for its title and month names, and a row per year.
 HEAT_MARGIN_IN, ROW_IN = 0.9, 0.28
 CELL_PT = 8.0
-_CELL_FONT = FontProperties(size=CELL_PT)
+_TICK_LENGTH_PT, _TICK_PAD_PT = 3.5, 3.5
 _idle: queue.SimpleQueue[Figure] = queue.SimpleQueue()
 
 
@@ -83,7 +83,8 @@ def _blank_figure() -> Figure:
     add_compare_panels(panels)
     ax = heat.add_axes((0.0, 0.0, 1.0, 1.0))
     ax.xaxis.tick_top()
-    ax.tick_params(colors=_TEXT, labelsize=_TICK_PT - 2)
+    # Month and year labels are drawn as outlines (``_outlines``), not as tick labels.
+    ax.tick_params(colors=_TEXT, length=_TICK_LENGTH_PT, labeltop=False, labelleft=False)
     return fig
 
 
@@ -97,33 +98,46 @@ def _draw_heatmap(heat: SubFigure, grid: pd.DataFrame, title: str, height_in: fl
     _cell_figures(ax, grid.to_numpy(), limit)
     ax.set_xlim(-0.5, 11.5)
     ax.set_ylim(rows - 0.5, -0.5)
-    ax.set_xticks(range(12), MONTHS)
-    ax.set_yticks(range(rows), [str(y) for y in grid.index])
+    ax.set_xticks(range(12))
+    ax.set_yticks(range(rows))
+    # Months above their columns, years left of their rows, clear of the tick marks.
+    clear = _TICK_LENGTH_PT + _TICK_PAD_PT
+    _outlines(ax, [_text_path(m, _TICK_PT - 2, "center", "baseline", (0.0, clear + 2.0)) for m in MONTHS],
+              np.column_stack([np.arange(12), np.ones(12)]), ax.get_xaxis_transform(), _TEXT)
+    _outlines(ax, [_text_path(str(y), _TICK_PT - 2, "right", "center", (-clear, 0.0)) for y in grid.index],
+              np.column_stack([np.zeros(rows), np.arange(rows)]), ax.get_yaxis_transform(), _TEXT)
     heat.text(0.085, 1 - 0.1 / height_in, title, ha="left", va="top", fontsize=13, color=_TEXT, parse_math=False)
 
 
 def _cell_figures(ax: Axes, cells: np.ndarray, limit: float) -> None:
-    """Each finite cell's return (one decimal) centred on it, white on the darkest cells.
-
-    Drawn as one collection of glyph outlines rather than a text artist per cell: a decade is some 130 cells,
-    and laying out and rasterising that many texts was a third of the whole chart's time.
-    """
+    """Each finite cell's return (one decimal) centred on it, white on the darkest cells."""
     rows, columns = np.nonzero(np.isfinite(cells))
     values = cells[rows, columns]
     # + 0.0 after rounding: never "-0.0".
-    paths = [_figure_path(f"{round(v, 1) + 0.0:.1f}") for v in values]
-    colours = np.where(np.abs(values) > 0.6 * limit, "white", _TEXT)
+    paths = [_text_path(f"{round(v, 1) + 0.0:.1f}", CELL_PT, "center", "center") for v in values]
+    _outlines(ax, paths, np.column_stack([columns, rows]), ax.transData,
+              np.where(np.abs(values) > 0.6 * limit, "white", _TEXT))
+
+
+def _outlines(ax: Axes, paths: list[Path], at: np.ndarray, transform: Transform, colours: str | np.ndarray) -> None:
+    """``paths`` (in points) placed at ``at`` (in ``transform``'s coordinates), as one collection of filled outlines.
+
+    Text drawn this way rather than as a text artist per label: a decade's heatmap has some 130 cells and 23
+    labels, and laying out and rasterising that many texts was a third of the whole chart's time.
+    """
     fig = ax.get_figure()
-    ax.add_collection(PathCollection(
-        paths, offsets=np.column_stack([columns, rows]), offset_transform=ax.transData,
-        transform=Affine2D().scale(1 / 72) + fig.dpi_scale_trans, facecolors=colours, edgecolors="none",
-        zorder=3), autolim=False)
+    ax.add_collection(PathCollection(paths, offsets=at, offset_transform=transform,
+                                     transform=Affine2D().scale(1 / 72) + fig.dpi_scale_trans, facecolors=colours,
+                                     edgecolors="none", zorder=3, clip_on=False), autolim=False)
 
 
 @functools.lru_cache(maxsize=4096)
-def _figure_path(text: str) -> Path:
-    """The outline of ``text`` at ``CELL_PT``, in points, its ink centred on (0, 0); the same few hundred figures
-    recur in every heatmap, so each is laid out once per process."""
-    path = TextPath((0, 0), text, size=CELL_PT, prop=_CELL_FONT)
+def _text_path(text: str, size: float, ha: str, va: str, shift: tuple[float, float] = (0.0, 0.0)) -> Path:
+    """The outline of ``text`` at ``size`` points, in points: its ink centred on (0, 0) or its right end there
+    (``ha``), its ink centred on 0 or its baseline there (``va``), then moved by ``shift``.  The same few hundred
+    figures, months and years recur in every heatmap, so each is laid out once per process."""
+    path = TextPath((0, 0), text, size=size, prop=FontProperties(size=size))
     box = path.get_extents()
-    return path.transformed(Affine2D().translate(-(box.x0 + box.x1) / 2, -(box.y0 + box.y1) / 2))
+    x = -(box.x0 + box.x1) / 2 if ha == "center" else -box.x1
+    y = -(box.y0 + box.y1) / 2 if va == "center" else 0.0
+    return path.transformed(Affine2D().translate(x + shift[0], y + shift[1]))

@@ -385,10 +385,12 @@ def test_the_heatmap_prints_each_months_return_in_its_cell(prices_dir: Path) -> 
     fig = build_backtest_monthly_figure(frame, "SPY", LABELS, returns, "SMH monthly returns (%)")
     panels, heat = fig.subfigs
     assert len(panels.axes) == 3 and len(heat.axes) == 1
-    [cells] = heat.axes[0].collections
+    cells, months, years = heat.axes[0].collections  # figures, then month and year labels, drawn as outlines
     first_year = returns.index[0].year
     expected = {(r.month - 1, r.year - first_year) for r in returns.index}
     assert {(int(x), int(y)) for x, y in cells.get_offsets()} == expected
+    assert [int(x) for x, _ in months.get_offsets()] == list(range(12))
+    assert [int(y) for _, y in years.get_offsets()] == list(range(returns.index[-1].year - first_year + 1))
     # The darkest cells (beyond 60% of the largest move either way) print in white.
     limit = abs(returns * 100).max()
     white = sum(abs(returns * 100) > 0.6 * limit)
