@@ -4,12 +4,15 @@ Conventions (those of Portfolio Visualizer and of ``bt`` with fractional positio
 
 * Prices are daily ``Adj Close`` (dividends reinvested: the adjusted price
   folds them in), aligned on common dates with no NaN.
-* The portfolio starts with value 1 at the **close of the first date**, bought
-  at its target weights.  No fees, taxes, cash drag or slippage.
+* The portfolio starts with value 1 in cash at the **close of the first date**
+  and buys its target weights at that close; the value on the first date is
+  that 1, before the purchase (so a cost of the purchase falls in the first
+  day's return, as in ``bt``'s series from its day-before row).  No fees,
+  taxes, cash drag or slippage unless asked for.
 * Between trades the number of units of each holding is constant, so weights
   **drift** with prices.  On a trade date the portfolio is sold and bought at
   that date's close back to the target weights; the value at that close is
-  the same before and after the trade.
+  the same before and after the trade, less its costs.
 * Scheduled rebalancing trades on the **last trading day** of each month,
   quarter or year present in the data, never on the window's last date
   (nothing is held after it).
@@ -18,22 +21,27 @@ Conventions (those of Portfolio Visualizer and of ``bt`` with fractional positio
   ``t`` and traded at the close of ``t + 1`` (the next trading day), so no
   decision uses a price it could not have seen.
 * **Turnover** of a trade is the one-way fraction of the portfolio traded,
-  ``sum_i |w_target,i - w_drifted,i| / 2``; the opening purchase is not counted.
+  ``sum_i |w_after,i - w_drifted,i| / 2`` (without costs ``w_after`` is the
+  target); the opening purchase is not counted.
 * **Contribution** of a holding is its profit in units of the starting value:
   ``sum over holding periods of V_start * w_i * (P_i,end / P_i,start - 1)``.
-  Contributions add up exactly to the total return.
+  Contributions add up exactly to the total return (less the costs, when paid).
 
-* **Costs** (``cost``, a fraction of the value traded: 10bp is 0.001) are paid
-  at each trade out of the whole portfolio, which is then exactly at its
-  target weights: if ``V`` is the value before the trade, ``d_i`` the drifted
-  weights and ``f`` the cost as a fraction of ``V``, the value after is
-  ``V (1 - f)`` with ``f = cost * sum_i |w_i (1 - f) - d_i|``: every unit
-  bought or sold pays ``cost``, and the trade is sized so the portfolio is on
-  target after paying.  The opening purchase is free (the portfolio is taken as
-  already held; what is measured is the cost of keeping it on target).  ``bt``
-  charges each security its own commission instead, so its positions end a
-  trade short of target by that commission; over ten years of quarterly trades
-  at 10bp (SPY 70 IJR 20 SMH 10, 2015-2025) the two differ by at most 5e-6 of the value.
+* **Costs** (``cost``, a fraction of the value traded: 10bp is 0.001) are
+  ``bt``'s commissions on the value traded (``abs(q * p) * cost``), paid by
+  each holding on its own trade, on every trade including the opening
+  purchase.  A trade with value ``B`` to invest (the value before it plus any
+  contribution) orders each holding ``w_i B - h_i``; a sale raises its order in
+  full (it sells ``|order| / (1 - cost)``), a purchase spends its order in full
+  (it buys ``order / (1 + cost)``), so the trade uses exactly the cash there is
+  and leaves each holding short of its target by the cost it paid (the weights
+  after a trade are a little off target, and the next drift starts from them).
+  A holding whose target is 0 (a tactical switch) is sold in full and raises
+  its value less its cost; the purchases then shrink in proportion to spend
+  only that (``bt`` would buy as much as if the sale paid nothing, and carry
+  the difference as negative cash).  With these rules the daily values equal
+  ``bt``'s to a few 1e-15 of the value (SPY 70 IJR 20 SMH 10, 2015-2025, weekly
+  to yearly, 10 to 200bp, with contributions).
 * **Contributions** are new money added at the close of a date and invested
   with the portfolio's rebalance on that date (a contribution date is always a
   trade date).  ``value`` is then the time-weighted growth of 1 (each
@@ -46,12 +54,13 @@ Conventions (those of Portfolio Visualizer and of ``bt`` with fractional positio
 Everything is vectorised over dates: the value on day ``t`` is
 ``L_k * sum_i w_k,i * P_i,t / P_i,d_k`` where ``d_k`` is the last trade strictly
 before ``t`` (the first date for the first period) and ``L_k`` the value just
-after the trade at ``d_k``.  ``L_k = (L_{k-1} G_k + A_k) (1 - f_k)`` (``G_k`` the
-growth of period ``k``, ``A_k`` the contribution) is a linear recurrence over
-the (few) trade dates, solved with a running product and sum; the costs
-``f_k``, which depend on the levels only through contributions, by a fixed
-point over all trades at once that shrinks errors by the factor ``cost`` each
-round.  Bands choose trade dates one trade at a time, each step vectorised
+after the trade at ``d_k`` and ``w_k`` the weights that trade left.
+``L_k = (L_{k-1} G_k + A_k) keep_k`` (``G_k`` the growth of period ``k``, ``A_k``
+the contribution, ``keep_k`` the share the costs leave) is a linear recurrence
+over the (few) trade dates, solved with a running product and sum; the weights
+after each trade and ``keep_k``, which depend on the trade before, by a fixed
+point over all trades at once that shrinks errors by about the factor ``cost``
+each round.  Bands choose trade dates one trade at a time, each step vectorised
 over the remaining scheduled dates.
 """
 
@@ -99,7 +108,7 @@ class Simulation:
     ``flows``: contribution on each date that had one, in units of the starting amount.
     ``weights``: each holding's share of the value at each close (after that day's trade, if any).
     ``turnover``: one-way fraction traded on each trade date (the opening purchase excluded).
-    ``costs``: trading costs paid on each trade date, in units of the starting amount.
+    ``costs``: trading costs paid on each trade date, the opening purchase's first, in units of the starting amount.
     ``contribution``: each holding's profit in units of the starting amount; with ``costs`` and ``flows``
     it adds up to the growth of the balance: ``sum(contribution) - sum(costs) = balance[-1] - 1 - sum(flows)``.
     """
@@ -154,7 +163,7 @@ def fixed_mix(prices: pd.DataFrame, weights: pd.Series, rebalance: Rebalance,
             prices.index.get_indexer(rebalance_dates(prices.index, trading.add_schedule))
         added = added[added > 0]
     if trading.band > 0:
-        scheduled = _outside_band(prices.to_numpy(dtype="float64"), w, scheduled, np.asarray(added), trading.band)
+        scheduled = _outside_band(prices.to_numpy(dtype="float64"), w, scheduled, np.asarray(added), trading)
     trade_at = np.union1d(np.union1d([0], scheduled), added).astype(int)
     trade_dates = prices.index[trade_at]
     targets = pd.DataFrame(np.tile(w, (len(trade_at), 1)), index=trade_dates, columns=weights.index)
@@ -163,31 +172,37 @@ def fixed_mix(prices: pd.DataFrame, weights: pd.Series, rebalance: Rebalance,
 
 
 def _outside_band(price: np.ndarray, w: np.ndarray, scheduled: np.ndarray, forced: np.ndarray,
-                  band: float) -> np.ndarray:
-    """The scheduled dates (positions) on which some weight has drifted ``band`` or more from ``w``.
+                  trading: Trading) -> np.ndarray:
+    """The scheduled dates (positions) on which some weight has drifted ``trading.band`` or more from ``w``.
 
-    After every trade the portfolio is at ``w`` (costs and contributions leave it there), so
-    the drift at a later date depends only on the prices since the last trade: each step finds
-    the next breach among all later scheduled dates at once.  ``forced`` dates (contributions)
-    trade whatever the drift.
+    The drift at a later date depends only on the prices since the last trade and the weights that trade left
+    (on target without costs, a little off with them): each step finds the next breach among all later
+    scheduled dates at once, then makes that trade (``_traded``) to know the weights it leaves.  ``forced``
+    dates (contributions, of ``trading.add`` each) trade whatever the drift.
     """
     chosen: list[int] = []
     last = 0
+    after, level = w, 1.0 / (1.0 + trading.cost)  # the opening purchase
     while True:
         later = scheduled[scheduled > last]
         if later.size == 0:
             return np.asarray(chosen, dtype=int)
-        held = w * price[later] / price[last]
+        held = after * price[later] / price[last]
         drift = np.abs(held / held.sum(axis=1, keepdims=True) - w).max(axis=1)
         # A tiny margin so a drift of exactly ``band`` (as typed) is not lost to rounding.
-        breach = later[drift >= band - 1e-12]
+        breach = later[drift >= trading.band - 1e-12]
         next_forced = forced[forced > last]
         candidates = [*breach[:1], *next_forced[:1]]
         if not candidates:
             return np.asarray(chosen, dtype=int)
-        last = int(min(candidates))
-        if not next_forced.size or last != next_forced[0]:
-            chosen.append(last)
+        day = int(min(candidates))
+        added = trading.add if next_forced.size and day == next_forced[0] else 0.0
+        if not added:
+            chosen.append(day)
+        drifted_value = level * after * price[day] / price[last]
+        base = drifted_value.sum() + added
+        holdings = _traded(drifted_value / base, w, trading.cost)
+        after, level, last = holdings / holdings.sum(), base * holdings.sum(), day
 
 
 def switching(prices: pd.DataFrame, signal_on: pd.Series, on: str, off: str, cost: float = 0.0) -> Simulation:
@@ -215,8 +230,8 @@ def simulate(prices: pd.DataFrame, targets: pd.DataFrame, cost: float = 0.0,
              flows: pd.Series | None = None) -> Simulation:
     """Hold ``targets`` (rows: weights summing to 1, indexed by trade dates of ``prices``, the first being
     ``prices.index[0]``; columns: those of ``prices``) from each trade date's close to the next one's,
-    paying ``cost`` on the value traded and adding ``flows`` (units of the starting amount, on trade dates
-    after the first) at their dates' closes."""
+    paying ``cost`` on the value of every purchase and sale (the opening purchase included) and adding
+    ``flows`` (units of the starting amount, on trade dates after the first) at their dates' closes."""
     if targets.index[0] != prices.index[0]:
         raise ValueError("the first trade must be on the first date")
     price = prices[targets.columns].to_numpy(dtype="float64")
@@ -231,31 +246,30 @@ def simulate(prices: pd.DataFrame, targets: pd.DataFrame, cost: float = 0.0,
             raise ValueError("contributions must fall on trade dates after the first")
         added[at] = flows.to_numpy(dtype="float64")
 
+    moved = price[trade_at[1:]] / price[trade_at[:-1]]    # each holding's growth from one trade to the next
+    after, level, base, drifted = _trade_levels(moved, target, added, cost)
+    bought = after * level[:, None]                        # each holding's value just after each trade
+
     # Holding period of each date: the last trade strictly before it (the first date belongs to the first).
     period = np.maximum(np.searchsorted(trade_at, np.arange(len(price)), side="left") - 1, 0)
-    growth = price / price[trade_at][period]              # P_t / P_{d_k}, per holding
-    sleeves = target[period] * growth                     # w_k * P_t / P_{d_k}: value per holding, per unit at d_k
-    drifted_value = sleeves[trade_at[1:]]                 # per unit of value after the previous trade
-    level, fraction, base = _trade_levels(drifted_value, target[1:], added[1:], cost)
-
-    held = sleeves * level[period][:, None]
-    # On a trade date the close is after the trade: on target, costs paid, contribution in.
-    held[trade_at[1:]] = target[1:] * level[1:, None]
+    held = bought[period] * (price / price[trade_at][period])
+    # On a trade date the close is after the trade: costs paid, contribution in.
+    held[trade_at[1:]] = bought[1:]
     value = held.sum(axis=1)
-    after = held / value[:, None]
-    drifted = drifted_value * level[:-1, None] / base[:, None]
-    turnover = np.abs(target[1:] * (1.0 - fraction[:, None]) - drifted).sum(axis=1) / 2.0
+    weights = held / value[:, None]
+    value[0] = 1.0  # the starting amount, before the opening purchase at that close
+    traded = np.abs(after * (level / base)[:, None] - drifted).sum(axis=1)  # value traded, per unit of the base
 
     # Units of a fund worth 1 at the start: a contribution buys them at the close's value per unit before it.
-    before_flow = level[:-1] * drifted_value.sum(axis=1)
+    before_flow = base[1:] - added[1:]
     units = np.cumprod(np.concatenate(([1.0], 1.0 + added[1:] / before_flow)))
     owned = units[np.searchsorted(trade_at, np.arange(len(price)), side="right") - 1]
 
     # Profit per holding over each period: the value it ends with (before the next trade) minus its value after
     # the trade that opened the period.
     ends = np.append(trade_at[1:], len(price) - 1)
-    end_held = (sleeves * level[period][:, None])[ends]
-    profit = (end_held - level[:, None] * target).sum(axis=0)
+    end_held = (bought[period] * (price / price[trade_at][period]))[ends]
+    profit = (end_held - bought).sum(axis=0)
 
     index = prices.index
     trades = targets.index[1:]
@@ -263,35 +277,64 @@ def simulate(prices: pd.DataFrame, targets: pd.DataFrame, cost: float = 0.0,
         value=pd.Series(value / owned, index=index),
         balance=pd.Series(value, index=index),
         flows=pd.Series(added[1:][added[1:] != 0], index=trades[added[1:] != 0]),
-        weights=pd.DataFrame(after, index=index, columns=targets.columns),
-        turnover=pd.Series(turnover, index=trades),
-        costs=pd.Series(fraction * base, index=trades),
+        weights=pd.DataFrame(weights, index=index, columns=targets.columns),
+        turnover=pd.Series(traded[1:] / 2.0, index=trades),
+        costs=pd.Series(cost * traded * base, index=targets.index),
         contribution=pd.Series(profit, index=targets.columns),
     )
 
 
-def _trade_levels(drifted_value: np.ndarray, target: np.ndarray, added: np.ndarray,
-                  cost: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The value just after each trade (``L``, the first 1), each trade's cost as a fraction of the value before
-    it (``f``) and that value with its contribution (``B``), for trades after the first.
+def _trade_levels(moved: np.ndarray, target: np.ndarray, added: np.ndarray,
+                  cost: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For every trade, the opening purchase first: each holding's share of the value just after it (``u``), that
+    value (``L``), the value it invests (``B``: the value before it plus its contribution; 1 for the opening
+    purchase) and the holdings before it as fractions of ``B`` (``d``; none before the opening purchase).
 
-    ``B_k = L_{k-1} G_k + A_k``, ``L_k = B_k (1 - f_k)``, ``f_k = cost * sum_i |w_k,i (1 - f_k) - d_k,i|`` where
-    ``d_k = L_{k-1} * drifted_value_k / B_k`` are the weights held before the trade (short of 1 by the new money).
+    ``B_k = L_{k-1} G_k + A_k`` with ``G_k = sum_i u_{k-1,i} m_{k,i}`` (``m`` the growth since the last trade),
+    ``d_k = L_{k-1} u_{k-1} m_k / B_k``, and the trade (``_traded``) turns ``d_k`` into holdings ``n_k`` worth
+    ``keep_k = sum_i n_k,i`` of ``B_k``: ``L_k = B_k keep_k``, ``u_k = n_k / keep_k``.  With costs ``u_k`` is
+    not quite the target (each holding pays its own), so each trade depends on the last.  Instead of a loop over
+    trades: a fixed point over all of them at once, from ``u = target``, ``keep = 1``; each round shrinks the
+    error by about the factor ``cost``, and without costs the first round is exact.
     """
-    growth = drifted_value.sum(axis=1)
-    fraction = np.zeros(len(target))
+    after, keep = target.copy(), np.ones(len(target))
     for _ in range(MAX_COST_ROUNDS):
-        keep = 1.0 - fraction
-        # L_k = a_k L_{k-1} + b_k with L_0 = 1: L_k = P_k (1 + sum_j<=k b_j / P_j), P the running product of a.
-        running = np.cumprod(growth * keep)
-        level = np.concatenate(([1.0], running * (1.0 + np.cumsum(added * keep / running))))
-        base = level[:-1] * growth + added
-        drifted = drifted_value * (level[:-1] / base)[:, None]
-        updated = cost * np.abs(target * keep[:, None] - drifted).sum(axis=1)
-        if np.abs(updated - fraction).max(initial=0.0) <= COST_TOLERANCE:
-            return level, fraction, base
-        fraction = updated
+        drifted_value = after[:-1] * moved                # per unit of the value after the previous trade
+        growth = drifted_value.sum(axis=1)
+        # L_k = a_k L_{k-1} + b_k with L_0 = keep_0: L_k = P_k (keep_0 + sum_j<=k b_j / P_j), P the running product.
+        running = np.cumprod(growth * keep[1:])
+        level = np.concatenate((keep[:1], running * (keep[0] + np.cumsum(added[1:] * keep[1:] / running))))
+        base = np.concatenate(([1.0], level[:-1] * growth + added[1:]))
+        drifted = np.vstack([np.zeros(target.shape[1]), drifted_value * (level[:-1] / base[1:])[:, None]])
+        holdings = _traded(drifted, target, cost)
+        updated_keep = holdings.sum(axis=1)
+        updated_after = holdings / updated_keep[:, None]
+        settled = max(np.abs(updated_after - after).max(), np.abs(updated_keep - keep).max()) <= COST_TOLERANCE
+        after, keep = updated_after, updated_keep
+        if settled:
+            return after, level, base, drifted
     raise ValueError(f"trading costs of {cost} did not settle; is the cost below 100%?")
+
+
+def _traded(held: np.ndarray, target: np.ndarray, cost: float) -> np.ndarray:
+    """The holdings after a trade towards ``target`` (rows: trades), as fractions of the value invested, from
+    ``held``, the holdings before it (fractions of that value; the rest is cash: new money).
+
+    As ``bt`` with commissions on the value traded: each holding's order is its target share of the value invested
+    less what it holds, and each pays its own cost; a sale raises its amount (selling a little more), a purchase
+    spends its amount (buying a little less), so the holdings end short of target by what they paid.  A holding
+    whose target is 0 is sold in full and raises what it is worth less its cost, and the purchases shrink in
+    proportion to spend only the cash there is (``bt`` would buy as if the cost were not paid, into debt).
+    """
+    order = target - held
+    sold_out = (target == 0) & (held > 0)
+    sold = np.where(sold_out, -held, np.minimum(order, 0.0) / (1.0 - cost))
+    raised = np.where(sold_out, held * (1.0 - cost), -np.minimum(order, 0.0))
+    buys = np.maximum(order, 0.0)
+    wanted = buys.sum(axis=-1, keepdims=True)
+    cash = 1.0 - held.sum(axis=-1, keepdims=True) + raised.sum(axis=-1, keepdims=True)
+    spend = np.divide(cash, wanted, out=np.ones_like(wanted), where=wanted > 0)
+    return held + sold + buys * spend / (1.0 + cost)
 
 
 def annual_turnover(simulation: Simulation) -> float:

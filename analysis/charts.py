@@ -46,7 +46,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, FigureBase
+from matplotlib.font_manager import FontProperties
 from matplotlib.gridspec import GridSpec
 from matplotlib.lines import Line2D
 from matplotlib.ticker import (
@@ -92,6 +93,10 @@ _TEXT = "#222222"
 _MUTED = "#555555"
 _GRID = "#DDDDDD"
 _TITLE_PT, _PANEL_PT, _TICK_PT, _LEGEND_PT, _END_LABEL_PT, _FOOTER_PT = 20, 13, 12, 12, 12, 11
+_END_LABEL_MIN_PT = 9.0
+_RIGHT_MIN = 0.72  # how far left the panels' right edge may move to make room for long end labels
+_END_LABEL_X = 1.015  # where end labels start, in axes fractions: just right of the plot
+_END_LABEL_PAD_PX = 4.0  # kept free between the longest end label and the figure's edge
 _TITLE_MIN_PT, _TITLE_FULL_CHARS = 13, 50
 _FOOTER_FULL_CHARS = 106  # about this many footer characters fit the width at full size
 _WIDTH_GROWTH, _WIDTH_PANEL = 2.6, 1.8
@@ -136,16 +141,18 @@ def backtest_chart(values: pd.DataFrame, benchmark: str, labels: ChartLabels) ->
     return _on_idle_figure(lambda onto: build_backtest_figure(values, benchmark, labels, onto=onto))
 
 
-def _on_idle_figure(draw: Callable[[Figure | None], Figure]) -> bytes:
-    """PNG of ``draw(figure)`` on an idle three-panel figure (or on a new one when none is idle), which is then kept."""
+def _on_idle_figure(draw: Callable[[Figure | None], Figure],
+                    idle: queue.SimpleQueue[Figure] = _idle) -> bytes:
+    """PNG of ``draw(figure)`` on an idle figure from ``idle`` (or on a new one when none is idle, which ``draw``
+    makes), which is then kept there."""
     try:
-        figure = _idle.get_nowait()
+        figure = idle.get_nowait()
     except queue.Empty:
         figure = None  # the builder makes one
     figure = draw(figure)
     png = render_png(figure)
-    if _idle.qsize() < IDLE_FIGURES:
-        _idle.put(emptied(figure))
+    if idle.qsize() < IDLE_FIGURES:
+        idle.put(emptied(figure))
     return png
 
 
@@ -160,8 +167,8 @@ def render_png(fig: Figure) -> bytes:
 
 def build_compare_figure(
     prices: pd.DataFrame, benchmark: str, labels: ChartLabels, *, log_scale: bool | None = None,
-    onto: Figure | None = None,
-) -> Figure:
+    onto: FigureBase | None = None,
+) -> FigureBase:
     """The figure behind ``compare_chart`` (same arguments), for callers and tests that inspect artists.
 
     ``fig.axes`` is ``[growth, drawdown, relative strength]``; each ticker's
@@ -175,8 +182,11 @@ def build_compare_figure(
 
 
 def build_backtest_figure(values: pd.DataFrame, benchmark: str, labels: ChartLabels, *,
-                          onto: Figure | None = None) -> Figure:
-    """The figure behind ``backtest_chart``: ``fig.axes`` is ``[growth, drawdown, rolling CAGR or relative]``."""
+                          onto: FigureBase | None = None) -> FigureBase:
+    """The figure behind ``backtest_chart``: ``fig.axes`` is ``[growth, drawdown, rolling CAGR or relative]``.
+
+    ``onto``: an emptied compare figure, or a subfigure holding the three panels (``add_compare_panels``).
+    """
     if not spans_a_year(values.index[0], values.index[-1], years=ROLLING_MIN_YEARS):
         return build_compare_figure(values, benchmark, labels, log_scale=True, onto=onto)
 
@@ -187,9 +197,9 @@ def build_backtest_figure(values: pd.DataFrame, benchmark: str, labels: ChartLab
 
 
 def _three_panels(
-    prices: pd.DataFrame, benchmark: str, labels: ChartLabels, log_scale: bool | None, onto: Figure | None,
+    prices: pd.DataFrame, benchmark: str, labels: ChartLabels, log_scale: bool | None, onto: FigureBase | None,
     third: Callable[[Axes, np.ndarray, dict[str, str]], None],
-) -> Figure:
+) -> FigureBase:
     """Growth of $10,000 and drawdowns on top, ``third`` drawing the bottom panel; legend, title and footer.
 
     The benchmark alone is a chart too (a backtest of the market by itself): its lines and a flat 1x.
@@ -202,7 +212,8 @@ def _three_panels(
 
     fig = onto if onto is not None else _blank_compare_figure()
     legend_rows = _legend_rows(len(colours))
-    growth_ax, drawdown_ax, bottom_ax = _place_panels(fig, top=_LEGEND_Y - legend_rows * _LEGEND_ROW - 0.045)
+    growth_ax, drawdown_ax, bottom_ax = _place_panels(fig, top=_LEGEND_Y - legend_rows * _LEGEND_ROW - 0.045,
+                                                      right=_panel_right(fig, [str(t) for t in colours]))
 
     _draw_growth(growth_ax, x, growth, colours, benchmark, use_log)
     _draw_drawdown(drawdown_ax, x, drawdown_series(prices) * 100.0, colours, benchmark)
@@ -317,18 +328,24 @@ def _blank_compare_figure() -> Figure:
     """A compare figure with its three styled panels and nothing drawn (placed by ``_place_panels``)."""
     fig = Figure(figsize=FIGSIZE_IN, dpi=DPI, facecolor="white")
     FigureCanvasAgg(fig)
+    add_compare_panels(fig)
+    return fig
+
+
+def add_compare_panels(fig: FigureBase) -> None:
+    """The three styled, empty panels of a compare chart on ``fig`` (a figure, or a subfigure of a larger one)."""
     grid = GridSpec(3, 1, figure=fig, height_ratios=(3.0, 1.45, 1.45), hspace=0.34,
                     left=_LEFT, right=_RIGHT, bottom=_BOTTOM)
     growth_ax = fig.add_subplot(grid[0])
     for ax in (growth_ax, fig.add_subplot(grid[1], sharex=growth_ax), fig.add_subplot(grid[2], sharex=growth_ax)):
         _style_axes(ax)
-    return fig
 
 
-def _place_panels(fig: Figure, top: float) -> tuple[Axes, Axes, Axes]:
-    """The compare figure's panels, their grid's top edge at ``top`` (room above for a legend of 1 or 2 rows)."""
+def _place_panels(fig: FigureBase, top: float, right: float) -> tuple[Axes, Axes, Axes]:
+    """The compare figure's panels, their grid's top edge at ``top`` (room above for a legend of 1 or 2 rows) and
+    right edge at ``right`` (room beside for the end labels)."""
     growth_ax, drawdown_ax, relative_ax = fig.axes
-    growth_ax.get_subplotspec().get_gridspec().update(top=top)
+    growth_ax.get_subplotspec().get_gridspec().update(top=top, right=right)
     # GridSpec.update moves only the Axes of figures pyplot manages: place these from their cells.
     for ax in fig.axes:
         ax.set_position(ax.get_subplotspec().get_position(fig))
@@ -336,18 +353,24 @@ def _place_panels(fig: Figure, top: float) -> tuple[Axes, Axes, Axes]:
 
 
 def emptied(fig: Figure) -> Figure:
-    """``fig``, a compare figure, with everything a chart drew on it removed: ready for the next chart.
+    """``fig``, a compare figure (or one made of subfigures), with everything a chart drew on it removed: ready
+    for the next chart.
 
     What stays is what ``_blank_compare_figure`` made (Axes, styles, ticks, the canvas); every scale
-    goes back to linear, and data limits are forgotten, so the next chart's lines alone set them.
+    goes back to linear, and data limits, and limits a chart set, are forgotten, so the next chart's lines
+    alone set them.
     """
     for ax in fig.axes:
-        for artist in (*ax.lines, *ax.collections, *ax.texts):
+        for artist in (*ax.lines, *ax.collections, *ax.texts, *ax.images):
             artist.remove()
         ax.set_yscale("linear")
         ax.relim()
-    for artist in (*fig.legends, *fig.texts):
-        artist.remove()
+        # A panel that set its limits (relative strength) must not pass them on to one that lets its lines set them
+        # (rolling CAGR), as a new figure's would not.
+        ax.set_autoscale_on(True)
+    for part in (fig, *fig.subfigs):
+        for artist in (*part.legends, *part.texts):
+            artist.remove()
     return fig
 
 
@@ -501,19 +524,58 @@ def _times(value: float, _pos: object) -> str:
 def _end_labels(
     ax: Axes, x_end: float, ends: pd.Series, colours: dict[str, str], fmt: Callable[[float], str]
 ) -> None:
-    """Ticker and ending value just right of the plot, pushed apart so no two overlap."""
+    """Ticker and ending value just right of the plot, pushed apart so no two overlap, and inside the figure:
+    shrunk when the longest would run off its right edge (a portfolio's name is long), and below
+    ``_END_LABEL_MIN_PT`` cut short with an ellipsis before the value."""
     tickers = list(colours)
     y_end = ends[tickers].to_numpy(dtype="float64")
     to_axes = ax.transData + ax.transAxes.inverted()
     wanted = to_axes.transform(np.column_stack([np.full(len(tickers), x_end), y_end]))[:, 1]
-    fig = ax.get_figure()
-    axes_px = ax.get_position().height * fig.get_figheight() * fig.dpi
-    gap = _END_LABEL_PT * fig.dpi / 72.0 * 1.2 / axes_px
+    size, texts = _fitted_labels(ax, [str(t) for t in tickers], [fmt(ends[t]) for t in tickers])
+    fig = ax.get_figure(root=True)
+    gap = size * fig.dpi / 72.0 * 1.2 / ax.bbox.height
     ax.scatter(np.full(len(tickers), x_end), y_end, s=28, c=[colours[t] for t in tickers], zorder=4, clip_on=False)
-    for ticker, y in zip(tickers, _spread(wanted, gap), strict=True):
-        ax.text(1.015, y, f"{ticker} {fmt(ends[ticker])}", transform=ax.transAxes, ha="left", va="center",
-                fontsize=_END_LABEL_PT, fontweight="bold", color=_label_colour(colours[ticker]), clip_on=False,
+    for ticker, y, text in zip(tickers, _spread(wanted, gap), texts, strict=True):
+        ax.text(_END_LABEL_X, y, text, transform=ax.transAxes, ha="left", va="center",
+                fontsize=size, fontweight="bold", color=_label_colour(colours[ticker]), clip_on=False,
                 parse_math=False)
+
+
+def _panel_right(fig: FigureBase, names: list[str]) -> float:
+    """Where the panels end, in fractions of ``fig``'s width: at ``_RIGHT``, or further left, down to
+    ``_RIGHT_MIN``, so the longest end label (a name and a value such as ``$41.2k``) fits at full size."""
+    renderer = fig.get_figure(root=True).canvas.get_renderer()
+    font = FontProperties(size=_END_LABEL_PT, weight="bold")
+    widest = max(renderer.get_text_width_height_descent(f"{name} $00.0k", font, ismath=False)[0] for name in names)
+    width = fig.bbox.width
+    # A label starts _END_LABEL_X plot widths from the plot's left edge, which is at _LEFT.
+    plot = (width * (1 - _LEFT) - widest - _END_LABEL_PAD_PX) / _END_LABEL_X
+    return float(np.clip(_LEFT + plot / width, _RIGHT_MIN, _RIGHT))
+
+
+def _fitted_labels(ax: Axes, names: list[str], values: list[str]) -> tuple[float, list[str]]:
+    """The font size and texts of end labels ``name value`` that fit between the label's start and the right edge
+    of ``ax``'s (sub)figure: full size when they fit, else smaller, down to ``_END_LABEL_MIN_PT``, and past that
+    each name that still does not fit is cut short with an ellipsis (the legend has it whole)."""
+    renderer = ax.get_figure(root=True).canvas.get_renderer()
+    room = ax.get_figure().bbox.x1 - ax.bbox.x0 - _END_LABEL_X * ax.bbox.width - _END_LABEL_PAD_PX
+
+    def width(text: str, size: float) -> float:
+        font = FontProperties(size=size, weight="bold")
+        return renderer.get_text_width_height_descent(text, font, ismath=False)[0]
+
+    widest = max(width(f"{name} {value}", _END_LABEL_PT) for name, value in zip(names, values))
+    size = max(_END_LABEL_MIN_PT, min(_END_LABEL_PT, _END_LABEL_PT * room / widest))
+    fitted = []
+    for name, value in zip(names, values):
+        text = f"{name} {value}"
+        # Past the smallest size, a first cut in proportion to the overflow, then a character at a time.
+        cut = min(len(name), int(len(name) * room / width(text, size)) + 1)
+        while cut > 1 and width(text, size) > room:
+            cut -= 1
+            text = f"{name[:cut].rstrip()}… {value}"
+        fitted.append(text)
+    return size, fitted
 
 
 def _label_colour(colour: str) -> str:

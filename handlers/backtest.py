@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis.backtest import Simulation, annual_turnover, fixed_mix
-from analysis.charts import ChartLabels, backtest_chart
+from analysis.backtest import Simulation, annual_turnover
+from analysis.charts import ChartLabels
 from analysis.compare import Comparison, compare
 from analysis.drawdown import MaxDrawdown
-from analysis.monthly_chart import monthly_heatmap, stacked
+from analysis.monthly_chart import backtest_monthly_chart
 from analysis.returns import calendar_year_returns, years_between
 from analysis.rules import Rule, evaluate
 from analysis.tearsheet import monthly_returns
@@ -27,12 +27,12 @@ from errors import DataUnavailable
 from handlers.common.backtest_request import REBALANCE, STARTING_AMOUNT, BacktestRequest, parse_backtest, with_signals
 from handlers.common.caller import Caller
 from handlers.common.command import BENCHMARK, PERIOD, Command, Kind, Option
-from handlers.common.execution import execution_notes, net_of_fees, trading
+from handlers.common.execution import benchmark_value, execution_notes, net_of_fees, trading
 from handlers.common.export import values_csv
 from handlers.common.format import money, percent, points, ratio, years
 from handlers.common.odds import odds_table, tearsheet_tables
 from handlers.common.plots import MAX_BARS, bars, growth_plot
-from handlers.common.portfolios import Portfolio
+from handlers.common.portfolios import Mix, Portfolio
 from handlers.common.prices import named_window, prices_for_period, window_notes
 from handlers.common.reply import Action, Cell, Chart, Plot, Reply, Table
 from handlers.common.reply_cache import cached_reply
@@ -77,7 +77,8 @@ def build(request: BacktestRequest, services: Services) -> Reply:
                for name, p in zip(_names(request.portfolios), request.portfolios)]
     values = pd.DataFrame({r.name: r.simulation.value for r in results})
     if request.benchmark not in values:
-        values[request.benchmark] = benchmark_value(prices, request)
+        values[request.benchmark] = benchmark_value(prices, request.blend or Mix(((request.benchmark, 100.0),)),
+                                                    request.rebalance, request.execution)
     notes += fee_notes + execution_notes({r.name: r.simulation for r in results}, request.execution)
     rate = risk_free(services, window)
     comparison = compare(values, request.benchmark, rate.rate)
@@ -98,12 +99,12 @@ def build(request: BacktestRequest, services: Services) -> Reply:
         footer=(f"{window.start:%Y-%m-%d} → {window.end:%Y-%m-%d} ({years(years_between(window.start, window.end))})"
                 f" · as of {window.end:%Y-%m-%d} · source: {source} · {_frictions(request)} · {rate.said}"),
         chart=Chart(
-            png=stacked(backtest_chart(values, request.benchmark,
+            png=backtest_monthly_chart(values, request.benchmark,
                                        ChartLabels(title=title, as_of=f"{window.end:%Y-%m-%d}", source=source,
                                                    demo=services.market.is_demo,
-                                                   basis=f"Adj Close: dividends reinvested, {_frictions(request)}")),
-                        monthly_heatmap(monthly_returns(values[results[0].name]),
-                                        f"{results[0].name} monthly returns (%)")),
+                                                   basis=f"Adj Close: dividends reinvested, {_frictions(request)}"),
+                                       monthly_returns(values[results[0].name]),
+                                       f"{results[0].name} monthly returns (%)"),
             # Named after the question, so two backtests saved side by side (the console keeps charts) never collide.
             filename=f"backtest-{hashlib.sha1(request.key.encode()).hexdigest()[:10]}.png",
             title=title,
@@ -145,14 +146,6 @@ def _names(portfolios: tuple[Portfolio, ...]) -> list[str]:
     """Each portfolio's name, made unique: weights that differ beyond the decimal shown get a number."""
     names = [p.name() for p in portfolios]
     return [f"{n} ({names[:i].count(n) + 1})" if names.count(n) > 1 else n for i, n in enumerate(names)]
-
-
-def benchmark_value(prices: pd.DataFrame, request: BacktestRequest) -> pd.Series:
-    """The benchmark's growth of 1: its price, or a blend rebalanced on the portfolios' schedule (no frictions)."""
-    if request.blend is None:
-        return prices[request.benchmark] / prices[request.benchmark].iloc[0]
-    weights = pd.Series(dict(request.blend.holdings)) / 100.0
-    return fixed_mix(prices, weights, request.rebalance).value
 
 
 def _frictions(request: BacktestRequest) -> str:

@@ -2,8 +2,9 @@
 size did against the holding it came from (grammar in ``handlers.common.tilt_request``).
 
 Every row is the /backtest of the same weights, traded the same way (``handlers.common.execution``), measured
-against FROM's own price: CAGR, volatility, max drawdown, excess return a year, tracking error, information
-ratio, and the rolling 3-year windows (``analysis.rolling``): the share won, the worst and the best.
+against FROM held alone (paying the same trading costs): CAGR, volatility, max drawdown, excess return a year,
+tracking error, information ratio, and the rolling 3-year windows (``analysis.rolling``): the share won, the worst
+and the best.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from errors import BadRequest
 from handlers.common.backtest_request import REBALANCE
 from handlers.common.caller import Caller
 from handlers.common.command import PERIOD, Command, Kind, Option
-from handlers.common.execution import execution_notes, net_of_fees, trading
+from handlers.common.execution import benchmark_value, execution_notes, net_of_fees, trading
 from handlers.common.export import values_csv
 from handlers.common.format import percent, ratio, years
+from handlers.common.portfolios import Mix
 from handlers.common.prices import named_window, prices_for_period, window_notes
 from handlers.common.reply import Action, Cell, Chart, Reply, Table
 from handlers.common.reply_cache import cached_reply
@@ -62,7 +64,7 @@ def build(request: TiltRequest, services: Services) -> Reply:
                    for cell in request.cells}
     source = request.source
     values = pd.DataFrame({name: s.value for name, s in simulations.items()})
-    values[source] = prices[source] / prices[source].iloc[0]
+    values[source] = benchmark_value(prices, Mix(((source, 100.0),)), request.rebalance, request.execution)
     table = compare(values, source, rate.rate).table.drop(index=source)
     rolling = rolling_excess(values, source, ROLLING_YEARS)
     # A row that is FROM itself (size 0, no fees) differs from it by rounding noise only: no active figures.
@@ -163,7 +165,8 @@ def _rolling_note(source: str, windows: int, request: TiltRequest) -> str:
     return (f"Won {ROLLING_YEARS}y: share of the {windows:,} rolling {ROLLING_YEARS}-year windows (one ending each "
             f"trading day) in which the portfolio beat {source}; a tie is not a win. Worst and best {ROLLING_YEARS}y: "
             f"the excess a year of the worst and best window. Each portfolio holds {source} for the points not "
-            f"moved; {source}'s own line is its price, so with costs or fees its 0 row trails it.")
+            f"moved; {source}'s own line pays the same trading costs (its opening purchase), not expense ratios, "
+            f"so with fees its 0 row trails it.")
 
 
 def _chart(request: TiltRequest, table: pd.DataFrame, rolling: pd.DataFrame, labels: ChartLabels) -> bytes:

@@ -1,8 +1,11 @@
 """``bt`` 1.4 as the independent oracle /backtest is checked against, and the closes it is run on.
 
-``bt`` is run with fractional positions and no commissions (``integer_positions=False``),
-rebalancing on the last trading day of each period (``run_on_end_of_period=True``), on the
-same closes as Tilt; its series starts at 100 on a dummy row the day before the first date.
+``bt`` is run with fractional positions (``integer_positions=False``), rebalancing on the last
+trading day of each period (``run_on_end_of_period=True``), on the same closes as Tilt, with
+commissions on the value traded when a cost is given (``commissions=lambda q, p: abs(q * p) * cost``);
+its series starts at 100 on a dummy row the day before the first date.  Its starting capital stays at
+its default, $1,000,000: bt sizes an order net of its commission by iterating until it is within 1e-8
+dollars (``np.isclose``'s absolute tolerance), which on $1 of capital would be 1e-8 of the value.
 """
 
 from __future__ import annotations
@@ -28,16 +31,21 @@ def frame(prices_dir: Path, tickers: list[str]) -> pd.DataFrame:
     return joined
 
 
-def run_bt(prices: pd.DataFrame, first_algo: bt.core.Algo, weigh: bt.core.Algo) -> bt.backtest.Result:
+def run_bt(prices: pd.DataFrame, first_algo: bt.core.Algo, weigh: bt.core.Algo,
+           cost: float = 0.0) -> bt.backtest.Result:
     strategy = bt.Strategy("s", [first_algo, bt.algos.SelectAll(), weigh, bt.algos.Rebalance()])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # bt's own deprecation warnings under pandas 3
-        return bt.run(bt.Backtest(strategy, prices, integer_positions=False, progress_bar=False))
+        return bt.run(bt.Backtest(strategy, prices, integer_positions=False, progress_bar=False,
+                                  commissions=lambda quantity, price: abs(quantity * price) * cost))
 
 
 def bt_value(result: bt.backtest.Result) -> pd.Series:
-    """bt's portfolio value as growth of 1 from the first real date (its dummy first row dropped)."""
-    return result.prices["s"].iloc[1:] / 100.0
+    """bt's portfolio value as growth of 1 on each real date; on the first, the starting amount before the opening
+    purchase at its close (bt's dummy row), as Tilt counts it, so the purchase's cost falls in the first day's
+    return (bt's own first-date value is after it; without costs the two are the same)."""
+    values = result.prices["s"] / 100.0
+    return pd.concat([pd.Series(values.iloc[0], index=values.index[1:2]), values.iloc[2:]])
 
 
 class AddCash(bt.core.Algo):
@@ -53,14 +61,17 @@ class AddCash(bt.core.Algo):
         return True
 
 
-def bt_adding_quarterly(prices: pd.DataFrame, amount: float) -> pd.Series:
+def bt_adding_quarterly(prices: pd.DataFrame, amount: float, cost: float = 0.0) -> pd.Series:
     """bt's account value, in dollars from $10,000, of ``WEIGHTS`` rebalanced quarterly with ``amount`` added at
-    each quarter's last close (its own way: ``AddCash``, then the rebalance invests it)."""
-    strategy = bt.Strategy("s", [AddCash(rebalance_dates(prices.index, "quarterly"), amount),
+    each quarter's last close (its own way: ``AddCash``, then the rebalance invests it), paying ``cost`` on the
+    value traded.  Run on $1,000,000 (bt's default, see above) and scaled to $10,000."""
+    scale = 100.0
+    strategy = bt.Strategy("s", [AddCash(rebalance_dates(prices.index, "quarterly"), amount * scale),
                                  bt.algos.RunQuarterly(run_on_end_of_period=True), bt.algos.SelectAll(),
                                  bt.algos.WeighSpecified(**WEIGHTS), bt.algos.Rebalance()])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = bt.run(bt.Backtest(strategy, prices, integer_positions=False, progress_bar=False,
-                                    initial_capital=10_000.0))
-    return result.backtests["s"].strategy.values
+                                    initial_capital=10_000.0 * scale,
+                                    commissions=lambda quantity, price: abs(quantity * price) * cost))
+    return result.backtests["s"].strategy.values / scale

@@ -192,22 +192,21 @@ def test_contributions_equal_bt_adding_cash_and_the_irr_solves_its_equation(wind
 
 def trade_by_trade(prices: pd.DataFrame, weights: dict[str, float], schedule: pd.DatetimeIndex, cost: float,
                    band: float, flows: dict[pd.Timestamp, float]) -> pd.Series:
-    """An independent account, day by day: units held; on a scheduled date, trade back to target when some
-    weight is ``band`` or more off it (always on a contribution date), paying ``cost`` on every unit traded so
-    the portfolio is on target after paying (the cost fraction found by a root search, not by iteration)."""
+    """An independent account, day by day, in units held: bought at the first close paying ``cost``; on a
+    scheduled date, traded back towards target when some weight is ``band`` or more off it (always on a
+    contribution date). Each holding's order is its target share of the value (contribution included) less what
+    it holds, and pays its own cost: a sale of an order raises it in full (selling it over 1 - cost), a purchase
+    spends it in full (buying it over 1 + cost). The first day's value is the cash before the opening purchase."""
     target = pd.Series(weights)
-    units = target / prices.iloc[0]
-    values = []
-    for date, row in prices.iterrows():
+    units = target / (1 + cost) / prices.iloc[0]
+    values = [1.0]
+    for date, row in prices.iloc[1:].iterrows():
         held = units * row
         added = flows.get(date, 0.0)
         weights_now = held / held.sum()
         if added or (date in schedule and (weights_now - target).abs().max() >= band - 1e-12):
-            base = held.sum() + added
-            drifted = held / base
-            share = brentq(lambda f: f - cost * (target * (1 - f) - drifted).abs().sum(), 0.0, 0.5, xtol=1e-16) \
-                if cost else 0.0
-            units = target * base * (1 - share) / row
+            orders = target * (held.sum() + added) - held
+            units = units + orders.where(orders < 0, orders / (1 + cost)).where(orders > 0, orders / (1 - cost)) / row
         values.append(float((units * row).sum()))
     return pd.Series(values, index=prices.index)
 
@@ -216,6 +215,7 @@ def trade_by_trade(prices: pd.DataFrame, weights: dict[str, float], schedule: pd
     ("quarterly", Trading(cost=0.001)),
     ("weekly", Trading(cost=0.0025)),
     ("monthly", Trading(band=0.05)),
+    ("monthly", Trading(cost=0.001, band=0.03)),
     ("monthly", Trading(cost=0.001, band=0.03, add=0.1, add_schedule="yearly")),
 ])
 def test_costs_bands_and_contributions_equal_an_account_kept_day_by_day(window: pd.DataFrame, rebalance: str,
@@ -226,27 +226,71 @@ def test_costs_bands_and_contributions_equal_an_account_kept_day_by_day(window: 
 
     ours = fixed_mix(window, pd.Series(WEIGHTS), rebalance, trading)
 
-    assert np.abs(ours.balance.to_numpy() - expected.to_numpy()).max() < 1e-9
+    assert np.abs(ours.balance.to_numpy() / expected.to_numpy() - 1).max() < 1e-12
     profit = ours.contribution.sum() - ours.costs.sum()
-    assert abs(profit - (ours.balance.iloc[-1] - 1 - ours.flows.sum())) < 1e-9
+    assert abs(profit - (ours.balance.iloc[-1] - 1 - ours.flows.sum())) < 1e-12
+    if trading.cost:  # the opening purchase pays too
+        assert ours.costs.iloc[0] == pytest.approx(trading.cost / (1 + trading.cost), rel=1e-12)
     if trading.band:
         assert 0 < ours.trades - len(ours.flows) < len(schedule)  # the band skips most scheduled dates
 
 
-def test_costs_come_close_to_bt_commissions_on_the_value_traded(window: pd.DataFrame) -> None:
-    """bt charges each trade's commission to that holding (so it ends short of target) and pays for the opening
-    purchase; Tilt pays from the whole portfolio and opens for free. Net of the opening fee the two agree closely."""
-    strategy = bt.Strategy("s", [bt.algos.RunQuarterly(run_on_end_of_period=True), bt.algos.SelectAll(),
-                                 bt.algos.WeighSpecified(**WEIGHTS), bt.algos.Rebalance()])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = bt.run(bt.Backtest(strategy, window, integer_positions=False, progress_bar=False,
-                                    commissions=lambda quantity, price: abs(quantity) * price * 0.001))
-    expected = bt_value(result) * 1.001  # the opening purchase's commission, paid on 1 / 1.001 of value bought
-    ours = fixed_mix(window, pd.Series(WEIGHTS), "quarterly", Trading(cost=0.001))
-    free = fixed_mix(window, pd.Series(WEIGHTS), "quarterly")
-    assert np.abs(ours.value.to_numpy() / expected.to_numpy() - 1).max() < 1e-5
-    assert 0.0005 < 1 - ours.value.iloc[-1] / free.value.iloc[-1] < 0.005  # the cost itself is far larger
+BT_SCHEDULES_WITH_WEEKS = {**BT_SCHEDULES, "weekly": bt.algos.RunWeekly}
+
+
+@pytest.mark.parametrize("rebalance, cost", [("quarterly", 0.001), ("weekly", 0.0025), ("monthly", 0.02),
+                                             ("none", 0.001)])
+def test_costs_equal_bt_commissions_on_the_value_traded(window: pd.DataFrame, rebalance: str, cost: float) -> None:
+    """bt 1.4 charges each holding its commission on the value it trades, the opening purchase included; so does
+    Tilt, to 1e-9 of the value on every day (in practice a few 1e-15)."""
+    first = BT_SCHEDULES_WITH_WEEKS[rebalance](run_on_end_of_period=True) if rebalance != "none" \
+        else bt.algos.RunOnce()
+    expected = bt_value(run_bt(window, first, bt.algos.WeighSpecified(**WEIGHTS), cost))
+
+    ours = fixed_mix(window, pd.Series(WEIGHTS), rebalance, Trading(cost=cost))
+
+    assert ours.value.index.equals(expected.index)
+    assert np.abs(ours.value.to_numpy() / expected.to_numpy() - 1).max() < 1e-9
+    free = fixed_mix(window, pd.Series(WEIGHTS), rebalance).value
+    assert 1 - ours.value.iloc[-1] / free.iloc[-1] > cost / 2  # the costs themselves are far larger than that
+    assert ours.value.iloc[1] < free.iloc[1] / (1 + cost) * (1 + 1e-12)  # the opening purchase paid on day one
+
+
+def test_costs_with_contributions_equal_bt(window: pd.DataFrame) -> None:
+    dollars = bt_adding_quarterly(window, 1000.0, cost=0.001)
+    ours = fixed_mix(window, pd.Series(WEIGHTS), "quarterly", Trading(cost=0.001, add=0.1, add_schedule="quarterly"))
+    # bt's first real date is after the opening purchase; Tilt's first balance is the $10,000 before it.
+    assert ours.balance.iloc[0] * 10_000 == dollars.iloc[0] == 10_000
+    assert np.abs(ours.balance.to_numpy()[1:] * 10_000 / dollars.to_numpy()[2:] - 1).max() < 1e-9
+
+
+def test_a_switch_with_costs_buys_with_what_the_sale_raised(prices_dir: Path) -> None:
+    """bt buys the new leg with the value before the sale, as if the sale paid no commission, and ends in debt by
+    it; Tilt sells the old leg in full, pays for that, and buys the new one with what is left. Checked against an
+    account kept here."""
+    history = frame(prices_dir, ["IWM", "SPY"]).loc["2013-01-01":END]
+    signal = smallcaps(history)
+    prices = history.loc[START:END]
+    cost = 0.001
+
+    ours = switching(prices, signal, on="IWM", off="SPY", cost=cost)
+
+    held = signal.shift(1).reindex(prices.index).astype(bool)
+    leg = "IWM" if held.iloc[0] else "SPY"
+    units = 1 / (1 + cost) / prices[leg].iloc[0]
+    values, paid = [1.0], 1 - 1 / (1 + cost)
+    for date, on in held.iloc[1:-1].items():
+        wanted = "IWM" if on else "SPY"
+        if wanted != leg:
+            before = units * prices.at[date, leg]
+            paid += before * (1 - (1 - cost) / (1 + cost))  # the sale's cost, then the purchase's
+            units = before * (1 - cost) / (1 + cost) / prices.at[date, wanted]
+            leg = wanted
+        values.append(units * prices.at[date, leg])
+    values.append(units * prices[leg].iloc[-1])
+    assert np.abs(ours.value.to_numpy() / np.array(values) - 1).max() < 1e-12
+    assert ours.trades > 10
+    assert ours.costs.sum() == pytest.approx(paid, rel=1e-12)
 
 
 def test_fees_are_taken_daily(window: pd.DataFrame) -> None:
@@ -508,6 +552,28 @@ def test_weekly_rebalancing_and_a_blended_benchmark_equal_bt(services: Services,
     assert "vs SPY/AGG 60/40" in reply.text and "rebalanced weekly" in reply.text
 
 
+def test_with_costs_the_portfolios_and_the_benchmarks_equal_bt_each_paying_them(services: Services,
+                                                                               prices_dir: Path) -> None:
+    """A cost is paid on both sides: a blended benchmark pays it on its opening purchase and each rebalance, a one
+    ticker benchmark on its opening purchase, as bt charges a strategy of each (read from the CSV export)."""
+    import io
+
+    prices = frame(prices_dir, ["SPY", "IJR", "AGG"]).loc["2015-10-29":END]
+    weekly = bt.algos.RunWeekly(run_on_end_of_period=True)
+    mix = bt_value(run_bt(prices[["SPY", "IJR"]], weekly, bt.algos.WeighSpecified(SPY=0.7, IJR=0.3), 0.0025))
+    blend = bt_value(run_bt(prices[["SPY", "AGG"]], bt.algos.RunWeekly(run_on_end_of_period=True),
+                            bt.algos.WeighSpecified(SPY=0.6, AGG=0.4), 0.0025))
+    spy = bt_value(run_bt(prices[["SPY"]], bt.algos.RunOnce(), bt.algos.WeighSpecified(SPY=1.0), 0.0025))
+    for benchmark, column, expected in (("vs SPY 60 AGG 40", "SPY/AGG 60/40", blend), ("", "SPY", spy)):
+        reply = router.run(f"/backtest SPY 70 IJR 30 weekly cost 25bp {START}..{END} {benchmark} csv", services)
+        assert not reply.is_error, reply.text
+        exported = pd.read_csv(io.StringIO(reply.attachment.text), index_col="Date", parse_dates=True)
+        assert np.abs(exported["SPY70 IJR30"].to_numpy() / (mix.to_numpy() * 10_000) - 1).max() < 1e-9
+        assert np.abs(exported[column].to_numpy() / (expected.to_numpy() * 10_000) - 1).max() < 1e-9
+    # The one-ticker benchmark is its price over the opening purchase's cost.
+    assert abs(spy.iloc[-1] - prices["SPY"].iloc[-1] / prices["SPY"].iloc[0] / 1.0025) < 1e-12
+
+
 def test_contributions_say_the_final_value_and_both_returns(services: Services, prices_dir: Path) -> None:
     reply = router.run(f"/backtest SPY 70 IJR 20 SMH 10 add 1000 quarterly {START}..{END}", services)
     assert not reply.is_error, reply.text
@@ -521,7 +587,8 @@ def test_contributions_say_the_final_value_and_both_returns(services: Services, 
 def test_costs_and_fees_are_named_in_the_notes_and_footer(services: Services) -> None:
     reply = router.run("/backtest SPY 70 IJR 30 cost 10bp fees band 5 5y", services)
     assert not reply.is_error, reply.text
-    assert any(n.startswith("Trading costs 10bp of the value traded") for n in reply.notes), reply.notes
+    [costs] = [n for n in reply.notes if n.startswith("Trading costs 10bp of the value traded")]
+    assert "the opening purchase included" in costs and "the benchmark pays them too" in costs
     assert any(n.startswith("Band 5 points") for n in reply.notes)
     # The shared fundamentals carry no expense ratio: the note says so rather than inventing one.
     assert "Fees: no expense ratio known for SPY, IJR, so no fee is taken." in reply.notes

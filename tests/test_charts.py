@@ -322,3 +322,77 @@ def test_a_long_footer_is_one_line_inside_the_figure(prices_dir: Path) -> None:
     assert footer.get_text().endswith(f"Source: {LABELS.source} · {basis}")  # the basis is part of the one line
     box = footer.get_window_extent()
     assert 0 <= box.x0 and box.x1 <= fig.bbox.x1  # shrunk to fit: nothing runs off the edge, nothing overlaps
+
+
+# --- the /backtest chart: long names and the monthly heatmap in one figure (issue 27) ---------------------------
+
+
+def _portfolio_values(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """``frame``'s columns renamed as portfolios are named (their holdings), the last one kept as the benchmark."""
+    return frame.set_axis([*names, frame.columns[-1]], axis=1)
+
+
+@pytest.mark.parametrize("names, full_size", [
+    (["SPY70 IJR20 SMH10"], True),  # cut at the right edge before
+    (["SPY10 IJR10 SMH10 QQQ10 XLK10 XLF10 XLE10 XLV10 XLU10 DIA10", "tactical smallcaps hold IWM else SPY"], False),
+])
+def test_end_labels_of_long_names_stay_inside_the_figure(prices_dir: Path, names: list[str], full_size: bool) -> None:
+    frame = _portfolio_values(_aligned(prices_dir, ["QQQ", "IWM", "SPY"][-len(names) - 1:], years=10), names)
+    fig = build_backtest_figure(frame, "SPY", LABELS)
+    renderer = fig.canvas.get_renderer()
+    for ax in (fig.axes[0], fig.axes[2]):
+        labels = [t for t in ax.texts if t.get_text()]
+        assert len(labels) == len(names) + 1
+        for label in labels:
+            box = label.get_window_extent(renderer)
+            assert ax.bbox.x1 < box.x0 and box.x1 <= fig.bbox.x1  # right of the plot, inside the figure
+        assert all(t.get_fontsize() == 12 for t in labels) is full_size
+        # A name may be cut short, never the value it ends with.
+        assert labels[-1].get_text().startswith("SPY ")
+    if full_size:
+        assert fig.axes[0].texts[0].get_text().startswith("SPY70 IJR20 SMH10 $")
+
+
+def test_the_backtest_chart_and_its_heatmap_are_one_figure_drawn_alike_when_reused(prices_dir: Path) -> None:
+    from analysis.monthly_chart import HEAT_MARGIN_IN, ROW_IN, backtest_monthly_chart, build_backtest_monthly_figure
+
+    ten = _portfolio_values(_aligned(prices_dir, ["QQQ", "SPY"], years=10), ["QQQ"])
+    two = _portfolio_values(_aligned(prices_dir, ["IWM", "SPY"], years=2), ["IWM"])
+
+    def monthly(frame: pd.DataFrame) -> pd.Series:
+        month_end = frame.iloc[:, 0].groupby(frame.index.to_period("M")).last()
+        return (month_end / month_end.shift(1) - 1).dropna()
+
+    # Two years draw relative strength at the bottom (limits set by the chart), ten years the rolling CAGR (limits
+    # from its lines): a reused figure once kept the first's limits for the second.
+    drawn = [backtest_monthly_chart(frame, "SPY", LABELS, monthly(frame), "monthly returns (%)")
+             for frame in (ten, two, ten)]
+    fresh = [render_png(build_backtest_monthly_figure(frame, "SPY", LABELS, monthly(frame), "monthly returns (%)"))
+             for frame in (ten, two)]
+    assert drawn == [fresh[0], fresh[1], fresh[0]]
+    for png, frame in zip(drawn, (ten, two)):
+        years = monthly(frame).index.year.nunique()
+        height = FIGSIZE_IN[1] + HEAT_MARGIN_IN + ROW_IN * years
+        assert _decode(png).shape[:2] == (int(height * DPI), PIXELS[1])  # Agg drops a part pixel
+
+
+def test_the_heatmap_prints_each_months_return_in_its_cell(prices_dir: Path) -> None:
+    from analysis.monthly_chart import build_backtest_monthly_figure
+
+    frame = _portfolio_values(_aligned(prices_dir, ["SMH", "SPY"], years=3), ["SMH"])
+    month_end = frame["SMH"].groupby(frame.index.to_period("M")).last()
+    returns = (month_end / month_end.shift(1) - 1).dropna()
+    fig = build_backtest_monthly_figure(frame, "SPY", LABELS, returns, "SMH monthly returns (%)")
+    panels, heat = fig.subfigs
+    assert len(panels.axes) == 3 and len(heat.axes) == 1
+    cells, months, years = heat.axes[0].collections  # figures, then month and year labels, drawn as outlines
+    first_year = returns.index[0].year
+    expected = {(r.month - 1, r.year - first_year) for r in returns.index}
+    assert {(int(x), int(y)) for x, y in cells.get_offsets()} == expected
+    assert [int(x) for x, _ in months.get_offsets()] == list(range(12))
+    assert [int(y) for _, y in years.get_offsets()] == list(range(returns.index[-1].year - first_year + 1))
+    # The darkest cells (beyond 60% of the largest move either way) print in white.
+    limit = abs(returns * 100).max()
+    white = sum(abs(returns * 100) > 0.6 * limit)
+    assert sum(tuple(c) == (1.0, 1.0, 1.0, 1.0) for c in cells.get_facecolors()) == white > 0
+    assert "SMH monthly returns (%)" in [t.get_text() for t in heat.texts]

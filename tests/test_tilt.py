@@ -118,6 +118,11 @@ def test_every_row_is_the_backtest_of_the_same_weights(services: Services) -> No
         for column in ("CAGR", "Vol", "Max DD"):
             assert row[column] == expected[column], (name, column)
         assert row["Excess/yr"] == expected["Excess/yr"], name
+    # FROM pays the same costs (its opening purchase), so the 0 row is FROM itself: no active figures.
+    assert table["SPY 100"]["Excess/yr"] == "—" and table["SPY 100"]["IR"] == "—"
+    spy = router.run(f"/backtest SPY 100 monthly cost 10bp {RANGE}", services)
+    assert table["SPY 100"]["CAGR"] == rows(spy)["SPY"]["CAGR"]
+    assert any("pays the same trading costs" in n for n in reply.notes)
 
 
 def test_the_rows_equal_bt_and_rolling_windows_counted_here(services: Services, prices_dir: Path) -> None:

@@ -24,7 +24,7 @@
   ``cost`` needs its unit: ``cost 10`` is the ticker COST with a weight of 10.
 * ``csv`` attaches the daily values and monthly returns (``handlers.common.export``).
 * ``vs SPY 60 AGG 40``: a blended benchmark, rebalanced on the portfolios' schedule
-  (no costs, fees or contributions); its weights add up to 100.
+  (paying their trading cost; no fees, bands or contributions); its weights add up to 100.
 """
 
 from __future__ import annotations

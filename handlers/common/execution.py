@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.backtest import Simulation, Trading, money_weighted_return, with_fees
+from analysis.backtest import Rebalance, Simulation, Trading, money_weighted_return, with_fees
 from analysis.returns import spans_a_year, years_between
 from handlers.common.backtest_request import STARTING_AMOUNT, Execution
 from handlers.common.format import money, percent
+from handlers.common.portfolios import Mix
 from handlers.common.services import Services
 
 
@@ -19,6 +20,13 @@ def trading(execution: Execution) -> Trading:
     """The engine's ``Trading`` for the request's words (basis points, points and dollars to fractions)."""
     return Trading(cost=execution.cost_bp / 10_000, band=execution.band / 100,
                    add=execution.add / STARTING_AMOUNT, add_schedule=execution.add_schedule)
+
+
+def benchmark_value(prices: pd.DataFrame, benchmark: Mix, rebalance: Rebalance, execution: Execution) -> pd.Series:
+    """The benchmark's growth of 1 (a ticker, or a blend rebalanced on the portfolios' schedule), bought at the first
+    close and traded paying the portfolios' trading cost, as they would hold it: a portfolio of the benchmark alone
+    is the benchmark.  No expense ratios (their drag is what ``fees`` measures against it), bands or contributions."""
+    return benchmark.simulate(prices, rebalance, {}, Trading(cost=execution.cost_bp / 10_000)).value
 
 
 def net_of_fees(services: Services, prices: pd.DataFrame, held: list[str],
@@ -45,10 +53,11 @@ def execution_notes(simulations: dict[str, Simulation], execution: Execution) ->
     """What trading cost each portfolio, and where money was added, its final value and both returns."""
     notes = []
     if execution.cost_bp:
-        paid = "; ".join(f"{name} {percent(s.costs.sum(), 2)} of the start over {s.trades} trades"
-                         for name, s in simulations.items())
-        notes.append(f"Trading costs {execution.cost_bp:g}bp of the value traded, paid from the portfolio at each "
-                     f"trade (the opening purchase is free): {paid}.")
+        paid = "; ".join(f"{name} {percent(s.costs.sum(), 2)} of the start over {s.trades} trades and the opening "
+                         f"purchase" for name, s in simulations.items())
+        notes.append(f"Trading costs {execution.cost_bp:g}bp of the value traded on every purchase and sale, the "
+                     f"opening purchase included, each holding paying its own (as bt's commissions); the benchmark "
+                     f"pays them too: {paid}.")
     if execution.band:
         notes.append(f"Band {execution.band:g} points: a scheduled rebalance trades only when some weight is "
                      f"{execution.band:g} points or more off its target.")
