@@ -8,6 +8,7 @@ against quantstats where its conventions match ours.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import datetime as dt
 import math
@@ -22,6 +23,7 @@ from analysis.compare import compare
 from analysis.drawdown import drawdown_series, max_drawdown
 from analysis.relative import relative_strength
 from analysis.returns import calendar_year_returns, rolling_cagr, rolling_return, spans_a_year, trailing_returns
+from analysis.rolling import rolling_excess, rolling_odds, win_share
 from analysis.signals import latest_signals
 from analysis.valuation import valuation_gaps
 from analysis.windows import Period, resolve_window
@@ -359,3 +361,31 @@ def test_signals_match_their_definitions(prices_dir: Path) -> None:
 ])
 def test_a_window_is_annualised_only_from_one_calendar_year(start: str, end: str, expected: bool) -> None:
     assert spans_a_year(pd.Timestamp(start), pd.Timestamp(end)) is expected
+
+
+def test_rolling_odds_count_the_windows_won_by_more_than_noise() -> None:
+    days = pd.bdate_range("2020-01-01", "2023-08-31")
+    wave = [1 + 0.3 * math.sin(i / 40) for i in range(len(days))]
+    bench = [100 * 1.0003 ** i for i in range(len(days))]
+    values = pd.DataFrame({"A": [b * w for b, w in zip(bench, wave)], "SPY": bench,
+                           "SAME": [b * (1 + 1e-13 * (i % 3)) for i, b in enumerate(bench)]}, index=days)
+    dates = [d.date() for d in days]
+    for years in (1, 3):
+        excess = rolling_excess(values, "SPY", years)
+        expected = {}
+        for i, day in enumerate(dates):
+            s = bisect.bisect_right(dates, years_back(day, years)) - 1  # the last close on or before
+            if s >= 0:
+                expected[day] = [(values[t].iloc[i] / values[t].iloc[s]) ** (1 / years)
+                                 - (bench[i] / bench[s]) ** (1 / years) for t in ("A", "SAME")]
+        assert list(excess.columns) == ["A", "SAME"] and [d.date() for d in excess.index] == list(expected)
+        assert excess["A"].tolist() == pytest.approx([e[0] for e in expected.values()], rel=1e-9, abs=1e-12)
+        share = win_share(excess)
+        assert share["A"] == pytest.approx(sum(e[0] > 1e-9 for e in expected.values()) / len(expected), rel=1e-12)
+        assert 0 < share["A"] < 1 and share["SAME"] == 0  # equal up to floating-point noise: a tie, never a win
+    odds = rolling_odds(values, "SPY")
+    assert list(odds.columns) == ["1y", "3y"]  # 3 years and 8 months of data: no 5-year window
+    assert odds.at["A", "3y"] == win_share(rolling_excess(values, "SPY", 3))["A"]
+    empty = win_share(rolling_excess(values.iloc[:200], "SPY", 1))
+    assert list(empty.index) == ["A", "SAME"] and empty.isna().all()
+    assert rolling_odds(values.iloc[:200], "SPY").empty
