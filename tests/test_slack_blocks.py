@@ -181,6 +181,7 @@ def test_a_table_is_a_data_table_only_within_its_limits() -> None:
     assert kind(table(1, cell="x" * 9995)) == TABLE
     # The table block holds 100 rows too; past that only a code block does.
     assert [kind(table(n), frozenset({TABLE})) for n in (100, 101)] == [TABLE, "section"]
+    assert [kind(table(2, columns=n), frozenset({TABLE})) for n in (20, 21)] == [TABLE, "section"]
 
 
 def test_a_data_tables_caption_page_size_and_row_header() -> None:
