@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import csv
 import datetime as dt
+import itertools
 import math
 import statistics
 from pathlib import Path
@@ -108,6 +109,24 @@ def test_benchmark_row_is_measured_against_itself(smh_spy_10y) -> None:
     assert row.beta == pytest.approx(1.0, rel=REL)
     assert row.correlation == pytest.approx(1.0, rel=REL)
     assert row.excess_return == 0.0
+
+
+def test_the_comparison_carries_its_window_its_drawdowns_and_the_total_return_gaps(smh_spy_10y) -> None:
+    closes, days = smh_spy_10y
+    result = compare(frame(closes, days), "SPY")
+    assert list(result.table.columns) == ["total_return", "cagr", "volatility", "max_drawdown", "sharpe", "sortino",
+                                          "beta", "correlation", "excess_return", "tracking_error", "information_ratio"]
+    assert list(result.table.index) == ["SMH", "SOXX", "SPY"] and result.benchmark == "SPY"
+    assert (result.start.date(), result.end.date()) == (days[0], days[-1])
+    total = {t: closes[t][days[-1]] / closes[t][days[0]] - 1 for t in ("SMH", "SOXX", "SPY")}
+    assert result.excess_total().to_dict() == pytest.approx({t: total[t] - total["SPY"] for t in total}, rel=REL)
+    for ticker in total:  # the deepest fall from a running peak, and the dates it ran between
+        prices = [closes[ticker][d] for d in days]
+        peaks = list(itertools.accumulate(prices, max))
+        trough = min(range(len(prices)), key=lambda i: prices[i] / peaks[i])
+        drawdown = result.drawdowns[ticker]
+        assert drawdown.depth == pytest.approx(prices[trough] / peaks[trough] - 1, rel=REL)
+        assert drawdown.trough.date() == days[trough] and prices[days.index(drawdown.peak.date())] == peaks[trough]
 
 
 def test_matches_quantstats_where_conventions_agree(smh_spy_10y) -> None:
