@@ -291,6 +291,16 @@ def test_a_loss_making_pe_counts_as_missing() -> None:
     assert gaps.loc["X"].isna().all()
 
 
+def test_every_valuation_column_and_a_pe_under_one_is_still_a_pe() -> None:
+    gaps = valuation_gaps(pd.Series({"X": 0.0, "Y": 0.5, "SPY": 20.0}), pd.Series({"X": 0.5, "Y": 30.0, "SPY": 24.0}),
+                          "SPY")
+    assert list(gaps.columns) == ["trailing_pe", "forward_pe", "earnings_yield", "trailing_vs_benchmark",
+                                  "forward_vs_benchmark"]
+    assert math.isnan(gaps.at["X", "trailing_pe"]) and gaps.at["X", "forward_pe"] == 0.5  # zero: no multiple
+    assert gaps.loc["Y"].tolist() == pytest.approx([0.5, 30.0, 2.0, 0.5 / 20 - 1, 30 / 24 - 1], rel=REL)
+    assert gaps.loc["SPY", ["trailing_vs_benchmark", "forward_vs_benchmark"]].tolist() == [0.0, 0.0]
+
+
 # --- windows ------------------------------------------------------------------------------------
 
 
