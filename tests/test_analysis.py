@@ -27,7 +27,8 @@ from analysis.returns import calendar_year_returns, rolling_cagr, rolling_return
 from analysis.rolling import rolling_excess, rolling_odds, win_share
 from analysis.signals import latest_signals
 from analysis.valuation import valuation_gaps
-from analysis.windows import Period, resolve_window
+from analysis.windows import Period, Window, resolve_window
+from errors import DataUnavailable
 from tests.expected import months_back, trailing_pe
 
 REL = 1e-9
@@ -337,6 +338,55 @@ def test_fetch_span_reaches_before_the_start_target() -> None:
     assert end == dt.date(2026, 7, 14)
     assert start < dt.date(2016, 7, 14) and (dt.date(2016, 7, 14) - start).days <= 15
     assert Period.between(dt.date(2015, 1, 1), dt.date(2025, 9, 30)).fetch_span(dt.date(2026, 1, 1))[1] == dt.date(2025, 9, 30)
+
+
+@pytest.mark.parametrize("period, end, start", [
+    (Period.qtd(), "2026-05-20", "2026-03-31"),  # the second quarter opens on 1 April
+    (Period.mtd(), "2026-05-20", "2026-04-30"),
+    (Period.ytd(), "2026-05-20", "2025-12-31"),
+    (Period.qtd(), "2025-12-15", "2025-09-30"),
+    (Period.mtd(), "2025-12-15", "2025-11-28"),  # 30 November 2025 is a Sunday
+    (Period.trailing(weeks=2), "2026-07-14", "2026-06-30"),
+    (Period.calendar_year(2025), "2025-12-31", "2024-12-31"),
+])
+def test_periods_to_date_weeks_and_calendar_years(spy_dates, period: Period, end: str, start: str) -> None:
+    dates = spy_dates[spy_dates <= pd.Timestamp(end)] if period.kind != "range" else spy_dates
+    assert resolve_window(period, dates) == Window(start=pd.Timestamp(start), end=pd.Timestamp(end), truncated=False)
+
+
+def test_periods_name_themselves_as_people_say_them() -> None:
+    periods = {
+        Period.trailing(years=10): ("10y", "over 10y"), Period.trailing(months=3): ("3m", "over 3m"),
+        Period.trailing(weeks=2): ("2w", "over 2w"), Period.ytd(): ("ytd", "year to date"),
+        Period.qtd(): ("qtd", "quarter to date"), Period.mtd(): ("mtd", "month to date"),
+        Period.max(): ("max", "over all common history"), Period.calendar_year(2025): ("2025", "in 2025"),
+        Period.since(dt.date(2020, 1, 1)): ("since 2020", "since 2020"),
+        Period.since(dt.date(2020, 3, 23)): ("since 2020-03-23", "since 2020-03-23"),
+        Period.since(dt.date(2020, 1, 23)): ("since 2020-01-23", "since 2020-01-23"),
+        Period.between(dt.date(2015, 10, 30), dt.date(2025, 10, 31)):
+            ("2015-10-30..2025-10-31", "from 2015-10-30 to 2025-10-31"),
+    }
+    assert {p: (p.label, p.phrase) for p in periods} == periods
+
+
+def test_fetch_spans_end_at_the_period_or_today_whichever_comes_first() -> None:
+    today = dt.date(2026, 7, 14)
+    assert Period.max().fetch_span(today) == (dt.date(1900, 1, 1), today)
+    assert Period.calendar_year(2030).fetch_span(today)[1] == today
+    start, end = Period.calendar_year(2020).fetch_span(today)
+    assert end == dt.date(2020, 12, 31) and dt.date(2019, 12, 16) <= start < dt.date(2019, 12, 31)
+
+
+def test_too_little_history_is_a_typed_error_naming_the_period(spy_dates) -> None:
+    two = spy_dates[-2:]
+    assert resolve_window(Period.max(), two) == Window(start=two[0], end=two[1], truncated=False)
+    assert resolve_window(Period.trailing(weeks=2), two) == Window(start=two[0], end=two[1], truncated=True)
+    with pytest.raises(DataUnavailable, match="common price history for max"):
+        resolve_window(Period.max(), spy_dates[-1:])
+    with pytest.raises(DataUnavailable, match="common price history for since 2026-07-15"):
+        resolve_window(Period.since(dt.date(2026, 7, 15)), spy_dates)  # opens at the last close: nothing after it
+    with pytest.raises(DataUnavailable, match="for 1990"):
+        resolve_window(Period.calendar_year(1990), spy_dates)  # before SPY's first close
 
 
 # --- signals ------------------------------------------------------------------------------------
