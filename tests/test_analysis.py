@@ -431,6 +431,34 @@ def test_signals_match_their_definitions(prices_dir: Path) -> None:
     assert all(count > 0 for count in seen.values()), seen  # every signal fired somewhere: the test can fail
 
 
+def test_signals_at_their_edges_ties_and_a_low_leaving_the_window() -> None:
+    def flat(**changes: float) -> list[float]:
+        values = [100.0] * 300
+        for index, value in changes.items():
+            values[int(index[1:])] = value
+        return values
+
+    lines = {
+        "DROPPED": flat(i47=80.0, i299=90.0),  # the year's low left the window today: lowest now, not a new low
+        "NEWLOW": flat(i46=80.0, i299=90.0),  # below every close of the 252 before it
+        "TIE": flat(),  # equal to the year's extremes and to every average: nothing is new, nothing crossed
+        "ATAVG": flat(i250=101.0, i298=99.0, i299=100.0),  # from below to exactly its 50-day average: not above
+        "FROMAVG": flat(i299=101.0),  # from exactly its averages to above them: crossed
+    }
+    days = pd.bdate_range("2025-01-01", periods=300)
+    prices = pd.DataFrame({**lines, "SPY": [100.0] * 300}, index=days)
+    table = latest_signals(prices, "SPY")
+    assert (table.dtypes == bool).all()
+    for name, values in lines.items():
+        assert table.loc[name].to_dict() == expected_signals(values, [100.0] * 300), name
+    assert (table.at["DROPPED", "new_low"], table.at["NEWLOW", "new_low"], table.at["FROMAVG", "above_50"]) == \
+        (False, True, True)
+    # 51 sessions are the fewest with a 50-day average on both of the last two: enough to see a crossing.
+    short = latest_signals(prices.iloc[-51:], "SPY")
+    assert short.at["FROMAVG", "above_50"] and short.at["FROMAVG", "rs_up"] and not short.at["FROMAVG", "above_200"]
+    assert not latest_signals(prices.iloc[-50:], "SPY").loc["FROMAVG"].any()
+
+
 @pytest.mark.parametrize("start, end, expected", [
     ("2025-07-14", "2026-07-14", True),    # a trailing 1y window: exactly one calendar year
     ("2024-02-29", "2025-02-28", True),    # from a leap day, a year on is Feb 28
