@@ -354,6 +354,18 @@ def test_periods_to_date_weeks_and_calendar_years(spy_dates, period: Period, end
     assert resolve_window(period, dates) == Window(start=pd.Timestamp(start), end=pd.Timestamp(end), truncated=False)
 
 
+def test_trailing_periods_quarters_opening_in_their_first_month_and_markets_open_on_new_years_day(spy_dates) -> None:
+    end = pd.Timestamp("2026-07-14")
+    expected = {Period.trailing(months=1): "2026-06-12", Period.trailing(weeks=2): "2026-06-30",
+                Period.trailing(years=1): "2025-07-14", Period.qtd(): "2026-06-30"}  # July opens the third quarter
+    assert {p: resolve_window(p, spy_dates).start for p in expected} == {p: pd.Timestamp(d) for p, d in expected.items()}
+    assert Period.max().start_target(end) == pd.Timestamp("1900-01-01")  # every close is on or after it
+    # Where 1 January is a trading day (Bombay, say), the year opens at the close of 31 December.
+    open_all_year = pd.bdate_range("2024-12-20", "2026-01-10")
+    window = resolve_window(Period.calendar_year(2025), open_all_year)
+    assert (window.start, window.end) == (pd.Timestamp("2024-12-31"), pd.Timestamp("2025-12-31"))
+
+
 def test_periods_name_themselves_as_people_say_them() -> None:
     periods = {
         Period.trailing(years=10): ("10y", "over 10y"), Period.trailing(months=3): ("3m", "over 3m"),
