@@ -164,5 +164,12 @@ def test_a_size_regime_on_one_side_all_along_counts_every_session() -> None:
     small = pd.Series([1.01 ** i for i in range(230)], index=days, name="IWM")  # rising against a flat large cap
     regime = size_regime(small, pd.Series(1.0, index=days, name="SPY"))
     assert regime.leading and regime.sessions == 230 - 199
+    flat = pd.Series(1.0, index=days, name="SPY")
+    level = size_regime(flat.rename("IWM"), flat)  # exactly on its average: not above it, so not leading
+    assert (level.leading, level.sessions, level.vs_average, level.change_6m) == (False, 230 - 199, 0.0, 0.0)
+    fallen = small.copy()
+    fallen.iloc[-1] = 1.0  # the last session drops below the average: lagging for one session
+    turned = size_regime(fallen, flat)
+    assert (turned.leading, turned.sessions) == (False, 1)
     with pytest.raises(ValueError, match="IWM/SPY needs 200 common sessions"):
         size_regime(small.iloc[:199], pd.Series(1.0, index=days, name="SPY"))
