@@ -506,5 +506,7 @@ def test_rolling_odds_count_the_windows_won_by_more_than_noise() -> None:
     assert list(odds.columns) == ["1y", "3y"]  # 3 years and 8 months of data: no 5-year window
     assert odds.at["A", "3y"] == win_share(rolling_excess(values, "SPY", 3))["A"]
     empty = win_share(rolling_excess(values.iloc[:200], "SPY", 1))
-    assert list(empty.index) == ["A", "SAME"] and empty.isna().all()
+    assert list(empty.index) == ["A", "SAME"] and empty.isna().all() and empty.dtype == "float64"
+    # Won means more than 1e-9 a year: a window exactly that far ahead is a tie.
+    assert win_share(pd.DataFrame({"A": [1e-9, 1.1e-9, 0.0, -0.02]})).to_dict() == {"A": 0.25}
     assert rolling_odds(values.iloc[:200], "SPY").empty
