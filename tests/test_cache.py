@@ -16,13 +16,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import redis as redis_py
+from prometheus_client import REGISTRY
 
+from errors import DataUnavailable
 from market.cache import Cache, connect
-from market.cached import CachedMarket
+from market.cached import CachedMarket, reset_stale, served_stale
 from market.calendar import NEW_YORK, next_close
 from market.csvdir import CsvFolderProvider
 from market.provider import Fundamentals
-from tests.doubles import Clock, Recording
+from tests.doubles import Clock, Flaky, Recording
 
 
 def at_new_york(day: str, hour: int = 18) -> dt.datetime:
@@ -162,3 +164,48 @@ def test_counters_count_within_their_window(cache: Cache, redis_client: redis_py
 def test_first_time_is_true_once_per_key(cache: Cache) -> None:
     assert [cache.first("event:1", 60), cache.first("event:1", 60), cache.first("event:2", 60)] == [True, False, True]
     assert Cache(connect("redis://127.0.0.1:1")).first("event:1", 60) is True  # Redis down: answer rather than drop
+
+
+def counted(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_the_cached_market_speaks_for_its_source_and_counts_what_it_serves(prices_dir: Path, cache: Cache,
+                                                                           redis_client: redis_py.Redis,
+                                                                           caplog) -> None:
+    provider = Flaky(CsvFolderProvider(prices_dir))
+    clock = Clock(at_new_york("2026-07-14", 18))
+    market = CachedMarket(provider, cache, now=clock)
+    assert (market.name, market.key, market.is_demo, market.bills) == (provider.name, provider.key, False, "BIL")
+    assert market.now() == clock.when and market.fresh_until() == dt.datetime(2026, 7, 15, 16, 30, tzinfo=NEW_YORK)
+
+    def requests(kind: str) -> tuple[float, float]:
+        return tuple(counted("tilt_cache_requests_total", kind=kind, result=r) for r in ("hit", "miss"))
+
+    bars, facts = requests("bars"), requests("fundamentals")
+    market.bars(["SPY", "IJR"], dt.date(2026, 1, 1), dt.date(2026, 7, 14))
+    market.bars(["SPY", "IJR", "SMH"], dt.date(2026, 1, 1), dt.date(2026, 7, 14))
+    assert requests("bars") == (bars[0] + 2, bars[1] + 3)  # two misses, then two hits and SMH's miss
+    market.fundamentals(["SPY"])
+    market.fundamentals(["SPY", "IJR"])
+    assert requests("fundamentals") == (facts[0] + 1, facts[1] + 2)
+    # A month without a request drops a ticker's bars.
+    assert 30 * 86_400 - 60 < redis_client.ttl(f"{cache.prefix}bars:{provider.key}:SPY") <= 30 * 86_400
+
+    # A failing source is counted by source and error, and the stale answer is logged and flagged.
+    errors = counted("tilt_data_source_errors_total", source="csv", error="DataUnavailable")
+    provider.down = True
+    clock.when = at_new_york("2026-07-16", 18)
+    reset_stale()
+    assert served_stale() is False
+    with caplog.at_level(logging.WARNING, logger="market.cached"):
+        market.bars(["SPY", "IJR"], dt.date(2026, 1, 1), dt.date(2026, 7, 16))
+    assert served_stale() is True
+    assert counted("tilt_data_source_errors_total", source="csv", error="DataUnavailable") == errors + 1
+    assert [r.getMessage() for r in caplog.records if r.name == "market.cached"] == [
+        f"{provider.name} failed (Yahoo Finance did not answer (timed out); try again shortly.); "
+        "serving cached bars for SPY, IJR"]
+    reset_stale()
+    assert served_stale() is False
+    with pytest.raises(DataUnavailable):
+        market.bars(["XLU"], dt.date(2026, 1, 1), dt.date(2026, 7, 16))  # never cached: nothing to fall back on
