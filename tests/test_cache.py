@@ -18,11 +18,12 @@ import pytest
 import redis as redis_py
 from prometheus_client import REGISTRY
 
-from errors import DataUnavailable
+from errors import DataUnavailable, UnknownTicker
 from market.cache import Cache, connect
 from market.cached import CachedMarket, reset_stale, served_stale
 from market.calendar import NEW_YORK, next_close
 from market.csvdir import CsvFolderProvider
+from market.protection import RateLimit
 from market.provider import Fundamentals
 from tests.doubles import Clock, Flaky, Recording
 
@@ -60,6 +61,8 @@ def test_longer_window_fetches_only_the_missing_older_span(shared_market, prices
     direct = CsvFolderProvider(prices_dir).bars(["SPY", "IJR"], dt.date(2016, 7, 1), dt.date(2026, 7, 15))
     for ticker in ("SPY", "IJR"):
         pd.testing.assert_frame_equal(ten_years[ticker], direct[ticker], check_freq=False)
+    market.bars(["SPY", "IJR"], dt.date(2016, 7, 1), dt.date(2026, 7, 15))
+    assert len(provider.calls) == 2  # fetching older history left the newest bars as fresh as they were
 
 
 def test_a_repeated_request_is_served_from_redis(shared_market, cache: Cache) -> None:
@@ -136,7 +139,7 @@ def test_an_unreachable_redis_degrades_to_uncached_with_one_warning(prices_dir: 
         for _ in range(3):
             result = market.bars(["SPY"], dt.date(2026, 1, 1), dt.date(2026, 7, 14))
     assert len(result["SPY"]) > 100
-    assert len(provider.calls) == 3  # nothing cached, every call fetched
+    assert provider.calls == [("bars", ("SPY",), dt.date(2026, 1, 1), dt.date(2026, 7, 14))] * 3  # nothing cached
     assert len([r for r in caplog.records if "unreachable" in r.message]) == 1
     assert not dead.available
 
@@ -209,3 +212,55 @@ def test_the_cached_market_speaks_for_its_source_and_counts_what_it_serves(price
     assert served_stale() is False
     with pytest.raises(DataUnavailable):
         market.bars(["XLU"], dt.date(2026, 1, 1), dt.date(2026, 7, 16))  # never cached: nothing to fall back on
+
+
+def test_bars_fetched_up_to_a_past_day_are_brought_up_to_date_later(shared_market, prices_dir: Path) -> None:
+    market, provider, _ = shared_market
+    market.bars(["SPY"], dt.date(2025, 1, 2), dt.date(2025, 6, 30))
+    to_date = market.bars(["SPY"], dt.date(2025, 1, 2), dt.date(2026, 7, 14))["SPY"]
+    assert provider.calls[1] == ("bars", ("SPY",), dt.date(2025, 6, 30), dt.date(2026, 7, 14))
+    direct = CsvFolderProvider(prices_dir).bars(["SPY"], dt.date(2025, 1, 2), dt.date(2026, 7, 14))["SPY"]
+    pd.testing.assert_frame_equal(to_date, direct, check_freq=False)
+
+
+def test_new_bars_without_a_bar_in_common_are_fetched_afresh(tmp_path: Path, prices_dir: Path, cache: Cache,
+                                                              redis_client: redis_py.Redis) -> None:
+    folder, provider, clock, market = friday_evening_market(tmp_path, prices_dir, cache, "SPY", dt.date(2026, 1, 1))
+    # The source now has no bar for Friday, the cache's last: nothing to align the adjustments on.
+    refreshed = write_folder(folder, prices_dir, "SPY", "2026-07-14", scale_before=("2026-07-13", 0.98))
+    refreshed.drop(pd.Timestamp("2026-07-10")).to_csv(folder / "SPY.csv")
+    clock.when = at_new_york("2026-07-14", 18)
+    limit = RateLimit(cache, "afresh", rate=1e-6, burst=100)
+    market = CachedMarket(provider, cache, now=clock, rate_limit=limit)
+    result = market.bars(["SPY"], dt.date(2026, 1, 1), dt.date(2026, 7, 14))["SPY"]
+    assert provider.calls[1:] == [("bars", ("SPY",), dt.date(2026, 7, 10), dt.date(2026, 7, 14)),
+                                  ("bars", ("SPY",), dt.date(2026, 1, 1), dt.date(2026, 7, 14))]
+    expected = refreshed.drop(pd.Timestamp("2026-07-10")).loc["2026-01-01":, "Adj Close"]
+    assert result["Adj Close"].tolist() == pytest.approx(expected.tolist(), rel=1e-12)
+    tokens = float(redis_client.hget(f"{cache.prefix}ratelimit:afresh", "tokens"))
+    assert tokens == pytest.approx(98, abs=1e-3)  # one ticker's newer bars, then its whole span: one request each
+
+
+def test_every_source_call_is_charged_its_tickers_and_unknown_ones_are_left_out(prices_dir: Path, cache: Cache,
+                                                                                redis_client: redis_py.Redis) -> None:
+    provider = Recording(CsvFolderProvider(prices_dir))
+    limit = RateLimit(cache, "charged", rate=1e-6, burst=100)
+    market = CachedMarket(provider, cache, now=Clock(at_new_york("2026-07-15", 9)), rate_limit=limit)
+    start, end = dt.date(2026, 6, 1), dt.date(2026, 7, 15)  # to today: the bars fetched stay fresh until its close
+
+    def spent() -> float:
+        return 100 - float(redis_client.hget(f"{cache.prefix}ratelimit:charged", "tokens"))
+
+    with pytest.raises(UnknownTicker) as refused:
+        market.bars(["SPY", "NOPE"], start, end)
+    assert list(refused.value.tickers) == ["NOPE"]
+    # The source refused the batch for NOPE, so the rest of it is asked again without it: 2 + 1 requests.
+    assert provider.calls == [("bars", ("SPY", "NOPE"), start, end), ("bars", ("SPY",), start, end)]
+    assert spent() == pytest.approx(3, abs=1e-3)
+    assert not market.bars(["SPY"], start, end)["SPY"].empty and len(provider.calls) == 2  # SPY's bars were kept
+    with pytest.raises(UnknownTicker):
+        market.bars(["NADA"], start, end)
+    assert provider.calls[2:] == [("bars", ("NADA",), start, end)]  # nothing known left to ask again for
+    assert spent() == pytest.approx(4, abs=1e-3)
+    market.fundamentals(["SPY", "IJR"])
+    assert spent() == pytest.approx(6, abs=1e-3)
