@@ -20,7 +20,7 @@ from prometheus_client import REGISTRY
 
 from errors import DataUnavailable, UnknownTicker
 from market.cache import Cache, connect
-from market.cached import CachedMarket, reset_stale, served_stale
+from market.cached import CachedMarket, reset_stale, served_stale, stitch
 from market.calendar import NEW_YORK, next_close
 from market.csvdir import CsvFolderProvider
 from market.protection import RateLimit
@@ -264,3 +264,23 @@ def test_every_source_call_is_charged_its_tickers_and_unknown_ones_are_left_out(
     assert spent() == pytest.approx(4, abs=1e-3)
     market.fundamentals(["SPY", "IJR"])
     assert spent() == pytest.approx(6, abs=1e-3)
+
+
+def test_stitching_puts_cached_bars_on_the_fresh_basis_of_a_split_and_a_dividend() -> None:
+    columns = ["Open", "High", "Low", "Close", "Adj Close", "Volume"]
+    days = pd.bdate_range("2026-07-06", periods=4)
+    cached = pd.DataFrame([[99, 101, 98, 100, 90.0, 1000], [101, 103, 100, 102, 91.8, 1100],
+                           [103, 105, 102, 104, 93.6, 1200]], index=days[:3], columns=columns, dtype="float64")
+    # A 2-for-1 split (closes halve) and a dividend (adjusted closes fall a little more) since the cache was filled.
+    fresh = pd.DataFrame([[51.5, 52.5, 51, 52, 45.0, 2400], [52, 54, 51, 53, 46.0, 2500]], index=days[2:],
+                         columns=columns, dtype="float64")
+    adjust = 45.0 / 93.6
+    expected = pd.DataFrame([[49.5, 50.5, 49, 50, 90.0 * adjust, 2000], [50.5, 51.5, 50, 51, 91.8 * adjust, 2200],
+                             *fresh.to_numpy().tolist()], index=days, columns=columns)
+    pd.testing.assert_frame_equal(stitch(cached, fresh), expected, check_freq=False)
+    # A source without raw closes: only the adjusted closes can be aligned; volumes stay as they were.
+    no_closes = cached.assign(Close=float("nan"))
+    stitched = stitch(no_closes, fresh.assign(Close=float("nan")))
+    assert stitched["Volume"].tolist() == [1000, 1100, 2400, 2500]
+    assert stitched["Open"].tolist() == [99, 101, 51.5, 52]
+    assert stitched["Adj Close"].tolist() == pytest.approx([90.0 * adjust, 91.8 * adjust, 45.0, 46.0], rel=1e-12)
