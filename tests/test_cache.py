@@ -284,3 +284,50 @@ def test_stitching_puts_cached_bars_on_the_fresh_basis_of_a_split_and_a_dividend
     assert stitched["Volume"].tolist() == [1000, 1100, 2400, 2500]
     assert stitched["Open"].tolist() == [99, 101, 51.5, 52]
     assert stitched["Adj Close"].tolist() == pytest.approx([90.0 * adjust, 91.8 * adjust, 45.0, 46.0], rel=1e-12)
+
+
+def test_a_remembered_unknown_ticker_is_refused_in_the_sources_name(shared_market) -> None:
+    market, provider, _ = shared_market
+    for _ in range(2):
+        with pytest.raises(UnknownTicker, match=f"I can't find the ticker NOPE in {provider.name}\\."):
+            market.bars(["NOPE"], dt.date(2026, 1, 1), dt.date(2026, 7, 15))
+    assert len(provider.calls) == 1  # the second time from the remembered answer
+
+
+def test_a_window_inside_the_cached_bars_ends_where_asked(shared_market) -> None:
+    market, provider, _ = shared_market
+    market.bars(["SPY"], dt.date(2025, 7, 1), dt.date(2026, 7, 15))
+    half = market.bars(["SPY"], dt.date(2025, 7, 1), dt.date(2025, 12, 31))["SPY"]
+    assert (half.index[0], half.index[-1], len(provider.calls)) == (pd.Timestamp("2025-07-01"), pd.Timestamp("2025-12-31"), 1)
+
+
+def test_an_empty_weekend_is_cached_until_the_next_close_and_widened_from_where_it_began(prices_dir: Path,
+                                                                                          cache: Cache) -> None:
+    provider = Recording(CsvFolderProvider(prices_dir))
+    clock = Clock(at_new_york("2026-07-12", 12))  # a Sunday: no bar yet this weekend
+    market = CachedMarket(provider, cache, now=clock)
+    for _ in range(2):
+        assert market.bars(["SPY"], dt.date(2026, 7, 11), dt.date(2026, 7, 12))["SPY"].empty
+    assert len(provider.calls) == 1  # nothing there, and nothing new before Monday's close
+    clock.when = at_new_york("2026-07-15", 9)
+    later = market.bars(["SPY"], dt.date(2026, 7, 12), dt.date(2026, 7, 15))["SPY"]
+    assert provider.calls[1] == ("bars", ("SPY",), dt.date(2026, 7, 11), dt.date(2026, 7, 15))
+    assert [d.date() for d in later.index] == [dt.date(2026, 7, 13), dt.date(2026, 7, 14)]
+
+
+def test_bars_go_stale_at_the_close_itself_and_a_provisional_last_bar_is_fetched_again(
+        tmp_path: Path, prices_dir: Path, cache: Cache) -> None:
+    folder = tmp_path / "prices"
+    day = write_folder(folder, prices_dir, "SPY", "2026-07-14")
+    provisional = day.copy()
+    provisional.loc["2026-07-14", "Adj Close"] *= 0.99  # the source's bar in the afternoon, before the close
+    provisional.to_csv(folder / "SPY.csv")
+    provider = Recording(CsvFolderProvider(folder))
+    clock = Clock(at_new_york("2026-07-14", 15))
+    market = CachedMarket(provider, cache, now=clock)
+    market.bars(["SPY"], dt.date(2026, 7, 1), dt.date(2026, 7, 14))
+    day.to_csv(folder / "SPY.csv")  # the final close
+    clock.when = next_close(at_new_york("2026-07-14", 15))  # the very instant the bars were fresh until
+    final = market.bars(["SPY"], dt.date(2026, 7, 1), dt.date(2026, 7, 14))["SPY"]
+    assert provider.calls[1:] == [("bars", ("SPY",), dt.date(2026, 7, 14), dt.date(2026, 7, 14))]
+    assert final["Adj Close"].iloc[-1] == day.loc["2026-07-14", "Adj Close"]
