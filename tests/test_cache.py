@@ -331,3 +331,9 @@ def test_bars_go_stale_at_the_close_itself_and_a_provisional_last_bar_is_fetched
     final = market.bars(["SPY"], dt.date(2026, 7, 1), dt.date(2026, 7, 14))["SPY"]
     assert provider.calls[1:] == [("bars", ("SPY",), dt.date(2026, 7, 14), dt.date(2026, 7, 14))]
     assert final["Adj Close"].iloc[-1] == day.loc["2026-07-14", "Adj Close"]
+
+
+def test_without_a_clock_the_market_reads_the_real_time_in_utc(prices_dir: Path, cache: Cache) -> None:
+    before = dt.datetime.now(dt.timezone.utc)
+    now = CachedMarket(CsvFolderProvider(prices_dir), cache).now()
+    assert now.tzinfo is not None and before <= now <= dt.datetime.now(dt.timezone.utc)
