@@ -337,3 +337,22 @@ def test_without_a_clock_the_market_reads_the_real_time_in_utc(prices_dir: Path,
     before = dt.datetime.now(dt.timezone.utc)
     now = CachedMarket(CsvFolderProvider(prices_dir), cache).now()
     assert now.tzinfo is not None and before <= now <= dt.datetime.now(dt.timezone.utc)
+
+
+@pytest.mark.parametrize("cached_to, asked_from, missing", [
+    ("2026-07-01", "2026-01-02", "2026-07-01"),  # newer bars, the cache's last one gone from the source
+    ("2026-07-14", "2025-06-02", "2026-01-02"),  # older history, the cache's first one gone from the source
+])
+def test_spans_without_a_bar_in_common_are_fetched_afresh_to_the_last_bar_of_either(
+        tmp_path: Path, prices_dir: Path, cache: Cache, cached_to: str, asked_from: str, missing: str) -> None:
+    folder = tmp_path / "prices"
+    write_folder(folder, prices_dir, "SPY", cached_to)
+    provider = Recording(CsvFolderProvider(folder))
+    clock = Clock(at_new_york(cached_to, 18))
+    market = CachedMarket(provider, cache, now=clock)
+    market.bars(["SPY"], dt.date(2026, 1, 2), dt.date.fromisoformat(cached_to))
+    source = write_folder(folder, prices_dir, "SPY", "2026-07-14").drop(pd.Timestamp(missing))
+    source.to_csv(folder / "SPY.csv")
+    clock.when = at_new_york("2026-07-14", 18)
+    result = market.bars(["SPY"], dt.date.fromisoformat(asked_from), dt.date(2026, 7, 14))["SPY"]
+    assert result["Adj Close"].tolist() == source.loc[asked_from:, "Adj Close"].tolist()
