@@ -112,26 +112,29 @@ def frame(prices_dir: Path, tickers: tuple[str, ...]) -> pd.DataFrame:
 
 def test_the_momentum_table_ranks_and_measures_trend_and_relative_strength(prices_dir: Path) -> None:
     tickers = ("SPY", "QQQ", "IWM", "XLE")
-    table = momentum_table(frame(prices_dir, tickers), "SPY")
+    prices = frame(prices_dir, tickers)
+    table = momentum_table(prices, "SPY")
     scores = {t: expected_score(prices_dir, t) for t in tickers}
     assert list(table.index) == sorted(tickers, key=scores.get, reverse=True)
 
+    every = {t: closes(prices_dir, t) for t in tickers}
+
     def six_months(ticker: str) -> float:
-        series = closes(prices_dir, ticker)
+        series = every[ticker]
         end = max(series)
         return series[end] / series[max(d for d in series if d <= months_back(end, 6))] - 1
 
     for ticker in tickers:
-        series = closes(prices_dir, ticker)
+        series = every[ticker]
         last_200 = [series[d] for d in sorted(series)[-200:]]
         assert table.at[ticker, "score"] == pytest.approx(scores[ticker], rel=1e-12)
         assert table.at[ticker, "trend"] == pytest.approx(series[max(series)] / (sum(last_200) / 200) - 1, rel=1e-9)
         assert table.at[ticker, "relative"] == pytest.approx((1 + six_months(ticker)) / (1 + six_months("SPY")) - 1,
                                                              rel=1e-9, abs=1e-15)
     # Ranked by a period instead: its total return decides, best first, and a month count of its own is a column.
-    by_six = momentum_table(frame(prices_dir, tickers), "SPY", rank_months=6)
+    by_six = momentum_table(prices, "SPY", rank_months=6)
     assert list(by_six.index) == sorted(tickers, key=six_months, reverse=True)
-    by_two_years = momentum_table(frame(prices_dir, tickers), "SPY", rank_months=24)
+    by_two_years = momentum_table(prices, "SPY", rank_months=24)
     assert "24m" in by_two_years.columns and list(by_two_years.columns[:4]) == ["1m", "3m", "6m", "12m"]
 
 
