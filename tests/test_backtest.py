@@ -28,6 +28,7 @@ from analysis.backtest import (
     rebalance_dates,
     simulate,
     switching,
+    time_on,
     with_fees,
 )
 from analysis.rules import PREDEFINED, evaluate
@@ -148,6 +149,38 @@ def test_turnover_is_one_way_by_hand_on_two_holdings() -> None:
     assert result.turnover.iloc[0] == pytest.approx(1 / 22, rel=1e-12)
     # "Turnover/yr": what was traded over the window's length, 2 days, in years of 365.25 days.
     assert annual_turnover(result) == pytest.approx((1 / 22) / (2 / 365.25), rel=1e-12)
+
+
+@pytest.mark.parametrize("a, traded", [
+    ([100.0, 130.0, 130.0, 130.0, 130.0], 0.65 / 1.15 - 0.5),  # 6.5 points off at January's close: traded there
+    ([90.0, 110.0, 110.0, 110.0, 110.0], 0.05),  # exactly 5 points (A at 11/20 of the value): a band as typed counts
+    ([100.0, 100.0, 100.0, 130.0, 130.0], 0.65 / 1.15 - 0.5),  # off only at the last scheduled close, February's
+])
+def test_a_band_trades_when_a_weight_has_drifted_that_far_since_the_last_trade(a: list[float], traded: float) -> None:
+    """50/50 in A and B, B flat, a 5-point band, monthly: A's weight is 0.5 a / (0.5 a + 0.5) with a its growth."""
+    dates = pd.DatetimeIndex(["2024-01-30", "2024-01-31", "2024-02-01", "2024-02-29", "2024-03-01"])
+    prices = pd.DataFrame({"A": a, "B": [100.0] * 5}, index=dates)
+    result = fixed_mix(prices, pd.Series({"A": 0.5, "B": 0.5}), "monthly", Trading(band=0.05))
+    first_move = dates[1] if a[1] != a[0] else dates[3]
+    assert list(result.turnover.index) == [first_move]
+    assert result.turnover.iloc[0] == pytest.approx(traded, rel=1e-9)
+
+
+def test_a_band_with_a_single_scheduled_date_trades_on_it() -> None:
+    dates = pd.DatetimeIndex(["2024-01-30", "2024-01-31", "2024-02-01"])
+    prices = pd.DataFrame({"A": [100.0, 130.0, 130.0], "B": [100.0] * 3}, index=dates)
+    result = fixed_mix(prices, pd.Series({"A": 0.5, "B": 0.5}), "monthly", Trading(band=0.05))
+    assert list(result.turnover.index) == [dates[1]]
+    assert list(fixed_mix(prices, pd.Series({"A": 0.5, "B": 0.5}), "monthly", Trading(band=0.1)).turnover) == []
+
+
+def test_time_on_is_the_share_of_day_to_day_returns_spent_in_a_leg() -> None:
+    dates = pd.bdate_range("2024-01-01", periods=8)
+    prices = pd.DataFrame({"A": np.linspace(100, 107, 8), "B": np.linspace(100, 93, 8)}, index=dates)
+    signal = pd.Series(False, index=dates.insert(0, dates[0] - pd.offsets.BDay(1)))
+    signal[dates[3]] = True  # seen on day 3: A held from day 4's close to day 5's, one of the 7 daily returns
+    result = switching(prices, signal, on="A", off="B")
+    assert (time_on(result, "A"), time_on(result, "B")) == (pytest.approx(1 / 7), pytest.approx(6 / 7))
 
 
 def test_simulate_refuses_a_first_trade_after_the_first_date(window: pd.DataFrame) -> None:
