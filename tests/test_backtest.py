@@ -185,8 +185,40 @@ def test_time_on_is_the_share_of_day_to_day_returns_spent_in_a_leg() -> None:
 
 def test_simulate_refuses_a_first_trade_after_the_first_date(window: pd.DataFrame) -> None:
     targets = pd.DataFrame([[1.0, 0.0, 0.0]], index=[window.index[5]], columns=list(WEIGHTS))
-    with pytest.raises(ValueError, match="first trade"):
+    with pytest.raises(ValueError, match="^the first trade must be on the first date$"):
         simulate(window, targets)
+    first = pd.DataFrame([[1.0, 0.0, 0.0]] * 2, index=[window.index[0], pd.Timestamp("1990-01-02")], columns=list(WEIGHTS))
+    with pytest.raises(ValueError, match="^every trade date must be a date of prices$"):
+        simulate(window, first)
+    opening = pd.DataFrame([[1.0, 0.0, 0.0]] * 2, index=window.index[[0, 5]], columns=list(WEIGHTS))
+    with pytest.raises(ValueError, match="^contributions must fall on trade dates after the first$"):
+        simulate(window, opening, flows=pd.Series(0.1, index=window.index[[0]]))
+    with pytest.raises(ValueError, match="^trading costs of 1.5 did not settle; is the cost below 100%\\?$"):
+        simulate(window, pd.DataFrame([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], index=window.index[[0, 5]],
+                                      columns=list(WEIGHTS)), cost=1.5)
+    unknown = pd.Series([True] * len(window), index=window.index)  # nothing known the day before the first
+    with pytest.raises(ValueError, match="^the signal must be known from the day before the first date on$"):
+        switching(window, unknown, on="SPY", off="IJR")
+
+
+def test_a_tactical_switch_pays_its_cost_on_both_sides_of_the_trade() -> None:
+    """All of B into all of A at cost c: f = c * ((1 - f) + 1) of the value is paid, so f = 2c / (1 + c)."""
+    dates = pd.bdate_range("2024-01-01", periods=4)
+    prices = pd.DataFrame({"A": [100.0] * 4, "B": [100.0] * 4}, index=dates)
+    signal = pd.Series([False, True, True, True, True], index=dates.insert(0, dates[0] - pd.offsets.BDay(1)))
+    result = switching(prices, signal, on="A", off="B", cost=0.01)
+    assert result.value.iloc[-1] == pytest.approx(1 - 0.02 / 1.01, rel=1e-12)
+
+
+def test_contributions_on_a_schedule_start_after_the_opening_close() -> None:
+    dates = pd.DatetimeIndex(["2024-01-31", "2024-02-01", "2024-02-29", "2024-03-01", "2024-03-28", "2024-04-01"])
+    prices = pd.DataFrame({"A": [100.0] * 6, "B": [100.0] * 6}, index=dates)
+    weights = pd.Series({"A": 0.5, "B": 0.5})
+    # 31 January is the opening close (no contribution then), 29 February and 28 March are month ends.
+    result = fixed_mix(prices, weights, "quarterly", Trading(add=0.1, add_schedule="monthly"))
+    assert list(result.flows.index) == [dates[2], dates[4]] and result.balance.iloc[-1] == pytest.approx(1.2)
+    shifted = fixed_mix(prices.iloc[1:], weights, "none", Trading(add=0.1, add_schedule="monthly"))
+    assert list(shifted.flows.index) == [dates[2], dates[4]]  # 29 February is the second close here
 
 
 def test_weekly_rebalancing_equals_bt_run_weekly(window: pd.DataFrame) -> None:
