@@ -166,6 +166,18 @@ def test_a_band_trades_when_a_weight_has_drifted_that_far_since_the_last_trade(a
     assert result.turnover.iloc[0] == pytest.approx(traded, rel=1e-9)
 
 
+def test_costs_and_balance_are_dated_and_sized_by_hand() -> None:
+    """A rises 30% by January's close: the drifted weights are 0.65/1.15 and 0.5/1.15; rebalancing at cost c pays
+    f = c * sum |0.5 (1 - f) - d_i| = c * 2 (0.65/1.15 - 0.5) of the 1.15 held (both gaps move by f/2 the other way)."""
+    dates = pd.DatetimeIndex(["2024-01-30", "2024-01-31", "2024-02-01"])
+    prices = pd.DataFrame({"A": [100.0, 130.0, 130.0], "B": [100.0] * 3}, index=dates)
+    result = fixed_mix(prices, pd.Series({"A": 0.5, "B": 0.5}), "monthly", Trading(cost=0.01))
+    paid = 0.01 * 2 * (0.65 / 1.15 - 0.5)
+    assert list(result.costs.index) == [dates[1]] and result.costs.iloc[0] == pytest.approx(paid * 1.15, rel=1e-9)
+    assert list(result.balance.index) == list(dates)
+    assert result.balance.iloc[-1] == pytest.approx(1.15 * (1 - paid), rel=1e-9)
+
+
 def test_a_band_with_a_single_scheduled_date_trades_on_it() -> None:
     dates = pd.DatetimeIndex(["2024-01-30", "2024-01-31", "2024-02-01"])
     prices = pd.DataFrame({"A": [100.0, 130.0, 130.0], "B": [100.0] * 3}, index=dates)
