@@ -8,8 +8,10 @@ against quantstats where its conventions match ours.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import datetime as dt
+import itertools
 import math
 import statistics
 from pathlib import Path
@@ -22,9 +24,11 @@ from analysis.compare import compare
 from analysis.drawdown import drawdown_series, max_drawdown
 from analysis.relative import relative_strength
 from analysis.returns import calendar_year_returns, rolling_cagr, rolling_return, spans_a_year, trailing_returns
+from analysis.rolling import rolling_excess, rolling_odds, win_share
 from analysis.signals import latest_signals
 from analysis.valuation import valuation_gaps
-from analysis.windows import Period, resolve_window
+from analysis.windows import Period, Window, resolve_window
+from errors import DataUnavailable
 from tests.expected import months_back, trailing_pe
 
 REL = 1e-9
@@ -106,6 +110,24 @@ def test_benchmark_row_is_measured_against_itself(smh_spy_10y) -> None:
     assert row.beta == pytest.approx(1.0, rel=REL)
     assert row.correlation == pytest.approx(1.0, rel=REL)
     assert row.excess_return == 0.0
+
+
+def test_the_comparison_carries_its_window_its_drawdowns_and_the_total_return_gaps(smh_spy_10y) -> None:
+    closes, days = smh_spy_10y
+    result = compare(frame(closes, days), "SPY")
+    assert list(result.table.columns) == ["total_return", "cagr", "volatility", "max_drawdown", "sharpe", "sortino",
+                                          "beta", "correlation", "excess_return", "tracking_error", "information_ratio"]
+    assert list(result.table.index) == ["SMH", "SOXX", "SPY"] and result.benchmark == "SPY"
+    assert (result.start.date(), result.end.date()) == (days[0], days[-1])
+    total = {t: closes[t][days[-1]] / closes[t][days[0]] - 1 for t in ("SMH", "SOXX", "SPY")}
+    assert result.excess_total().to_dict() == pytest.approx({t: total[t] - total["SPY"] for t in total}, rel=REL)
+    for ticker in total:  # the deepest fall from a running peak, and the dates it ran between
+        prices = [closes[ticker][d] for d in days]
+        peaks = list(itertools.accumulate(prices, max))
+        trough = min(range(len(prices)), key=lambda i: prices[i] / peaks[i])
+        drawdown = result.drawdowns[ticker]
+        assert drawdown.depth == pytest.approx(prices[trough] / peaks[trough] - 1, rel=REL)
+        assert drawdown.trough.date() == days[trough] and prices[days.index(drawdown.peak.date())] == peaks[trough]
 
 
 def test_matches_quantstats_where_conventions_agree(smh_spy_10y) -> None:
@@ -270,6 +292,16 @@ def test_a_loss_making_pe_counts_as_missing() -> None:
     assert gaps.loc["X"].isna().all()
 
 
+def test_every_valuation_column_and_a_pe_under_one_is_still_a_pe() -> None:
+    gaps = valuation_gaps(pd.Series({"X": 0.0, "Y": 0.5, "SPY": 20.0}), pd.Series({"X": 0.5, "Y": 30.0, "SPY": 24.0}),
+                          "SPY")
+    assert list(gaps.columns) == ["trailing_pe", "forward_pe", "earnings_yield", "trailing_vs_benchmark",
+                                  "forward_vs_benchmark"]
+    assert math.isnan(gaps.at["X", "trailing_pe"]) and gaps.at["X", "forward_pe"] == 0.5  # zero: no multiple
+    assert gaps.loc["Y"].tolist() == pytest.approx([0.5, 30.0, 2.0, 0.5 / 20 - 1, 30 / 24 - 1], rel=REL)
+    assert gaps.loc["SPY", ["trailing_vs_benchmark", "forward_vs_benchmark"]].tolist() == [0.0, 0.0]
+
+
 # --- windows ------------------------------------------------------------------------------------
 
 
@@ -306,6 +338,67 @@ def test_fetch_span_reaches_before_the_start_target() -> None:
     assert end == dt.date(2026, 7, 14)
     assert start < dt.date(2016, 7, 14) and (dt.date(2016, 7, 14) - start).days <= 15
     assert Period.between(dt.date(2015, 1, 1), dt.date(2025, 9, 30)).fetch_span(dt.date(2026, 1, 1))[1] == dt.date(2025, 9, 30)
+
+
+@pytest.mark.parametrize("period, end, start", [
+    (Period.qtd(), "2026-05-20", "2026-03-31"),  # the second quarter opens on 1 April
+    (Period.mtd(), "2026-05-20", "2026-04-30"),
+    (Period.ytd(), "2026-05-20", "2025-12-31"),
+    (Period.qtd(), "2025-12-15", "2025-09-30"),
+    (Period.mtd(), "2025-12-15", "2025-11-28"),  # 30 November 2025 is a Sunday
+    (Period.trailing(weeks=2), "2026-07-14", "2026-06-30"),
+    (Period.calendar_year(2025), "2025-12-31", "2024-12-31"),
+])
+def test_periods_to_date_weeks_and_calendar_years(spy_dates, period: Period, end: str, start: str) -> None:
+    dates = spy_dates[spy_dates <= pd.Timestamp(end)] if period.kind != "range" else spy_dates
+    assert resolve_window(period, dates) == Window(start=pd.Timestamp(start), end=pd.Timestamp(end), truncated=False)
+
+
+def test_trailing_periods_quarters_opening_in_their_first_month_and_markets_open_on_new_years_day(spy_dates) -> None:
+    end = pd.Timestamp("2026-07-14")
+    expected = {Period.trailing(months=1): "2026-06-12", Period.trailing(weeks=2): "2026-06-30",
+                Period.trailing(years=1): "2025-07-14", Period.qtd(): "2026-06-30"}  # July opens the third quarter
+    assert {p: resolve_window(p, spy_dates).start for p in expected} == {p: pd.Timestamp(d) for p, d in expected.items()}
+    assert Period.max().start_target(end) == pd.Timestamp("1900-01-01")  # every close is on or after it
+    # Where 1 January is a trading day (Bombay, say), the year opens at the close of 31 December.
+    open_all_year = pd.bdate_range("2024-12-20", "2026-01-10")
+    window = resolve_window(Period.calendar_year(2025), open_all_year)
+    assert (window.start, window.end) == (pd.Timestamp("2024-12-31"), pd.Timestamp("2025-12-31"))
+
+
+def test_periods_name_themselves_as_people_say_them() -> None:
+    periods = {
+        Period.trailing(years=10): ("10y", "over 10y"), Period.trailing(months=3): ("3m", "over 3m"),
+        Period.trailing(weeks=2): ("2w", "over 2w"), Period.ytd(): ("ytd", "year to date"),
+        Period.qtd(): ("qtd", "quarter to date"), Period.mtd(): ("mtd", "month to date"),
+        Period.max(): ("max", "over all common history"), Period.calendar_year(2025): ("2025", "in 2025"),
+        Period.since(dt.date(2020, 1, 1)): ("since 2020", "since 2020"),
+        Period.since(dt.date(2020, 3, 23)): ("since 2020-03-23", "since 2020-03-23"),
+        Period.since(dt.date(2020, 1, 23)): ("since 2020-01-23", "since 2020-01-23"),
+        Period.between(dt.date(2015, 10, 30), dt.date(2025, 10, 31)):
+            ("2015-10-30..2025-10-31", "from 2015-10-30 to 2025-10-31"),
+    }
+    assert {p: (p.label, p.phrase) for p in periods} == periods
+
+
+def test_fetch_spans_end_at_the_period_or_today_whichever_comes_first() -> None:
+    today = dt.date(2026, 7, 14)
+    assert Period.max().fetch_span(today) == (dt.date(1900, 1, 1), today)
+    assert Period.calendar_year(2030).fetch_span(today)[1] == today
+    start, end = Period.calendar_year(2020).fetch_span(today)
+    assert end == dt.date(2020, 12, 31) and dt.date(2019, 12, 16) <= start < dt.date(2019, 12, 31)
+
+
+def test_too_little_history_is_a_typed_error_naming_the_period(spy_dates) -> None:
+    two = spy_dates[-2:]
+    assert resolve_window(Period.max(), two) == Window(start=two[0], end=two[1], truncated=False)
+    assert resolve_window(Period.trailing(weeks=2), two) == Window(start=two[0], end=two[1], truncated=True)
+    with pytest.raises(DataUnavailable, match="common price history for max"):
+        resolve_window(Period.max(), spy_dates[-1:])
+    with pytest.raises(DataUnavailable, match="common price history for since 2026-07-15"):
+        resolve_window(Period.since(dt.date(2026, 7, 15)), spy_dates)  # opens at the last close: nothing after it
+    with pytest.raises(DataUnavailable, match="for 1990"):
+        resolve_window(Period.calendar_year(1990), spy_dates)  # before SPY's first close
 
 
 # --- signals ------------------------------------------------------------------------------------
@@ -350,6 +443,34 @@ def test_signals_match_their_definitions(prices_dir: Path) -> None:
     assert all(count > 0 for count in seen.values()), seen  # every signal fired somewhere: the test can fail
 
 
+def test_signals_at_their_edges_ties_and_a_low_leaving_the_window() -> None:
+    def flat(**changes: float) -> list[float]:
+        values = [100.0] * 300
+        for index, value in changes.items():
+            values[int(index[1:])] = value
+        return values
+
+    lines = {
+        "DROPPED": flat(i47=80.0, i299=90.0),  # the year's low left the window today: lowest now, not a new low
+        "NEWLOW": flat(i46=80.0, i299=90.0),  # below every close of the 252 before it
+        "TIE": flat(),  # equal to the year's extremes and to every average: nothing is new, nothing crossed
+        "ATAVG": flat(i250=101.0, i298=99.0, i299=100.0),  # from below to exactly its 50-day average: not above
+        "FROMAVG": flat(i299=101.0),  # from exactly its averages to above them: crossed
+    }
+    days = pd.bdate_range("2025-01-01", periods=300)
+    prices = pd.DataFrame({**lines, "SPY": [100.0] * 300}, index=days)
+    table = latest_signals(prices, "SPY")
+    assert (table.dtypes == bool).all()
+    for name, values in lines.items():
+        assert table.loc[name].to_dict() == expected_signals(values, [100.0] * 300), name
+    assert (table.at["DROPPED", "new_low"], table.at["NEWLOW", "new_low"], table.at["FROMAVG", "above_50"]) == \
+        (False, True, True)
+    # 51 sessions are the fewest with a 50-day average on both of the last two: enough to see a crossing.
+    short = latest_signals(prices.iloc[-51:], "SPY")
+    assert short.at["FROMAVG", "above_50"] and short.at["FROMAVG", "rs_up"] and not short.at["FROMAVG", "above_200"]
+    assert not latest_signals(prices.iloc[-50:], "SPY").loc["FROMAVG"].any()
+
+
 @pytest.mark.parametrize("start, end, expected", [
     ("2025-07-14", "2026-07-14", True),    # a trailing 1y window: exactly one calendar year
     ("2024-02-29", "2025-02-28", True),    # from a leap day, a year on is Feb 28
@@ -359,3 +480,33 @@ def test_signals_match_their_definitions(prices_dir: Path) -> None:
 ])
 def test_a_window_is_annualised_only_from_one_calendar_year(start: str, end: str, expected: bool) -> None:
     assert spans_a_year(pd.Timestamp(start), pd.Timestamp(end)) is expected
+
+
+def test_rolling_odds_count_the_windows_won_by_more_than_noise() -> None:
+    days = pd.bdate_range("2020-01-01", "2023-08-31")
+    wave = [1 + 0.3 * math.sin(i / 40) for i in range(len(days))]
+    bench = [100 * 1.0003 ** i for i in range(len(days))]
+    values = pd.DataFrame({"A": [b * w for b, w in zip(bench, wave)], "SPY": bench,
+                           "SAME": [b * (1 + 1e-13 * (i % 3)) for i, b in enumerate(bench)]}, index=days)
+    dates = [d.date() for d in days]
+    for years in (1, 3):
+        excess = rolling_excess(values, "SPY", years)
+        expected = {}
+        for i, day in enumerate(dates):
+            s = bisect.bisect_right(dates, years_back(day, years)) - 1  # the last close on or before
+            if s >= 0:
+                expected[day] = [(values[t].iloc[i] / values[t].iloc[s]) ** (1 / years)
+                                 - (bench[i] / bench[s]) ** (1 / years) for t in ("A", "SAME")]
+        assert list(excess.columns) == ["A", "SAME"] and [d.date() for d in excess.index] == list(expected)
+        assert excess["A"].tolist() == pytest.approx([e[0] for e in expected.values()], rel=1e-9, abs=1e-12)
+        share = win_share(excess)
+        assert share["A"] == pytest.approx(sum(e[0] > 1e-9 for e in expected.values()) / len(expected), rel=1e-12)
+        assert 0 < share["A"] < 1 and share["SAME"] == 0  # equal up to floating-point noise: a tie, never a win
+    odds = rolling_odds(values, "SPY")
+    assert list(odds.columns) == ["1y", "3y"]  # 3 years and 8 months of data: no 5-year window
+    assert odds.at["A", "3y"] == win_share(rolling_excess(values, "SPY", 3))["A"]
+    empty = win_share(rolling_excess(values.iloc[:200], "SPY", 1))
+    assert list(empty.index) == ["A", "SAME"] and empty.isna().all() and empty.dtype == "float64"
+    # Won means more than 1e-9 a year: a window exactly that far ahead is a tie.
+    assert win_share(pd.DataFrame({"A": [1e-9, 1.1e-9, 0.0, -0.02]})).to_dict() == {"A": 0.25}
+    assert rolling_odds(values.iloc[:200], "SPY").empty

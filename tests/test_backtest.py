@@ -28,6 +28,7 @@ from analysis.backtest import (
     rebalance_dates,
     simulate,
     switching,
+    time_on,
     with_fees,
 )
 from analysis.rules import PREDEFINED, evaluate
@@ -150,10 +151,86 @@ def test_turnover_is_one_way_by_hand_on_two_holdings() -> None:
     assert annual_turnover(result) == pytest.approx((1 / 22) / (2 / 365.25), rel=1e-12)
 
 
+@pytest.mark.parametrize("a, traded", [
+    ([100.0, 130.0, 130.0, 130.0, 130.0], 0.65 / 1.15 - 0.5),  # 6.5 points off at January's close: traded there
+    ([90.0, 110.0, 110.0, 110.0, 110.0], 0.05),  # exactly 5 points (A at 11/20 of the value): a band as typed counts
+    ([100.0, 100.0, 100.0, 130.0, 130.0], 0.65 / 1.15 - 0.5),  # off only at the last scheduled close, February's
+])
+def test_a_band_trades_when_a_weight_has_drifted_that_far_since_the_last_trade(a: list[float], traded: float) -> None:
+    """50/50 in A and B, B flat, a 5-point band, monthly: A's weight is 0.5 a / (0.5 a + 0.5) with a its growth."""
+    dates = pd.DatetimeIndex(["2024-01-30", "2024-01-31", "2024-02-01", "2024-02-29", "2024-03-01"])
+    prices = pd.DataFrame({"A": a, "B": [100.0] * 5}, index=dates)
+    result = fixed_mix(prices, pd.Series({"A": 0.5, "B": 0.5}), "monthly", Trading(band=0.05))
+    first_move = dates[1] if a[1] != a[0] else dates[3]
+    assert list(result.turnover.index) == [first_move]
+    assert result.turnover.iloc[0] == pytest.approx(traded, rel=1e-9)
+
+
+def test_costs_and_balance_are_dated_and_sized_by_hand() -> None:
+    """A rises 30% by January's close: the drifted weights are 0.65/1.15 and 0.5/1.15; rebalancing at cost c pays
+    f = c * sum |0.5 (1 - f) - d_i| = c * 2 (0.65/1.15 - 0.5) of the 1.15 held (both gaps move by f/2 the other way)."""
+    dates = pd.DatetimeIndex(["2024-01-30", "2024-01-31", "2024-02-01"])
+    prices = pd.DataFrame({"A": [100.0, 130.0, 130.0], "B": [100.0] * 3}, index=dates)
+    result = fixed_mix(prices, pd.Series({"A": 0.5, "B": 0.5}), "monthly", Trading(cost=0.01))
+    paid = 0.01 * 2 * (0.65 / 1.15 - 0.5)
+    assert list(result.costs.index) == [dates[1]] and result.costs.iloc[0] == pytest.approx(paid * 1.15, rel=1e-9)
+    assert list(result.balance.index) == list(dates)
+    assert result.balance.iloc[-1] == pytest.approx(1.15 * (1 - paid), rel=1e-9)
+
+
+def test_a_band_with_a_single_scheduled_date_trades_on_it() -> None:
+    dates = pd.DatetimeIndex(["2024-01-30", "2024-01-31", "2024-02-01"])
+    prices = pd.DataFrame({"A": [100.0, 130.0, 130.0], "B": [100.0] * 3}, index=dates)
+    result = fixed_mix(prices, pd.Series({"A": 0.5, "B": 0.5}), "monthly", Trading(band=0.05))
+    assert list(result.turnover.index) == [dates[1]]
+    assert list(fixed_mix(prices, pd.Series({"A": 0.5, "B": 0.5}), "monthly", Trading(band=0.1)).turnover) == []
+
+
+def test_time_on_is_the_share_of_day_to_day_returns_spent_in_a_leg() -> None:
+    dates = pd.bdate_range("2024-01-01", periods=8)
+    prices = pd.DataFrame({"A": np.linspace(100, 107, 8), "B": np.linspace(100, 93, 8)}, index=dates)
+    signal = pd.Series(False, index=dates.insert(0, dates[0] - pd.offsets.BDay(1)))
+    signal[dates[3]] = True  # seen on day 3: A held from day 4's close to day 5's, one of the 7 daily returns
+    result = switching(prices, signal, on="A", off="B")
+    assert (time_on(result, "A"), time_on(result, "B")) == (pytest.approx(1 / 7), pytest.approx(6 / 7))
+
+
 def test_simulate_refuses_a_first_trade_after_the_first_date(window: pd.DataFrame) -> None:
     targets = pd.DataFrame([[1.0, 0.0, 0.0]], index=[window.index[5]], columns=list(WEIGHTS))
-    with pytest.raises(ValueError, match="first trade"):
+    with pytest.raises(ValueError, match="^the first trade must be on the first date$"):
         simulate(window, targets)
+    first = pd.DataFrame([[1.0, 0.0, 0.0]] * 2, index=[window.index[0], pd.Timestamp("1990-01-02")], columns=list(WEIGHTS))
+    with pytest.raises(ValueError, match="^every trade date must be a date of prices$"):
+        simulate(window, first)
+    opening = pd.DataFrame([[1.0, 0.0, 0.0]] * 2, index=window.index[[0, 5]], columns=list(WEIGHTS))
+    with pytest.raises(ValueError, match="^contributions must fall on trade dates after the first$"):
+        simulate(window, opening, flows=pd.Series(0.1, index=window.index[[0]]))
+    with pytest.raises(ValueError, match="^trading costs of 1.5 did not settle; is the cost below 100%\\?$"):
+        simulate(window, pd.DataFrame([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], index=window.index[[0, 5]],
+                                      columns=list(WEIGHTS)), cost=1.5)
+    unknown = pd.Series([True] * len(window), index=window.index)  # nothing known the day before the first
+    with pytest.raises(ValueError, match="^the signal must be known from the day before the first date on$"):
+        switching(window, unknown, on="SPY", off="IJR")
+
+
+def test_a_tactical_switch_pays_its_cost_on_both_sides_of_the_trade() -> None:
+    """All of B into all of A at cost c: f = c * ((1 - f) + 1) of the value is paid, so f = 2c / (1 + c)."""
+    dates = pd.bdate_range("2024-01-01", periods=4)
+    prices = pd.DataFrame({"A": [100.0] * 4, "B": [100.0] * 4}, index=dates)
+    signal = pd.Series([False, True, True, True, True], index=dates.insert(0, dates[0] - pd.offsets.BDay(1)))
+    result = switching(prices, signal, on="A", off="B", cost=0.01)
+    assert result.value.iloc[-1] == pytest.approx(1 - 0.02 / 1.01, rel=1e-12)
+
+
+def test_contributions_on_a_schedule_start_after_the_opening_close() -> None:
+    dates = pd.DatetimeIndex(["2024-01-31", "2024-02-01", "2024-02-29", "2024-03-01", "2024-03-28", "2024-04-01"])
+    prices = pd.DataFrame({"A": [100.0] * 6, "B": [100.0] * 6}, index=dates)
+    weights = pd.Series({"A": 0.5, "B": 0.5})
+    # 31 January is the opening close (no contribution then), 29 February and 28 March are month ends.
+    result = fixed_mix(prices, weights, "quarterly", Trading(add=0.1, add_schedule="monthly"))
+    assert list(result.flows.index) == [dates[2], dates[4]] and result.balance.iloc[-1] == pytest.approx(1.2)
+    shifted = fixed_mix(prices.iloc[1:], weights, "none", Trading(add=0.1, add_schedule="monthly"))
+    assert list(shifted.flows.index) == [dates[2], dates[4]]  # 29 February is the second close here
 
 
 def test_weekly_rebalancing_equals_bt_run_weekly(window: pd.DataFrame) -> None:

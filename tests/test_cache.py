@@ -16,13 +16,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import redis as redis_py
+from prometheus_client import REGISTRY
 
+from errors import DataUnavailable, UnknownTicker
 from market.cache import Cache, connect
-from market.cached import CachedMarket
+from market.cached import CachedMarket, reset_stale, served_stale, stitch
 from market.calendar import NEW_YORK, next_close
 from market.csvdir import CsvFolderProvider
+from market.protection import RateLimit
 from market.provider import Fundamentals
-from tests.doubles import Clock, Recording
+from tests.doubles import Clock, Flaky, Recording
 
 
 def at_new_york(day: str, hour: int = 18) -> dt.datetime:
@@ -58,6 +61,8 @@ def test_longer_window_fetches_only_the_missing_older_span(shared_market, prices
     direct = CsvFolderProvider(prices_dir).bars(["SPY", "IJR"], dt.date(2016, 7, 1), dt.date(2026, 7, 15))
     for ticker in ("SPY", "IJR"):
         pd.testing.assert_frame_equal(ten_years[ticker], direct[ticker], check_freq=False)
+    market.bars(["SPY", "IJR"], dt.date(2016, 7, 1), dt.date(2026, 7, 15))
+    assert len(provider.calls) == 2  # fetching older history left the newest bars as fresh as they were
 
 
 def test_a_repeated_request_is_served_from_redis(shared_market, cache: Cache) -> None:
@@ -134,7 +139,7 @@ def test_an_unreachable_redis_degrades_to_uncached_with_one_warning(prices_dir: 
         for _ in range(3):
             result = market.bars(["SPY"], dt.date(2026, 1, 1), dt.date(2026, 7, 14))
     assert len(result["SPY"]) > 100
-    assert len(provider.calls) == 3  # nothing cached, every call fetched
+    assert provider.calls == [("bars", ("SPY",), dt.date(2026, 1, 1), dt.date(2026, 7, 14))] * 3  # nothing cached
     assert len([r for r in caplog.records if "unreachable" in r.message]) == 1
     assert not dead.available
 
@@ -162,3 +167,192 @@ def test_counters_count_within_their_window(cache: Cache, redis_client: redis_py
 def test_first_time_is_true_once_per_key(cache: Cache) -> None:
     assert [cache.first("event:1", 60), cache.first("event:1", 60), cache.first("event:2", 60)] == [True, False, True]
     assert Cache(connect("redis://127.0.0.1:1")).first("event:1", 60) is True  # Redis down: answer rather than drop
+
+
+def counted(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_the_cached_market_speaks_for_its_source_and_counts_what_it_serves(prices_dir: Path, cache: Cache,
+                                                                           redis_client: redis_py.Redis,
+                                                                           caplog) -> None:
+    provider = Flaky(CsvFolderProvider(prices_dir))
+    clock = Clock(at_new_york("2026-07-14", 18))
+    market = CachedMarket(provider, cache, now=clock)
+    assert (market.name, market.key, market.is_demo, market.bills) == (provider.name, provider.key, False, "BIL")
+    assert market.now() == clock.when and market.fresh_until() == dt.datetime(2026, 7, 15, 16, 30, tzinfo=NEW_YORK)
+
+    def requests(kind: str) -> tuple[float, float]:
+        return tuple(counted("tilt_cache_requests_total", kind=kind, result=r) for r in ("hit", "miss"))
+
+    bars, facts = requests("bars"), requests("fundamentals")
+    market.bars(["SPY", "IJR"], dt.date(2026, 1, 1), dt.date(2026, 7, 14))
+    market.bars(["SPY", "IJR", "SMH"], dt.date(2026, 1, 1), dt.date(2026, 7, 14))
+    assert requests("bars") == (bars[0] + 2, bars[1] + 3)  # two misses, then two hits and SMH's miss
+    market.fundamentals(["SPY"])
+    market.fundamentals(["SPY", "IJR"])
+    assert requests("fundamentals") == (facts[0] + 1, facts[1] + 2)
+    # A month without a request drops a ticker's bars.
+    assert 30 * 86_400 - 60 < redis_client.ttl(f"{cache.prefix}bars:{provider.key}:SPY") <= 30 * 86_400
+
+    # A failing source is counted by source and error, and the stale answer is logged and flagged.
+    errors = counted("tilt_data_source_errors_total", source="csv", error="DataUnavailable")
+    provider.down = True
+    clock.when = at_new_york("2026-07-16", 18)
+    reset_stale()
+    assert served_stale() is False
+    with caplog.at_level(logging.WARNING, logger="market.cached"):
+        market.bars(["SPY", "IJR"], dt.date(2026, 1, 1), dt.date(2026, 7, 16))
+    assert served_stale() is True
+    assert counted("tilt_data_source_errors_total", source="csv", error="DataUnavailable") == errors + 1
+    assert [r.getMessage() for r in caplog.records if r.name == "market.cached"] == [
+        f"{provider.name} failed (Yahoo Finance did not answer (timed out); try again shortly.); "
+        "serving cached bars for SPY, IJR"]
+    reset_stale()
+    assert served_stale() is False
+    with pytest.raises(DataUnavailable):
+        market.bars(["XLU"], dt.date(2026, 1, 1), dt.date(2026, 7, 16))  # never cached: nothing to fall back on
+
+
+def test_bars_fetched_up_to_a_past_day_are_brought_up_to_date_later(shared_market, prices_dir: Path) -> None:
+    market, provider, _ = shared_market
+    market.bars(["SPY"], dt.date(2025, 1, 2), dt.date(2025, 6, 30))
+    to_date = market.bars(["SPY"], dt.date(2025, 1, 2), dt.date(2026, 7, 14))["SPY"]
+    assert provider.calls[1] == ("bars", ("SPY",), dt.date(2025, 6, 30), dt.date(2026, 7, 14))
+    direct = CsvFolderProvider(prices_dir).bars(["SPY"], dt.date(2025, 1, 2), dt.date(2026, 7, 14))["SPY"]
+    pd.testing.assert_frame_equal(to_date, direct, check_freq=False)
+
+
+def test_new_bars_without_a_bar_in_common_are_fetched_afresh(tmp_path: Path, prices_dir: Path, cache: Cache,
+                                                              redis_client: redis_py.Redis) -> None:
+    folder, provider, clock, market = friday_evening_market(tmp_path, prices_dir, cache, "SPY", dt.date(2026, 1, 1))
+    # The source now has no bar for Friday, the cache's last: nothing to align the adjustments on.
+    refreshed = write_folder(folder, prices_dir, "SPY", "2026-07-14", scale_before=("2026-07-13", 0.98))
+    refreshed.drop(pd.Timestamp("2026-07-10")).to_csv(folder / "SPY.csv")
+    clock.when = at_new_york("2026-07-14", 18)
+    limit = RateLimit(cache, "afresh", rate=1e-6, burst=100)
+    market = CachedMarket(provider, cache, now=clock, rate_limit=limit)
+    result = market.bars(["SPY"], dt.date(2026, 1, 1), dt.date(2026, 7, 14))["SPY"]
+    assert provider.calls[1:] == [("bars", ("SPY",), dt.date(2026, 7, 10), dt.date(2026, 7, 14)),
+                                  ("bars", ("SPY",), dt.date(2026, 1, 1), dt.date(2026, 7, 14))]
+    expected = refreshed.drop(pd.Timestamp("2026-07-10")).loc["2026-01-01":, "Adj Close"]
+    assert result["Adj Close"].tolist() == pytest.approx(expected.tolist(), rel=1e-12)
+    tokens = float(redis_client.hget(f"{cache.prefix}ratelimit:afresh", "tokens"))
+    assert tokens == pytest.approx(98, abs=1e-3)  # one ticker's newer bars, then its whole span: one request each
+
+
+def test_every_source_call_is_charged_its_tickers_and_unknown_ones_are_left_out(prices_dir: Path, cache: Cache,
+                                                                                redis_client: redis_py.Redis) -> None:
+    provider = Recording(CsvFolderProvider(prices_dir))
+    limit = RateLimit(cache, "charged", rate=1e-6, burst=100)
+    market = CachedMarket(provider, cache, now=Clock(at_new_york("2026-07-15", 9)), rate_limit=limit)
+    start, end = dt.date(2026, 6, 1), dt.date(2026, 7, 15)  # to today: the bars fetched stay fresh until its close
+
+    def spent() -> float:
+        return 100 - float(redis_client.hget(f"{cache.prefix}ratelimit:charged", "tokens"))
+
+    with pytest.raises(UnknownTicker) as refused:
+        market.bars(["SPY", "NOPE"], start, end)
+    assert list(refused.value.tickers) == ["NOPE"]
+    # The source refused the batch for NOPE, so the rest of it is asked again without it: 2 + 1 requests.
+    assert provider.calls == [("bars", ("SPY", "NOPE"), start, end), ("bars", ("SPY",), start, end)]
+    assert spent() == pytest.approx(3, abs=1e-3)
+    assert not market.bars(["SPY"], start, end)["SPY"].empty and len(provider.calls) == 2  # SPY's bars were kept
+    with pytest.raises(UnknownTicker):
+        market.bars(["NADA"], start, end)
+    assert provider.calls[2:] == [("bars", ("NADA",), start, end)]  # nothing known left to ask again for
+    assert spent() == pytest.approx(4, abs=1e-3)
+    market.fundamentals(["SPY", "IJR"])
+    assert spent() == pytest.approx(6, abs=1e-3)
+
+
+def test_stitching_puts_cached_bars_on_the_fresh_basis_of_a_split_and_a_dividend() -> None:
+    columns = ["Open", "High", "Low", "Close", "Adj Close", "Volume"]
+    days = pd.bdate_range("2026-07-06", periods=4)
+    cached = pd.DataFrame([[99, 101, 98, 100, 90.0, 1000], [101, 103, 100, 102, 91.8, 1100],
+                           [103, 105, 102, 104, 93.6, 1200]], index=days[:3], columns=columns, dtype="float64")
+    # A 2-for-1 split (closes halve) and a dividend (adjusted closes fall a little more) since the cache was filled.
+    fresh = pd.DataFrame([[51.5, 52.5, 51, 52, 45.0, 2400], [52, 54, 51, 53, 46.0, 2500]], index=days[2:],
+                         columns=columns, dtype="float64")
+    adjust = 45.0 / 93.6
+    expected = pd.DataFrame([[49.5, 50.5, 49, 50, 90.0 * adjust, 2000], [50.5, 51.5, 50, 51, 91.8 * adjust, 2200],
+                             *fresh.to_numpy().tolist()], index=days, columns=columns)
+    pd.testing.assert_frame_equal(stitch(cached, fresh), expected, check_freq=False)
+    # A source without raw closes: only the adjusted closes can be aligned; volumes stay as they were.
+    no_closes = cached.assign(Close=float("nan"))
+    stitched = stitch(no_closes, fresh.assign(Close=float("nan")))
+    assert stitched["Volume"].tolist() == [1000, 1100, 2400, 2500]
+    assert stitched["Open"].tolist() == [99, 101, 51.5, 52]
+    assert stitched["Adj Close"].tolist() == pytest.approx([90.0 * adjust, 91.8 * adjust, 45.0, 46.0], rel=1e-12)
+
+
+def test_a_remembered_unknown_ticker_is_refused_in_the_sources_name(shared_market) -> None:
+    market, provider, _ = shared_market
+    for _ in range(2):
+        with pytest.raises(UnknownTicker, match=f"I can't find the ticker NOPE in {provider.name}\\."):
+            market.bars(["NOPE"], dt.date(2026, 1, 1), dt.date(2026, 7, 15))
+    assert len(provider.calls) == 1  # the second time from the remembered answer
+
+
+def test_a_window_inside_the_cached_bars_ends_where_asked(shared_market) -> None:
+    market, provider, _ = shared_market
+    market.bars(["SPY"], dt.date(2025, 7, 1), dt.date(2026, 7, 15))
+    half = market.bars(["SPY"], dt.date(2025, 7, 1), dt.date(2025, 12, 31))["SPY"]
+    assert (half.index[0], half.index[-1], len(provider.calls)) == (pd.Timestamp("2025-07-01"), pd.Timestamp("2025-12-31"), 1)
+
+
+def test_an_empty_weekend_is_cached_until_the_next_close_and_widened_from_where_it_began(prices_dir: Path,
+                                                                                          cache: Cache) -> None:
+    provider = Recording(CsvFolderProvider(prices_dir))
+    clock = Clock(at_new_york("2026-07-12", 12))  # a Sunday: no bar yet this weekend
+    market = CachedMarket(provider, cache, now=clock)
+    for _ in range(2):
+        assert market.bars(["SPY"], dt.date(2026, 7, 11), dt.date(2026, 7, 12))["SPY"].empty
+    assert len(provider.calls) == 1  # nothing there, and nothing new before Monday's close
+    clock.when = at_new_york("2026-07-15", 9)
+    later = market.bars(["SPY"], dt.date(2026, 7, 12), dt.date(2026, 7, 15))["SPY"]
+    assert provider.calls[1] == ("bars", ("SPY",), dt.date(2026, 7, 11), dt.date(2026, 7, 15))
+    assert [d.date() for d in later.index] == [dt.date(2026, 7, 13), dt.date(2026, 7, 14)]
+
+
+def test_bars_go_stale_at_the_close_itself_and_a_provisional_last_bar_is_fetched_again(
+        tmp_path: Path, prices_dir: Path, cache: Cache) -> None:
+    folder = tmp_path / "prices"
+    day = write_folder(folder, prices_dir, "SPY", "2026-07-14")
+    provisional = day.copy()
+    provisional.loc["2026-07-14", "Adj Close"] *= 0.99  # the source's bar in the afternoon, before the close
+    provisional.to_csv(folder / "SPY.csv")
+    provider = Recording(CsvFolderProvider(folder))
+    clock = Clock(at_new_york("2026-07-14", 15))
+    market = CachedMarket(provider, cache, now=clock)
+    market.bars(["SPY"], dt.date(2026, 7, 1), dt.date(2026, 7, 14))
+    day.to_csv(folder / "SPY.csv")  # the final close
+    clock.when = next_close(at_new_york("2026-07-14", 15))  # the very instant the bars were fresh until
+    final = market.bars(["SPY"], dt.date(2026, 7, 1), dt.date(2026, 7, 14))["SPY"]
+    assert provider.calls[1:] == [("bars", ("SPY",), dt.date(2026, 7, 14), dt.date(2026, 7, 14))]
+    assert final["Adj Close"].iloc[-1] == day.loc["2026-07-14", "Adj Close"]
+
+
+def test_without_a_clock_the_market_reads_the_real_time_in_utc(prices_dir: Path, cache: Cache) -> None:
+    before = dt.datetime.now(dt.timezone.utc)
+    now = CachedMarket(CsvFolderProvider(prices_dir), cache).now()
+    assert now.tzinfo is not None and before <= now <= dt.datetime.now(dt.timezone.utc)
+
+
+@pytest.mark.parametrize("cached_to, asked_from, missing", [
+    ("2026-07-01", "2026-01-02", "2026-07-01"),  # newer bars, the cache's last one gone from the source
+    ("2026-07-14", "2025-06-02", "2026-01-02"),  # older history, the cache's first one gone from the source
+])
+def test_spans_without_a_bar_in_common_are_fetched_afresh_to_the_last_bar_of_either(
+        tmp_path: Path, prices_dir: Path, cache: Cache, cached_to: str, asked_from: str, missing: str) -> None:
+    folder = tmp_path / "prices"
+    write_folder(folder, prices_dir, "SPY", cached_to)
+    provider = Recording(CsvFolderProvider(folder))
+    clock = Clock(at_new_york(cached_to, 18))
+    market = CachedMarket(provider, cache, now=clock)
+    market.bars(["SPY"], dt.date(2026, 1, 2), dt.date.fromisoformat(cached_to))
+    source = write_folder(folder, prices_dir, "SPY", "2026-07-14").drop(pd.Timestamp(missing))
+    source.to_csv(folder / "SPY.csv")
+    clock.when = at_new_york("2026-07-14", 18)
+    result = market.bars(["SPY"], dt.date.fromisoformat(asked_from), dt.date(2026, 7, 14))["SPY"]
+    assert result["Adj Close"].tolist() == source.loc[asked_from:, "Adj Close"].tolist()

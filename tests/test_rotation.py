@@ -6,8 +6,10 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 import pytest
 
+from analysis.rotation import momentum_table, size_regime
 from handlers.common import router
 from handlers.common.caller import Caller
 from handlers.common.services import Services
@@ -102,3 +104,75 @@ def test_the_rotation_reply_names_the_tickers_the_chart_leaves_out(services: Ser
         in reply.notes
     assert reply.chart.alt_text.startswith(f"{', '.join([*drawn, 'SPY'])} from ")
     assert not any("Not in the chart" in note for note in router.run("/rotation size", services, CALLER).notes)
+
+
+def frame(prices_dir: Path, tickers: tuple[str, ...]) -> pd.DataFrame:
+    return pd.DataFrame({t: pd.Series(closes(prices_dir, t)) for t in tickers}).rename(index=pd.Timestamp).sort_index()
+
+
+def test_the_momentum_table_ranks_and_measures_trend_and_relative_strength(prices_dir: Path) -> None:
+    tickers = ("SPY", "QQQ", "IWM", "XLE")
+    prices = frame(prices_dir, tickers)
+    table = momentum_table(prices, "SPY")
+    scores = {t: expected_score(prices_dir, t) for t in tickers}
+    assert list(table.index) == sorted(tickers, key=scores.get, reverse=True)
+
+    every = {t: closes(prices_dir, t) for t in tickers}
+
+    def six_months(ticker: str) -> float:
+        series = every[ticker]
+        end = max(series)
+        return series[end] / series[max(d for d in series if d <= months_back(end, 6))] - 1
+
+    for ticker in tickers:
+        series = every[ticker]
+        last_200 = [series[d] for d in sorted(series)[-200:]]
+        assert table.at[ticker, "score"] == pytest.approx(scores[ticker], rel=1e-12)
+        assert table.at[ticker, "trend"] == pytest.approx(series[max(series)] / (sum(last_200) / 200) - 1, rel=1e-9)
+        assert table.at[ticker, "relative"] == pytest.approx((1 + six_months(ticker)) / (1 + six_months("SPY")) - 1,
+                                                             rel=1e-9, abs=1e-15)
+    # Ranked by a period instead: its total return decides, best first, and a month count of its own is a column.
+    by_six = momentum_table(prices, "SPY", rank_months=6)
+    assert list(by_six.index) == sorted(tickers, key=six_months, reverse=True)
+    by_two_years = momentum_table(prices, "SPY", rank_months=24)
+    assert "24m" in by_two_years.columns and list(by_two_years.columns[:4]) == ["1m", "3m", "6m", "12m"]
+
+
+def test_a_ticker_without_a_years_history_has_no_score_and_ranks_last(prices_dir: Path) -> None:
+    prices = frame(prices_dir, ("SPY", "QQQ"))
+    prices.loc[prices.index < prices.index[-200], "QQQ"] = float("nan")  # 200 sessions: under a year
+    table = momentum_table(prices, "SPY")
+    assert list(table.index) == ["SPY", "QQQ"] and pd.isna(table.at["QQQ", "score"])
+
+
+def test_the_size_regime_counts_the_sessions_on_the_same_side_of_the_average(prices_dir: Path) -> None:
+    iwm, spy = closes(prices_dir, "IWM"), closes(prices_dir, "SPY")
+    days = sorted(set(iwm) & set(spy))
+    ratio = [iwm[d] / spy[d] for d in days]
+    averages = [sum(ratio[i - 199:i + 1]) / 200 for i in range(199, len(ratio))]
+    above = [r > a for r, a in zip(ratio[199:], averages)]
+    prices = frame(prices_dir, ("IWM", "SPY")).dropna()  # their common dates
+    for sessions in (len(ratio), len(ratio) - 3, len(ratio) - 40):
+        regime = size_regime(prices["IWM"].iloc[:sessions], prices["SPY"].iloc[:sessions])
+        seen = above[:sessions - 199]
+        run = next((i for i, side in enumerate(reversed(seen)) if side != seen[-1]), len(seen))
+        base = ratio[max(i for i, d in enumerate(days[:sessions]) if d <= months_back(days[sessions - 1], 6))]
+        assert (regime.small, regime.large, regime.leading, regime.sessions) == ("IWM", "SPY", seen[-1], run)
+        assert regime.vs_average == pytest.approx(ratio[sessions - 1] / averages[sessions - 200] - 1, rel=1e-9)
+        assert regime.change_6m == pytest.approx(ratio[sessions - 1] / base - 1, rel=1e-9)
+
+
+def test_a_size_regime_on_one_side_all_along_counts_every_session() -> None:
+    days = pd.bdate_range("2024-01-01", periods=230)
+    small = pd.Series([1.01 ** i for i in range(230)], index=days, name="IWM")  # rising against a flat large cap
+    regime = size_regime(small, pd.Series(1.0, index=days, name="SPY"))
+    assert regime.leading and regime.sessions == 230 - 199
+    flat = pd.Series(1.0, index=days, name="SPY")
+    level = size_regime(flat.rename("IWM"), flat)  # exactly on its average: not above it, so not leading
+    assert (level.leading, level.sessions, level.vs_average, level.change_6m) == (False, 230 - 199, 0.0, 0.0)
+    fallen = small.copy()
+    fallen.iloc[-1] = 1.0  # the last session drops below the average: lagging for one session
+    turned = size_regime(fallen, flat)
+    assert (turned.leading, turned.sessions) == (False, 1)
+    with pytest.raises(ValueError, match="IWM/SPY needs 200 common sessions"):
+        size_regime(small.iloc[:199], pd.Series(1.0, index=days, name="SPY"))

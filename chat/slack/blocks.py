@@ -131,7 +131,8 @@ def figures_block(table: Table, *, caption: str, kinds: frozenset[str]) -> dict[
     ``table`` block, else a code block in a section."""
     if DATA_TABLE in kinds and _fits_data_table(table):
         return data_table_block(table, caption)
-    if TABLE in kinds and len(table.rows) <= DATA_TABLE_ROWS:  # the table block holds 100 rows too
+    # The table block holds 100 rows and 20 columns too.
+    if TABLE in kinds and len(table.rows) <= DATA_TABLE_ROWS and len(table.columns) <= DATA_TABLE_COLUMNS:
         return table_block(table)
     return _section(titled_table(table))
 
