@@ -234,6 +234,8 @@ def simulate(prices: pd.DataFrame, targets: pd.DataFrame, cost: float = 0.0,
     ``flows`` (units of the starting amount, on trade dates after the first) at their dates' closes."""
     if targets.index[0] != prices.index[0]:
         raise ValueError("the first trade must be on the first date")
+    if not 0 <= cost < 1:  # a sale of value v raises v (1 - cost): nothing is left at 100%
+        raise ValueError(f"a trading cost is a fraction of the value traded, from 0 to below 1, not {cost:g}")
     price = prices[targets.columns].to_numpy(dtype="float64")
     target = targets.to_numpy(dtype="float64")
     trade_at = prices.index.get_indexer(targets.index)

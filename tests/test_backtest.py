@@ -167,15 +167,21 @@ def test_a_band_trades_when_a_weight_has_drifted_that_far_since_the_last_trade(a
 
 
 def test_costs_and_balance_are_dated_and_sized_by_hand() -> None:
-    """A rises 30% by January's close: the drifted weights are 0.65/1.15 and 0.5/1.15; rebalancing at cost c pays
-    f = c * sum |0.5 (1 - f) - d_i| = c * 2 (0.65/1.15 - 0.5) of the 1.15 held (both gaps move by f/2 the other way)."""
+    """Cash 1 buys A and B half each at cost c: 1 / (1 + c) is held, c / (1 + c) paid.  A rises 30% by January's
+    close, to 0.65 / (1 + c) against B's 0.5 / (1 + c), and the rebalance orders 0.075 / (1 + c) out of A into B:
+    the sale raises that much, selling it grossed up by 1 / (1 - c); the purchase spends it, buying it net of
+    1 / (1 + c)."""
+    c = 0.01
     dates = pd.DatetimeIndex(["2024-01-30", "2024-01-31", "2024-02-01"])
     prices = pd.DataFrame({"A": [100.0, 130.0, 130.0], "B": [100.0] * 3}, index=dates)
-    result = fixed_mix(prices, pd.Series({"A": 0.5, "B": 0.5}), "monthly", Trading(cost=0.01))
-    paid = 0.01 * 2 * (0.65 / 1.15 - 0.5)
-    assert list(result.costs.index) == [dates[1]] and result.costs.iloc[0] == pytest.approx(paid * 1.15, rel=1e-9)
+    result = fixed_mix(prices, pd.Series({"A": 0.5, "B": 0.5}), "monthly", Trading(cost=c))
+    order = 0.075 / (1 + c)
+    assert list(result.costs.index) == [dates[0], dates[1]]
+    assert result.costs.iloc[0] == pytest.approx(c / (1 + c), rel=1e-12)
+    assert result.costs.iloc[1] == pytest.approx(order * c / (1 - c) + order * c / (1 + c), rel=1e-9)
     assert list(result.balance.index) == list(dates)
-    assert result.balance.iloc[-1] == pytest.approx(1.15 * (1 - paid), rel=1e-9)
+    a, b = 0.65 / (1 + c) - order / (1 - c), 0.5 / (1 + c) + order / (1 + c)
+    assert result.balance.iloc[-1] == pytest.approx(a + b, rel=1e-9)
 
 
 def test_a_band_with_a_single_scheduled_date_trades_on_it() -> None:
@@ -205,21 +211,24 @@ def test_simulate_refuses_a_first_trade_after_the_first_date(window: pd.DataFram
     opening = pd.DataFrame([[1.0, 0.0, 0.0]] * 2, index=window.index[[0, 5]], columns=list(WEIGHTS))
     with pytest.raises(ValueError, match="^contributions must fall on trade dates after the first$"):
         simulate(window, opening, flows=pd.Series(0.1, index=window.index[[0]]))
-    with pytest.raises(ValueError, match="^trading costs of 1.5 did not settle; is the cost below 100%\\?$"):
-        simulate(window, pd.DataFrame([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], index=window.index[[0, 5]],
-                                      columns=list(WEIGHTS)), cost=1.5)
+    for cost in (1.0, 1.5, -0.001):
+        with pytest.raises(ValueError, match=f"^a trading cost is a fraction of the value traded, from 0 to below 1, "
+                                             f"not {cost:g}$"):
+            simulate(window, pd.DataFrame([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], index=window.index[[0, 5]],
+                                          columns=list(WEIGHTS)), cost=cost)
     unknown = pd.Series([True] * len(window), index=window.index)  # nothing known the day before the first
     with pytest.raises(ValueError, match="^the signal must be known from the day before the first date on$"):
         switching(window, unknown, on="SPY", off="IJR")
 
 
 def test_a_tactical_switch_pays_its_cost_on_both_sides_of_the_trade() -> None:
-    """All of B into all of A at cost c: f = c * ((1 - f) + 1) of the value is paid, so f = 2c / (1 + c)."""
+    """Cash 1 into B, then all of B into all of A, at cost c: the opening purchase buys 1 / (1 + c) of B; selling
+    it raises (1 - c) of that, which buys (1 - c) / (1 + c)^2 of A."""
     dates = pd.bdate_range("2024-01-01", periods=4)
     prices = pd.DataFrame({"A": [100.0] * 4, "B": [100.0] * 4}, index=dates)
     signal = pd.Series([False, True, True, True, True], index=dates.insert(0, dates[0] - pd.offsets.BDay(1)))
     result = switching(prices, signal, on="A", off="B", cost=0.01)
-    assert result.value.iloc[-1] == pytest.approx(1 - 0.02 / 1.01, rel=1e-12)
+    assert result.value.iloc[-1] == pytest.approx(0.99 / 1.01 ** 2, rel=1e-12)
 
 
 def test_contributions_on_a_schedule_start_after_the_opening_close() -> None:
