@@ -82,6 +82,7 @@ def _stop(children: set[int], stop_seconds: float, ended: Callable[[int], None])
     for pid in children:
         while not os.waitpid(pid, os.WNOHANG)[0]:
             if time.monotonic() > deadline:
+                log.warning("process %d did not stop within %g s of SIGTERM; killed", pid, stop_seconds)
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
                 break

@@ -161,11 +161,24 @@ def run_worker(url: str, handlers: Mapping[str, Handler], ledger: Cache) -> None
               stop_seconds=STOP_SECONDS)
 
 
+class _Horse(SimpleWorker):
+    """RQ's ``SimpleWorker``, its command listener (a thread on Redis pub/sub) polling every second, not every
+    minute.  On a stop RQ unsubscribes and then stops that thread, which redis-py (8.2 on) waits for; a listener
+    that saw the unsubscribe first then sleeps out its poll, and the stop's grace (``STOP_SECONDS``) ran out
+    before it, so the horse was often killed (half the stops of a test that stops a worker mid-job)."""
+
+    def subscribe(self) -> None:
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(sleep_time=1.0, daemon=True,
+                                                       exception_handler=self._pubsub_exception_handler)
+
+
 def _work(url: str) -> None:
     """In the work horse: run jobs from Tilt's queue until stopped."""
     # No socket timeout: the worker blocks on Redis for jobs by design.
     connection = redis.Redis.from_url(url, health_check_interval=30)
-    worker = SimpleWorker([queue_for(connection)], name=_horse_name(os.getpid()), connection=connection,
+    worker = _Horse([queue_for(connection)], name=_horse_name(os.getpid()), connection=connection,
                           serializer=JSONSerializer, maintenance_interval=MAINTENANCE_SECONDS,
                           worker_ttl=WORKER_TTL_SECONDS)
     worker.work(with_scheduler=False, logging_level=logging.getLevelName(logging.getLogger().level))

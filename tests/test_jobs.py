@@ -79,6 +79,8 @@ def test_a_worker_stopped_in_the_middle_of_a_job_finishes_it_first(
         worker.terminate()  # SIGTERM, as a deploy sends it
         assert worker.wait(timeout=PATIENCE) == 0
         assert ended(horse)
+        # The horse ended by itself once the job was done, not killed when the stop's grace ran out.
+        assert "did not stop" not in (tilt.state / "worker-0.log").read_text()
         posts = in_channel(fresh_slack, "chat.postMessage", where)
         assert len(posts) == 1 and "XSD vs SPY" in posts[0].body["text"]
         assert in_channel(fresh_slack, "files.completeUploadExternal", where)
