@@ -102,3 +102,15 @@ def test_a_changed_pyproject_installs_again(project: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "tilt: installing the run dependencies" in result.stderr
     assert calls(project) == [install(project, str(project))] * 2
+
+
+def test_bytecode_is_cached_inside_the_venv_even_where_the_environment_forbids_writing_it(project: Path) -> None:
+    """Nothing is compiled at install: were Python not let to cache what it compiles (this machine and CI set
+    PYTHONDONTWRITEBYTECODE), every process would compile pandas and matplotlib afresh."""
+    (project / "bot.py").write_text("import json, os, sys\nprint(json.dumps([sys.dont_write_bytecode, "
+                                    "sys.pycache_prefix]))\n")
+    result = subprocess.run([str(project / "tilt"), "console"], capture_output=True, text=True, timeout=120,
+                            cwd=project.parent, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1",
+                                                     "XDG_CACHE_HOME": str(project.parent / "cache")})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [False, str(project / ".venv" / "pycache")]
