@@ -179,8 +179,8 @@ def _work(url: str) -> None:
     # No socket timeout: the worker blocks on Redis for jobs by design.
     connection = redis.Redis.from_url(url, health_check_interval=30)
     worker = _Horse([queue_for(connection)], name=_horse_name(os.getpid()), connection=connection,
-                          serializer=JSONSerializer, maintenance_interval=MAINTENANCE_SECONDS,
-                          worker_ttl=WORKER_TTL_SECONDS)
+                    serializer=JSONSerializer, maintenance_interval=MAINTENANCE_SECONDS,
+                    worker_ttl=WORKER_TTL_SECONDS)
     worker.work(with_scheduler=False, logging_level=logging.getLevelName(logging.getLogger().level))
 
 
