@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -46,4 +47,6 @@ def test_the_csv_provider_reads_the_compressed_fixture_as_its_csv_text(prices_di
         text = pd.read_csv(prices_dir / f"{ticker}.csv", index_col="Date", parse_dates=["Date"])["Adj Close"]
         assert bars[ticker]["Adj Close"].tolist() == text.tolist()
         assert list(bars[ticker].index) == list(text.index)
-    assert provider.fundamentals(["IJR"])["IJR"].trailing_pe == 15.9
+    written = json.loads((FIXTURE / "prices" / "fundamentals.json").read_text())
+    assert {t: provider.fundamentals([t])[t].trailing_pe for t in ("IJR", "SPY")} == {
+        t: written[t]["trailingPE"] for t in ("IJR", "SPY")}
