@@ -182,8 +182,8 @@ class Rsi:
         loss = _wilder(np.where(change < 0, -change, 0.0), self.days)
         with np.errstate(divide="ignore", invalid="ignore"):
             rsi = 100.0 - 100.0 / (1.0 + gain / loss)
-        rsi = np.where(loss == 0.0, np.where(gain > 0.0, 100.0, 50.0), rsi)
-        return np.where(np.isnan(gain), np.nan, rsi)
+        # Before the first average (NaN gain and loss) the division is NaN already, and stays so.
+        return np.where(loss == 0.0, np.where(gain > 0.0, 100.0, 50.0), rsi)
 
 
 def _wilder(moves: np.ndarray, days: int) -> np.ndarray:
@@ -209,8 +209,7 @@ class Level:
 
     def __str__(self) -> str:
         """As written, in its shortest form that reads back as the same number (``600``, ``0.8512``, ``-20%``)."""
-        short = f"{self.value:g}"
-        number = short if float(short) == self.value else repr(self.value)
+        number = repr(self.value).removesuffix(".0")  # repr is already the shortest text that reads back
         return f"{number}%" if self.percent else number
 
     def words(self) -> str:

@@ -212,6 +212,11 @@ def test_the_built_in_signal_rule_is_a_ratio_above_its_200_day_average() -> None
 
 def test_a_level_reads_back_as_written_to_its_last_digit() -> None:
     assert str(Rule(Subject("IWM", "SPY"), Price(), "above", Level(0.8512345))) == "IWM/SPY above 0.8512345"
+    # Whole numbers without a trailing ".0", however large (a %g format would write 1.23457e+06 for the last).
+    written = {Level(600.0): "600", Level(-20.0, percent=True): "-20%", Level(1234567.0): "1234567",
+               Level(0.1): "0.1", Level(5e-07): "5e-07"}
+    assert {level: str(level) for level in written} == written
+    assert all(float(text.removesuffix("%")) == level.value for level, text in written.items())
 
 
 def test_a_rule_against_the_price_reads_as_a_sentence() -> None:
