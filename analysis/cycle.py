@@ -174,7 +174,7 @@ def most_consistent(summary: pd.DataFrame, side: str) -> tuple[str, str] | None:
     benchmark) or ``"lags"`` (trailed it), when that is a majority of its episodes; ties go to more episodes,
     then to the larger median gap.  ``None`` when no phase went one way in most episodes for any ticker."""
     counted = summary[summary["count"] > 0]
-    share = counted[side] / counted["count"]
-    majority = counted[share > 0.5].assign(
-        share=share, gap=counted["median"].abs()).sort_values(["share", "count", "gap"], ascending=False)
+    # Ranked before the majority is picked: assigning Series to an empty frame would take their (non-majority) rows.
+    ranked = counted.assign(share=counted[side] / counted["count"], gap=counted["median"].abs())
+    majority = ranked[ranked["share"] > 0.5].sort_values(["share", "count", "gap"], ascending=False)
     return majority.index[0] if len(majority) else None

@@ -20,9 +20,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analysis.charts import ChartLabels
-from analysis.cycle import cycle_figures, episode_windows, episodes
+from analysis.cycle import (
+    CUTS_12M,
+    EARLY_RECOVERY,
+    HIKES_12M,
+    LATE_EXPANSION,
+    RECESSION,
+    Episode,
+    cycle_figures,
+    episode_windows,
+    episodes,
+    most_consistent,
+    summarise,
+)
 from analysis.cycle_chart import build_cycle_figure
-from analysis.cycle_phases import EVENTS
+from analysis.cycle_phases import EVENTS, Event
 from handlers import cycle
 from handlers.common import router
 from handlers.common.format import percent
@@ -157,6 +169,24 @@ def test_the_takeaway_names_the_counts_and_median_the_table_shows(services: Serv
     assert int(lost) / int(of_lost) == max((s < 0).mean() for s in by_phase.values())
 
 
+def test_the_takeaway_leaves_out_a_side_no_phase_went_in_most_episodes(services: Services, prices_dir: Path) -> None:
+    reply = router.run("/cycle SMH", services)
+    prices = read_prices(prices_dir, ["SMH", "SPY"])
+    by_phase = {phase: pd.Series([expected_relative(prices, "SMH", "SPY", f, last)
+                                  for name, f, last, _, _ in EPISODES if name == phase]).dropna()
+                for phase in PHASE_NAMES}
+    # SMH trailed SPY in at most half the episodes of every phase type, so no phase is named for lagging.
+    assert all(2 * (s < 0).sum() <= len(s) for s in by_phase.values())
+    assert "lagged" not in reply.takeaway, reply.takeaway
+    beat = re.fullmatch(r"SMH beat SPY in (\d) of (\d) (.+?) \(median (\S+)\)\.", reply.takeaway)
+    assert beat, reply.takeaway
+    won, of, plural, median = beat.groups()
+    phase = next(p for p in PHASE_NAMES if PLURALS[p] == plural)
+    assert (int(won), int(of), median) == ((by_phase[phase] > 0).sum(), len(by_phase[phase]),
+                                           shown(by_phase[phase].median()))
+    assert int(won) / int(of) == max((s > 0).mean() for s in by_phase.values()) > 0.5
+
+
 def test_the_reply_states_its_dates_sources_and_gaps_and_is_cached(services: Services) -> None:
     reply = router.run("/cycle iwm", services)
     assert reply.text.startswith("*IWM vs SPY through the cycle*")
@@ -256,6 +286,97 @@ def test_the_chart_draws_each_median_as_a_bar_and_each_episode_as_a_dot(prices_d
     dots = [len(collection.get_offsets()) for collection in ax.collections]
     assert dots == [19, 14]  # IWM n/a once (2000), XSD six times (before 2006)
     assert [t.get_text().split("\n")[-1] for t in ax.get_xticklabels()] == ["3 episodes"] * 3 + ["4 episodes"] * 2 + ["3 episodes"]
+
+
+def test_a_peak_announced_before_its_trough_adds_a_late_expansion_and_no_recession_yet() -> None:
+    peak = Event("peak", "2026-05", "NBER Business Cycle Dating Committee, announcement of 2026-11-02: peak in May 2026")
+    phases = episodes((*EVENTS, peak))
+    late = [(f"{e.first_day}", f"{e.last_day}") for e in phases if e.phase == LATE_EXPANSION]
+    assert late[-1] == ("2025-05-01", "2026-04-30") and len(late) == 4
+    # No trough after it: the recession it opens has no end yet, so it is not a phase; the others are unchanged.
+    assert [e for e in phases if e.phase == RECESSION] == [e for e in episodes() if e.phase == RECESSION]
+    assert len(phases) == len(EPISODES) + 1
+
+
+COVID = Episode(RECESSION, dt.date(2020, 2, 1), dt.date(2020, 4, 30))
+AFTER_COVID = Episode(EARLY_RECOVERY, dt.date(2020, 5, 1), dt.date(2021, 4, 30))
+BEFORE_COVID = Episode(LATE_EXPANSION, dt.date(2019, 2, 1), dt.date(2020, 1, 31))
+
+
+def windows_of(dates: pd.DatetimeIndex, phases: tuple[Episode, ...]) -> list[tuple[str, str]]:
+    windows = episode_windows(dates, phases)
+    return [(str(start)[:10], str(end)[:10]) for start, end in zip(windows.start, windows.end)]  # "NaT" as is
+
+
+def test_a_window_may_open_on_the_first_close_and_a_phase_ending_on_the_last_close_is_over() -> None:
+    # Closes from 2020-01-31, the last close before the recession, to 2020-04-30, its last day.
+    dates = pd.bdate_range("2020-01-31", "2020-04-30")
+    assert windows_of(dates, (BEFORE_COVID, COVID, AFTER_COVID)) == [
+        ("NaT", "NaT"),  # no close before 2019-02-01
+        ("2020-01-31", "2020-04-30"),
+        ("NaT", "NaT"),  # not over: the data end before 2021-04-30
+    ]
+    # Its figure is the closes' ratio: SPY 100 -> 80, IWM 50 -> 35, so IWM ended at 0.7 / 0.8 of SPY's dollar.
+    prices = pd.DataFrame({"SPY": np.linspace(100.0, 80.0, len(dates)), "IWM": np.linspace(50.0, 35.0, len(dates))},
+                          index=dates)
+    figures = cycle_figures(prices, "SPY", (COVID, AFTER_COVID))
+    assert figures.relative["IWM"].iloc[0] == pytest.approx(0.7 / 0.8 - 1, rel=1e-12)
+    assert figures.benchmark_return.iloc[0] == pytest.approx(-0.2, rel=1e-12)
+    assert math.isnan(figures.relative["IWM"].iloc[1]) and math.isnan(figures.benchmark_return.iloc[1])
+    # The benchmark alone: still one row per episode, with no ticker columns.
+    alone = cycle_figures(prices[["SPY"]], "SPY", (COVID, AFTER_COVID))
+    assert alone.relative.shape == (2, 0) and alone.benchmark_return.iloc[0] == pytest.approx(-0.2, rel=1e-12)
+
+
+def test_a_phase_with_no_close_inside_it_or_no_dates_at_all_is_n_a() -> None:
+    # A gap over the whole recession: the close before it is also the last close on or before its end.
+    gap = pd.DatetimeIndex(["2020-01-31", "2020-05-01"])
+    assert windows_of(gap, (COVID,)) == [("NaT", "NaT")]
+    assert windows_of(pd.DatetimeIndex([]), (COVID, AFTER_COVID)) == [("NaT", "NaT")] * 2
+
+
+# --- the summary and the takeaway's pick ------------------------------------------------------------
+
+H2004 = Episode(HIKES_12M, dt.date(2004, 6, 30), dt.date(2005, 6, 29))
+H2015 = Episode(HIKES_12M, dt.date(2015, 12, 16), dt.date(2016, 12, 15))
+R2001 = Episode(RECESSION, dt.date(2001, 3, 1), dt.date(2001, 11, 30))
+R2008 = Episode(RECESSION, dt.date(2007, 12, 1), dt.date(2009, 6, 30))
+
+
+def test_the_summary_counts_a_tie_as_neither_a_hit_nor_a_lag_and_keeps_the_phases_and_tickers_order() -> None:
+    # Two phase types only, in PHASE_TYPES order (recession before hikes, though "hikes" sorts first), and the
+    # tickers in column order (XSD before IWM). XSD has no recession figure; IWM tied SPY in the 2004 hikes.
+    relative = pd.DataFrame({"XSD": [math.nan, math.nan, 0.05, -0.02], "IWM": [0.10, -0.03, 0.0, 0.02]})
+    summary = summarise(relative, (R2001, R2008, H2004, H2015))
+    assert summary.index.names == ["phase", "ticker"]
+    assert list(summary.index) == [("recession", "XSD"), ("recession", "IWM"), ("hikes_12m", "XSD"), ("hikes_12m", "IWM")]
+    assert summary["count"].tolist() == [0, 2, 2, 2]
+    assert summary["hits"].tolist() == [0, 1, 1, 1]
+    assert summary["lags"].tolist() == [0, 1, 1, 0]
+    assert np.allclose(summary["median"], [math.nan, 0.035, 0.015, 0.01], rtol=0, atol=1e-15, equal_nan=True)
+
+
+def summary_of(rows: dict[tuple[str, str], tuple[float, int, int, int]]) -> pd.DataFrame:
+    """A summary as ``summarise`` lays it out: (phase key, ticker) -> median, hits, lags, count."""
+    return pd.DataFrame(list(rows.values()), columns=["median", "hits", "lags", "count"],
+                        index=pd.MultiIndex.from_tuples(list(rows), names=["phase", "ticker"]))
+
+
+def test_the_most_consistent_phase_needs_a_majority_of_its_episodes_even_of_one() -> None:
+    summary = summary_of({
+        ("cuts_6m", "IWM"): (math.nan, 0, 0, 0),  # no episode with a figure
+        ("recession", "IWM"): (0.04, 1, 0, 1),  # beat SPY in its only episode
+        ("hikes_12m", "IWM"): (0.01, 1, 1, 2),  # half and half: not most
+    })
+    assert most_consistent(summary, "hits") == ("recession", "IWM")
+    assert most_consistent(summary, "lags") is None
+
+
+def test_the_most_consistent_phase_ties_go_to_more_episodes_then_the_larger_median_gap() -> None:
+    both_won = {("late_expansion", "XSD"): (0.02, 2, 0, 2), ("recession", "XSD"): (0.08, 2, 0, 2)}
+    assert most_consistent(summary_of(both_won), "hits") == ("recession", "XSD")
+    more = summary_of({**both_won, (CUTS_12M.key, "IWM"): (0.01, 3, 0, 3)})
+    assert most_consistent(more, "hits") == ("cuts_12m", "IWM")
 
 
 # --- bad input -------------------------------------------------------------------------------------
