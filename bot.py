@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from chat import console
-from config import ConfigError, Settings
+from config import ConfigError, Settings, code_release
 from errors import TiltError
 from handlers import digest
 from handlers.common import router
@@ -108,7 +108,8 @@ def make_services(settings: Settings, *, demo: bool = False, data_dir: Path | No
             breaker=Breaker(cache, provider.name) if remote else None,
             batch_window=BATCH_WINDOW_SECONDS if remote else 0.0,
         )
-        yield Services(market=market, cache=cache, risk_free=settings.risk_free, team_store=store)
+        yield Services(market=market, cache=cache, risk_free=settings.risk_free, team_store=store,
+                       release=code_release())
 
 
 # --- digests ------------------------------------------------------------------------------------

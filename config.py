@@ -6,6 +6,7 @@ A setting that is present but wrong stops start-up with one line naming it
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -15,6 +16,22 @@ from dotenv import load_dotenv
 
 SLACK_API_URL = "https://slack.com/api/"
 DISCORD_API_URL = "https://discord.com/api/v10"
+
+
+# The packages whose code shapes a reply's figures and words.
+REPLY_CODE = ("analysis", "handlers", "market")
+
+
+def code_release(root: Path = Path(__file__).resolve().parent) -> str:
+    """A digest of the code that shapes replies, so cached replies never outlive the code that built them.
+
+    After a deploy that corrects a figure, replies cached by the old code (kept until the next close) would
+    still be served; keyed by this digest, the new code builds its own.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(p for package in REPLY_CODE for p in (root / package).rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 class ConfigError(Exception):

@@ -6,15 +6,18 @@ text with the standard library, then formatted the way the table shows them.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from config import REPLY_CODE, code_release
 from errors import DataUnavailable
 from handlers.common import router
 from handlers.common.reply import Reply
@@ -219,6 +222,34 @@ def test_a_failing_source_falls_back_to_cached_prices_and_says_so(prices_dir: Pa
     assert "did not answer" in again.notes[-1]
     never_cached = router.run("/compare XLU SPY 2y", services)
     assert never_cached.is_error and "did not answer" in never_cached.text
+
+
+def test_a_reply_cached_by_earlier_code_is_not_served_after_a_deploy(prices_dir: Path, cache: Cache) -> None:
+    before, after = (dataclasses.replace(services_for(CsvFolderProvider(prices_dir), cache), release=release)
+                     for release in ("old", "new"))
+    right = router.run("/compare SMH SPY 10y", before)
+    # The old code's cached reply is made wrong, as a figure a deploy corrects would be.
+    [key] = cache.client.keys(f"{cache.prefix}reply:old:*")
+    cache.client.hset(key, "doc", Reply(text="a figure the old code got wrong").to_bytes()[0])
+    assert router.run("/compare SMH SPY 10y", before).text == "a figure the old code got wrong"  # served from cache
+    assert router.run("/compare SMH SPY 10y", after) == right
+
+
+def test_the_release_is_a_digest_of_the_code_that_shapes_replies(tmp_path: Path) -> None:
+    for package in REPLY_CODE:
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "module.py").write_text(f"NAME = {package!r}\n")
+    (tmp_path / "bot.py").write_text("WIRING = 1\n")
+    first = code_release(tmp_path)
+    assert re.fullmatch(r"[0-9a-f]{12}", first) and code_release(tmp_path) == first
+    (tmp_path / "bot.py").write_text("WIRING = 2\n")  # wiring, not reply code: the same release
+    assert code_release(tmp_path) == first
+    changed = set()
+    for package in REPLY_CODE:
+        (tmp_path / package / "module.py").write_text(f"NAME = {package!r} + '!'\n")
+        changed.add(code_release(tmp_path))
+    assert len(changed | {first}) == len(REPLY_CODE) + 1
+    assert code_release() != code_release(tmp_path)  # the project's own code
 
 
 def test_the_reply_cache_keeps_raw_numbers_and_plots(services: Services, prices_dir: Path) -> None:

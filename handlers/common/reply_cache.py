@@ -26,8 +26,8 @@ STALE_NOTE = "The data source did not answer just now, so these figures use the 
 
 
 def reply_key(services: Services, request_key: str) -> str:
-    """The cache key (and single-flight name) of a request's reply: the source and settings shape its figures."""
-    return f"reply:{services.market.key}:rf={services.risk_free}:{request_key}"
+    """The cache key (and single-flight name) of a request's reply: the code, source and settings shape it."""
+    return f"reply:{services.release}:{services.market.key}:rf={services.risk_free}:{request_key}"
 
 
 def cached_reply(services: Services, request_key: str, build: Callable[[], Reply]) -> Reply:

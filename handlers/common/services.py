@@ -17,6 +17,9 @@ class Services:
     # None: from T-bill data over each window (handlers.common.risk_free); a number: TILT_RISK_FREE's override.
     risk_free: float | None = None
     team_store: TeamStore | None = None
+    # Which code builds the replies (``config.code_release``): a deploy's cached replies never mix with its
+    # predecessor's.
+    release: str = "dev"
 
     @property
     def store(self) -> TeamStore:
