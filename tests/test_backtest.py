@@ -221,6 +221,13 @@ def test_simulate_refuses_a_first_trade_after_the_first_date(window: pd.DataFram
         switching(window, unknown, on="SPY", off="IJR")
 
 
+def test_a_cost_whose_trades_do_not_settle_is_refused_by_name(window: pd.DataFrame) -> None:
+    """At 70% a trade leaves the weights far from target and each trade's result depends on the last one's, so the
+    fixed point over the trades does not settle in its rounds: refused, rather than answered with unsettled figures."""
+    with pytest.raises(ValueError, match=r"^trading costs of 0\.7 did not settle; is the cost below 100%\?$"):
+        fixed_mix(window, pd.Series(WEIGHTS), "monthly", Trading(cost=0.7))
+
+
 def test_a_tactical_switch_pays_its_cost_on_both_sides_of_the_trade() -> None:
     """Cash 1 into B, then all of B into all of A, at cost c: the opening purchase buys 1 / (1 + c) of B; selling
     it raises (1 - c) of that, which buys (1 - c) / (1 + c)^2 of A."""
@@ -276,16 +283,16 @@ def test_contributions_equal_bt_adding_cash_and_the_irr_solves_its_equation(wind
     assert abs(money_weighted_return(ours) - brentq(surplus, -0.5, 1.0, xtol=1e-14)) < 1e-10
 
 
-def trade_by_trade(prices: pd.DataFrame, weights: dict[str, float], schedule: pd.DatetimeIndex, cost: float,
-                   band: float, flows: dict[pd.Timestamp, float]) -> pd.Series:
-    """An independent account, day by day, in units held: bought at the first close paying ``cost``; on a
-    scheduled date, traded back towards target when some weight is ``band`` or more off it (always on a
-    contribution date). Each holding's order is its target share of the value (contribution included) less what
-    it holds, and pays its own cost: a sale of an order raises it in full (selling it over 1 - cost), a purchase
-    spends it in full (buying it over 1 + cost). The first day's value is the cash before the opening purchase."""
+def units_held(prices: pd.DataFrame, weights: dict[str, float], schedule: pd.DatetimeIndex, cost: float,
+               band: float, flows: dict[pd.Timestamp, float]) -> pd.DataFrame:
+    """An independent account, day by day: the units held at each close, after that close's trade. Bought at the
+    first close paying ``cost``; on a scheduled date, traded back towards target when some weight is ``band`` or
+    more off it (always on a contribution date). Each holding's order is its target share of the value
+    (contribution included) less what it holds, and pays its own cost: a sale of an order raises it in full
+    (selling it over 1 - cost), a purchase spends it in full (buying it over 1 + cost)."""
     target = pd.Series(weights)
     units = target / (1 + cost) / prices.iloc[0]
-    values = [1.0]
+    held_after = [units]
     for date, row in prices.iloc[1:].iterrows():
         held = units * row
         added = flows.get(date, 0.0)
@@ -293,8 +300,16 @@ def trade_by_trade(prices: pd.DataFrame, weights: dict[str, float], schedule: pd
         if added or (date in schedule and (weights_now - target).abs().max() >= band - 1e-12):
             orders = target * (held.sum() + added) - held
             units = units + orders.where(orders < 0, orders / (1 + cost)).where(orders > 0, orders / (1 - cost)) / row
-        values.append(float((units * row).sum()))
-    return pd.Series(values, index=prices.index)
+        held_after.append(units)
+    return pd.DataFrame(held_after, index=prices.index)
+
+
+def trade_by_trade(prices: pd.DataFrame, weights: dict[str, float], schedule: pd.DatetimeIndex, cost: float,
+                   band: float, flows: dict[pd.Timestamp, float]) -> pd.Series:
+    """The value of that account at each close; the first day's is the cash before the opening purchase."""
+    values = (units_held(prices, weights, schedule, cost, band, flows) * prices).sum(axis=1)
+    values.iloc[0] = 1.0
+    return values
 
 
 @pytest.mark.parametrize("rebalance, trading", [
@@ -319,6 +334,28 @@ def test_costs_bands_and_contributions_equal_an_account_kept_day_by_day(window: 
         assert ours.costs.iloc[0] == pytest.approx(trading.cost / (1 + trading.cost), rel=1e-12)
     if trading.band:
         assert 0 < ours.trades - len(ours.flows) < len(schedule)  # the band skips most scheduled dates
+
+
+@pytest.mark.parametrize("wider", [0.0, 1e-9])
+def test_a_band_measures_the_drift_from_the_weights_costly_trades_and_contributions_left(wider: float) -> None:
+    """A and B half each at a 10% cost, half the starting amount added at the quarter ends (29 December, 28 March),
+    rebalanced monthly within a band. A rises from 50 to 66 by March and is flat after, B is flat at 200. With costs
+    a trade leaves the weights off target (each holding pays its own), so on 30 April, a month end with March's
+    prices, the drift is what the March contribution's trade left: a band of exactly that trades there, one a hair
+    wider does not."""
+    dates = pd.DatetimeIndex(["2023-12-28", "2023-12-29", "2024-03-28", "2024-04-30", "2024-05-01"])
+    prices = pd.DataFrame({"A": [50.0, 60.0, 66.0, 66.0, 66.0], "B": [200.0] * 5}, index=dates)
+    weights, cost, flows = {"A": 0.5, "B": 0.5}, 0.1, {dates[1]: 0.5, dates[2]: 0.5}
+    left = units_held(prices, weights, dates[:0], cost, 1.0, flows).loc[dates[2]] * prices.loc[dates[3]]
+    drift = float((left / left.sum() - 0.5).abs().max())
+    assert drift > 1e-3
+    band = drift + wider
+
+    ours = fixed_mix(prices, pd.Series(weights), "monthly", Trading(cost=cost, band=band, add=0.5, add_schedule="quarterly"))
+
+    assert list(ours.turnover.index) == [dates[1], dates[2], *([dates[3]] if not wider else [])]
+    expected = trade_by_trade(prices, weights, rebalance_dates(dates, "monthly"), cost, band, flows)
+    assert np.abs(ours.balance.to_numpy() / expected.to_numpy() - 1).max() < 1e-12
 
 
 BT_SCHEDULES_WITH_WEEKS = {**BT_SCHEDULES, "weekly": bt.algos.RunWeekly}

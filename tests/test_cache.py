@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from pathlib import Path
+from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,7 @@ from market.calendar import NEW_YORK, next_close
 from market.csvdir import CsvFolderProvider
 from market.protection import RateLimit
 from market.provider import Fundamentals
+from market.redis_server import EmbeddedRedis
 from tests.doubles import Clock, Flaky, Recording
 
 
@@ -356,3 +358,124 @@ def test_spans_without_a_bar_in_common_are_fetched_afresh_to_the_last_bar_of_eit
     clock.when = at_new_york("2026-07-14", 18)
     result = market.bars(["SPY"], dt.date.fromisoformat(asked_from), dt.date(2026, 7, 14))["SPY"]
     assert result["Adj Close"].tolist() == source.loc[asked_from:, "Adj Close"].tolist()
+
+
+# --- Redis failing in the middle of a request ---------------------------------------------------
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    """A Redis of the test's own, which it turns read-only or stops."""
+    server = EmbeddedRedis(tmp_path / "redis")
+    yield server
+    server.close()
+
+
+def read_only(server: EmbeddedRedis) -> Callable[[], object]:
+    """Turns ``server`` into a replica of a primary that is gone, as a failover leaves the old primary: reads are
+    answered, writes refused."""
+    return lambda: redis_py.Redis.from_url(server.url).replicaof("127.0.0.1", 1)  # nothing listens on port 1
+
+
+def writable(server: EmbeddedRedis) -> Callable[[], object]:
+    return lambda: redis_py.Redis.from_url(server.url).replicaof("NO", "ONE")
+
+
+class Meanwhile(Recording):
+    """Records every call and, before answering each, does the next of ``happenings`` to Redis (if any is left)."""
+
+    def __init__(self, inner: CsvFolderProvider, happenings: list[Callable[[], object]]) -> None:
+        super().__init__(inner)
+        self.happenings = happenings
+
+    def bars(self, tickers, start, end):
+        if self.happenings:
+            self.happenings.pop(0)()
+        return super().bars(tickers, start, end)
+
+
+def test_bars_a_batch_fetched_but_could_not_store_are_fetched_again_and_kept_fresh(
+        tmp_path: Path, prices_dir: Path, own_redis: EmbeddedRedis, cache: Cache, redis_client: redis_py.Redis) -> None:
+    """Redis turns read-only while a batch fetches Monday's bar, and writable again by the next call: the request
+    must not answer from Friday's entry, which is due for a refresh at the very instant asked, but fetch the bar
+    itself, store it and serve the next request from the cache."""
+    folder = tmp_path / "prices"
+    write_folder(folder, prices_dir, "SPY", "2026-07-10")
+    provider = Meanwhile(CsvFolderProvider(folder), [])
+    clock = Clock(at_new_york("2026-07-10", 18))
+    limit = RateLimit(cache, "failover", rate=1e-6, burst=100)  # its bucket in the session's Redis, which stays up
+    market = CachedMarket(provider, Cache(connect(own_redis.url), retry_after=0.0), now=clock, rate_limit=limit)
+    market.bars(["SPY"], dt.date(2026, 1, 2), dt.date(2026, 7, 10))
+    source = write_folder(folder, prices_dir, "SPY", "2026-07-13")
+    provider.happenings = [read_only(own_redis), writable(own_redis)]
+    clock.when = next_close(at_new_york("2026-07-10", 18))  # Monday's close: the instant Friday's bars went stale
+    for _ in range(2):
+        result = market.bars(["SPY"], dt.date(2026, 1, 2), dt.date(2026, 7, 13))["SPY"]
+        assert result["Adj Close"].tolist() == source.loc["2026-01-02":, "Adj Close"].tolist()
+    monday = ("bars", ("SPY",), dt.date(2026, 7, 10), dt.date(2026, 7, 13))
+    assert provider.calls[1:] == [monday, monday]  # the batch's, then the request's own; the repeat from the cache
+    tokens = float(redis_client.hget(f"{cache.prefix}ratelimit:failover", "tokens"))
+    assert tokens == pytest.approx(97, abs=1e-3)  # each of the three calls charged its one ticker
+
+
+def test_a_batch_redis_fails_to_close_is_fetched_by_the_request_and_a_past_window_stays_due(
+        tmp_path: Path, prices_dir: Path, own_redis: EmbeddedRedis) -> None:
+    """One request, two batches: SPY's older history (to its first cached bar) and its newer bars (to Monday, a
+    past day).  Redis turns read-only while the first fetches, so the second can't even be closed; the request
+    fetches both spans itself (Redis writable again by then) and stores them, still due for a refresh: Tuesday's
+    bar is fetched when asked for."""
+    folder = tmp_path / "prices"
+    source = write_folder(folder, prices_dir, "SPY", "2026-07-14")
+    provider = Meanwhile(CsvFolderProvider(folder), [])
+    clock = Clock(at_new_york("2026-07-09", 18))
+    market = CachedMarket(provider, Cache(connect(own_redis.url), retry_after=0.0), now=clock)
+    market.bars(["SPY"], dt.date(2026, 3, 2), dt.date(2026, 7, 9))
+    provider.happenings = [read_only(own_redis), writable(own_redis)]
+    clock.when = at_new_york("2026-07-14", 18)
+    to_monday = market.bars(["SPY"], dt.date(2026, 1, 2), dt.date(2026, 7, 13))["SPY"]
+    assert to_monday["Adj Close"].tolist() == source.loc["2026-01-02":"2026-07-13", "Adj Close"].tolist()
+    older, newer = ("bars", ("SPY",), dt.date(2026, 1, 2), dt.date(2026, 3, 2)), \
+        ("bars", ("SPY",), dt.date(2026, 7, 9), dt.date(2026, 7, 13))
+    assert provider.calls[1:] == [older, older, newer]  # the first batch's, then the request's own two
+    to_tuesday = market.bars(["SPY"], dt.date(2026, 1, 2), dt.date(2026, 7, 14))["SPY"]
+    assert to_tuesday["Adj Close"].tolist() == source.loc["2026-01-02":, "Adj Close"].tolist()
+    assert provider.calls[4:] == [("bars", ("SPY",), dt.date(2026, 7, 13), dt.date(2026, 7, 14))]
+
+
+def test_redis_stopping_while_a_batch_fetches_leaves_every_ticker_answered(prices_dir: Path,
+                                                                          own_redis: EmbeddedRedis) -> None:
+    """IJR is read from the cache, SPY's batch is at the source when Redis stops: IJR is answered from what was
+    read, SPY from the source, asked again by the request itself."""
+    provider = Meanwhile(CsvFolderProvider(prices_dir), [])
+    market = CachedMarket(provider, Cache(connect(own_redis.url)), now=Clock(at_new_york("2026-07-15", 9)))
+    window = (dt.date(2026, 1, 2), dt.date(2026, 7, 15))
+    market.bars(["IJR"], *window)
+    provider.happenings = [own_redis.close]
+    result = market.bars(["IJR", "SPY"], *window)
+    direct = CsvFolderProvider(prices_dir).bars(["IJR", "SPY"], *window)
+    for ticker in ("IJR", "SPY"):
+        pd.testing.assert_frame_equal(result[ticker], direct[ticker], check_freq=False)
+    assert provider.calls[1:] == [("bars", ("SPY",), *window)] * 2
+
+
+# --- batches by end date ------------------------------------------------------------------------
+
+
+def test_a_tickers_older_history_and_newer_bars_ending_on_one_day_are_one_call(shared_market, prices_dir: Path) -> None:
+    market, provider, _ = shared_market
+    market.bars(["SPY"], dt.date(2026, 7, 14), dt.date(2026, 7, 14))  # one past day: due for a refresh when asked
+    result = market.bars(["SPY"], dt.date(2026, 7, 1), dt.date(2026, 7, 14))["SPY"]
+    assert provider.calls[1:] == [("bars", ("SPY",), dt.date(2026, 7, 1), dt.date(2026, 7, 14))]
+    direct = CsvFolderProvider(prices_dir).bars(["SPY"], dt.date(2026, 7, 1), dt.date(2026, 7, 14))["SPY"]
+    pd.testing.assert_frame_equal(result, direct, check_freq=False)
+
+
+def test_spans_ending_on_different_days_are_fetched_each_to_its_own_end(shared_market, prices_dir: Path) -> None:
+    market, provider, _ = shared_market
+    market.bars(["SPY"], dt.date(2026, 1, 2), dt.date(2026, 7, 15))
+    start, end = dt.date(2025, 7, 1), dt.date(2026, 6, 30)
+    result = market.bars(["SPY", "IJR"], start, end)  # SPY lacks history to its first bar, IJR all of it to June
+    assert provider.calls[1:] == [("bars", ("SPY",), start, dt.date(2026, 1, 2)), ("bars", ("IJR",), start, end)]
+    direct = CsvFolderProvider(prices_dir).bars(["SPY", "IJR"], start, end)
+    for ticker in ("SPY", "IJR"):
+        pd.testing.assert_frame_equal(result[ticker], direct[ticker], check_freq=False)

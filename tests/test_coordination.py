@@ -144,6 +144,23 @@ def test_a_request_arriving_during_the_download_waits_for_it(prices_dir: Path, r
     pd.testing.assert_frame_equal(waited, led)
 
 
+def test_a_request_that_reaches_a_batch_after_it_ended_takes_its_outcome(prices_dir: Path, redis_url: str,
+                                                                       key_prefix: str) -> None:
+    """The late request joins XLV's batch while it is at the source, then leads a batch of its own for XLP, which
+    takes longer: by the time it comes to XLV's, that batch has ended, and its kept outcome answers (XLV's bars are
+    in the cache), rather than a second fetch."""
+    first, second = Counting(prices_dir, delay=0.5), Counting(prices_dir, delay=1.0)
+    (leading,), (late,) = markets(first, redis_url, key_prefix, 1), markets(second, redis_url, key_prefix, 1)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        led = pool.submit(leading.bars, ["XLV"], START, END)
+        assert first.started.wait(timeout=PATIENCE)  # XLV's batch is closed and its call under way
+        both = late.bars(["XLP", "XLV"], START, END)
+        pd.testing.assert_frame_equal(led.result()["XLV"], csv_bars(prices_dir, "XLV"), check_freq=False)
+    assert (first.calls, second.calls) == ([("XLV",)], [("XLP",)])
+    for ticker in ("XLP", "XLV"):
+        pd.testing.assert_frame_equal(both[ticker], csv_bars(prices_dir, ticker), check_freq=False)
+
+
 # --- batching -----------------------------------------------------------------------------------
 
 
