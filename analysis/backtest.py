@@ -325,11 +325,12 @@ def _traded(held: np.ndarray, target: np.ndarray, cost: float) -> np.ndarray:
     As ``bt`` with commissions on the value traded: each holding's order is its target share of the value invested
     less what it holds, and each pays its own cost; a sale raises its amount (selling a little more), a purchase
     spends its amount (buying a little less), so the holdings end short of target by what they paid.  A holding
-    whose target is 0 is sold in full and raises what it is worth less its cost, and the purchases shrink in
+    whose target is 0, or at most ``cost`` times what it holds (its grossed-up sale would be more than it holds,
+    and leave it short), is sold in full and raises what it is worth less its cost, and the purchases shrink in
     proportion to spend only the cash there is (``bt`` would buy as if the cost were not paid, into debt).
     """
     order = target - held
-    sold_out = (target == 0) & (held > 0)
+    sold_out = (held > 0) & (target <= held * cost)
     sold = np.where(sold_out, -held, np.minimum(order, 0.0) / (1.0 - cost))
     raised = np.where(sold_out, held * (1.0 - cost), -np.minimum(order, 0.0))
     buys = np.maximum(order, 0.0)

@@ -184,6 +184,19 @@ def test_costs_and_balance_are_dated_and_sized_by_hand() -> None:
     assert result.balance.iloc[-1] == pytest.approx(a + b, rel=1e-9)
 
 
+def test_a_sale_never_sells_more_than_the_holding_however_high_the_cost() -> None:
+    """At c = 0.6, cash 1 buys A and B at 0.5 / 1.6 = 0.3125 each.  A rises ninefold by January's close: 2.8125
+    in A, 0.3125 in B.  Back to half each, A's order is 2.8125 - 1.5625 = 1.25, grossed up 1.25 / 0.4 = 3.125:
+    more than A holds.  So A is sold in full, raising 2.8125 * 0.4 = 1.125, which B spends: 1.125 / 1.6."""
+    c = 0.6
+    dates = pd.DatetimeIndex(["2024-01-30", "2024-01-31", "2024-02-01"])
+    prices = pd.DataFrame({"A": [100.0, 900.0, 900.0], "B": [100.0] * 3}, index=dates)
+    result = fixed_mix(prices, pd.Series({"A": 0.5, "B": 0.5}), "monthly", Trading(cost=c))
+    assert result.balance.iloc[-1] == pytest.approx(0.3125 + 1.125 / 1.6, rel=1e-12)
+    assert result.costs.iloc[1] == pytest.approx(2.8125 * c + 1.125 / 1.6 * c, rel=1e-12)
+    assert result.balance.iloc[-1] == pytest.approx(3.125 - result.costs.iloc[1], rel=1e-12)
+
+
 def test_a_band_with_a_single_scheduled_date_trades_on_it() -> None:
     dates = pd.DatetimeIndex(["2024-01-30", "2024-01-31", "2024-02-01"])
     prices = pd.DataFrame({"A": [100.0, 130.0, 130.0], "B": [100.0] * 3}, index=dates)
