@@ -2,11 +2,15 @@
 
 Daily bars are cached per ticker as one entry holding the bars, the first date
 the cache covers (``first``: the earliest start ever fetched, which may lie
-before the ticker's first bar) and ``fresh_until``, the next market close
-after the last fetch.  A request is then served in at most two small fetches:
+before the ticker's first bar), ``fresh_until``, the next market close after
+the last fetch that reached today, and ``final_to``, the last day fetched
+whose bar was already final (any day before today in New York).  A request is
+then served in at most two small fetches:
 
 * **older history** (``start < first``): fetch ``start .. first cached bar``;
-* **newer bars** (now past ``fresh_until``): fetch ``last cached bar .. end``.
+* **newer bars**: fetch ``last cached bar .. end`` when a window reaching today
+  is asked past ``fresh_until``, or a window ending earlier ends after ``final_to``
+  (a past window the cache has fetched is never fetched again).
 
 Both fetches overlap the cache by one bar.  Adjusted prices are rescaled
 backwards whenever a dividend or split is paid, so the overlap bar is used to
@@ -153,6 +157,12 @@ def reset_stale() -> None:
     _stale.set(False)
 
 
+def _final_to(end: dt.date, now: dt.datetime) -> dt.date:
+    """The last day of a fetch through ``end`` at ``now`` whose bar was final: every day before today in New
+    York (its close has settled), never today (the bar may still move until ``fresh_until``)."""
+    return min(end, market_today(now) - dt.timedelta(days=1))
+
+
 @dataclass(frozen=True)
 class _Entry:
     """One ticker's cached bars; ``first`` is the earliest date the cache has asked the source for."""
@@ -160,6 +170,7 @@ class _Entry:
     bars: pd.DataFrame
     first: dt.date
     fresh_until: float
+    final_to: dt.date  # the last day fetched whose bar was final then (see ``_final_to``)
 
 
 class CachedMarket:
@@ -217,8 +228,7 @@ class CachedMarket:
             entry = entries[ticker]
             if plans[ticker]:
                 fresh = [fetched[(ticker, *span)] for span in plans[ticker]]
-                reaches_today = any(span_end >= today for _, span_end in plans[ticker])
-                entry = self._update(ticker, entry, fresh, start, now if reaches_today else None)
+                entry = self._update(ticker, entry, fresh, start, max(e for _, e in plans[ticker]), now)
             result[ticker] = entry.bars.loc[pd.Timestamp(start):pd.Timestamp(end)]
         return result
 
@@ -238,7 +248,7 @@ class CachedMarket:
         spans = []
         if start < entry.first:
             spans.append((start, first_bar))
-        if stale and end >= last_bar:
+        if end >= last_bar and (stale if end >= market_today(now) else end > entry.final_to):
             spans.append((last_bar, end))
         return spans
 
@@ -268,10 +278,11 @@ class CachedMarket:
 
     @staticmethod
     def _landed(entry: _Entry | None, start: dt.date, spans: list[Span], today: dt.date, now: dt.datetime) -> bool:
-        """Whether a batch's bars reached this ticker's entry: it starts early enough and, if a span reached
-        today, is fresh.  (Bars up to an earlier day cannot be told from the entry: the batch is trusted.)"""
-        reaches_today = any(span_end >= today for _, span_end in spans)
-        return entry is not None and entry.first <= start and (not reaches_today or now.timestamp() < entry.fresh_until)
+        """Whether a batch's bars reached this ticker's entry: it starts early enough, reaches the spans' last
+        final day, and if a span reached today, is fresh."""
+        end = max(span_end for _, span_end in spans)
+        return (entry is not None and entry.first <= start and entry.final_to >= _final_to(end, now)
+                and (end < today or now.timestamp() < entry.fresh_until))
 
     def _join_batches(self, plans: dict[str, list[Span]]) -> dict[tuple[str, dt.date], list[str]] | None:
         """Put each planned span into a batch for its end date: the batch to wait for, with this request's tickers
@@ -306,9 +317,8 @@ class CachedMarket:
             # In the order the tickers joined (Redis keeps a small hash in insertion order): a lone request's own order.
             frames, unknown = self._known_bars(list(members), start, end)
             now = self._now()
-            fetched_to_today_at = now if end >= market_today(now) else None
             for ticker, frame in frames.items():
-                self._update(ticker, self._load(ticker), [frame], start, fetched_to_today_at)
+                self._update(ticker, self._load(ticker), [frame], start, end, now)
             for ticker in unknown:
                 self.cache.set(self._unknown_key(ticker), b"1", ttl_seconds=UNKNOWN_TICKER_SECONDS)
             return {"unknown": json.dumps(unknown).encode()}
@@ -361,9 +371,9 @@ class CachedMarket:
             self.breaker.succeeded()
         return result
 
-    def _update(self, ticker: str, entry: _Entry | None, fresh: list[pd.DataFrame], start: dt.date,
-                fetched_to_today_at: dt.datetime | None) -> _Entry:
-        """Stitch freshly fetched spans into the entry and store it."""
+    def _update(self, ticker: str, entry: _Entry | None, fresh: list[pd.DataFrame], start: dt.date, end: dt.date,
+                now: dt.datetime) -> _Entry:
+        """Stitch freshly fetched spans (fetched at ``now``, the last ending on ``end``) into the entry and store it."""
         first = min(start, entry.first) if entry else start
         bars = entry.bars if entry else empty_bars()
         for frame in fresh:
@@ -373,11 +383,12 @@ class CachedMarket:
                 last = max(bars.index[-1], frame.index[-1]).date()
                 stitched = self._from_source(self.provider.bars, [ticker], first, last, cost=1)[ticker]
             bars = stitched
-        if fetched_to_today_at is not None:
-            fresh_until = next_close(fetched_to_today_at).timestamp()
+        if end >= market_today(now):
+            fresh_until = next_close(now).timestamp()
         else:
             fresh_until = entry.fresh_until if entry else 0.0
-        updated = _Entry(bars=bars, first=first, fresh_until=fresh_until)
+        final_to = max(entry.final_to, _final_to(end, now)) if entry else _final_to(end, now)
+        updated = _Entry(bars=bars, first=first, fresh_until=fresh_until, final_to=final_to)
         self._store(ticker, updated)
         return updated
 
@@ -395,6 +406,8 @@ class CachedMarket:
             bars=bars_from_bytes(fields[b"bars"]),
             first=dt.date.fromisoformat(fields[b"first"].decode()),
             fresh_until=float(fields[b"fresh_until"]),
+            # Entries stored before ``final_to`` existed: nothing known final, so past windows are fetched as before.
+            final_to=dt.date.fromisoformat(fields[b"final_to"].decode()) if b"final_to" in fields else dt.date.min,
         )
 
     def _store(self, ticker: str, entry: _Entry) -> None:
@@ -402,6 +415,7 @@ class CachedMarket:
             "bars": bars_to_bytes(entry.bars),
             "first": entry.first.isoformat(),
             "fresh_until": repr(entry.fresh_until),
+            "final_to": entry.final_to.isoformat(),
         }, ttl_seconds=BARS_TTL_SECONDS)
 
     # --- fundamentals -------------------------------------------------------------------------

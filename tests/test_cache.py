@@ -216,6 +216,31 @@ def test_the_cached_market_speaks_for_its_source_and_counts_what_it_serves(price
         market.bars(["XLU"], dt.date(2026, 1, 1), dt.date(2026, 7, 16))  # never cached: nothing to fall back on
 
 
+def test_a_past_window_once_fetched_is_not_fetched_again_on_later_days(shared_market, prices_dir: Path) -> None:
+    market, provider, clock = shared_market
+    first = market.bars(["SPY", "IJR"], dt.date(2025, 1, 2), dt.date(2025, 6, 30))
+    clock.when = at_new_york("2026-07-17", 9)  # two closes later: a window reaching today would be refreshed
+    again = market.bars(["SPY", "IJR"], dt.date(2025, 3, 3), dt.date(2025, 6, 30))
+    assert provider.calls == [("bars", ("SPY", "IJR"), dt.date(2025, 1, 2), dt.date(2025, 6, 30))]
+    direct = CsvFolderProvider(prices_dir).bars(["SPY", "IJR"], dt.date(2025, 3, 3), dt.date(2025, 6, 30))
+    for ticker in ("SPY", "IJR"):
+        pd.testing.assert_frame_equal(again[ticker], direct[ticker], check_freq=False)
+        assert first[ticker].index[-1] == pd.Timestamp("2025-06-30")
+
+
+def test_an_entry_stored_before_final_days_were_kept_is_read_and_brought_up_to_date(
+        shared_market, cache: Cache, redis_client: redis_py.Redis) -> None:
+    market, provider, clock = shared_market
+    market.bars(["SPY"], dt.date(2025, 1, 2), dt.date(2025, 6, 30))
+    redis_client.hdel(f"{cache.prefix}bars:{market.key}:SPY", "final_to")  # as the code before it stored entries
+    clock.when = at_new_york("2026-07-17", 9)
+    again = market.bars(["SPY"], dt.date(2025, 1, 2), dt.date(2025, 6, 30))["SPY"]
+    assert provider.calls[1:] == [("bars", ("SPY",), dt.date(2025, 6, 30), dt.date(2025, 6, 30))]
+    assert (again.index[0], again.index[-1]) == (pd.Timestamp("2025-01-02"), pd.Timestamp("2025-06-30"))
+    market.bars(["SPY"], dt.date(2025, 1, 2), dt.date(2025, 6, 30))
+    assert len(provider.calls) == 2  # kept as final this time
+
+
 def test_bars_fetched_up_to_a_past_day_are_brought_up_to_date_later(shared_market, prices_dir: Path) -> None:
     market, provider, _ = shared_market
     market.bars(["SPY"], dt.date(2025, 1, 2), dt.date(2025, 6, 30))
@@ -440,6 +465,27 @@ def test_a_batch_redis_fails_to_close_is_fetched_by_the_request_and_a_past_windo
     to_tuesday = market.bars(["SPY"], dt.date(2026, 1, 2), dt.date(2026, 7, 14))["SPY"]
     assert to_tuesday["Adj Close"].tolist() == source.loc["2026-01-02":, "Adj Close"].tolist()
     assert provider.calls[4:] == [("bars", ("SPY",), dt.date(2026, 7, 13), dt.date(2026, 7, 14))]
+
+
+def test_a_past_window_whose_batch_did_not_reach_the_cache_is_fetched_by_the_request_to_its_end(
+        tmp_path: Path, prices_dir: Path, own_redis: EmbeddedRedis) -> None:
+    """SPY is cached to Thursday.  On Tuesday evening a request to Monday joins a batch for Thursday..Monday,
+    and Redis turns read-only while it fetches: the entry still ends on Thursday, so the request fetches the
+    span itself rather than answer three days short without saying so."""
+    folder = tmp_path / "prices"
+    source = write_folder(folder, prices_dir, "SPY", "2026-07-14")
+    provider = Meanwhile(CsvFolderProvider(folder), [])
+    clock = Clock(at_new_york("2026-07-09", 18))
+    market = CachedMarket(provider, Cache(connect(own_redis.url), retry_after=0.0), now=clock)
+    market.bars(["SPY"], dt.date(2026, 3, 2), dt.date(2026, 7, 9))
+    provider.happenings = [read_only(own_redis), writable(own_redis)]
+    clock.when = at_new_york("2026-07-14", 18)
+    to_monday = market.bars(["SPY"], dt.date(2026, 3, 2), dt.date(2026, 7, 13))["SPY"]
+    assert to_monday["Adj Close"].tolist() == source.loc["2026-03-02":"2026-07-13", "Adj Close"].tolist()
+    newer = ("bars", ("SPY",), dt.date(2026, 7, 9), dt.date(2026, 7, 13))
+    assert provider.calls[1:] == [newer, newer]  # the batch's, lost, then the request's own
+    market.bars(["SPY"], dt.date(2026, 3, 2), dt.date(2026, 7, 13))
+    assert len(provider.calls) == 3  # stored by the request: the repeat comes from the cache
 
 
 def test_redis_stopping_while_a_batch_fetches_leaves_every_ticker_answered(prices_dir: Path,
