@@ -240,15 +240,18 @@ class CachedMarket:
     @staticmethod
     def _plan(entry: _Entry | None, start: dt.date, end: dt.date, now: dt.datetime) -> list[Span]:
         """The spans to fetch for one ticker: none when the cache already answers."""
-        stale = entry is None or now.timestamp() >= entry.fresh_until
-        if entry is None or entry.bars.empty:
-            needed = entry is None or stale or start < entry.first
-            return [(min(start, entry.first) if entry else start, end)] if needed else []
+        if entry is None:
+            return [(start, end)]
+        # Newer bars are due for a window reaching today once the entry is stale, for one ending earlier when it
+        # ends after the last final day fetched.
+        due = now.timestamp() >= entry.fresh_until if end >= market_today(now) else end > entry.final_to
+        if entry.bars.empty:
+            return [(min(start, entry.first), end)] if due or start < entry.first else []
         first_bar, last_bar = entry.bars.index[0].date(), entry.bars.index[-1].date()
         spans = []
         if start < entry.first:
             spans.append((start, first_bar))
-        if end >= last_bar and (stale if end >= market_today(now) else end > entry.final_to):
+        if due and end >= last_bar:
             spans.append((last_bar, end))
         return spans
 
@@ -270,19 +273,10 @@ class CachedMarket:
             unknown.update(set(json.loads(outcome["unknown"])) & set(tickers))
         if unknown:
             raise UnknownTicker([t for t in plans if t in unknown], source=self.name)
-        today = market_today(now)
+        # What a batch's bars did not bring into the cache (Redis failed under it) is left to fetch here.
         entries = {t: self._load(t) if spans else entries[t] for t, spans in plans.items()}
-        left = {t: [] if not spans or self._landed(entries[t], start, spans, today, now)
-                else self._plan(entries[t], start, end, now) for t, spans in plans.items()}
+        left = {t: self._plan(entries[t], start, end, now) if spans else [] for t, spans in plans.items()}
         return entries, left
-
-    @staticmethod
-    def _landed(entry: _Entry | None, start: dt.date, spans: list[Span], today: dt.date, now: dt.datetime) -> bool:
-        """Whether a batch's bars reached this ticker's entry: it starts early enough, reaches the spans' last
-        final day, and if a span reached today, is fresh."""
-        end = max(span_end for _, span_end in spans)
-        return (entry is not None and entry.first <= start and entry.final_to >= _final_to(end, now)
-                and (end < today or now.timestamp() < entry.fresh_until))
 
     def _join_batches(self, plans: dict[str, list[Span]]) -> dict[tuple[str, dt.date], list[str]] | None:
         """Put each planned span into a batch for its end date: the batch to wait for, with this request's tickers

@@ -221,7 +221,10 @@ def test_a_past_window_once_fetched_is_not_fetched_again_on_later_days(shared_ma
     first = market.bars(["SPY", "IJR"], dt.date(2025, 1, 2), dt.date(2025, 6, 30))
     clock.when = at_new_york("2026-07-17", 9)  # two closes later: a window reaching today would be refreshed
     again = market.bars(["SPY", "IJR"], dt.date(2025, 3, 3), dt.date(2025, 6, 30))
-    assert provider.calls == [("bars", ("SPY", "IJR"), dt.date(2025, 1, 2), dt.date(2025, 6, 30))]
+    market.bars(["SPY"], dt.date(2024, 7, 1), dt.date(2025, 6, 30))  # older history only: still final to June
+    market.bars(["SPY"], dt.date(2024, 7, 1), dt.date(2025, 6, 30))
+    assert provider.calls == [("bars", ("SPY", "IJR"), dt.date(2025, 1, 2), dt.date(2025, 6, 30)),
+                              ("bars", ("SPY",), dt.date(2024, 7, 1), dt.date(2025, 1, 2))]
     direct = CsvFolderProvider(prices_dir).bars(["SPY", "IJR"], dt.date(2025, 3, 3), dt.date(2025, 6, 30))
     for ticker in ("SPY", "IJR"):
         pd.testing.assert_frame_equal(again[ticker], direct[ticker], check_freq=False)
@@ -358,6 +361,25 @@ def test_bars_go_stale_at_the_close_itself_and_a_provisional_last_bar_is_fetched
     final = market.bars(["SPY"], dt.date(2026, 7, 1), dt.date(2026, 7, 14))["SPY"]
     assert provider.calls[1:] == [("bars", ("SPY",), dt.date(2026, 7, 14), dt.date(2026, 7, 14))]
     assert final["Adj Close"].iloc[-1] == day.loc["2026-07-14", "Adj Close"]
+
+
+def test_a_provisional_last_bar_is_fetched_again_when_its_day_is_asked_as_a_past_window(
+        tmp_path: Path, prices_dir: Path, cache: Cache) -> None:
+    folder = tmp_path / "prices"
+    day = write_folder(folder, prices_dir, "SPY", "2026-07-14")
+    provisional = day.copy()
+    provisional.loc["2026-07-14", "Adj Close"] *= 0.99  # the source's bar in the afternoon, before the close
+    provisional.to_csv(folder / "SPY.csv")
+    provider = Recording(CsvFolderProvider(folder))
+    clock = Clock(at_new_york("2026-07-14", 15))
+    market = CachedMarket(provider, cache, now=clock)
+    market.bars(["SPY"], dt.date(2026, 7, 1), dt.date(2026, 7, 14))
+    day.to_csv(folder / "SPY.csv")
+    clock.when = at_new_york("2026-07-15", 9)  # the next morning: 14 July is a past day now, its bar final
+    for _ in range(2):
+        final = market.bars(["SPY"], dt.date(2026, 7, 1), dt.date(2026, 7, 14))["SPY"]
+        assert final["Adj Close"].iloc[-1] == day.loc["2026-07-14", "Adj Close"]
+    assert provider.calls[1:] == [("bars", ("SPY",), dt.date(2026, 7, 14), dt.date(2026, 7, 14))]
 
 
 def test_without_a_clock_the_market_reads_the_real_time_in_utc(prices_dir: Path, cache: Cache) -> None:
@@ -508,8 +530,10 @@ def test_redis_stopping_while_a_batch_fetches_leaves_every_ticker_answered(price
 
 
 def test_a_tickers_older_history_and_newer_bars_ending_on_one_day_are_one_call(shared_market, prices_dir: Path) -> None:
-    market, provider, _ = shared_market
-    market.bars(["SPY"], dt.date(2026, 7, 14), dt.date(2026, 7, 14))  # one past day: due for a refresh when asked
+    market, provider, clock = shared_market
+    clock.when = at_new_york("2026-07-14", 15)
+    market.bars(["SPY"], dt.date(2026, 7, 14), dt.date(2026, 7, 14))  # before its close: due for a refresh later
+    clock.when = at_new_york("2026-07-15", 9)
     result = market.bars(["SPY"], dt.date(2026, 7, 1), dt.date(2026, 7, 14))["SPY"]
     assert provider.calls[1:] == [("bars", ("SPY",), dt.date(2026, 7, 1), dt.date(2026, 7, 14))]
     direct = CsvFolderProvider(prices_dir).bars(["SPY"], dt.date(2026, 7, 1), dt.date(2026, 7, 14))["SPY"]
