@@ -275,7 +275,7 @@ class CachedMarket:
             raise UnknownTicker([t for t in plans if t in unknown], source=self.name)
         # What a batch's bars did not bring into the cache (Redis failed under it) is left to fetch here.
         entries = {t: self._load(t) if spans else entries[t] for t, spans in plans.items()}
-        left = {t: self._plan(entries[t], start, end, now) if spans else [] for t, spans in plans.items()}
+        left = {t: self._plan(entries[t], start, end, now) for t in plans}
         return entries, left
 
     def _join_batches(self, plans: dict[str, list[Span]]) -> dict[tuple[str, dt.date], list[str]] | None:
