@@ -31,11 +31,13 @@ from analysis.charts import (
     ChartLabels,
     build_backtest_figure,
     build_compare_figure,
+    build_normalised_figure,
     compare_chart,
     downsample_positions,
     emptied,
     render_png,
 )
+from tests.chart_checks import outside_canvas, overlapping, solid_texts
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PIXELS = (round(FIGSIZE_IN[1] * DPI), round(FIGSIZE_IN[0] * DPI))  # (rows, columns)
@@ -396,3 +398,21 @@ def test_the_heatmap_prints_each_months_return_in_its_cell(prices_dir: Path) -> 
     white = sum(abs(returns * 100) > 0.6 * limit)
     assert sum(tuple(c) == (1.0, 1.0, 1.0, 1.0) for c in cells.get_facecolors()) == white > 0
     assert "SMH monthly returns (%)" in [t.get_text() for t in heat.texts]
+
+
+# --- readability: every text inside the canvas, none over another, none too small (issue 25) --------------------
+
+
+@pytest.mark.parametrize("title", ["IWM vs SPY", "Signal smallcaps · IWM/SPY above sma200",
+                                   "IWM SGOV XSD QQQ vs SPY through the cycle, since 2000",
+                                   "SPY10 IJR10 SMH10 QQQ10 XLK10 XLF10 XLE10 XLV10 XLU10 DIA10 vs SPY, monthly, 10y"])
+def test_the_demo_badge_clears_titles_of_any_length_on_charts_of_any_height(prices_dir: Path, title: str) -> None:
+    # The one-panel chart is 0.62 of the compare chart's height: its demo badge once covered the end of a title of
+    # 37 to 60 characters, since the badge sat at a fraction of the height while the title keeps its size in points.
+    frame = _aligned(prices_dir, ["IWM", "SPY"], years=1)
+    labels = ChartLabels(title, "2026-07-14", "Yahoo Finance", demo=True)
+    for fig in (build_compare_figure(frame, "SPY", labels), build_normalised_figure(frame, labels, benchmark="SPY")):
+        texts = solid_texts(fig)
+        assert DEMO_TEXT in [t.get_text() for t in texts] and title in [t.get_text() for t in texts]
+        assert overlapping(texts) == []
+        assert outside_canvas(fig, texts) == []
