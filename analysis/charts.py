@@ -100,6 +100,10 @@ _END_LABEL_PAD_PX = 4.0  # kept free between the longest end label and the figur
 _TITLE_MIN_PT, _TITLE_FULL_CHARS = 13, 50
 _FOOTER_FULL_CHARS = 106  # about this many footer characters fit the width at full size
 _WIDTH_GROWTH, _WIDTH_PANEL = 2.6, 1.8
+# Steps of a log axis's labelled ticks within a decade, densest first; and the least distance between two labels,
+# in label heights (a tick label's box is about 1.2 font sizes tall).
+_LOG_STEPS = ((1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 7.0), (1.0, 2.0, 5.0), (1.0, 3.0), (1.0,))
+_LABEL_LINES = 1.3
 # Idle compare figures kept for reuse (each holds a ~4.6 MB canvas): as many as charts drawn at once, in practice.
 IDLE_FIGURES = 4
 _idle: queue.SimpleQueue[Figure] = queue.SimpleQueue()
@@ -462,7 +466,7 @@ def _set_value_scale(ax: Axes, log: bool, values: np.ndarray, formatter: Callabl
         ax.yaxis.set_minor_formatter(NullFormatter())
         pad = (high / low) ** 0.04
         ax.set_ylim(low / pad, high * pad)
-        ax.yaxis.set_major_locator(_log_ticks(low / pad, high * pad))
+        ax.yaxis.set_major_locator(_log_ticks(low / pad, high * pad, ax.bbox.height / (_TICK_PT * ax.figure.dpi / 72)))
     else:
         ax.yaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
         pad = (high - low) * 0.06 or abs(high) * 0.01
@@ -470,15 +474,25 @@ def _set_value_scale(ax: Axes, log: bool, values: np.ndarray, formatter: Callabl
     ax.yaxis.set_major_formatter(FuncFormatter(_distinct(formatter, ax)))
 
 
-def _log_ticks(low: float, high: float) -> LogLocator | FixedLocator:
-    """Ticks for a log axis from ``low`` to ``high``: 3 to 7 labelled values inside it.
+def _log_ticks(low: float, high: float, lines: float = np.inf) -> LogLocator | FixedLocator:
+    """Ticks for a log axis from ``low`` to ``high``: 3 to 7 labelled values inside it, no two closer than
+    ``_LABEL_LINES`` label heights on an axis ``lines`` label heights tall.
 
     Over several decades 1-2-5 (or 1-3, or decades alone over four), over about one 1-1.5-2-3-4-5-7; under half
     a decade, where a log locator would leave one or two labels, evenly spaced round values as on a linear axis.
+    Where those steps would crowd (about one decade on a short panel, where 4, 5 and 7 sit 10 to 15 px apart), the
+    next sparser steps.
     """
     decades = np.log10(high / low)
     if decades >= 0.5:
-        return LogLocator(base=10.0, subs=_log_tick_steps(decades), numticks=12)
+        steps = _log_tick_steps(decades)
+        for sparser in _LOG_STEPS[_LOG_STEPS.index(steps) + 1:]:
+            ticks = LogLocator(base=10.0, subs=steps, numticks=12).tick_values(low, high)
+            gaps = np.diff(np.log10(ticks[(ticks >= low) & (ticks <= high)])) / decades * lines
+            if not len(gaps) or gaps.min() >= _LABEL_LINES:
+                break
+            steps = sparser
+        return LogLocator(base=10.0, subs=steps, numticks=12)
     ticks = MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(low, high)
     return FixedLocator(ticks[(ticks >= low) & (ticks <= high)])
 
@@ -498,10 +512,10 @@ def _distinct(formatter: Callable[[float, object], str], ax: Axes) -> Callable[[
 def _log_tick_steps(decades: float) -> tuple[float, ...]:
     # Aim for 3 to 7 labelled ticks: plain decades alone leave one or two ticks on a short log axis.
     if decades < 1.2:
-        return (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 7.0)
+        return _LOG_STEPS[0]
     if decades < 2.5:
-        return (1.0, 2.0, 5.0)
-    return (1.0, 3.0) if decades < 4.0 else (1.0,)
+        return _LOG_STEPS[1]
+    return _LOG_STEPS[2] if decades < 4.0 else _LOG_STEPS[3]
 
 
 def _dollars(value: float, _pos: object) -> str:

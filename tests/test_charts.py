@@ -416,3 +416,14 @@ def test_the_demo_badge_clears_titles_of_any_length_on_charts_of_any_height(pric
         assert DEMO_TEXT in [t.get_text() for t in texts] and title in [t.get_text() for t in texts]
         assert overlapping(texts) == []
         assert outside_canvas(fig, texts) == []
+
+
+def test_log_tick_labels_never_crowd_a_short_panel(prices_dir: Path) -> None:
+    # SMH ran to 6.7x SPY and XLU fell to 0.5x over ten years: about one decade on a panel 148 px tall, where the
+    # dense steps 1-1.5-2-3-4-5-7 put 1.5x on 2x and 3x, 4x, 5x on one another.
+    fig = build_compare_figure(_aligned(prices_dir, ["SMH", "XLU", "SPY"], years=10), "SPY", LABELS)
+    ax = fig.axes[2]
+    assert ax.get_yscale() == "log" and 1.0 < np.log10(np.divide(*ax.get_ylim()[::-1])) < 1.2
+    labels = _y_labels(fig, 2)
+    shown = [t for t in ax.get_yticklabels() if t.get_text() in labels]
+    assert len(shown) >= 3 and overlapping(shown) == []
