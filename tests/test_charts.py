@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
+import matplotlib.colors as mcolors
 import matplotlib.dates as mdates
 import matplotlib.image as mpimg
 import numpy as np
@@ -37,7 +38,7 @@ from analysis.charts import (
     emptied,
     render_png,
 )
-from tests.chart_checks import outside_canvas, overlapping, solid_texts
+from tests.chart_checks import contrast, extent, outside_canvas, overlapping, same_colour, solid_texts, too_small
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PIXELS = (round(FIGSIZE_IN[1] * DPI), round(FIGSIZE_IN[0] * DPI))  # (rows, columns)
@@ -418,6 +419,230 @@ def test_the_demo_badge_clears_titles_of_any_length_on_charts_of_any_height(pric
         assert outside_canvas(fig, texts) == []
 
 
+# --- what each panel says, in plain pandas on the fixture's rows (issue 25) -------------------------------------
+
+FIVE = ["SMH", "XLU", "SPY"]  # five years: under the downsampling threshold, so every close is a point
+
+
+@pytest.fixture(scope="module")
+def five_years(prices_dir: Path) -> pd.DataFrame:
+    return _aligned(prices_dir, FIVE, years=5)
+
+
+@pytest.fixture(scope="module")
+def five_years_figure(five_years: pd.DataFrame):
+    fig = build_compare_figure(five_years, "SPY", LABELS)
+    fig.canvas.draw()
+    return fig
+
+
+def _visible(ax) -> list:
+    return [ln for ln in ax.get_lines() if not ln.get_label().startswith("_")]
+
+
+def test_each_panel_draws_growth_drawdown_and_relative_strength_of_every_close(five_years: pd.DataFrame,
+                                                                               five_years_figure) -> None:
+    fig, prices = five_years_figure, five_years
+    assert len(prices) < MAX_POINTS_PER_LINE
+    x = list(mdates.date2num(prices.index))
+    for ticker in FIVE:
+        p = prices[ticker].to_numpy()
+        growth, drawdown = _line(fig, 0, ticker), _line(fig, 1, ticker)
+        assert list(growth.get_xdata()) == x and list(drawdown.get_xdata()) == x
+        assert growth.get_ydata() == pytest.approx(10_000 * p / p[0], rel=1e-12)
+        assert drawdown.get_ydata() == pytest.approx(100 * (p / np.maximum.accumulate(p) - 1), abs=1e-9)
+    spy = prices["SPY"].to_numpy()
+    for ticker in FIVE[:-1]:
+        p = prices[ticker].to_numpy()
+        assert _line(fig, 2, ticker).get_ydata() == pytest.approx((p / p[0]) / (spy / spy[0]), rel=1e-12)
+    # The benchmark is the 1x line on the relative panel, not a line of its own.
+    assert [ln.get_label() for ln in _visible(fig.axes[2])] == FIVE[:-1]
+
+
+def test_each_panel_is_titled_for_what_it_shows_and_formats_its_ticks_in_its_unit(five_years_figure) -> None:
+    fig = five_years_figure
+    titles = [ax.get_title(loc="left") for ax in fig.axes]
+    assert titles == ["Growth of $10,000 · dividends reinvested",  # linear: SMH's best is under 10x XLU's low
+                      "Drawdown from previous high", "Relative strength vs SPY · above 1× = ahead of SPY"]
+    units = [_y_labels(fig, panel) for panel in range(3)]
+    assert all(label.startswith("$") and label.endswith("k") for label in units[0])
+    assert all(label.endswith("%") for label in units[1]) and any(label.startswith("\u2212") for label in units[1])
+    assert all(label.endswith("×") for label in units[2])
+    # At least two labels a panel (two fix a linear scale), none printed twice.
+    assert all(len(labels) >= 2 and len(set(labels)) == len(labels) for labels in units)
+
+
+def test_every_panels_limits_show_all_of_its_lines(five_years_figure, prices_dir: Path) -> None:
+    long_fig = build_backtest_figure(_aligned(prices_dir, ["NVDA", "XLU", "SPY"], years=15), "SPY", LABELS)
+    for fig in (five_years_figure, long_fig):
+        for ax in fig.axes:
+            low, high = ax.get_ylim()
+            for line in ax.get_lines():
+                assert low < min(line.get_ydata()) and max(line.get_ydata()) < high, ax.get_title(loc="left")
+    assert [ax.get_yscale() for ax in long_fig.axes] == ["log", "linear", "linear"]
+    assert long_fig.axes[0].get_title(loc="left").endswith(" · log scale")
+
+
+def test_the_drawdown_panel_leaves_room_below_the_deepest_trough_and_shades_the_benchmarks(five_years: pd.DataFrame,
+                                                                                          five_years_figure) -> None:
+    ax = five_years_figure.axes[1]
+    deepest = min(100 * (p / np.maximum.accumulate(p) - 1).min() for p in five_years.to_numpy().T)
+    low, high = ax.get_ylim()
+    assert low == pytest.approx(deepest * 1.08) and high == pytest.approx(-deepest * 0.04)
+    (wash,) = ax.collections[:1]
+    spy = five_years["SPY"].to_numpy()
+    assert same_colour(wash.get_facecolor()[0][:3], BENCHMARK_COLOUR)
+    assert min(wash.get_paths()[0].vertices[:, 1]) == pytest.approx(100 * (spy / np.maximum.accumulate(spy) - 1).min())
+    assert max(wash.get_paths()[0].vertices[:, 1]) == 0.0
+    assert any(list(ln.get_ydata()) == [0.0, 0.0] for ln in ax.get_lines())
+
+
+def test_a_shallow_drawdown_still_shows_a_percent_of_depth(prices_dir: Path) -> None:
+    frame = _aligned(prices_dir, ["SHY", "BIL"], years=1)  # T-bills barely fall
+    low, high = build_compare_figure(frame, "BIL", LABELS).axes[1].get_ylim()
+    assert low <= -1.0 and high >= 0.5
+
+
+def test_the_legend_and_end_labels_name_each_line_in_its_colour(five_years: pd.DataFrame, five_years_figure) -> None:
+    fig = five_years_figure
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["SMH", "XLU", "SPY (benchmark)"]
+    for handle, ticker in zip(legend.legend_handles, FIVE):
+        line = _line(fig, 0, ticker)
+        assert same_colour(handle.get_color(), line.get_color()) and handle.get_linestyle() == line.get_linestyle()
+    growth = fig.axes[0]
+    last = five_years.iloc[-1] / five_years.iloc[0] * 10_000
+    labels = {t.get_text().split()[0]: t for t in growth.texts}
+    assert [t.get_text() for t in growth.texts] == [f"{t} ${last[t] / 1000:.3g}k" for t in FIVE]
+    dots = growth.collections[0]
+    assert np.allclose(dots.get_offsets(), [(mdates.date2num(five_years.index[-1]), last[t]) for t in FIVE])
+    for ticker, colour in zip(FIVE, dots.get_facecolors()):
+        line = _line(fig, 0, ticker)
+        assert same_colour(colour[:3], line.get_color())
+        assert same_colour(labels[ticker].get_color(), line.get_color())
+        assert labels[ticker].get_fontweight() == "bold"
+        box = extent(labels[ticker])
+        assert growth.bbox.x1 < box.x0  # just right of the plot
+    relative = fig.axes[2]
+    spy = five_years["SPY"]
+    ratio = {t: five_years[t].iloc[-1] / five_years[t].iloc[0] / (spy.iloc[-1] / spy.iloc[0]) for t in FIVE[:-1]}
+    assert [t.get_text() for t in relative.texts] == [f"{t} {ratio[t]:.2f}×" for t in FIVE[:-1]]
+
+
+def test_end_labels_sit_at_their_lines_ends_unless_they_would_collide(five_years: pd.DataFrame,
+                                                                      five_years_figure) -> None:
+    growth = five_years_figure.axes[0]
+    ends = five_years.iloc[-1] / five_years.iloc[0] * 10_000
+    to_axes = growth.transData + growth.transAxes.inverted()
+    wanted = {t: to_axes.transform((mdates.date2num(five_years.index[-1]), ends[t]))[1] for t in FIVE}
+    placed = {t.get_text().split()[0]: t.get_position() for t in growth.texts}
+    gap = 12 * DPI / 72 * 1.2 / growth.bbox.height
+    for ticker in FIVE:
+        x, y = placed[ticker]
+        assert x == pytest.approx(1.015)
+        others = [wanted[t] for t in FIVE if t != ticker]
+        if all(abs(wanted[ticker] - o) > gap * 2 for o in others):
+            assert y == pytest.approx(wanted[ticker])
+
+
+@pytest.mark.parametrize(("wanted", "gap", "placed"), [
+    ([0.5, 0.2], 0.1, [0.5, 0.2]),  # apart already: untouched
+    ([0.5, 0.5], 0.1, [0.5, 0.6]),  # a tie: the second pushed up, in column order
+    ([0.52, 0.5, 0.51], 0.1, [0.7, 0.5, 0.6]),  # a crowd spreads upward from its lowest
+    ([0.99, 0.98], 0.1, [1.0, 0.9]),  # at the ceiling: pushed down instead, inside the panel
+    ([1.4, -0.3], 0.1, [1.0, 0.0]),  # ends off the panel (a clipped axis) are brought to its edges
+])
+def test_end_labels_are_spread_at_least_a_gap_apart_inside_the_panel(wanted, gap, placed) -> None:
+    from analysis.charts import _spread
+
+    assert list(_spread(np.array(wanted), gap)) == pytest.approx(placed)
+
+
+@pytest.mark.parametrize(("value", "dollars", "percent", "times"), [
+    (10_000.0, "$10k", "1e+04%", "1e+04×"),
+    (12_345.0, "$12.3k", "1.23e+04%", "1.23e+04×"),
+    (2_500_000.0, "$2.5M", "2.5e+06%", "2.5e+06×"),
+    (3.1e9, "$3.1B", "3.1e+09%", "3.1e+09×"),
+    (999.0, "$999", "999%", "999×"),
+    (-12.345, "$-12.3", "\u221212.3%", "-12.3×"),
+    (-1e-15, "$-1e-15", "0%", "-1e-15×"),
+    (1.5, "$1.5", "1.5%", "1.5×"),
+])
+def test_tick_formats_say_their_unit_in_three_figures(value: float, dollars: str, percent: str, times: str) -> None:
+    from analysis.charts import _dollars, _percent, _times
+
+    assert (_dollars(value, None), _percent(value, None), _times(value, None)) == (dollars, percent, times)
+
+
+@pytest.mark.parametrize(("days", "text"), [(1, "(1 day)"), (2, "(2 days)"), (59, "(59 days)"), (60, "(0.2y)"),
+                                            (3653, "(10.0y)")])
+def test_the_span_says_days_under_two_months_and_years_past_them(days: int, text: str) -> None:
+    from analysis.charts import span_text
+
+    start = pd.Timestamp("2016-07-14")
+    end = start + pd.Timedelta(days=days)
+    assert span_text(start, end) == f"2016-07-14 → {end:%Y-%m-%d} {text}"
+
+
+@pytest.mark.parametrize(("length", "size"), [(1, 20.0), (50, 20.0), (60, 20 * 50 / 60), (76, 20 * 50 / 76),
+                                              (77, 13.0), (200, 13.0)])
+def test_long_titles_shrink_to_fit_down_to_a_readable_size(five_years: pd.DataFrame, length: int,
+                                                            size: float) -> None:
+    title = ("SPY60 IJR20 SMH20 rebalanced yearly vs SPY " * 5)[:length]
+    fig = build_compare_figure(five_years, "SPY", replace(LABELS, title=title))
+    (drawn,) = [t for t in fig.texts if t.get_text() == title]
+    assert drawn.get_fontsize() == pytest.approx(size)
+    assert drawn.get_fontweight() == "bold"
+    if length <= 120:
+        assert outside_canvas(fig, [drawn]) == []
+
+
+def test_a_long_footer_shrinks_in_proportion_to_its_length(five_years: pd.DataFrame) -> None:
+    basis = "Adj Close: dividends reinvested, costs 10bp, expense ratios taken daily, no taxes"
+    fig = build_compare_figure(five_years, "SPY", replace(LABELS, basis=basis))
+    (footer,) = [t for t in fig.texts if " → " in t.get_text()]
+    assert len(footer.get_text()) > 106
+    assert footer.get_fontsize() == pytest.approx(11 * 106 / len(footer.get_text()))
+    (short,) = [t for t in build_compare_figure(five_years, "SPY", replace(LABELS, basis="")).texts
+                if " → " in t.get_text()]
+    assert len(short.get_text()) < 106 and short.get_fontsize() == 11 and short.get_text().endswith("Yahoo Finance")
+    assert footer.get_color() == short.get_color() and footer.get_position()[1] < 0.05  # at the bottom
+
+
+def test_the_demo_marks_are_a_badge_top_right_and_a_watermark_across_the_middle(five_years: pd.DataFrame) -> None:
+    fig = build_compare_figure(five_years, "SPY", replace(LABELS, demo=True))
+    badge, watermark = [t for t in fig.texts if t.get_text() == DEMO_TEXT]
+    box = extent(badge)
+    assert box.x1 <= fig.bbox.x1 and box.x1 > 0.9 * fig.bbox.width and box.y0 > fig.axes[0].bbox.y1
+    assert badge.get_bbox_patch() is not None and same_colour(badge.get_color(), "white")
+    assert contrast("white", badge.get_bbox_patch().get_facecolor()) >= 4.5  # white on red, readable
+    middle = extent(watermark)
+    assert middle.x0 < fig.bbox.width / 2 < middle.x1 and middle.y0 < fig.bbox.height / 2 < middle.y1
+    assert watermark.get_alpha() < 0.5 and watermark.get_rotation() != 0 and watermark.get_zorder() > 2
+
+
+@pytest.mark.parametrize("tickers", [["QQQ", "SPY"], FIVE, EIGHT])
+@pytest.mark.parametrize("demo", [False, True])
+def test_compare_and_backtest_charts_read_inside_the_canvas(prices_dir: Path, tickers: list[str], demo: bool) -> None:
+    frame = _aligned(prices_dir, tickers, years=10)
+    labels = replace(LABELS, demo=demo)
+    for fig in (build_compare_figure(frame, "SPY", labels), build_backtest_figure(frame, "SPY", labels)):
+        texts = solid_texts(fig)
+        assert outside_canvas(fig, texts) == [] and too_small(fig) == []
+        assert overlapping(texts) == []
+
+
+def test_the_legend_takes_two_rows_past_five_tickers_and_the_panels_start_below_it(eight_25y: pd.DataFrame,
+                                                                                   five_years_figure) -> None:
+    eight = build_compare_figure(eight_25y, "SPY", LABELS)
+    for fig, columns in ((five_years_figure, 3), (eight, 4)):
+        (legend,) = fig.legends
+        assert legend._ncols == columns
+        fig.canvas.draw()
+        assert extent(legend).y0 > fig.axes[0].bbox.y1 + 13  # the growth panel's title fits between
+    assert eight.axes[0].bbox.y1 < five_years_figure.axes[0].bbox.y1
+
+
 def test_log_tick_labels_never_crowd_a_short_panel(prices_dir: Path) -> None:
     # SMH ran to 6.7x SPY and XLU fell to 0.5x over ten years: about one decade on a panel 148 px tall, where the
     # dense steps 1-1.5-2-3-4-5-7 put 1.5x on 2x and 3x, 4x, 5x on one another.
@@ -427,3 +652,14 @@ def test_log_tick_labels_never_crowd_a_short_panel(prices_dir: Path) -> None:
     labels = _y_labels(fig, 2)
     shown = [t for t in ax.get_yticklabels() if t.get_text() in labels]
     assert len(shown) >= 3 and overlapping(shown) == []
+
+
+def test_only_the_benchmark_is_grey_and_the_others_take_the_palette_in_order(eight_25y: pd.DataFrame) -> None:
+    from analysis.charts import LINE_COLOURS
+
+    order = ["SPY", *[t for t in EIGHT if t != "SPY"]]  # the benchmark first: it takes no palette colour
+    fig = build_compare_figure(eight_25y[order], "SPY", LABELS)
+    colours = [mcolors.to_hex(_line(fig, 0, t).get_color()).upper() for t in order]
+    assert colours == [BENCHMARK_COLOUR, *LINE_COLOURS[:7]]
+    assert LINE_COLOURS[-1] == "#F0E442"  # yellow, the palette's faintest on white, comes last
+    assert all(_line(fig, 0, t).get_zorder() > _line(fig, 0, "SPY").get_zorder() for t in order[1:])
