@@ -109,3 +109,19 @@ def contrast(colour, background="white") -> float:
 
     high, low = sorted((luminance(colour), luminance(background)), reverse=True)
     return (high + 0.05) / (low + 0.05)
+
+
+def outline_boxes(collection) -> list[Bbox]:
+    """Window extents of each outline of a ``PathCollection`` of text drawn as outlines (one path per label,
+    in points, placed at its offset)."""
+    to_pixels = collection.get_transform()
+    at = collection.get_offset_transform().transform(collection.get_offsets())
+    boxes = []
+    for path, (x, y) in zip(collection.get_paths(), at):
+        box = to_pixels.transform_path(path).get_extents()
+        boxes.append(Bbox.from_extents(box.x0 + x, box.y0 + y, box.x1 + x, box.y1 + y))
+    return boxes
+
+
+def boxes_overlap(a: Bbox, b: Bbox) -> bool:
+    return min(a.x1, b.x1) - max(a.x0, b.x0) > 1.0 and min(a.y1, b.y1) - max(a.y0, b.y0) > 1.0

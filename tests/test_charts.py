@@ -38,7 +38,17 @@ from analysis.charts import (
     emptied,
     render_png,
 )
-from tests.chart_checks import contrast, extent, outside_canvas, overlapping, same_colour, solid_texts, too_small
+from tests.chart_checks import (
+    boxes_overlap,
+    contrast,
+    extent,
+    outline_boxes,
+    outside_canvas,
+    overlapping,
+    same_colour,
+    solid_texts,
+    too_small,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PIXELS = (round(FIGSIZE_IN[1] * DPI), round(FIGSIZE_IN[0] * DPI))  # (rows, columns)
@@ -663,3 +673,129 @@ def test_only_the_benchmark_is_grey_and_the_others_take_the_palette_in_order(eig
     assert colours == [BENCHMARK_COLOUR, *LINE_COLOURS[:7]]
     assert LINE_COLOURS[-1] == "#F0E442"  # yellow, the palette's faintest on white, comes last
     assert all(_line(fig, 0, t).get_zorder() > _line(fig, 0, "SPY").get_zorder() for t in order[1:])
+
+
+# --- the one-panel chart of watchlists and digests --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("tickers", "benchmark"), [(["SMH", "XLU", "SPY"], "SPY"), (EIGHT, None)])
+def test_the_normalised_chart_rebases_every_line_to_100_and_names_it(prices_dir: Path, tickers: list[str],
+                                                                     benchmark: str | None) -> None:
+    from analysis.charts import normalised_chart
+
+    frame = _aligned(prices_dir, tickers).iloc[-21:]  # a month of closes, as a digest draws
+    fig = build_normalised_figure(frame, LABELS, benchmark=benchmark)
+    (ax,) = fig.axes
+    assert ax.get_title(loc="left") == "Rebased to 100 · dividends reinvested"
+    x = list(mdates.date2num(frame.index))
+    for ticker in tickers:
+        line = _line(fig, 0, ticker)
+        assert list(line.get_xdata()) == x
+        assert line.get_ydata() == pytest.approx(100 * frame[ticker].to_numpy() / frame[ticker].iloc[0], rel=1e-12)
+        assert (line.get_linestyle() != "-") is (ticker == benchmark)
+        assert same_colour(line.get_color(), BENCHMARK_COLOUR) is (ticker == benchmark)
+    ends = 100 * frame.iloc[-1] / frame.iloc[0]
+    assert sorted(t.get_text() for t in ax.texts) == sorted(f"{t} {ends[t]:.0f}" for t in tickers)
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == [f"{t} (benchmark)" if t == benchmark else t
+                                                          for t in tickers]
+    assert legend._ncols == (3 if len(tickers) == 3 else 4)
+    low, high = ax.get_ylim()
+    assert low < 100 * (frame / frame.iloc[0]).to_numpy().min() and 100 * (frame / frame.iloc[0]).to_numpy().max() < high
+    fig.canvas.draw()
+    dates = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert len(dates) >= 3 and len(set(dates)) == len(dates)
+    assert any(t.get_text().startswith(f"{frame.index[0]:%Y-%m-%d} → {frame.index[-1]:%Y-%m-%d} (")
+               for t in fig.texts)
+    texts = solid_texts(fig)
+    assert outside_canvas(fig, texts) == [] and too_small(fig) == [] and overlapping(texts) == []
+    assert extent(legend).y0 > ax.bbox.y1 + 13 and ax.bbox.x0 > 0  # the panel title fits under the legend
+    png = normalised_chart(frame, LABELS, benchmark=benchmark)
+    assert png == render_png(fig)
+    assert _decode(png).shape[:2] == (int(FIGSIZE_IN[1] * 0.62 * DPI), PIXELS[1])
+
+
+# --- the /backtest heatmap of monthly returns ---------------------------------------------------------------------
+
+
+def test_monthly_grid_puts_each_return_in_its_year_and_month_and_leaves_the_rest_blank() -> None:
+    from analysis.monthly_chart import monthly_grid
+
+    months = pd.period_range("2023-11", "2024-02", freq="M")
+    grid = monthly_grid(pd.Series([0.01, -0.02, 0.03, 0.04], index=months))
+    assert list(grid.index) == [2023, 2024] and list(grid.columns) == list(range(1, 13))
+    assert (grid.loc[2023, 11], grid.loc[2023, 12], grid.loc[2024, 1], grid.loc[2024, 2]) == (0.01, -0.02, 0.03, 0.04)
+    assert int(grid.notna().sum().sum()) == 4
+
+
+@pytest.fixture(scope="module")
+def heatmap_figure(prices_dir: Path):
+    from analysis.monthly_chart import build_backtest_monthly_figure
+
+    frame = _aligned(prices_dir, ["SMH", "SPY"], years=3).set_axis(["SMH", "SPY"], axis=1)
+    month_end = frame["SMH"].groupby(frame.index.to_period("M")).last()
+    returns = (month_end / month_end.shift(1) - 1).dropna()
+    returns.iloc[1] = -0.0004  # prints as 0.0, never as -0.0
+    fig = build_backtest_monthly_figure(frame, "SPY", replace(LABELS, demo=True), returns, "SMH monthly returns (%)")
+    fig.canvas.draw()
+    return fig, returns
+
+
+def test_the_heatmap_colours_months_on_a_scale_centred_on_zero_first_year_on_top(heatmap_figure) -> None:
+    fig, returns = heatmap_figure
+    panels, heat = fig.subfigs
+    (ax,) = heat.axes
+    (image,) = ax.images
+    first = returns.index[0].year
+    shown = image.get_array().filled(np.nan)
+    assert shown.shape == (returns.index[-1].year - first + 1, 12)
+    for period, value in returns.items():
+        assert shown[period.year - first, period.month - 1] == pytest.approx(100 * value)
+    assert np.isnan(shown).sum() == shown.size - len(returns)
+    limit = 100 * returns.abs().max()
+    assert image.get_clim() == pytest.approx((-limit, limit)) and image.get_cmap().name == "PuOr_r"
+    assert ax.get_xlim() == (-0.5, 11.5) and ax.get_ylim() == (len(shown) - 0.5, -0.5)  # first year at the top
+    assert panels.bbox.y0 == pytest.approx(heat.bbox.y1) and len(panels.axes) == 3  # the three panels above it
+
+
+def test_each_cells_figure_is_centred_on_its_cell_and_never_minus_zero(heatmap_figure) -> None:
+    from matplotlib.textpath import TextPath
+
+    fig, returns = heatmap_figure
+    (ax,) = fig.subfigs[1].axes
+    cells = ax.collections[0]
+    # Each cell's outline matched to its figure, written here.
+    first = returns.index[0].year
+    expected = {(p.month - 1, p.year - first): f"{round(100 * v, 1) + 0.0:.1f}" for p, v in returns.items()}
+    assert "0.0" in expected.values() and "-0.0" not in expected.values()
+    for path, (column, row) in zip(cells.get_paths(), cells.get_offsets()):
+        box, written = path.get_extents(), TextPath((0, 0), expected[int(column), int(row)], size=8).get_extents()
+        assert (box.width, box.height) == pytest.approx((written.width, written.height), abs=1e-6)
+        assert ((box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2) == pytest.approx((0.0, 0.0), abs=1e-9)
+
+
+def test_month_and_year_labels_sit_outside_the_cells_inside_the_canvas(heatmap_figure) -> None:
+    fig, returns = heatmap_figure
+    heat = fig.subfigs[1]
+    (ax,) = heat.axes
+    cells, months, years = ax.collections
+    month_boxes, year_boxes = outline_boxes(months), outline_boxes(years)
+    assert len(month_boxes) == 12 and len(year_boxes) == returns.index[-1].year - returns.index[0].year + 1
+    to_pixels = ax.transData.transform
+    for column, box in enumerate(month_boxes):
+        assert box.y0 > ax.bbox.y1 + 3.5 * DPI / 72  # above the tick marks
+        assert (box.x0 + box.x1) / 2 == pytest.approx(to_pixels((column, 0))[0], abs=0.5)  # over its column
+    for row, box in enumerate(year_boxes):
+        assert box.x1 < ax.bbox.x0 - 3.5 * DPI / 72  # left of the tick marks
+        assert (box.y0 + box.y1) / 2 == pytest.approx(to_pixels((0, row))[1], abs=0.5)  # beside its row
+    canvas = fig.bbox
+    for box in (*month_boxes, *year_boxes, *outline_boxes(cells)):
+        assert canvas.x0 <= box.x0 and box.x1 <= canvas.x1 and canvas.y0 <= box.y0 and box.y1 <= canvas.y1
+    for a, b in zip(month_boxes, month_boxes[1:]):
+        assert not boxes_overlap(a, b)
+    (title,) = heat.texts
+    assert title.get_text() == "SMH monthly returns (%)"
+    assert all(not boxes_overlap(extent(title), box) for box in month_boxes)
+    assert extent(title).y0 > max(b.y1 for b in month_boxes) - 1 and extent(title).y1 <= heat.bbox.y1
+    texts = solid_texts(fig)
+    assert outside_canvas(fig, texts) == [] and overlapping(texts) == [] and too_small(fig) == []

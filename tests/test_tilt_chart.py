@@ -26,6 +26,7 @@ from analysis.tilt_chart import (
 from tests.chart_checks import (
     PLATFORM_FILE_LIMIT,
     PNG_SIGNATURE,
+    contrast,
     decode,
     outside_canvas,
     overlapping,
@@ -178,3 +179,36 @@ def test_the_grid_chart_reads_inside_its_canvas_and_fits_a_chat_upload(demo: boo
     png = sweep_grid_chart(ROWS, COLUMNS, GRID_EXCESS, GRID_IR, "Points in IJR", "Points in SMH", labels)
     assert png.startswith(PNG_SIGNATURE) and len(png) < PLATFORM_FILE_LIMIT
     assert decode(png).shape[:2] == PIXELS
+
+
+def test_the_png_is_the_figure_drawn() -> None:
+    from analysis.charts import render_png
+
+    assert sweep_line_chart(SIZES, EXCESS, TRACKING, ROLLING, "Points in IJR", LABELS) == \
+        render_png(_line_figure())
+    assert sweep_grid_chart(ROWS, COLUMNS, GRID_EXCESS, GRID_IR, "Points in IJR", "Points in SMH", LABELS) == \
+        render_png(_grid_figure())
+
+
+def test_a_box_reads_as_one_box_and_its_median_as_the_points_colour() -> None:
+    fig = _line_figure()
+    scatter, spread = fig.axes
+    boxes = [p for p in spread.patches if isinstance(p, Rectangle)]
+    whiskers, caps, medians = _segments(spread)
+    # Box edges, whiskers and caps one dark colour, readable on white; the median in the points' colour.
+    edge = boxes[0].get_edgecolor()
+    assert edge[3] == 1.0 and contrast(edge[:3]) >= 4.5
+    assert all(np.allclose(c, edge) for c in (*whiskers.get_color(), *caps.get_color()))
+    assert np.allclose(medians.get_color()[0], mcolors.to_rgba(scatter.get_lines()[0].get_color()))
+    # The median spans its box exactly, and boxes keep a gap between neighbours.
+    assert all(b.get_width() == pytest.approx(s[1][0] - s[0][0]) for b, s in zip(boxes, medians.get_segments()))
+    assert all(b.get_width() < 1 for b in boxes)
+
+
+def test_a_size_without_rolling_windows_gets_no_box_while_the_others_keep_theirs() -> None:
+    rolling = [np.zeros(0), *ROLLING[1:]]
+    spread = _line_figure(rolling=rolling).axes[1]
+    boxes = [p for p in spread.patches if isinstance(p, Rectangle)]
+    assert np.isnan(boxes[0].get_height()) and np.isnan(boxes[0].get_y())
+    assert [b.get_height() for b in boxes[1:]] == pytest.approx(
+        [np.percentile(r * 100, 75) - np.percentile(r * 100, 25) for r in ROLLING[1:]])
