@@ -28,6 +28,7 @@ from tests.chart_checks import (
     PNG_SIGNATURE,
     contrast,
     decode,
+    extent,
     outside_canvas,
     overlapping,
     solid_texts,
@@ -212,3 +213,25 @@ def test_a_size_without_rolling_windows_gets_no_box_while_the_others_keep_theirs
     assert np.isnan(boxes[0].get_height()) and np.isnan(boxes[0].get_y())
     assert [b.get_height() for b in boxes[1:]] == pytest.approx(
         [np.percentile(r * 100, 75) - np.percentile(r * 100, 25) for r in ROLLING[1:]])
+
+
+def test_size_names_sit_beside_their_points_inside_the_panel_over_a_muted_zero_line_and_a_grid() -> None:
+    fig = _line_figure()
+    fig.canvas.draw()
+    scatter, spread = fig.axes
+    names = [t for t in scatter.texts if isinstance(t, Annotation)]
+    to_pixels = scatter.transData.transform
+    for name in names:
+        box = extent(name)
+        x, y = to_pixels(name.xy)
+        assert box.x0 > x and box.y0 > y  # up and right of its point, not over it
+        assert scatter.bbox.x0 <= box.x0 and box.x1 <= scatter.bbox.x1 and box.y1 <= scatter.bbox.y1
+    # The spread panel: its title, its axis named by the caller, no y label of its own (the scatter's says it).
+    assert [t.get_text() for t in spread.texts] == ["Rolling 3-year excess (% a year)"]
+    assert spread.yaxis.label.get_text() == ""
+    for ax in (scatter, spread):
+        zero = [ln for ln in ax.get_lines() if list(ln.get_ydata()) == [0, 0]]
+        assert len(zero) == 1
+        r, g, b, _ = mcolors.to_rgba(zero[0].get_color())
+        assert r == g == b and 0.2 < r < 0.8  # a grey rule, not a line in the points' colour
+        assert all(line.get_visible() for line in ax.yaxis.get_gridlines())
