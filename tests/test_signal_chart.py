@@ -20,6 +20,7 @@ from tests.chart_checks import (
     PLATFORM_FILE_LIMIT,
     PNG_SIGNATURE,
     decode,
+    extent,
     outside_canvas,
     overlapping,
     same_colour,
@@ -143,3 +144,17 @@ def test_the_signal_chart_reads_inside_its_canvas_and_fits_a_chat_upload(prices_
     png = signal_chart(evaluation, labels, quantity_label="IWM/SPY", threshold_label="IWM/SPY sma200")
     assert png.startswith(PNG_SIGNATURE) and len(png) < PLATFORM_FILE_LIMIT
     assert decode(png).shape[:2] == (int(FIGSIZE_IN[1] * 0.62 * DPI), round(FIGSIZE_IN[0] * DPI))
+
+
+def test_the_window_fills_the_panel_edge_to_edge_under_a_one_row_legend() -> None:
+    fig = build_signal_figure(_ten(), LABELS, quantity_label="SMH momentum 12m", threshold_label="0%")
+    ax = fig.axes[0]
+    x = mdates.date2num(TEN_DATES)
+    assert ax.get_xlim() == pytest.approx((x[0], x[-1]))  # the first and last close on the panel's edges
+    low, high = ax.get_ylim()
+    assert low < -20 and high > 30
+    (legend,) = fig.legends
+    assert legend._ncols == 3
+    fig.canvas.draw()
+    assert extent(legend).y0 > ax.bbox.y1 + 13  # the panel's title fits between
+    assert ax.bbox.x0 > 0 and ax.bbox.x1 <= fig.bbox.x1 and ax.bbox.y0 > 0
