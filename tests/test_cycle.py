@@ -13,6 +13,7 @@ import math
 import re
 from pathlib import Path
 
+import matplotlib.colors as mcolors
 import numpy as np
 import pandas as pd
 import pytest
@@ -35,6 +36,7 @@ from tests.chart_checks import (
     PLATFORM_FILE_LIMIT,
     contrast,
     decode,
+    extent,
     outside_canvas,
     overlapping,
     same_colour,
@@ -375,6 +377,14 @@ def test_the_chart_places_each_tickers_bars_side_by_side_within_its_phase(prices
     notes = [t for t in ax.texts if t.get_text() == "n/a"]
     assert sorted(t.get_position()[0] for t in notes) == pytest.approx(missing)  # SGOV is the middle bar
     assert all(t.get_position()[1] == 0 for t in notes)
+    # Each "n/a" upright in its own slot, standing on the zero line: read across, it would run into the bars beside.
+    ax.figure.canvas.draw()
+    zero = ax.transData.transform((0, 0))[1]
+    for note in notes:
+        box, centre = extent(note), ax.transData.transform((note.get_position()[0], 0))[0]
+        assert (box.x0 + box.x1) / 2 == pytest.approx(centre, abs=1.0)
+        assert box.width < slot * (ax.transData.transform((1, 0))[0] - ax.transData.transform((0, 0))[0])
+        assert box.y0 >= zero - 1.0 and box.height > box.width
 
 
 def test_the_chart_draws_each_episode_over_its_tickers_bar_at_its_figure(prices_dir: Path) -> None:
@@ -400,9 +410,14 @@ def test_the_chart_draws_each_episode_over_its_tickers_bar_at_its_figure(prices_
         for (phase, _, _), (x, _) in zip(shown, offsets):
             bar = bars[ticker][phase]
             assert bar.get_x() <= x <= bar.get_x() + bar.get_width()  # over its own ticker's bar
-        # The dots are drawn over the bars, in the bar's colour: each reads as its ticker's.
+        # The dots are drawn over the bars, in the bar's colour with a dark rim: each reads as its ticker's, and shows
+        # over its own bar.
         assert dots.get_zorder() > bars[ticker][0].get_zorder()
         assert np.allclose(dots.get_facecolor()[0][:3], bars[ticker][0].get_facecolor()[:3])
+        assert contrast(dots.get_edgecolor()[0][:3]) >= 7 and dots.get_linewidths()[0] > 0
+    (zero,) = ax.get_lines()
+    r, g, b, _ = mcolors.to_rgba(zero.get_color())
+    assert list(zero.get_ydata()) == [0, 0] and r == g == b and zero.get_zorder() < bars["IWM"][0].get_zorder()
     low, high = ax.get_ylim()
     every = np.concatenate([c.get_offsets()[:, 1] for c in ax.collections])
     assert low < every.min() and every.max() < high  # no dot cut off
@@ -417,6 +432,9 @@ def test_a_phase_with_one_episode_draws_its_dot_on_the_bars_centre(prices_dir: P
     (dots,) = ax.collections
     assert list(dots.get_offsets()[:, 0]) == pytest.approx([-0.24, 0.0, 0.24, 1.0])
     assert ax.get_title(loc="left").endswith("phases 2001-03 to 2023-03")
+    two = tuple(e for e in episodes() if e.phase.label == "Hikes, first 12m" and e.first_day.year > 2010)
+    ax = build_cycle_figure(cycle_figures(prices, "SPY", two), CYCLE_LABELS).axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["Hikes\nfirst 12m\n2 episodes"]
 
 
 def test_the_chart_names_its_benchmark_dates_and_tickers_in_their_colours(prices_dir: Path) -> None:
@@ -456,7 +474,7 @@ def test_the_cycle_chart_reads_inside_its_canvas(prices_dir: Path, tickers: list
     fig = build_cycle_figure(figures, dataclasses.replace(CYCLE_LABELS, demo=True))
     assert outside_canvas(fig) == []
     assert too_small(fig) == []
-    assert overlapping([t for t in solid_texts(fig) if t.get_text() != "n/a"]) == []
+    assert overlapping(solid_texts(fig)) == []
     png = cycle_chart(figures, CYCLE_LABELS)
     assert png.startswith(PNG_SIGNATURE) and len(png) < PLATFORM_FILE_LIMIT
     assert decode(png).shape[:2] == (round(FIGSIZE_IN[1] * 0.8 * DPI), round(FIGSIZE_IN[0] * DPI))
