@@ -542,6 +542,8 @@ def _end_labels(
     shrunk when the longest would run off its right edge (a portfolio's name is long), and below
     ``_END_LABEL_MIN_PT`` cut short with an ellipsis before the value."""
     tickers = list(colours)
+    if not tickers:  # the benchmark alone has no line of its own on the relative panel, only the 1x rule
+        return
     y_end = ends[tickers].to_numpy(dtype="float64")
     to_axes = ax.transData + ax.transAxes.inverted()
     wanted = to_axes.transform(np.column_stack([np.full(len(tickers), x_end), y_end]))[:, 1]
