@@ -30,6 +30,7 @@ from analysis.charts import (
     MAX_POINTS_PER_LINE,
     OKABE_ITO,
     ChartLabels,
+    backtest_chart,
     build_backtest_figure,
     build_compare_figure,
     build_normalised_figure,
@@ -799,3 +800,96 @@ def test_month_and_year_labels_sit_outside_the_cells_inside_the_canvas(heatmap_f
     assert extent(title).y0 > max(b.y1 for b in month_boxes) - 1 and extent(title).y1 <= heat.bbox.y1
     texts = solid_texts(fig)
     assert outside_canvas(fig, texts) == [] and overlapping(texts) == [] and too_small(fig) == []
+
+
+# --- the rules of the input, the date axis and the right edge -----------------------------------------------------
+
+
+@pytest.mark.parametrize("broken", ["no-dates", "zero", "negative", "nine", "none"])
+def test_prices_a_chart_cannot_draw_are_refused(semis_10y: pd.DataFrame, broken: str) -> None:
+    frame = semis_10y.iloc[:50]
+    frames = {
+        "no-dates": frame.reset_index(drop=True),
+        "zero": frame.assign(SMH=frame["SMH"].where(frame.index != frame.index[3], 0.0)),
+        "negative": frame.assign(SMH=-frame["SMH"]),
+        "nine": pd.concat([frame.add_suffix(str(i)) for i in range(3)], axis=1).iloc[:, :9].assign(SPY=frame["SPY"]),
+        "none": frame[[]],
+    }
+    with pytest.raises(ValueError):
+        build_compare_figure(frames[broken], "SPY", LABELS)
+
+
+def test_eight_tickers_or_the_benchmark_alone_are_drawn(semis_10y: pd.DataFrame, eight_25y: pd.DataFrame) -> None:
+    assert len(build_compare_figure(eight_25y, "SPY", LABELS).axes[0].get_lines()) == 8
+    alone = build_compare_figure(semis_10y[["SPY"]].iloc[-30:], "SPY", LABELS)
+    assert [ln.get_label() for ln in _visible(alone.axes[0])] == ["SPY"] and _visible(alone.axes[2]) == []
+
+
+@pytest.mark.parametrize(("sessions", "labelled"), [(2, 2), (7, 7), (15, 7)])
+def test_a_window_of_a_few_sessions_labels_sessions_never_hours(prices_dir: Path, sessions: int, labelled: int) -> None:
+    frame = _aligned(prices_dir, ["QQQ", "SPY"]).iloc[-sessions:]
+    assert (frame.index[-1] - frame.index[0]).days <= 21
+    fig = build_compare_figure(frame, "SPY", LABELS)
+    fig.canvas.draw()
+    dates = [t.get_text() for t in fig.axes[2].get_xticklabels() if t.get_text()]
+    positions = [int(round(p)) for p in np.linspace(0, sessions - 1, labelled)]
+    assert dates == [f"{frame.index[p]:%b %d}" for p in positions]
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()] == []  # only the bottom panel
+
+
+def test_a_month_or_more_gets_a_date_axis_of_three_to_seven_labels(prices_dir: Path) -> None:
+    for years in (None, 1):
+        frame = _aligned(prices_dir, ["QQQ", "SPY"], years=years)
+        frame = frame if years else frame.iloc[-30:]  # 30 sessions: past the 21 days of a few sessions
+        fig = build_compare_figure(frame, "SPY", LABELS)
+        fig.canvas.draw()
+        dates = [t.get_text() for t in fig.axes[2].get_xticklabels() if t.get_text()]
+        assert 3 <= len(dates) <= 8 and len(set(dates)) == len(dates)
+
+
+@pytest.mark.parametrize(("names", "right"), [(["QQQ"], 0.835), (["SPY70 IJR20 SMH10"], None),
+                                               (["SPY10 IJR10 SMH10 QQQ10 XLK10 XLF10 XLE10"], 0.72)])
+def test_the_panels_end_where_their_end_labels_fit(prices_dir: Path, names: list[str], right: float | None) -> None:
+    frame = _portfolio_values(_aligned(prices_dir, ["QQQ", "SPY"], years=5), names)
+    fig = build_backtest_figure(frame, "SPY", LABELS)
+    edge = fig.axes[0].get_position().x1
+    assert all(ax.get_position().x1 == pytest.approx(edge) for ax in fig.axes)
+    if right is not None:
+        assert edge == pytest.approx(right)
+    else:
+        assert 0.72 < edge < 0.835
+        fig.canvas.draw()
+        label = fig.axes[0].texts[0]
+        assert label.get_fontsize() == 12 and extent(label).x1 <= fig.bbox.x1
+        assert extent(label).x1 > fig.bbox.x1 - 30  # no more room taken from the panels than the label needs
+
+
+def test_a_name_too_long_even_at_the_smallest_size_is_cut_with_an_ellipsis_before_its_value(prices_dir: Path) -> None:
+    name = "SPY5 IJR5 SMH5 QQQ5 XLK5 XLF5 XLE5 XLV5 XLU5 DIA5 IWM5 VB5 VTV5 VUG5 MDY5 IJH5"
+    frame = _portfolio_values(_aligned(prices_dir, ["QQQ", "SPY"], years=5), [name])
+    fig = build_backtest_figure(frame, "SPY", LABELS)
+    fig.canvas.draw()
+    label = fig.axes[0].texts[0]
+    value = f"${10_000 * frame[name].iloc[-1] / frame[name].iloc[0] / 1000:.3g}k"
+    assert label.get_fontsize() == 9 and label.get_text().endswith(f"… {value}")
+    kept = label.get_text()[:-len(f"… {value}")]
+    assert name.startswith(kept) and len(kept) > 10
+    assert extent(label).x1 <= fig.bbox.x1
+    assert fig.axes[0].texts[1].get_text().startswith("SPY $")  # a short name beside it is whole
+
+
+def test_the_png_carries_no_timestamp_and_a_compare_chart_is_its_figure_drawn(five_years: pd.DataFrame) -> None:
+    png = compare_chart(five_years, "SPY", LABELS)
+    assert b"Software" not in png and b"tIME" not in png
+    assert png == render_png(build_compare_figure(five_years, "SPY", LABELS))
+    assert backtest_chart(five_years, "SPY", LABELS) == render_png(build_backtest_figure(five_years, "SPY", LABELS))
+
+
+def test_log_scale_is_chosen_past_a_tenfold_spread_between_the_best_end_and_the_lowest_low() -> None:
+    from analysis.charts import wants_log_scale
+
+    frame = pd.DataFrame({"A": [1.0, 5.0, 10.0], "B": [2.0, 1.0, 3.0]})
+    assert not wants_log_scale(frame)  # 10 / 1: exactly tenfold
+    assert wants_log_scale(frame.assign(A=[1.0, 5.0, 10.01]))
+    assert wants_log_scale(frame.assign(B=[2.0, 0.99, 3.0]))
+    assert not wants_log_scale(frame.assign(A=[1.0, 50.0, 10.0]))  # a peak along the way is not an end
