@@ -893,3 +893,23 @@ def test_log_scale_is_chosen_past_a_tenfold_spread_between_the_best_end_and_the_
     assert wants_log_scale(frame.assign(A=[1.0, 5.0, 10.01]))
     assert wants_log_scale(frame.assign(B=[2.0, 0.99, 3.0]))
     assert not wants_log_scale(frame.assign(A=[1.0, 50.0, 10.0]))  # a peak along the way is not an end
+
+
+def test_the_rolling_cagr_panel_says_its_window_in_percent_and_labels_each_end(prices_dir: Path,
+                                                                               semis_10y: pd.DataFrame) -> None:
+    fig = build_backtest_figure(semis_10y, "SPY", LABELS)
+    ax = fig.axes[2]
+    assert ax.get_title(loc="left") == "Rolling 3-year CAGR · each point: the 3 years up to it"
+    last = semis_10y.index[-1]
+    base = semis_10y.loc[:last - pd.DateOffset(years=3)].iloc[-1]
+    cagr = 100 * ((semis_10y.iloc[-1] / base) ** (1 / 3) - 1)
+    expected = [f"{t} {round(cagr[t], 9) + 0.0:.3g}%".replace("-", "\u2212") for t in semis_10y.columns]
+    assert sorted(t.get_text() for t in ax.texts) == sorted(expected)
+    labels = _y_labels(fig, 2)
+    assert len(labels) >= 2 and all(label.endswith("%") for label in labels)
+    assert any(list(ln.get_ydata()) == [0.0, 0.0] for ln in ax.get_lines())
+    spy = _line(fig, 2, "SPY")
+    assert same_colour(spy.get_color(), BENCHMARK_COLOUR) and spy.get_linestyle() != "-"
+    # Every panel spans the window edge to edge: the first close on the left edge, the last on the right.
+    x = mdates.date2num(semis_10y.index)
+    assert all(a.get_xlim() == pytest.approx((x[0], x[-1])) for a in fig.axes)
