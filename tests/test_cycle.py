@@ -435,6 +435,8 @@ def test_a_phase_with_one_episode_draws_its_dot_on_the_bars_centre(prices_dir: P
     two = tuple(e for e in episodes() if e.phase.label == "Hikes, first 12m" and e.first_day.year > 2010)
     ax = build_cycle_figure(cycle_figures(prices, "SPY", two), CYCLE_LABELS).axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["Hikes\nfirst 12m\n2 episodes"]
+    (dots,) = ax.collections
+    assert list(dots.get_offsets()[:, 0]) == pytest.approx([-0.24, 0.24])  # two episodes: both ends of the spread
 
 
 def test_the_chart_names_its_benchmark_dates_and_tickers_in_their_colours(prices_dir: Path) -> None:
