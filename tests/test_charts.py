@@ -8,6 +8,7 @@ with itself.
 from __future__ import annotations
 
 import io
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -913,3 +914,46 @@ def test_the_rolling_cagr_panel_says_its_window_in_percent_and_labels_each_end(p
     # Every panel spans the window edge to edge: the first close on the left edge, the last on the right.
     x = mdates.date2num(semis_10y.index)
     assert all(a.get_xlim() == pytest.approx((x[0], x[-1])) for a in fig.axes)
+
+
+def test_value_axes_pad_the_lines_a_little_each_way(five_years: pd.DataFrame, prices_dir: Path) -> None:
+    growth = 10_000 * five_years / five_years.iloc[0]
+    low, high = growth.to_numpy().min(), growth.to_numpy().max()
+    linear = build_compare_figure(five_years, "SPY", LABELS, log_scale=False).axes[0]
+    assert linear.get_ylim() == pytest.approx((low - 0.06 * (high - low), high + 0.06 * (high - low)))
+    log = build_compare_figure(five_years, "SPY", LABELS, log_scale=True).axes[0]
+    pad = (high / low) ** 0.04
+    assert log.get_ylim() == pytest.approx((low / pad, high * pad))
+    flat = build_compare_figure(five_years[["SPY"]], "SPY", LABELS).axes[2]  # the benchmark alone: a flat 1x
+    assert flat.get_ylim() == pytest.approx((0.99, 1.01))
+
+
+def test_ticks_that_would_read_alike_in_short_form_print_in_full(prices_dir: Path) -> None:
+    frame = _aligned(prices_dir, ["BIL", "SGOV"]).iloc[-15:]  # T-bills over three weeks: $10.0k to $10.02k
+    fig = build_compare_figure(frame, "BIL", LABELS)
+    labels = _y_labels(fig, 0)
+    assert len(labels) >= 2 and len(set(labels)) == len(labels)
+    assert all(re.fullmatch(r"\$10,0\d\d", label) for label in labels)
+
+
+@pytest.mark.parametrize(("decades", "steps"), [(0.5, (1, 1.5, 2, 3, 4, 5, 7)), (1.19, (1, 1.5, 2, 3, 4, 5, 7)),
+                                                (1.2, (1, 2, 5)), (2.49, (1, 2, 5)), (2.5, (1, 3)), (3.99, (1, 3)),
+                                                (4.0, (1,))])
+def test_log_axes_step_more_sparsely_the_more_decades_they_span(decades: float, steps: tuple) -> None:
+    from analysis.charts import _log_tick_steps, _log_ticks
+
+    assert _log_tick_steps(decades) == steps
+    values = _log_ticks(1.0, 10 ** decades).tick_values(1.0, 10 ** decades)
+    inside = values[(values >= 1.0) & (values <= 10 ** decades)]
+    assert 2 <= len(inside) <= 12 and inside[0] == 1.0
+
+
+def test_under_half_a_decade_a_log_axis_gets_evenly_spaced_round_values(prices_dir: Path) -> None:
+    from analysis.charts import _log_ticks
+
+    ticks = _log_ticks(9_000.0, 14_000.0).tick_values(9_000.0, 14_000.0)
+    assert list(ticks) == [9_000.0, 10_000.0, 11_000.0, 12_000.0, 13_000.0, 14_000.0]  # round steps, all inside
+    assert list(_log_ticks(9_100.0, 13_900.0).tick_values(0, 0)) == [10_000.0, 11_000.0, 12_000.0, 13_000.0]
+    frame = _aligned(prices_dir, ["QQQ", "SPY"], years=1)
+    labels = _y_labels(build_compare_figure(frame, "SPY", LABELS, log_scale=True), 0)
+    assert len(labels) >= 3 and len(set(labels)) == len(labels)
