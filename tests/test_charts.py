@@ -43,6 +43,7 @@ from analysis.charts import (
 from tests.chart_checks import (
     boxes_overlap,
     contrast,
+    drawn_texts,
     extent,
     outline_boxes,
     outside_canvas,
@@ -957,3 +958,14 @@ def test_under_half_a_decade_a_log_axis_gets_evenly_spaced_round_values(prices_d
     frame = _aligned(prices_dir, ["QQQ", "SPY"], years=1)
     labels = _y_labels(build_compare_figure(frame, "SPY", LABELS, log_scale=True), 0)
     assert len(labels) >= 3 and len(set(labels)) == len(labels)
+
+
+def test_the_heatmap_fills_its_width_and_prints_its_labels_once_unclipped(heatmap_figure) -> None:
+    fig, returns = heatmap_figure
+    heat = fig.subfigs[1]
+    (ax,) = heat.axes
+    assert ax.bbox.x0 == pytest.approx(heat.bbox.x0 + 0.085 * heat.bbox.width)
+    assert ax.bbox.width == pytest.approx(0.835 * heat.bbox.width)  # cells stretched to the width, not square
+    # No tick label text of its own: the months and years are the outlines, drawn once.
+    assert [t.get_text() for t in drawn_texts(fig) if t.axes is ax] == []
+    assert all(not c.get_clip_on() for c in ax.collections)  # month and year labels lie outside the cells' box
