@@ -653,6 +653,8 @@ def test_the_legend_takes_two_rows_past_five_tickers_and_the_panels_start_below_
         assert legend._ncols == columns
         fig.canvas.draw()
         assert extent(legend).y0 > fig.axes[0].bbox.y1 + 13  # the growth panel's title fits between
+        assert extent(legend).x0 == pytest.approx((0.085 - 0.01) * fig.bbox.width, abs=2)  # top left, under the title
+        assert extent(legend).y1 == pytest.approx(0.935 * fig.bbox.height, abs=2)
     assert eight.axes[0].bbox.y1 < five_years_figure.axes[0].bbox.y1
 
 

@@ -461,6 +461,14 @@ def test_the_chart_names_its_benchmark_dates_and_tickers_in_their_colours(prices
             assert same_colour(text.get_color(), patch.get_facecolor()[:3])
         assert contrast(text.get_color()) >= 2.2
     assert len({bars[t][0].get_facecolor() for t in tickers}) == len(tickers)
+    # Top left, under the title, in rows of whole columns (seven tickers: four and three).
+    fig.canvas.draw()
+    box = extent(legend)
+    assert box.x0 == pytest.approx((0.085 - 0.01) * fig.bbox.width, abs=2)
+    assert box.y1 == pytest.approx(0.935 * fig.bbox.height, abs=2)
+    seven = build_cycle_figure(cycle_figures(prices[[*tickers[:7], "SPY"]], "SPY", episodes()), CYCLE_LABELS)
+    assert seven.legends[0]._ncols == 4
+    assert all(line.get_visible() for line in ax.yaxis.get_gridlines())  # horizontal rules to read heights by
     fig.canvas.draw()
     labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
     assert labels and all(label.endswith("%") for label in labels)

@@ -157,4 +157,6 @@ def test_the_window_fills_the_panel_edge_to_edge_under_a_one_row_legend() -> Non
     assert legend._ncols == 3
     fig.canvas.draw()
     assert extent(legend).y0 > ax.bbox.y1 + 13  # the panel's title fits between
+    assert extent(legend).x0 == pytest.approx((0.085 - 0.01) * fig.bbox.width, abs=2)  # top left, under the title
+    assert extent(legend).y1 == pytest.approx(0.935 * fig.bbox.height, abs=2)
     assert ax.bbox.x0 > 0 and ax.bbox.x1 <= fig.bbox.x1 and ax.bbox.y0 > 0
