@@ -125,3 +125,15 @@ def outline_boxes(collection) -> list[Bbox]:
 
 def boxes_overlap(a: Bbox, b: Bbox) -> bool:
     return min(a.x1, b.x1) - max(a.x0, b.x0) > 1.0 and min(a.y1, b.y1) - max(a.y0, b.y0) > 1.0
+
+
+def not_literal(texts: list[Text]) -> list[str]:
+    """The texts not drawn as written: a text with two dollar signs (``$10k and $20k``) is typeset as math unless
+    told not to be, which drops the signs and italicises what lies between them."""
+    found = []
+    for text in texts:
+        renderer = text.get_figure(root=True).canvas.get_renderer()
+        width = renderer.get_text_width_height_descent(text.get_text(), text.get_fontproperties(), ismath=False)[0]
+        if abs(extent(text).width - width) > 1.0 and text.get_rotation() == 0:
+            found.append(text.get_text())
+    return found

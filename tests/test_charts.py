@@ -45,6 +45,7 @@ from tests.chart_checks import (
     contrast,
     drawn_texts,
     extent,
+    not_literal,
     outline_boxes,
     outside_canvas,
     overlapping,
@@ -971,3 +972,12 @@ def test_the_heatmap_fills_its_width_and_prints_its_labels_once_unclipped(heatma
     # No tick label text of its own: the months and years are the outlines, drawn once.
     assert [t.get_text() for t in drawn_texts(fig) if t.axes is ax] == []
     assert all(not c.get_clip_on() for c in ax.collections)  # month and year labels lie outside the cells' box
+
+
+def test_titles_and_footers_with_dollar_signs_are_printed_as_written(five_years: pd.DataFrame) -> None:
+    labels = ChartLabels(title="$10k in SMH vs $10k in SPY", as_of="2026-07-14", source="$ feed $",
+                         basis="fees: $0 to $5 a trade", demo=True)
+    for fig in (build_compare_figure(five_years, "SPY", labels), build_normalised_figure(five_years, labels)):
+        fig.canvas.draw()
+        texts = [t for t in fig.texts if "$" in t.get_text()]
+        assert len(texts) == 2 and not_literal(texts) == []

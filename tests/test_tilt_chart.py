@@ -29,6 +29,7 @@ from tests.chart_checks import (
     contrast,
     decode,
     extent,
+    not_literal,
     outside_canvas,
     overlapping,
     solid_texts,
@@ -235,3 +236,19 @@ def test_size_names_sit_beside_their_points_inside_the_panel_over_a_muted_zero_l
         r, g, b, _ = mcolors.to_rgba(zero[0].get_color())
         assert r == g == b and 0.2 < r < 0.8  # a grey rule, not a line in the points' colour
         assert all(line.get_visible() for line in ax.yaxis.get_gridlines())
+
+
+def test_the_grid_panel_says_what_its_cells_hold() -> None:
+    ax = _grid_figure().axes[0]
+    titles = [t.get_text() for t in ax.texts if t.get_position() == (0.0, 1.03)]
+    assert titles == ["Excess return a year over the benchmark (and information ratio)"]
+
+
+@pytest.mark.parametrize("build", [_line_figure, _grid_figure])
+def test_words_with_dollar_signs_are_printed_as_written(build) -> None:
+    labels = ChartLabels(title="Tilt $10k of SPY into $2k of IJR", as_of="2026-07-14", source="$ feed $",
+                         basis="fees: $0 to $5 a trade", demo=True)
+    fig = build(labels=labels)
+    fig.canvas.draw()
+    texts = [t for t in fig.texts if "$" in t.get_text()]
+    assert len(texts) == 3 and not_literal(texts) == []
