@@ -252,3 +252,15 @@ def test_words_with_dollar_signs_are_printed_as_written(build) -> None:
     fig.canvas.draw()
     texts = [t for t in fig.texts if "$" in t.get_text()]
     assert len(texts) == 3 and not_literal(texts) == []
+
+
+def test_the_demo_watermark_lies_large_and_faint_across_the_middle() -> None:
+    fig = _line_figure(labels=ChartLabels(LABELS.title, LABELS.as_of, LABELS.source, demo=True))
+    fig.canvas.draw()
+    (mark,) = [t for t in fig.texts if t.get_text() == "DEMO DATA — not real prices"]
+    box = extent(mark)
+    assert box.x0 < fig.bbox.width / 2 < box.x1 and box.y0 < fig.bbox.height / 2 < box.y1
+    assert mark.get_fontsize() >= 30 and mark.get_rotation() != 0 and mark.get_fontweight() == "bold"
+    r, g, b, _ = mcolors.to_rgba(mark.get_color())
+    assert r > 0.6 and g < 0.4 and b < 0.4 and mark.get_alpha() < 0.5  # faint red over the panels
+    assert mark.get_zorder() > max(ax.get_zorder() for ax in fig.axes)
