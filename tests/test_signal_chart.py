@@ -160,3 +160,23 @@ def test_the_window_fills_the_panel_edge_to_edge_under_a_one_row_legend() -> Non
     assert extent(legend).x0 == pytest.approx((0.085 - 0.01) * fig.bbox.width, abs=2)  # top left, under the title
     assert extent(legend).y1 == pytest.approx(0.935 * fig.bbox.height, abs=2)
     assert ax.bbox.x0 > 0 and ax.bbox.x1 <= fig.bbox.x1 and ax.bbox.y0 > 0
+
+
+def test_a_percent_threshold_is_drawn_in_percent_too_and_the_png_is_the_figure_drawn(prices_dir: Path) -> None:
+    from analysis.charts import render_png
+
+    rule = Rule(Subject("SMH"), Momentum(12, "m"), "above", Level(5.0, percent=True))
+    evaluation = Evaluation(rule=rule, dates=TEN_DATES, quantities=TEN_QUANTITIES, thresholds=np.full(10, 0.05),
+                            states=TEN_QUANTITIES > 0.05)
+    fig = build_signal_figure(evaluation, LABELS, quantity_label="SMH momentum 12m", threshold_label="5%")
+    _, threshold = _lines(fig)
+    assert list(threshold.get_ydata()) == pytest.approx([5.0] * 10)
+    png = signal_chart(evaluation, LABELS, quantity_label="SMH momentum 12m", threshold_label="5%")
+    assert png == render_png(build_signal_figure(chart_window(evaluation), LABELS, quantity_label="SMH momentum 12m",
+                                                 threshold_label="5%"))
+
+
+def test_the_shade_is_light_enough_to_read_the_lines_through() -> None:
+    fig = build_signal_figure(_ten(), LABELS, quantity_label="SMH momentum 12m", threshold_label="0%")
+    (shade,) = fig.axes[0].collections
+    assert shade.get_facecolor()[0][3] <= 0.3
