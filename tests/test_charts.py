@@ -981,3 +981,17 @@ def test_titles_and_footers_with_dollar_signs_are_printed_as_written(five_years:
         fig.canvas.draw()
         texts = [t for t in fig.texts if "$" in t.get_text()]
         assert len(texts) == 2 and not_literal(texts) == []
+
+
+def test_the_normalised_chart_draws_one_ticker_refuses_a_missing_benchmark_and_dots_the_last_close(
+        prices_dir: Path) -> None:
+    frame = _aligned(prices_dir, ["SMH", "SPY"]).iloc[-21:]
+    one = build_normalised_figure(frame[["SMH"]], LABELS)  # a watchlist of one
+    (line,) = _visible(one.axes[0])
+    assert line.get_label() == "SMH"
+    with pytest.raises(ValueError):
+        build_normalised_figure(frame, LABELS, benchmark="QQQ")
+    fig = build_normalised_figure(frame, LABELS, benchmark="SPY")
+    (dots,) = fig.axes[0].collections
+    assert np.allclose(dots.get_offsets(), [(mdates.date2num(frame.index[-1]), 100 * frame[t].iloc[-1] / frame[t].iloc[0])
+                                            for t in ("SMH", "SPY")])
