@@ -52,7 +52,7 @@ def drawn_texts(fig: Figure) -> list[Text]:
     for part in (fig, *fig.subfigs):
         texts += part.texts
         texts += [t for legend in part.legends for t in legend.get_texts()]
-    for ax in fig.axes:
+    for ax in dict.fromkeys(ax for part in (fig, *fig.subfigs) for ax in part.axes):  # each once, subfigures' too
         if not ax.get_visible() or not ax.axison and not ax.texts:
             continue
         texts += [c for c in ax.get_children() if isinstance(c, Text)]

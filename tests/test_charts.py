@@ -995,3 +995,16 @@ def test_the_normalised_chart_draws_one_ticker_refuses_a_missing_benchmark_and_d
     (dots,) = fig.axes[0].collections
     assert np.allclose(dots.get_offsets(), [(mdates.date2num(frame.index[-1]), 100 * frame[t].iloc[-1] / frame[t].iloc[0])
                                             for t in ("SMH", "SPY")])
+
+
+def test_the_panels_keep_their_height_and_the_heatmap_gets_a_row_per_year(heatmap_figure) -> None:
+    from analysis.monthly_chart import HEAT_MARGIN_IN, ROW_IN
+
+    fig, returns = heatmap_figure
+    panels, heat = fig.subfigs
+    years = returns.index[-1].year - returns.index[0].year + 1
+    assert panels.bbox.height == pytest.approx(FIGSIZE_IN[1] * DPI)
+    assert heat.bbox.height == pytest.approx((HEAT_MARGIN_IN + ROW_IN * years) * DPI)
+    for part in (panels, heat):
+        assert (part.bbox.x0, part.bbox.x1) == pytest.approx((0, fig.bbox.width))
+    assert heat.bbox.y0 == pytest.approx(0)
