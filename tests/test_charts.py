@@ -1008,3 +1008,22 @@ def test_the_panels_keep_their_height_and_the_heatmap_gets_a_row_per_year(heatma
     for part in (panels, heat):
         assert (part.bbox.x0, part.bbox.x1) == pytest.approx((0, fig.bbox.width))
     assert heat.bbox.y0 == pytest.approx(0)
+
+
+def test_a_forced_scale_reaches_the_png_and_more_charts_at_once_than_idle_figures_draw_alike(
+        five_years: pd.DataFrame) -> None:
+    from analysis.charts import IDLE_FIGURES
+
+    for log_scale in (True, False):
+        assert compare_chart(five_years, "SPY", LABELS, log_scale=log_scale) == \
+            render_png(build_compare_figure(five_years, "SPY", LABELS, log_scale=log_scale))
+    expected = render_png(build_compare_figure(five_years, "SPY", LABELS, log_scale=True))
+    count = IDLE_FIGURES + 2  # more than are kept idle: some draw on new figures
+    start = threading.Barrier(count)
+
+    def render(_: int) -> bytes:
+        start.wait()
+        return compare_chart(five_years, "SPY", LABELS, log_scale=True)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        assert list(pool.map(render, range(count))) == [expected] * count
