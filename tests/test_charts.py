@@ -443,7 +443,7 @@ def five_years(prices_dir: Path) -> pd.DataFrame:
     return _aligned(prices_dir, FIVE, years=5)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # built for each test: mutmut maps a function to the tests that call it, not to a shared fixture's
 def five_years_figure(five_years: pd.DataFrame):
     fig = build_compare_figure(five_years, "SPY", LABELS)
     fig.canvas.draw()
@@ -734,7 +734,7 @@ def test_monthly_grid_puts_each_return_in_its_year_and_month_and_leaves_the_rest
     assert int(grid.notna().sum().sum()) == 4
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # built for each test, as five_years_figure
 def heatmap_figure(prices_dir: Path):
     from analysis.monthly_chart import build_backtest_monthly_figure
 
