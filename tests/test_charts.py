@@ -633,6 +633,13 @@ def test_the_demo_marks_are_a_badge_top_right_and_a_watermark_across_the_middle(
     middle = extent(watermark)
     assert middle.x0 < fig.bbox.width / 2 < middle.x1 and middle.y0 < fig.bbox.height / 2 < middle.y1
     assert watermark.get_alpha() < 0.5 and watermark.get_rotation() != 0 and watermark.get_zorder() > 2
+    # Large, bold, faint red, whole on the canvas.
+    assert watermark.get_fontsize() >= 30 and watermark.get_fontweight() == "bold"
+    r, g, b, _ = mcolors.to_rgba(watermark.get_color())
+    assert r > 0.6 and g < 0.4 and b < 0.4
+    assert outside_canvas(fig, [watermark]) == []
+    assert abs((middle.x0 + middle.x1) / 2 - 0.46 * fig.bbox.width) < 2  # centred where it is placed
+    assert abs((middle.y0 + middle.y1) / 2 - 0.47 * fig.bbox.height) < 2
 
 
 @pytest.mark.parametrize("tickers", [["QQQ", "SPY"], FIVE, EIGHT])
