@@ -1034,3 +1034,39 @@ def test_a_forced_scale_reaches_the_png_and_more_charts_at_once_than_idle_figure
 
     with ThreadPoolExecutor(max_workers=count) as pool:
         assert list(pool.map(render, range(count))) == [expected] * count
+
+
+def test_year_and_month_labels_are_the_years_and_months_at_a_readable_size(heatmap_figure) -> None:
+    from matplotlib.textpath import TextPath
+
+    fig, returns = heatmap_figure
+    (ax,) = fig.subfigs[1].axes
+    _, months, years = ax.collections
+    first = returns.index[0].year
+    written = [str(y) for y in range(first, returns.index[-1].year + 1)]
+    for path, year in zip(years.get_paths(), written):
+        box, expected = path.get_extents(), TextPath((0, 0), year, size=10).get_extents()
+        assert (box.width, box.height) == pytest.approx((expected.width, expected.height), abs=1e-6)
+    for path, month in zip(months.get_paths(), ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
+                                                "Nov", "Dec"]):
+        assert path.get_extents().width == pytest.approx(TextPath((0, 0), month, size=10).get_extents().width)
+    # 10 pt at the chart's DPI: digits some 7/10 of that high, in pixels.
+    for box in (*outline_boxes(months), *outline_boxes(years)):
+        assert 0.5 * 10 * DPI / 72 < box.height < 1.2 * 10 * DPI / 72
+
+
+@pytest.mark.parametrize(("moves", "limit"), [([0.004, -0.003, 0.002], 1.0), ([0.01, -0.015, 0.005], 1.5),
+                                              ([0.01, -0.03, 0.02], 3.0)])
+def test_the_heatmap_scale_reaches_the_largest_move_either_way_and_at_least_one_percent(
+        prices_dir: Path, moves: list[float], limit: float) -> None:
+    from analysis.monthly_chart import build_backtest_monthly_figure
+
+    frame = _portfolio_values(_aligned(prices_dir, ["SMH", "SPY"], years=1), ["SMH"])
+    returns = pd.Series(moves, index=pd.period_range("2026-01", periods=3, freq="M"))
+    title = "$10k in SMH, monthly returns (%), $ of gain"
+    fig = build_backtest_monthly_figure(frame, "SPY", LABELS, returns, title)
+    (image,) = fig.subfigs[1].axes[0].images
+    assert image.get_clim() == pytest.approx((-limit, limit))
+    fig.canvas.draw()
+    (drawn,) = fig.subfigs[1].texts
+    assert drawn.get_text() == title and not_literal([drawn]) == []
