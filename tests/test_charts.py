@@ -1070,3 +1070,27 @@ def test_the_heatmap_scale_reaches_the_largest_move_either_way_and_at_least_one_
     fig.canvas.draw()
     (drawn,) = fig.subfigs[1].texts
     assert drawn.get_text() == title and not_literal([drawn]) == []
+
+
+def test_a_backtest_draws_rolling_cagr_from_four_years_on_and_relative_strength_on_a_log_scale_before(
+        prices_dir: Path) -> None:
+    frame = _aligned(prices_dir, ["QQQ", "SPY"])
+    last = frame.index[-1]
+    exactly = frame.loc[frame.index >= last - pd.DateOffset(years=4)]
+    assert exactly.index[0] == last - pd.DateOffset(years=4)  # a close exactly 4 years back: 4 years to the day
+    shorter = exactly.iloc[:-1]  # a close short of 4 years
+    cases = [(exactly, "Rolling 3-year CAGR"), (shorter, "Relative strength vs SPY"),
+             (frame.iloc[-500:], "Relative strength vs SPY")]
+    for values, title in cases:
+        fig = build_backtest_figure(values, "SPY", LABELS)
+        assert fig.axes[2].get_title(loc="left").startswith(title), (values.index[0], values.index[-1])
+        assert fig.axes[0].get_yscale() == "log"  # growth on a log scale, even over two years
+
+
+def test_the_rolling_panel_rests_on_a_grey_zero_rule_and_dots_its_last_close(semis_10y: pd.DataFrame) -> None:
+    ax = build_backtest_figure(semis_10y, "SPY", LABELS).axes[2]
+    (zero,) = [ln for ln in ax.get_lines() if list(ln.get_ydata()) == [0.0, 0.0]]
+    r, g, b, _ = mcolors.to_rgba(zero.get_color())
+    assert r == g == b and zero.get_zorder() < min(ln.get_zorder() for ln in _visible(ax))
+    (dots,) = ax.collections
+    assert set(dots.get_offsets()[:, 0]) == {mdates.date2num(semis_10y.index[-1])}
