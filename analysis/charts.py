@@ -100,6 +100,10 @@ _END_LABEL_PAD_PX = 4.0  # kept free between the longest end label and the figur
 _TITLE_MIN_PT, _TITLE_FULL_CHARS = 13, 50
 _FOOTER_FULL_CHARS = 106  # about this many footer characters fit the width at full size
 _WIDTH_GROWTH, _WIDTH_PANEL = 2.6, 1.8
+# Steps of a log axis's labelled ticks within a decade, densest first; and the least distance between two labels,
+# in label heights (a tick label's box is about 1.2 font sizes tall).
+_LOG_STEPS = ((1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 7.0), (1.0, 2.0, 5.0), (1.0, 3.0), (1.0,))
+_LABEL_LINES = 1.3
 # Idle compare figures kept for reuse (each holds a ~4.6 MB canvas): as many as charts drawn at once, in practice.
 IDLE_FIGURES = 4
 _idle: queue.SimpleQueue[Figure] = queue.SimpleQueue()
@@ -462,7 +466,7 @@ def _set_value_scale(ax: Axes, log: bool, values: np.ndarray, formatter: Callabl
         ax.yaxis.set_minor_formatter(NullFormatter())
         pad = (high / low) ** 0.04
         ax.set_ylim(low / pad, high * pad)
-        ax.yaxis.set_major_locator(_log_ticks(low / pad, high * pad))
+        ax.yaxis.set_major_locator(_log_ticks(low / pad, high * pad, ax.bbox.height / (_TICK_PT * ax.figure.dpi / 72)))
     else:
         ax.yaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
         pad = (high - low) * 0.06 or abs(high) * 0.01
@@ -470,15 +474,25 @@ def _set_value_scale(ax: Axes, log: bool, values: np.ndarray, formatter: Callabl
     ax.yaxis.set_major_formatter(FuncFormatter(_distinct(formatter, ax)))
 
 
-def _log_ticks(low: float, high: float) -> LogLocator | FixedLocator:
-    """Ticks for a log axis from ``low`` to ``high``: 3 to 7 labelled values inside it.
+def _log_ticks(low: float, high: float, lines: float = np.inf) -> LogLocator | FixedLocator:
+    """Ticks for a log axis from ``low`` to ``high``: 3 to 7 labelled values inside it, no two closer than
+    ``_LABEL_LINES`` label heights on an axis ``lines`` label heights tall.
 
     Over several decades 1-2-5 (or 1-3, or decades alone over four), over about one 1-1.5-2-3-4-5-7; under half
     a decade, where a log locator would leave one or two labels, evenly spaced round values as on a linear axis.
+    Where those steps would crowd (about one decade on a short panel, where 4, 5 and 7 sit 10 to 15 px apart), the
+    next sparser steps.
     """
     decades = np.log10(high / low)
     if decades >= 0.5:
-        return LogLocator(base=10.0, subs=_log_tick_steps(decades), numticks=12)
+        steps = _log_tick_steps(decades)
+        for sparser in _LOG_STEPS[_LOG_STEPS.index(steps) + 1:]:
+            ticks = LogLocator(base=10.0, subs=steps, numticks=12).tick_values(low, high)
+            gaps = np.diff(np.log10(ticks[(ticks >= low) & (ticks <= high)])) / decades * lines
+            if not len(gaps) or gaps.min() >= _LABEL_LINES:
+                break
+            steps = sparser
+        return LogLocator(base=10.0, subs=steps, numticks=12)
     ticks = MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(low, high)
     return FixedLocator(ticks[(ticks >= low) & (ticks <= high)])
 
@@ -498,10 +512,10 @@ def _distinct(formatter: Callable[[float, object], str], ax: Axes) -> Callable[[
 def _log_tick_steps(decades: float) -> tuple[float, ...]:
     # Aim for 3 to 7 labelled ticks: plain decades alone leave one or two ticks on a short log axis.
     if decades < 1.2:
-        return (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 7.0)
+        return _LOG_STEPS[0]
     if decades < 2.5:
-        return (1.0, 2.0, 5.0)
-    return (1.0, 3.0) if decades < 4.0 else (1.0,)
+        return _LOG_STEPS[1]
+    return _LOG_STEPS[2] if decades < 4.0 else _LOG_STEPS[3]
 
 
 def _dollars(value: float, _pos: object) -> str:
@@ -528,6 +542,8 @@ def _end_labels(
     shrunk when the longest would run off its right edge (a portfolio's name is long), and below
     ``_END_LABEL_MIN_PT`` cut short with an ellipsis before the value."""
     tickers = list(colours)
+    if not tickers:  # the benchmark alone has no line of its own on the relative panel, only the 1x rule
+        return
     y_end = ends[tickers].to_numpy(dtype="float64")
     to_axes = ax.transData + ax.transAxes.inverted()
     wanted = to_axes.transform(np.column_stack([np.full(len(tickers), x_end), y_end]))[:, 1]
@@ -643,10 +659,13 @@ def _title_size(title: str) -> float:
     return max(_TITLE_MIN_PT, min(_TITLE_PT, _TITLE_PT * _TITLE_FULL_CHARS / max(len(title), 1)))
 
 
-def _add_demo_marks(fig: Figure) -> None:
+def _add_demo_marks(fig: FigureBase) -> None:
     # Two marks: the badge survives cropping of the centre, the watermark survives cropping of the corner.
-    # The badge sits at the right end of the legend row, which stays short, not beside a title of any length.
-    fig.text(0.985, _LEGEND_Y + 0.004, DEMO_TEXT, ha="right", va="top", fontsize=13, fontweight="bold", color="white",
+    # The badge sits at the right end of the legend row, which stays short, not beside a title of any length;
+    # as far below the top edge in inches as on the compare chart, as the title above it keeps its size in points
+    # (at the compare chart's fraction, a shorter chart's badge ran into the end of a 40-character title).
+    height_in = fig.bbox.height / fig.get_figure(root=True).dpi
+    fig.text(0.985, 1 - (1 - _LEGEND_Y - 0.004) * FIGSIZE_IN[1] / height_in, DEMO_TEXT, ha="right", va="top", fontsize=13, fontweight="bold", color="white",
              bbox={"boxstyle": "round,pad=0.35", "facecolor": "#C0392B", "edgecolor": "none"}, parse_math=False)
     fig.text(0.46, 0.47, DEMO_TEXT, ha="center", va="center", rotation=24, fontsize=40, fontweight="bold",
              color="#C0392B", alpha=0.16, zorder=10, parse_math=False)

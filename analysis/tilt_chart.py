@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -39,6 +40,12 @@ def sweep_line_chart(sizes: list[str], excess: np.ndarray, tracking: np.ndarray,
                      x_label: str, labels: ChartLabels) -> bytes:
     """One destination: ``excess`` and ``tracking`` a year (fractions) per size, ``rolling`` each size's
     rolling 3-year excess (fractions; empty arrays when the window is under 3 years)."""
+    return render_png(build_sweep_line_figure(sizes, excess, tracking, rolling, x_label, labels))
+
+
+def build_sweep_line_figure(sizes: list[str], excess: np.ndarray, tracking: np.ndarray, rolling: list[np.ndarray],
+                            x_label: str, labels: ChartLabels) -> Figure:
+    """The figure behind ``sweep_line_chart``: ``fig.axes`` is ``[scatter, spread]``."""
     fig = _figure(labels)
     # Fixed places in figure fractions: no layout engine or grid to solve on each render.
     scatter, spread = fig.add_axes((0.07, 0.17, 0.39, 0.66)), fig.add_axes((0.57, 0.17, 0.41, 0.66))
@@ -57,12 +64,18 @@ def sweep_line_chart(sizes: list[str], excess: np.ndarray, tracking: np.ndarray,
                     fontsize=12, color=_MUTED, transform=spread.transAxes)
     for ax in (scatter, spread):
         ax.axhline(0, color=_MUTED, linewidth=0.8)
-    return render_png(fig)
+    return fig
 
 
 def sweep_grid_chart(rows: list[str], columns: list[str], excess: np.ndarray, information: np.ndarray,
                      row_label: str, column_label: str, labels: ChartLabels) -> bytes:
     """Two destinations: ``excess`` and ``information`` (rows x columns arrays; excess in fractions) as a heatmap."""
+    return render_png(build_sweep_grid_figure(rows, columns, excess, information, row_label, column_label, labels))
+
+
+def build_sweep_grid_figure(rows: list[str], columns: list[str], excess: np.ndarray, information: np.ndarray,
+                            row_label: str, column_label: str, labels: ChartLabels) -> Figure:
+    """The figure behind ``sweep_grid_chart``: ``fig.axes`` is ``[heatmap, colour bar]``."""
     fig = _figure(labels)
     ax = fig.add_axes((0.12, 0.17, 0.7, 0.66))
     shown = excess * 100
@@ -81,7 +94,7 @@ def sweep_grid_chart(rows: list[str], columns: list[str], excess: np.ndarray, in
     _panel_title(ax, "Excess return a year over the benchmark (and information ratio)")
     bar = fig.colorbar(image, ax=ax, fraction=0.05, pad=0.03)
     bar.set_label("% a year", fontsize=11, color=_TEXT)
-    return render_png(fig)
+    return fig
 
 
 def _draw_boxes(ax, sizes: list[str], rolling: list[np.ndarray]) -> None:
@@ -100,7 +113,9 @@ def _draw_boxes(ax, sizes: list[str], rolling: list[np.ndarray]) -> None:
 
 
 def _figure(labels: ChartLabels) -> Figure:
+    # Its own Agg canvas, as the other charts' figures: one a caller can measure, never pyplot's.
     fig = Figure(figsize=FIGSIZE_IN, dpi=DPI)
+    FigureCanvasAgg(fig)
     fig.text(_LEFT - 0.06, 0.97, labels.title, ha="left", va="top", fontsize=_title_size(labels.title) * 0.9,
              fontweight="bold", color=_TEXT, parse_math=False)
     fig.text(_LEFT - 0.06, 0.015, f"As of {labels.as_of} · Source: {labels.source}", ha="left", va="bottom",

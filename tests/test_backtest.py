@@ -618,6 +618,14 @@ def test_a_second_identical_backtest_is_the_cached_reply(services: Services, rec
     assert len(recording.calls) == calls
 
 
+@pytest.mark.parametrize("period", ["3y", "10y"])
+def test_a_backtest_of_the_benchmark_alone_answers_with_its_chart(services: Services, period: str) -> None:
+    # Under 4 years the bottom panel is relative strength, where the benchmark alone has no line to label: that
+    # chart once failed, and the reply was "Something went wrong".
+    reply = router.run(f"/backtest SPY 100 {period}", services)
+    assert not reply.is_error and reply.chart is not None and reply.chart.png.startswith(b"\x89PNG")
+
+
 def test_a_short_window_is_not_annualised(services: Services) -> None:
     reply = router.run("/backtest SPY 70 IJR 30 6m", services)
     assert reply.table.columns == ("Portfolio", "Total", "Vol", "Max DD", "Sharpe", "Sortino", "Beta", "Corr",

@@ -8,11 +8,13 @@ with itself.
 from __future__ import annotations
 
 import io
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
+import matplotlib.colors as mcolors
 import matplotlib.dates as mdates
 import matplotlib.image as mpimg
 import numpy as np
@@ -29,12 +31,27 @@ from analysis.charts import (
     MAX_POINTS_PER_LINE,
     OKABE_ITO,
     ChartLabels,
+    backtest_chart,
     build_backtest_figure,
     build_compare_figure,
+    build_normalised_figure,
     compare_chart,
     downsample_positions,
     emptied,
     render_png,
+)
+from tests.chart_checks import (
+    boxes_overlap,
+    contrast,
+    drawn_texts,
+    extent,
+    not_literal,
+    outline_boxes,
+    outside_canvas,
+    overlapping,
+    same_colour,
+    solid_texts,
+    too_small,
 )
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -396,3 +413,684 @@ def test_the_heatmap_prints_each_months_return_in_its_cell(prices_dir: Path) -> 
     white = sum(abs(returns * 100) > 0.6 * limit)
     assert sum(tuple(c) == (1.0, 1.0, 1.0, 1.0) for c in cells.get_facecolors()) == white > 0
     assert "SMH monthly returns (%)" in [t.get_text() for t in heat.texts]
+
+
+# --- readability: every text inside the canvas, none over another, none too small (issue 25) --------------------
+
+
+@pytest.mark.parametrize("title", ["IWM vs SPY", "Signal smallcaps · IWM/SPY above sma200",
+                                   "IWM SGOV XSD QQQ vs SPY through the cycle, since 2000",
+                                   "SPY10 IJR10 SMH10 QQQ10 XLK10 XLF10 XLE10 XLV10 XLU10 DIA10 vs SPY, monthly, 10y"])
+def test_the_demo_badge_clears_titles_of_any_length_on_charts_of_any_height(prices_dir: Path, title: str) -> None:
+    # The one-panel chart is 0.62 of the compare chart's height: its demo badge once covered the end of a title of
+    # 37 to 60 characters, since the badge sat at a fraction of the height while the title keeps its size in points.
+    frame = _aligned(prices_dir, ["IWM", "SPY"], years=1)
+    labels = ChartLabels(title, "2026-07-14", "Yahoo Finance", demo=True)
+    for fig in (build_compare_figure(frame, "SPY", labels), build_normalised_figure(frame, labels, benchmark="SPY")):
+        texts = solid_texts(fig)
+        assert DEMO_TEXT in [t.get_text() for t in texts] and title in [t.get_text() for t in texts]
+        assert overlapping(texts) == []
+        assert outside_canvas(fig, texts) == []
+
+
+# --- what each panel says, in plain pandas on the fixture's rows (issue 25) -------------------------------------
+
+FIVE = ["SMH", "XLU", "SPY"]  # five years: under the downsampling threshold, so every close is a point
+
+
+@pytest.fixture(scope="module")
+def five_years(prices_dir: Path) -> pd.DataFrame:
+    return _aligned(prices_dir, FIVE, years=5)
+
+
+@pytest.fixture  # built for each test: mutmut maps a function to the tests that call it, not to a shared fixture's
+def five_years_figure(five_years: pd.DataFrame):
+    fig = build_compare_figure(five_years, "SPY", LABELS)
+    fig.canvas.draw()
+    return fig
+
+
+def _visible(ax) -> list:
+    return [ln for ln in ax.get_lines() if not ln.get_label().startswith("_")]
+
+
+def test_each_panel_draws_growth_drawdown_and_relative_strength_of_every_close(five_years: pd.DataFrame,
+                                                                               five_years_figure) -> None:
+    fig, prices = five_years_figure, five_years
+    assert len(prices) < MAX_POINTS_PER_LINE
+    x = list(mdates.date2num(prices.index))
+    for ticker in FIVE:
+        p = prices[ticker].to_numpy()
+        growth, drawdown = _line(fig, 0, ticker), _line(fig, 1, ticker)
+        assert list(growth.get_xdata()) == x and list(drawdown.get_xdata()) == x
+        assert growth.get_ydata() == pytest.approx(10_000 * p / p[0], rel=1e-12)
+        assert drawdown.get_ydata() == pytest.approx(100 * (p / np.maximum.accumulate(p) - 1), abs=1e-9)
+    spy = prices["SPY"].to_numpy()
+    for ticker in FIVE[:-1]:
+        p = prices[ticker].to_numpy()
+        assert _line(fig, 2, ticker).get_ydata() == pytest.approx((p / p[0]) / (spy / spy[0]), rel=1e-12)
+    # The benchmark is the 1x line on the relative panel, not a line of its own.
+    assert [ln.get_label() for ln in _visible(fig.axes[2])] == FIVE[:-1]
+
+
+def test_each_panel_is_titled_for_what_it_shows_and_formats_its_ticks_in_its_unit(five_years_figure) -> None:
+    fig = five_years_figure
+    titles = [ax.get_title(loc="left") for ax in fig.axes]
+    assert titles == ["Growth of $10,000 · dividends reinvested",  # linear: SMH's best is under 10x XLU's low
+                      "Drawdown from previous high", "Relative strength vs SPY · above 1× = ahead of SPY"]
+    units = [_y_labels(fig, panel) for panel in range(3)]
+    assert all(label.startswith("$") and label.endswith("k") for label in units[0])
+    assert all(label.endswith("%") for label in units[1]) and any(label.startswith("\u2212") for label in units[1])
+    assert all(label.endswith("×") for label in units[2])
+    # At least two labels a panel (two fix a linear scale), none printed twice.
+    assert all(len(labels) >= 2 and len(set(labels)) == len(labels) for labels in units)
+
+
+def test_every_panels_limits_show_all_of_its_lines(five_years_figure, prices_dir: Path) -> None:
+    long_fig = build_backtest_figure(_aligned(prices_dir, ["NVDA", "XLU", "SPY"], years=15), "SPY", LABELS)
+    for fig in (five_years_figure, long_fig):
+        for ax in fig.axes:
+            low, high = ax.get_ylim()
+            for line in ax.get_lines():
+                assert low < min(line.get_ydata()) and max(line.get_ydata()) < high, ax.get_title(loc="left")
+    assert [ax.get_yscale() for ax in long_fig.axes] == ["log", "linear", "linear"]
+    assert long_fig.axes[0].get_title(loc="left").endswith(" · log scale")
+
+
+def test_the_drawdown_panel_leaves_room_below_the_deepest_trough_and_shades_the_benchmarks(five_years: pd.DataFrame,
+                                                                                          five_years_figure) -> None:
+    ax = five_years_figure.axes[1]
+    deepest = min(100 * (p / np.maximum.accumulate(p) - 1).min() for p in five_years.to_numpy().T)
+    low, high = ax.get_ylim()
+    assert low == pytest.approx(deepest * 1.08) and high == pytest.approx(-deepest * 0.04)
+    (wash,) = ax.collections[:1]
+    spy = five_years["SPY"].to_numpy()
+    assert same_colour(wash.get_facecolor()[0][:3], BENCHMARK_COLOUR)
+    assert min(wash.get_paths()[0].vertices[:, 1]) == pytest.approx(100 * (spy / np.maximum.accumulate(spy) - 1).min())
+    assert max(wash.get_paths()[0].vertices[:, 1]) == 0.0
+    assert any(list(ln.get_ydata()) == [0.0, 0.0] for ln in ax.get_lines())
+
+
+def test_a_shallow_drawdown_still_shows_a_percent_of_depth(prices_dir: Path) -> None:
+    frame = _aligned(prices_dir, ["SHY", "BIL"], years=1)  # T-bills barely fall
+    low, high = build_compare_figure(frame, "BIL", LABELS).axes[1].get_ylim()
+    assert low <= -1.0 and high >= 0.5
+
+
+def test_the_legend_and_end_labels_name_each_line_in_its_colour(five_years: pd.DataFrame, five_years_figure) -> None:
+    fig = five_years_figure
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["SMH", "XLU", "SPY (benchmark)"]
+    for handle, ticker in zip(legend.legend_handles, FIVE):
+        line = _line(fig, 0, ticker)
+        assert same_colour(handle.get_color(), line.get_color()) and handle.get_linestyle() == line.get_linestyle()
+    growth = fig.axes[0]
+    last = five_years.iloc[-1] / five_years.iloc[0] * 10_000
+    labels = {t.get_text().split()[0]: t for t in growth.texts}
+    assert [t.get_text() for t in growth.texts] == [f"{t} ${last[t] / 1000:.3g}k" for t in FIVE]
+    dots = growth.collections[0]
+    assert np.allclose(dots.get_offsets(), [(mdates.date2num(five_years.index[-1]), last[t]) for t in FIVE])
+    for ticker, colour in zip(FIVE, dots.get_facecolors()):
+        line = _line(fig, 0, ticker)
+        assert same_colour(colour[:3], line.get_color())
+        assert same_colour(labels[ticker].get_color(), line.get_color())
+        assert labels[ticker].get_fontweight() == "bold"
+        box = extent(labels[ticker])
+        assert growth.bbox.x1 < box.x0  # just right of the plot
+    relative = fig.axes[2]
+    spy = five_years["SPY"]
+    ratio = {t: five_years[t].iloc[-1] / five_years[t].iloc[0] / (spy.iloc[-1] / spy.iloc[0]) for t in FIVE[:-1]}
+    assert [t.get_text() for t in relative.texts] == [f"{t} {ratio[t]:.2f}×" for t in FIVE[:-1]]
+
+
+def test_end_labels_sit_at_their_lines_ends_unless_they_would_collide(five_years: pd.DataFrame,
+                                                                      five_years_figure) -> None:
+    growth = five_years_figure.axes[0]
+    ends = five_years.iloc[-1] / five_years.iloc[0] * 10_000
+    to_axes = growth.transData + growth.transAxes.inverted()
+    wanted = {t: to_axes.transform((mdates.date2num(five_years.index[-1]), ends[t]))[1] for t in FIVE}
+    placed = {t.get_text().split()[0]: t.get_position() for t in growth.texts}
+    gap = 12 * DPI / 72 * 1.2 / growth.bbox.height
+    for ticker in FIVE:
+        x, y = placed[ticker]
+        assert x == pytest.approx(1.015)
+        others = [wanted[t] for t in FIVE if t != ticker]
+        if all(abs(wanted[ticker] - o) > gap * 2 for o in others):
+            assert y == pytest.approx(wanted[ticker])
+
+
+@pytest.mark.parametrize(("wanted", "gap", "placed"), [
+    ([0.5, 0.2], 0.1, [0.5, 0.2]),  # apart already: untouched
+    ([0.5, 0.5], 0.1, [0.5, 0.6]),  # a tie: the second pushed up, in column order
+    ([0.52, 0.5, 0.51], 0.1, [0.7, 0.5, 0.6]),  # a crowd spreads upward from its lowest
+    ([0.99, 0.98], 0.1, [1.0, 0.9]),  # at the ceiling: pushed down instead, inside the panel
+    ([1.4, -0.3], 0.1, [1.0, 0.0]),  # ends off the panel (a clipped axis) are brought to its edges
+])
+def test_end_labels_are_spread_at_least_a_gap_apart_inside_the_panel(wanted, gap, placed) -> None:
+    from analysis.charts import _spread
+
+    assert list(_spread(np.array(wanted), gap)) == pytest.approx(placed)
+
+
+@pytest.mark.parametrize(("value", "dollars", "percent", "times"), [
+    (10_000.0, "$10k", "1e+04%", "1e+04×"),
+    (12_345.0, "$12.3k", "1.23e+04%", "1.23e+04×"),
+    (2_500_000.0, "$2.5M", "2.5e+06%", "2.5e+06×"),
+    (3.1e9, "$3.1B", "3.1e+09%", "3.1e+09×"),
+    (999.0, "$999", "999%", "999×"),
+    (-12.345, "$-12.3", "\u221212.3%", "-12.3×"),
+    (-1e-15, "$-1e-15", "0%", "-1e-15×"),
+    (1.5, "$1.5", "1.5%", "1.5×"),
+])
+def test_tick_formats_say_their_unit_in_three_figures(value: float, dollars: str, percent: str, times: str) -> None:
+    from analysis.charts import _dollars, _percent, _times
+
+    assert (_dollars(value, None), _percent(value, None), _times(value, None)) == (dollars, percent, times)
+
+
+@pytest.mark.parametrize(("days", "text"), [(1, "(1 day)"), (2, "(2 days)"), (59, "(59 days)"), (60, "(0.2y)"),
+                                            (3653, "(10.0y)")])
+def test_the_span_says_days_under_two_months_and_years_past_them(days: int, text: str) -> None:
+    from analysis.charts import span_text
+
+    start = pd.Timestamp("2016-07-14")
+    end = start + pd.Timedelta(days=days)
+    assert span_text(start, end) == f"2016-07-14 → {end:%Y-%m-%d} {text}"
+
+
+@pytest.mark.parametrize(("length", "size"), [(1, 20.0), (50, 20.0), (60, 20 * 50 / 60), (76, 20 * 50 / 76),
+                                              (77, 13.0), (200, 13.0)])
+def test_long_titles_shrink_to_fit_down_to_a_readable_size(five_years: pd.DataFrame, length: int,
+                                                            size: float) -> None:
+    title = ("SPY60 IJR20 SMH20 rebalanced yearly vs SPY " * 5)[:length]
+    fig = build_compare_figure(five_years, "SPY", replace(LABELS, title=title))
+    (drawn,) = [t for t in fig.texts if t.get_text() == title]
+    assert drawn.get_fontsize() == pytest.approx(size)
+    assert drawn.get_fontweight() == "bold"
+    if length <= 120:
+        assert outside_canvas(fig, [drawn]) == []
+
+
+def test_a_long_footer_shrinks_in_proportion_to_its_length(five_years: pd.DataFrame) -> None:
+    basis = "Adj Close: dividends reinvested, costs 10bp, expense ratios taken daily, no taxes"
+    fig = build_compare_figure(five_years, "SPY", replace(LABELS, basis=basis))
+    (footer,) = [t for t in fig.texts if " → " in t.get_text()]
+    assert len(footer.get_text()) > 106
+    assert footer.get_fontsize() == pytest.approx(11 * 106 / len(footer.get_text()))
+    (short,) = [t for t in build_compare_figure(five_years, "SPY", replace(LABELS, basis="")).texts
+                if " → " in t.get_text()]
+    assert len(short.get_text()) < 106 and short.get_fontsize() == 11 and short.get_text().endswith("Yahoo Finance")
+    assert footer.get_color() == short.get_color() and footer.get_position()[1] < 0.05  # at the bottom
+
+
+def test_the_demo_marks_are_a_badge_top_right_and_a_watermark_across_the_middle(five_years: pd.DataFrame) -> None:
+    fig = build_compare_figure(five_years, "SPY", replace(LABELS, demo=True))
+    badge, watermark = [t for t in fig.texts if t.get_text() == DEMO_TEXT]
+    box = extent(badge)
+    assert box.x1 <= fig.bbox.x1 and box.x1 > 0.9 * fig.bbox.width and box.y0 > fig.axes[0].bbox.y1
+    assert badge.get_bbox_patch() is not None and same_colour(badge.get_color(), "white")
+    assert contrast("white", badge.get_bbox_patch().get_facecolor()) >= 4.5  # white on red, readable
+    middle = extent(watermark)
+    assert middle.x0 < fig.bbox.width / 2 < middle.x1 and middle.y0 < fig.bbox.height / 2 < middle.y1
+    assert watermark.get_alpha() < 0.5 and watermark.get_rotation() != 0 and watermark.get_zorder() > 2
+    # Large, bold, faint red, whole on the canvas.
+    assert watermark.get_fontsize() >= 30 and watermark.get_fontweight() == "bold"
+    r, g, b, _ = mcolors.to_rgba(watermark.get_color())
+    assert r > 0.6 and g < 0.4 and b < 0.4
+    assert outside_canvas(fig, [watermark]) == []
+    assert abs((middle.x0 + middle.x1) / 2 - 0.46 * fig.bbox.width) < 2  # centred where it is placed
+    assert abs((middle.y0 + middle.y1) / 2 - 0.47 * fig.bbox.height) < 2
+
+
+@pytest.mark.parametrize("tickers", [["QQQ", "SPY"], FIVE, EIGHT])
+@pytest.mark.parametrize("demo", [False, True])
+def test_compare_and_backtest_charts_read_inside_the_canvas(prices_dir: Path, tickers: list[str], demo: bool) -> None:
+    frame = _aligned(prices_dir, tickers, years=10)
+    labels = replace(LABELS, demo=demo)
+    for fig in (build_compare_figure(frame, "SPY", labels), build_backtest_figure(frame, "SPY", labels)):
+        texts = solid_texts(fig)
+        assert outside_canvas(fig, texts) == [] and too_small(fig) == []
+        assert overlapping(texts) == []
+
+
+def test_the_legend_takes_two_rows_past_five_tickers_and_the_panels_start_below_it(eight_25y: pd.DataFrame,
+                                                                                   five_years_figure) -> None:
+    eight = build_compare_figure(eight_25y, "SPY", LABELS)
+    for fig, columns in ((five_years_figure, 3), (eight, 4)):
+        (legend,) = fig.legends
+        assert legend._ncols == columns
+        fig.canvas.draw()
+        assert extent(legend).y0 > fig.axes[0].bbox.y1 + 13  # the growth panel's title fits between
+        assert extent(legend).x0 == pytest.approx((0.085 - 0.01) * fig.bbox.width, abs=2)  # top left, under the title
+        assert extent(legend).y1 == pytest.approx(0.935 * fig.bbox.height, abs=2)
+    assert eight.axes[0].bbox.y1 < five_years_figure.axes[0].bbox.y1
+
+
+def test_log_tick_labels_never_crowd_a_short_panel(prices_dir: Path) -> None:
+    # SMH ran to 6.7x SPY and XLU fell to 0.5x over ten years: about one decade on a panel 148 px tall, where the
+    # dense steps 1-1.5-2-3-4-5-7 put 1.5x on 2x and 3x, 4x, 5x on one another.
+    fig = build_compare_figure(_aligned(prices_dir, ["SMH", "XLU", "SPY"], years=10), "SPY", LABELS)
+    ax = fig.axes[2]
+    assert ax.get_yscale() == "log" and 1.0 < np.log10(np.divide(*ax.get_ylim()[::-1])) < 1.2
+    labels = _y_labels(fig, 2)
+    shown = [t for t in ax.get_yticklabels() if t.get_text() in labels]
+    assert len(shown) >= 3 and overlapping(shown) == []
+
+
+def test_only_the_benchmark_is_grey_and_the_others_take_the_palette_in_order(eight_25y: pd.DataFrame) -> None:
+    from analysis.charts import LINE_COLOURS
+
+    order = ["SPY", *[t for t in EIGHT if t != "SPY"]]  # the benchmark first: it takes no palette colour
+    fig = build_compare_figure(eight_25y[order], "SPY", LABELS)
+    colours = [mcolors.to_hex(_line(fig, 0, t).get_color()).upper() for t in order]
+    assert colours == [BENCHMARK_COLOUR, *LINE_COLOURS[:7]]
+    assert LINE_COLOURS[-1] == "#F0E442"  # yellow, the palette's faintest on white, comes last
+    assert all(_line(fig, 0, t).get_zorder() > _line(fig, 0, "SPY").get_zorder() for t in order[1:])
+
+
+# --- the one-panel chart of watchlists and digests --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("tickers", "benchmark"), [(["SMH", "XLU", "SPY"], "SPY"), (EIGHT, None)])
+def test_the_normalised_chart_rebases_every_line_to_100_and_names_it(prices_dir: Path, tickers: list[str],
+                                                                     benchmark: str | None) -> None:
+    from analysis.charts import normalised_chart
+
+    frame = _aligned(prices_dir, tickers).iloc[-21:]  # a month of closes, as a digest draws
+    fig = build_normalised_figure(frame, LABELS, benchmark=benchmark)
+    (ax,) = fig.axes
+    assert ax.get_title(loc="left") == "Rebased to 100 · dividends reinvested"
+    x = list(mdates.date2num(frame.index))
+    for ticker in tickers:
+        line = _line(fig, 0, ticker)
+        assert list(line.get_xdata()) == x
+        assert line.get_ydata() == pytest.approx(100 * frame[ticker].to_numpy() / frame[ticker].iloc[0], rel=1e-12)
+        assert (line.get_linestyle() != "-") is (ticker == benchmark)
+        assert same_colour(line.get_color(), BENCHMARK_COLOUR) is (ticker == benchmark)
+    ends = 100 * frame.iloc[-1] / frame.iloc[0]
+    assert sorted(t.get_text() for t in ax.texts) == sorted(f"{t} {ends[t]:.0f}" for t in tickers)
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == [f"{t} (benchmark)" if t == benchmark else t
+                                                          for t in tickers]
+    assert legend._ncols == (3 if len(tickers) == 3 else 4)
+    low, high = ax.get_ylim()
+    assert low < 100 * (frame / frame.iloc[0]).to_numpy().min() and 100 * (frame / frame.iloc[0]).to_numpy().max() < high
+    fig.canvas.draw()
+    dates = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert len(dates) >= 3 and len(set(dates)) == len(dates)
+    assert any(t.get_text().startswith(f"{frame.index[0]:%Y-%m-%d} → {frame.index[-1]:%Y-%m-%d} (")
+               for t in fig.texts)
+    texts = solid_texts(fig)
+    assert outside_canvas(fig, texts) == [] and too_small(fig) == [] and overlapping(texts) == []
+    assert extent(legend).y0 > ax.bbox.y1 + 13 and ax.bbox.x0 > 0  # the panel title fits under the legend
+    png = normalised_chart(frame, LABELS, benchmark=benchmark)
+    assert png == render_png(fig)
+    assert _decode(png).shape[:2] == (int(FIGSIZE_IN[1] * 0.62 * DPI), PIXELS[1])
+
+
+# --- the /backtest heatmap of monthly returns ---------------------------------------------------------------------
+
+
+def test_monthly_grid_puts_each_return_in_its_year_and_month_and_leaves_the_rest_blank() -> None:
+    from analysis.monthly_chart import monthly_grid
+
+    months = pd.period_range("2023-11", "2024-02", freq="M")
+    grid = monthly_grid(pd.Series([0.01, -0.02, 0.03, 0.04], index=months))
+    assert list(grid.index) == [2023, 2024] and list(grid.columns) == list(range(1, 13))
+    assert (grid.loc[2023, 11], grid.loc[2023, 12], grid.loc[2024, 1], grid.loc[2024, 2]) == (0.01, -0.02, 0.03, 0.04)
+    assert int(grid.notna().sum().sum()) == 4
+
+
+@pytest.fixture  # built for each test, as five_years_figure
+def heatmap_figure(prices_dir: Path):
+    from analysis.monthly_chart import build_backtest_monthly_figure
+
+    frame = _aligned(prices_dir, ["SMH", "SPY"], years=3).set_axis(["SMH", "SPY"], axis=1)
+    month_end = frame["SMH"].groupby(frame.index.to_period("M")).last()
+    returns = (month_end / month_end.shift(1) - 1).dropna()
+    returns.iloc[1] = -0.0004  # prints as 0.0, never as -0.0
+    fig = build_backtest_monthly_figure(frame, "SPY", replace(LABELS, demo=True), returns, "SMH monthly returns (%)")
+    fig.canvas.draw()
+    return fig, returns
+
+
+def test_the_heatmap_colours_months_on_a_scale_centred_on_zero_first_year_on_top(heatmap_figure) -> None:
+    fig, returns = heatmap_figure
+    panels, heat = fig.subfigs
+    (ax,) = heat.axes
+    (image,) = ax.images
+    first = returns.index[0].year
+    shown = image.get_array().filled(np.nan)
+    assert shown.shape == (returns.index[-1].year - first + 1, 12)
+    for period, value in returns.items():
+        assert shown[period.year - first, period.month - 1] == pytest.approx(100 * value)
+    assert np.isnan(shown).sum() == shown.size - len(returns)
+    limit = 100 * returns.abs().max()
+    assert image.get_clim() == pytest.approx((-limit, limit)) and image.get_cmap().name == "PuOr_r"
+    assert ax.get_xlim() == (-0.5, 11.5) and ax.get_ylim() == (len(shown) - 0.5, -0.5)  # first year at the top
+    assert panels.bbox.y0 == pytest.approx(heat.bbox.y1) and len(panels.axes) == 3  # the three panels above it
+
+
+def test_each_cells_figure_is_centred_on_its_cell_and_never_minus_zero(heatmap_figure) -> None:
+    from matplotlib.textpath import TextPath
+
+    fig, returns = heatmap_figure
+    (ax,) = fig.subfigs[1].axes
+    cells = ax.collections[0]
+    # Each cell's outline matched to its figure, written here.
+    first = returns.index[0].year
+    expected = {(p.month - 1, p.year - first): f"{round(100 * v, 1) + 0.0:.1f}" for p, v in returns.items()}
+    assert "0.0" in expected.values() and "-0.0" not in expected.values()
+    for path, (column, row) in zip(cells.get_paths(), cells.get_offsets()):
+        box, written = path.get_extents(), TextPath((0, 0), expected[int(column), int(row)], size=8).get_extents()
+        assert (box.width, box.height) == pytest.approx((written.width, written.height), abs=1e-6)
+        assert ((box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2) == pytest.approx((0.0, 0.0), abs=1e-9)
+
+
+def test_month_and_year_labels_sit_outside_the_cells_inside_the_canvas(heatmap_figure) -> None:
+    fig, returns = heatmap_figure
+    heat = fig.subfigs[1]
+    (ax,) = heat.axes
+    cells, months, years = ax.collections
+    month_boxes, year_boxes = outline_boxes(months), outline_boxes(years)
+    assert len(month_boxes) == 12 and len(year_boxes) == returns.index[-1].year - returns.index[0].year + 1
+    to_pixels = ax.transData.transform
+    for column, box in enumerate(month_boxes):
+        assert box.y0 > ax.bbox.y1 + 3.5 * DPI / 72  # above the tick marks
+        assert (box.x0 + box.x1) / 2 == pytest.approx(to_pixels((column, 0))[0], abs=0.5)  # over its column
+    for row, box in enumerate(year_boxes):
+        assert box.x1 < ax.bbox.x0 - 3.5 * DPI / 72  # left of the tick marks
+        assert (box.y0 + box.y1) / 2 == pytest.approx(to_pixels((0, row))[1], abs=0.5)  # beside its row
+    canvas = fig.bbox
+    for box in (*month_boxes, *year_boxes, *outline_boxes(cells)):
+        assert canvas.x0 <= box.x0 and box.x1 <= canvas.x1 and canvas.y0 <= box.y0 and box.y1 <= canvas.y1
+    for a, b in zip(month_boxes, month_boxes[1:]):
+        assert not boxes_overlap(a, b)
+    (title,) = heat.texts
+    assert title.get_text() == "SMH monthly returns (%)"
+    assert all(not boxes_overlap(extent(title), box) for box in month_boxes)
+    assert extent(title).y0 > max(b.y1 for b in month_boxes) - 1 and extent(title).y1 <= heat.bbox.y1
+    texts = solid_texts(fig)
+    assert outside_canvas(fig, texts) == [] and overlapping(texts) == [] and too_small(fig) == []
+
+
+# --- the rules of the input, the date axis and the right edge -----------------------------------------------------
+
+
+@pytest.mark.parametrize("broken", ["no-dates", "zero", "negative", "nine", "none"])
+def test_prices_a_chart_cannot_draw_are_refused(semis_10y: pd.DataFrame, broken: str) -> None:
+    frame = semis_10y.iloc[:50]
+    frames = {
+        "no-dates": frame.reset_index(drop=True),
+        "zero": frame.assign(SMH=frame["SMH"].where(frame.index != frame.index[3], 0.0)),
+        "negative": frame.assign(SMH=-frame["SMH"]),
+        "nine": pd.concat([frame.add_suffix(str(i)) for i in range(3)], axis=1).iloc[:, :9].assign(SPY=frame["SPY"]),
+        "none": frame[[]],
+    }
+    with pytest.raises(ValueError):
+        build_compare_figure(frames[broken], "SPY", LABELS)
+
+
+def test_eight_tickers_or_the_benchmark_alone_are_drawn(semis_10y: pd.DataFrame, eight_25y: pd.DataFrame) -> None:
+    assert len(build_compare_figure(eight_25y, "SPY", LABELS).axes[0].get_lines()) == 8
+    alone = build_compare_figure(semis_10y[["SPY"]].iloc[-30:], "SPY", LABELS)
+    assert [ln.get_label() for ln in _visible(alone.axes[0])] == ["SPY"] and _visible(alone.axes[2]) == []
+
+
+@pytest.mark.parametrize(("sessions", "labelled"), [(2, 2), (7, 7), (15, 7)])
+def test_a_window_of_a_few_sessions_labels_sessions_never_hours(prices_dir: Path, sessions: int, labelled: int) -> None:
+    frame = _aligned(prices_dir, ["QQQ", "SPY"]).iloc[-sessions:]
+    assert (frame.index[-1] - frame.index[0]).days <= 21
+    fig = build_compare_figure(frame, "SPY", LABELS)
+    fig.canvas.draw()
+    dates = [t.get_text() for t in fig.axes[2].get_xticklabels() if t.get_text()]
+    positions = [int(round(p)) for p in np.linspace(0, sessions - 1, labelled)]
+    assert dates == [f"{frame.index[p]:%b %d}" for p in positions]
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()] == []  # only the bottom panel
+
+
+def test_a_month_or_more_gets_a_date_axis_of_three_to_seven_labels(prices_dir: Path) -> None:
+    for years in (None, 1):
+        frame = _aligned(prices_dir, ["QQQ", "SPY"], years=years)
+        frame = frame if years else frame.iloc[-30:]  # 30 sessions: past the 21 days of a few sessions
+        fig = build_compare_figure(frame, "SPY", LABELS)
+        fig.canvas.draw()
+        dates = [t.get_text() for t in fig.axes[2].get_xticklabels() if t.get_text()]
+        assert 3 <= len(dates) <= 8 and len(set(dates)) == len(dates)
+
+
+@pytest.mark.parametrize(("names", "right"), [(["QQQ"], 0.835), (["SPY70 IJR20 SMH10"], None),
+                                               (["SPY10 IJR10 SMH10 QQQ10 XLK10 XLF10 XLE10"], 0.72)])
+def test_the_panels_end_where_their_end_labels_fit(prices_dir: Path, names: list[str], right: float | None) -> None:
+    frame = _portfolio_values(_aligned(prices_dir, ["QQQ", "SPY"], years=5), names)
+    fig = build_backtest_figure(frame, "SPY", LABELS)
+    edge = fig.axes[0].get_position().x1
+    assert all(ax.get_position().x1 == pytest.approx(edge) for ax in fig.axes)
+    if right is not None:
+        assert edge == pytest.approx(right)
+    else:
+        assert 0.72 < edge < 0.835
+        fig.canvas.draw()
+        label = fig.axes[0].texts[0]
+        assert label.get_fontsize() == 12 and extent(label).x1 <= fig.bbox.x1
+        assert extent(label).x1 > fig.bbox.x1 - 30  # no more room taken from the panels than the label needs
+
+
+def test_a_name_too_long_even_at_the_smallest_size_is_cut_with_an_ellipsis_before_its_value(prices_dir: Path) -> None:
+    name = "SPY5 IJR5 SMH5 QQQ5 XLK5 XLF5 XLE5 XLV5 XLU5 DIA5 IWM5 VB5 VTV5 VUG5 MDY5 IJH5"
+    frame = _portfolio_values(_aligned(prices_dir, ["QQQ", "SPY"], years=5), [name])
+    fig = build_backtest_figure(frame, "SPY", LABELS)
+    fig.canvas.draw()
+    label = fig.axes[0].texts[0]
+    value = f"${10_000 * frame[name].iloc[-1] / frame[name].iloc[0] / 1000:.3g}k"
+    assert label.get_fontsize() == 9 and label.get_text().endswith(f"… {value}")
+    kept = label.get_text()[:-len(f"… {value}")]
+    assert name.startswith(kept) and len(kept) > 10
+    assert extent(label).x1 <= fig.bbox.x1
+    assert fig.axes[0].texts[1].get_text().startswith("SPY $")  # a short name beside it is whole
+
+
+def test_the_png_carries_no_timestamp_and_a_compare_chart_is_its_figure_drawn(five_years: pd.DataFrame) -> None:
+    png = compare_chart(five_years, "SPY", LABELS)
+    assert b"Software" not in png and b"tIME" not in png
+    assert png == render_png(build_compare_figure(five_years, "SPY", LABELS))
+    assert backtest_chart(five_years, "SPY", LABELS) == render_png(build_backtest_figure(five_years, "SPY", LABELS))
+
+
+def test_log_scale_is_chosen_past_a_tenfold_spread_between_the_best_end_and_the_lowest_low() -> None:
+    from analysis.charts import wants_log_scale
+
+    frame = pd.DataFrame({"A": [1.0, 5.0, 10.0], "B": [2.0, 1.0, 3.0]})
+    assert not wants_log_scale(frame)  # 10 / 1: exactly tenfold
+    assert wants_log_scale(frame.assign(A=[1.0, 5.0, 10.01]))
+    assert wants_log_scale(frame.assign(B=[2.0, 0.99, 3.0]))
+    assert not wants_log_scale(frame.assign(A=[1.0, 50.0, 10.0]))  # a peak along the way is not an end
+
+
+def test_the_rolling_cagr_panel_says_its_window_in_percent_and_labels_each_end(prices_dir: Path,
+                                                                               semis_10y: pd.DataFrame) -> None:
+    fig = build_backtest_figure(semis_10y, "SPY", LABELS)
+    ax = fig.axes[2]
+    assert ax.get_title(loc="left") == "Rolling 3-year CAGR · each point: the 3 years up to it"
+    last = semis_10y.index[-1]
+    base = semis_10y.loc[:last - pd.DateOffset(years=3)].iloc[-1]
+    cagr = 100 * ((semis_10y.iloc[-1] / base) ** (1 / 3) - 1)
+    expected = [f"{t} {round(cagr[t], 9) + 0.0:.3g}%".replace("-", "\u2212") for t in semis_10y.columns]
+    assert sorted(t.get_text() for t in ax.texts) == sorted(expected)
+    labels = _y_labels(fig, 2)
+    assert len(labels) >= 2 and all(label.endswith("%") for label in labels)
+    assert any(list(ln.get_ydata()) == [0.0, 0.0] for ln in ax.get_lines())
+    spy = _line(fig, 2, "SPY")
+    assert same_colour(spy.get_color(), BENCHMARK_COLOUR) and spy.get_linestyle() != "-"
+    # Every panel spans the window edge to edge: the first close on the left edge, the last on the right.
+    x = mdates.date2num(semis_10y.index)
+    assert all(a.get_xlim() == pytest.approx((x[0], x[-1])) for a in fig.axes)
+
+
+def test_value_axes_pad_the_lines_a_little_each_way(five_years: pd.DataFrame, prices_dir: Path) -> None:
+    growth = 10_000 * five_years / five_years.iloc[0]
+    low, high = growth.to_numpy().min(), growth.to_numpy().max()
+    linear = build_compare_figure(five_years, "SPY", LABELS, log_scale=False).axes[0]
+    assert linear.get_ylim() == pytest.approx((low - 0.06 * (high - low), high + 0.06 * (high - low)))
+    log = build_compare_figure(five_years, "SPY", LABELS, log_scale=True).axes[0]
+    pad = (high / low) ** 0.04
+    assert log.get_ylim() == pytest.approx((low / pad, high * pad))
+    flat = build_compare_figure(five_years[["SPY"]], "SPY", LABELS).axes[2]  # the benchmark alone: a flat 1x
+    assert flat.get_ylim() == pytest.approx((0.99, 1.01))
+
+
+def test_ticks_that_would_read_alike_in_short_form_print_in_full(prices_dir: Path) -> None:
+    frame = _aligned(prices_dir, ["BIL", "SGOV"]).iloc[-15:]  # T-bills over three weeks: $10.0k to $10.02k
+    fig = build_compare_figure(frame, "BIL", LABELS)
+    labels = _y_labels(fig, 0)
+    assert len(labels) >= 2 and len(set(labels)) == len(labels)
+    assert all(re.fullmatch(r"\$10,0\d\d", label) for label in labels)
+
+
+@pytest.mark.parametrize(("decades", "steps"), [(0.5, (1, 1.5, 2, 3, 4, 5, 7)), (1.19, (1, 1.5, 2, 3, 4, 5, 7)),
+                                                (1.2, (1, 2, 5)), (2.49, (1, 2, 5)), (2.5, (1, 3)), (3.99, (1, 3)),
+                                                (4.0, (1,))])
+def test_log_axes_step_more_sparsely_the_more_decades_they_span(decades: float, steps: tuple) -> None:
+    from analysis.charts import _log_tick_steps, _log_ticks
+
+    assert _log_tick_steps(decades) == steps
+    values = _log_ticks(1.0, 10 ** decades).tick_values(1.0, 10 ** decades)
+    inside = values[(values >= 1.0) & (values <= 10 ** decades)]
+    assert 2 <= len(inside) <= 12 and inside[0] == 1.0
+
+
+def test_under_half_a_decade_a_log_axis_gets_evenly_spaced_round_values(prices_dir: Path) -> None:
+    from analysis.charts import _log_ticks
+
+    ticks = _log_ticks(9_000.0, 14_000.0).tick_values(9_000.0, 14_000.0)
+    assert list(ticks) == [9_000.0, 10_000.0, 11_000.0, 12_000.0, 13_000.0, 14_000.0]  # round steps, all inside
+    assert list(_log_ticks(9_100.0, 13_900.0).tick_values(0, 0)) == [10_000.0, 11_000.0, 12_000.0, 13_000.0]
+    frame = _aligned(prices_dir, ["QQQ", "SPY"], years=1)
+    labels = _y_labels(build_compare_figure(frame, "SPY", LABELS, log_scale=True), 0)
+    assert len(labels) >= 3 and len(set(labels)) == len(labels)
+
+
+def test_the_heatmap_fills_its_width_and_prints_its_labels_once_unclipped(heatmap_figure) -> None:
+    fig, returns = heatmap_figure
+    heat = fig.subfigs[1]
+    (ax,) = heat.axes
+    assert ax.bbox.x0 == pytest.approx(heat.bbox.x0 + 0.085 * heat.bbox.width)
+    assert ax.bbox.width == pytest.approx(0.835 * heat.bbox.width)  # cells stretched to the width, not square
+    # No tick label text of its own: the months and years are the outlines, drawn once.
+    assert [t.get_text() for t in drawn_texts(fig) if t.axes is ax] == []
+    assert all(not c.get_clip_on() for c in ax.collections)  # month and year labels lie outside the cells' box
+
+
+def test_titles_and_footers_with_dollar_signs_are_printed_as_written(five_years: pd.DataFrame) -> None:
+    labels = ChartLabels(title="$10k in SMH vs $10k in SPY", as_of="2026-07-14", source="$ feed $",
+                         basis="fees: $0 to $5 a trade", demo=True)
+    for fig in (build_compare_figure(five_years, "SPY", labels), build_normalised_figure(five_years, labels)):
+        fig.canvas.draw()
+        texts = [t for t in fig.texts if "$" in t.get_text()]
+        assert len(texts) == 2 and not_literal(texts) == []
+
+
+def test_the_normalised_chart_draws_one_ticker_refuses_a_missing_benchmark_and_dots_the_last_close(
+        prices_dir: Path) -> None:
+    frame = _aligned(prices_dir, ["SMH", "SPY"]).iloc[-21:]
+    one = build_normalised_figure(frame[["SMH"]], LABELS)  # a watchlist of one
+    (line,) = _visible(one.axes[0])
+    assert line.get_label() == "SMH"
+    with pytest.raises(ValueError):
+        build_normalised_figure(frame, LABELS, benchmark="QQQ")
+    fig = build_normalised_figure(frame, LABELS, benchmark="SPY")
+    (dots,) = fig.axes[0].collections
+    assert np.allclose(dots.get_offsets(), [(mdates.date2num(frame.index[-1]), 100 * frame[t].iloc[-1] / frame[t].iloc[0])
+                                            for t in ("SMH", "SPY")])
+
+
+def test_the_panels_keep_their_height_and_the_heatmap_gets_a_row_per_year(heatmap_figure) -> None:
+    from analysis.monthly_chart import HEAT_MARGIN_IN, ROW_IN
+
+    fig, returns = heatmap_figure
+    panels, heat = fig.subfigs
+    years = returns.index[-1].year - returns.index[0].year + 1
+    assert panels.bbox.height == pytest.approx(FIGSIZE_IN[1] * DPI)
+    assert heat.bbox.height == pytest.approx((HEAT_MARGIN_IN + ROW_IN * years) * DPI)
+    for part in (panels, heat):
+        assert (part.bbox.x0, part.bbox.x1) == pytest.approx((0, fig.bbox.width))
+    assert heat.bbox.y0 == pytest.approx(0)
+
+
+def test_a_forced_scale_reaches_the_png_and_more_charts_at_once_than_idle_figures_draw_alike(
+        five_years: pd.DataFrame) -> None:
+    from analysis.charts import IDLE_FIGURES
+
+    for log_scale in (True, False):
+        assert compare_chart(five_years, "SPY", LABELS, log_scale=log_scale) == \
+            render_png(build_compare_figure(five_years, "SPY", LABELS, log_scale=log_scale))
+    expected = render_png(build_compare_figure(five_years, "SPY", LABELS, log_scale=True))
+    count = IDLE_FIGURES + 2  # more than are kept idle: some draw on new figures
+    start = threading.Barrier(count)
+
+    def render(_: int) -> bytes:
+        start.wait()
+        return compare_chart(five_years, "SPY", LABELS, log_scale=True)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        assert list(pool.map(render, range(count))) == [expected] * count
+
+
+def test_year_and_month_labels_are_the_years_and_months_at_a_readable_size(heatmap_figure) -> None:
+    from matplotlib.textpath import TextPath
+
+    fig, returns = heatmap_figure
+    (ax,) = fig.subfigs[1].axes
+    _, months, years = ax.collections
+    first = returns.index[0].year
+    written = [str(y) for y in range(first, returns.index[-1].year + 1)]
+    for path, year in zip(years.get_paths(), written):
+        box, expected = path.get_extents(), TextPath((0, 0), year, size=10).get_extents()
+        assert (box.width, box.height) == pytest.approx((expected.width, expected.height), abs=1e-6)
+    for path, month in zip(months.get_paths(), ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
+                                                "Nov", "Dec"]):
+        assert path.get_extents().width == pytest.approx(TextPath((0, 0), month, size=10).get_extents().width)
+    # 10 pt at the chart's DPI: digits some 7/10 of that high, in pixels.
+    for box in (*outline_boxes(months), *outline_boxes(years)):
+        assert 0.5 * 10 * DPI / 72 < box.height < 1.2 * 10 * DPI / 72
+
+
+@pytest.mark.parametrize(("moves", "limit"), [([0.004, -0.003, 0.002], 1.0), ([0.01, -0.015, 0.005], 1.5),
+                                              ([0.01, -0.03, 0.02], 3.0)])
+def test_the_heatmap_scale_reaches_the_largest_move_either_way_and_at_least_one_percent(
+        prices_dir: Path, moves: list[float], limit: float) -> None:
+    from analysis.monthly_chart import build_backtest_monthly_figure
+
+    frame = _portfolio_values(_aligned(prices_dir, ["SMH", "SPY"], years=1), ["SMH"])
+    returns = pd.Series(moves, index=pd.period_range("2026-01", periods=3, freq="M"))
+    title = "$10k in SMH, monthly returns (%), $ of gain"
+    fig = build_backtest_monthly_figure(frame, "SPY", LABELS, returns, title)
+    (image,) = fig.subfigs[1].axes[0].images
+    assert image.get_clim() == pytest.approx((-limit, limit))
+    fig.canvas.draw()
+    (drawn,) = fig.subfigs[1].texts
+    assert drawn.get_text() == title and not_literal([drawn]) == []
+
+
+def test_a_backtest_draws_rolling_cagr_from_four_years_on_and_relative_strength_on_a_log_scale_before(
+        prices_dir: Path) -> None:
+    frame = _aligned(prices_dir, ["QQQ", "SPY"])
+    last = frame.index[-1]
+    exactly = frame.loc[frame.index >= last - pd.DateOffset(years=4)]
+    assert exactly.index[0] == last - pd.DateOffset(years=4)  # a close exactly 4 years back: 4 years to the day
+    shorter = exactly.iloc[:-1]  # a close short of 4 years
+    cases = [(exactly, "Rolling 3-year CAGR"), (shorter, "Relative strength vs SPY"),
+             (frame.iloc[-500:], "Relative strength vs SPY")]
+    for values, title in cases:
+        fig = build_backtest_figure(values, "SPY", LABELS)
+        assert fig.axes[2].get_title(loc="left").startswith(title), (values.index[0], values.index[-1])
+        assert fig.axes[0].get_yscale() == "log"  # growth on a log scale, even over two years
+
+
+def test_the_rolling_panel_rests_on_a_grey_zero_rule_and_dots_its_last_close(semis_10y: pd.DataFrame) -> None:
+    ax = build_backtest_figure(semis_10y, "SPY", LABELS).axes[2]
+    (zero,) = [ln for ln in ax.get_lines() if list(ln.get_ydata()) == [0.0, 0.0]]
+    r, g, b, _ = mcolors.to_rgba(zero.get_color())
+    assert r == g == b and zero.get_zorder() < min(ln.get_zorder() for ln in _visible(ax))
+    (dots,) = ax.collections
+    assert set(dots.get_offsets()[:, 0]) == {mdates.date2num(semis_10y.index[-1])}

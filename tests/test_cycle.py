@@ -13,13 +13,14 @@ import math
 import re
 from pathlib import Path
 
+import matplotlib.colors as mcolors
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.charts import ChartLabels
+from analysis.charts import DPI, FIGSIZE_IN, ChartLabels
 from analysis.cycle import (
     CUTS_12M,
     EARLY_RECOVERY,
@@ -33,7 +34,7 @@ from analysis.cycle import (
     most_consistent,
     summarise,
 )
-from analysis.cycle_chart import build_cycle_figure
+from analysis.cycle_chart import build_cycle_figure, cycle_chart
 from analysis.cycle_phases import EVENTS, Event
 from handlers import cycle
 from handlers.common import router
@@ -43,6 +44,17 @@ from handlers.common.services import Services
 from market.cache import Cache
 from market.csvdir import CsvFolderProvider
 from market.demo import DemoProvider
+from tests.chart_checks import (
+    PLATFORM_FILE_LIMIT,
+    contrast,
+    decode,
+    extent,
+    outside_canvas,
+    overlapping,
+    same_colour,
+    solid_texts,
+    too_small,
+)
 from tests.conftest import services_for
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -453,3 +465,147 @@ def test_any_cycle_text_gets_an_answer_or_a_user_error(services: Services, text:
         assert reply.table is not None and reply.more_tables and reply.chart is not None
         assert reply.table.rows and all(re.fullmatch(r"n/a|[+-]\d+\.\d% \(\d of \d\)", cell)
                                         for row in reply.table.rows for cell in row[1:])
+
+
+# --- the chart: what it says and whether it reads ---------------------------------------------------------------
+
+CYCLE_LABELS = ChartLabels(title="IWM SGOV XSD vs SPY through the cycle", as_of="2026-07-14", source="CSV folder")
+
+
+def _bars(ax) -> dict[str, list]:
+    return {container.get_label(): list(container) for container in ax.containers}
+
+
+def test_the_chart_places_each_tickers_bars_side_by_side_within_its_phase(prices_dir: Path) -> None:
+    tickers = ["IWM", "SGOV", "XSD"]
+    prices = read_prices(prices_dir, [*tickers, "SPY"])
+    figures = cycle_figures(prices, "SPY", episodes())
+    ax = build_cycle_figure(figures, CYCLE_LABELS).axes[0]
+    bars = _bars(ax)
+    assert list(bars) == tickers
+    slot = 0.8 / len(tickers)  # the phase's 0.8 shared by its tickers, left to right in column order
+    for i, ticker in enumerate(tickers):
+        centres = [bar.get_x() + bar.get_width() / 2 for bar in bars[ticker]]
+        assert centres == pytest.approx([p + (i - 1) * slot for p in range(len(PHASE_NAMES))], abs=1e-12)
+        assert all(0 < bar.get_width() < slot for bar in bars[ticker])  # apart from its neighbours
+    assert ax.get_xlim() == pytest.approx((-0.5, len(PHASE_NAMES) - 0.5))
+    # SGOV (from 2020-06) has no episode in three phases: a zero-height bar and "n/a" on its place, no more.
+    heights = [bar.get_height() for bar in bars["SGOV"]]
+    missing = [p for p, name in enumerate(PHASE_NAMES)
+               if all(math.isnan(expected_relative(prices, "SGOV", "SPY", f, last))
+                      for phase, f, last, _, _ in EPISODES if phase == name)]
+    assert missing == [0, 1, 2] and all(heights[p] == 0 for p in missing)
+    notes = [t for t in ax.texts if t.get_text() == "n/a"]
+    assert sorted(t.get_position()[0] for t in notes) == pytest.approx(missing)  # SGOV is the middle bar
+    assert all(t.get_position()[1] == 0 for t in notes)
+    # Each "n/a" upright in its own slot, standing on the zero line: read across, it would run into the bars beside.
+    ax.figure.canvas.draw()
+    zero = ax.transData.transform((0, 0))[1]
+    for note in notes:
+        box, centre = extent(note), ax.transData.transform((note.get_position()[0], 0))[0]
+        assert (box.x0 + box.x1) / 2 == pytest.approx(centre, abs=1.0)
+        assert box.width < slot * (ax.transData.transform((1, 0))[0] - ax.transData.transform((0, 0))[0])
+        assert box.y0 >= zero - 1.0 and box.height > box.width
+
+
+def test_the_chart_draws_each_episode_over_its_tickers_bar_at_its_figure(prices_dir: Path) -> None:
+    tickers = ["IWM", "XSD"]
+    prices = read_prices(prices_dir, [*tickers, "SPY"])
+    figures = cycle_figures(prices, "SPY", episodes())
+    ax = build_cycle_figure(figures, CYCLE_LABELS).axes[0]
+    bars = _bars(ax)
+    width = 0.8 / len(tickers)
+    # An episode's place among its phase's episodes (in date order): the dots spread evenly across the middle 60%
+    # of the bar's slot, whether or not a ticker has a figure for every episode.
+    rank = {(name, f): sorted(e[1] for e in EPISODES if e[0] == name).index(f) for name, f, *_ in EPISODES}
+    count = {name: sum(e[0] == name for e in EPISODES) for name in PHASE_NAMES}
+    for i, (ticker, dots) in enumerate(zip(tickers, ax.collections)):
+        expected = [(PHASE_NAMES.index(phase), 100 * expected_relative(prices, ticker, "SPY", f, last),
+                     (rank[phase, f] / (count[phase] - 1) - 0.5) * 0.6 * width)
+                    for phase, f, last, _, _ in EPISODES]
+        shown = [(p, y, spread) for p, y, spread in expected if not math.isnan(y)]
+        offsets = dots.get_offsets()
+        assert list(offsets[:, 1]) == pytest.approx([y for _, y, _ in shown], abs=1e-9)
+        centre = (i - 0.5) * width
+        assert list(offsets[:, 0]) == pytest.approx([p + centre + spread for p, _, spread in shown], abs=1e-12)
+        for (phase, _, _), (x, _) in zip(shown, offsets):
+            bar = bars[ticker][phase]
+            assert bar.get_x() <= x <= bar.get_x() + bar.get_width()  # over its own ticker's bar
+        # The dots are drawn over the bars, in the bar's colour with a dark rim: each reads as its ticker's, and shows
+        # over its own bar.
+        assert dots.get_zorder() > bars[ticker][0].get_zorder()
+        assert np.allclose(dots.get_facecolor()[0][:3], bars[ticker][0].get_facecolor()[:3])
+        assert contrast(dots.get_edgecolor()[0][:3]) >= 7 and dots.get_linewidths()[0] > 0
+    (zero,) = ax.get_lines()
+    r, g, b, _ = mcolors.to_rgba(zero.get_color())
+    assert list(zero.get_ydata()) == [0, 0] and r == g == b and zero.get_zorder() < bars["IWM"][0].get_zorder()
+    low, high = ax.get_ylim()
+    every = np.concatenate([c.get_offsets()[:, 1] for c in ax.collections])
+    assert low < every.min() and every.max() < high  # no dot cut off
+
+
+def test_a_phase_with_one_episode_draws_its_dot_on_the_bars_centre(prices_dir: Path) -> None:
+    prices = read_prices(prices_dir, ["IWM", "SPY"])
+    chosen = tuple(e for e in episodes() if e.phase.label == "Recession" or f"{e.first_day}" == "2022-03-16")
+    ax = build_cycle_figure(cycle_figures(prices, "SPY", chosen), CYCLE_LABELS).axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["Recession\n3 episodes", "Hikes\nfirst 12m\n1 episode"]
+    assert ax.get_xlim() == pytest.approx((-0.5, 1.5))
+    (dots,) = ax.collections
+    assert list(dots.get_offsets()[:, 0]) == pytest.approx([-0.24, 0.0, 0.24, 1.0])
+    assert ax.get_title(loc="left").endswith("phases 2001-03 to 2023-03")
+    two = tuple(e for e in episodes() if e.phase.label == "Hikes, first 12m" and e.first_day.year > 2010)
+    ax = build_cycle_figure(cycle_figures(prices, "SPY", two), CYCLE_LABELS).axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["Hikes\nfirst 12m\n2 episodes"]
+    (dots,) = ax.collections
+    assert list(dots.get_offsets()[:, 0]) == pytest.approx([-0.24, 0.24])  # two episodes: both ends of the spread
+
+
+def test_the_chart_names_its_benchmark_dates_and_tickers_in_their_colours(prices_dir: Path) -> None:
+    tickers = ["IWM", "IJR", "SMH", "SOXX", "XSD", "QQQ", "MDY", "VB"]  # eight: two legend rows, yellow last
+    prices = read_prices(prices_dir, [*tickers, "SPY"])
+    fig = build_cycle_figure(cycle_figures(prices, "SPY", episodes()), CYCLE_LABELS)
+    ax = fig.axes[0]
+    assert ax.get_title(loc="left") == ("Return relative to SPY · bar: median · dot: one episode · "
+                                        "phases 2000-03 to 2025-09")
+    footer = [t.get_text() for t in fig.texts if " → " in t.get_text()]
+    assert footer and footer[0].startswith("2000-03-01 → 2025-09-17 (25.5y) · As of 2026-07-14 · Source: CSV folder")
+    assert any(t.get_text() == CYCLE_LABELS.title for t in fig.texts)
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == tickers
+    assert legend._ncols == 4  # two rows of four
+    bars = _bars(ax)
+    for ticker, patch, text in zip(tickers, legend.get_patches(), legend.get_texts()):
+        assert same_colour(patch.get_facecolor(), bars[ticker][0].get_facecolor())
+        # Each name in its bar's colour, but yellow, the palette's one colour barely visible on white (contrast
+        # 1.3), printed darker; every name at least as legible as the palette's lightest others (2.25).
+        if contrast(patch.get_facecolor()[:3]) > 2:
+            assert same_colour(text.get_color(), patch.get_facecolor()[:3])
+        assert contrast(text.get_color()) >= 2.2
+    assert len({bars[t][0].get_facecolor() for t in tickers}) == len(tickers)
+    # Top left, under the title, in rows of whole columns (seven tickers: four and three).
+    fig.canvas.draw()
+    box = extent(legend)
+    assert box.x0 == pytest.approx((0.085 - 0.01) * fig.bbox.width, abs=2)
+    assert box.y1 == pytest.approx(0.935 * fig.bbox.height, abs=2)
+    seven = build_cycle_figure(cycle_figures(prices[[*tickers[:7], "SPY"]], "SPY", episodes()), CYCLE_LABELS)
+    assert seven.legends[0]._ncols == 4
+    assert all(line.get_visible() for line in ax.yaxis.get_gridlines())  # horizontal rules to read heights by
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert labels and all(label.endswith("%") for label in labels)
+    assert any(label.startswith("\u2212") for label in labels)  # losses below the zero line, with a true minus
+    assert any(line.get_ydata()[0] == 0 for line in ax.get_lines())  # the zero line itself
+
+
+@pytest.mark.parametrize("tickers", [["IWM"], ["IWM", "SGOV", "XSD"], ["IWM", "IJR", "SMH", "SOXX", "XSD", "QQQ",
+                                                                         "MDY", "VB"]])
+def test_the_cycle_chart_reads_inside_its_canvas(prices_dir: Path, tickers: list[str]) -> None:
+    prices = read_prices(prices_dir, [*tickers, "SPY"])
+    figures = cycle_figures(prices, "SPY", episodes())
+    fig = build_cycle_figure(figures, dataclasses.replace(CYCLE_LABELS, demo=True))
+    assert outside_canvas(fig) == []
+    assert too_small(fig) == []
+    assert overlapping(solid_texts(fig)) == []
+    png = cycle_chart(figures, CYCLE_LABELS)
+    assert png.startswith(PNG_SIGNATURE) and len(png) < PLATFORM_FILE_LIMIT
+    assert decode(png).shape[:2] == (round(FIGSIZE_IN[1] * 0.8 * DPI), round(FIGSIZE_IN[0] * DPI))
