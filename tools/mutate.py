@@ -186,8 +186,11 @@ def print_scores(work: Path) -> None:
         total = caught + stats["survived"] + stats["no_tests"]
         if not total:
             continue
+        # A run stopped part way leaves the rest unchecked: say so, or the score would pass for the module's.
+        unchecked = stats["total"] - total
         rows.append(f"{module:<40} {caught:>5} / {total:<5} {100 * caught / total:5.1f}%   "
-                    f"survived {stats['survived']}, no tests {stats['no_tests']}")
+                    f"survived {stats['survived']}, no tests {stats['no_tests']}"
+                    + (f", NOT RUN {unchecked} of {stats['total']}" if unchecked else ""))
         package = module.split(".")[0]
         per_package[package][0] += caught
         per_package[package][1] += total
