@@ -345,8 +345,12 @@ def test_an_empty_weekend_is_cached_until_the_next_close_and_widened_from_where_
     assert [d.date() for d in later.index] == [dt.date(2026, 7, 13), dt.date(2026, 7, 14)]
 
 
-def test_bars_go_stale_at_the_close_itself_and_a_provisional_last_bar_is_fetched_again(
-        tmp_path: Path, prices_dir: Path, cache: Cache) -> None:
+@pytest.mark.parametrize("asked", [
+    next_close(at_new_york("2026-07-14", 15)),  # the very instant the bars were fresh until: stale at the close
+    at_new_york("2026-07-15", 9),  # the next morning: 14 July is a past day, and its bar was not final when fetched
+])
+def test_a_provisional_last_bar_is_fetched_again_once_final(tmp_path: Path, prices_dir: Path, cache: Cache,
+                                                            asked: dt.datetime) -> None:
     folder = tmp_path / "prices"
     day = write_folder(folder, prices_dir, "SPY", "2026-07-14")
     provisional = day.copy()
@@ -357,26 +361,8 @@ def test_bars_go_stale_at_the_close_itself_and_a_provisional_last_bar_is_fetched
     market = CachedMarket(provider, cache, now=clock)
     market.bars(["SPY"], dt.date(2026, 7, 1), dt.date(2026, 7, 14))
     day.to_csv(folder / "SPY.csv")  # the final close
-    clock.when = next_close(at_new_york("2026-07-14", 15))  # the very instant the bars were fresh until
-    final = market.bars(["SPY"], dt.date(2026, 7, 1), dt.date(2026, 7, 14))["SPY"]
-    assert provider.calls[1:] == [("bars", ("SPY",), dt.date(2026, 7, 14), dt.date(2026, 7, 14))]
-    assert final["Adj Close"].iloc[-1] == day.loc["2026-07-14", "Adj Close"]
-
-
-def test_a_provisional_last_bar_is_fetched_again_when_its_day_is_asked_as_a_past_window(
-        tmp_path: Path, prices_dir: Path, cache: Cache) -> None:
-    folder = tmp_path / "prices"
-    day = write_folder(folder, prices_dir, "SPY", "2026-07-14")
-    provisional = day.copy()
-    provisional.loc["2026-07-14", "Adj Close"] *= 0.99  # the source's bar in the afternoon, before the close
-    provisional.to_csv(folder / "SPY.csv")
-    provider = Recording(CsvFolderProvider(folder))
-    clock = Clock(at_new_york("2026-07-14", 15))
-    market = CachedMarket(provider, cache, now=clock)
-    market.bars(["SPY"], dt.date(2026, 7, 1), dt.date(2026, 7, 14))
-    day.to_csv(folder / "SPY.csv")
-    clock.when = at_new_york("2026-07-15", 9)  # the next morning: 14 July is a past day now, its bar final
-    for _ in range(2):
+    clock.when = asked
+    for _ in range(2):  # fetched once, then kept
         final = market.bars(["SPY"], dt.date(2026, 7, 1), dt.date(2026, 7, 14))["SPY"]
         assert final["Adj Close"].iloc[-1] == day.loc["2026-07-14", "Adj Close"]
     assert provider.calls[1:] == [("bars", ("SPY",), dt.date(2026, 7, 14), dt.date(2026, 7, 14))]
@@ -465,12 +451,11 @@ def test_bars_a_batch_fetched_but_could_not_store_are_fetched_again_and_kept_fre
     assert tokens == pytest.approx(97, abs=1e-3)  # each of the three calls charged its one ticker
 
 
-def test_a_batch_redis_fails_to_close_is_fetched_by_the_request_and_a_past_window_stays_due(
-        tmp_path: Path, prices_dir: Path, own_redis: EmbeddedRedis) -> None:
-    """One request, two batches: SPY's older history (to its first cached bar) and its newer bars (to Monday, a
-    past day).  Redis turns read-only while the first fetches, so the second can't even be closed; the request
-    fetches both spans itself (Redis writable again by then) and stores them, still due for a refresh: Tuesday's
-    bar is fetched when asked for."""
+@pytest.fixture
+def failover_on_tuesday(tmp_path: Path, prices_dir: Path,
+                        own_redis: EmbeddedRedis) -> tuple[CachedMarket, Meanwhile, pd.DataFrame]:
+    """SPY cached from 2 March to Thursday 9 July; now Tuesday 14 July's evening, and Redis turns read-only during
+    the next source call (and writable again by the one after).  The market, its provider, the source's prices."""
     folder = tmp_path / "prices"
     source = write_folder(folder, prices_dir, "SPY", "2026-07-14")
     provider = Meanwhile(CsvFolderProvider(folder), [])
@@ -479,6 +464,16 @@ def test_a_batch_redis_fails_to_close_is_fetched_by_the_request_and_a_past_windo
     market.bars(["SPY"], dt.date(2026, 3, 2), dt.date(2026, 7, 9))
     provider.happenings = [read_only(own_redis), writable(own_redis)]
     clock.when = at_new_york("2026-07-14", 18)
+    return market, provider, source
+
+
+def test_a_batch_redis_fails_to_close_is_fetched_by_the_request_and_a_past_window_stays_due(
+        failover_on_tuesday: tuple[CachedMarket, Meanwhile, pd.DataFrame]) -> None:
+    """One request, two batches: SPY's older history (to its first cached bar) and its newer bars (to Monday, a
+    past day).  Redis turns read-only while the first fetches, so the second can't even be closed; the request
+    fetches both spans itself (Redis writable again by then) and stores them, still due for a refresh: Tuesday's
+    bar is fetched when asked for."""
+    market, provider, source = failover_on_tuesday
     to_monday = market.bars(["SPY"], dt.date(2026, 1, 2), dt.date(2026, 7, 13))["SPY"]
     assert to_monday["Adj Close"].tolist() == source.loc["2026-01-02":"2026-07-13", "Adj Close"].tolist()
     older, newer = ("bars", ("SPY",), dt.date(2026, 1, 2), dt.date(2026, 3, 2)), \
@@ -490,18 +485,11 @@ def test_a_batch_redis_fails_to_close_is_fetched_by_the_request_and_a_past_windo
 
 
 def test_a_past_window_whose_batch_did_not_reach_the_cache_is_fetched_by_the_request_to_its_end(
-        tmp_path: Path, prices_dir: Path, own_redis: EmbeddedRedis) -> None:
+        failover_on_tuesday: tuple[CachedMarket, Meanwhile, pd.DataFrame]) -> None:
     """SPY is cached to Thursday.  On Tuesday evening a request to Monday joins a batch for Thursday..Monday,
     and Redis turns read-only while it fetches: the entry still ends on Thursday, so the request fetches the
     span itself rather than answer three days short without saying so."""
-    folder = tmp_path / "prices"
-    source = write_folder(folder, prices_dir, "SPY", "2026-07-14")
-    provider = Meanwhile(CsvFolderProvider(folder), [])
-    clock = Clock(at_new_york("2026-07-09", 18))
-    market = CachedMarket(provider, Cache(connect(own_redis.url), retry_after=0.0), now=clock)
-    market.bars(["SPY"], dt.date(2026, 3, 2), dt.date(2026, 7, 9))
-    provider.happenings = [read_only(own_redis), writable(own_redis)]
-    clock.when = at_new_york("2026-07-14", 18)
+    market, provider, source = failover_on_tuesday
     to_monday = market.bars(["SPY"], dt.date(2026, 3, 2), dt.date(2026, 7, 13))["SPY"]
     assert to_monday["Adj Close"].tolist() == source.loc["2026-03-02":"2026-07-13", "Adj Close"].tolist()
     newer = ("bars", ("SPY",), dt.date(2026, 7, 9), dt.date(2026, 7, 13))

@@ -161,12 +161,17 @@ def test_medians_hit_rates_and_counts_rest_on_the_episodes_with_data(services: S
     assert rows[("Late expansion",)]["XSD"].endswith("of 2)")  # 2000 left out: XSD began in 2006
 
 
+def relative_by_phase(prices_dir: Path, ticker: str) -> dict[str, pd.Series]:
+    """``ticker``'s return relative to SPY in each episode of each phase type, worked out here."""
+    prices = read_prices(prices_dir, [ticker, "SPY"])
+    return {phase: pd.Series([expected_relative(prices, ticker, "SPY", f, last)
+                              for name, f, last, _, _ in EPISODES if name == phase]).dropna()
+            for phase in PHASE_NAMES}
+
+
 def test_the_takeaway_names_the_counts_and_median_the_table_shows(services: Services, prices_dir: Path) -> None:
     reply = router.run("/cycle IWM vs SPY", services)
-    prices = read_prices(prices_dir, ["IWM", "SPY"])
-    by_phase = {phase: pd.Series([expected_relative(prices, "IWM", "SPY", f, last)
-                                  for name, f, last, _, _ in EPISODES if name == phase]).dropna()
-                for phase in PHASE_NAMES}
+    by_phase = relative_by_phase(prices_dir, "IWM")
     beat = re.match(r"IWM beat SPY in (\d) of (\d) (.+?) \(median (\S+)\), and lagged in (\d) of (\d) (.+?) "
                     r"\(median (\S+)\)\.$", reply.takeaway)
     assert beat, reply.takeaway
@@ -183,10 +188,7 @@ def test_the_takeaway_names_the_counts_and_median_the_table_shows(services: Serv
 
 def test_the_takeaway_leaves_out_a_side_no_phase_went_in_most_episodes(services: Services, prices_dir: Path) -> None:
     reply = router.run("/cycle SMH", services)
-    prices = read_prices(prices_dir, ["SMH", "SPY"])
-    by_phase = {phase: pd.Series([expected_relative(prices, "SMH", "SPY", f, last)
-                                  for name, f, last, _, _ in EPISODES if name == phase]).dropna()
-                for phase in PHASE_NAMES}
+    by_phase = relative_by_phase(prices_dir, "SMH")
     # SMH trailed SPY in at most half the episodes of every phase type, so no phase is named for lagging.
     assert all(2 * (s < 0).sum() <= len(s) for s in by_phase.values())
     assert "lagged" not in reply.takeaway, reply.takeaway
