@@ -92,7 +92,7 @@ def build(request: TiltRequest, services: Services) -> Reply:
                _rolling_note(source, len(rolling), request)),
         footer=(f"{window.start:%Y-%m-%d} → {window.end:%Y-%m-%d} ({period_words}) · as of {window.end:%Y-%m-%d}"
                 f" · source: {services.source_label()} · benchmark {source} · {rate.said}"),
-        chart=Chart(png=_chart(request, table, rolling, labels),
+        chart=Chart(png=_chart(request, table, rolling, labels, pd.DatetimeIndex([window.start, window.end])),
                     filename=f"tilt-{hashlib.sha1(request.key.encode()).hexdigest()[:10]}.png", title=title,
                     alt_text=f"Excess return and tracking error against {source} for each size of the tilt, "
                              f"{window.start:%Y-%m-%d} to {window.end:%Y-%m-%d}."),
@@ -169,7 +169,8 @@ def _rolling_note(source: str, windows: int, request: TiltRequest) -> str:
             f"so with fees its 0 row trails it.")
 
 
-def _chart(request: TiltRequest, table: pd.DataFrame, rolling: pd.DataFrame, labels: ChartLabels) -> bytes:
+def _chart(request: TiltRequest, table: pd.DataFrame, rolling: pd.DataFrame, labels: ChartLabels,
+           dates: pd.DatetimeIndex) -> bytes:
     names = list(table.index)
     if len(request.destinations) == 1:
         destination = request.destinations[0]
@@ -178,14 +179,14 @@ def _chart(request: TiltRequest, table: pd.DataFrame, rolling: pd.DataFrame, lab
         spreads = [rolling[name].dropna().to_numpy() if name in rolling else np.zeros(1 if len(rolling) else 0)
                    for name in names]
         return sweep_line_chart(sizes, table["excess_return"].to_numpy(), table["tracking_error"].to_numpy(),
-                                spreads, f"Points in {destination.ticker}", labels)
+                                spreads, f"Points in {destination.ticker}", labels, dates)
     first, second = request.destinations
     shape = (len(first.sizes(request.step)), len(second.sizes(request.step)))
     return sweep_grid_chart([f"{s:g}" for s in first.sizes(request.step)],
                             [f"{s:g}" for s in second.sizes(request.step)],
                             table["excess_return"].to_numpy().reshape(shape),
                             table["information_ratio"].to_numpy().reshape(shape),
-                            f"Points in {first.ticker}", f"Points in {second.ticker}", labels)
+                            f"Points in {first.ticker}", f"Points in {second.ticker}", labels, dates)
 
 
 COMMAND = Command(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import matplotlib.colors as mcolors
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.collections import LineCollection
 from matplotlib.image import AxesImage
@@ -28,6 +29,7 @@ from tests.chart_checks import (
     PNG_SIGNATURE,
     contrast,
     decode,
+    drawn_texts,
     extent,
     not_literal,
     outside_canvas,
@@ -38,6 +40,8 @@ from tests.chart_checks import (
 
 LABELS = ChartLabels(title="How much to tilt SPY into IJR", as_of="2026-07-14", source="CSV folder",
                      basis="Adj Close: dividends reinvested, costs 5bp")
+# The window measured: the footer starts with it.
+DATES = pd.DatetimeIndex(["2016-07-14", "2026-07-14"])
 SIZES = ["0", "10", "20", "30"]
 EXCESS = np.array([0.0, -0.004, -0.009, -0.015])  # a year, fractions
 TRACKING = np.array([0.0, 0.011, 0.022, 0.034])
@@ -46,7 +50,7 @@ PIXELS = (round(FIGSIZE_IN[1] * DPI), round(FIGSIZE_IN[0] * DPI))
 
 
 def _line_figure(rolling=ROLLING, labels=LABELS):
-    return build_sweep_line_figure(SIZES, EXCESS, TRACKING, rolling, "Points in IJR", labels)
+    return build_sweep_line_figure(SIZES, EXCESS, TRACKING, rolling, "Points in IJR", labels, DATES)
 
 
 def _segments(ax, colour=None) -> list[np.ndarray]:
@@ -65,9 +69,8 @@ def test_each_size_is_a_point_at_its_tracking_error_and_excess_named_by_its_size
     names = [t for t in scatter.texts if isinstance(t, Annotation)]
     assert [t.get_text() for t in names] == SIZES
     assert np.allclose([t.xy for t in names], list(zip([0.0, 1.1, 2.2, 3.4], [0.0, -0.4, -0.9, -1.5])))
-    (title,) = [t for t in scatter.texts if not isinstance(t, Annotation)]
-    assert title.get_text() == "Excess return vs tracking error (% a year)"
-    assert title.get_position()[1] > 1 and title.get_transform() == scatter.transAxes  # above the panel
+    assert all(isinstance(t, Annotation) for t in scatter.texts)
+    assert scatter.get_title(loc="left") == "Excess return vs tracking error (% a year)"  # above the panel
     assert (scatter.xaxis.label.get_text(), scatter.yaxis.label.get_text()) == ("Tracking error", "Excess return")
     # Every point and its name inside the panel, with room left: none sits on the frame.
     low, high = scatter.get_ylim()
@@ -116,11 +119,12 @@ def test_the_line_chart_reads_inside_its_canvas_and_fits_a_chat_upload(demo: boo
     labels = ChartLabels(LABELS.title, LABELS.as_of, LABELS.source, demo=demo, basis=LABELS.basis)
     fig = _line_figure(labels=labels)
     texts = [t.get_text() for t in fig.texts]
-    assert texts[:3] == [LABELS.title, "As of 2026-07-14 · Source: CSV folder", LABELS.basis]
+    assert texts[:2] == [LABELS.title, "2016-07-14 → 2026-07-14 (10.0y) · As of 2026-07-14 · Source: CSV folder · "
+                         + LABELS.basis]
     assert ("DEMO DATA — not real prices" in texts) is demo
     assert outside_canvas(fig) == [] and too_small(fig) == []
     assert overlapping(solid_texts(fig)) == []
-    png = sweep_line_chart(SIZES, EXCESS, TRACKING, ROLLING, "Points in IJR", labels)
+    png = sweep_line_chart(SIZES, EXCESS, TRACKING, ROLLING, "Points in IJR", labels, DATES)
     assert png.startswith(PNG_SIGNATURE) and len(png) < PLATFORM_FILE_LIMIT
     assert decode(png).shape[:2] == PIXELS
 
@@ -131,7 +135,7 @@ GRID_IR = np.array([[np.nan, 0.5, 0.51, 0.523], [-1.2, -0.8, -0.25, 0.1], [-1.5,
 
 
 def _grid_figure(excess=GRID_EXCESS, labels=LABELS):
-    return build_sweep_grid_figure(ROWS, COLUMNS, excess, GRID_IR, "Points in IJR", "Points in SMH", labels)
+    return build_sweep_grid_figure(ROWS, COLUMNS, excess, GRID_IR, "Points in IJR", "Points in SMH", labels, DATES)
 
 
 def test_the_grid_colours_each_cell_by_its_excess_centred_on_zero() -> None:
@@ -152,8 +156,9 @@ def test_the_grid_colours_each_cell_by_its_excess_centred_on_zero() -> None:
 
 def test_each_cell_prints_its_excess_and_information_ratio_readable_on_its_colour() -> None:
     ax = _grid_figure().axes[0]
-    cells = {t.get_position(): t for t in ax.texts if "%" in t.get_text()}
+    cells = {t.get_position(): t for t in ax.texts}
     assert len(cells) == 12
+    assert cells[(3, 2)].get_text() == "n/a"  # a cell without a figure says so, never "+nan%"
     assert cells[(0, 0)].get_text() == "+0.0%"  # no IR on the zero tilt, none printed as "nan"
     assert cells[(1, 0)].get_text() == "+0.4%\nIR 0.50"
     assert cells[(3, 0)].get_text() == "+1.2%\nIR 0.52"
@@ -178,7 +183,7 @@ def test_the_grid_chart_reads_inside_its_canvas_and_fits_a_chat_upload(demo: boo
     fig = _grid_figure(labels=labels)
     assert outside_canvas(fig) == [] and too_small(fig) == []
     assert overlapping(solid_texts(fig)) == []
-    png = sweep_grid_chart(ROWS, COLUMNS, GRID_EXCESS, GRID_IR, "Points in IJR", "Points in SMH", labels)
+    png = sweep_grid_chart(ROWS, COLUMNS, GRID_EXCESS, GRID_IR, "Points in IJR", "Points in SMH", labels, DATES)
     assert png.startswith(PNG_SIGNATURE) and len(png) < PLATFORM_FILE_LIMIT
     assert decode(png).shape[:2] == PIXELS
 
@@ -186,9 +191,9 @@ def test_the_grid_chart_reads_inside_its_canvas_and_fits_a_chat_upload(demo: boo
 def test_the_png_is_the_figure_drawn() -> None:
     from analysis.charts import render_png
 
-    assert sweep_line_chart(SIZES, EXCESS, TRACKING, ROLLING, "Points in IJR", LABELS) == \
+    assert sweep_line_chart(SIZES, EXCESS, TRACKING, ROLLING, "Points in IJR", LABELS, DATES) == \
         render_png(_line_figure())
-    assert sweep_grid_chart(ROWS, COLUMNS, GRID_EXCESS, GRID_IR, "Points in IJR", "Points in SMH", LABELS) == \
+    assert sweep_grid_chart(ROWS, COLUMNS, GRID_EXCESS, GRID_IR, "Points in IJR", "Points in SMH", LABELS, DATES) == \
         render_png(_grid_figure())
 
 
@@ -228,7 +233,7 @@ def test_size_names_sit_beside_their_points_inside_the_panel_over_a_muted_zero_l
         assert box.x0 > x and box.y0 > y  # up and right of its point, not over it
         assert scatter.bbox.x0 <= box.x0 and box.x1 <= scatter.bbox.x1 and box.y1 <= scatter.bbox.y1
     # The spread panel: its title, its axis named by the caller, no y label of its own (the scatter's says it).
-    assert [t.get_text() for t in spread.texts] == ["Rolling 3-year excess (% a year)"]
+    assert spread.get_title(loc="left") == "Rolling 3-year excess (% a year)" and not spread.texts
     assert spread.yaxis.label.get_text() == ""
     for ax in (scatter, spread):
         zero = [ln for ln in ax.get_lines() if list(ln.get_ydata()) == [0, 0]]
@@ -240,8 +245,7 @@ def test_size_names_sit_beside_their_points_inside_the_panel_over_a_muted_zero_l
 
 def test_the_grid_panel_says_what_its_cells_hold() -> None:
     ax = _grid_figure().axes[0]
-    titles = [t.get_text() for t in ax.texts if t.get_position() == (0.0, 1.03)]
-    assert titles == ["Excess return a year over the benchmark (and information ratio)"]
+    assert ax.get_title(loc="left") == "Excess return a year over the benchmark (and information ratio)"
 
 
 @pytest.mark.parametrize("build", [_line_figure, _grid_figure])
@@ -251,13 +255,19 @@ def test_words_with_dollar_signs_are_printed_as_written(build) -> None:
     fig = build(labels=labels)
     fig.canvas.draw()
     texts = [t for t in fig.texts if "$" in t.get_text()]
-    assert len(texts) == 3 and not_literal(texts) == []
+    assert len(texts) == 2 and not_literal(texts) == []
 
 
-def test_the_demo_watermark_lies_large_and_faint_across_the_middle() -> None:
-    fig = _line_figure(labels=ChartLabels(LABELS.title, LABELS.as_of, LABELS.source, demo=True))
+@pytest.mark.parametrize("build", [_line_figure, _grid_figure])
+def test_the_demo_badge_clears_the_panel_titles_and_the_watermark_lies_faint_across_the_middle(build) -> None:
+    fig = build(labels=ChartLabels(LABELS.title, LABELS.as_of, LABELS.source, demo=True))
     fig.canvas.draw()
-    (mark,) = [t for t in fig.texts if t.get_text() == "DEMO DATA — not real prices"]
+    # Two marks, as on every chart: a badge at the top right and this watermark.
+    badge, mark = [t for t in fig.texts if t.get_text() == "DEMO DATA — not real prices"]
+    # Its red box, not only its words, clears the panel titles below it.
+    box = badge.get_bbox_patch().get_window_extent(fig.canvas.get_renderer())
+    titles = [t for t in drawn_texts(fig) if t.get_text() in {ax.get_title(loc="left") for ax in fig.axes}]
+    assert badge.get_rotation() == 0 and len(titles) == len(fig.axes) - (build is _grid_figure) and box.y0 > max(extent(t).y1 for t in titles)
     box = extent(mark)
     assert box.x0 < fig.bbox.width / 2 < box.x1 and box.y0 < fig.bbox.height / 2 < box.y1
     assert mark.get_fontsize() >= 30 and mark.get_rotation() != 0 and mark.get_fontweight() == "bold"
