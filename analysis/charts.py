@@ -665,8 +665,8 @@ def _add_demo_marks(fig: FigureBase) -> None:
     # as far below the top edge in inches as on the compare chart, as the title above it keeps its size in points
     # (at the compare chart's fraction, a shorter chart's badge ran into the end of a 40-character title).
     height_in = fig.bbox.height / fig.get_figure(root=True).dpi
-    fig.text(0.985, 1 - (1 - _LEGEND_Y - 0.004) * FIGSIZE_IN[1] / height_in, DEMO_TEXT, ha="right", va="top",
+    fig.text(0.985, 1 - (1 - _LEGEND_Y + 0.002) * FIGSIZE_IN[1] / height_in, DEMO_TEXT, ha="right", va="top",
              fontsize=13, fontweight="bold", color="white",
-             bbox={"boxstyle": "round,pad=0.35", "facecolor": "#C0392B", "edgecolor": "none"}, parse_math=False)
+             bbox={"boxstyle": "round,pad=0.2", "facecolor": "#C0392B", "edgecolor": "none"}, parse_math=False)
     fig.text(0.46, 0.47, DEMO_TEXT, ha="center", va="center", rotation=24, fontsize=40, fontweight="bold",
              color="#C0392B", alpha=0.16, zorder=10, parse_math=False)

@@ -66,12 +66,22 @@ def extent(text: Text) -> Bbox:
     return text.get_window_extent(text.get_figure(root=True).canvas.get_renderer())
 
 
+def covered(text: Text) -> Bbox:
+    """What ``text`` covers on the canvas: its words and, when it has one, the box drawn around them (the demo
+    badge's red box hides what lies under it as much as its words do)."""
+    patch = text.get_bbox_patch()
+    if patch is None:
+        return extent(text)
+    renderer = text.get_figure(root=True).canvas.get_renderer()
+    return Bbox.union([extent(text), patch.get_window_extent(renderer)])
+
+
 def outside_canvas(fig: Figure, texts: list[Text] | None = None) -> list[str]:
     """The texts (of ``texts``, else all drawn) that reach past the canvas's edge, by more than half a pixel."""
     canvas = fig.bbox
     found = []
     for text in drawn_texts(fig) if texts is None else texts:
-        box = extent(text)
+        box = covered(text)
         if box.x0 < canvas.x0 - 0.5 or box.y0 < canvas.y0 - 0.5 or box.x1 > canvas.x1 + 0.5 \
                 or box.y1 > canvas.y1 + 0.5:
             found.append(text.get_text())
@@ -80,7 +90,7 @@ def outside_canvas(fig: Figure, texts: list[Text] | None = None) -> list[str]:
 
 def overlapping(texts: list[Text]) -> list[tuple[str, str]]:
     """Pairs of ``texts`` whose boxes overlap by more than a pixel each way."""
-    boxes = [(t.get_text(), extent(t)) for t in texts]
+    boxes = [(t.get_text(), covered(t)) for t in texts]
     return [(a, b) for (a, box_a), (b, box_b) in combinations(boxes, 2)
             if min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0) > 1.0
             and min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0) > 1.0]
