@@ -92,6 +92,7 @@ _LEGEND_ROW = 0.032
 _TEXT = "#222222"
 _MUTED = "#555555"
 _GRID = "#DDDDDD"
+_RULE = "#999999"  # the axes' spines and the zero line
 _TITLE_PT, _PANEL_PT, _TICK_PT, _LEGEND_PT, _END_LABEL_PT, _FOOTER_PT = 20, 13, 12, 12, 12, 11
 _END_LABEL_MIN_PT = 9.0
 _RIGHT_MIN = 0.72  # how far left the panels' right edge may move to make room for long end labels
@@ -383,11 +384,16 @@ def _style_axes(ax: Axes) -> None:
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     for side in ("left", "bottom"):
-        ax.spines[side].set_color("#999999")
+        ax.spines[side].set_color(_RULE)
     ax.tick_params(labelsize=_TICK_PT, colors=_TEXT, length=4, labelbottom=False)
     ax.grid(True, which="major", color=_GRID, linewidth=0.8)
     ax.set_axisbelow(True)
     ax.margins(x=0.0)
+
+
+def _zero_line(ax: Axes) -> None:
+    """A thin grey rule at 0, under the data: where a figure changes sign."""
+    ax.axhline(0.0, color=_RULE, linewidth=0.8, zorder=1)
 
 
 def _panel_title(ax: Axes, text: str) -> None:
@@ -424,7 +430,7 @@ def _draw_drawdown(
     keep = downsample_positions(bench)
     # A light wash under the benchmark lets the eye compare depths without another line.
     ax.fill_between(x[keep], bench[keep], 0.0, color=BENCHMARK_COLOUR, alpha=0.12, linewidth=0, zorder=1)
-    ax.axhline(0.0, color="#999999", linewidth=0.8, zorder=1)
+    _zero_line(ax)
     _panel_title(ax, "Drawdown from previous high")
     ax.yaxis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
     ax.yaxis.set_major_formatter(FuncFormatter(_percent))
@@ -451,7 +457,7 @@ def _draw_rolling_cagr(
     known = cagr_pct.notna().all(axis=1).to_numpy()
     for ticker, colour in colours.items():
         _plot(ax, x[known], cagr_pct[ticker][known], colour, benchmark=ticker == benchmark, width=_WIDTH_PANEL)
-    ax.axhline(0.0, color="#999999", linewidth=0.8, zorder=1)
+    _zero_line(ax)
     _panel_title(ax, f"Rolling {ROLLING_YEARS}-year CAGR · each point: the {ROLLING_YEARS} years up to it")
     ax.yaxis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
     ax.yaxis.set_major_formatter(FuncFormatter(_percent))
@@ -629,9 +635,15 @@ def _style_date_axis(ax: Axes, x: np.ndarray) -> None:
 def _add_legend(fig: Figure, growth_ax: Axes, benchmark: str | None, rows: int) -> None:
     handles = growth_ax.get_lines()
     names = [f"{h.get_label()} (benchmark)" if h.get_label() == benchmark else h.get_label() for h in handles]
-    fig.legend(handles, names, loc="upper left", bbox_to_anchor=(_LEFT - 0.01, _LEGEND_Y),
-               ncol=-(-len(handles) // rows), frameon=False, fontsize=_LEGEND_PT, handlelength=2.4,
-               columnspacing=1.6, borderaxespad=0.0, labelcolor=_TEXT)
+    legend_row(fig, handles, names, ncol=-(-len(handles) // rows))
+
+
+def legend_row(fig: Figure, handles: list, names: list[str], *, ncol: int, colours: str | list[str] = _TEXT,
+               handle_length: float = 2.4) -> None:
+    """The legend every chart has: frameless, under the title, from the panels' left edge; names in ``colours``."""
+    fig.legend(handles, names, loc="upper left", bbox_to_anchor=(_LEFT - 0.01, _LEGEND_Y), ncol=ncol,
+               frameon=False, fontsize=_LEGEND_PT, handlelength=handle_length, columnspacing=1.6,
+               borderaxespad=0.0, labelcolor=colours)
 
 
 def _add_header_and_footer(fig: Figure, labels: ChartLabels, dates: pd.DatetimeIndex) -> None:

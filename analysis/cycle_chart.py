@@ -18,7 +18,6 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from analysis.charts import (
     _LEFT,
-    _LEGEND_PT,
     _LEGEND_ROW,
     _LEGEND_Y,
     _MUTED,
@@ -33,6 +32,8 @@ from analysis.charts import (
     _panel_title,
     _percent,
     _style_axes,
+    _zero_line,
+    legend_row,
     render_png,
 )
 from analysis.cycle import PHASE_TYPES, CycleFigures
@@ -86,7 +87,7 @@ def build_cycle_figure(figures: CycleFigures, labels: ChartLabels) -> Figure:
         ax.scatter((x_phase + offset + spread)[shown], values[shown], s=30, color=colours[ticker],
                    edgecolors="#222222", linewidths=0.7, zorder=4)
 
-    ax.axhline(0.0, color="#999999", linewidth=0.8, zorder=1)
+    _zero_line(ax)
     ax.set_xlim(-0.5, len(phases) - 0.5)
     counts = phase_of.value_counts()
     ax.set_xticks(np.arange(len(phases)),
@@ -99,9 +100,8 @@ def build_cycle_figure(figures: CycleFigures, labels: ChartLabels) -> Figure:
     last = max(e.last_day for e in figures.episodes)
     _panel_title(ax, f"Return relative to {figures.benchmark} · bar: median · dot: one episode · "
                      f"phases {first:%Y-%m} to {last:%Y-%m}")
-    fig.legend([Patch(facecolor=colours[t], alpha=0.55, edgecolor="none") for t in tickers], tickers,
-               loc="upper left", bbox_to_anchor=(_LEFT - 0.01, _LEGEND_Y), ncol=-(-len(tickers) // legend_rows),
-               frameon=False, fontsize=_LEGEND_PT, handlelength=1.6, columnspacing=1.6, borderaxespad=0.0,
-               labelcolor=[_label_colour(colours[t]) for t in tickers] if tickers else _TEXT)
+    legend_row(fig, [Patch(facecolor=colours[t], alpha=0.55, edgecolor="none") for t in tickers], tickers,
+               ncol=-(-len(tickers) // legend_rows), colours=[_label_colour(colours[t]) for t in tickers] or _TEXT,
+               handle_length=1.6)
     _add_header_and_footer(fig, labels, pd.DatetimeIndex([pd.Timestamp(first), pd.Timestamp(last)]))
     return fig

@@ -16,10 +16,8 @@ from matplotlib.patches import Patch
 
 from analysis.charts import (
     _LEFT,
-    _LEGEND_PT,
     _LEGEND_ROW,
     _LEGEND_Y,
-    _TEXT,
     BENCHMARK_COLOUR,
     BENCHMARK_DASHES,
     DPI,
@@ -32,6 +30,7 @@ from analysis.charts import (
     _style_axes,
     _style_date_axis,
     downsample_positions,
+    legend_row,
     render_png,
 )
 from analysis.rules import Evaluation
@@ -77,8 +76,6 @@ def build_signal_figure(evaluation: Evaluation, labels: ChartLabels, *, quantity
     handles = [Line2D([], [], color=LINE_COLOURS[4], linewidth=2.2),
                Line2D([], [], color=BENCHMARK_COLOUR, linewidth=1.8, dashes=BENCHMARK_DASHES),
                Patch(color=TRUE_SHADE, alpha=0.25)]
-    fig.legend(handles, [quantity_label, threshold_label, "rule true"], loc="upper left",
-               bbox_to_anchor=(_LEFT - 0.01, _LEGEND_Y), ncol=3, frameon=False, fontsize=_LEGEND_PT,
-               borderaxespad=0.0, labelcolor=_TEXT)
+    legend_row(fig, handles, [quantity_label, threshold_label, "rule true"], ncol=3)
     _add_header_and_footer(fig, labels, pd.DatetimeIndex(evaluation.dates))
     return fig

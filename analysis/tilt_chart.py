@@ -25,6 +25,7 @@ from analysis.charts import (
     _add_header_and_footer,
     _panel_title,
     _style_axes,
+    _zero_line,
     render_png,
 )
 
@@ -64,7 +65,7 @@ def build_sweep_line_figure(sizes: list[str], excess: np.ndarray, tracking: np.n
         spread.text(0.5, 0.5, "Rolling 3-year windows need 3 years of data", ha="center", va="center",
                     fontsize=12, color=_MUTED, transform=spread.transAxes)
     for ax in (scatter, spread):
-        ax.axhline(0, color=_MUTED, linewidth=0.8)
+        _zero_line(ax)
     return fig
 
 
