@@ -91,12 +91,14 @@ def build_sweep_grid_figure(rows: list[str], columns: list[str], excess: np.ndar
         # Light text on the dark ends of the map, dark text elsewhere.
         dark = np.isfinite(value) and abs(value) > 0.6 * limit
         ax.text(j, i, text, ha="center", va="center", fontsize=10, color="white" if dark else _TEXT)
-    ax.set_xticks(range(len(columns)), columns, fontsize=_TICK_PT)
-    ax.set_yticks(range(len(rows)), rows, fontsize=_TICK_PT)
+    ax.set_xticks(range(len(columns)), columns)
+    ax.set_yticks(range(len(rows)), rows)
+    ax.tick_params(labelsize=_TICK_PT, colors=_TEXT)
     _axis_labels(ax, column_label, row_label)
     _panel_title(ax, "Excess return a year over the benchmark (and information ratio)")
     bar = fig.colorbar(image, ax=ax, fraction=0.05, pad=0.03)
-    bar.set_label("% a year", fontsize=11, color=_TEXT)
+    bar.ax.tick_params(labelsize=_TICK_PT, colors=_TEXT)
+    bar.set_label("% a year", fontsize=_TICK_PT, color=_TEXT)
     return fig
 
 

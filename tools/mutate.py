@@ -48,9 +48,10 @@ TARGETS = (
 # These are run against their own tests only, which makes their score a lower bound.
 FOCUSED_TESTS = {
     "market.cached": ("tests/test_cache.py", "tests/test_coordination.py", "tests/test_protection.py"),
-    # Every chart module, /backtest and /cycle draw on analysis.charts: its own tests are test_charts.py's.
-    "analysis.charts": ("tests/test_charts.py",),
-    "analysis.monthly_chart": ("tests/test_charts.py",),
+    # Every chart module, /backtest and /cycle draw on analysis.charts: its own tests are test_charts.py's, and the
+    # house style every chart shares (test_chart_style.py).
+    "analysis.charts": ("tests/test_charts.py", "tests/test_chart_style.py"),
+    "analysis.monthly_chart": ("tests/test_charts.py", "tests/test_chart_style.py"),
 }
 # mutmut counts these as caught; "no tests" and "survived" are not; "skipped" (not run) is left out.
 CAUGHT = ("killed", "timeout", "segfault", "suspicious")

@@ -1,0 +1,199 @@
+"""The house style every chart follows, stated here as the requirement (issue 25).
+
+Each chart Tilt draws (compare, backtest with its monthly heatmap, rebased, signal, cycle, and the two /tilt charts)
+is one product: the same title, footer, panel titles, tick labels, legend, grid and zero line, in the same few
+colours.  The table below is the style; the tests check every drawn artist of every chart against it.  Changing
+the look of the charts means changing this table on purpose.  (Whether a chart *reads* -- texts inside the canvas,
+none over another, none under 8 pt -- is checked in each chart's own tests, with ``tests.chart_checks``.)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.colors as mcolors
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from analysis.charts import (
+    ChartLabels,
+    build_compare_figure,
+    build_normalised_figure,
+)
+from analysis.cycle import cycle_figures, episodes
+from analysis.cycle_chart import build_cycle_figure
+from analysis.monthly_chart import build_backtest_monthly_figure
+from analysis.rules import PREDEFINED, evaluate
+from analysis.signal_chart import build_signal_figure, chart_window
+from analysis.tilt_chart import build_sweep_grid_figure, build_sweep_line_figure
+from tests.chart_checks import drawn_texts, solid_texts
+
+# --- the house style ---------------------------------------------------------------------------------------------
+INK = "#222222"  # titles, panel titles, axis and tick labels, legend names of grey lines
+MUTED = "#555555"  # the footer and notes such as "n/a"
+GRID = "#dddddd"
+RULE = "#999999"  # spines and the zero line
+DEMO_RED = "#c0392b"
+# Okabe-Ito, the yellow's darker text form, and the benchmark's grey: what a name may be printed in, beside INK.
+SERIES = ("#e69f00", "#56b4e9", "#009e73", "#0072b2", "#d55e00", "#cc79a7", "#000000", "#8a7e00", "#666666")
+TITLE_PT = (13, 20)  # bold; 20 pt, shrunk towards 13 for a long title
+PANEL_TITLE_PT = 13  # bold
+LABEL_PT = 12  # tick labels, axis labels and legend names
+FOOTER_PT = (8, 11)  # shrunk towards 8 for a long footer
+GRID_WIDTH = RULE_WIDTH = 0.8
+MIN_LINE_WIDTH = 1.8  # a series' line
+BENCHMARK_DASHES = (4.0, 2.0)
+BENCHMARK_RULE_WIDTH = 1.4  # the benchmark's level of 1x across the relative-strength panel, dashed as its line
+# -------------------------------------------------------------------------------------------------------------------
+
+TITLE = "IWM vs SPY"
+KINDS = ("compare", "backtest", "rebased", "signal", "cycle", "tilt line", "tilt grid")
+
+
+def _labels() -> ChartLabels:
+    return ChartLabels(TITLE, "2026-07-14", "CSV folder", demo=True, basis="Adj Close: dividends reinvested")
+
+
+def _prices(prices_dir: Path, tickers: list[str]) -> pd.DataFrame:
+    return pd.concat({t: pd.read_csv(prices_dir / f"{t}.csv", index_col="Date", parse_dates=True)["Adj Close"]
+                      for t in tickers}, axis=1, sort=True)
+
+
+def _build(kind: str, prices_dir: Path) -> Figure:
+    """One chart of ``kind`` on the fixture's real closes, with demo marks, so every part of it is drawn."""
+    labels = _labels()
+    pair = _prices(prices_dir, ["IWM", "SPY"]).dropna().loc["2021-07-14":]
+    if kind == "compare":
+        return build_compare_figure(pair, "SPY", labels)
+    if kind == "backtest":
+        monthly = pair["IWM"].resample("ME").last().pct_change().dropna()
+        return build_backtest_monthly_figure(pair / pair.iloc[0] * 10_000, "SPY", labels,
+                                             monthly.set_axis(monthly.index.to_period("M")), "IWM monthly returns (%)")
+    if kind == "rebased":
+        return build_normalised_figure(pair, labels, benchmark="SPY")
+    if kind == "signal":
+        evaluation = evaluate(PREDEFINED["smallcaps"], _prices(prices_dir, ["IWM", "SPY"]))
+        return build_signal_figure(chart_window(evaluation), labels, quantity_label="IWM/SPY",
+                                   threshold_label="200-day average")
+    if kind == "cycle":
+        figures = cycle_figures(_prices(prices_dir, ["IWM", "SGOV", "SPY"]), "SPY", episodes())
+        return build_cycle_figure(figures, labels)
+    dates = pd.DatetimeIndex([pair.index[0], pair.index[-1]])
+    if kind == "tilt line":
+        rolling = [np.zeros(1), np.linspace(-0.02, 0.01, 41), np.linspace(-0.04, 0.02, 41)]
+        return build_sweep_line_figure(["0", "10", "20"], np.array([0.0, -0.004, -0.009]),
+                                       np.array([0.0, 0.011, 0.022]), rolling, "Points in IWM", labels, dates)
+    excess = np.array([[0.0, 0.004], [-0.01, np.nan]])
+    return build_sweep_grid_figure(["0", "10"], ["0", "5"], excess, np.array([[np.nan, 0.5], [-1.2, np.nan]]),
+                                   "Points in IWM", "Points in SMH", labels, dates)
+
+
+def _ink(artist) -> str:
+    return mcolors.to_hex(artist.get_color())
+
+
+def _panels(fig: Figure) -> list:
+    """The axes that hold data (colour bars and the heatmap's axes carry their own rules, below)."""
+    return [ax for ax in fig.get_axes() if ax.axison and ax.get_label() != "<colorbar>" and not ax.images]
+
+
+def _rules(ax) -> list[Line2D]:
+    """Lines across the whole panel (``axhline``): the zero line, and the benchmark's own level of 1x."""
+    return [ln for ln in ax.get_lines() if list(ln.get_xdata()) == [0, 1]]
+
+
+def _zero_lines(ax) -> list[Line2D]:
+    return [ln for ln in _rules(ax) if list(ln.get_ydata()) == [0, 0]]
+
+
+@pytest.fixture(params=KINDS)
+def kind(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def chart(kind: str, prices_dir: Path) -> Figure:
+    fig = _build(kind, prices_dir)
+    fig.canvas.draw()
+    return fig
+
+
+def _figure_texts(chart: Figure) -> list:
+    return [t for part in (chart, *chart.subfigs) for t in part.texts]
+
+
+def test_the_title_is_bold_ink_at_the_top_left_and_the_footer_muted_at_the_bottom(chart: Figure) -> None:
+    (title,) = [t for t in _figure_texts(chart) if t.get_text() == TITLE]
+    assert title.get_fontweight() == "bold" and _ink(title) == INK
+    assert TITLE_PT[0] <= title.get_fontsize() <= TITLE_PT[1] and title.get_fontsize() == TITLE_PT[1]  # short: full
+    assert (title.get_ha(), title.get_va()) == ("left", "top") and title.get_position()[0] < 0.1
+    (footer,) = [t for t in _figure_texts(chart) if "As of 2026-07-14" in t.get_text()]
+    assert _ink(footer) == MUTED and FOOTER_PT[0] <= footer.get_fontsize() <= FOOTER_PT[1]
+    assert footer.get_fontweight() == "normal" and (footer.get_ha(), footer.get_va()) == ("left", "bottom")
+    assert footer.get_position()[1] < 0.05 < 0.9 < title.get_position()[1]
+
+
+def test_panel_titles_are_bold_ink_on_the_left(chart: Figure) -> None:
+    titles = [ax.get_title(loc="left") for ax in chart.get_axes()]
+    assert any(titles)
+    for ax in chart.get_axes():
+        if ax.get_title(loc="left"):
+            drawn = [t for t in drawn_texts(chart) if t.axes is ax and t.get_text() == ax.get_title(loc="left")]
+            assert drawn and all((t.get_fontsize(), t.get_fontweight(), _ink(t)) == (PANEL_TITLE_PT, "bold", INK)
+                                 for t in drawn)
+
+
+def test_tick_and_axis_labels_are_ink_at_the_label_size(chart: Figure) -> None:
+    labelled = [ax for ax in chart.get_axes() if ax.axison]
+    checked = 0
+    for ax in labelled:
+        for axis in (ax.xaxis, ax.yaxis):
+            shown = [t for t in axis.get_ticklabels() if t.get_visible() and t.get_text()]
+            for text in [*shown, *([axis.label] if axis.label.get_text() else [])]:
+                assert (text.get_fontsize(), _ink(text)) == (LABEL_PT, INK), text.get_text()
+                checked += 1
+    assert checked > 0 or chart.subfigs  # the monthly heatmap draws its labels as outlines, in ink
+
+
+def test_the_legend_is_frameless_with_names_at_the_label_size_in_ink_or_their_series_colour(kind: str,
+                                                                                           chart: Figure) -> None:
+    legends = [legend for part in (chart, *chart.subfigs) for legend in part.legends]
+    for legend in legends:
+        assert not legend.get_frame_on()
+        for text in legend.get_texts():
+            assert text.get_fontsize() == LABEL_PT and _ink(text) in (INK, *SERIES), text.get_text()
+    assert len(legends) == (0 if kind.startswith("tilt") else 1)  # the /tilt charts name their points instead
+
+
+def test_the_grid_is_light_and_thin_and_the_zero_line_a_thin_grey_rule_under_the_data(chart: Figure) -> None:
+    for ax in _panels(chart):
+        gridlines = [ln for ln in (*ax.xaxis.get_gridlines(), *ax.yaxis.get_gridlines()) if ln.get_visible()]
+        assert gridlines, ax.get_title(loc="left")
+        assert {(_ink(ln), ln.get_linewidth()) for ln in gridlines} == {(GRID, GRID_WIDTH)}
+        assert ax.get_axisbelow() is True
+        assert not ax.spines["top"].get_visible() and not ax.spines["right"].get_visible()
+        assert {mcolors.to_hex(ax.spines[s].get_edgecolor()) for s in ("left", "bottom")} == {RULE}
+        for zero in _zero_lines(ax):
+            assert (_ink(zero), zero.get_linewidth()) == (RULE, RULE_WIDTH)
+            data = [ln for ln in ax.get_lines() if ln not in _zero_lines(ax)]
+            assert all(zero.get_zorder() < ln.get_zorder() for ln in data)
+
+
+def test_series_lines_are_bold_and_benchmark_lines_grey_and_dashed(chart: Figure) -> None:
+    for ax in _panels(chart):
+        for line in ax.get_lines():
+            if line in _zero_lines(ax) or line.get_marker() not in ("None", None, ""):
+                continue  # the zero rule (above), and the /tilt chart's points joined by a thin line
+            assert line.get_linewidth() >= (BENCHMARK_RULE_WIDTH if line in _rules(ax) else MIN_LINE_WIDTH)
+            if line.get_linestyle() == "--":
+                assert _ink(line) == "#666666"
+                assert tuple(line._dash_pattern[1]) == tuple(d * line.get_linewidth() for d in BENCHMARK_DASHES)
+
+
+def test_every_solid_text_is_in_the_house_colours(chart: Figure) -> None:
+    colours = {_ink(t) for t in solid_texts(chart)}
+    assert colours <= {INK, MUTED, "#ffffff", DEMO_RED, *SERIES}
+    assert {INK, MUTED, "#ffffff"} <= colours  # ink, the muted footer, the demo badge's white words
