@@ -80,7 +80,7 @@ def build_cycle_figure(figures: CycleFigures, labels: ChartLabels) -> Figure:
         ax.bar(x, np.nan_to_num(heights), width=width * 0.92, color=colours[ticker], alpha=0.55, label=ticker,
                zorder=2)
         for missing in x[np.isnan(heights)]:
-            ax.text(missing, 0.0, "n/a", ha="center", va="bottom", fontsize=9, color=_MUTED, rotation=90,
+            ax.text(missing, 0.0, "n/a", ha="center", va="bottom", fontsize=10, color=_MUTED, rotation=90,
                     parse_math=False)
         values = figures.relative[ticker].to_numpy() * 100
         shown = np.isfinite(values)

@@ -43,6 +43,9 @@ TITLE_PT = (13, 20)  # bold; 20 pt, shrunk towards 13 for a long title
 PANEL_TITLE_PT = 13  # bold
 LABEL_PT = 12  # tick labels, axis labels and legend names
 FOOTER_PT = (8, 11)  # shrunk towards 8 for a long footer
+PANEL_TEXT_PT = 10  # words on a panel: names beside points, figures in cells, "n/a" at a missing bar
+PANEL_NOTE_PT = 12  # what an empty panel says instead of its data
+END_LABEL_PT = (9, 12)  # bold, in the line's colour, right of the panel; shrunk towards 9 for long names
 GRID_WIDTH = RULE_WIDTH = 0.8
 MIN_LINE_WIDTH = 1.8  # a series' line
 BENCHMARK_DASHES = (4.0, 2.0)
@@ -50,7 +53,7 @@ BENCHMARK_RULE_WIDTH = 1.4  # the benchmark's level of 1x across the relative-st
 # -------------------------------------------------------------------------------------------------------------------
 
 TITLE = "IWM vs SPY"
-KINDS = ("compare", "backtest", "rebased", "signal", "cycle", "tilt line", "tilt grid")
+KINDS = ("compare", "backtest", "rebased", "signal", "cycle", "tilt line", "tilt line under 3y", "tilt grid")
 
 
 def _labels() -> ChartLabels:
@@ -82,8 +85,9 @@ def _build(kind: str, prices_dir: Path) -> Figure:
         figures = cycle_figures(_prices(prices_dir, ["IWM", "SGOV", "SPY"]), "SPY", episodes())
         return build_cycle_figure(figures, labels)
     dates = pd.DatetimeIndex([pair.index[0], pair.index[-1]])
-    if kind == "tilt line":
+    if kind.startswith("tilt line"):
         rolling = [np.zeros(1), np.linspace(-0.02, 0.01, 41), np.linspace(-0.04, 0.02, 41)]
+        rolling = [r[:0] for r in rolling] if kind.endswith("under 3y") else rolling
         return build_sweep_line_figure(["0", "10", "20"], np.array([0.0, -0.004, -0.009]),
                                        np.array([0.0, 0.011, 0.022]), rolling, "Points in IWM", labels, dates)
     excess = np.array([[0.0, 0.004], [-0.01, np.nan]])
@@ -197,3 +201,18 @@ def test_every_solid_text_is_in_the_house_colours(chart: Figure) -> None:
     colours = {_ink(t) for t in solid_texts(chart)}
     assert colours <= {INK, MUTED, "#ffffff", DEMO_RED, *SERIES}
     assert {INK, MUTED, "#ffffff"} <= colours  # ink, the muted footer, the demo badge's white words
+
+
+def test_words_on_a_panel_are_ink_or_white_on_dark_cells_and_notes_muted(kind: str, chart: Figure) -> None:
+    words = [t for ax in chart.get_axes() for t in ax.texts if t.get_visible() and t.get_text()]
+    for text in words:
+        if text.get_transform() == text.axes.transAxes and text.get_position()[0] > 1:  # an end label
+            assert text.get_fontweight() == "bold" and _ink(text) in SERIES, text.get_text()
+            assert END_LABEL_PT[0] <= text.get_fontsize() <= END_LABEL_PT[1]
+        elif _ink(text) == MUTED:
+            assert text.get_fontsize() in (PANEL_TEXT_PT, PANEL_NOTE_PT), text.get_text()
+        else:
+            assert _ink(text) in (INK, "#ffffff") and text.get_fontsize() == PANEL_TEXT_PT, text.get_text()
+    notes = {t.get_text() for t in words if _ink(t) == MUTED}
+    expected = {"cycle": {"n/a"}, "tilt line under 3y": {"Rolling 3-year windows need 3 years of data"}}.get(kind, set())
+    assert notes == expected

@@ -77,6 +77,8 @@ def test_each_size_is_a_point_at_its_tracking_error_and_excess_named_by_its_size
     assert low < -1.5 and high > 0.0
     left, right = scatter.get_xlim()
     assert left < 0.0 and right > 3.4
+    # ... and little more: the points spread over most of the panel, so their differences show.
+    assert (3.4 - 0.0) / (right - left) > 0.7 and (0.0 - -1.5) / (high - low) > 0.7
 
 
 def test_each_sizes_rolling_excess_is_a_box_of_its_quartiles_with_whiskers_at_5_and_95() -> None:
@@ -152,6 +154,9 @@ def test_the_grid_colours_each_cell_by_its_excess_centred_on_zero() -> None:
     colour_bar = fig.axes[1]
     assert colour_bar.yaxis.label.get_text() == "% a year"
     assert colour_bar.get_ylim() == pytest.approx((-2.0, 2.0))
+    # The grid fills the chart's width beside its colour bar: cells stretch to it rather than stay square.
+    fig.canvas.draw()
+    assert ax.bbox.width > 0.6 * fig.bbox.width and colour_bar.bbox.x0 > ax.bbox.x1
 
 
 def test_each_cell_prints_its_excess_and_information_ratio_readable_on_its_colour() -> None:
