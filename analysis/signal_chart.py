@@ -11,7 +11,6 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from analysis.charts import (
@@ -68,14 +67,12 @@ def build_signal_figure(evaluation: Evaluation, labels: ChartLabels, *, quantity
     quantity = evaluation.quantities * scale
     threshold = evaluation.thresholds * scale
     keep = downsample_positions(quantity)
-    ax.plot(x[keep], quantity[keep], color=LINE_COLOURS[4], linewidth=2.2, zorder=3)
-    line = ax.plot(x, threshold, color=BENCHMARK_COLOUR, linewidth=1.8, zorder=2)[0]
-    line.set_dashes(BENCHMARK_DASHES)
+    (quantity_line,) = ax.plot(x[keep], quantity[keep], color=LINE_COLOURS[4], linewidth=2.2, zorder=3)
+    (threshold_line,) = ax.plot(x, threshold, color=BENCHMARK_COLOUR, linewidth=1.8, dashes=BENCHMARK_DASHES, zorder=2)
     _panel_title(ax, f"{quantity_label}{' (%)' if scale != 1.0 else ''}")
     _style_date_axis(ax, x)
-    handles = [Line2D([], [], color=LINE_COLOURS[4], linewidth=2.2),
-               Line2D([], [], color=BENCHMARK_COLOUR, linewidth=1.8, dashes=BENCHMARK_DASHES),
-               Patch(color=TRUE_SHADE, alpha=0.25)]
-    legend_row(fig, handles, [quantity_label, threshold_label, "rule true"], ncol=3)
+    # The lines themselves name themselves in the legend; the shade's swatch is darker than the faint band to show.
+    legend_row(fig, [quantity_line, threshold_line, Patch(color=TRUE_SHADE, alpha=0.25)],
+               [quantity_label, threshold_label, "rule true"], ncol=3)
     _add_header_and_footer(fig, labels, pd.DatetimeIndex(evaluation.dates))
     return fig

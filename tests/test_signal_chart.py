@@ -118,9 +118,10 @@ def test_the_legend_names_each_line_in_its_colour_and_the_threshold_stands_apart
     (legend,) = fig.legends
     assert [t.get_text() for t in legend.get_texts()] == ["SMH momentum 12m", "0%", "rule true"]
     line_handle, threshold_handle, shade_handle = legend.legend_handles
-    assert same_colour(line_handle.get_color(), quantity.get_color())
-    assert same_colour(threshold_handle.get_color(), threshold.get_color())
-    assert threshold_handle.get_linestyle() == threshold.get_linestyle() != "-"
+    for handle, line in ((line_handle, quantity), (threshold_handle, threshold)):  # each drawn as its line
+        assert same_colour(handle.get_color(), line.get_color()) and handle.get_linewidth() == line.get_linewidth()
+        assert handle.get_linestyle() == line.get_linestyle() and handle._dash_pattern == line._dash_pattern
+    assert threshold.get_linestyle() != "-"
     assert same_colour(shade_handle.get_facecolor()[:3], TRUE_SHADE)
     # The threshold grey and dashed, the quantity a solid colour and thicker: told apart without colour vision.
     assert same_colour(threshold.get_color(), BENCHMARK_COLOUR) and quantity.get_linestyle() == "-"
@@ -153,6 +154,7 @@ def test_the_window_fills_the_panel_edge_to_edge_under_a_one_row_legend() -> Non
     assert ax.get_xlim() == pytest.approx((x[0], x[-1]))  # the first and last close on the panel's edges
     low, high = ax.get_ylim()
     assert low < -20 and high > 30
+    assert (30 - -20) / (high - low) > 0.85  # and little more: the quantity fills the panel's height
     (legend,) = fig.legends
     assert legend._ncols == 3
     fig.canvas.draw()
