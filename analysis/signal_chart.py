@@ -60,7 +60,6 @@ def build_signal_figure(evaluation: Evaluation, labels: ChartLabels, *, quantity
     top = _LEGEND_Y - (_LEGEND_ROW + 0.06) / height
     ax = fig.add_axes((_LEFT, 0.12, 0.96 - _LEFT, top - 0.12))
     _style_axes(ax)
-    ax.margins(x=0.0, y=0.05)
     state = evaluation.states
     ax.fill_between(x, 0, 1, where=state, transform=ax.get_xaxis_transform(), color=TRUE_SHADE, alpha=0.13,
                     linewidth=0, step="post", zorder=1)

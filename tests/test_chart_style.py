@@ -186,11 +186,14 @@ def test_the_grid_is_light_and_thin_and_the_zero_line_a_thin_grey_rule_under_the
             assert all(zero.get_zorder() < ln.get_zorder() for ln in data)
 
 
-def test_series_lines_are_bold_and_benchmark_lines_grey_and_dashed(chart: Figure) -> None:
+def test_series_lines_are_bold_in_the_palette_and_benchmark_lines_grey_and_dashed(chart: Figure) -> None:
     for ax in _panels(chart):
         for line in ax.get_lines():
-            if line in _zero_lines(ax) or line.get_marker() not in ("None", None, ""):
-                continue  # the zero rule (above), and the /tilt chart's points joined by a thin line
+            if line in _zero_lines(ax):
+                continue  # the zero rule (above)
+            assert _ink(line) in SERIES, line.get_label()  # colour-blind-safe, and never matplotlib's own blue
+            if line.get_marker() not in ("None", None, ""):
+                continue  # the /tilt chart's points, joined by a thin line
             assert line.get_linewidth() >= (BENCHMARK_RULE_WIDTH if line in _rules(ax) else MIN_LINE_WIDTH)
             if line.get_linestyle() == "--":
                 assert _ink(line) == "#666666"
