@@ -608,6 +608,10 @@ def test_the_cycle_chart_reads_inside_its_canvas(prices_dir: Path, tickers: list
     assert outside_canvas(fig) == []
     assert too_small(fig) == []
     assert overlapping(solid_texts(fig)) == []
+    # Phases are categories, not values: grid lines run across (returns), none down between the bar groups.
+    (ax,) = fig.axes
+    assert any(line.get_visible() for line in ax.yaxis.get_gridlines())
+    assert not any(line.get_visible() for line in ax.xaxis.get_gridlines())
     png = cycle_chart(figures, CYCLE_LABELS)
     assert png.startswith(PNG_SIGNATURE) and len(png) < PLATFORM_FILE_LIMIT
     assert decode(png).shape[:2] == (round(FIGSIZE_IN[1] * 0.8 * DPI), round(FIGSIZE_IN[0] * DPI))
