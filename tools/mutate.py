@@ -178,7 +178,8 @@ def mutate(path: Path, graph: dict[str, set[str]], work: Path, commit: str | Non
 
 def print_scores(work: Path) -> None:
     """Caught / total per module and per package, from each work folder's last run."""
-    per_package: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    per_package: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    listed = equivalent_names()
     rows = []
     for stats_file in sorted(work.glob("*/mutants/mutmut-cicd-stats.json")):
         module = stats_file.parents[1].name
@@ -187,17 +188,47 @@ def print_scores(work: Path) -> None:
         total = caught + stats["survived"] + stats["no_tests"]
         if not total:
             continue
+        equivalent = len(listed & surviving(stats_file.parents[1]))
         # A run stopped part way leaves the rest unchecked: say so, or the score would pass for the module's.
         unchecked = stats["total"] - total
         rows.append(f"{module:<40} {caught:>5} / {total:<5} {100 * caught / total:5.1f}%   "
-                    f"survived {stats['survived']}, no tests {stats['no_tests']}"
+                    f"survived {stats['survived']} ({equivalent} equivalent), no tests {stats['no_tests']}"
                     + (f", NOT RUN {unchecked} of {stats['total']}" if unchecked else ""))
         package = module.split(".")[0]
         per_package[package][0] += caught
         per_package[package][1] += total
+        per_package[package][2] += equivalent
     print("\n".join(rows))
-    for package, (caught, total) in sorted(per_package.items()):
-        print(f"{package + '/':<40} {caught:>5} / {total:<5} {100 * caught / total:5.1f}%")
+    # The textbook mutation score leaves the equivalent mutants out: no test can tell them from the original.
+    for package, (caught, total, equivalent) in sorted(per_package.items()):
+        print(f"{package + '/':<40} {caught:>5} / {total:<5} {100 * caught / total:5.1f}%   "
+              f"{100 * caught / (total - equivalent):5.1f}% of the {total - equivalent} not listed as equivalent")
+
+
+def equivalent_names() -> set[str]:
+    """Every mutant named in the table of tests/mutants-equivalent.md: a full name, then ``_N`` for a sibling in the
+    same function or ``x_function__mutmut_N`` for one in another function of the same module."""
+    table = (ROOT / "tests" / "mutants-equivalent.md").read_text().partition("## Cosmetic survivors")[0]
+    names: set[str] = set()
+    for row in (line for line in table.splitlines() if line.startswith("| `")):
+        module = stem = ""
+        for token in row.split("|")[1].replace("`", "").split(","):
+            token = token.strip()
+            if "__mutmut_" in token:
+                if not token.startswith("x"):
+                    module = token[:token.index(".x") + 1]
+                names.add(module + token if token.startswith("x") else token)
+                stem = (module + token if token.startswith("x") else token).rsplit("_", 1)[0] + "_"
+            elif stem and token.startswith("_") and token[1:].isdigit():
+                names.add(stem + token[1:])
+    return names
+
+
+def surviving(folder: Path) -> set[str]:
+    """The survivors a module's last run (or re-check) wrote to its survivors.txt."""
+    path = folder / "survivors.txt"
+    lines = path.read_text().splitlines() if path.exists() else []
+    return {line.split(":")[0].strip() for line in lines if line.strip().endswith("survived")}
 
 
 if __name__ == "__main__":
