@@ -50,6 +50,8 @@ GRID_WIDTH = RULE_WIDTH = 0.8
 MIN_LINE_WIDTH = 1.8  # a series' line
 BENCHMARK_DASHES = (4.0, 2.0)
 BENCHMARK_RULE_WIDTH = 1.4  # the benchmark's level of 1x across the relative-strength panel, dashed as its line
+DEMO_BADGE_PT = 13  # bold white words on a red box, top right
+DEMO_WATERMARK_PT = 40  # bold, faint red, tilted across the middle, over the panels
 # -------------------------------------------------------------------------------------------------------------------
 
 TITLE = "IWM vs SPY"
@@ -194,6 +196,8 @@ def test_series_lines_are_bold_in_the_palette_and_benchmark_lines_grey_and_dashe
             assert _ink(line) in SERIES, line.get_label()  # colour-blind-safe, and never matplotlib's own blue
             if line.get_marker() not in ("None", None, ""):
                 continue  # the /tilt chart's points, joined by a thin line
+            if line in _rules(ax):  # the benchmark's own level across the relative-strength panel
+                assert (line.get_linewidth(), line.get_linestyle()) == (BENCHMARK_RULE_WIDTH, "--")
             assert line.get_linewidth() >= (BENCHMARK_RULE_WIDTH if line in _rules(ax) else MIN_LINE_WIDTH)
             if line.get_linestyle() == "--":
                 assert _ink(line) == "#666666"
@@ -219,3 +223,13 @@ def test_words_on_a_panel_are_ink_or_white_on_dark_cells_and_notes_muted(kind: s
     notes = {t.get_text() for t in words if _ink(t) == MUTED}
     expected = {"cycle": {"n/a"}, "tilt line under 3y": {"Rolling 3-year windows need 3 years of data"}}.get(kind, set())
     assert notes == expected
+
+
+def test_demo_data_is_marked_by_a_red_badge_and_a_faint_red_watermark(chart: Figure) -> None:
+    badge, watermark = [t for t in _figure_texts(chart) if t.get_text() == "DEMO DATA — not real prices"]
+    assert (badge.get_fontsize(), badge.get_fontweight(), _ink(badge)) == (DEMO_BADGE_PT, "bold", "#ffffff")
+    assert mcolors.to_hex(badge.get_bbox_patch().get_facecolor()) == DEMO_RED and badge.get_rotation() == 0
+    assert (watermark.get_fontsize(), watermark.get_fontweight(), _ink(watermark)) == (DEMO_WATERMARK_PT, "bold",
+                                                                                         DEMO_RED)
+    assert watermark.get_alpha() < 0.2 and watermark.get_rotation() > 0
+    assert watermark.get_zorder() > max(ax.get_zorder() for ax in chart.get_axes())
