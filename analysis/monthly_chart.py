@@ -24,6 +24,7 @@ from matplotlib.textpath import TextPath
 from matplotlib.transforms import Affine2D, Transform
 
 from analysis.charts import (
+    _PANEL_PT,
     _TEXT,
     _TICK_PT,
     DPI,
@@ -106,7 +107,8 @@ def _draw_heatmap(heat: SubFigure, grid: pd.DataFrame, title: str, height_in: fl
               np.column_stack([np.arange(12), np.ones(12)]), ax.get_xaxis_transform(), _TEXT)
     _outlines(ax, [_text_path(str(y), _TICK_PT - 2, "right", "center", (-clear, 0.0)) for y in grid.index],
               np.column_stack([np.zeros(rows), np.arange(rows)]), ax.get_yaxis_transform(), _TEXT)
-    heat.text(0.085, 1 - 0.1 / height_in, title, ha="left", va="top", fontsize=13, color=_TEXT, parse_math=False)
+    heat.text(0.085, 1 - 0.1 / height_in, title, ha="left", va="top", fontsize=_PANEL_PT, fontweight="bold", color=_TEXT,
+              parse_math=False)
 
 
 def _cell_figures(ax: Axes, cells: np.ndarray, limit: float) -> None:

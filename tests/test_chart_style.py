@@ -145,11 +145,26 @@ def test_the_title_is_bold_ink_at_the_top_left_and_the_footer_muted_at_the_botto
 def test_panel_titles_are_bold_ink_on_the_left(chart: Figure) -> None:
     titles = [ax.get_title(loc="left") for ax in chart.get_axes()]
     assert any(titles)
+    # The monthly heatmap's title sits above its month names, as its subfigure's text, styled as a panel title.
+    for heat in chart.subfigs[1:]:
+        (title,) = heat.texts
+        assert (title.get_fontsize(), title.get_fontweight(), _ink(title)) == (PANEL_TITLE_PT, "bold", INK)
+        assert (title.get_ha(), title.get_va()) == ("left", "top")
     for ax in chart.get_axes():
         if ax.get_title(loc="left"):
             drawn = [t for t in drawn_texts(chart) if t.axes is ax and t.get_text() == ax.get_title(loc="left")]
             assert drawn and all((t.get_fontsize(), t.get_fontweight(), _ink(t)) == (PANEL_TITLE_PT, "bold", INK)
                                  for t in drawn)
+
+
+def test_the_heatmaps_month_and_year_labels_are_ink(prices_dir: Path) -> None:
+    chart = _build("backtest", prices_dir)
+    # Drawn as outlines (a collection each for the cell figures, the months and the years), not as texts.
+    (heat,) = chart.subfigs[1:]
+    cells, months, years = heat.axes[0].collections
+    assert len(months.get_paths()) == 12
+    for labels in (months, years):
+        assert {mcolors.to_hex(c) for c in labels.get_facecolors()} == {INK}
 
 
 def test_tick_and_axis_labels_are_ink_at_the_label_size(chart: Figure) -> None:
