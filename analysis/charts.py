@@ -525,10 +525,12 @@ def _log_tick_steps(decades: float) -> tuple[float, ...]:
 
 
 def _dollars(value: float, _pos: object) -> str:
+    # Compared once rounded to the three figures printed: $999,700 is "$1M", not "$1e+03k".
+    shown = float(f"{value:.3g}")
     for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= size:
-            return f"${value / size:.3g}{suffix}"
-    return f"${value:.3g}"
+        if abs(shown) >= size:
+            return f"${shown / size:.3g}{suffix}"
+    return f"${shown:.3g}"
 
 
 def _percent(value: float, _pos: object) -> str:

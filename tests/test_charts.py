@@ -8,6 +8,7 @@ with itself.
 from __future__ import annotations
 
 import io
+import math
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 from matplotlib.text import Text
+from matplotlib.ticker import FixedLocator
 
 from analysis.charts import (
     BENCHMARK_COLOUR,
@@ -31,6 +33,9 @@ from analysis.charts import (
     MAX_POINTS_PER_LINE,
     OKABE_ITO,
     ChartLabels,
+    _distinct,
+    _dollars,
+    _log_ticks,
     backtest_chart,
     build_backtest_figure,
     build_compare_figure,
@@ -513,8 +518,10 @@ def test_the_drawdown_panel_leaves_room_below_the_deepest_trough_and_shades_the_
 
 def test_a_shallow_drawdown_still_shows_a_percent_of_depth(prices_dir: Path) -> None:
     frame = _aligned(prices_dir, ["SHY", "BIL"], years=1)  # T-bills barely fall
+    deepest = float((frame / frame.cummax() - 1).min().min()) * 100
     low, high = build_compare_figure(frame, "BIL", LABELS).axes[1].get_ylim()
-    assert low <= -1.0 and high >= 0.5
+    # A 1% floor under a trough shallower than it, and half a percent above 0 for the line along the top.
+    assert -1.0 < deepest * 1.08 and (low, high) == pytest.approx((-1.0, 0.5))
 
 
 def test_the_legend_and_end_labels_name_each_line_in_its_colour(five_years: pd.DataFrame, five_years_figure) -> None:
@@ -1094,3 +1101,62 @@ def test_the_rolling_panel_rests_on_a_grey_zero_rule_and_dots_its_last_close(sem
     assert r == g == b and zero.get_zorder() < min(ln.get_zorder() for ln in _visible(ax))
     (dots,) = ax.collections
     assert set(dots.get_offsets()[:, 0]) == {mdates.date2num(semis_10y.index[-1])}
+
+
+# --- tick labels: how many a log axis gets, and how each reads (issue 25) ---------------------------------------
+
+def _log_ticks_by_hand(low: float, high: float, lines: float, start: int) -> list[float]:
+    """The ticks inside [low, high] of the first step set, from ``start`` on, whose labels sit at least 1.3 label
+    heights apart on an axis ``lines`` label heights tall (the sparsest set when none does)."""
+    sets = [(1, 1.5, 2, 3, 4, 5, 7), (1, 2, 5), (1, 3), (1,)]
+    decades = math.log10(high / low)
+    for steps in sets[start:]:
+        inside = sorted(s * 10.0 ** k for k in range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1)
+                        for s in steps if low <= s * 10.0 ** k <= high)
+        gaps = [(math.log10(b) - math.log10(a)) / decades * lines for a, b in zip(inside, inside[1:])]
+        if not gaps or min(gaps) >= 1.3:
+            return inside
+    return inside
+
+
+@pytest.mark.parametrize(("low", "high", "lines", "start"), [
+    (100.0, 1000.0, 20.0, 0),  # one decade on a tall panel: 1-1.5-2-3-4-5-7
+    (100.0, 1000.0, 8.0, 0),  # ... on a shorter one: 1-2-5
+    (100.0, 1000.0, 4.0, 0),  # ... on a short one: 1-3
+    (80.0, 1200.0, 6.0, 0),
+    (0.7, 3.2, 5.0, 0),  # relative strength under one decade
+    (10.0, 1_000_000.0, 6.0, 2),  # five decades: 1-3, then decades alone
+])
+def test_log_axes_take_the_densest_steps_whose_labels_do_not_crowd(low, high, lines, start) -> None:
+    ticks = _log_ticks(low, high, lines).tick_values(low, high)
+    assert list(ticks[(ticks >= low) & (ticks <= high)]) == pytest.approx(_log_ticks_by_hand(low, high, lines, start))
+
+
+def test_half_a_decade_is_already_a_log_axis_and_less_gets_round_values() -> None:
+    half = _log_ticks(1.0, 10 ** 0.5, 10.0).tick_values(1.0, 10 ** 0.5)
+    assert [t for t in half if 1.0 <= t <= 10 ** 0.5] == pytest.approx([1.0, 1.5, 2.0, 3.0])
+    under = _log_ticks(100.0, 300.0, 10.0).tick_values(100.0, 300.0)
+    assert list(under) == pytest.approx([100.0, 150.0, 200.0, 250.0, 300.0])
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (999.0, "$999"), (1_000.0, "$1k"), (999_700.0, "$1M"), (1_000_000.0, "$1M"), (12_345_678.0, "$12.3M"),
+    (999_999_999.0, "$1B"), (1e9, "$1B"), (-2_500.0, "$-2.5k"),
+])
+def test_dollar_ticks_take_the_largest_unit_the_rounded_figure_reaches(value: float, text: str) -> None:
+    assert _dollars(value, None) == text
+
+
+def test_tick_labels_that_would_read_alike_are_printed_in_full() -> None:
+    fig = Figure()
+    ax = fig.add_subplot()
+    ax.set_ylim(1.0, 3.0)
+    ax.yaxis.set_major_locator(FixedLocator([1.5, 2.0, 2.5]))
+    same = _distinct(lambda value, pos: "x", ax)
+    assert [same(v, i) for i, v in enumerate([1.5, 2.0, 2.5])] == ["1.5", "2", "2.5"]
+    ax.set_ylim(10_000.0, 10_030.0)
+    ax.yaxis.set_major_locator(FixedLocator([10_000.0, 10_020.0]))
+    dollars = _distinct(_dollars, ax)
+    assert [dollars(v, None) for v in (10_000.0, 10_020.0)] == ["$10,000", "$10,020"]  # not "$10k" twice
+    ax.yaxis.set_major_locator(FixedLocator([10_000.0, 20_000.0]))
+    assert [dollars(v, None) for v in (10_000.0, 20_000.0)] == ["$10k", "$20k"]
