@@ -36,6 +36,8 @@ from analysis.charts import (
     _distinct,
     _dollars,
     _log_ticks,
+    _percent,
+    _times,
     backtest_chart,
     build_backtest_figure,
     build_compare_figure,
@@ -590,8 +592,6 @@ def test_end_labels_are_spread_at_least_a_gap_apart_inside_the_panel(wanted, gap
     (1.5, "$1.5", "1.5%", "1.5×"),
 ])
 def test_tick_formats_say_their_unit_in_three_figures(value: float, dollars: str, percent: str, times: str) -> None:
-    from analysis.charts import _dollars, _percent, _times
-
     assert (_dollars(value, None), _percent(value, None), _times(value, None)) == (dollars, percent, times)
 
 
