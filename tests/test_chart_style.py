@@ -214,8 +214,8 @@ def test_series_lines_are_bold_in_the_palette_and_benchmark_lines_grey_and_dashe
             if line in _rules(ax):  # the benchmark's own level across the relative-strength panel
                 assert (line.get_linewidth(), line.get_linestyle()) == (BENCHMARK_RULE_WIDTH, "--")
             assert line.get_linewidth() >= (BENCHMARK_RULE_WIDTH if line in _rules(ax) else MIN_LINE_WIDTH)
+            assert (line.get_linestyle() == "--") == (_ink(line) == "#666666"), line.get_label()  # the benchmark's
             if line.get_linestyle() == "--":
-                assert _ink(line) == "#666666"
                 assert tuple(line._dash_pattern[1]) == tuple(d * line.get_linewidth() for d in BENCHMARK_DASHES)
 
 

@@ -513,6 +513,7 @@ def test_the_drawdown_panel_leaves_room_below_the_deepest_trough_and_shades_the_
     (wash,) = ax.collections[:1]
     spy = five_years["SPY"].to_numpy()
     assert same_colour(wash.get_facecolor()[0][:3], BENCHMARK_COLOUR)
+    assert wash.get_facecolor()[0][3] <= 0.2  # a light wash: the lines over it, the benchmark's among them, show
     assert min(wash.get_paths()[0].vertices[:, 1]) == pytest.approx(100 * (spy / np.maximum.accumulate(spy) - 1).min())
     assert max(wash.get_paths()[0].vertices[:, 1]) == 0.0
     assert any(list(ln.get_ydata()) == [0.0, 0.0] for ln in ax.get_lines())
