@@ -588,11 +588,18 @@ def _fitted_labels(ax: Axes, names: list[str], values: list[str]) -> tuple[float
         font = FontProperties(size=size, weight="bold")
         return renderer.get_text_width_height_descent(text, font, ismath=False)[0]
 
-    widest = max(width(f"{name} {value}", _END_LABEL_PT) for name, value in zip(names, values))
-    size = max(_END_LABEL_MIN_PT, min(_END_LABEL_PT, _END_LABEL_PT * room / widest))
+    texts = [f"{name} {value}" for name, value in zip(names, values)]
+    size = _END_LABEL_PT
+    # Text does not widen in proportion to its size (glyphs snap to whole pixels), so one scaling can leave the
+    # longest label a few pixels over: measure again and shrink a little more, so that a label which fits at some
+    # size above the smallest is never cut for a pixel.
+    for _ in range(8):
+        widest = max(width(text, size) for text in texts)
+        if widest <= room or size == _END_LABEL_MIN_PT:
+            break
+        size = max(_END_LABEL_MIN_PT, min(size * room / widest, size - 0.1))
     fitted = []
-    for name, value in zip(names, values):
-        text = f"{name} {value}"
+    for name, value, text in zip(names, values, texts):
         # Past the smallest size, a first cut in proportion to the overflow, then a character at a time.
         cut = min(len(name), int(len(name) * room / width(text, size)) + 1)
         while cut > 1 and width(text, size) > room:

@@ -358,6 +358,7 @@ def _portfolio_values(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
 
 @pytest.mark.parametrize("names, full_size", [
     (["SPY70 IJR20 SMH10"], True),  # cut at the right edge before
+    (["SPY20 IJR20 SMH20 QQQ2"], False),  # fits at 10.5 pt: was cut ("QQ…") at 10.7, a few pixels too wide
     (["SPY10 IJR10 SMH10 QQQ10 XLK10 XLF10 XLE10 XLV10 XLU10 DIA10", "tactical smallcaps hold IWM else SPY"], False),
 ])
 def test_end_labels_of_long_names_stay_inside_the_figure(prices_dir: Path, names: list[str], full_size: bool) -> None:
@@ -371,6 +372,8 @@ def test_end_labels_of_long_names_stay_inside_the_figure(prices_dir: Path, names
             box = label.get_window_extent(renderer)
             assert ax.bbox.x1 < box.x0 and box.x1 <= fig.bbox.x1  # right of the plot, inside the figure
         assert all(t.get_fontsize() == 12 for t in labels) is full_size
+        # Shrunk before cut: a name loses characters only at the smallest size, 9 pt.
+        assert all("…" not in t.get_text() for t in labels if t.get_fontsize() > 9)
         # A name may be cut short, never the value it ends with.
         assert labels[-1].get_text().startswith("SPY ")
     if full_size:
