@@ -230,6 +230,7 @@ def test_words_on_a_panel_are_ink_or_white_on_dark_cells_and_notes_muted(kind: s
     for text in words:
         if text.get_transform() == text.axes.transAxes and text.get_position()[0] > 1:  # an end label
             assert text.get_fontweight() == "bold" and _ink(text) in SERIES, text.get_text()
+            assert not text.get_clip_on()  # drawn right of the panel, so never clipped to it
             assert END_LABEL_PT[0] <= text.get_fontsize() <= END_LABEL_PT[1]
         elif _ink(text) == MUTED:
             assert text.get_fontsize() in (PANEL_TEXT_PT, PANEL_NOTE_PT), text.get_text()
