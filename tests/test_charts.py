@@ -251,18 +251,21 @@ def test_downsample_keeps_ends_and_extremes() -> None:
 
 
 @pytest.mark.parametrize(
-    ("mutate", "benchmark"),
+    ("mutate", "benchmark", "why"),
     [
-        (lambda f: f, "VOO"),
-        (lambda f: f.assign(SMH=f["SMH"].where(f.index != f.index[5])), "SPY"),
-        (lambda f: f.iloc[:1], "SPY"),
-        (lambda f: f.iloc[::-1], "SPY"),
-        (lambda f: pd.concat([f.add_suffix(str(i)) for i in range(3)], axis=1).assign(SPY=f["SPY"]), "SPY"),
+        (lambda f: f, "VOO", "benchmark 'VOO' is not one of the columns ['SMH', 'SOXX', 'SPY']"),
+        (lambda f: f.assign(SMH=f["SMH"].where(f.index != f.index[5])), "SPY",
+         "prices must be aligned, finite and positive (no NaN)"),
+        (lambda f: f.iloc[:1], "SPY", "prices needs at least two rows in increasing date order"),
+        (lambda f: f.iloc[::-1], "SPY", "prices needs at least two rows in increasing date order"),
+        (lambda f: pd.concat([f.add_suffix(str(i)) for i in range(3)], axis=1).assign(SPY=f["SPY"]), "SPY",
+         "charts take 1 to 8 tickers, got 10"),
+        (lambda f: f.reset_index(drop=True), "SPY", "prices needs a DatetimeIndex"),
     ],
-    ids=["unknown-benchmark", "nan", "one-row", "unsorted", "too-many-tickers"],
+    ids=["unknown-benchmark", "nan", "one-row", "unsorted", "too-many-tickers", "no-dates"],
 )
-def test_bad_input_is_refused(semis_10y: pd.DataFrame, mutate, benchmark: str) -> None:
-    with pytest.raises(ValueError):
+def test_bad_input_is_refused(semis_10y: pd.DataFrame, mutate, benchmark: str, why: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(why)}$"):
         build_compare_figure(mutate(semis_10y), benchmark, LABELS)
 
 
