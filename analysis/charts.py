@@ -209,7 +209,7 @@ def _three_panels(
 
     The benchmark alone is a chart too (a backtest of the market by itself): its lines and a flat 1x.
     """
-    _check_prices(prices, benchmark, min_columns=1)
+    _check_prices(prices, benchmark)
     colours = ticker_colours(list(prices.columns), benchmark)
     x = _date_numbers(prices.index)
     growth = growth_of(prices)
@@ -240,7 +240,7 @@ def normalised_chart(prices: pd.DataFrame, labels: ChartLabels, *, benchmark: st
 
 def build_normalised_figure(prices: pd.DataFrame, labels: ChartLabels, *, benchmark: str | None = None) -> Figure:
     """The figure behind ``normalised_chart``; ``fig.axes[0]`` holds one labelled line per ticker."""
-    _check_prices(prices, benchmark if benchmark is not None else prices.columns[0], min_columns=1)
+    _check_prices(prices, benchmark if benchmark is not None else prices.columns[0])
     colours = ticker_colours(list(prices.columns), benchmark)
     x = _date_numbers(prices.index)
     rebased = growth_of(prices, start=100.0)
@@ -305,13 +305,14 @@ def downsample_positions(values: np.ndarray, max_points: int = MAX_POINTS_PER_LI
     return np.unique(picked)
 
 
-def _check_prices(prices: pd.DataFrame, benchmark: str, min_columns: int = 2) -> None:
+def _check_prices(prices: pd.DataFrame, benchmark: str) -> None:
     if not isinstance(prices.index, pd.DatetimeIndex):
         raise ValueError("prices needs a DatetimeIndex")
     if benchmark not in prices.columns:
         raise ValueError(f"benchmark {benchmark!r} is not one of the columns {list(prices.columns)}")
-    if not min_columns <= prices.shape[1] <= MAX_TICKERS:
-        raise ValueError(f"charts take {min_columns} to {MAX_TICKERS} tickers, got {prices.shape[1]}")
+    # The benchmark is a column, so there is at least one; a chart has room for MAX_TICKERS lines.
+    if prices.shape[1] > MAX_TICKERS:
+        raise ValueError(f"charts take at most {MAX_TICKERS} tickers, got {prices.shape[1]}")
     if len(prices) < 2 or not prices.index.is_monotonic_increasing:
         raise ValueError("prices needs at least two rows in increasing date order")
     values = prices.to_numpy(dtype="float64")
