@@ -233,12 +233,16 @@ def test_words_on_a_panel_are_ink_or_white_on_dark_cells_and_notes_muted(kind: s
             assert not text.get_clip_on()  # drawn right of the panel, so never clipped to it
             assert END_LABEL_PT[0] <= text.get_fontsize() <= END_LABEL_PT[1]
         elif _ink(text) == MUTED:
-            assert text.get_fontsize() in (PANEL_TEXT_PT, PANEL_NOTE_PT), text.get_text()
+            assert text.get_fontsize() == (PANEL_TEXT_PT if text.get_text() == "n/a" else PANEL_NOTE_PT), text.get_text()
         else:
             assert _ink(text) in (INK, "#ffffff") and text.get_fontsize() == PANEL_TEXT_PT, text.get_text()
     notes = {t.get_text() for t in words if _ink(t) == MUTED}
     expected = {"cycle": {"n/a"}, "tilt line under 3y": {"Rolling 3-year windows need 3 years of data"}}.get(kind, set())
     assert notes == expected
+    for note in (t for t in words if _ink(t) == MUTED and t.get_text() != "n/a"):
+        # In the middle of the panel it stands for.
+        assert note.get_transform() == note.axes.transAxes and note.get_position() == (0.5, 0.5)
+        assert (note.get_ha(), note.get_va()) == ("center", "center")
 
 
 def test_demo_data_is_marked_by_a_red_badge_and_a_faint_red_watermark(chart: Figure) -> None:
@@ -249,3 +253,179 @@ def test_demo_data_is_marked_by_a_red_badge_and_a_faint_red_watermark(chart: Fig
                                                                                          DEMO_RED)
     assert watermark.get_alpha() < 0.2 and watermark.get_rotation() > 0
     assert watermark.get_zorder() > max(ax.get_zorder() for ax in chart.get_axes())
+
+
+# --- each chart's own marks --------------------------------------------------------------------------------------
+# Beyond the shared style, the marks particular to one chart, as designed (sizes in points, areas in points squared).
+LINE_CAPS = "round"  # series lines end round, so a line's last point reads as its end, not a cut
+END_DOT_AREA = 28  # the dot at each line's end, beside its end label: over the lines, never clipped
+END_LABEL_PITCH = 1.2  # end labels pushed apart stand this many of their line heights apart, centre to centre
+BADGE_DEPTH_IN = 0.536  # the demo badge's top, below the top edge, on a chart of any height (the legend row's top)
+WATERMARK_TILT = 24  # degrees
+TICK_LENGTH_PT = 4  # on the value axes; a category axis (the cycle chart's phases) has no tick marks
+TILT_POINT = {"markersize": 7, "linewidth": 1.2}  # the /tilt chart's sizes, joined by a thin line
+TILT_POINT_NAME_OFFSET = (6, 6)  # points right of and above its point
+TILT_BOX_WIDTH, TILT_MEDIAN_WIDTH = 1.0, 2.2  # the box, whiskers and caps in ink; the median in the point colour
+COLOUR_BAR_GAP_IN = 0.231  # between the /tilt heatmap and its colour bar
+CYCLE_DOT = {"area": 30, "edge": 0.7}  # one episode, in its ticker's colour, with an ink rim
+CYCLE_LEGEND_SWATCH = 1.6  # font sizes long: the legend shows bars' colours, not lines
+SIGNAL_LINE = ("#d55e00", 2.2)  # the quantity the rule reads, vermillion and bold over its grey threshold
+SIGNAL_SWATCH_ALPHA = 0.25  # the legend's swatch of the true shade, darker than the band (0.13) to be seen
+HEATMAP_TOP_IN = 0.55  # room above the monthly cells for the panel title and the month names
+MONTHS_ABOVE_TICKS_PT = 2.0  # the month names' baseline over the tick marks and their pad
+
+
+def _series_lines(ax) -> list[Line2D]:
+    return [ln for ln in ax.get_lines() if ln not in _rules(ax) and ln.get_marker() in ("None", None, "")]
+
+
+def _dots(ax) -> list:
+    return [c for c in ax.collections if type(c).__name__ == "PathCollection"]
+
+
+def _end_labels(ax) -> list:
+    return [t for t in ax.texts if t.get_transform() == ax.transAxes and t.get_position()[0] > 1]
+
+
+@pytest.mark.parametrize("kind", ["compare", "backtest", "rebased"])
+def test_series_lines_end_round_and_each_ends_in_a_dot_over_the_lines(kind: str, prices_dir: Path) -> None:
+    chart = _build(kind, prices_dir)
+    chart.canvas.draw()
+    for ax in _panels(chart):
+        assert {ln.get_solid_capstyle() for ln in _series_lines(ax)} == {LINE_CAPS}
+    panels = [ax for ax in _panels(chart) if _end_labels(ax)]
+    assert len(panels) == {"rebased": 1}.get(kind, 2)  # every panel but the drawdowns, whose ends are all near 0
+    for ax in panels:
+        (dots,) = _dots(ax)
+        assert len(dots.get_offsets()) == len(_end_labels(ax)) and set(dots.get_sizes()) == {END_DOT_AREA}
+        assert dots.get_zorder() > max(ln.get_zorder() for ln in ax.get_lines()) and not dots.get_clip_on()
+        # Each label level with its slot: pushed apart from its neighbours, never above or below its own place.
+        assert {t.get_va() for t in _end_labels(ax)} == {"center"}
+
+
+def test_end_labels_pushed_apart_stand_a_line_and_a_fifth_apart() -> None:
+    # Eight lines ending at one value: every label is pushed, so each stands exactly one pitch from the next.
+    dates = pd.bdate_range("2026-01-02", periods=60)
+    path = np.linspace(100.0, 120.0, len(dates))
+    prices = pd.DataFrame({f"T{i}": path for i in range(8)}, index=dates)
+    fig = build_normalised_figure(prices, _labels())
+    fig.canvas.draw()
+    (ax,) = fig.axes
+    labels = _end_labels(ax)
+    centres = np.sort([ax.transAxes.transform(t.get_position())[1] for t in labels])
+    (size,) = {t.get_fontsize() for t in labels}
+    assert np.diff(centres) == pytest.approx(np.full(7, END_LABEL_PITCH * size * fig.dpi / 72), abs=0.01)
+
+
+def test_the_drawdown_wash_has_no_edge_and_lies_under_every_line(prices_dir: Path) -> None:
+    ax = _build("compare", prices_dir).axes[1]
+    (wash,) = [c for c in ax.collections if c not in _dots(ax)]
+    assert set(wash.get_linewidths()) == {0}
+    assert wash.get_zorder() < min(ln.get_zorder() for ln in _series_lines(ax))
+
+
+def test_the_demo_badge_hangs_at_one_depth_and_the_watermark_at_one_tilt(chart: Figure) -> None:
+    for part in (chart, *chart.subfigs):
+        for text in (t for t in part.texts if t.get_text() == "DEMO DATA — not real prices"):
+            if text.get_rotation() == 0:
+                depth = (1 - text.get_position()[1]) * part.bbox.height / chart.dpi
+                assert depth == pytest.approx(BADGE_DEPTH_IN, abs=1e-6)
+            else:
+                assert text.get_rotation() == WATERMARK_TILT
+
+
+def test_the_tilt_charts_points_boxes_and_colour_bar(prices_dir: Path) -> None:
+    scatter, spread = _build("tilt line", prices_dir).axes
+    (joined,) = [ln for ln in scatter.get_lines() if ln.get_marker() == "o"]
+    assert {"markersize": joined.get_markersize(), "linewidth": joined.get_linewidth()} == TILT_POINT
+    names = [t for t in scatter.texts if t.get_text() in ("0", "10", "20")]
+    assert len(names) == 3 and {(n.xyann, n.anncoords) for n in names} == {(TILT_POINT_NAME_OFFSET, "offset points")}
+    boxes = [p for p in spread.patches]
+    assert boxes and {(p.get_linewidth(), mcolors.to_hex(p.get_edgecolor())) for p in boxes} == {(TILT_BOX_WIDTH, INK)}
+    *whiskers_and_caps, median = spread.collections
+    for part in whiskers_and_caps:
+        assert set(part.get_linewidths()) == {TILT_BOX_WIDTH} and _ink_of(part) == {INK}
+    assert set(median.get_linewidths()) == {TILT_MEDIAN_WIDTH} and _ink_of(median) == {_ink(joined)}
+    grid = _build("tilt grid", prices_dir)
+    grid.canvas.draw()
+    heat, bar = grid.axes
+    assert (bar.bbox.x0 - heat.bbox.x1) / grid.dpi == pytest.approx(COLOUR_BAR_GAP_IN, abs=0.005)
+
+
+def _ink_of(collection) -> set[str]:
+    return {mcolors.to_hex(c) for c in collection.get_edgecolors()}
+
+
+def test_the_cycle_charts_dots_notes_ticks_and_legend(prices_dir: Path) -> None:
+    chart = _build("cycle", prices_dir)
+    chart.canvas.draw()
+    (ax,) = chart.axes
+    dots = _dots(ax)
+    assert dots and all(set(d.get_sizes()) == {CYCLE_DOT["area"]} and set(d.get_linewidths()) == {CYCLE_DOT["edge"]}
+                        and _ink_of(d) == {INK} for d in dots)
+    assert {t.get_rotation() for t in ax.texts if t.get_text() == "n/a"} == {90}  # up the bar that is missing
+    assert {t.tick1line.get_markersize() for t in ax.xaxis.get_major_ticks()} == {0}
+    assert {t.tick1line.get_markersize() for t in ax.yaxis.get_major_ticks()} == {TICK_LENGTH_PT}
+    (legend,) = chart.legends
+    assert legend.handlelength == CYCLE_LEGEND_SWATCH
+
+
+def test_the_signal_charts_line_shade_and_legend(prices_dir: Path) -> None:
+    chart = _build("signal", prices_dir)
+    (ax,) = chart.axes
+    quantity = max(ax.get_lines(), key=lambda ln: ln.get_zorder())
+    assert (_ink(quantity), quantity.get_linewidth()) == SIGNAL_LINE
+    (shade,) = ax.collections
+    assert set(shade.get_linewidths()) == {0}  # a band without edges: where the rule held, not a line around it
+    (legend,) = chart.legends
+    assert legend.legend_handles[2].get_alpha() == SIGNAL_SWATCH_ALPHA
+
+
+def test_the_monthly_heatmap_leaves_room_above_and_sets_its_month_names_clear_of_the_ticks(prices_dir: Path) -> None:
+    heat = _build("backtest", prices_dir).subfigs[1]
+    (ax,) = heat.axes
+    assert (heat.bbox.y1 - ax.bbox.y1) / heat.dpi == pytest.approx(HEATMAP_TOP_IN)
+    _cells, months, _years = ax.collections
+    tick = ax.xaxis.get_major_ticks()[0]
+    clear = tick.tick2line.get_markersize() + tick.get_pad()
+    # The lowest ink of month names without descenders sits on the baseline, within a glyph's overshoot.
+    names = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    for name in ("Feb", "Mar", "Oct", "Nov", "Dec"):
+        bottom = months.get_paths()[names.index(name)].vertices[:, 1].min()
+        assert bottom == pytest.approx(clear + MONTHS_ABOVE_TICKS_PT, abs=0.3), name
+    # The outlines are in points: "Mar" as wide as matplotlib sets it at the month size (10 pt).
+    from matplotlib.textpath import TextPath
+    drawn = months.get_transform().transform_path(months.get_paths()[2]).get_extents().width
+    assert drawn == pytest.approx(TextPath((0, 0), "Mar", size=LABEL_PT - 2).get_extents().width * heat.dpi / 72)
+
+
+# --- ticks -------------------------------------------------------------------------------------------------------
+# Each value axis: at most so many intervals, at round steps (matplotlib's MaxNLocator with these parameters; None is
+# its default ladder 1-1.5-2-2.5-3-4-5-6-8).  Short panels get fewer labels, so they never crowd.
+ROUND_STEPS = (1, 2, 2.5, 5, 10)
+VALUE_TICKS = {  # (chart, panel): (intervals, steps)
+    ("compare", 0): (5, ROUND_STEPS),  # growth of $10,000, on a linear scale
+    ("compare", 1): (4, ROUND_STEPS),  # drawdown
+    ("compare", 2): (5, ROUND_STEPS),  # relative strength, linear
+    ("backtest", 2): (4, ROUND_STEPS),  # rolling 3-year CAGR
+    ("cycle", 0): (6, ROUND_STEPS),
+    ("tilt line", 0): (5, None),  # excess return against tracking error
+    ("tilt line", 1): (5, None),  # rolling 3-year excess
+}
+
+
+@pytest.mark.parametrize(("kind", "panel"), list(VALUE_TICKS))
+def test_value_axes_tick_at_round_steps_within_their_budget(kind: str, panel: int, prices_dir: Path) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax = _build(kind, prices_dir).axes[panel]
+    assert ax.get_yscale() == "linear"
+    intervals, steps = VALUE_TICKS[(kind, panel)]
+    expected = MaxNLocator(nbins=intervals, steps=steps)
+    axes = [ax.yaxis, *([ax.xaxis] if (kind, panel) == ("tilt line", 0) else [])]  # tracking error too
+    # Over spans from a third of a unit to thousands, wherever they start, the ticks are the ones the budget gives.
+    for low in np.linspace(-50.0, 50.0, 11):
+        for span in np.geomspace(0.3, 3_000.0, 25):
+            for axis in axes:
+                got = axis.get_major_locator().tick_values(low, low + span)
+                assert list(got) == pytest.approx(list(expected.tick_values(low, low + span))), (low, span)

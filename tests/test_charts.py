@@ -1168,3 +1168,66 @@ def test_tick_labels_that_would_read_alike_are_printed_in_full() -> None:
     assert [dollars(v, None) for v in (10_000.0, 10_020.0)] == ["$10,000", "$10,020"]  # not "$10k" twice
     ax.yaxis.set_major_locator(FixedLocator([10_000.0, 20_000.0]))
     assert [dollars(v, None) for v in (10_000.0, 20_000.0)] == ["$10k", "$20k"]
+
+
+# --- log axes: ticks that fill the view without crowding ------------------------------------------------------------
+LOG_LADDERS = ((1, 1.5, 2, 3, 4, 5, 7), (1, 2, 5), (1, 3), (1,))  # each decade's values, densest first
+LABEL_PITCH = 1.3  # labels on a log axis stand at least this many label heights apart
+TICK_LABEL_PT = 12
+
+
+def _log_axes(height_px: float = 300.0):
+    fig = Figure(figsize=FIGSIZE_IN, dpi=DPI)
+    return fig.add_axes((0.1, 0.1, 0.8, height_px / (FIGSIZE_IN[1] * DPI)))
+
+
+def _view_ticks(ax) -> np.ndarray:
+    low, high = ax.get_ylim()
+    ticks = ax.yaxis.get_major_locator().tick_values(low, high)
+    return ticks[(ticks >= low) & (ticks <= high)]
+
+
+def test_a_log_axis_under_half_a_decade_labels_every_round_value_in_its_view() -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    from analysis.charts import _set_value_scale
+
+    ax = _log_axes()
+    for low in np.geomspace(0.5, 50_000.0, 13):
+        for ratio in np.linspace(1.05, 2.8, 13):  # under half a decade with the margins
+            _set_value_scale(ax, True, np.array([low, low * ratio]), _dollars)
+            view = ax.get_ylim()
+            assert view[0] < low and view[1] > low * ratio  # a margin either side of the data
+            round_values = MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(*view)
+            expected = round_values[(round_values >= view[0]) & (round_values <= view[1])]
+            assert list(_view_ticks(ax)) == pytest.approx(list(expected)), (low, ratio)
+            assert 2 <= len(expected) <= 7
+
+
+def test_a_log_axis_takes_the_densest_ladder_whose_labels_do_not_crowd() -> None:
+    from matplotlib.ticker import LogLocator
+
+    from analysis.charts import _set_value_scale
+
+    def pixels_apart(ax, ticks: np.ndarray) -> float:
+        if len(ticks) < 2:
+            return np.inf  # nothing to crowd
+        return float(np.diff(ax.transData.transform(np.column_stack([np.ones(len(ticks)), ticks]))[:, 1]).min())
+
+    label_px = TICK_LABEL_PT * DPI / 72
+    # Axes from short to tall, a pixel at a time: the choice between two ladders turns at some height in each.
+    ax = _log_axes()
+    for decades, first in ((0.9, 0), (1.5, 1), (3.0, 2)):
+        for height in np.arange(60.0, 420.0, 1.0):
+            ax.set_position((0.1, 0.1, 0.8, height / (FIGSIZE_IN[1] * DPI)))
+            _set_value_scale(ax, True, np.array([100.0, 100.0 * 10 ** decades]), _dollars)
+            low, high = ax.get_ylim()
+            ladders = LOG_LADDERS[first:]
+            fits = [s for s in ladders if pixels_apart(ax, _inside(LogLocator(subs=s), low, high)) >= LABEL_PITCH * label_px]
+            expected = _inside(LogLocator(subs=(fits or ladders[-1:])[0]), low, high)
+            assert list(_view_ticks(ax)) == pytest.approx(list(expected)), (decades, height)
+
+
+def _inside(locator, low: float, high: float) -> np.ndarray:
+    ticks = locator.tick_values(low, high)
+    return ticks[(ticks >= low) & (ticks <= high)]
