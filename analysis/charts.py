@@ -38,7 +38,8 @@ from __future__ import annotations
 
 import io
 import queue
-from collections.abc import Callable
+from bisect import bisect_left
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import matplotlib.dates as mdates
@@ -580,34 +581,32 @@ def _panel_right(fig: FigureBase, names: list[str]) -> float:
 
 def _fitted_labels(ax: Axes, names: list[str], values: list[str]) -> tuple[float, list[str]]:
     """The font size and texts of end labels ``name value`` that fit between the label's start and the right edge
-    of ``ax``'s (sub)figure: full size when they fit, else smaller, down to ``_END_LABEL_MIN_PT``, and past that
-    each name that still does not fit is cut short with an ellipsis (the legend has it whole)."""
+    of ``ax``'s (sub)figure: the largest size, in tenths of a point from ``_END_LABEL_PT`` down to
+    ``_END_LABEL_MIN_PT``, at which the widest fits; at the smallest, each name that still does not fit is cut to
+    its longest start that does, with an ellipsis before the value (the legend has the name whole)."""
     renderer = ax.get_figure(root=True).canvas.get_renderer()
     room = ax.get_figure().bbox.x1 - ax.bbox.x0 - _END_LABEL_X * ax.bbox.width - _END_LABEL_PAD_PX
 
-    def width(text: str, size: float) -> float:
+    def too_wide(text: str, size: float) -> bool:
         font = FontProperties(size=size, weight="bold")
-        return renderer.get_text_width_height_descent(text, font, ismath=False)[0]
+        return renderer.get_text_width_height_descent(text, font, ismath=False)[0] > room
 
     texts = [f"{name} {value}" for name, value in zip(names, values)]
-    size = _END_LABEL_PT
-    # Text does not widen in proportion to its size (glyphs snap to whole pixels), so one scaling can leave the
-    # longest label a few pixels over: measure again and shrink a little more, so that a label which fits at some
-    # size above the smallest is never cut for a pixel.
-    for _ in range(8):
-        widest = max(width(text, size) for text in texts)
-        if widest <= room or size == _END_LABEL_MIN_PT:
-            break
-        size = max(_END_LABEL_MIN_PT, min(size * room / widest, size - 0.1))
+    # Searched, not scaled: text does not widen in proportion to its size (glyphs snap to whole pixels).
+    sizes = np.arange(round(_END_LABEL_MIN_PT * 10), round(_END_LABEL_PT * 10) + 1) / 10
+    size = float(sizes[_last_fitting(sizes, lambda s: any(too_wide(text, s) for text in texts))])
     fitted = []
     for name, value, text in zip(names, values, texts):
-        # Past the smallest size, a first cut in proportion to the overflow, then a character at a time.
-        cut = min(len(name), int(len(name) * room / width(text, size)) + 1)
-        while cut > 1 and width(text, size) > room:
-            cut -= 1
-            text = f"{name[:cut].rstrip()}… {value}"
+        if too_wide(text, size):
+            starts = [f"{name[:cut].rstrip()}… {value}" for cut in range(1, len(name))]
+            text = starts[_last_fitting(starts, lambda start: too_wide(start, size))] if starts else text
         fitted.append(text)
     return size, fitted
+
+
+def _last_fitting(candidates: Sequence, too_wide: Callable[[object], bool]) -> int:
+    """Index of the last of ``candidates`` (ordered narrowest first) that is not ``too_wide``; 0 if none is."""
+    return max(bisect_left(candidates, True, key=too_wide) - 1, 0)
 
 
 def _label_colour(colour: str) -> str:

@@ -21,6 +21,7 @@ import matplotlib.image as mpimg
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 from matplotlib.ticker import FixedLocator
@@ -380,8 +381,28 @@ def test_end_labels_of_long_names_stay_inside_the_figure(prices_dir: Path, names
         assert all("…" not in t.get_text() for t in labels if t.get_fontsize() > 9)
         # A name may be cut short, never the value it ends with.
         assert labels[-1].get_text().startswith("SPY ")
+        # Shrunk or cut no more than needed: a tenth of a point larger, or one more character of a name, would not fit.
+        room = fig.bbox.x1 - 4 - labels[0].get_window_extent(renderer).x0  # 4 px kept free at the edge
+        size = labels[0].get_fontsize()
+        whole = [f"{name} {label.get_text().rsplit(' ', 1)[1]}" for name, label in zip([*names, "SPY"], labels)]
+        assert round(size * 10) == size * 10 and 9 <= size <= 12
+        assert max(_bold_width(renderer, text, size) for text in whole) <= room or size == 9
+        if size < 12:
+            assert max(_bold_width(renderer, text, size + 0.1) for text in whole) > room
+        for label, name in zip(labels, names):
+            kept, cut, value = label.get_text().partition("… ")
+            assert _bold_width(renderer, label.get_text(), size) <= room
+            if cut:
+                longer = next(name[:k].rstrip() for k in range(len(kept) + 1, len(name)) if name[:k].rstrip() != kept)
+                assert _bold_width(renderer, f"{longer}… {value}", size) > room
     if full_size:
         assert fig.axes[0].texts[0].get_text().startswith("SPY70 IJR20 SMH10 $")
+
+
+def _bold_width(renderer, text: str, size: float) -> float:
+    from matplotlib.font_manager import FontProperties
+
+    return renderer.get_text_width_height_descent(text, FontProperties(size=size, weight="bold"), ismath=False)[0]
 
 
 def test_the_backtest_chart_and_its_heatmap_are_one_figure_drawn_alike_when_reused(prices_dir: Path) -> None:
@@ -1231,3 +1252,29 @@ def test_a_log_axis_takes_the_densest_ladder_whose_labels_do_not_crowd() -> None
 def _inside(locator, low: float, high: float) -> np.ndarray:
     ticks = locator.tick_values(low, high)
     return ticks[(ticks >= low) & (ticks <= high)]
+
+
+def test_a_name_is_cut_to_its_longest_start_that_fits_with_no_space_before_the_ellipsis() -> None:
+    from analysis.charts import _fitted_labels
+
+    name, value = "SPY5 IJR5 SMH5 QQQ5 XLK5 XLF5 XLE5 XLV5 XLU5 DIA5", "$12.3k"
+    cuts = set()
+    # Figures from 1 inch wide (room for the value alone) to wide enough for the name whole.
+    for width in np.arange(1.0, 8.0, 0.2):
+        fig = Figure(figsize=(width, 3.0), dpi=DPI)
+        FigureCanvasAgg(fig)
+        ax = fig.add_axes((0.05, 0.1, 0.2, 0.8))
+        renderer = fig.canvas.get_renderer()
+        room = fig.bbox.x1 - 4 - ax.bbox.x0 - 1.015 * ax.bbox.width
+        size, (text,) = _fitted_labels(ax, [name], [value])
+        kept, cut, _ = text.partition("… ")
+        cuts.add(kept if cut else None)
+        if not cut:
+            assert text == f"{name} {value}" and _bold_width(renderer, text, size) <= room
+            continue
+        assert size == 9 and name.startswith(kept) and kept == kept.rstrip()
+        assert _bold_width(renderer, text, size) <= room or len(kept) == 1  # one character at the least
+        longer = next(name[:k].rstrip() for k in range(len(kept) + 1, len(name) + 1) if name[:k].rstrip() != kept)
+        assert _bold_width(renderer, f"{longer}… {value}", size) > room, width
+    assert "S" in cuts and None in cuts
+    assert any(c and name[len(c)] == " " for c in cuts)  # a cut at the end of a word: its space is dropped
