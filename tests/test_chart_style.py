@@ -52,6 +52,8 @@ BENCHMARK_DASHES = (4.0, 2.0)
 BENCHMARK_RULE_WIDTH = 1.4  # the benchmark's level of 1x across the relative-strength panel, dashed as its line
 DEMO_BADGE_PT = 13  # bold white words on a red box, top right
 DEMO_WATERMARK_PT = 40  # bold, faint red, tilted across the middle, over the panels
+LEGEND_SWATCH = {"cycle": 1.6}  # font sizes long: 2.4 shows a line's dashes; the cycle chart's swatches are bars
+LEGEND_COLUMN_GAP = 1.6  # font sizes between a legend's columns
 # -------------------------------------------------------------------------------------------------------------------
 
 TITLE = "IWM vs SPY"
@@ -184,8 +186,11 @@ def test_the_legend_is_frameless_with_names_at_the_label_size_in_ink_or_their_se
     legends = [legend for part in (chart, *chart.subfigs) for legend in part.legends]
     for legend in legends:
         assert not legend.get_frame_on()
+        assert (legend.handlelength, legend.columnspacing) == (LEGEND_SWATCH.get(kind, 2.4), LEGEND_COLUMN_GAP)
         for text in legend.get_texts():
-            assert text.get_fontsize() == LABEL_PT and _ink(text) in (INK, *SERIES), text.get_text()
+            assert text.get_fontsize() == LABEL_PT, text.get_text()
+            # Names in ink; the cycle chart's in their bars' colours, as its swatches are pale.
+            assert _ink(text) in (SERIES if kind == "cycle" else (INK,)), text.get_text()
     assert len(legends) == (0 if kind.startswith("tilt") else 1)  # the /tilt charts name their points instead
 
 
@@ -268,7 +273,6 @@ TILT_POINT_NAME_OFFSET = (6, 6)  # points right of and above its point
 TILT_BOX_WIDTH, TILT_MEDIAN_WIDTH = 1.0, 2.2  # the box, whiskers and caps in ink; the median in the point colour
 COLOUR_BAR_GAP_IN = 0.231  # between the /tilt heatmap and its colour bar
 CYCLE_DOT = {"area": 30, "edge": 0.7}  # one episode, in its ticker's colour, with an ink rim
-CYCLE_LEGEND_SWATCH = 1.6  # font sizes long: the legend shows bars' colours, not lines
 SIGNAL_LINE = ("#d55e00", 2.2)  # the quantity the rule reads, vermillion and bold over its grey threshold
 SIGNAL_SWATCH_ALPHA = 0.25  # the legend's swatch of the true shade, darker than the band (0.13) to be seen
 HEATMAP_TOP_IN = 0.55  # room above the monthly cells for the panel title and the month names
@@ -367,7 +371,7 @@ def test_the_cycle_charts_dots_notes_ticks_and_legend(prices_dir: Path) -> None:
     assert {t.tick1line.get_markersize() for t in ax.xaxis.get_major_ticks()} == {0}
     assert {t.tick1line.get_markersize() for t in ax.yaxis.get_major_ticks()} == {TICK_LENGTH_PT}
     (legend,) = chart.legends
-    assert legend.handlelength == CYCLE_LEGEND_SWATCH
+    assert [h.get_alpha() for h in legend.legend_handles] == [0.55] * len(legend.get_texts())  # as pale as the bars
 
 
 def test_the_signal_charts_line_shade_and_legend(prices_dir: Path) -> None:

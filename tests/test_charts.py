@@ -1278,3 +1278,82 @@ def test_a_name_is_cut_to_its_longest_start_that_fits_with_no_space_before_the_e
         assert _bold_width(renderer, f"{longer}… {value}", size) > room, width
     assert "S" in cuts and None in cuts
     assert any(c and name[len(c)] == " " for c in cuts)  # a cut at the end of a word: its space is dropped
+
+
+def _walks(columns: int, sessions: int = 60, tz: str | None = None) -> pd.DataFrame:
+    dates = pd.bdate_range("2026-03-02", periods=sessions, tz=tz)
+    steps = np.random.default_rng(7).normal(0.0, 0.01, (sessions, columns))
+    return pd.DataFrame(100 * np.exp(np.cumsum(steps, axis=0)), index=dates, columns=[f"T{i}" for i in range(columns)])
+
+
+def test_the_legend_is_one_row_up_to_five_names_then_two() -> None:
+    for count, columns in ((1, 1), (4, 4), (5, 5), (6, 3), (7, 4), (8, 4)):
+        (legend,) = build_normalised_figure(_walks(count), LABELS).legends
+        assert legend._ncols == columns, count
+
+
+def test_the_yellow_lines_label_is_printed_darker_beside_a_yellow_dot() -> None:
+    fig = build_normalised_figure(_walks(8), LABELS)  # no benchmark: the eighth line takes the eighth colour
+    (ax,) = fig.axes
+    yellow = [ln for ln in ax.get_lines() if same_colour(ln.get_color(), "#F0E442")]
+    assert [ln.get_label() for ln in yellow] == ["T7"]
+    (label,) = [t for t in ax.texts if t.get_text().startswith("T7 ")]
+    assert same_colour(label.get_color(), "#8A7E00")  # yellow words on white cannot be read
+    others = [t for t in ax.texts if t is not label]
+    assert all(same_colour(t.get_color(), _line(fig, 0, t.get_text().split()[0]).get_color()) for t in others)
+    (dots,) = ax.collections
+    assert same_colour(dots.get_facecolors()[7], "#F0E442")
+
+
+def test_dates_with_a_time_zone_are_drawn_on_their_own_calendar_days() -> None:
+    # yfinance's index is in the exchange's zone (America/New_York): a session is its date, not 04:00 UTC.
+    aware = _walks(2, tz="America/New_York")
+    fig = build_normalised_figure(aware, LABELS)
+    naive_days = mdates.date2num(aware.index.tz_localize(None).to_numpy())
+    assert list(_line(fig, 0, "T0").get_xdata()) == list(naive_days)
+    plain = build_normalised_figure(aware.tz_localize(None), LABELS)
+    assert list(_line(plain, 0, "T0").get_xdata()) == list(naive_days)
+
+
+def _date_axis(first: str, last: str):
+    from analysis.charts import _style_date_axis
+
+    x = mdates.date2num(pd.bdate_range(first, last).to_numpy())
+    ax = Figure(figsize=FIGSIZE_IN, dpi=DPI).add_axes((0.1, 0.1, 0.8, 0.8))
+    ax.set_xlim(x[0], x[-1])
+    _style_date_axis(ax, x)
+    return x, ax.xaxis.get_major_locator()(), ax.xaxis.get_major_formatter()
+
+
+def test_up_to_21_days_the_date_axis_labels_sessions_and_past_it_months_and_years() -> None:
+    # Three weeks to the day (Monday to Monday): sessions, as "Mar 02"; a day more: matplotlib's concise dates.
+    x, ticks, formatter = _date_axis("2026-03-02", "2026-03-23")
+    assert x[-1] - x[0] == 21 and len(x) == 16
+    sessions = pd.bdate_range("2026-03-02", "2026-03-23")
+    shown = [sessions[i] for i in (0, 2, 5, 8, 10, 12, 15)]  # seven of the sixteen, evenly, both ends
+    assert list(ticks) == list(mdates.date2num(shown))
+    assert formatter.format_ticks(ticks) == [f"{d:%b %d}" for d in shown]
+    x, ticks, formatter = _date_axis("2026-03-02", "2026-03-24")
+    assert x[-1] - x[0] == 22 and isinstance(formatter, mdates.ConciseDateFormatter)
+
+
+@pytest.mark.parametrize("days", [22, 45, 90, 200, 365, 700, 1100, 1800, 3650, 7300, 11000])
+def test_past_21_days_three_to_seven_concise_date_labels_without_an_offset(days: int) -> None:
+    last = pd.Timestamp("2026-07-14")
+    x, ticks, formatter = _date_axis(str((last - pd.Timedelta(days=days)).date()), str(last.date()))
+    expected = mdates.AutoDateLocator(minticks=3, maxticks=7)
+    expected.create_dummy_axis()
+    expected.axis.set_view_interval(x[0], x[-1])
+    assert list(ticks) == list(expected())
+    assert formatter.format_ticks(ticks) == mdates.ConciseDateFormatter(expected).format_ticks(ticks)
+    assert formatter.get_offset() == ""  # no "2026-Jul" at the axis's end, under the end labels
+
+
+def test_downsampling_keeps_every_point_up_to_its_budget_and_fills_the_budget_past_it() -> None:
+    noise = np.random.default_rng(3).normal(size=20_000).cumsum()
+    assert list(downsample_positions(noise[:500], max_points=500)) == list(range(500))  # at the budget: all
+    # Past it, the first, the last and the low and high of each of (500 - 2) // 2 = 249 buckets of equal width: on a
+    # long noisy line (no bucket's low and high on one point), 490 to 500 of them.
+    for n in (501, 9_950, 20_000):
+        keep = downsample_positions(noise[:n], max_points=500)
+        assert len(keep) <= 500 and (n < 1_000 or len(keep) >= 490), n
