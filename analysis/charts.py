@@ -605,7 +605,12 @@ def _fitted_labels(ax: Axes, names: list[str], values: list[str]) -> tuple[float
 
 
 def _last_fitting(candidates: Sequence, too_wide: Callable[[object], bool]) -> int:
-    """Index of the last of ``candidates`` (ordered narrowest first) that is not ``too_wide``; 0 if none is."""
+    """Index of the last of ``candidates`` (ordered narrowest first) that is not ``too_wide``; 0 if none is.
+
+    The last is tried first: labels mostly fit at full size, and one measure is then enough."""
+    last = len(candidates) - 1
+    if not too_wide(candidates[last]):
+        return last
     return max(bisect_left(candidates, True, key=too_wide) - 1, 0)
 
 
