@@ -15,6 +15,7 @@ import matplotlib.colors as mcolors
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
@@ -284,7 +285,7 @@ def _series_lines(ax) -> list[Line2D]:
 
 
 def _dots(ax) -> list:
-    return [c for c in ax.collections if type(c).__name__ == "PathCollection"]
+    return [c for c in ax.collections if isinstance(c, PathCollection)]
 
 
 def _end_labels(ax) -> list:
