@@ -42,6 +42,7 @@ DEMO_RED = "#c0392b"
 SERIES = ("#e69f00", "#56b4e9", "#009e73", "#0072b2", "#d55e00", "#cc79a7", "#000000", "#8a7e00", "#666666")
 TITLE_PT = (13, 20)  # bold; 20 pt, shrunk towards 13 for a long title
 PANEL_TITLE_PT = 13  # bold
+PANEL_TITLE_PAD_PT = 7  # between the panel's top and the baseline of its title
 LABEL_PT = 12  # tick labels, axis labels and legend names
 FOOTER_PT = (8, 11)  # shrunk towards 8 for a long footer
 PANEL_TEXT_PT = 10  # words on a panel: names beside points, figures in cells, "n/a" at a missing bar
@@ -143,6 +144,15 @@ def test_the_title_is_bold_ink_at_the_top_left_and_the_footer_muted_at_the_botto
     assert _ink(footer) == MUTED and FOOTER_PT[0] <= footer.get_fontsize() <= FOOTER_PT[1]
     assert footer.get_fontweight() == "normal" and (footer.get_ha(), footer.get_va()) == ("left", "bottom")
     assert footer.get_position()[1] < 0.05 < 0.9 < title.get_position()[1]
+    assert footer.get_position()[0] == title.get_position()[0]  # one left edge for both
+
+
+def test_titles_footers_and_names_are_printed_as_written_never_as_tex(chart: Figure) -> None:
+    # A "$" in a title, a panel title, the footer or a line's name is a dollar sign, not the start of a formula.
+    panel_titles = [t for ax in chart.get_axes() for t in (ax.title, ax._left_title) if t.get_text()]
+    end_labels = [t for ax in chart.get_axes() for t in _end_labels(ax)]
+    assert panel_titles or chart.subfigs  # the monthly heatmap's title is its subfigure's text
+    assert all(t.get_parse_math() is False for t in (*_figure_texts(chart), *panel_titles, *end_labels))
 
 
 def test_panel_titles_are_bold_ink_on_the_left(chart: Figure) -> None:
@@ -158,6 +168,9 @@ def test_panel_titles_are_bold_ink_on_the_left(chart: Figure) -> None:
             drawn = [t for t in drawn_texts(chart) if t.axes is ax and t.get_text() == ax.get_title(loc="left")]
             assert drawn and all((t.get_fontsize(), t.get_fontweight(), _ink(t)) == (PANEL_TITLE_PT, "bold", INK)
                                  for t in drawn)
+            for title in drawn:  # its baseline a fixed distance above the panel
+                baseline = title.get_transform().transform(title.get_position())[1]
+                assert baseline - ax.bbox.y1 == pytest.approx(PANEL_TITLE_PAD_PT * chart.dpi / 72)
 
 
 def test_the_heatmaps_month_and_year_labels_are_ink(prices_dir: Path) -> None:
