@@ -1278,6 +1278,11 @@ def test_a_name_is_cut_to_its_longest_start_that_fits_with_no_space_before_the_e
         assert _bold_width(renderer, f"{longer}… {value}", size) > room, width
     assert "S" in cuts and None in cuts
     assert any(c and name[len(c)] == " " for c in cuts)  # a cut at the end of a word: its space is dropped
+    # A one-letter name has nothing to cut: it stays whole even where it does not fit.
+    narrow = Figure(figsize=(1.0, 3.0), dpi=DPI)
+    FigureCanvasAgg(narrow)
+    huge = "$123,456,789,012k"
+    assert _fitted_labels(narrow.add_axes((0.05, 0.1, 0.2, 0.8)), ["X"], [huge]) == (9.0, [f"X {huge}"])
 
 
 def _walks(columns: int, sessions: int = 60, tz: str | None = None) -> pd.DataFrame:
