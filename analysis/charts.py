@@ -623,11 +623,12 @@ def _spread(wanted: np.ndarray, gap: float, low: float = 0.0, high: float = 1.0)
     """Positions as close to ``wanted`` as possible, at least ``gap`` apart, inside ``[low, high]`` if they fit."""
     order = np.argsort(wanted, kind="stable")
     steps = np.arange(len(wanted)) * gap
-    y = np.clip(wanted[order], low, high)
-    # Push up from below (y_i >= y_{i-1} + gap), then down from the ceiling (y_i <= y_{i+1} - gap).
-    y = np.maximum.accumulate(y - steps) + steps
-    ceiling = high - steps[::-1]
-    y = np.minimum.accumulate((np.minimum(y, ceiling) + steps[::-1])[::-1])[::-1] - steps[::-1]
+    # Push up from the floor (y_0 >= low, y_i >= y_{i-1} + gap), then down from the ceiling (y_last <= high,
+    # y_i <= y_{i+1} - gap): the second pass keeps the first's gaps, so only a crowd too tall for the panel
+    # leaves it, at the bottom.
+    y = np.maximum.accumulate(np.maximum(wanted[order], low) - steps) + steps
+    down = steps[::-1]
+    y = np.minimum.accumulate(np.minimum(y + down, high)[::-1])[::-1] - down
     placed = np.empty_like(y)
     placed[order] = y
     return placed

@@ -1236,17 +1236,24 @@ def test_a_log_axis_takes_the_densest_ladder_whose_labels_do_not_crowd() -> None
         return float(np.diff(ax.transData.transform(np.column_stack([np.ones(len(ticks)), ticks]))[:, 1]).min())
 
     label_px = TICK_LABEL_PT * DPI / 72
-    # Axes from short to tall, a pixel at a time: the choice between two ladders turns at some height in each.
     ax = _log_axes()
-    for decades, first in ((0.9, 0), (1.5, 1), (3.0, 2)):
-        for height in np.arange(60.0, 420.0, 1.0):
-            ax.set_position((0.1, 0.1, 0.8, height / (FIGSIZE_IN[1] * DPI)))
-            _set_value_scale(ax, True, np.array([100.0, 100.0 * 10 ** decades]), _dollars)
-            low, high = ax.get_ylim()
-            ladders = LOG_LADDERS[first:]
-            fits = [s for s in ladders if pixels_apart(ax, _inside(LogLocator(subs=s), low, high)) >= LABEL_PITCH * label_px]
-            expected = _inside(LogLocator(subs=(fits or ladders[-1:])[0]), low, high)
-            assert list(_view_ticks(ax)) == pytest.approx(list(expected)), (decades, height)
+    # Axes from short to tall, a pixel apart at one start (the choice between two ladders turns at some height), and
+    # ten pixels apart at starts across a decade (which steps of a ladder fall inside a short span depends on where
+    # in its decade the span starts).
+    fine = [(100.0, decades, height) for decades in (0.9, 1.5, 3.0) for height in np.arange(60.0, 420.0, 1.0)]
+    coarse = [(10 ** (2 + start / 10), decades, height) for start in range(10) for decades in (0.55, 0.7)
+              for height in np.arange(60.0, 420.0, 10.0)]
+    for start, decades, height in fine + coarse:
+        ax.set_position((0.1, 0.1, 0.8, height / (FIGSIZE_IN[1] * DPI)))
+        _set_value_scale(ax, True, np.array([start, start * 10 ** decades]), _dollars)
+        bottom, top = ax.get_ylim()
+        # The densest ladder the span allows: 1-1.5-2-3-4-5-7 under 1.2 decades, 1-2-5 under 2.5, 1-3 under 4.
+        first = int(np.searchsorted([1.2, 2.5, 4.0], np.log10(top / bottom), side="right"))
+        ladders = LOG_LADDERS[first:]
+        fits = [ladder for ladder in ladders
+                if pixels_apart(ax, _inside(LogLocator(subs=ladder), bottom, top)) >= LABEL_PITCH * label_px]
+        expected = _inside(LogLocator(subs=(fits or ladders[-1:])[0]), bottom, top)
+        assert list(_view_ticks(ax)) == pytest.approx(list(expected)), (start, decades, height)
 
 
 def _inside(locator, low: float, high: float) -> np.ndarray:
