@@ -10,7 +10,15 @@ from hypothesis import strategies as st
 
 from errors import BadRequest
 from handlers.common.backtest_request import parse_backtest
-from handlers.common.parse import MAX_TICKERS, parse_compare, parse_valuation
+from handlers.common.parse import (
+    MAX_TICKERS,
+    PERIOD_HELP,
+    parse_compare,
+    parse_cycle,
+    parse_period,
+    parse_valuation,
+    split_period,
+)
 
 
 @pytest.mark.parametrize("text, tickers, benchmark, period", [
@@ -164,3 +172,63 @@ def test_an_unknown_schedule_is_refused_with_the_schedules(schedule: str) -> Non
     with pytest.raises(BadRequest, match=f"`{schedule}` is not a rebalancing schedule I know; the schedules are "
                                          "`weekly`, `monthly`, `quarterly`, `yearly`"):
         parse_backtest(f"SPY 70 IJR 30 {schedule}")
+
+
+# --- /cycle's grammar, and the edges of the period grammar -------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, tickers, benchmark", [
+    ("IWM", ("IWM",), "SPY"),  # against the market unless named
+    ("SMH SOXX", ("SMH", "SOXX"), "SPY"),  # two tilts, both against SPY (not one against the other)
+    ("iwm ijr vs qqq", ("IJR", "IWM"), "QQQ"),
+    ("SPY IWM", ("IWM",), "SPY"),
+    ("A B C D E F G H vs SPY", ("A", "B", "C", "D", "E", "F", "G", "H"), "SPY"),  # eight, and the benchmark
+    ("SPY A B C D E F G H", ("A", "B", "C", "D", "E", "F", "G", "H"), "SPY"),  # a typed SPY is not a ninth
+])
+def test_cycle_takes_tickers_and_a_benchmark_that_is_spy_unless_named(text: str, tickers: tuple, benchmark: str) -> None:
+    request = parse_cycle(text)
+    assert (request.symbols.tickers, request.symbols.benchmark) == (tickers, benchmark)
+    assert request.key == f"cycle|{','.join(tickers)}|{benchmark}"
+
+
+@pytest.mark.parametrize("text, why", [
+    ("IWM 10y", "The phases have their own dates; leave out `10y`."),
+    ("A B C D E F G H I", "That is 9 tickers; /cycle measures at most 8 against SPY."),
+    ("A B C D E F G H I vs QQQ", "That is 9 tickers; /cycle measures at most 8 against QQQ."),
+    ("SPY", "Compare SPY with something other than itself, e.g. `SPY vs QQQ`."),
+])
+def test_cycle_refuses_a_period_nine_tickers_or_the_benchmark_alone(text: str, why: str) -> None:
+    with pytest.raises(BadRequest) as refused:
+        parse_cycle(text)
+    assert str(refused.value) == why
+
+
+@pytest.mark.parametrize("word", ["1w", "52w"])
+def test_weeks_run_from_one_to_fifty_two(word: str) -> None:
+    period = parse_period(word)
+    assert period is not None and period.label == word
+    for outside in ("0w", "53w"):
+        with pytest.raises(BadRequest, match=f"^`{outside}` is out of range: use 1w to 52w"):
+            parse_period(outside)
+
+
+@pytest.mark.parametrize("tokens, rest, label", [
+    (["from", "2020-01-01", "until", "2022-12-31", "SMH"], ["SMH"], "2020-01-01..2022-12-31"),
+    (["IJR", "SINCE", "2020-01-01", "UNTIL", "2022-06-30", "vs", "SPY"], ["IJR", "vs", "SPY"], "2020-01-01..2022-06-30"),
+    (["3", "years", "SMH", "SPY"], ["SMH", "SPY"], "3y"),
+    (["2020-01-01", "to", "2022-12-31", "SMH"], ["SMH"], "2020-01-01..2022-12-31"),
+])
+def test_the_words_after_a_spelled_out_period_are_kept(tokens: list[str], rest: list[str], label: str) -> None:
+    kept, period = split_period(tokens)
+    assert kept == rest and period is not None and period.label == label
+
+
+@pytest.mark.parametrize("tokens, why", [
+    (["SMH", "1.5y"], f"`1.5y` is not a period I know. Use whole units: `18m` is a year and a half. {PERIOD_HELP}"),
+    (["SMH", "3d"], f"`3d` is not a period I know. {PERIOD_HELP}"),
+    (["from", "2020-01-01", "to", "Tomorrow"], "`tomorrow` is not a date (use YYYY-MM-DD)."),
+])
+def test_a_word_meant_as_a_period_is_refused_with_why(tokens: list[str], why: str) -> None:
+    with pytest.raises(BadRequest) as refused:
+        split_period(tokens)
+    assert str(refused.value) == why
