@@ -232,3 +232,69 @@ def test_a_word_meant_as_a_period_is_refused_with_why(tokens: list[str], why: st
     with pytest.raises(BadRequest) as refused:
         split_period(tokens)
     assert str(refused.value) == why
+
+
+# --- /backtest's options, benchmarks and portfolios: each limit at its edge, each refusal word for word ------------
+
+
+@pytest.mark.parametrize("text, cost, band, add", [
+    ("SPY 100 cost 1bp", 1.0, 0.0, 0.0),  # the least cost, band and amount above 0 are taken
+    ("SPY 100 cost 200bp", 200.0, 0.0, 0.0),  # and the most
+    ("SPY 100 cost 10 bps", 10.0, 0.0, 0.0),
+    ("SPY 100 cost 10 BP", 10.0, 0.0, 0.0),
+    ("SPY 100 band 1", 0.0, 1.0, 0.0),
+    ("SPY 100 band 50", 0.0, 50.0, 0.0),
+    ("SPY 100 add 1 monthly", 0.0, 0.0, 1.0),
+    ("SPY 100 add 1000000000 monthly", 0.0, 0.0, 1e9),
+])
+def test_backtest_options_are_taken_up_to_their_limits(text: str, cost: float, band: float, add: float) -> None:
+    execution = parse_backtest(text).execution
+    assert (execution.cost_bp, execution.band, execution.add) == (cost, band, add)
+
+
+def test_a_benchmark_is_one_ticker_at_100_or_a_blend_and_the_words_after_it_are_kept() -> None:
+    single = parse_backtest("SPY 70 IJR 30 vs QQQ")
+    assert (single.benchmark, single.blend) == ("QQQ", None)
+    blend = parse_backtest("SPY 70 IJR 30 vs SPY 60 AGG 40 5y")
+    assert blend.benchmark == "SPY/AGG 60/40" and blend.blend.holdings == (("SPY", 60.0), ("AGG", 40.0))
+    assert blend.period.label == "5y" and [p.holdings for p in blend.portfolios] == [(("SPY", 70.0), ("IJR", 30.0))]
+
+
+@pytest.mark.parametrize("text, why", [
+    ("SPY 100 add", "Give the amount and how often, e.g. `add 1000 monthly` (added to a $10,000 start)."),
+    ("SPY 100 add 0 monthly", "Add more than $0 and at most $1,000,000,000 at a time, not $0."),
+    ("SPY 100 add 1000000001 monthly", "Add more than $0 and at most $1,000,000,000 at a time, not $1,000,000,001."),
+    ("SPY 100 band", "Give the band in percentage points of drift, e.g. `band 5`: rebalance only when a weight is 5 "
+                     "points or more off its target."),
+    ("SPY 100 band 50.5", "A band is more than 0 and at most 50 points, not 50.5."),
+    ("SPY 100 cost", "Give the trading cost in basis points of the value traded, e.g. `cost 10bp`."),
+    ("SPY 100 cost 0bp", "A trading cost is more than 0 and at most 200bp, not 0bp."),
+    ("SPY 70 IJR 30 vs SPY vs QQQ", "Give one benchmark after `vs`."),
+    ("SPY 100 vs", "Name a benchmark after `vs`, e.g. `vs SPY` or `vs SPY 60 AGG 40`."),
+    ("SPY 70 IJR 30 vs SPY 60 AGG 30", "The blended benchmark `SPY 60 AGG 30` adds up to 90%, not 100%."),
+    ("SPY 100 vs SPY -60 AGG 160", "Weights can't be negative (`SPY -60`): Tilt backtests long-only portfolios."),
+    ("SPY 50 IJR 25 SPY 25", "SPY appears more than once in a portfolio; give each holding once."),
+    ("SPY 50 IJR 25 SPY 15 IJR 10", "IJR, SPY appears more than once in a portfolio; give each holding once."),
+    ("SPY 70 IJR 20", "The weights of `SPY 70 IJR 20` add up to 90%, not 100%."),
+    ("SPY 70 IJR", "Give every holding a weight, e.g. `SPY 70 IJR 30` (I read `SPY 70 IJR`)."),
+    ("spy 70 ijr abc", "`abc` is not a weight for IJR: give a percentage, e.g. `IJR 70`."),
+    ("tactical", "Name the signal to trade on, e.g. `tactical smallcaps` or `tactical soxx-cross hold SOXX else SPY` "
+                 "(`/signal list` shows the workspace's)."),
+    ("tactical smallcaps a b c d", "Say what to hold: `tactical smallcaps hold SMH else SPY`."),
+    ("SPY 100; SPY 100", "Two of those portfolios are the same; give each one once."),
+    ("SPY 100 ;", "Give each portfolio as tickers and weights, e.g. `SPY 70 IJR 20 SMH 10`."),
+])
+def test_backtest_refusals_say_why_word_for_word(text: str, why: str) -> None:
+    with pytest.raises(BadRequest) as refused:
+        parse_backtest(text)
+    assert str(refused.value) == why
+
+
+def test_two_tactical_portfolios_that_resolve_alike_are_refused() -> None:
+    from analysis.rules import PREDEFINED
+    from handlers.common.backtest_request import with_signals
+
+    # `smallcaps` holds IWM while its signal is on, so naming IWM says the same thing twice.
+    with pytest.raises(BadRequest) as refused:
+        with_signals(parse_backtest("tactical smallcaps; tactical smallcaps IWM"), PREDEFINED.__getitem__)
+    assert str(refused.value) == "Two of those portfolios are the same; give each one once."
