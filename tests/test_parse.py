@@ -252,12 +252,22 @@ def test_backtest_options_are_taken_up_to_their_limits(text: str, cost: float, b
     assert (execution.cost_bp, execution.band, execution.add) == (cost, band, add)
 
 
+def test_without_options_a_backtest_is_frictionless() -> None:
+    from handlers.common.backtest_request import Execution
+
+    # No cost, no band, no fees, nothing added: the plain dataclass written out here, not the module's constant.
+    assert parse_backtest("SPY 70 IJR 30").execution == Execution(cost_bp=0.0, band=0.0, fees=False, add=0.0,
+                                                                 add_schedule="none")
+
+
 def test_a_benchmark_is_one_ticker_at_100_or_a_blend_and_the_words_after_it_are_kept() -> None:
     single = parse_backtest("SPY 70 IJR 30 vs QQQ")
     assert (single.benchmark, single.blend) == ("QQQ", None)
     blend = parse_backtest("SPY 70 IJR 30 vs SPY 60 AGG 40 5y")
     assert blend.benchmark == "SPY/AGG 60/40" and blend.blend.holdings == (("SPY", 60.0), ("AGG", 40.0))
     assert blend.period.label == "5y" and [p.holdings for p in blend.portfolios] == [(("SPY", 70.0), ("IJR", 30.0))]
+    three = parse_backtest("SPY 100 vs SPY 50 AGG 30 GLD 20")
+    assert three.blend.holdings == (("SPY", 50.0), ("AGG", 30.0), ("GLD", 20.0))
 
 
 @pytest.mark.parametrize("text, why", [
@@ -272,6 +282,7 @@ def test_a_benchmark_is_one_ticker_at_100_or_a_blend_and_the_words_after_it_are_
     ("SPY 70 IJR 30 vs SPY vs QQQ", "Give one benchmark after `vs`."),
     ("SPY 100 vs", "Name a benchmark after `vs`, e.g. `vs SPY` or `vs SPY 60 AGG 40`."),
     ("SPY 70 IJR 30 vs SPY 60 AGG 30", "The blended benchmark `SPY 60 AGG 30` adds up to 90%, not 100%."),
+    ("SPY 70 IJR 30 vs SPY 60", "The blended benchmark `SPY 60` adds up to 60%, not 100%."),
     ("SPY 100 vs SPY -60 AGG 160", "Weights can't be negative (`SPY -60`): Tilt backtests long-only portfolios."),
     ("SPY 50 IJR 25 SPY 25", "SPY appears more than once in a portfolio; give each holding once."),
     ("SPY 50 IJR 25 SPY 15 IJR 10", "IJR, SPY appears more than once in a portfolio; give each holding once."),
