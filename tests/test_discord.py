@@ -485,3 +485,24 @@ def test_a_period_after_the_data_is_answered_privately_with_the_last_close(disco
     title = follow_up.payload["embeds"][0]["title"]
     # BRK-B's file ends a day before SPY's: the last close they share is 2026-07-13.
     assert "starts after the last close the data has (2026-07-13)" in title and "went wrong" not in title
+
+
+def test_a_message_pings_only_its_addressees_and_attaches_the_chart_then_the_csv() -> None:
+    from chat.discord.embeds import Upload
+    from handlers.common.reply import Attachment
+
+    reply = Reply(text="SPY crossed its 200-day average", notify=("<@123>", "U 456!"),
+                  chart=Chart(png=b"png", filename="spy chart.png", title="SPY", alt_text="SPY and its average"),
+                  attachment=Attachment(filename="SPY vs IJR.csv", text="Date,SPY\n2026-07-14,1\n",
+                                        title="Daily values"))
+    sent = message(reply)
+    # Mentions as Discord writes them, with only their digits kept; only those users may be pinged.
+    assert sent.payload["content"] == "<@123> <@456>"
+    assert sent.payload["allowed_mentions"] == {"parse": [], "users": ["123", "456"]}
+    # File names Discord would rewrite (a space) are made safe, so attachment:// and the files agree.
+    assert sent.payload["attachments"] == [
+        {"id": 0, "filename": "spy_chart.png", "description": "SPY and its average"},
+        {"id": 1, "filename": "SPY_vs_IJR.csv", "description": "Daily values"},
+    ]
+    assert sent.files == (Upload("spy_chart.png", b"png"),
+                          Upload("SPY_vs_IJR.csv", b"Date,SPY\n2026-07-14,1\n", "text/csv"))
