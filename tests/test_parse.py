@@ -21,6 +21,13 @@ from handlers.common.parse import (
 )
 
 
+def _refusal(parse, text):
+    """The message ``parse`` refuses ``text`` with (it fails the test if ``text`` is taken)."""
+    with pytest.raises(BadRequest) as refused:
+        parse(text)
+    return str(refused.value)
+
+
 @pytest.mark.parametrize("text, tickers, benchmark, period", [
     ("SMH SPY 10y", ("SMH",), "SPY", "10y"),
     ("spy smh 10Y", ("SMH",), "SPY", "10y"),
@@ -119,17 +126,6 @@ def test_bad_input_is_refused_with_a_reason(text: str, fragment: str) -> None:
     assert fragment in str(refused.value)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("", "Name at least one ticker, e.g. `SMH`."),
-    ("SMH vs", "Name a benchmark after `vs`, e.g. `vs SPY`."),
-    ("SMH vs QQQ vs SPY", "Give one benchmark after `vs`."),
-])
-def test_refusals_read_as_written(text: str, message: str) -> None:
-    with pytest.raises(BadRequest) as refused:
-        parse_compare(text)
-    assert str(refused.value) == message
-
-
 def test_valuation_takes_no_period() -> None:
     assert parse_valuation("IJR IWM SPY").symbols.all == ["IJR", "IWM", "SPY"]
     assert parse_valuation("IJR SPY vs QQQ").symbols.all == ["IJR", "SPY", "QQQ"]  # the benchmark named wins
@@ -191,18 +187,6 @@ def test_cycle_takes_tickers_and_a_benchmark_that_is_spy_unless_named(text: str,
     assert request.key == f"cycle|{','.join(tickers)}|{benchmark}"
 
 
-@pytest.mark.parametrize("text, why", [
-    ("IWM 10y", "The phases have their own dates; leave out `10y`."),
-    ("A B C D E F G H I", "That is 9 tickers; /cycle measures at most 8 against SPY."),
-    ("A B C D E F G H I vs QQQ", "That is 9 tickers; /cycle measures at most 8 against QQQ."),
-    ("SPY", "Compare SPY with something other than itself, e.g. `SPY vs QQQ`."),
-])
-def test_cycle_refuses_a_period_nine_tickers_or_the_benchmark_alone(text: str, why: str) -> None:
-    with pytest.raises(BadRequest) as refused:
-        parse_cycle(text)
-    assert str(refused.value) == why
-
-
 @pytest.mark.parametrize("word", ["1w", "52w"])
 def test_weeks_run_from_one_to_fifty_two(word: str) -> None:
     period = parse_period(word)
@@ -229,9 +213,7 @@ def test_the_words_after_a_spelled_out_period_are_kept(tokens: list[str], rest: 
     (["from", "2020-01-01", "to", "Tomorrow"], "`tomorrow` is not a date (use YYYY-MM-DD)."),
 ])
 def test_a_word_meant_as_a_period_is_refused_with_why(tokens: list[str], why: str) -> None:
-    with pytest.raises(BadRequest) as refused:
-        split_period(tokens)
-    assert str(refused.value) == why
+    assert _refusal(split_period, tokens) == why
 
 
 # --- /backtest's options, benchmarks and portfolios: each limit at its edge, each refusal word for word ------------
@@ -270,35 +252,41 @@ def test_a_benchmark_is_one_ticker_at_100_or_a_blend_and_the_words_after_it_are_
     assert three.blend.holdings == (("SPY", 50.0), ("AGG", 30.0), ("GLD", 20.0))
 
 
-@pytest.mark.parametrize("text, why", [
-    ("SPY 100 add", "Give the amount and how often, e.g. `add 1000 monthly` (added to a $10,000 start)."),
-    ("SPY 100 add 0 monthly", "Add more than $0 and at most $1,000,000,000 at a time, not $0."),
-    ("SPY 100 add 1000000001 monthly", "Add more than $0 and at most $1,000,000,000 at a time, not $1,000,000,001."),
-    ("SPY 100 band", "Give the band in percentage points of drift, e.g. `band 5`: rebalance only when a weight is 5 "
+# Every parser's refusals in one table: the message a user reads is the requirement, word for word.
+@pytest.mark.parametrize("parse, text, why", [
+    (parse_compare, "", "Name at least one ticker, e.g. `SMH`."),
+    (parse_compare, "SMH vs", "Name a benchmark after `vs`, e.g. `vs SPY`."),
+    (parse_compare, "SMH vs QQQ vs SPY", "Give one benchmark after `vs`."),
+    (parse_cycle, "IWM 10y", "The phases have their own dates; leave out `10y`."),
+    (parse_cycle, "A B C D E F G H I", "That is 9 tickers; /cycle measures at most 8 against SPY."),
+    (parse_cycle, "A B C D E F G H I vs QQQ", "That is 9 tickers; /cycle measures at most 8 against QQQ."),
+    (parse_cycle, "SPY", "Compare SPY with something other than itself, e.g. `SPY vs QQQ`."),
+    (parse_backtest, "SPY 100 add", "Give the amount and how often, e.g. `add 1000 monthly` (added to a $10,000 start)."),
+    (parse_backtest, "SPY 100 add 0 monthly", "Add more than $0 and at most $1,000,000,000 at a time, not $0."),
+    (parse_backtest, "SPY 100 add 1000000001 monthly", "Add more than $0 and at most $1,000,000,000 at a time, not $1,000,000,001."),
+    (parse_backtest, "SPY 100 band", "Give the band in percentage points of drift, e.g. `band 5`: rebalance only when a weight is 5 "
                      "points or more off its target."),
-    ("SPY 100 band 50.5", "A band is more than 0 and at most 50 points, not 50.5."),
-    ("SPY 100 cost", "Give the trading cost in basis points of the value traded, e.g. `cost 10bp`."),
-    ("SPY 100 cost 0bp", "A trading cost is more than 0 and at most 200bp, not 0bp."),
-    ("SPY 70 IJR 30 vs SPY vs QQQ", "Give one benchmark after `vs`."),
-    ("SPY 100 vs", "Name a benchmark after `vs`, e.g. `vs SPY` or `vs SPY 60 AGG 40`."),
-    ("SPY 70 IJR 30 vs SPY 60 AGG 30", "The blended benchmark `SPY 60 AGG 30` adds up to 90%, not 100%."),
-    ("SPY 70 IJR 30 vs SPY 60", "The blended benchmark `SPY 60` adds up to 60%, not 100%."),
-    ("SPY 100 vs SPY -60 AGG 160", "Weights can't be negative (`SPY -60`): Tilt backtests long-only portfolios."),
-    ("SPY 50 IJR 25 SPY 25", "SPY appears more than once in a portfolio; give each holding once."),
-    ("SPY 50 IJR 25 SPY 15 IJR 10", "IJR, SPY appears more than once in a portfolio; give each holding once."),
-    ("SPY 70 IJR 20", "The weights of `SPY 70 IJR 20` add up to 90%, not 100%."),
-    ("SPY 70 IJR", "Give every holding a weight, e.g. `SPY 70 IJR 30` (I read `SPY 70 IJR`)."),
-    ("spy 70 ijr abc", "`abc` is not a weight for IJR: give a percentage, e.g. `IJR 70`."),
-    ("tactical", "Name the signal to trade on, e.g. `tactical smallcaps` or `tactical soxx-cross hold SOXX else SPY` "
+    (parse_backtest, "SPY 100 band 50.5", "A band is more than 0 and at most 50 points, not 50.5."),
+    (parse_backtest, "SPY 100 cost", "Give the trading cost in basis points of the value traded, e.g. `cost 10bp`."),
+    (parse_backtest, "SPY 100 cost 0bp", "A trading cost is more than 0 and at most 200bp, not 0bp."),
+    (parse_backtest, "SPY 70 IJR 30 vs SPY vs QQQ", "Give one benchmark after `vs`."),
+    (parse_backtest, "SPY 100 vs", "Name a benchmark after `vs`, e.g. `vs SPY` or `vs SPY 60 AGG 40`."),
+    (parse_backtest, "SPY 70 IJR 30 vs SPY 60 AGG 30", "The blended benchmark `SPY 60 AGG 30` adds up to 90%, not 100%."),
+    (parse_backtest, "SPY 70 IJR 30 vs SPY 60", "The blended benchmark `SPY 60` adds up to 60%, not 100%."),
+    (parse_backtest, "SPY 100 vs SPY -60 AGG 160", "Weights can't be negative (`SPY -60`): Tilt backtests long-only portfolios."),
+    (parse_backtest, "SPY 50 IJR 25 SPY 25", "SPY appears more than once in a portfolio; give each holding once."),
+    (parse_backtest, "SPY 50 IJR 25 SPY 15 IJR 10", "IJR, SPY appears more than once in a portfolio; give each holding once."),
+    (parse_backtest, "SPY 70 IJR 20", "The weights of `SPY 70 IJR 20` add up to 90%, not 100%."),
+    (parse_backtest, "SPY 70 IJR", "Give every holding a weight, e.g. `SPY 70 IJR 30` (I read `SPY 70 IJR`)."),
+    (parse_backtest, "spy 70 ijr abc", "`abc` is not a weight for IJR: give a percentage, e.g. `IJR 70`."),
+    (parse_backtest, "tactical", "Name the signal to trade on, e.g. `tactical smallcaps` or `tactical soxx-cross hold SOXX else SPY` "
                  "(`/signal list` shows the workspace's)."),
-    ("tactical smallcaps a b c d", "Say what to hold: `tactical smallcaps hold SMH else SPY`."),
-    ("SPY 100; SPY 100", "Two of those portfolios are the same; give each one once."),
-    ("SPY 100 ;", "Give each portfolio as tickers and weights, e.g. `SPY 70 IJR 20 SMH 10`."),
+    (parse_backtest, "tactical smallcaps a b c d", "Say what to hold: `tactical smallcaps hold SMH else SPY`."),
+    (parse_backtest, "SPY 100; SPY 100", "Two of those portfolios are the same; give each one once."),
+    (parse_backtest, "SPY 100 ;", "Give each portfolio as tickers and weights, e.g. `SPY 70 IJR 20 SMH 10`."),
 ])
-def test_backtest_refusals_say_why_word_for_word(text: str, why: str) -> None:
-    with pytest.raises(BadRequest) as refused:
-        parse_backtest(text)
-    assert str(refused.value) == why
+def test_refusals_say_why_word_for_word(parse, text: str, why: str) -> None:
+    assert _refusal(parse, text) == why
 
 
 def test_two_tactical_portfolios_that_resolve_alike_are_refused() -> None:
